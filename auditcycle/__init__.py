@@ -1,0 +1,1 @@
+"""auditcycle: the monthly case-audit cycle."""

@@ -1,0 +1,69 @@
+"""The `auditcycle` command line."""
+import functools
+import sys
+from collections.abc import Callable
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from ..errors import UserError
+
+app = typer.Typer(
+    name="auditcycle",
+    help="Run the monthly case-audit cycle of the Quality Assurance & Impact Framework.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help="The clock for every time decision (ISO date-time; without a zone it is local time).",
+        metavar="ISO-DATETIME",
+    ),
+]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error for the user and return the exit to raise."""
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def guarded(func: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a command so a UserError or bad setting prints a clear message and exits non-zero."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            raise fail(str(exc)) from None
+        except ValidationError as exc:
+            raise fail(f"configuration: {exc}", code=2) from None
+
+    return wrapper
+
+
+def main() -> None:
+    """Run the CLI, turning known errors into a clear message and a non-zero exit."""
+    from . import commands  # noqa: F401  (registers the commands)
+
+    try:
+        app(standalone_mode=True)
+    except UserError as exc:
+        fail(str(exc))
+        sys.exit(1)
+    except ValidationError as exc:
+        fail(f"configuration: {exc}")
+        sys.exit(2)

@@ -1,0 +1,9 @@
+"""Errors that carry a message meant for the person at the keyboard."""
+
+
+class UserError(Exception):
+    """An input or request that cannot be carried out; the message says what to fix."""
+
+
+class PermissionDenied(UserError):
+    """A decision made by someone the table of who may do what does not allow."""

@@ -1,0 +1,156 @@
+"""Settings: environment variables prefixed AUDITCYCLE_, over an optional auditcycle.toml.
+
+The framework's own numbers are configuration with the source document's values as
+defaults, so another council changes them in TOML without touching code.
+"""
+import os
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DOMAINS = {
+    "help_protection_stability": "Help, protection and stability",
+    "recording_communication": "Recording and communication",
+    "assessment": "Assessment",
+    "relationship_direct_work": "Relationship-based practice and direct work",
+    "multi_agency_planning": "Multi-agency planning, analysis, review and decision making",
+    "supervision_oversight": "Role of supervision and management oversight",
+    "safeguarding_review_unit": "Role of the Safeguarding and Independent Review Unit",
+    "impact_outcomes": "Impact and overall outcomes",
+}
+
+# Best first: the order is what "good or better" means.
+DEFAULT_GRADES = {
+    "outstanding": "Outstanding",
+    "good": "Good",
+    "requires_improvement": "Requires improvement to be good",
+    "inadequate": "Inadequate",
+}
+
+
+class FrameworkSettings(BaseModel):
+    """The Quality Assurance & Impact Framework's rules, as data."""
+
+    domains: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_DOMAINS))
+    grades: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_GRADES))
+    audit_lookback_months: int = Field(6, ge=1, le=60)
+    reaudit_exclusion_months: int = Field(6, ge=0, le=60)
+    action_max_days: int = Field(31, ge=1, le=365)
+    immediate_response_hours: int = Field(24, ge=1, le=168)
+    supervision_gap_months: int = Field(6, ge=1, le=36)
+    moderation_share: float = Field(1 / 3, gt=0, le=1)
+    learning_conversation_minutes: int = Field(60, ge=15, le=480)
+    family_call_minutes: int = Field(30, ge=10, le=240)
+    young_person_call_minutes: int = Field(30, ge=10, le=240)
+    iro_conversation_minutes: int = Field(30, ge=10, le=240)
+    young_person_min_age: int = Field(12, ge=0, le=25)
+    adult_age: int = Field(18, ge=16, le=25)
+    working_day_start: time = time(9, 0)
+    working_day_end: time = time(17, 0)
+    working_weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    bank_holiday_country: str = "GB"
+    bank_holiday_subdivision: str | None = "ENG"
+    reminder_offsets_working_days: list[int] = Field(default_factory=lambda: [5, 1])
+    guidance_url: str = "https://example.org/auditcycle/audit-guidance"
+
+    @field_validator("working_weekdays")
+    @classmethod
+    def _weekdays_in_range(cls, v: list[int]) -> list[int]:
+        if not v or any(d < 0 or d > 6 for d in v):
+            raise ValueError("working_weekdays must list weekday numbers 0 (Monday) to 6 (Sunday)")
+        return sorted(set(v))
+
+    @field_validator("reminder_offsets_working_days")
+    @classmethod
+    def _offsets_positive(cls, v: list[int]) -> list[int]:
+        if any(d < 0 for d in v):
+            raise ValueError("reminder offsets count working days before the due date, so must be >= 0")
+        return sorted(set(v), reverse=True)
+
+    @model_validator(mode="after")
+    def _check(self) -> "FrameworkSettings":
+        if self.working_day_end <= self.working_day_start:
+            raise ValueError("working_day_end must be after working_day_start")
+        if len(self.domains) == 0 or len(self.grades) < 2:
+            raise ValueError("the framework needs at least one domain and two grades")
+        return self
+
+    @property
+    def good_or_better(self) -> list[str]:
+        """Return the grades that count as good or better."""
+        slugs = list(self.grades)
+        return slugs[: slugs.index("good") + 1] if "good" in slugs else slugs[:1]
+
+
+class Settings(BaseSettings):
+    """Where the database, mail and files live, and the framework's rules."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUDITCYCLE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database_url: str = "sqlite:///auditcycle.db"
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_timeout_seconds: float = Field(30, gt=0)
+    mail_from: EmailStr = "qa-team@example.org"
+    mail_from_name: str = "Quality Assurance Team"
+    outbox_dir: Path = Path("outbox")
+    reports_dir: Path = Path("reports")
+    timezone: str = "Europe/London"
+    framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read init values, then the environment, then the TOML file."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_path()))
+
+
+def config_path() -> Path | None:
+    """Return the TOML file to read: AUDITCYCLE_CONFIG, else ./auditcycle.toml if present."""
+    explicit = os.environ.get("AUDITCYCLE_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise FileNotFoundError(f"AUDITCYCLE_CONFIG names {path}, which is not a file")
+        return path
+    local = Path("auditcycle.toml")
+    return local if local.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Load the settings once per process."""
+    return Settings()

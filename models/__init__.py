@@ -1,0 +1,20 @@
+"""The persisted domain model."""
+from .action import Action
+from .audit import Audit, AuditCycle, Nomination
+from .base import Base
+from .child import Child, FamilyContact
+from .immediate_response import ImmediateResponse
+from .meeting import Meeting
+from .moderation import Moderation
+from .observation import Observation
+from .organisation import BusyPeriod, Service, Staff, Team
+from .outbox import OutboxMessage
+from .phase_run import PhaseRun
+from .submission import DomainGrade, FamilyFeedback, GradeChange, Submission
+
+__all__ = [
+    "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "DomainGrade",
+    "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Meeting",
+    "Moderation", "Nomination", "Observation", "OutboxMessage", "PhaseRun", "Service",
+    "Staff", "Submission", "Team",
+]

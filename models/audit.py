@@ -1,0 +1,73 @@
+"""Audit cycles, the audits drawn in them, and good-practice nominations."""
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, enum_column
+from .child import Child
+from .enums import AuditKind, AuditStatus, Cohort, CycleKind
+from .organisation import Staff
+
+
+class AuditCycle(Base):
+    """One month's audit cycle, or an ad-hoc deep dive or dip sample."""
+
+    __tablename__ = "audit_cycle"
+    __table_args__ = (UniqueConstraint("reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[CycleKind] = mapped_column(enum_column(CycleKind, "cycle_kind"))
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    theme: Mapped[str | None] = mapped_column(String(200))
+    cohort_filter: Mapped[Cohort | None] = mapped_column(enum_column(Cohort, "cohort_filter"))
+    team_filter: Mapped[str | None] = mapped_column(String(120))
+    seed: Mapped[int | None]
+    sample_size: Mapped[int | None]
+    due_date: Mapped[date]
+    sampled_at: Mapped[datetime | None]
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+
+    audits: Mapped[list["Audit"]] = relationship(back_populates="cycle", order_by="Audit.id")
+
+
+class Audit(Base):
+    """One child's record drawn for audit, with its auditor and lifecycle status."""
+
+    __tablename__ = "audit"
+    __table_args__ = (UniqueConstraint("reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("audit_cycle.id"), index=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("child.id"), index=True)
+    auditor_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    buddy_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    kind: Mapped[AuditKind] = mapped_column(enum_column(AuditKind, "audit_kind"))
+    status: Mapped[AuditStatus] = mapped_column(enum_column(AuditStatus, "audit_status"), index=True)
+    due_date: Mapped[date]
+    stratum: Mapped[str | None] = mapped_column(String(120))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    cycle: Mapped[AuditCycle] = relationship(back_populates="audits")
+    child: Mapped[Child] = relationship()
+    auditor: Mapped[Staff | None] = relationship(foreign_keys=[auditor_id])
+    buddy: Mapped[Staff | None] = relationship(foreign_keys=[buddy_id])
+
+
+class Nomination(Base):
+    """A service manager's nomination of a child's record as good practice."""
+
+    __tablename__ = "nomination"
+    __table_args__ = (UniqueConstraint("month", "child_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    child_id: Mapped[str] = mapped_column(ForeignKey("child.id"))
+    nominated_by_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    nominated_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"))

@@ -1,0 +1,44 @@
+"""Meetings booked for an audit: learning conversations, family calls and more."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .audit import Audit
+from .base import Base, enum_column
+from .child import FamilyContact
+from .enums import MeetingKind, MeetingStatus
+from .organisation import Staff
+
+
+class Meeting(Base):
+    """A calendar booking; its UID is stable and its sequence rises with each update."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (
+        UniqueConstraint("reference"),
+        UniqueConstraint("uid"),
+        # One booking per audit, kind and contact: a re-run cannot book twice.
+        UniqueConstraint("audit_id", "kind", "slot_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    uid: Mapped[str] = mapped_column(String(120))
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"), index=True)
+    kind: Mapped[MeetingKind] = mapped_column(enum_column(MeetingKind, "meeting_kind"))
+    slot_key: Mapped[str] = mapped_column(String(60), default="")
+    organiser_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    attendee_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("family_contact.id"))
+    interpreter_language: Mapped[str | None] = mapped_column(String(60))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    sequence: Mapped[int] = mapped_column(default=0)
+    status: Mapped[MeetingStatus] = mapped_column(enum_column(MeetingStatus, "meeting_status"))
+    booked_at: Mapped[datetime]
+
+    audit: Mapped[Audit] = relationship()
+    organiser: Mapped[Staff] = relationship(foreign_keys=[organiser_id])
+    attendee: Mapped[Staff | None] = relationship(foreign_keys=[attendee_id])
+    contact: Mapped[FamilyContact | None] = relationship()

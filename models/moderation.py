@@ -1,0 +1,30 @@
+"""Moderation of submitted audits."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .audit import Audit
+from .base import Base, enum_column
+from .enums import ModerationStatus
+
+
+class Moderation(Base):
+    """An audit chosen for moderation, and the panel's decision."""
+
+    __tablename__ = "moderation"
+    __table_args__ = (UniqueConstraint("audit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"))
+    reason: Mapped[str] = mapped_column(String(60))
+    moderator_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[ModerationStatus] = mapped_column(enum_column(ModerationStatus, "moderation_status"))
+    original_overall: Mapped[str | None] = mapped_column(String(40))
+    moderated_overall: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    selected_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    recorded_at: Mapped[datetime | None]
+
+    audit: Mapped[Audit] = relationship()

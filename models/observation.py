@@ -1,0 +1,28 @@
+"""Observations of practice."""
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, enum_column
+from .enums import ObservationStatus
+
+
+class Observation(Base):
+    """An observation of a practitioner's practice, assigned for a month."""
+
+    __tablename__ = "observation"
+    __table_args__ = (UniqueConstraint("reference"), UniqueConstraint("month", "practitioner_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    observer_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    practitioner_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    theme: Mapped[str | None] = mapped_column(String(200))
+    due_date: Mapped[date]
+    status: Mapped[ObservationStatus] = mapped_column(enum_column(ObservationStatus, "observation_status"))
+    note: Mapped[str | None] = mapped_column(Text)
+    assigned_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    recorded_at: Mapped[datetime | None]

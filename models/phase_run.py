@@ -1,0 +1,25 @@
+"""A record of every run of a phase."""
+from datetime import datetime
+
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, enum_column
+from .enums import PhaseRunStatus
+
+
+class PhaseRun(Base):
+    """One run of a phase, with the clock it ran under and what it did."""
+
+    __tablename__ = "phase_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phase: Mapped[str] = mapped_column(String(30), index=True)
+    month: Mapped[str | None] = mapped_column(String(7))
+    clock: Mapped[datetime]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[PhaseRunStatus] = mapped_column(enum_column(PhaseRunStatus, "phase_run_status"))
+    flow_run_id: Mapped[str | None] = mapped_column(String(40))
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,76 @@
+"""Submitted audit forms, their grades, family feedback and the history of every grade."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .audit import Audit
+from .base import Base
+from .organisation import Staff
+
+
+class Submission(Base):
+    """A completed audit form."""
+
+    __tablename__ = "submission"
+    __table_args__ = (UniqueConstraint("audit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"))
+    submitted_by_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    overall: Mapped[str] = mapped_column(String(40))
+    strengths: Mapped[str] = mapped_column(Text, default="")
+    practitioner_feedback: Mapped[str] = mapped_column(Text, default="")
+    disagreement: Mapped[bool] = mapped_column(default=False)
+    submitted_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+
+    audit: Mapped[Audit] = relationship()
+    submitted_by: Mapped[Staff] = relationship()
+    grades: Mapped[list["DomainGrade"]] = relationship(back_populates="submission")
+    family_feedback: Mapped[list["FamilyFeedback"]] = relationship(back_populates="submission")
+
+
+class DomainGrade(Base):
+    """The current grade of one audit domain."""
+
+    __tablename__ = "domain_grade"
+    __table_args__ = (UniqueConstraint("submission_id", "domain"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    domain: Mapped[str] = mapped_column(String(60))
+    grade: Mapped[str] = mapped_column(String(40))
+
+    submission: Mapped[Submission] = relationship(back_populates="grades")
+
+
+class GradeChange(Base):
+    """One change to a grade: who made it, when, and the old and new value."""
+
+    __tablename__ = "grade_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(60))  # "overall" for the overall grade
+    old_grade: Mapped[str | None] = mapped_column(String(40))
+    new_grade: Mapped[str] = mapped_column(String(40))
+    changed_by_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    reason: Mapped[str] = mapped_column(String(40))
+    changed_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+
+
+class FamilyFeedback(Base):
+    """The outcome of one attempted contact with the child or family."""
+
+    __tablename__ = "family_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    relation: Mapped[str] = mapped_column("relationship", String(60))
+    outcome: Mapped[str] = mapped_column(String(20))
+    interpreter_used: Mapped[bool] = mapped_column(default=False)
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+    submission: Mapped[Submission] = relationship(back_populates="family_feedback")
