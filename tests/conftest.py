@@ -87,6 +87,39 @@ def app_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def smtp_server() -> Iterator["SmtpServer"]:
+    """Run a real SMTP server on loopback for the test."""
+    from smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_env(app_env: str, smtp_server, monkeypatch: pytest.MonkeyPatch):
+    """Point the application's mail at the loopback SMTP server."""
+    monkeypatch.setenv("AUDITCYCLE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("AUDITCYCLE_SMTP_PORT", str(smtp_server.port))
+    get_settings.cache_clear()
+    return smtp_server
+
+
+@pytest.fixture(autouse=True)
+def loopback_mail_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test whose mail would leave this machine."""
+    import smtplib
+
+    real_connect = smtplib.SMTP.connect
+
+    def guarded_connect(self, host="localhost", port=0, source_address=None):
+        if host not in {"127.0.0.1", "localhost", "::1"}:
+            raise AssertionError(f"a test tried to reach the SMTP server {host}")
+        return real_connect(self, host, port, source_address)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", guarded_connect)
+
+
 def _cached_engines():
     try:
         yield db.get_engine()

@@ -1,2 +1,2 @@
 """Import every command module so each registers its commands on the app."""
-from . import imports, lists, seed, setup  # noqa: F401
+from . import cycle, imports, lists, seed, setup  # noqa: F401

@@ -1,0 +1,101 @@
+"""`auditcycle import`: load staff, children, family contacts and availability from files."""
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..caseload import ImportSummary, import_availability, import_children, import_contacts, import_staff
+from ..context import build_context
+from ..db import session_scope
+from . import NowOption, app, console, err_console, guarded
+
+import_app = typer.Typer(help="Import the caseload from CSV files and calendars.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+# Below this many lines a bar would only flicker.
+PROGRESS_MIN_LINES = 500
+
+FileArgument = Annotated[Path, typer.Argument(help="The file to import.", dir_okay=False)]
+
+
+def _line_count(path: Path) -> int:
+    """Count lines cheaply; a quoted field may span lines, so this is an estimate for the bar."""
+    try:
+        with path.open("rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except OSError:
+        return 0
+
+
+@contextmanager
+def _progress(path: Path, passes: int) -> Iterator[Callable[[int], None] | None]:
+    """Yield a progress callback for a large file on a terminal, else None."""
+    rows = max(_line_count(path) - 1, 0)
+    if rows < PROGRESS_MIN_LINES or not err_console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        # The importer advances once per row as it validates and once more as it writes.
+        task = bar.add_task(f"Importing {path.name}", total=rows * passes)
+        yield lambda advance: bar.advance(task, advance)
+
+
+def _run(importer, path: Path, now: str | None, passes: int = 2, **extra) -> ImportSummary:
+    ctx = build_context(now)
+    with _progress(path, passes) as progress, session_scope() as session:
+        summary = importer(session=session, path=path, now=ctx.now, progress=progress, **extra)
+    console.print(str(summary), highlight=False)
+    return summary
+
+
+@import_app.command("staff")
+@guarded
+def staff_command(file: FileArgument, now: NowOption = None) -> None:
+    """Import staff, creating their teams and services (staff_id,name,email,role,team,service,...)."""
+    _run(import_staff, file, now)
+
+
+@import_app.command("children")
+@guarded
+def children_command(file: FileArgument, now: NowOption = None) -> None:
+    """Import children on the caseload (child_id,first_name,last_name,date_of_birth,cohort,team,...)."""
+    _run(import_children, file, now)
+
+
+@import_app.command("contacts")
+@guarded
+def contacts_command(file: FileArgument, now: NowOption = None) -> None:
+    """Import family contacts (child_id,relationship,name,phone,language,interpreter_needed)."""
+    _run(import_contacts, file, now)
+
+
+@import_app.command("availability")
+@guarded
+def availability_command(
+    file: FileArgument,
+    staff: Annotated[
+        str | None, typer.Option("--staff", help="Whose calendar an .ics file is (a staff id).", metavar="STAFF-ID")
+    ] = None,
+    now: NowOption = None,
+) -> None:
+    """Import busy times from a CSV (staff_id,start,end) or one person's .ics calendar."""
+    ctx = build_context(now)
+    from ..booking import reschedule_clashes
+    from ..db import get_engine
+    from ..notifications.gateway import deliver
+
+    with _progress(file, 1) as progress, session_scope() as session:
+        summary = import_availability(
+            session=session, path=file, now=ctx.now, tz=ctx.tz, staff_id=staff, progress=progress
+        )
+        # Moving clashing meetings commits with the import, so the updates cannot be lost or doubled.
+        moved, stuck = reschedule_clashes(session, ctx, staff_ids=summary.staff_ids)
+    deliver(engine=get_engine(), settings=ctx.settings)
+    console.print(str(summary), highlight=False)
+    if moved or stuck:
+        console.print(f"{moved} clashing meeting(s) moved; {len(stuck)} could not be moved "
+                      f"(the QA manager has been emailed): {', '.join(stuck) or 'none'}", highlight=False)

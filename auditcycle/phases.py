@@ -1,0 +1,59 @@
+"""Phase runs: the month a phase covers by default, and the record kept of every run."""
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import update
+
+from .clock import Month, wall_clock
+from .context import AppContext
+from .db import session_scope
+from .errors import UserError
+from .models import PhaseRun
+from .models.enums import PhaseRunStatus
+
+PHASES = ("sample", "notify", "book")
+
+
+def default_month(phase: str, ctx: AppContext) -> Month:
+    """Return the audit month a phase covers when none is given: sampling looks ahead to next month."""
+    this_month = Month.of(ctx.timescales.today(ctx.now))
+    if phase in {"sample", "notify", "book"}:
+        return this_month.next()
+    return this_month
+
+
+def resolve_month(phase: str, month: str | None, ctx: AppContext) -> Month:
+    """Parse `--month`, or choose the phase's default."""
+    return Month.parse(month) if month else default_month(phase, ctx)
+
+
+@dataclass
+class RunRecord:
+    """The row of the phase run in progress, and the summary to store with it."""
+
+    id: int
+    summary: dict
+
+
+@contextmanager
+def recorded_run(phase: str, month: Month, ctx: AppContext, flow_run_id: str | None = None) -> Iterator[RunRecord]:
+    """Record a phase run: started, then succeeded with its summary or failed with its error."""
+    if phase not in PHASES:
+        raise UserError(f"unknown phase {phase!r}: choose one of {', '.join(PHASES)}")
+    with session_scope() as session:
+        row = PhaseRun(phase=phase, month=str(month), clock=ctx.now, started_at=wall_clock(),
+                       status=PhaseRunStatus.RUNNING, flow_run_id=flow_run_id)
+        session.add(row)
+        session.flush()
+        record = RunRecord(id=row.id, summary={})
+    try:
+        yield record
+    except BaseException as exc:
+        with session_scope() as session:
+            session.execute(update(PhaseRun).where(PhaseRun.id == record.id).values(
+                status=PhaseRunStatus.FAILED, finished_at=wall_clock(), error=f"{type(exc).__name__}: {exc}"[:4000]))
+        raise
+    with session_scope() as session:
+        session.execute(update(PhaseRun).where(PhaseRun.id == record.id).values(
+            status=PhaseRunStatus.SUCCEEDED, finished_at=wall_clock(), summary=record.summary))

@@ -1,0 +1,14 @@
+"""The `book` phase: book learning conversations, family calls and IRO/CP chair conversations."""
+from prefect import flow
+
+from auditcycle.tasks.booking import book_month_meetings
+from auditcycle.tasks.delivery import deliver_outbox
+from auditcycle.flows.common import phase
+
+
+@flow(name="book", persist_result=False, log_prints=False)
+def book(month: str | None = None, now: str | None = None) -> dict:
+    """Book the month's meetings and queue their invites in one transaction, then send them."""
+    with phase("book", month, now) as (month, now, record):
+        record.summary = {**book_month_meetings(month, now), "delivery": deliver_outbox()}
+    return record.summary

@@ -1,0 +1,14 @@
+"""The `sample` phase: draw the month's audit list and allocate auditors."""
+from prefect import flow
+
+from auditcycle.tasks.sampling import draw_sample
+from auditcycle.flows.common import phase
+
+
+@flow(name="sample", persist_result=False, log_prints=False)
+def sample(month: str | None = None, now: str | None = None, theme: str | None = None, cohort: str | None = None,
+           team: str | None = None, size: int | None = None, seed: int | None = None) -> dict:
+    """Draw the audit month's random, stratified sample and allocate auditors, once."""
+    with phase("sample", month, now) as (month, now, record):
+        record.summary = draw_sample(month, now, theme, cohort, team, size, seed)
+    return record.summary

@@ -1,0 +1,135 @@
+"""The one gateway: drain the outbox after commit, over SMTP or into the outbox folder."""
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..clock import wall_clock
+from ..models import OutboxMessage
+from ..models.enums import MessageStatus
+from ..settings import Settings
+from .transport import DeliveryError, Transport, transport_for
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+@dataclass
+class DeliveryReport:
+    """What one drain of the outbox did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def build_email(row: OutboxMessage, settings: Settings) -> EmailMessage:
+    """Build the MIME message: text, HTML and, for invites, a text/calendar alternative."""
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = formataddr((settings.mail_from_name, str(settings.mail_from)))
+    msg["To"] = row.recipient_email
+    msg["Subject"] = row.subject
+    msg["Date"] = format_datetime(row.created_at)
+    msg["Message-ID"] = row.message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(row.body_text)
+    msg.add_alternative(row.body_html, subtype="html")
+    if row.calendar:
+        msg.add_alternative(row.calendar, subtype="calendar", params={"method": row.calendar_method})
+    return msg
+
+
+def backoff(attempts: int) -> timedelta:
+    """Return the wait before the next try: 1, 2, 4 … minutes, at most an hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def _claim(factory: sessionmaker[Session], limit: int, at: datetime) -> list[int]:
+    """Mark a batch of due messages as sending, so a parallel sender skips them."""
+    with factory.begin() as session:
+        due = or_(
+            (OutboxMessage.status == MessageStatus.PENDING) & (OutboxMessage.next_attempt_at <= at),
+            # A sender that died mid-batch leaves its claim; it lapses after the lease.
+            (OutboxMessage.status == MessageStatus.SENDING) & (OutboxMessage.next_attempt_at <= at),
+        )
+        ids = list(
+            session.scalars(
+                select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                .values(status=MessageStatus.SENDING, next_attempt_at=at + CLAIM_LEASE)
+            )
+        return ids
+
+
+def _record(factory: sessionmaker[Session], message_id: int, **values) -> None:
+    with factory.begin() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+
+
+def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
+            transport: Transport | None = None) -> DeliveryReport:
+    """Send every due message once, marking each sent, retrying or failed as its reply says."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    report = DeliveryReport()
+    transport = transport or transport_for(settings)
+    seen: set[int] = set()
+    while True:
+        ids = [i for i in _claim(factory, batch_size, wall_clock()) if i not in seen]
+        if not ids:
+            return report
+        seen.update(ids)
+        with factory() as session:
+            rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                                        .order_by(OutboxMessage.id)))
+        try:
+            transport.open()
+        except DeliveryError as exc:
+            for row in rows:
+                _fail_or_retry(factory, row, exc, report)
+            continue
+        try:
+            for row in rows:
+                _send_one(factory, transport, row, settings, report)
+        finally:
+            transport.close()
+
+
+def _send_one(factory, transport: Transport, row: OutboxMessage, settings: Settings,
+              report: DeliveryReport) -> None:
+    if getattr(transport, "usable", True) is False:
+        transport.open()
+    try:
+        transport.send(build_email(row, settings), sender=str(settings.mail_from), recipient=row.recipient_email)
+    except DeliveryError as exc:
+        _fail_or_retry(factory, row, exc, report)
+        return
+    _record(factory, row.id, status=MessageStatus.SENT, sent_at=wall_clock(), attempts=row.attempts + 1,
+            last_code=250 if settings.smtp_host else None, last_error=None)
+    report.sent += 1
+
+
+def _fail_or_retry(factory, row: OutboxMessage, exc: DeliveryError, report: DeliveryReport) -> None:
+    attempts = row.attempts + 1
+    if exc.transient and attempts < MAX_ATTEMPTS:
+        _record(factory, row.id, status=MessageStatus.PENDING, attempts=attempts, last_code=exc.code,
+                last_error=str(exc)[:2000], next_attempt_at=wall_clock() + backoff(attempts))
+        report.retrying += 1
+    else:
+        _record(factory, row.id, status=MessageStatus.FAILED, attempts=attempts, last_code=exc.code,
+                last_error=str(exc)[:2000])
+        report.failed += 1
+        report.failures.append(f"M{row.id:06d} to {row.recipient_id}: {exc}")
+    log.warning("message M%06d not delivered (attempt %d): %s", row.id, attempts, exc)

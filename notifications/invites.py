@@ -1,0 +1,90 @@
+"""Calendar parts for meeting requests that Outlook, Gmail and Apple Calendar accept."""
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from .message import Composed, Recipient
+from .render import render
+
+PRODID = "-//auditcycle//Quality Assurance audit cycle//EN"
+
+
+@dataclass(frozen=True)
+class Invite:
+    """What a meeting request says; times are UTC so no VTIMEZONE is needed."""
+
+    uid: str
+    sequence: int
+    summary: str
+    description: str
+    location: str
+    start: datetime
+    end: datetime
+    organiser_name: str
+    organiser_email: str
+    attendees: tuple[Recipient, ...]
+
+
+def _address(email: str, name: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    address.params["CN"] = vText(" ".join(name.split()))
+    return address
+
+
+def calendar_text(invite: Invite, *, method: str, stamp: datetime) -> str:
+    """Return the iCalendar text of a REQUEST or CANCEL for an invite."""
+    if method not in {"REQUEST", "CANCEL"}:
+        raise ValueError(f"unsupported calendar method {method!r}")
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+    event = Event()
+    event.add("uid", invite.uid)
+    event.add("sequence", invite.sequence)
+    event.add("dtstamp", stamp.astimezone(UTC))
+    # UTC times: Outlook shifts the RDATE-based VTIMEZONE icalendar writes by default.
+    event.add("dtstart", invite.start.astimezone(UTC))
+    event.add("dtend", invite.end.astimezone(UTC))
+    event.add("summary", invite.summary)
+    event.add("description", invite.description)
+    event.add("location", invite.location)
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    organizer = _address(invite.organiser_email, invite.organiser_name)
+    event.add("organizer", organizer)
+    for person in invite.attendees:
+        if person.email.lower() == invite.organiser_email.lower():
+            continue  # the organiser is never also an attendee
+        attendee = _address(person.email, person.name)
+        attendee.params["ROLE"] = "REQ-PARTICIPANT"
+        attendee.params["PARTSTAT"] = "NEEDS-ACTION"
+        attendee.params["RSVP"] = "TRUE"
+        event.add("attendee", attendee, encode=0)
+    cal.add_component(event)
+    return cal.to_ical().decode("utf-8")
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    """What an invite email says about a meeting, with references instead of names."""
+
+    title: str
+    audit_ref: str
+    child_id: str
+    note: str | None
+    location: str
+    minutes: int
+    when_label: str
+
+
+def compose_invite(invite: Invite, facts: MeetingFacts, *, recipient_name: str, method: str, stamp: datetime,
+                   reason: str | None = None) -> Composed:
+    """Compose a meeting request, update or cancellation with its calendar part."""
+    body = render("meeting_invite", recipient_name=recipient_name, title=facts.title, audit_ref=facts.audit_ref,
+                  child_id=facts.child_id, note=facts.note, location=facts.location, minutes=facts.minutes,
+                  when_label=facts.when_label, sequence=invite.sequence, cancelled=method == "CANCEL",
+                  reason=reason)
+    return replace(body, calendar=calendar_text(invite, method=method, stamp=stamp), calendar_method=method)

@@ -1,0 +1,23 @@
+"""The plain values messages are made of: who receives them and what they say."""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Recipient:
+    """One person a message goes to; frozen so a set of them de-duplicates."""
+
+    staff_id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A composed message: subject, text and HTML bodies, and an optional calendar part."""
+
+    template: str
+    subject: str
+    text: str
+    html: str
+    calendar: str | None = None
+    calendar_method: str | None = None

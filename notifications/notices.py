@@ -1,0 +1,62 @@
+"""Compose the notices of an audit month: the digest to people involved, the auditor's allocation."""
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from .message import Composed
+from .render import render
+
+
+@dataclass(frozen=True)
+class NoticeItem:
+    """One audit as a notice lists it: references and roles only."""
+
+    audit_ref: str
+    child_id: str
+    role: str
+    auditor_name: str
+    due_label: str
+
+
+@dataclass(frozen=True)
+class AllocationItem:
+    """One audit as the auditor's allocation lists it."""
+
+    audit_ref: str
+    child_id: str
+    child_initials: str
+    kind_label: str
+    team: str
+    buddy_name: str | None = None
+    buddy_note: str | None = None
+
+
+def day_label(day: date) -> str:
+    """Format a day as 'Thursday 31 December 2026'."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def month_label(month: str) -> str:
+    """Format YYYY-MM as 'December 2026'."""
+    year, number = (int(x) for x in month.split("-"))
+    return f"{date(year, number, 1):%B %Y}"
+
+
+def compose_notice(*, recipient_name: str, month: str, items: Sequence[NoticeItem], lookback_months: int,
+                   guidance_url: str) -> Composed:
+    """Compose one person's digest of the audits they are involved in this month."""
+    return render("audit_notice", recipient_name=recipient_name, month_label=month_label(month),
+                  items=list(items), lookback_months=lookback_months, guidance_url=guidance_url)
+
+
+def compose_allocation(*, recipient_name: str, month: str, due: date, items: Sequence[AllocationItem],
+                       guidance_url: str) -> Composed:
+    """Compose an auditor's allocation email, linking the guidance."""
+    return render("audit_allocation", recipient_name=recipient_name, month_label=month_label(month),
+                  due_label=day_label(due), items=list(items), guidance_url=guidance_url)
+
+
+def compose_withdrawal(*, recipient_name: str, month: str, audit_ref: str, child_id: str, reason: str) -> Composed:
+    """Compose the message telling someone an audit was withdrawn."""
+    return render("audit_withdrawn", recipient_name=recipient_name, month_label=month_label(month),
+                  audit_ref=audit_ref, child_id=child_id, reason=reason)

@@ -1,0 +1,58 @@
+"""Queue messages in the outbox, in the same transaction as the change that caused them."""
+from datetime import datetime
+from email.utils import make_msgid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..clock import wall_clock
+from ..models import OutboxMessage
+from ..models.enums import MessageStatus
+from .message import Composed, Recipient
+
+
+def idempotency_key(*, phase: str, month: str | None, subject_ref: str, step: str, recipient: Recipient) -> str:
+    """Return the key that makes a message unique: phase, month, subject, step and recipient."""
+    return f"{phase}:{month or '-'}:{subject_ref}:{step}:{recipient.staff_id}"
+
+
+def enqueue(
+    session: Session,
+    *,
+    phase: str,
+    month: str | None,
+    subject_ref: str,
+    step: str,
+    recipient: Recipient,
+    message: Composed,
+    now: datetime,
+    mail_domain: str,
+) -> OutboxMessage | None:
+    """Queue one message unless the same key is already queued; return the new row or None."""
+    key = idempotency_key(phase=phase, month=month, subject_ref=subject_ref, step=step, recipient=recipient)
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
+        return None
+    row = OutboxMessage(
+        idempotency_key=key,
+        phase=phase,
+        subject_ref=subject_ref,
+        step=step,
+        recipient_id=recipient.staff_id,
+        recipient_email=recipient.email,
+        template=message.template,
+        subject=message.subject,
+        body_text=message.text,
+        body_html=message.html,
+        calendar=message.calendar,
+        calendar_method=message.calendar_method,
+        # Fixed at queueing so every retry carries the same Message-ID and clients collapse repeats.
+        message_id=make_msgid(idstring=phase, domain=mail_domain),
+        status=MessageStatus.PENDING,
+        attempts=0,
+        created_at=now,
+        # Delivery runs on the real clock: a replayed `--now` in the future must not hold mail back.
+        next_attempt_at=wall_clock(),
+    )
+    session.add(row)
+    session.flush()
+    return row

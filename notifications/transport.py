@@ -1,0 +1,129 @@
+"""The two ways a message leaves: an SMTP connection, or .eml files in the outbox folder."""
+import os
+import smtplib
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+import yagmail
+
+from ..settings import Settings
+
+
+class DeliveryError(Exception):
+    """A message the server did not accept; `transient` says whether to try again."""
+
+    def __init__(self, message: str, *, code: int | None, transient: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.transient = transient
+
+
+class Transport(Protocol):
+    """Something that delivers built messages, opened once per batch."""
+
+    def open(self) -> None: ...
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class FolderTransport:
+    """Write each message as an .eml file: the embedded default when no SMTP host is set."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def open(self) -> None:
+        """Make sure the folder exists."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+        """Write the message atomically, named by its Message-ID so a retry overwrites itself."""
+        name = message["Message-ID"].strip("<>").replace("/", "_").replace("@", "_at_")
+        target = self.folder / f"{name}.eml"
+        partial = target.with_suffix(".eml.part")
+        partial.write_bytes(message.as_bytes())
+        os.replace(partial, target)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class SmtpTransport:
+    """Send over one SMTP connection per batch, opened by yagmail, replies read ourselves."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: yagmail.SMTP | None = None
+
+    def open(self) -> None:
+        """Connect (and log in when a user is set) with a verifying TLS context where TLS is asked for."""
+        s = self.settings
+        context = ssl.create_default_context()
+        kwargs: dict = {"timeout": s.smtp_timeout_seconds}
+        if s.smtp_security == "ssl":
+            kwargs["context"] = context
+        try:
+            self.client = yagmail.SMTP(
+                user=s.smtp_user or None,
+                password=s.smtp_password,
+                host=s.smtp_host,
+                port=s.smtp_port,
+                smtp_ssl=s.smtp_security == "ssl",
+                smtp_starttls={"context": context} if s.smtp_security == "starttls" else False,
+                smtp_skip_login=not s.smtp_user,
+                soft_email_validation=False,
+                **kwargs,
+            )
+            self.client.login()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login refused: {exc.smtp_code} {exc.smtp_error!r}",
+                                code=exc.smtp_code, transient=False) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"SMTP server said {exc.smtp_code} on connect",
+                                code=exc.smtp_code, transient=400 <= exc.smtp_code < 500) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"cannot reach SMTP server {s.smtp_host}:{s.smtp_port}: {exc}",
+                                code=None, transient=True) from exc
+
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+        """Send one message; a 4xx reply is transient, a 5xx permanent."""
+        assert self.client is not None and self.client.smtp is not None
+        try:
+            refused = self.client.smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            raise DeliveryError(f"recipient refused: {code} {reply!r}", code=code,
+                                transient=400 <= code < 500) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"SMTP server said {exc.smtp_code} {exc.smtp_error!r}", code=exc.smtp_code,
+                                transient=400 <= exc.smtp_code < 500) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            self.client = None
+            raise DeliveryError(f"connection lost while sending: {exc}", code=None, transient=True) from exc
+        if refused:
+            code, reply = next(iter(refused.values()))
+            raise DeliveryError(f"recipient refused: {code} {reply!r}", code=code, transient=400 <= code < 500)
+
+    @property
+    def usable(self) -> bool:
+        """Say whether the connection is still open."""
+        return self.client is not None and self.client.smtp is not None
+
+    def close(self) -> None:
+        """Say QUIT, ignoring a connection that is already gone."""
+        if self.client is not None and self.client.smtp is not None:
+            try:
+                self.client.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self.client.is_closed = True
+        self.client = None
+
+
+def transport_for(settings: Settings) -> Transport:
+    """Choose SMTP when a host is configured, else the outbox folder."""
+    if settings.smtp_host:
+        return SmtpTransport(settings)
+    return FolderTransport(settings.outbox_dir)
