@@ -3,7 +3,7 @@ import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -183,6 +183,11 @@ def _report_exceptions(session: Session, ctx: AppContext, month: str, items: lis
     return queued
 
 
+def _earliest(ctx: AppContext, cycle: AuditCycle) -> date:
+    """Return the first day a meeting may fall: the audit month's first working day, or today if later."""
+    return max(ctx.timescales.first_working_day(Month.parse(cycle.month)), ctx.timescales.today(ctx.now))
+
+
 def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSummary:
     """Book every meeting each notified audit still needs; report what cannot be booked."""
     summary = BookingSummary()
@@ -195,9 +200,7 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSumm
     needs = [n for a in audits if a.auditor_id for n in needs_of(a, ctx) if (a.id, n.slot_key) not in have]
     # Two-person meetings are hardest to place, so they go first.
     needs.sort(key=lambda n: (n.attendee is None, n.kind != MeetingKind.LEARNING_CONVERSATION))
-    month = Month.parse(cycle.month)
-    today = ctx.timescales.today(ctx.now)
-    earliest = max(ctx.timescales.first_working_day(month), today)
+    earliest = _earliest(ctx, cycle)
     requests = [SlotRequest(key=n.key, people=n.people, minutes=n.minutes, earliest=earliest,
                             latest=cycle.due_date) for n in needs]
     window_start, _ = ctx.timescales.working_hours(earliest)
@@ -245,10 +248,10 @@ def move(session: Session, ctx: AppContext, meeting: Meeting, *, to: datetime | 
     minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
     people = tuple(s.id for s in _participants(meeting))
     due = meeting.audit.due_date
-    start_window, _ = ctx.timescales.working_hours(ctx.timescales.today(ctx.now))
+    earliest = _earliest(ctx, meeting.audit.cycle)
+    start_window, _ = ctx.timescales.working_hours(earliest)
     busy = _busy(session, set(people), start_window, ctx.timescales.due_at(due), skip_meeting=meeting.id)
-    request = SlotRequest(key=meeting.reference, people=people, minutes=minutes,
-                          earliest=ctx.timescales.today(ctx.now), latest=due)
+    request = SlotRequest(key=meeting.reference, people=people, minutes=minutes, earliest=earliest, latest=due)
     if to is not None:
         valid = find_slot(request, busy, ctx.timescales, not_before=to, step_minutes=1)
         if valid is None or valid != to:

@@ -10,7 +10,7 @@ from .context import AppContext
 from .models import Audit, AuditCycle, Child, Staff, Team
 from .models.enums import AuditKind, AuditStatus, Role
 from .notifications.message import Recipient
-from .notifications.notices import AllocationItem, NoticeItem, compose_allocation, compose_notice, day_label
+from .notifications.notices import AllocationItem, NoticeItem, compose_notice, day_label
 from .notifications.outbox import enqueue
 
 PHASE = "notify"
@@ -113,21 +113,17 @@ def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> in
                     buddy_name=auditor.name, buddy_note=f"You support new auditor {auditor.name}."))
         audit.status = AuditStatus.NOTIFIED
     framework = ctx.settings.framework
+    people = {staff.id: staff for staff, _ in [*notices.values(), *allocations.values()]}
     queued = 0
-    for staff, items in notices.values():
-        message = compose_notice(recipient_name=staff.name, month=cycle.month, items=items,
-                                 lookback_months=framework.audit_lookback_months,
+    for staff_id, staff in sorted(people.items()):
+        items = notices.get(staff_id, (staff, []))[1]
+        allocated = allocations.get(staff_id, (staff, []))[1]
+        message = compose_notice(recipient_name=staff.name, month=cycle.month, due=cycle.due_date, items=items,
+                                 allocated=allocated, lookback_months=framework.audit_lookback_months,
                                  guidance_url=framework.guidance_url)
-        queued += enqueue(session, phase=PHASE, month=cycle.month,
-                          subject_ref=_digest_ref(cycle.month, [i.audit_ref for i in items]), step="notice",
-                          recipient=recipient(staff), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
-    for staff, items in allocations.values():
-        message = compose_allocation(recipient_name=staff.name, month=cycle.month, due=cycle.due_date, items=items,
-                                     guidance_url=framework.guidance_url)
-        queued += enqueue(session, phase=PHASE, month=cycle.month,
-                          subject_ref=_digest_ref(cycle.month, [i.audit_ref for i in items]), step="allocation",
-                          recipient=recipient(staff), message=message, now=ctx.now,
+        refs = [f"n:{i.audit_ref}" for i in items] + [f"a:{i.audit_ref}" for i in allocated]
+        queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=_digest_ref(cycle.month, refs),
+                          step="notice", recipient=recipient(staff), message=message, now=ctx.now,
                           mail_domain=mail_domain(ctx)) is not None
     session.flush()
     return queued

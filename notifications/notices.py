@@ -42,18 +42,12 @@ def month_label(month: str) -> str:
     return f"{date(year, number, 1):%B %Y}"
 
 
-def compose_notice(*, recipient_name: str, month: str, items: Sequence[NoticeItem], lookback_months: int,
-                   guidance_url: str) -> Composed:
-    """Compose one person's digest of the audits they are involved in this month."""
+def compose_notice(*, recipient_name: str, month: str, due: date, items: Sequence[NoticeItem],
+                   allocated: Sequence[AllocationItem], lookback_months: int, guidance_url: str) -> Composed:
+    """Compose one person's digest for the month: audits allocated to them and records they are involved with."""
     return render("audit_notice", recipient_name=recipient_name, month_label=month_label(month),
-                  items=list(items), lookback_months=lookback_months, guidance_url=guidance_url)
-
-
-def compose_allocation(*, recipient_name: str, month: str, due: date, items: Sequence[AllocationItem],
-                       guidance_url: str) -> Composed:
-    """Compose an auditor's allocation email, linking the guidance."""
-    return render("audit_allocation", recipient_name=recipient_name, month_label=month_label(month),
-                  due_label=day_label(due), items=list(items), guidance_url=guidance_url)
+                  due_label=day_label(due), items=list(items), allocated=list(allocated),
+                  lookback_months=lookback_months, guidance_url=guidance_url)
 
 
 def compose_withdrawal(*, recipient_name: str, month: str, audit_ref: str, child_id: str, reason: str) -> Composed:

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from auditcycle import db
@@ -125,3 +125,39 @@ def _cached_engines():
         yield db.get_engine()
     except Exception:
         return
+
+
+# Distinctive personal data planted in every free-text field a child or family contact has;
+# the privacy tests search every output for these.
+PLANTED = {
+    "child_first": "Zephyrinette",
+    "child_last": "Quillfeatherby",
+    "contact_name": "Xanthippa Marplewoode",
+    "phone": "07700 900461",
+    "dob": "2013-02-17",
+}
+DEMO_NOW = "2026-11-23T09:00"
+
+
+@pytest.fixture
+def authority(engine: Engine) -> Engine:
+    """Seed a small synthetic authority and plant distinctive names, dates and phone numbers."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from auditcycle.context import build_context
+    from auditcycle.demo import seed_authority
+    from auditcycle.models import Child, FamilyContact
+    from auditcycle.settings import Settings
+
+    ctx = build_context(DEMO_NOW, settings=Settings(database_url="sqlite://"))
+    with sessionmaker(bind=engine).begin() as s:
+        seed_authority(session=s, children=160, seed=11, now=ctx.now, timescales=ctx.timescales)
+        s.execute(update(Child).values(first_name=PLANTED["child_first"], last_name=PLANTED["child_last"]))
+        s.execute(update(Child).where(Child.cohort != "care_experienced")
+                  .values(date_of_birth=date.fromisoformat(PLANTED["dob"])))
+        s.execute(update(FamilyContact).values(phone=PLANTED["phone"]))
+        for contact in s.scalars(select(FamilyContact)):
+            contact.name = f"{PLANTED['contact_name']} {contact.id}"
+    return engine

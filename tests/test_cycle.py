@@ -1,0 +1,186 @@
+"""Drawing the month's sample, nominations, replacement and the supervision-gap trigger."""
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import sessionmaker
+
+from auditcycle.clock import Month
+from auditcycle.context import build_context
+from auditcycle.cycle import draw, nominate, replace
+from auditcycle.errors import PermissionDenied, UserError
+from auditcycle.models import Audit, AuditCycle, Child, ImmediateResponse, Staff, Team
+from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, ResponseTrigger, Role
+from auditcycle.settings import Settings
+
+NOW = "2026-11-23T09:00"
+DEC = Month(2026, 12)
+
+
+@pytest.fixture
+def ctx():
+    return build_context(NOW, settings=Settings(database_url="sqlite://"))
+
+
+@pytest.fixture
+def s(authority):
+    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
+        yield session
+
+
+def _by_role(s, role: Role) -> Staff:
+    return s.scalars(select(Staff).where(Staff.role == role).order_by(Staff.id)).first()
+
+
+def test_draw_makes_one_audit_per_auditor_by_default(s, ctx) -> None:
+    auditors = s.scalar(select(func.count()).select_from(Staff).where(Staff.auditor, Staff.active))
+
+    summary = draw(s, ctx, month=DEC, seed=5)
+    s.commit()
+
+    audits = list(s.scalars(select(Audit)))
+    assert summary.created and summary.audits == auditors == len(audits)
+    assert {a.due_date for a in audits} == {date(2026, 12, 31)}
+    assert s.scalar(select(AuditCycle.seed)) == 5
+
+
+def test_draw_respects_allocation_rules(s, ctx) -> None:
+    draw(s, ctx, month=DEC, seed=9)
+    s.commit()
+    loads: dict[str, int] = {}
+    for audit in s.scalars(select(Audit)):
+        auditor = s.get(Staff, audit.auditor_id)
+        child = audit.child
+        assert auditor.team_id != child.team_id
+        assert child.key_worker.manager_id != auditor.id
+        loads[auditor.id] = loads.get(auditor.id, 0) + 1
+        if auditor.new_auditor:
+            assert audit.buddy_id is not None and not s.get(Staff, audit.buddy_id).new_auditor
+    assert max(loads.values()) - min(loads.values()) <= 1
+
+
+def test_draw_twice_keeps_the_first_sample(s, ctx) -> None:
+    first = draw(s, ctx, month=DEC, seed=1)
+    s.commit()
+    children = set(s.scalars(select(Audit.child_id)))
+
+    second = draw(s, ctx, month=DEC, seed=2)
+    s.commit()
+
+    assert not second.created and second.seed == first.seed == 1
+    assert set(s.scalars(select(Audit.child_id))) == children
+    assert s.scalar(select(func.count()).select_from(AuditCycle)) == 1
+
+
+def test_same_seed_reproduces_the_draw(s, ctx, authority) -> None:
+    draw(s, ctx, month=DEC, seed=123)
+    first = [(a.child_id, a.auditor_id) for a in s.scalars(select(Audit).order_by(Audit.id))]
+    s.rollback()
+
+    draw(s, ctx, month=DEC, seed=123)
+    again = [(a.child_id, a.auditor_id) for a in s.scalars(select(Audit).order_by(Audit.id))]
+
+    assert first == again and first
+
+
+def test_draw_excludes_recent_audits_and_unallocated_children(s, ctx) -> None:
+    some = list(s.scalars(select(Child.id).order_by(Child.id).limit(40)))[::8]
+    s.execute(update(Child).where(Child.id.in_(some)).values(key_worker_id=None))
+    s.commit()
+    unallocated = set(s.scalars(select(Child.id).where(Child.key_worker_id.is_(None))))
+    nov = build_context("2026-10-23T09:00", settings=ctx.settings)
+    draw(s, nov, month=Month(2026, 11), size=60, seed=3)
+    s.commit()
+    november = set(s.scalars(select(Audit.child_id)))
+
+    draw(s, ctx, month=DEC, size=60, seed=3)
+    s.commit()
+    december = set(s.scalars(select(Audit.child_id).join(AuditCycle).where(AuditCycle.month == "2026-12")))
+
+    assert unallocated, "the fixture should hold unallocated children"
+    assert not december & november
+    assert not december & unallocated
+
+
+def test_theme_filters_by_cohort_and_team(s, ctx) -> None:
+    team = s.scalar(select(Team.name).join(Child, Child.team_id == Team.id)
+                    .where(Child.cohort == Cohort.CHILD_PROTECTION).group_by(Team.name)
+                    .order_by(func.count().desc()).limit(1))
+
+    draw(s, ctx, month=DEC, theme="Child protection planning", cohort=Cohort.CHILD_PROTECTION, team=team,
+         size=3, seed=4)
+    s.commit()
+
+    audits = list(s.scalars(select(Audit)))
+    assert len(audits) == 3
+    assert {a.child.cohort for a in audits} == {Cohort.CHILD_PROTECTION}
+    assert {a.child.team.name for a in audits} == {team}
+    assert s.scalar(select(AuditCycle.theme)) == "Child protection planning"
+
+
+def test_nomination_becomes_a_good_practice_audit(s, ctx) -> None:
+    manager = _by_role(s, Role.SERVICE_MANAGER)
+    child = s.scalars(select(Child).where(Child.key_worker_id.is_not(None)).order_by(Child.id)).first()
+
+    nominate(s, ctx, child_id=child.id, by=manager.id, month=DEC)
+    draw(s, ctx, month=DEC, seed=8)
+    s.commit()
+
+    audit = s.scalar(select(Audit).where(Audit.child_id == child.id))
+    assert audit.kind == AuditKind.GOOD_PRACTICE
+    assert s.scalar(select(func.count()).select_from(Audit).where(Audit.kind == AuditKind.GOOD_PRACTICE)) == 1
+
+
+def test_nominate_by_someone_other_than_a_service_manager_is_refused(s, ctx) -> None:
+    worker = _by_role(s, Role.KEY_WORKER)
+    child_id = s.scalar(select(Child.id).limit(1))
+    with pytest.raises(PermissionDenied, match="only service managers may"):
+        nominate(s, ctx, child_id=child_id, by=worker.id, month=DEC)
+
+
+def test_replace_redraws_from_the_same_stratum(s, ctx) -> None:
+    qa = _by_role(s, Role.QA_MANAGER)
+    draw(s, ctx, month=DEC, seed=6)
+    s.commit()
+    old = s.scalars(select(Audit).order_by(Audit.id)).first()
+
+    new = replace(s, ctx, reference=old.reference, by=qa.id, reason="Case closed last week")
+    s.commit()
+
+    assert old.status == AuditStatus.REPLACED and old.status_reason == "Case closed last week"
+    assert new.child.team.name == old.stratum == new.stratum
+    assert new.child_id != old.child_id and new.auditor_id == old.auditor_id
+    assert new.replaces_id == old.id
+
+
+def test_replace_by_a_key_worker_is_refused_and_changes_nothing(s, ctx) -> None:
+    draw(s, ctx, month=DEC, seed=6)
+    s.commit()
+    old = s.scalars(select(Audit).order_by(Audit.id)).first()
+    worker = _by_role(s, Role.KEY_WORKER)
+
+    with pytest.raises(PermissionDenied, match="only the QA team may"):
+        replace(s, ctx, reference=old.reference, by=worker.id, reason="x")
+    s.rollback()
+
+    assert s.get(Audit, old.id).status == AuditStatus.ALLOCATED
+
+
+def test_supervision_gap_raises_an_immediate_response_once(s, ctx) -> None:
+    # Every child's supervision is 6 months and a day old, so every sampled child triggers one.
+    s.execute(update(Child).values(last_supervision_date=date(2026, 5, 22)))
+    s.commit()
+
+    summary = draw(s, ctx, month=DEC, size=4, seed=2)
+    draw(s, ctx, month=DEC, size=4, seed=2)
+    s.commit()
+
+    responses = list(s.scalars(select(ImmediateResponse)))
+    assert summary.immediate_responses == 4 == len(responses)
+    assert {r.trigger for r in responses} == {ResponseTrigger.SUPERVISION_GAP}
+    assert all(r.deadline_at - r.raised_at == timedelta(hours=24) for r in responses)
+
+
+def test_unknown_team_filter_is_a_clear_error(s, ctx) -> None:
+    with pytest.raises(UserError, match="no team has that name"):
+        draw(s, ctx, month=DEC, team="Nowhere Team")
