@@ -345,21 +345,26 @@ def test_withdraw_cancels_meetings_and_tells_those_notified(s, authority, settin
     assert {r.rcpt_tos[0] for r in withdrawn} >= {audit.auditor.email, audit.child.key_worker.email}
 
 
-def test_week_the_clocks_go_forward_books_in_local_working_hours(s, authority, settings) -> None:
-    march = Month(2027, 3)
-    draw(s, ctx_at("2027-02-22T09:00", settings), month=march, size=4, seed=3)
+def test_week_the_clocks_go_back_books_in_local_working_hours(s, authority, settings) -> None:
+    october = Month(2026, 10)
+    draw(s, ctx_at("2026-09-21T09:00", settings), month=october, size=4, seed=3)
     s.commit()
     cycle = s.scalars(select(Audit)).first().cycle
-    _notify(s, authority, settings, cycle, now="2027-02-23T09:00")
+    _notify(s, authority, settings, cycle, now="2026-09-22T09:00")
 
-    # Friday 26 March is GMT; Monday 29 March, after the clocks go forward, is BST.
-    _book(s, authority, settings, cycle, now="2027-03-26T15:00")
+    # Friday 23 October is BST (UTC+1); Monday 26 October, after the clocks go back, is GMT.
+    # Only 16:30-17:00 is free on the Friday, so the hour-long conversations fall on the Monday.
+    for staff_id in set(s.scalars(select(Audit.auditor_id))):
+        s.add(BusyPeriod(staff_id=staff_id, starts_at=datetime(2026, 10, 23, 13, 0, tzinfo=UTC),
+                         ends_at=datetime(2026, 10, 23, 15, 30, tzinfo=UTC)))
+    s.commit()
+    _book(s, authority, settings, cycle, now="2026-10-23T14:00")
 
     meetings = list(s.scalars(select(Meeting)))
     days = {m.starts_at.astimezone(LONDON_TS.tz).date() for m in meetings}
-    assert date(2027, 3, 29) in days
+    assert {date(2026, 10, 23), date(2026, 10, 26)} <= days
     for m in meetings:
-        offset = timedelta(hours=1) if m.starts_at.date() >= date(2027, 3, 28) else timedelta(0)
+        offset = timedelta(hours=1) if m.starts_at.date() < date(2026, 10, 25) else timedelta(0)
         utc_start = m.starts_at.astimezone(UTC).replace(tzinfo=None)
         assert utc_start.time() >= (datetime(2000, 1, 1, 9) - offset).time()
         assert (m.ends_at.astimezone(UTC).replace(tzinfo=None)).time() <= (datetime(2000, 1, 1, 17) - offset).time()
