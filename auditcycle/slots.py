@@ -193,7 +193,7 @@ class _Planner:
 
     def align(self, opens: int, moment: int) -> int:
         """Round a moment up to the next step boundary counted from the day's opening time."""
-        return opens + (moment - opens) // self.step * self.step
+        return opens + -(-(moment - opens) // self.step) * self.step
 
     def days(self, request: SlotRequest) -> Iterable[tuple[date, int, int]]:
         """Yield each working day of the request's window that is not already past, with its hours."""
