@@ -1,6 +1,7 @@
 """Shared fixtures: a migrated database on SQLite and, when configured, on PostgreSQL."""
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from auditcycle import db
 from auditcycle.models import Base
 from auditcycle.settings import get_settings
+
+# Prefect keeps its home, logs and any stored results here, where the privacy tests can read them.
+PREFECT_HOME = Path(tempfile.mkdtemp(prefix="auditcycle-prefect-"))
+os.environ["PREFECT_HOME"] = str(PREFECT_HOME)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 
 POSTGRES_URL = os.environ.get("AUDITCYCLE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -85,6 +92,17 @@ def app_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         engine.dispose()
     db.engine_for.cache_clear()
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[str]:
+    """Run one temporary Prefect server for the session; yield the path of its database."""
+    import prefect.settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        url = prefect.settings.PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
+        yield url.split("///", 1)[1]
 
 
 @pytest.fixture
