@@ -3,8 +3,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from .errors import UserError
 
-class ClockError(ValueError):
+
+class ClockError(UserError, ValueError):
     """A time that cannot be used as given."""
 
 

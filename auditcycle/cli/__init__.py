@@ -57,6 +57,10 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
 def main() -> None:
     """Run the CLI, turning known errors into a clear message and a non-zero exit."""
+    import os
+
+    # Before Prefect is imported: this machine's users have no telemetry endpoint to reach.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from . import commands  # noqa: F401  (registers the commands)
 
     try:
