@@ -61,6 +61,12 @@ class FrameworkSettings(BaseModel):
     bank_holiday_subdivision: str | None = "ENG"
     reminder_offsets_working_days: list[int] = Field(default_factory=lambda: [5, 1])
     guidance_url: str = "https://example.org/auditcycle/audit-guidance"
+    overdue_qa_copy_working_days: int = Field(3, ge=1, le=30)
+    moderation_close_working_days: int = Field(10, ge=1, le=60)
+    moderation_meeting_minutes: int = Field(120, ge=30, le=480)
+    moderation_panel_service: str = "Safeguarding & Review Unit"
+    immediate_response_reminder_hours: int = Field(4, ge=1, le=23)
+    text_max_chars: int = Field(10_000, ge=100, le=100_000)
 
     @field_validator("working_weekdays")
     @classmethod

@@ -3,6 +3,7 @@ from .action import Action
 from .audit import Audit, AuditCycle, Nomination
 from .base import Base
 from .child import Child, FamilyContact
+from .event import Event
 from .immediate_response import ImmediateResponse
 from .meeting import Meeting
 from .moderation import Moderation
@@ -10,10 +11,10 @@ from .observation import Observation
 from .organisation import BusyPeriod, Service, Staff, Team
 from .outbox import OutboxMessage
 from .phase_run import PhaseRun
-from .submission import DomainGrade, FamilyFeedback, GradeChange, Submission
+from .submission import Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
 
 __all__ = [
-    "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "DomainGrade",
+    "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "Event",
     "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Meeting",
     "Moderation", "Nomination", "Observation", "OutboxMessage", "PhaseRun", "Service",
     "Staff", "Submission", "Team",

@@ -28,6 +28,10 @@ class AuditCycle(Base):
     due_date: Mapped[date]
     sampled_at: Mapped[datetime | None]
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    moderation_uid: Mapped[str | None] = mapped_column(String(120))
+    moderation_starts_at: Mapped[datetime | None]
+    moderation_ends_at: Mapped[datetime | None]
+    moderation_closed_at: Mapped[datetime | None]
 
     audits: Mapped[list["Audit"]] = relationship(back_populates="cycle", order_by="Audit.id")
 

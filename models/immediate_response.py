@@ -32,6 +32,8 @@ class ImmediateResponse(Base):
     responded_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     responded_at: Mapped[datetime | None]
     response: Mapped[str | None] = mapped_column(Text)
+    same_day: Mapped[bool | None]
+    escalated_at: Mapped[datetime | None]
     recorded_at: Mapped[datetime]
 
     audit: Mapped[Audit] = relationship()

@@ -19,6 +19,8 @@ class Moderation(Base):
     audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"))
     reason: Mapped[str] = mapped_column(String(60))
     moderator_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    assistant_director_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    decided_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     status: Mapped[ModerationStatus] = mapped_column(enum_column(ModerationStatus, "moderation_status"))
     original_overall: Mapped[str | None] = mapped_column(String(40))
     moderated_overall: Mapped[str | None] = mapped_column(String(40))

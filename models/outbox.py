@@ -32,6 +32,7 @@ class OutboxMessage(Base):
     body_html: Mapped[str] = mapped_column(Text)
     calendar: Mapped[str | None] = mapped_column(Text)
     calendar_method: Mapped[str | None] = mapped_column(String(10))
+    importance: Mapped[str | None] = mapped_column(String(10))
     attachment_name: Mapped[str | None] = mapped_column(String(120))
     attachment_path: Mapped[str | None] = mapped_column(String(400))
     message_id: Mapped[str] = mapped_column(String(200))

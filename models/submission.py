@@ -22,6 +22,7 @@ class Submission(Base):
     strengths: Mapped[str] = mapped_column(Text, default="")
     practitioner_feedback: Mapped[str] = mapped_column(Text, default="")
     disagreement: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
 
@@ -74,3 +75,16 @@ class FamilyFeedback(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
 
     submission: Mapped[Submission] = relationship(back_populates="family_feedback")
+
+
+class Dispute(Base):
+    """A disagreement with an audit's grade, which sends the audit to moderation."""
+
+    __tablename__ = "dispute"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"), index=True)
+    raised_by_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    note: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]

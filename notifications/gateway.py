@@ -40,6 +40,10 @@ def build_email(row: OutboxMessage, settings: Settings) -> EmailMessage:
     msg["Date"] = format_datetime(row.created_at)
     msg["Message-ID"] = row.message_id
     msg["Auto-Submitted"] = "auto-generated"
+    if row.importance == "high":
+        # Outlook reads Importance; other clients read X-Priority.
+        msg["Importance"] = "high"
+        msg["X-Priority"] = "1"
     msg.set_content(row.body_text)
     msg.add_alternative(row.body_html, subtype="html")
     if row.calendar:

@@ -21,3 +21,4 @@ class Composed:
     html: str
     calendar: str | None = None
     calendar_method: str | None = None
+    importance: str | None = None

@@ -45,6 +45,7 @@ def enqueue(
         body_html=message.html,
         calendar=message.calendar,
         calendar_method=message.calendar_method,
+        importance=message.importance,
         # Fixed at queueing so every retry carries the same Message-ID and clients collapse repeats.
         message_id=make_msgid(idstring=phase, domain=mail_domain),
         status=MessageStatus.PENDING,
