@@ -15,10 +15,10 @@ from .models.enums import (
     AuditStatus,
     Cohort,
     CycleKind,
-    ResponseStatus,
     ResponseTrigger,
 )
 from .permissions import authorise
+from .responses import raise_response
 from .sampling import AllocationImpossible, Auditor, Candidate, allocate, draw_sample, redraw_one
 
 CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
@@ -174,12 +174,8 @@ def raise_supervision_gaps(session: Session, ctx: AppContext, cycle: AuditCycle)
             continue
         since = f"since {last.isoformat()}" if last else "on record"
         months = ctx.settings.framework.supervision_gap_months
-        session.add(ImmediateResponse(
-            reference=f"IR-{audit.reference}", audit_id=audit.id, trigger=ResponseTrigger.SUPERVISION_GAP,
-            reason=f"No supervision recorded {since}: {months} months or more.", raised_by_id=None,
-            raised_at=ctx.now, deadline_at=ctx.timescales.immediate_response_deadline(ctx.now),
-            status=ResponseStatus.OPEN, recorded_at=wall_clock(),
-        ))
+        raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SUPERVISION_GAP,
+                       reason=f"No supervision recorded {since}: {months} months or more.", raised_by=None)
         raised += 1
     session.flush()
     return raised

@@ -1,6 +1,7 @@
 """The `sample` phase: draw the month's audit list and allocate auditors."""
 from prefect import flow
 
+from auditcycle.tasks.delivery import deliver_outbox
 from auditcycle.tasks.sampling import draw_sample
 from auditcycle.flows.common import phase
 
@@ -10,5 +11,6 @@ def sample(month: str | None = None, now: str | None = None, theme: str | None =
            team: str | None = None, size: int | None = None, seed: int | None = None) -> dict:
     """Draw the audit month's random, stratified sample and allocate auditors, once."""
     with phase("sample", month, now) as (month, now, record):
-        record.summary = draw_sample(month, now, theme, cohort, team, size, seed)
+        # The draw and any Immediate Response notices commit together; sending follows the commit.
+        record.summary = {**draw_sample(month, now, theme, cohort, team, size, seed), "delivery": deliver_outbox()}
     return record.summary

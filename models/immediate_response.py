@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .audit import Audit
 from .base import Base, enum_column
 from .enums import ResponseStatus, ResponseTrigger
+from .organisation import Staff
 
 
 class ImmediateResponse(Base):
@@ -37,3 +38,5 @@ class ImmediateResponse(Base):
     recorded_at: Mapped[datetime]
 
     audit: Mapped[Audit] = relationship()
+    raised_by: Mapped[Staff | None] = relationship(foreign_keys=[raised_by_id])
+    responded_by: Mapped[Staff | None] = relationship(foreign_keys=[responded_by_id])

@@ -1,5 +1,6 @@
 """Commands of the monthly cycle: run a phase, nominate, replace, reschedule and withdraw."""
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +17,9 @@ class Phase(StrEnum):
     SAMPLE = "sample"
     NOTIFY = "notify"
     BOOK = "book"
+    CHASE = "chase"
+    MODERATE = "moderate"
+    RESPONSES = "responses"
 
 
 @app.command("run")
@@ -32,7 +36,7 @@ def run_command(
     now: NowOption = None,
 ) -> None:
     """Run a phase of the month through the Prefect engine."""
-    from ..flows import book, notify, sample
+    from ..flows import book, chase, moderate, notify, responses, sample
     from ..permissions import authorise
 
     ctx = build_context(now)
@@ -43,10 +47,10 @@ def run_command(
     if phase == Phase.SAMPLE:
         result = sample.sample(month=month, now=clock, theme=theme, cohort=cohort.value if cohort else None,
                                team=team, size=size, seed=seed)
-    elif phase == Phase.NOTIFY:
-        result = notify.notify(month=month, now=clock)
     else:
-        result = book.book(month=month, now=clock)
+        flows = {Phase.NOTIFY: notify.notify, Phase.BOOK: book.book, Phase.CHASE: chase.chase,
+                 Phase.MODERATE: moderate.moderate, Phase.RESPONSES: responses.responses}
+        result = flows[phase](month=month, now=clock)
     console.print_json(data=result)
 
 
@@ -126,3 +130,142 @@ def withdraw_command(
         withdraw(session, ctx, reference=audit_ref, by=by, reason=reason)
     deliver(engine=get_engine(), settings=get_settings())
     console.print(f"{audit_ref} withdrawn.")
+
+
+def _deliver() -> None:
+    """Send what the command queued, after its transaction has committed."""
+    from ..db import get_engine
+    from ..notifications.gateway import deliver
+    from ..settings import get_settings
+
+    deliver(engine=get_engine(), settings=get_settings())
+
+
+@app.command("submit")
+@guarded
+def submit_command(
+    audit_ref: Annotated[str, typer.Argument(help="The audit the form is for.")],
+    form: Annotated[Path, typer.Argument(help="The completed form, as JSON (see the README).")],
+    by: ByOption,
+    now: NowOption = None,
+) -> None:
+    """Record a completed audit form; an invalid form is listed in full and nothing is stored."""
+    from ..submissions import submit_file
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        submission = submit_file(session, ctx, reference=audit_ref, path=form, by=by)
+        version = submission.version
+    _deliver()
+    console.print(f"{audit_ref}: form stored (version {version}); the outcome has gone to those involved.")
+
+
+@app.command("dispute")
+@guarded
+def dispute_command(
+    audit_ref: Annotated[str, typer.Argument(help="The audit whose grade you dispute.")],
+    by: ByOption,
+    note: Annotated[str, typer.Option("--note", help="Why you disagree with the grade.")],
+    now: NowOption = None,
+) -> None:
+    """Record a disagreement with an audit's grade; it sends the audit to moderation."""
+    from ..submissions import dispute
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        dispute(session, ctx, reference=audit_ref, by=by, note=note)
+    console.print(f"{audit_ref}: disagreement recorded; the audit will be moderated.")
+
+
+@app.command("raise-ir")
+@guarded
+def raise_ir_command(
+    audit_ref: Annotated[str, typer.Argument(help="The audit the concern arose in.")],
+    by: ByOption,
+    reason: Annotated[str, typer.Option("--reason", help="The safeguarding concern.")],
+    now: NowOption = None,
+) -> None:
+    """Raise an Immediate Response during audit or moderation; the service manager is told at once."""
+    from ..responses import raise_ir
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        ir = raise_ir(session, ctx, reference=audit_ref, by=by, reason=reason)
+        ref, deadline = ir.reference, ir.deadline_at.astimezone(ctx.tz)
+    _deliver()
+    console.print(f"{ref} raised; the service manager must respond by {deadline:%a %d %b %Y %H:%M}.")
+
+
+@app.command("respond")
+@guarded
+def respond_command(
+    response_ref: Annotated[str, typer.Argument(help="The Immediate Response being answered.")],
+    by: ByOption,
+    note: Annotated[str, typer.Option("--note", help="What has been done.")],
+    now: NowOption = None,
+) -> None:
+    """Answer an Immediate Response."""
+    from ..responses import respond
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        ir = respond(session, ctx, reference=response_ref, by=by, note=note)
+        same_day = ir.same_day
+    _deliver()
+    console.print(f"{response_ref} answered{' the same day' if same_day else ''}.")
+
+
+@app.command("moderate")
+@guarded
+def moderate_command(
+    audit_ref: Annotated[str, typer.Argument(help="The audit moderated.")],
+    by: ByOption,
+    grade: Annotated[str, typer.Option("--grade", help="The agreed overall grade.")],
+    note: Annotated[str, typer.Option("--note", help="The panel's note.")],
+    domain: Annotated[list[str] | None, typer.Option(
+        "--domain", help="A changed domain grade, as slug=grade; repeat for each.")] = None,
+    now: NowOption = None,
+) -> None:
+    """Record the moderation outcome; the agreed grades become final and every change is kept."""
+    from ..errors import UserError
+    from ..moderation import record_moderation
+
+    domains: dict[str, str] = {}
+    for item in domain or []:
+        slug, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--domain {item!r}: write it as slug=grade, e.g. assessment=good")
+        domains[slug.strip()] = value.strip()
+    ctx = build_context(now)
+    with session_scope() as session:
+        moderation = record_moderation(session, ctx, reference=audit_ref, by=by, grade=grade, domains=domains,
+                                       note=note)
+        status = moderation.status.value
+    _deliver()
+    console.print(f"{audit_ref}: moderation recorded ({status}); the grades are final.")
+
+
+export_app = typer.Typer(help="Export what the case-management system needs.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("case-notes")
+@guarded
+def case_notes_command(
+    month: Annotated[str, typer.Option("--month", help="The audit month, YYYY-MM.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder (default REPORTS_DIR/YYYY-MM/case-notes).")] = None,
+    now: NowOption = None,
+) -> None:
+    """Write the case-note text of each finalised audit, one file per child named by case id."""
+    from ..case_notes import export_case_notes
+    from ..clock import Month
+
+    ctx = build_context(now)
+    wanted = str(Month.parse(month))
+    folder = out or ctx.settings.reports_dir / wanted / "case-notes"
+    with session_scope() as session:
+        paths = export_case_notes(session, ctx, month=wanted, folder=folder)
+    if not paths:
+        console.print(f"No finalised audits for {wanted} yet: nothing written.")
+        return
+    console.print(f"{len(paths)} case note file(s) written to {folder}.")

@@ -1,0 +1,39 @@
+"""Compose the announcement of an audit's outcome and the supervision prompt."""
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .message import Composed
+from .render import render
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    """One domain's grade, as labels."""
+
+    domain: str
+    grade: str
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """One action, with its owner's name and due date label."""
+
+    reference: str
+    description: str
+    owner: str
+    due: str
+
+
+def compose_outcome(*, recipient_name: str, audit_ref: str, child_id: str, auditor_name: str, overall_label: str,
+                    grades: Sequence[GradeRow], actions: Sequence[ActionRow], max_days: int, version: int) -> Composed:
+    """Compose the grades and actions of a submitted audit for someone involved."""
+    return render("audit_outcome", recipient_name=recipient_name, audit_ref=audit_ref, child_id=child_id,
+                  auditor_name=auditor_name, overall_label=overall_label, grades=list(grades), actions=list(actions),
+                  max_days=max_days, version=version)
+
+
+def compose_supervision_prompt(*, recipient_name: str, audit_ref: str, child_id: str, practitioner_name: str,
+                               overall_label: str) -> Composed:
+    """Compose the team manager's prompt to discuss the audit at the practitioner's next supervision."""
+    return render("supervision_prompt", recipient_name=recipient_name, audit_ref=audit_ref, child_id=child_id,
+                  practitioner_name=practitioner_name, overall_label=overall_label)

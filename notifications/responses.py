@@ -1,0 +1,30 @@
+"""Compose Immediate Response messages: raised, reminded, escalated and answered."""
+from dataclasses import dataclass, replace
+
+from .message import Composed
+from .render import render
+
+
+@dataclass(frozen=True)
+class ResponseFacts:
+    """What an Immediate Response message says, with references rather than names."""
+
+    response_ref: str
+    audit_ref: str
+    child_id: str
+    team: str
+    reason: str
+    raised_label: str
+    raised_by_name: str | None
+    deadline_label: str
+    hours: int
+    responder_name: str | None = None
+    responded_label: str | None = None
+    same_day: bool | None = None
+    response: str | None = None
+
+
+def compose_response(facts: ResponseFacts, *, stage: str, recipient_name: str) -> Composed:
+    """Compose one stage's message; every stage but the answer is marked high importance."""
+    composed = render("immediate_response", recipient_name=recipient_name, stage=stage, **facts.__dict__)
+    return composed if stage == "responded" else replace(composed, importance="high")

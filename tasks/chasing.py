@@ -1,0 +1,24 @@
+"""Chase the month's audits and every open audit of earlier months."""
+from dataclasses import asdict
+
+from prefect import task
+
+from ..chasing import chase, open_cycles
+from ..clock import Month
+from ..context import build_context
+from ..cycle import monthly_cycle
+from ..db import session_scope
+from .common import TASK_OPTIONS
+
+
+@task(name="chase-audits", **TASK_OPTIONS)
+def chase_audits(month: str, now: str) -> dict:
+    """Queue every reminder that has fallen due, once; return counts."""
+    ctx = build_context(now)
+    with session_scope() as session:
+        cycles = {c.id: c for c in open_cycles(session, ctx)}
+        current = monthly_cycle(session, Month.parse(month))
+        if current is not None:
+            cycles[current.id] = current
+        summary = chase(session, ctx, cycles=sorted(cycles.values(), key=lambda c: c.id))
+    return asdict(summary)

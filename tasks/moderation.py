@@ -1,0 +1,24 @@
+"""Select the month's audits for moderation, and close moderation when its window ends."""
+from dataclasses import asdict
+
+from prefect import task
+
+from ..clock import Month
+from ..context import build_context
+from ..cycle import monthly_cycle
+from ..db import session_scope
+from ..errors import UserError
+from ..moderation import select_for_moderation
+from .common import TASK_OPTIONS
+
+
+@task(name="select-for-moderation", **TASK_OPTIONS)
+def moderate_month(month: str, now: str) -> dict:
+    """Run the moderation selection (idempotently) for an audit month; return counts."""
+    ctx = build_context(now)
+    with session_scope() as session:
+        cycle = monthly_cycle(session, Month.parse(month))
+        if cycle is None:
+            raise UserError(f"no sample has been drawn for {month}: nothing to moderate")
+        summary = select_for_moderation(session, ctx, cycle=cycle)
+    return asdict(summary)
