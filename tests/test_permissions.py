@@ -14,3 +14,68 @@ def test_readme_table_matches_the_code() -> None:
         for command in re.findall(r"`([a-z-]+)`", commands):
             documented[command] = who
     assert documented == {command: who for command, (_, who) in PERMISSIONS.items()}
+
+
+def test_every_row_of_the_table_refuses_someone(authority) -> None:
+    """Each decision, attempted by someone the table does not allow, is refused and changes nothing."""
+    from datetime import date
+
+    import pytest
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import sessionmaker
+
+    from auditcycle.booking import book, reschedule
+    from auditcycle.clock import Month
+    from auditcycle.context import build_context
+    from auditcycle.cycle import draw, nominate, replace, withdraw
+    from auditcycle.errors import PermissionDenied
+    from auditcycle.models import Audit, Child, Event, Meeting, Staff
+    from auditcycle.models.enums import Role
+    from auditcycle.notices import queue_notices
+    from auditcycle.permissions import Subject, authorise
+    from auditcycle.responses import raise_ir, respond
+    from auditcycle.settings import Settings
+    from auditcycle.submissions import dispute, submit
+    from forms import valid_form
+
+    settings = Settings(database_url="sqlite://")
+    at = lambda now: build_context(now, settings=settings)  # noqa: E731
+    s = sessionmaker(bind=authority, expire_on_commit=False)()
+    draw(s, at("2026-11-23T09:00"), month=Month(2026, 12), size=3, seed=2)
+    cycle = s.scalars(select(Audit)).first().cycle
+    queue_notices(s, at("2026-11-24T09:00"), cycle=cycle)
+    book(s, at("2026-11-25T09:00"), cycle=cycle)
+    s.commit()
+    audit, second = s.scalars(select(Audit).order_by(Audit.id)).all()[:2]
+    submit(s, at("2026-12-14T10:00"), reference=second.reference,
+           data=valid_form(second.auditor_id, today=date(2026, 12, 14)), by=second.auditor_id)
+    ir = raise_ir(s, at("2026-12-14T11:00"), reference=audit.reference, by=audit.auditor_id, reason="Concern")
+    s.commit()
+    worker = s.scalars(select(Staff).where(Staff.role == Role.KEY_WORKER,
+                                           Staff.id != audit.child.key_worker_id,
+                                           Staff.id != second.child.key_worker_id)).first()
+    meeting = s.scalars(select(Meeting)).first()
+    child = s.scalars(select(Child.id)).first()
+    now = at("2026-12-15T10:00")
+    attempts = {
+        "submit": lambda: submit(s, now, reference=audit.reference, by=worker.id,
+                                 data=valid_form(worker.id, today=date(2026, 12, 15))),
+        "raise-ir": lambda: raise_ir(s, now, reference=audit.reference, by=worker.id, reason="x"),
+        "respond": lambda: respond(s, now, reference=ir.reference, by=worker.id, note="x"),
+        "dispute": lambda: dispute(s, now, reference=second.reference, by=worker.id, note="x"),
+        "moderate": lambda: authorise(s, command="moderate", staff_id=worker.id, subject=Subject(audit=second)),
+        "replace": lambda: replace(s, now, reference=audit.reference, by=worker.id, reason="x"),
+        "withdraw": lambda: withdraw(s, now, reference=audit.reference, by=worker.id, reason="x"),
+        "reschedule": lambda: reschedule(s, now, reference=meeting.reference, by=worker.id),
+        "run": lambda: authorise(s, command="run", staff_id=worker.id),
+        "deep-dive": lambda: authorise(s, command="deep-dive", staff_id=worker.id),
+        "nominate": lambda: nominate(s, now, child_id=child, by=worker.id, month=Month(2027, 1)),
+    }
+    assert set(attempts) == set(PERMISSIONS)
+    events = s.scalar(select(func.count()).select_from(Event))
+    for command, attempt in attempts.items():
+        with pytest.raises(PermissionDenied, match=f"may not {command}"):
+            attempt()
+        s.rollback()
+    assert s.scalar(select(func.count()).select_from(Event)) == events
+    s.close()
