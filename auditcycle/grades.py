@@ -24,7 +24,9 @@ def record_grades(session: Session, *, audit: Audit, submission: Submission, gra
     existing = {g.domain: g for g in session.scalars(
         select(DomainGrade).where(DomainGrade.submission_id == submission.id))}
     before = {domain: g.grade for domain, g in existing.items()}
-    before[OVERALL] = submission.overall if submission.id is not None and before else None
+    # A submission's first recording has no grades yet; after that its overall grade is the old value.
+    first = not session.scalar(select(GradeChange.id).where(GradeChange.audit_id == audit.id).limit(1))
+    before[OVERALL] = None if first else submission.overall
     changes: list[GradeChange] = []
     recorded = wall_clock()
     for domain, grade in [*grades.items(), (OVERALL, overall)]:

@@ -54,9 +54,9 @@ def _key_worker_or_their_managers(session: Session, actor: Staff, subject: Subje
     return _service_manager_of_child(session, actor, subject)
 
 
-def panel_member_ids(session: Session) -> set[str]:
+def panel_member_ids(session: Session, service: str | None = None) -> set[str]:
     """Return the moderation panel: the principal social worker and the review unit's service managers."""
-    service = get_settings().framework.moderation_panel_service
+    service = service or get_settings().framework.moderation_panel_service
     return set(session.scalars(
         select(Staff.id).outerjoin(Service, Staff.service_id == Service.id).where(
             Staff.active,

@@ -1,0 +1,72 @@
+"""Compose the messages of moderation: the panel's list and invite, assignments, exceptions and outcomes.
+
+Pure functions: given the facts, return the composed message; recipients and queueing live in
+`auditcycle/moderation.py`.
+"""
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from .invites import Invite, calendar_text
+from .message import Composed
+from .notices import month_label
+from .render import render
+
+
+@dataclass(frozen=True)
+class PanelItem:
+    """One audit on the panel's list: references, reason and grade only."""
+
+    audit_ref: str
+    child_id: str
+    reason: str
+    grade_label: str
+    moderator_name: str | None = None
+    assistant_director_name: str | None = None
+
+
+@dataclass(frozen=True)
+class GradeMove:
+    """One grade the moderation changed, as labels."""
+
+    domain_label: str
+    old_label: str
+    new_label: str
+
+
+def compose_panel_list(*, recipient_name: str, month: str, items: Sequence[PanelItem], updated: bool,
+                       meeting_label: str | None, close_label: str) -> Composed:
+    """Compose the list of audits selected for moderation, or its update after late forms."""
+    return render("moderation_panel", recipient_name=recipient_name, month_label=month_label(month),
+                  items=list(items), updated=updated, meeting_label=meeting_label, close_label=close_label)
+
+
+def compose_panel_invite(invite: Invite, *, recipient_name: str, month: str, when_label: str, minutes: int,
+                         audits: int, close_label: str, stamp: datetime) -> Composed:
+    """Compose the panel meeting request with its calendar part."""
+    body = render("moderation_meeting", recipient_name=recipient_name, month_label=month_label(month),
+                  title=invite.summary, when_label=when_label, minutes=minutes, location=invite.location,
+                  audits=audits, close_label=close_label)
+    return replace(body, calendar=calendar_text(invite, method="REQUEST", stamp=stamp), calendar_method="REQUEST")
+
+
+def compose_assignment(*, recipient_name: str, month: str, audit_ref: str, child_id: str, grade_label: str,
+                       close_label: str, meeting_label: str | None) -> Composed:
+    """Compose the message telling a practice improvement manager which colleague's audit they moderate."""
+    return render("moderation_assignment", recipient_name=recipient_name, month_label=month_label(month),
+                  audit_ref=audit_ref, child_id=child_id, grade_label=grade_label, close_label=close_label,
+                  meeting_label=meeting_label)
+
+
+def compose_unbooked(*, recipient_name: str, month: str, reason: str, audits: int) -> Composed:
+    """Compose the exception telling the QA manager the panel meeting could not be booked."""
+    return render("moderation_unbooked", recipient_name=recipient_name, month_label=month_label(month),
+                  reason=reason, audits=audits)
+
+
+def compose_outcome(*, recipient_name: str, month: str, audit_ref: str, child_id: str, original_label: str,
+                    moderated_label: str, moves: Sequence[GradeMove]) -> Composed:
+    """Compose the moderated outcome of an audit for its auditor and the key worker."""
+    return render("moderation_outcome", recipient_name=recipient_name, month_label=month_label(month),
+                  audit_ref=audit_ref, child_id=child_id, original_label=original_label,
+                  moderated_label=moderated_label, moves=list(moves))
