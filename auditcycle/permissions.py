@@ -16,6 +16,8 @@ class Subject:
     """What a decision is about, so rules relating people to it (its auditor, the child's managers) can be checked."""
 
     audit: Audit | None = None
+    owner: Staff | None = None      # an action's owner
+    observer_id: str | None = None  # an observation's assigned observer
 
 
 Rule = Callable[[Session, Staff, Subject], bool]
@@ -87,6 +89,18 @@ def _moderator_of_audit(session: Session, actor: Staff, subject: Subject) -> boo
     return actor.id in {moderation.moderator_id, moderation.assistant_director_id} or _panel(session, actor, subject)
 
 
+def _owner(_: Session, actor: Staff, subject: Subject) -> bool:
+    return subject.owner is not None and actor.id == subject.owner.id
+
+
+def _owners_line_manager(_: Session, actor: Staff, subject: Subject) -> bool:
+    return subject.owner is not None and subject.owner.manager_id == actor.id
+
+
+def _observer(_: Session, actor: Staff, subject: Subject) -> bool:
+    return subject.observer_id is not None and actor.id == subject.observer_id
+
+
 def _any(*rules: Rule) -> Rule:
     return lambda session, actor, subject: any(rule(session, actor, subject) for rule in rules)
 
@@ -107,6 +121,12 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "run": (_qa_team, "the QA team"),
     "deep-dive": (_qa_team, "the QA team"),
     "nominate": (_role(Role.SERVICE_MANAGER), "service managers"),
+    "action-done": (_any(_owner, _owners_line_manager), "the action's owner or their line manager"),
+    "action-sign-off": (_any(_owners_line_manager, _qa_team), "the owner's line manager, or the QA team"),
+    "observe-done": (_any(_observer, _qa_team), "the assigned observer, or the QA team"),
+    "mad-approve": (_qa_team, "the QA team"),
+    "nominate-mad": (_role(Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR),
+                     "team managers, service managers and assistant directors"),
 }
 
 

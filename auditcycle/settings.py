@@ -37,6 +37,13 @@ DEFAULT_GRADES = {
 }
 
 
+class LadderStep(BaseModel):
+    """One rung of the overdue-action ladder: how long overdue, and who is told."""
+
+    after_working_days: int = Field(ge=1, le=60)
+    notify: list[Literal["owner", "team_manager", "service_manager", "assistant_director", "qa_manager"]]
+
+
 class FrameworkSettings(BaseModel):
     """The Quality Assurance & Impact Framework's rules, as data."""
 
@@ -67,6 +74,20 @@ class FrameworkSettings(BaseModel):
     moderation_panel_service: str = "Safeguarding & Review Unit"
     immediate_response_reminder_hours: int = Field(4, ge=1, le=23)
     text_max_chars: int = Field(10_000, ge=100, le=100_000)
+    action_reminder_working_days: list[int] = Field(default_factory=lambda: [2])
+    action_ladder: list[LadderStep] = Field(default_factory=lambda: [
+        LadderStep(after_working_days=1, notify=["owner", "team_manager"]),
+        LadderStep(after_working_days=5, notify=["service_manager"]),
+        LadderStep(after_working_days=10, notify=["assistant_director"]),
+    ])
+    observation_interval_months: int = Field(12, ge=1, le=36)
+    trend_inadequate_share: float = Field(0.3, gt=0, le=1)
+    trend_window_months: int = Field(3, ge=1, le=24)
+    learning_session_minutes: int = Field(90, ge=30, le=480)
+    learning_session_working_days_after_close: int = Field(5, ge=0, le=30)
+    learning_session_time: time = time(13, 30)
+    mad_interview_minutes: int = Field(60, ge=15, le=240)
+    questionnaire_url: str = "https://example.org/auditcycle/new-auditor-questionnaire"
 
     @field_validator("working_weekdays")
     @classmethod

@@ -5,6 +5,7 @@ from .base import Base
 from .child import Child, FamilyContact
 from .event import Event
 from .immediate_response import ImmediateResponse
+from .learning import MakeADifference, TrendFlag
 from .meeting import Meeting
 from .moderation import Moderation
 from .observation import Observation
@@ -15,7 +16,7 @@ from .submission import Dispute, DomainGrade, FamilyFeedback, GradeChange, Submi
 
 __all__ = [
     "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "Event",
-    "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Meeting",
+    "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "OutboxMessage", "PhaseRun", "Service",
-    "Staff", "Submission", "Team",
+    "Staff", "Submission", "Team", "TrendFlag",
 ]

@@ -25,6 +25,8 @@ class Action(Base):
     status: Mapped[ActionStatus] = mapped_column(enum_column(ActionStatus, "action_status"), index=True)
     escalation_step: Mapped[int] = mapped_column(default=0)
     completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    reopen_count: Mapped[int] = mapped_column(default=0)
     signed_off_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     signed_off_at: Mapped[datetime | None]
     quality: Mapped[str | None] = mapped_column(String(10))

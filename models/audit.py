@@ -32,6 +32,9 @@ class AuditCycle(Base):
     moderation_starts_at: Mapped[datetime | None]
     moderation_ends_at: Mapped[datetime | None]
     moderation_closed_at: Mapped[datetime | None]
+    learning_uid: Mapped[str | None] = mapped_column(String(120))
+    learning_starts_at: Mapped[datetime | None]
+    learning_ends_at: Mapped[datetime | None]
 
     audits: Mapped[list["Audit"]] = relationship(back_populates="cycle", order_by="Audit.id")
 

@@ -20,6 +20,8 @@ class Observation(Base):
     observer_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
     practitioner_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
     theme: Mapped[str | None] = mapped_column(String(200))
+    asye: Mapped[bool] = mapped_column(default=False)
+    done_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     due_date: Mapped[date]
     status: Mapped[ObservationStatus] = mapped_column(enum_column(ObservationStatus, "observation_status"))
     note: Mapped[str | None] = mapped_column(Text)

@@ -70,6 +70,14 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
         "run": lambda: authorise(s, command="run", staff_id=worker.id),
         "deep-dive": lambda: authorise(s, command="deep-dive", staff_id=worker.id),
         "nominate": lambda: nominate(s, now, child_id=child, by=worker.id, month=Month(2027, 1)),
+        "action-done": lambda: authorise(s, command="action-done", staff_id=worker.id,
+                                         subject=Subject(owner=second.auditor)),
+        "action-sign-off": lambda: authorise(s, command="action-sign-off", staff_id=worker.id,
+                                             subject=Subject(owner=second.auditor)),
+        "observe-done": lambda: authorise(s, command="observe-done", staff_id=worker.id,
+                                          subject=Subject(observer_id=second.auditor_id)),
+        "mad-approve": lambda: authorise(s, command="mad-approve", staff_id=worker.id),
+        "nominate-mad": lambda: authorise(s, command="nominate-mad", staff_id=worker.id),
     }
     assert set(attempts) == set(PERMISSIONS)
     events = s.scalar(select(func.count()).select_from(Event))

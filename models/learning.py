@@ -1,0 +1,46 @@
+"""Make a Difference summaries and interviews, and trend flags: how good practice and patterns are followed up."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class MakeADifference(Base):
+    """A Make a Difference summary of a good audit, or an interview a manager nominated."""
+
+    __tablename__ = "make_a_difference"
+    __table_args__ = (UniqueConstraint("reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))  # "summary" or "interview"
+    status: Mapped[str] = mapped_column(String(20))  # "draft", "approved" or "booked"
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"), unique=True)
+    practitioner_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    nominated_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str | None] = mapped_column(Text)
+    approved_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    approved_at: Mapped[datetime | None]
+    uid: Mapped[str | None] = mapped_column(String(120))
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+
+
+class TrendFlag(Base):
+    """A pattern trend scrutiny found, raised once per subject and month."""
+
+    __tablename__ = "trend_flag"
+    __table_args__ = (UniqueConstraint("kind", "subject_ref", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject_ref: Mapped[str] = mapped_column(String(120))
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime]
