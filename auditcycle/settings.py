@@ -75,6 +75,7 @@ class FrameworkSettings(BaseModel):
     immediate_response_reminder_hours: int = Field(4, ge=1, le=23)
     text_max_chars: int = Field(10_000, ge=100, le=100_000)
     action_reminder_working_days: list[int] = Field(default_factory=lambda: [2])
+    action_reopen_working_days: int = Field(10, ge=1, le=31)
     action_ladder: list[LadderStep] = Field(default_factory=lambda: [
         LadderStep(after_working_days=1, notify=["owner", "team_manager"]),
         LadderStep(after_working_days=5, notify=["service_manager"]),

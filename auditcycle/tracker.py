@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from .actions import tracker_row
 from .clock import Month
+from .context import AppContext, build_context
 from .models import Action, Audit, AuditCycle, ImmediateResponse, Meeting, OutboxMessage
 
 
@@ -43,7 +45,7 @@ def _audits(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
     }
 
 
-def _actions(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
+def _actions(month: Month | None, ctx: AppContext) -> tuple[Select, Callable[[Any], dict]]:
     stmt = (
         select(Action, Audit.reference.label("audit"), AuditCycle.month)
         .join(Audit, Action.audit_id == Audit.id)
@@ -52,15 +54,8 @@ def _actions(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
     )
     if month:
         stmt = stmt.where(AuditCycle.month == str(month))
-    return stmt, lambda row: {
-        "reference": row.Action.reference,
-        "status": row.Action.status,
-        "audit": row.audit,
-        "month": row.month,
-        "owner_id": row.Action.owner_id,
-        "due_date": row.Action.due_date,
-        "escalation_step": row.Action.escalation_step,
-    }
+    # Age and lateness are judged at the decision clock, so `--now` replays the tracker too.
+    return stmt, lambda row: tracker_row(ctx, row.Action, audit_ref=row.audit, month=row.month)
 
 
 def _meetings(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
@@ -127,16 +122,20 @@ def _messages(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
     }
 
 
+# Actions are listed against the clock (age, days overdue), so list_items builds their query with ctx.
 _QUERIES = {
     TrackerKind.AUDITS: _audits,
-    TrackerKind.ACTIONS: _actions,
     TrackerKind.MEETINGS: _meetings,
     TrackerKind.RESPONSES: _responses,
     TrackerKind.MESSAGES: _messages,
 }
 
 
-def list_items(*, session: Session, kind: TrackerKind, month: Month | None = None) -> list[dict]:
+def list_items(*, session: Session, kind: TrackerKind, month: Month | None = None,
+               ctx: AppContext | None = None) -> list[dict]:
     """List one kind of tracked item as plain, JSON-ready dicts, each with a reference and status."""
-    stmt, to_item = _QUERIES[kind](month)
+    if kind == TrackerKind.ACTIONS:
+        stmt, to_item = _actions(month, ctx or build_context())
+    else:
+        stmt, to_item = _QUERIES[kind](month)
     return [{k: _plain(v) for k, v in to_item(row).items()} for row in session.execute(stmt)]

@@ -18,6 +18,9 @@ from .transport import DeliveryError, Transport, transport_for
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# CRLF line endings as SMTP needs them; long subjects are not folded just after "Subject:", which some
+# parsers then read with a leading space (RFC 5322 allows 998 characters a line).
+MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 CLAIM_LEASE = timedelta(minutes=10)
 
 
@@ -33,7 +36,7 @@ class DeliveryReport:
 
 def build_email(row: OutboxMessage, settings: Settings) -> EmailMessage:
     """Build the MIME message: text, HTML and, for invites, a text/calendar alternative."""
-    msg = EmailMessage(policy=policy.SMTP)
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = formataddr((settings.mail_from_name, str(settings.mail_from)))
     msg["To"] = row.recipient_email
     msg["Subject"] = row.subject

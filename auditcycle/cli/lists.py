@@ -24,10 +24,10 @@ def list_command(
     now: NowOption = None,
 ) -> None:
     """List audits, actions, meetings, responses or messages with their status."""
-    build_context(now)
+    ctx = build_context(now)
     wanted = Month.parse(month) if month else None
     with session_scope() as session:
-        items = list_items(session=session, kind=kind, month=wanted)
+        items = list_items(session=session, kind=kind, month=wanted, ctx=ctx)
     if as_json:
         typer.echo(json.dumps({"kind": kind.value, "month": month, "items": items}, indent=2))
         return
