@@ -12,14 +12,15 @@ from .errors import UserError
 from .models import PhaseRun
 from .models.enums import PhaseRunStatus
 
-PHASES = ("sample", "notify", "book", "chase", "moderate", "responses")
+PHASES = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe")
 
 
 def default_month(phase: str, ctx: AppContext) -> Month:
     """Return the audit month a phase covers when none is given.
 
     Sampling, notices and booking look ahead to next month; moderation looks back at the month just
-    due; chasing and response checks cover the current month (and open items of earlier ones).
+    due; chasing, escalation, observations and response checks cover the current month (and open items
+    of earlier ones).
     """
     this_month = Month.of(ctx.timescales.today(ctx.now))
     if phase in {"sample", "notify", "book"}:

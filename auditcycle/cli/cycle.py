@@ -20,6 +20,8 @@ class Phase(StrEnum):
     CHASE = "chase"
     MODERATE = "moderate"
     RESPONSES = "responses"
+    ESCALATE = "escalate"
+    OBSERVE = "observe"
 
 
 @app.command("run")
@@ -36,7 +38,7 @@ def run_command(
     now: NowOption = None,
 ) -> None:
     """Run a phase of the month through the Prefect engine."""
-    from ..flows import book, chase, moderate, notify, responses, sample
+    from ..flows import book, chase, escalate, moderate, notify, observe, responses, sample
     from ..permissions import authorise
 
     ctx = build_context(now)
@@ -49,7 +51,8 @@ def run_command(
                                team=team, size=size, seed=seed)
     else:
         flows = {Phase.NOTIFY: notify.notify, Phase.BOOK: book.book, Phase.CHASE: chase.chase,
-                 Phase.MODERATE: moderate.moderate, Phase.RESPONSES: responses.responses}
+                 Phase.MODERATE: moderate.moderate, Phase.RESPONSES: responses.responses,
+                 Phase.ESCALATE: escalate.escalate, Phase.OBSERVE: observe.observe}
         result = flows[phase](month=month, now=clock)
     console.print_json(data=result)
 
@@ -269,3 +272,116 @@ def case_notes_command(
         console.print(f"No finalised audits for {wanted} yet: nothing written.")
         return
     console.print(f"{len(paths)} case note file(s) written to {folder}.")
+
+
+action_app = typer.Typer(help="Audit actions: record completion and sign them off.", no_args_is_help=True)
+app.add_typer(action_app, name="action")
+
+
+@action_app.command("done")
+@guarded
+def action_done_command(
+    action_ref: Annotated[str, typer.Argument(help="The action completed.")],
+    by: ByOption,
+    note: Annotated[str | None, typer.Option("--note", help="What was done.")] = None,
+    now: NowOption = None,
+) -> None:
+    """Record that an action is done; it then awaits the line manager's sign-off."""
+    from ..actions import mark_done
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        mark_done(session, ctx, reference=action_ref, by=by, note=note)
+    _deliver()
+    console.print(f"{action_ref}: done; awaiting sign-off by the line manager.")
+
+
+@action_app.command("sign-off")
+@guarded
+def action_sign_off_command(
+    action_ref: Annotated[str, typer.Argument(help="The action to sign off.")],
+    by: ByOption,
+    quality: Annotated[str, typer.Option("--quality", help="met or not_met: is the quality good enough?")],
+    note: Annotated[str, typer.Option("--note", help="The judgement of quality as well as compliance.")],
+    due: Annotated[str | None, typer.Option("--due", help="not_met: the new due date (YYYY-MM-DD).")] = None,
+    now: NowOption = None,
+) -> None:
+    """Close an action, judging quality as well as compliance; not_met reopens it with a new due date."""
+    from datetime import date
+
+    from ..actions import sign_off
+    from ..errors import UserError
+
+    try:
+        new_due = date.fromisoformat(due) if due else None
+    except ValueError:
+        raise UserError(f"--due {due!r}: not a date; write it as YYYY-MM-DD") from None
+    ctx = build_context(now)
+    with session_scope() as session:
+        action = sign_off(session, ctx, reference=action_ref, by=by, quality=quality, note=note, new_due=new_due)
+        status, due_date = action.status.value, action.due_date
+    _deliver()
+    if status == "open":
+        console.print(f"{action_ref}: quality not met; reopened, now due {due_date}.")
+    else:
+        console.print(f"{action_ref}: signed off.")
+
+
+observe_app = typer.Typer(help="Observations of practice.", no_args_is_help=True)
+app.add_typer(observe_app, name="observe")
+
+
+@observe_app.command("done")
+@guarded
+def observe_done_command(
+    observation_ref: Annotated[str, typer.Argument(help="The observation carried out.")],
+    by: ByOption,
+    note: Annotated[str, typer.Option("--note", help="A short note of the observation.")] = "",
+    now: NowOption = None,
+) -> None:
+    """Record an observation of practice as done."""
+    from ..observations import record_observation
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        record_observation(session, ctx, reference=observation_ref, by=by, note=note)
+    console.print(f"{observation_ref}: recorded.")
+
+
+mad_app = typer.Typer(help="Make a Difference summaries.", no_args_is_help=True)
+app.add_typer(mad_app, name="mad")
+
+
+@mad_app.command("approve")
+@guarded
+def mad_approve_command(
+    reference: Annotated[str, typer.Argument(help="The draft summary.")],
+    by: ByOption,
+    now: NowOption = None,
+) -> None:
+    """Approve a draft Make a Difference summary so it can appear in the monthly report."""
+    from ..learning import approve
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        approve(session, ctx, reference=reference, by=by)
+    console.print(f"{reference}: approved for the report.")
+
+
+@app.command("nominate-mad")
+@guarded
+def nominate_mad_command(
+    staff_id: Annotated[str, typer.Argument(help="The practitioner or manager to interview.")],
+    by: ByOption,
+    note: Annotated[str, typer.Option("--note", help="The good outcome noticed.")],
+    now: NowOption = None,
+) -> None:
+    """Nominate someone for a Make a Difference interview; a one-hour invite is booked."""
+    from ..learning import nominate_interview
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        mad = nominate_interview(session, ctx, practitioner_id=staff_id, by=by, note=note)
+        ref, status = mad.reference, mad.status
+    _deliver()
+    console.print(f"{ref}: {'interview booked' if status == 'booked' else 'no slot found; the QA manager is told'}.")

@@ -1,0 +1,93 @@
+"""Compose the messages of the learning culture: Make a Difference, trend flags, the learning session, questionnaires.
+
+Pure functions: given the facts, return the composed message; recipients and queueing live in
+`auditcycle/learning.py` and `auditcycle/trends.py`.
+"""
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from .invites import Invite, calendar_text
+from .message import Composed
+from .notices import month_label
+from .render import render
+
+
+@dataclass(frozen=True)
+class FlaggedAudit:
+    """One audit a trend flag names: reference, case id and final grade only."""
+
+    audit_ref: str
+    child_id: str
+    month: str
+    grade_label: str
+
+
+@dataclass(frozen=True)
+class TrendFacts:
+    """What a trend flag says, with staff and team names and references instead of children's names."""
+
+    kind: str
+    month: str
+    title: str
+    staff_name: str | None
+    team_name: str | None
+    share_label: str | None
+    window_label: str | None
+    audits: tuple[FlaggedAudit, ...]
+
+
+def compose_mad_draft(*, recipient_name: str, reference: str, audit_ref: str, child_id: str, month: str,
+                      grade_label: str, practitioner_name: str | None, summary: str) -> Composed:
+    """Compose the note asking the QA team to review and approve a draft Make a Difference summary."""
+    return render("mad_draft", recipient_name=recipient_name, reference=reference, audit_ref=audit_ref,
+                  child_id=child_id, month_label=month_label(month), grade_label=grade_label,
+                  practitioner_name=practitioner_name, summary=summary)
+
+
+def compose_mad_interview(invite: Invite, *, recipient_name: str, reference: str, practitioner_name: str,
+                          interviewer_name: str, when_label: str, minutes: int, stamp: datetime) -> Composed:
+    """Compose a Make a Difference interview request with its calendar part."""
+    body = render("mad_interview", recipient_name=recipient_name, reference=reference, title=invite.summary,
+                  practitioner_name=practitioner_name, interviewer_name=interviewer_name, when_label=when_label,
+                  minutes=minutes, location=invite.location)
+    return replace(body, calendar=calendar_text(invite, method="REQUEST", stamp=stamp), calendar_method="REQUEST")
+
+
+def compose_mad_nominated(*, recipient_name: str, reference: str, practitioner_name: str,
+                          interviewer_name: str | None, when_label: str | None) -> Composed:
+    """Compose the note telling the nominating manager the interview is booked, or will be arranged."""
+    return render("mad_nominated", recipient_name=recipient_name, reference=reference,
+                  practitioner_name=practitioner_name, interviewer_name=interviewer_name, when_label=when_label)
+
+
+def compose_mad_unbooked(*, recipient_name: str, reference: str, practitioner_name: str, nominator_name: str,
+                         reason: str) -> Composed:
+    """Compose the plain exception telling the QA manager an interview could not be booked."""
+    return render("mad_unbooked", recipient_name=recipient_name, reference=reference,
+                  practitioner_name=practitioner_name, nominator_name=nominator_name, reason=reason)
+
+
+def compose_trend_flag(facts: TrendFacts, *, recipient_name: str) -> Composed:
+    """Compose a trend flag for a service manager or the principal social worker."""
+    return render("trend_flag", recipient_name=recipient_name, kind=facts.kind, month_label=month_label(facts.month),
+                  title=facts.title, staff_name=facts.staff_name, team_name=facts.team_name,
+                  share_label=facts.share_label, window_label=facts.window_label, audits=list(facts.audits))
+
+
+def compose_learning_session(invite: Invite, *, recipient_name: str, month: str, when_label: str, minutes: int,
+                             stamp: datetime) -> Composed:
+    """Compose one person's invitation to the month's reflective learning session."""
+    body = render("learning_session", recipient_name=recipient_name, month_label=month_label(month),
+                  title=invite.summary, when_label=when_label, minutes=minutes, location=invite.location)
+    return replace(body, calendar=calendar_text(invite, method="REQUEST", stamp=stamp), calendar_method="REQUEST")
+
+
+def compose_questionnaire(*, recipient_name: str, audit_ref: str, url: str) -> Composed:
+    """Compose the new-auditor feedback questionnaire sent after a first audit."""
+    return render("questionnaire", recipient_name=recipient_name, audit_ref=audit_ref, url=url)
+
+
+def audit_lines(audits: Sequence[FlaggedAudit]) -> list[str]:
+    """Return the audits of a flag as one plain line each, for the stored detail."""
+    return [f"{a.audit_ref} (case {a.child_id}, {a.month}): {a.grade_label}" for a in audits]

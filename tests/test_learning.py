@@ -1,0 +1,486 @@
+"""The learning culture: Make a Difference summaries and interviews, the learning session and questionnaires."""
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+import vobject
+from conftest import PLANTED
+from icalendar import Calendar
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from auditcycle.clock import Month, localize
+from auditcycle.context import build_context
+from auditcycle.cycle import draw
+from auditcycle.errors import PermissionDenied, UserError
+from auditcycle.grades import record_grades
+from auditcycle.learning import (
+    approve,
+    approved_summaries,
+    draft_summaries,
+    invite_learning_session,
+    nominate_interview,
+    send_questionnaires,
+    session_invitees,
+)
+from auditcycle.models import (
+    Audit,
+    AuditCycle,
+    BusyPeriod,
+    FamilyContact,
+    MakeADifference,
+    OutboxMessage,
+    Staff,
+    Submission,
+)
+from auditcycle.models.enums import AuditStatus, Role
+from auditcycle.moderation import record_moderation, select_for_moderation
+from auditcycle.notifications.gateway import deliver
+from auditcycle.settings import Settings
+
+DEC = Month(2026, 12)
+NOV = Month(2026, 11)
+DRAW_NOW = "2026-11-23T09:00"
+SUBMIT_NOW = "2026-12-20T10:00"
+AFTER_DUE = "2027-01-04T09:00"
+AFTER_CLOSURE = "2027-01-18T09:00"  # moderation of December closes at the end of Friday 15 January 2027
+NOMINATE_NOW = "2027-02-01T09:00"  # a Monday
+STRENGTHS = (f"{PLANTED['child_first']} {PLANTED['child_last']} trusts the worker; "
+             f"{PLANTED['contact_name']} says visits are always on time.")
+
+
+@pytest.fixture
+def settings(smtp_server) -> Settings:
+    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
+
+
+@pytest.fixture
+def s(authority):
+    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
+        yield session
+
+
+def ctx_at(now: str, settings: Settings):
+    return build_context(now, settings=settings)
+
+
+def _drawn(s, settings, size: int, month: Month = DEC, now: str = DRAW_NOW) -> tuple[AuditCycle, list[Audit]]:
+    summary = draw(s, ctx_at(now, settings), month=month, size=size, seed=21)
+    s.commit()
+    cycle = s.scalar(select(AuditCycle).where(AuditCycle.reference == summary.cycle))
+    return cycle, list(s.scalars(select(Audit).where(Audit.cycle_id == cycle.id).order_by(Audit.id)))
+
+
+def _submit(s, settings, audit: Audit, overall: str, *, strengths: str = "", now: str = SUBMIT_NOW) -> None:
+    ctx = ctx_at(now, settings)
+    submission = Submission(audit_id=audit.id, submitted_by_id=audit.auditor_id, overall=overall,
+                            strengths=strengths, submitted_at=ctx.now, recorded_at=ctx.now)
+    s.add(submission)
+    s.flush()
+    record_grades(s, audit=audit, submission=submission,
+                  grades=dict.fromkeys(settings.framework.domains, overall), overall=overall,
+                  by=audit.auditor_id, reason="submission", now=ctx.now)
+    audit.status = AuditStatus.SUBMITTED
+    s.flush()
+
+
+def _close(s, settings, cycle: AuditCycle, now: str = AFTER_CLOSURE) -> None:
+    """Close moderation through the real phase: every submitted audit not selected becomes final."""
+    select_for_moderation(s, ctx_at(now, settings), cycle=cycle)
+    s.commit()
+
+
+def _ours(received) -> list:
+    return [r for r in received if ".learn@" in r.message["Message-ID"]]
+
+
+def _to(received, email: str) -> list:
+    return [r.message for r in _ours(received) if r.rcpt_tos == [email]]
+
+
+def _calendar(msg) -> str | None:
+    for part in msg.walk():
+        if part.get_content_type() == "text/calendar":
+            return part.get_content()
+    return None
+
+
+def _role(s, role: Role) -> list[Staff]:
+    return list(s.scalars(select(Staff).where(Staff.role == role, Staff.active).order_by(Staff.id)))
+
+
+def _qa_team(s) -> list[Staff]:
+    return [*_role(s, Role.QA_MANAGER), *_role(s, Role.PRACTICE_IMPROVEMENT_MANAGER),
+            *_role(s, Role.PRINCIPAL_SOCIAL_WORKER)]
+
+
+def _attendees(event) -> list[str]:
+    attendees = event.get("ATTENDEE")
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    return sorted(str(a).lower() for a in attendees)
+
+
+def _good_summaries(s, authority, settings) -> tuple[AuditCycle, list[Audit]]:
+    """December: audits 0 and 1 finalised good, 2 good but moderated down, 3 requires improvement."""
+    cycle, audits = _drawn(s, settings, size=4)
+    family = s.scalar(select(FamilyContact.name).where(FamilyContact.child_id == audits[0].child_id))
+    for audit, grade in zip(audits, ["good", "outstanding", "good", "requires_improvement"], strict=True):
+        _submit(s, settings, audit, grade, strengths=f"{STRENGTHS} Also {family}." if audit is audits[0] else "")
+    s.commit()
+    select_for_moderation(s, ctx_at(AFTER_DUE, settings), cycle=cycle)
+    psw = _role(s, Role.PRINCIPAL_SOCIAL_WORKER)[0]
+    decided = ctx_at("2027-01-07T14:00", settings)
+    record_moderation(s, decided, reference=audits[0].reference, by=psw.id, grade="good", domains={}, note="")
+    record_moderation(s, decided, reference=audits[1].reference, by=psw.id, grade="outstanding", domains={}, note="")
+    record_moderation(s, decided, reference=audits[2].reference, by=psw.id, grade="requires_improvement",
+                      domains={}, note="")
+    s.commit()
+    _close(s, settings, cycle)
+    return cycle, audits
+
+
+def test_draft_summaries_from_good_finalised_audits_email_the_qa_team_once(s, authority, settings,
+                                                                          smtp_server) -> None:
+    cycle, audits = _good_summaries(s, authority, settings)
+
+    created = draft_summaries(s, ctx_at(AFTER_CLOSURE, settings), cycle=cycle)
+    s.commit()
+    again = draft_summaries(s, ctx_at("2027-01-19T09:00", settings), cycle=cycle)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    rows = list(s.scalars(select(MakeADifference).order_by(MakeADifference.reference)))
+    assert created == 2 and again == 0
+    assert [(r.reference, r.kind, r.status, r.audit_id) for r in rows] == [
+        (f"MAD-{audits[0].reference}", "summary", "draft", audits[0].id),
+        (f"MAD-{audits[1].reference}", "summary", "draft", audits[1].id)]
+    assert rows[0].practitioner_id == audits[0].child.key_worker_id
+    team = _qa_team(s)
+    assert len(team) == 4
+    received = Counter(r.rcpt_tos[0] for r in _ours(smtp_server.received))
+    assert received == {person.email: 2 for person in team}
+    [message] = [m for m in _to(smtp_server.received, team[0].email) if rows[0].reference in m["Subject"]]
+    body = message.get_body(("plain",)).get_content()
+    assert "trusts the worker" in body and audits[0].child_id in body and "Good" in message["Subject"]
+
+
+def test_draft_summary_strengths_are_redacted(s, authority, settings, smtp_server) -> None:
+    cycle, audits = _good_summaries(s, authority, settings)
+
+    draft_summaries(s, ctx_at(AFTER_CLOSURE, settings), cycle=cycle)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    summary = s.scalar(select(MakeADifference.summary).where(MakeADifference.audit_id == audits[0].id))
+    assert summary.startswith("Z. trusts the worker; X. M. says visits")
+    raw = b"".join(r.data for r in _ours(smtp_server.received)).decode("utf-8", "replace")
+    assert _ours(smtp_server.received)
+    for planted in (PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"], "Marplewoode"):
+        assert planted not in summary and planted not in raw
+
+
+def test_draft_summaries_wait_for_the_audit_to_be_final(s, authority, settings) -> None:
+    cycle, audits = _drawn(s, settings, size=2)
+    _submit(s, settings, audits[0], "good")
+    _submit(s, settings, audits[1], "outstanding")
+    s.commit()
+
+    created = draft_summaries(s, ctx_at(AFTER_DUE, settings), cycle=cycle)
+
+    assert created == 0
+    assert s.scalar(select(func.count()).select_from(MakeADifference)) == 0
+
+
+def test_approve_by_the_qa_team_marks_the_summary_approved(s, authority, settings) -> None:
+    cycle, audits = _good_summaries(s, authority, settings)
+    draft_summaries(s, ctx_at(AFTER_CLOSURE, settings), cycle=cycle)
+    manager = _role(s, Role.QA_MANAGER)[0]
+    ctx = ctx_at("2027-01-19T10:00", settings)
+
+    mad = approve(s, ctx, reference=f"MAD-{audits[0].reference}", by=manager.id)
+
+    assert (mad.status, mad.approved_by_id, mad.approved_at) == ("approved", manager.id, ctx.now)
+
+
+def test_approve_by_a_key_worker_is_refused(s, authority, settings) -> None:
+    cycle, audits = _good_summaries(s, authority, settings)
+    draft_summaries(s, ctx_at(AFTER_CLOSURE, settings), cycle=cycle)
+    key_worker = audits[0].child.key_worker_id
+
+    with pytest.raises(PermissionDenied, match=rf"{key_worker} \(key worker\) may not mad-approve"):
+        approve(s, ctx_at("2027-01-19T10:00", settings), reference=f"MAD-{audits[0].reference}", by=key_worker)
+
+    assert s.scalar(select(MakeADifference.status).where(MakeADifference.audit_id == audits[0].id)) == "draft"
+
+
+def test_approve_twice_is_refused(s, authority, settings) -> None:
+    cycle, audits = _good_summaries(s, authority, settings)
+    draft_summaries(s, ctx_at(AFTER_CLOSURE, settings), cycle=cycle)
+    psw = _role(s, Role.PRINCIPAL_SOCIAL_WORKER)[0]
+    approve(s, ctx_at("2027-01-19T10:00", settings), reference=f"MAD-{audits[0].reference}", by=psw.id)
+
+    with pytest.raises(UserError, match="is approved: only a draft summary can be approved"):
+        approve(s, ctx_at("2027-01-19T11:00", settings), reference=f"MAD-{audits[0].reference}", by=psw.id)
+
+
+def test_approved_summaries_lists_only_the_approved(s, authority, settings) -> None:
+    cycle, audits = _good_summaries(s, authority, settings)
+    draft_summaries(s, ctx_at(AFTER_CLOSURE, settings), cycle=cycle)
+    assert approved_summaries(s, month="2026-12") == []
+    pim = _role(s, Role.PRACTICE_IMPROVEMENT_MANAGER)[0]
+
+    approve(s, ctx_at("2027-01-19T10:00", settings), reference=f"MAD-{audits[1].reference}", by=pim.id)
+
+    assert [m.reference for m in approved_summaries(s, month="2026-12")] == [f"MAD-{audits[1].reference}"]
+    assert approved_summaries(s, month="2026-11") == []
+
+
+def _practitioner_and_manager(s) -> tuple[Staff, Staff]:
+    practitioner = _role(s, Role.KEY_WORKER)[0]
+    return practitioner, s.get(Staff, practitioner.manager_id)
+
+
+def test_nominate_mad_books_an_hour_with_the_principal_social_worker(s, authority, settings, smtp_server) -> None:
+    practitioner, manager = _practitioner_and_manager(s)
+    psw = _role(s, Role.PRINCIPAL_SOCIAL_WORKER)[0]
+    ctx = ctx_at(NOMINATE_NOW, settings)
+
+    mad = nominate_interview(s, ctx, practitioner_id=practitioner.id, by=manager.id,
+                             note="Reunification achieved after a long period of work.")
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    assert (mad.reference, mad.kind, mad.status) == ("MAD-I-1", "interview", "booked")
+    assert (mad.practitioner_id, mad.nominated_by_id) == (practitioner.id, manager.id)
+    start, end = mad.starts_at.astimezone(ctx.tz), mad.ends_at.astimezone(ctx.tz)
+    assert end - start == timedelta(minutes=60)
+    assert ctx.timescales.is_working_day(start.date())
+    assert ctx.now <= start and start.date() <= ctx.timescales.add_working_days(ctx.now.date(), 15)
+    assert localize(datetime.combine(start.date(), settings.framework.working_day_start), ctx.tz) <= start
+    assert end <= localize(datetime.combine(start.date(), settings.framework.working_day_end), ctx.tz)
+    busy = list(s.scalars(select(BusyPeriod).where(BusyPeriod.staff_id.in_([practitioner.id, psw.id]),
+                                                   BusyPeriod.starts_at < mad.ends_at,
+                                                   BusyPeriod.ends_at > mad.starts_at)))
+    assert busy == []
+    expected = sorted(f"mailto:{p.email}".lower() for p in (practitioner, psw))
+    for person in (practitioner, psw):
+        [invite] = [m for m in _to(smtp_server.received, person.email) if _calendar(m)]
+        assert invite["To"].addresses[0].addr_spec == person.email and len(invite["To"].addresses) == 1
+        cal = Calendar.from_ical(_calendar(invite))
+        [event] = cal.walk("VEVENT")
+        assert cal["METHOD"] == "REQUEST" and str(event["UID"]) == mad.uid
+        assert event.decoded("DTSTART") == mad.starts_at and event.decoded("DTEND") == mad.ends_at
+        assert str(event["ORGANIZER"]).lower() == f"mailto:{settings.mail_from}".lower()
+        assert _attendees(event) == expected
+        parsed = vobject.readOne(_calendar(invite))
+        assert parsed.method.value == "REQUEST" and parsed.vevent.uid.value == mad.uid
+        assert parsed.vevent.dtend.value - parsed.vevent.dtstart.value == timedelta(minutes=60)
+    [note] = _to(smtp_server.received, manager.email)
+    assert _calendar(note) is None and "booked" in note["Subject"]
+    assert psw.name in note.get_body(("plain",)).get_content()
+
+
+def test_nominate_mad_takes_the_next_qa_member_when_the_principal_social_worker_is_busy(s, authority, settings,
+                                                                                      smtp_server) -> None:
+    practitioner, manager = _practitioner_and_manager(s)
+    psw = _role(s, Role.PRINCIPAL_SOCIAL_WORKER)[0]
+    ctx = ctx_at(NOMINATE_NOW, settings)
+    s.add(BusyPeriod(staff_id=psw.id, starts_at=ctx.now, ends_at=ctx.now + timedelta(days=40)))
+    s.commit()
+
+    mad = nominate_interview(s, ctx, practitioner_id=practitioner.id, by=manager.id, note="Good outcome.")
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    invited = sorted(r.rcpt_tos[0] for r in _ours(smtp_server.received) if _calendar(r.message))
+    others = sorted((p for p in _qa_team(s) if p.role != Role.PRINCIPAL_SOCIAL_WORKER), key=lambda p: p.id)
+    assert mad.status == "booked"
+    assert invited == sorted([practitioner.email, others[0].email])
+
+
+def test_nominate_mad_with_no_free_slot_stays_draft_and_tells_the_qa_manager(s, authority, settings,
+                                                                            smtp_server) -> None:
+    practitioner, manager = _practitioner_and_manager(s)
+    ctx = ctx_at(NOMINATE_NOW, settings)
+    s.add(BusyPeriod(staff_id=practitioner.id, starts_at=ctx.now, ends_at=ctx.now + timedelta(days=40)))
+    s.commit()
+
+    mad = nominate_interview(s, ctx, practitioner_id=practitioner.id, by=manager.id, note="Good outcome.")
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    assert (mad.status, mad.uid, mad.starts_at) == ("draft", None, None)
+    [qa_manager] = _role(s, Role.QA_MANAGER)
+    [report] = _to(smtp_server.received, qa_manager.email)
+    assert report["Subject"] == "Make a Difference interview MAD-I-1 could not be booked"
+    assert "both free" in report.get_body(("plain",)).get_content()
+    assert not [r for r in _ours(smtp_server.received) if _calendar(r.message)]
+    [note] = _to(smtp_server.received, manager.email)
+    assert "to be arranged" in note["Subject"]
+
+
+def test_nominate_mad_avoids_an_interview_already_booked(s, authority, settings) -> None:
+    practitioner, manager = _practitioner_and_manager(s)
+    ctx = ctx_at(NOMINATE_NOW, settings)
+    first = nominate_interview(s, ctx, practitioner_id=practitioner.id, by=manager.id, note="One.")
+
+    second = nominate_interview(s, ctx, practitioner_id=practitioner.id, by=manager.id, note="Two.")
+
+    assert second.reference == "MAD-I-2" and second.status == "booked"
+    assert second.starts_at >= first.ends_at or second.ends_at <= first.starts_at
+
+
+def test_nominate_mad_by_a_key_worker_is_refused(s, authority, settings) -> None:
+    practitioner, _ = _practitioner_and_manager(s)
+    colleague = _role(s, Role.KEY_WORKER)[1]
+
+    with pytest.raises(PermissionDenied, match=rf"{colleague.id} \(key worker\) may not nominate-mad"):
+        nominate_interview(s, ctx_at(NOMINATE_NOW, settings), practitioner_id=practitioner.id, by=colleague.id,
+                           note="Good outcome.")
+
+    assert s.scalar(select(func.count()).select_from(MakeADifference)) == 0
+
+
+def test_nominate_mad_of_an_unknown_practitioner_is_refused(s, authority, settings) -> None:
+    _, manager = _practitioner_and_manager(s)
+
+    with pytest.raises(UserError, match="^NOBODY: no active member of staff has that id$"):
+        nominate_interview(s, ctx_at(NOMINATE_NOW, settings), practitioner_id="NOBODY", by=manager.id, note="x")
+
+
+def _closed_december(s, settings, size: int = 4) -> tuple[AuditCycle, list[Audit]]:
+    cycle, audits = _drawn(s, settings, size=size)
+    for audit in audits:
+        _submit(s, settings, audit, "requires_improvement")
+    s.commit()
+    _close(s, settings, cycle)
+    return cycle, audits
+
+
+def test_learning_session_copies_name_only_their_recipient_with_one_uid(s, authority, settings,
+                                                                       smtp_server) -> None:
+    cycle, audits = _closed_december(s, settings)
+    ctx = ctx_at(AFTER_CLOSURE, settings)
+
+    queued = invite_learning_session(s, ctx, cycle=cycle)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    invitees = session_invitees(s, cycle)
+    messages = _ours(smtp_server.received)
+    assert queued == len(invitees) == len(messages) > len(audits)
+    assert sorted(r.rcpt_tos[0] for r in messages) == sorted(p.email for p in invitees)
+    uids = set()
+    for received in messages:
+        msg = received.message
+        cal = Calendar.from_ical(_calendar(msg))
+        [event] = cal.walk("VEVENT")
+        assert cal["METHOD"] == "REQUEST"
+        assert _attendees(event) == [f"mailto:{received.rcpt_tos[0]}".lower()]
+        assert str(event["ORGANIZER"]).lower() == f"mailto:{settings.mail_from}".lower()
+        parsed = vobject.readOne(_calendar(msg))
+        assert [a.value.lower() for a in parsed.vevent.attendee_list] == [f"mailto:{received.rcpt_tos[0]}".lower()]
+        uids.add(parsed.vevent.uid.value)
+        for audit in audits:
+            assert audit.reference not in received.data.decode("utf-8", "replace")
+    assert uids == {cycle.learning_uid}
+
+
+def test_learning_session_is_five_working_days_after_closure_at_half_past_one_for_ninety_minutes(
+        s, authority, settings, smtp_server) -> None:
+    cycle, _ = _closed_december(s, settings)
+    ctx = ctx_at(AFTER_CLOSURE, settings)
+
+    invite_learning_session(s, ctx, cycle=cycle)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    expected_start = localize(datetime(2027, 1, 22, 13, 30), ctx.tz)  # Friday 15 January + 5 working days
+    assert cycle.learning_starts_at == expected_start
+    assert cycle.learning_ends_at - cycle.learning_starts_at == timedelta(minutes=90)
+    event = Calendar.from_ical(_calendar(_ours(smtp_server.received)[0].message)).walk("VEVENT")[0]
+    assert event.decoded("DTSTART") == expected_start
+    assert event.decoded("DTEND") == expected_start + timedelta(minutes=90)
+
+
+def test_learning_session_invites_key_workers_managers_auditors_and_buddies(s, authority, settings) -> None:
+    cycle, audits = _closed_december(s, settings, size=6)
+
+    invitees = {p.id for p in session_invitees(s, cycle)}
+
+    for audit in audits:
+        child = audit.child
+        assert child.key_worker_id in invitees and audit.auditor_id in invitees
+        assert audit.buddy_id is None or audit.buddy_id in invitees
+        assert child.key_worker.manager_id in invitees
+        service_managers = {st.id for st in _role(s, Role.SERVICE_MANAGER) if st.service_id == child.team.service_id}
+        assert service_managers and service_managers <= invitees
+
+
+def test_learning_session_is_sent_once_and_not_before_closure(s, authority, settings) -> None:
+    cycle, audits = _drawn(s, settings, size=3)
+    for audit in audits:
+        _submit(s, settings, audit, "requires_improvement")
+    s.commit()
+    before = invite_learning_session(s, ctx_at(AFTER_DUE, settings), cycle=cycle)
+    _close(s, settings, cycle)
+
+    first = invite_learning_session(s, ctx_at(AFTER_CLOSURE, settings), cycle=cycle)
+    uid = cycle.learning_uid
+    second = invite_learning_session(s, ctx_at("2027-01-19T09:00", settings), cycle=cycle)
+
+    assert before == 0 and first > 0 and second == 0 and cycle.learning_uid == uid
+    assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.phase == "learn")) == first
+
+
+def test_questionnaire_goes_once_per_auditor_even_across_two_cycles(s, authority, settings, smtp_server) -> None:
+    november, nov_audits = _drawn(s, settings, size=3, month=NOV, now="2026-10-26T09:00")
+    for audit in nov_audits:
+        _submit(s, settings, audit, "good", now="2026-11-20T10:00")
+    s.commit()
+    december, dec_audits = _drawn(s, settings, size=6)
+    for audit in dec_audits[:5]:
+        _submit(s, settings, audit, "good")
+    s.commit()
+
+    first = send_questionnaires(s, ctx_at("2026-11-30T09:00", settings), cycle=november)
+    s.commit()
+    second = send_questionnaires(s, ctx_at("2026-12-31T09:00", settings), cycle=december)
+    third = send_questionnaires(s, ctx_at("2027-01-04T09:00", settings), cycle=december)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    nov_auditors = {a.auditor_id for a in nov_audits}
+    dec_auditors = {a.auditor_id for a in dec_audits[:5]}
+    emails = {st.id: st.email for st in s.scalars(select(Staff))}
+    received = Counter(r.rcpt_tos[0] for r in _ours(smtp_server.received))
+    assert first == len(nov_auditors) and second == len(dec_auditors - nov_auditors) and third == 0
+    assert received == {emails[i]: 1 for i in nov_auditors | dec_auditors}
+    for r in _ours(smtp_server.received):
+        body = r.message.get_body(("plain",)).get_content()
+        assert settings.framework.questionnaire_url in body
+
+
+def test_questionnaire_waits_for_a_submitted_audit(s, authority, settings) -> None:
+    cycle, _ = _drawn(s, settings, size=3)
+
+    sent = send_questionnaires(s, ctx_at(SUBMIT_NOW, settings), cycle=cycle)
+
+    assert sent == 0
+
+
+def test_learning_mail_names_no_child(s, authority, settings, smtp_server) -> None:
+    cycle, _ = _good_summaries(s, authority, settings)
+    ctx = ctx_at(AFTER_CLOSURE, settings)
+    draft_summaries(s, ctx, cycle=cycle)
+    invite_learning_session(s, ctx, cycle=cycle)
+    send_questionnaires(s, ctx, cycle=cycle)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    ours = _ours(smtp_server.received)
+    raw = b"".join(r.data for r in ours).decode("utf-8", "replace")
+    assert ours
+    for planted in PLANTED.values():
+        assert planted not in raw
+    assert all(len(r.rcpt_tos) == 1 for r in ours)
