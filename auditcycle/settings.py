@@ -89,6 +89,13 @@ class FrameworkSettings(BaseModel):
     learning_session_time: time = time(13, 30)
     mad_interview_minutes: int = Field(60, ge=15, le=240)
     questionnaire_url: str = "https://example.org/auditcycle/new-auditor-questionnaire"
+    report_distribution_roles: list[str] = Field(default_factory=lambda: [
+        "assistant_director", "service_manager", "team_manager", "qa_manager",
+        "practice_improvement_manager", "principal_social_worker"])
+    report_restricted_roles: list[str] = Field(default_factory=lambda: [
+        "assistant_director", "service_manager", "principal_social_worker"])
+    report_working_day: int = Field(5, ge=1, le=20)
+    report_min_cell: int = Field(3, ge=1, le=20)
 
     @field_validator("working_weekdays")
     @classmethod

@@ -12,11 +12,12 @@ from .observation import Observation
 from .organisation import BusyPeriod, Service, Staff, Team
 from .outbox import OutboxMessage
 from .phase_run import PhaseRun
+from .report import ReportEdition
 from .submission import Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
 
 __all__ = [
     "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "Event",
     "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "MakeADifference", "Meeting",
-    "Moderation", "Nomination", "Observation", "OutboxMessage", "PhaseRun", "Service",
+    "Moderation", "Nomination", "Observation", "OutboxMessage", "PhaseRun", "ReportEdition", "Service",
     "Staff", "Submission", "Team", "TrendFlag",
 ]

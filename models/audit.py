@@ -35,6 +35,7 @@ class AuditCycle(Base):
     learning_uid: Mapped[str | None] = mapped_column(String(120))
     learning_starts_at: Mapped[datetime | None]
     learning_ends_at: Mapped[datetime | None]
+    report_notes: Mapped[str | None] = mapped_column(Text)
 
     audits: Mapped[list["Audit"]] = relationship(back_populates="cycle", order_by="Audit.id")
 

@@ -1,5 +1,7 @@
 """The one gateway: drain the outbox after commit, over SMTP or into the outbox folder."""
 import logging
+import mimetypes
+from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
@@ -51,6 +53,13 @@ def build_email(row: OutboxMessage, settings: Settings) -> EmailMessage:
     msg.add_alternative(row.body_html, subtype="html")
     if row.calendar:
         msg.add_alternative(row.calendar, subtype="calendar", params={"method": row.calendar_method})
+    if row.attachment_path:
+        # Read at send time: the file was written before the row committed and is kept with the report.
+        data = Path(row.attachment_path).read_bytes()
+        maintype, subtype = (mimetypes.guess_type(row.attachment_name or row.attachment_path)[0]
+                             or "application/octet-stream").split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype,
+                           filename=row.attachment_name or Path(row.attachment_path).name)
     return msg
 
 

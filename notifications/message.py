@@ -22,3 +22,5 @@ class Composed:
     calendar: str | None = None
     calendar_method: str | None = None
     importance: str | None = None
+    attachment_path: str | None = None
+    attachment_name: str | None = None

@@ -46,6 +46,8 @@ def enqueue(
         calendar=message.calendar,
         calendar_method=message.calendar_method,
         importance=message.importance,
+        attachment_path=message.attachment_path,
+        attachment_name=message.attachment_name,
         # Fixed at queueing so every retry carries the same Message-ID and clients collapse repeats.
         message_id=make_msgid(idstring=phase, domain=mail_domain),
         status=MessageStatus.PENDING,

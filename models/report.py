@@ -1,0 +1,22 @@
+"""Editions of the monthly report: the first issue, and any corrected reissues."""
+from datetime import datetime
+
+from sqlalchemy import String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class ReportEdition(Base):
+    """One mailed edition of a month's report."""
+
+    __tablename__ = "report_edition"
+    __table_args__ = (UniqueConstraint("month", "edition"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    edition: Mapped[int]
+    reissue: Mapped[bool] = mapped_column(default=False)
+    provisional: Mapped[bool] = mapped_column(default=False)
+    issued_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
