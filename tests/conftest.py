@@ -106,7 +106,7 @@ def prefect_harness() -> Iterator[str]:
 
 
 @pytest.fixture
-def smtp_server() -> Iterator["SmtpServer"]:
+def smtp_server():
     """Run a real SMTP server on loopback for the test."""
     from smtp_server import SmtpServer
 
@@ -179,3 +179,18 @@ def authority(engine: Engine) -> Engine:
         for contact in s.scalars(select(FamilyContact)):
             contact.name = f"{PLANTED['contact_name']} {contact.id}"
     return engine
+
+
+@pytest.fixture
+def settings(smtp_server):
+    """Settings whose mail goes to the loopback SMTP server."""
+    from auditcycle.settings import Settings
+
+    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
+
+
+@pytest.fixture
+def s(authority: Engine) -> Iterator[Session]:
+    """Yield a session on the seeded authority."""
+    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
+        yield session

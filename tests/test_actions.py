@@ -4,7 +4,6 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.actions import EscalationSummary, escalate, mark_done, outstanding, sign_off
 from auditcycle.clock import Month
@@ -15,7 +14,6 @@ from auditcycle.models import Action, Audit, Event, OutboxMessage, Staff
 from auditcycle.models.enums import ActionStatus, Role
 from auditcycle.notices import queue_notices
 from auditcycle.notifications.gateway import deliver
-from auditcycle.settings import Settings
 from auditcycle.submissions import submit
 from auditcycle.tracker import TrackerKind, list_items
 from conftest import PLANTED
@@ -27,17 +25,6 @@ SUBMITTED = date(2026, 12, 1)
 # 22nd, 10 on the 31st (25 and 28 December are bank holidays).
 DUE = date(2026, 12, 15)
 STEP_DAYS = {"r0-step-1": "2026-12-16", "r0-step-2": "2026-12-22", "r0-step-3": "2026-12-31"}
-
-
-@pytest.fixture
-def settings(smtp_server) -> Settings:
-    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 @pytest.fixture

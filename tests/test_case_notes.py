@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.case_notes import export_case_notes, note_filename
 from auditcycle.clock import Month
@@ -24,12 +23,6 @@ WHEN = datetime(2026, 12, 15, 10, tzinfo=UTC)
 @pytest.fixture
 def ctx():
     return build_context("2027-01-20T09:00", settings=SETTINGS)
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.booking import book
 from auditcycle.chasing import ChaseSummary, chase, open_cycles, step_due
@@ -21,17 +20,6 @@ from conftest import PLANTED
 DEC = Month(2026, 12)
 DUE = date(2026, 12, 31)  # Thursday; 25 and 28 December and 1 January are bank holidays
 PLAIN = Settings(database_url="sqlite://")
-
-
-@pytest.fixture
-def settings(smtp_server) -> Settings:
-    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.clock import Month
 from auditcycle.context import build_context
@@ -20,12 +19,6 @@ DEC = Month(2026, 12)
 @pytest.fixture
 def ctx():
     return build_context(NOW, settings=Settings(database_url="sqlite://"))
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 def _by_role(s, role: Role) -> Staff:

@@ -7,7 +7,6 @@ import vobject
 from conftest import PLANTED
 from icalendar import Calendar
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.clock import Month, localize
 from auditcycle.context import build_context
@@ -47,17 +46,6 @@ AFTER_CLOSURE = "2027-01-18T09:00"  # moderation of December closes at the end o
 NOMINATE_NOW = "2027-02-01T09:00"  # a Monday
 STRENGTHS = (f"{PLANTED['child_first']} {PLANTED['child_last']} trusts the worker; "
              f"{PLANTED['contact_name']} says visits are always on time.")
-
-
-@pytest.fixture
-def settings(smtp_server) -> Settings:
-    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 def ctx_at(now: str, settings: Settings):

@@ -7,7 +7,6 @@ import vobject
 from conftest import PLANTED
 from icalendar import Calendar
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.clock import Month, localize
 from auditcycle.context import build_context
@@ -47,17 +46,6 @@ AFTER_DUE = "2027-01-04T09:00"  # due Thursday 31 December; Friday 1 January is 
 CLOSURE_DAY = date(2027, 1, 15)  # 10 working days after the due date
 AFTER_CLOSURE = "2027-01-18T09:00"
 LATER = "2027-01-25T09:00"
-
-
-@pytest.fixture
-def settings(smtp_server) -> Settings:
-    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 def ctx_at(now: str, settings: Settings):

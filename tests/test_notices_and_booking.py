@@ -7,7 +7,6 @@ import pytest
 import vobject
 from icalendar import Calendar
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.booking import book, reschedule, reschedule_clashes
 from auditcycle.clock import Month
@@ -23,17 +22,6 @@ from auditcycle.timescales import Timescales
 
 DEC = Month(2026, 12)
 LONDON_TS = Timescales(Settings(database_url="sqlite://").framework, "Europe/London")
-
-
-@pytest.fixture
-def settings(smtp_server) -> Settings:
-    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 def ctx_at(now: str, settings: Settings):

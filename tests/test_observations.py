@@ -4,7 +4,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.clock import Month
 from auditcycle.context import build_context
@@ -23,24 +22,12 @@ from auditcycle.observations import (
     record_observation,
     remind_observations,
 )
-from auditcycle.settings import Settings
 from conftest import PLANTED
 
 DEC = Month(2026, 12)
 JAN = Month(2027, 1)
 ASSIGN_AT = "2026-12-01T09:00"  # Tuesday; the month's last working day is Thursday 31 December
 DUE = date(2026, 12, 31)
-
-
-@pytest.fixture
-def settings(smtp_server) -> Settings:
-    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 def _add_key_workers(s, n: int) -> list[Staff]:

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.clock import Month
 from auditcycle.context import build_context
@@ -15,17 +14,6 @@ from auditcycle.models.enums import ResponseStatus, Role
 from auditcycle.notifications.gateway import deliver
 from auditcycle.responses import check_responses, raise_ir, respond
 from auditcycle.settings import Settings
-
-
-@pytest.fixture
-def settings(smtp_server) -> Settings:
-    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.clock import Month
 from auditcycle.context import build_context
@@ -16,24 +15,12 @@ from auditcycle.models import (Action, Audit, DomainGrade, Event, FamilyFeedback
 from auditcycle.models.enums import AuditStatus, ResponseTrigger, Role
 from auditcycle.notices import queue_notices
 from auditcycle.notifications.gateway import deliver
-from auditcycle.settings import Settings
 from auditcycle.submissions import dispute, submit, submit_file
 from conftest import PLANTED
 from forms import valid_form
 
 TODAY = date(2026, 12, 14)
 NOW = "2026-12-14T10:00"
-
-
-@pytest.fixture
-def settings(smtp_server) -> Settings:
-    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 @pytest.fixture

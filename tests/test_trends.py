@@ -2,7 +2,6 @@
 import pytest
 from conftest import PLANTED
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from auditcycle.clock import Month
 from auditcycle.context import build_context
@@ -15,7 +14,6 @@ from auditcycle.models import (
     OutboxMessage,
     Staff,
     Submission,
-    Team,
     TrendFlag,
 )
 from auditcycle.models.enums import AuditStatus, Cohort, Role
@@ -41,17 +39,6 @@ SUBMIT_NOW = {SEP: "2026-09-25T10:00", NOV: "2026-11-20T10:00", DEC: "2026-12-20
 # Each month's moderation closes 10 working days after its due date; these are the next mornings.
 CLOSED_NOW = {SEP: "2026-10-15T09:00", NOV: "2026-12-15T09:00", DEC: "2027-01-18T09:00"}
 AFTER_DUE = "2027-01-04T09:00"
-
-
-@pytest.fixture
-def settings(smtp_server) -> Settings:
-    return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
-
-
-@pytest.fixture
-def s(authority):
-    with sessionmaker(bind=authority, expire_on_commit=False)() as session:
-        yield session
 
 
 def ctx_at(now: str, settings: Settings):
