@@ -2,6 +2,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import update
 
@@ -12,7 +13,7 @@ from .errors import UserError
 from .models import PhaseRun
 from .models.enums import PhaseRunStatus
 
-PHASES = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe")
+PHASES = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe", "report")
 
 
 def default_month(phase: str, ctx: AppContext) -> Month:
@@ -25,7 +26,7 @@ def default_month(phase: str, ctx: AppContext) -> Month:
     this_month = Month.of(ctx.timescales.today(ctx.now))
     if phase in {"sample", "notify", "book"}:
         return this_month.next()
-    if phase == "moderate":
+    if phase in {"moderate", "report"}:
         return this_month.previous()
     return this_month
 
@@ -64,3 +65,15 @@ def recorded_run(phase: str, month: Month, ctx: AppContext, flow_run_id: str | N
     with session_scope() as session:
         session.execute(update(PhaseRun).where(PhaseRun.id == record.id).values(
             status=PhaseRunStatus.SUCCEEDED, finished_at=wall_clock(), summary=record.summary))
+
+
+def report_day(ctx: AppContext, month: Month) -> date:
+    """Return the configured working day of a month on which the previous month's report is published."""
+    first = ctx.timescales.first_working_day(month)
+    return ctx.timescales.add_working_days(first, ctx.settings.framework.report_working_day - 1)
+
+
+def scheduled_report_due(ctx: AppContext) -> bool:
+    """Say whether today is the day a scheduled run publishes last month's report."""
+    today = ctx.timescales.today(ctx.now)
+    return today == report_day(ctx, Month.of(today))

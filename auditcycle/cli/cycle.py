@@ -22,6 +22,7 @@ class Phase(StrEnum):
     RESPONSES = "responses"
     ESCALATE = "escalate"
     OBSERVE = "observe"
+    REPORT = "report"
 
 
 @app.command("run")
@@ -34,11 +35,12 @@ def run_command(
     team: Annotated[str | None, typer.Option(help="sample: draw only from this team.")] = None,
     size: Annotated[int | None, typer.Option(help="sample: audits to draw (default one per auditor).")] = None,
     seed: Annotated[int | None, typer.Option(help="sample: the seed, to reproduce a draw.")] = None,
+    reissue: Annotated[bool, typer.Option("--reissue", help="report: mail a corrected edition.")] = False,
     by: Annotated[str | None, typer.Option("--by", help="Your staff id (QA team).")] = None,
     now: NowOption = None,
 ) -> None:
     """Run a phase of the month through the Prefect engine."""
-    from ..flows import book, chase, escalate, moderate, notify, observe, responses, sample
+    from ..flows import book, chase, escalate, moderate, notify, observe, report, responses, sample
     from ..permissions import authorise
 
     ctx = build_context(now)
@@ -46,7 +48,9 @@ def run_command(
         with session_scope() as session:
             authorise(session, command="run", staff_id=by)
     clock = ctx.now.isoformat()
-    if phase == Phase.SAMPLE:
+    if phase == Phase.REPORT:
+        result = report.report(month=month, now=clock, reissue=reissue)
+    elif phase == Phase.SAMPLE:
         result = sample.sample(month=month, now=clock, theme=theme, cohort=cohort.value if cohort else None,
                                team=team, size=size, seed=seed)
     else:
@@ -385,3 +389,36 @@ def nominate_mad_command(
         ref, status = mad.reference, mad.status
     _deliver()
     console.print(f"{ref}: {'interview booked' if status == 'booked' else 'no slot found; the QA manager is told'}.")
+
+
+report_app = typer.Typer(help="The monthly Quality Assurance report.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("notes")
+@guarded
+def report_notes_command(
+    notes: Annotated[Path, typer.Argument(help="The QA manager's notes in Markdown: findings and planned activity.")],
+    month: Annotated[str, typer.Option("--month", help="The audit month, YYYY-MM.")],
+    now: NowOption = None,
+) -> None:
+    """Store the QA manager's notes (the theme's findings and the activity planned) for a month's report."""
+    from ..clock import Month
+    from ..cycle import monthly_cycle
+    from ..errors import UserError
+
+    build_context(now)
+    if not notes.is_file():
+        raise UserError(f"{notes}: no such file")
+    try:
+        text = notes.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{notes.name}: not UTF-8 text (byte {exc.start}); save the notes as UTF-8") from None
+    if len(text) > 100_000:
+        raise UserError(f"{notes.name}: {len(text):,} characters; the notes are at most 100,000")
+    with session_scope() as session:
+        cycle = monthly_cycle(session, Month.parse(month))
+        if cycle is None:
+            raise UserError(f"no sample has been drawn for {month}: there is no report to add notes to")
+        cycle.report_notes = text
+    console.print(f"Notes stored for the {month} report; run `auditcycle run report --month {month}` to include them.")
