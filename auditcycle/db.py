@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .settings import get_settings
@@ -42,8 +43,29 @@ def make_engine(url: str) -> Engine:
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    """Return the process's shared engine for a URL."""
-    return make_engine(url)
+    """Return the process's shared engine for a URL, once its schema is known to be current."""
+    engine = make_engine(url)
+    check_schema(engine, url)
+    return engine
+
+
+def check_schema(engine: Engine, url: str) -> None:
+    """Refuse to work on a database whose schema is missing or behind this version's migrations."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from .errors import UserError
+
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    heads = ScriptDirectory.from_config(alembic_config(url)).get_heads()
+    if current in heads:
+        return
+    where = make_url(url).render_as_string(hide_password=True)
+    if current is None:
+        raise UserError(f"the database at {where} has no auditcycle schema yet: run `auditcycle init`")
+    raise UserError(f"the database at {where} is at schema revision {current}, and this version needs "
+                    f"{', '.join(heads)}: run `auditcycle init` to upgrade it")
 
 
 def get_engine() -> Engine:
