@@ -18,7 +18,9 @@ from auditcycle.cli import app, commands  # noqa: F401  (registers every command
 from auditcycle.models import (Audit, GradeChange, ImmediateResponse, Moderation, OutboxMessage, Staff,
                                Submission)
 from auditcycle.models.enums import AuditStatus, MessageStatus, ModerationStatus, ResponseStatus, Role
+from conftest import PLANTED
 from forms import valid_form
+from pypdf import PdfReader
 
 runner = CliRunner()
 MONTH = "2026-12"
@@ -140,6 +142,8 @@ def test_a_month_from_draw_to_final_grades(authority, smtp_env, prefect_harness,
                 "--now", "2027-01-12T10:00")
     run("moderate", "2027-01-18T09:00")  # after closure: the rest become final as submitted
     cli("export", "case-notes", "--month", MONTH, "--now", "2027-01-18T10:00")
+    cli("run", "report", "--month", MONTH, "--now", "2027-01-18T11:00")
+    cli("run", "report", "--month", MONTH, "--now", "2027-01-18T12:00")  # rewrites the files, mails nobody
 
     # --- Everything final, with the history of every change.
     db.expire_all()
@@ -154,6 +158,22 @@ def test_a_month_from_draw_to_final_grades(authority, smtp_env, prefect_harness,
     assert responses[changed.id].escalated_at is not None
     notes = sorted(p.name for p in (Path("reports") / MONTH / "case-notes").glob("*.txt"))
     assert notes == sorted({f"{a.child_id}.txt" for a in audits})
+
+    # --- The report: written, final (moderation closed), free of planted names, mailed once.
+    folder = Path("reports") / MONTH
+    report_html = (folder / "report.html").read_text()
+    assert "December 2026" in report_html and "<strong>PROVISIONAL</strong>" not in report_html
+    text = report_html + (folder / "report-restricted.html").read_text() + (folder / "grades.csv").read_text(
+        encoding="utf-8-sig") + (folder / "actions.csv").read_text(encoding="utf-8-sig")
+    text += "".join(p.read_text() for p in (folder / "case-notes").glob("*.txt"))
+    pdf_text = "".join(page.extract_text() for page in PdfReader(folder / "report.pdf").pages)
+    assert "December 2026" in pdf_text
+    for value in (PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"], PLANTED["phone"]):
+        assert value not in text and value not in pdf_text
+    report_mail = [r for r in smtp_env.received if r.message["Subject"].startswith("Quality Assurance report")]
+    assert report_mail and len(report_mail) == len({r.rcpt_tos[0] for r in report_mail})
+    attachment = next(report_mail[0].message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
 
     # --- Every message arrived once, to the right people.
     received = smtp_env.received
