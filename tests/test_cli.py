@@ -110,3 +110,27 @@ def test_withdraw_and_reschedule_through_the_cli(drawn) -> None:
         assert s.get(Audit, other.id).status == AuditStatus.WITHDRAWN
         assert {m.status for m in s.scalars(select(Meeting).where(Meeting.audit_id == other.id))} <= {
             MeetingStatus.CANCELLED}
+
+
+def test_report_notes_are_rendered_from_markdown_with_html_escaped(drawn, tmp_path) -> None:
+    from pathlib import Path
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Findings\n\nChildren's voices were **clear**.\n\n<script>alert('x')</script>\n")
+
+    stored = invoke("report", "notes", str(notes), "--month", "2026-12")
+    published = invoke("run", "report", "--month", "2026-12", "--now", "2026-12-02T10:00")
+
+    assert stored.exit_code == 0, stored.output
+    assert published.exit_code == 0, published.output
+    html = (Path("reports") / "2026-12" / "report.html").read_text()
+    assert "<strong>clear</strong>" in html
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert "PROVISIONAL" in html  # moderation has not closed
+
+
+def test_report_notes_for_a_month_not_drawn_is_refused(app_env, tmp_path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("Findings")
+    result = invoke("report", "notes", str(notes), "--month", "2027-05")
+    assert result.exit_code == 1 and "no sample has been drawn for 2027-05" in result.output
