@@ -5,6 +5,7 @@ from .base import Base
 from .child import Child, FamilyContact
 from .event import Event
 from .immediate_response import ImmediateResponse
+from .lease import PhaseLease
 from .learning import MakeADifference, TrendFlag
 from .meeting import Meeting
 from .moderation import Moderation
@@ -18,6 +19,6 @@ from .submission import Dispute, DomainGrade, FamilyFeedback, GradeChange, Submi
 __all__ = [
     "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "Event",
     "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "MakeADifference", "Meeting",
-    "Moderation", "Nomination", "Observation", "OutboxMessage", "PhaseRun", "ReportEdition", "Service",
+    "Moderation", "Nomination", "Observation", "OutboxMessage", "PhaseLease", "PhaseRun", "ReportEdition", "Service",
     "Staff", "Submission", "Team", "TrendFlag",
 ]

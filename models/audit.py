@@ -36,6 +36,8 @@ class AuditCycle(Base):
     learning_starts_at: Mapped[datetime | None]
     learning_ends_at: Mapped[datetime | None]
     report_notes: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    focus_domains: Mapped[str | None] = mapped_column(String(400))  # comma-separated slugs of a dip sample
 
     audits: Mapped[list["Audit"]] = relationship(back_populates="cycle", order_by="Audit.id")
 
