@@ -12,7 +12,7 @@ from .clock import Month, parse_instant
 from .context import AppContext
 from .errors import UserError
 from .models import Audit, AuditCycle, BusyPeriod, Child, FamilyContact, Meeting, Staff
-from .models.enums import AuditStatus, Cohort, MeetingKind, MeetingStatus
+from .models.enums import AuditStatus, Cohort, CycleKind, MeetingKind, MeetingStatus
 from .notices import AUDIT_PEOPLE, Directory, mail_domain, recipient
 from .notifications.invites import Invite, MeetingFacts, compose_invite
 from .notifications.message import Recipient
@@ -184,8 +184,13 @@ def _report_exceptions(session: Session, ctx: AppContext, month: str, items: lis
 
 
 def _earliest(ctx: AppContext, cycle: AuditCycle) -> date:
-    """Return the first day a meeting may fall: the audit month's first working day, or today if later."""
-    return max(ctx.timescales.first_working_day(Month.parse(cycle.month)), ctx.timescales.today(ctx.now))
+    """Return the first day a meeting may fall: for a monthly cycle its first working day or today if later."""
+    today = ctx.timescales.today(ctx.now)
+    if cycle.kind != CycleKind.MONTHLY:
+        # An ad-hoc cycle is called at short notice and filed under its due date's month, which may not
+        # have begun: its meetings start from today (or the next working day), not that month's first day.
+        return ctx.timescales.working_day_on_or_after(today)
+    return max(ctx.timescales.first_working_day(Month.parse(cycle.month)), today)
 
 
 def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSummary:

@@ -100,7 +100,7 @@ def validate_form(data: dict, *, source: str, framework: FrameworkSettings, toda
     grades = data.get("grades") if isinstance(data.get("grades"), dict) else {}
     for domain in wanted:
         if domain not in grades:
-            problems.append(f"grades.{domain}: not graded (every audit grades all of: {', '.join(wanted)})")
+            problems.append(f"grades.{domain}: not graded (this form grades all of: {', '.join(wanted)})")
     for domain, grade in grades.items():
         if domain not in wanted:
             problems.append(f"grades.{domain}: not an audit domain of this form (domains: {', '.join(wanted)})")

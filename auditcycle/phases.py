@@ -13,7 +13,8 @@ from .errors import UserError
 from .models import PhaseRun
 from .models.enums import PhaseRunStatus
 
-PHASES = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe", "report")
+PHASES = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe", "report",
+          "deep-dive", "dip-sample")
 
 
 def default_month(phase: str, ctx: AppContext) -> Month:

@@ -94,7 +94,8 @@ class FrameworkSettings(BaseModel):
         "practice_improvement_manager", "principal_social_worker"])
     report_restricted_roles: list[str] = Field(default_factory=lambda: [
         "assistant_director", "service_manager", "principal_social_worker"])
-    report_working_day: int = Field(5, ge=1, le=20)
+    # After moderation closes (10 working days after the due date), so the mailed report is final.
+    report_working_day: int = Field(12, ge=1, le=20)
     report_min_cell: int = Field(3, ge=1, le=20)
 
     @field_validator("working_weekdays")

@@ -1,17 +1,61 @@
-"""What every phase flow does around its tasks: fix the clock, choose the month, record the run."""
+"""What every phase flow does around its tasks: fix the clock, choose the month, hold the phase, record the run."""
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 
+from auditcycle.clock import wall_clock
 from auditcycle.context import build_context
+from auditcycle.leases import busy_message, current, held, holder_name
 from auditcycle.phases import RunRecord, recorded_run, resolve_month
+from auditcycle.schedule import skip_reason
+
+
+def _flow_run_id() -> str | None:
+    return str(flow_run.get_id() or "") or None
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
 
 
 @contextmanager
 def phase(name: str, month: str | None, now: str | None) -> Iterator[tuple[str, str, RunRecord]]:
-    """Resolve the clock once for the whole run, pick the month, and record the run."""
+    """Resolve the clock once, pick the month, hold the phase's lease and record the run.
+
+    Raise PhaseBusy, naming the holder, if another run of the phase is still going after the
+    configured wait (AUDITCYCLE_LEASE_WAIT_SECONDS, default 0).
+    """
     ctx = build_context(now)
     chosen = resolve_month(name, month, ctx)
-    with recorded_run(name, chosen, ctx, flow_run_id=str(flow_run.get_id() or "") or None) as record:
-        yield str(chosen), ctx.now.isoformat(), record
+    run_id = _flow_run_id()
+    # Take the lease before recording the run, so two runs' records never overlap in time.
+    with held(name, holder_name(run_id), tz=ctx.tz):
+        with recorded_run(name, chosen, ctx, flow_run_id=run_id) as record:
+            yield str(chosen), ctx.now.isoformat(), record
+
+
+def scheduled_skip(name: str, month: str | None, now: str | None) -> dict | None:
+    """Return {"skipped": why} when a scheduled run (no month given) has nothing to do now, else None.
+
+    A scheduled run does nothing on a day that is not its day (see auditcycle.schedule) or while
+    another run of the phase holds its lease; it records no run and logs why.
+    """
+    if month is not None:
+        return None
+    ctx = build_context(now)
+    reason = skip_reason(name, ctx)
+    if reason is None:
+        lease = current(name)
+        if lease is not None and lease.expires_at > wall_clock() and lease.holder != holder_name(_flow_run_id()):
+            reason = busy_message(name, lease, ctx.tz)
+    if reason is None:
+        return None
+    _logger().info("scheduled %s run skipped: %s", name, reason)
+    return {"skipped": reason}

@@ -1,23 +1,70 @@
-"""prefect.yaml declares a deployment, with a schedule, for every phase, pointing at real flows."""
+"""prefect.yaml declares a deployment for every phase, pointing at real flows, on valid schedules."""
 from importlib import import_module
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 from prefect import Flow
+from prefect.client.schemas.schedules import CronSchedule
 
 from auditcycle.phases import PHASES
 
 ROOT = Path(__file__).parent.parent
+CONFIG = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+DEPLOYMENTS = {d["name"]: d for d in CONFIG["deployments"]}
+# The phases of the monthly cycle run on schedules; ad-hoc cycles (deep dives, dip samples) run on request.
+MONTHLY = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe", "report")
+SCHEDULES = [(name, s) for name, d in DEPLOYMENTS.items() for s in d.get("schedules") or []]
 
 
-def test_every_phase_has_a_scheduled_deployment_with_a_real_flow() -> None:
-    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    deployments = {d["name"]: d for d in config["deployments"]}
+def _minutes_past_midnight(cron: str) -> int:
+    minute, hour, *_ = cron.split()
+    return int(hour) * 60 + int(minute)
 
-    assert set(deployments) == set(PHASES)
-    for name, deployment in deployments.items():
-        path, _, function = deployment["entrypoint"].partition(":")
-        module = import_module("auditcycle." + path.removesuffix(".py").replace("/", "."))
-        assert isinstance(getattr(module, function), Flow), name
-        assert getattr(module, function).name == name
-        assert all(s["timezone"] == "Europe/London" and s["cron"] for s in deployment["schedules"])
+
+def test_every_phase_has_a_deployment() -> None:
+    missing = [phase for phase in PHASES if phase not in DEPLOYMENTS]
+
+    assert missing == []
+    assert len(CONFIG["deployments"]) == len(DEPLOYMENTS)  # no name is declared twice
+
+
+@pytest.mark.parametrize("name", list(DEPLOYMENTS))
+def test_every_entrypoint_imports_the_flow_of_that_name(name: str) -> None:
+    path, _, function = DEPLOYMENTS[name]["entrypoint"].partition(":")
+    module = import_module("auditcycle." + path.removesuffix(".py").replace("/", "."))
+
+    found = getattr(module, function)
+
+    assert isinstance(found, Flow)
+    assert found.name == name
+    assert (ROOT / path).is_file()
+
+
+@pytest.mark.parametrize("name, schedule", SCHEDULES, ids=[f"{n}-{s.get('slug')}" for n, s in SCHEDULES])
+def test_every_schedule_is_a_valid_cron_in_london_time(name: str, schedule: dict) -> None:
+    parsed = CronSchedule(cron=schedule["cron"], timezone=schedule.get("timezone"))
+
+    assert parsed.timezone == "Europe/London"
+    assert ZoneInfo(parsed.timezone)
+    assert schedule["slug"]
+
+
+def test_every_monthly_phase_is_scheduled_and_slugs_are_unique() -> None:
+    slugs = [s["slug"] for _, s in SCHEDULES]
+
+    assert set(MONTHLY) <= set(PHASES)
+    assert sorted({name for name, _ in SCHEDULES}) == sorted(MONTHLY)
+    assert len(slugs) == len(set(slugs))
+
+
+def test_sample_notify_book_check_every_working_day_in_that_order() -> None:
+    # Cron cannot say "the first working day from the Monday of the last full week": the three fire
+    # every weekday and the flows decide (auditcycle.schedule), so notify must follow sample and book
+    # must follow notify on the same morning.
+    crons = [DEPLOYMENTS[p]["schedules"][0]["cron"] for p in ("sample", "notify", "book")]
+
+    assert [c.split()[2:] for c in crons] == [["*", "*", "1-5"]] * 3
+    times = [_minutes_past_midnight(c) for c in crons]
+    assert times == sorted(times) and len(set(times)) == 3

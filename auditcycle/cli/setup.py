@@ -1,10 +1,11 @@
-"""`auditcycle init` and `auditcycle demo`: set up the database and show the cycle on demo data."""
+"""`auditcycle init` and `auditcycle demo`: set up the database and replay the cycle on demo data."""
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from sqlalchemy import func, select
 
+from ..clock import Month
 from ..context import build_context
 from ..db import session_scope, upgrade
 from ..demo import seed_authority
@@ -26,28 +27,19 @@ def init_command(now: NowOption = None) -> None:
 @guarded
 def demo_command(
     children: Annotated[int, typer.Option(help="Children in the synthetic authority.")] = 1200,
-    seed: Annotated[int, typer.Option(help="Seed for the synthetic authority.")] = 2026,
+    seed: Annotated[int, typer.Option(help="Seed for the synthetic authority and its decisions.")] = 2026,
     now: NowOption = None,
 ) -> None:
-    """Set up the embedded database, seed a synthetic authority if empty, and run next month's first phases."""
-    from ..flows.book import book
-    from ..flows.notify import notify
-    from ..flows.sample import sample
-    from ..phases import default_month
+    """Set up the embedded database, seed a synthetic authority if empty, and replay the last three audit months."""
+    from .simulate import quiet_prefect, simulate_month
 
+    quiet_prefect()
     ctx = build_context(now)
     upgrade()
     with session_scope() as session:
         if session.scalar(select(func.count()).select_from(Staff)) == 0:
             console.print(f"Seeding a synthetic authority of {children:,} children (seed {seed})…")
             seed_authority(session=session, children=children, seed=seed, now=ctx.now, timescales=ctx.timescales)
-    month = str(default_month("sample", ctx))
-    clock = ctx.now.isoformat()
-    console.print(f"Running the {month} cycle through Prefect: sample, notify, book…")
-    drawn = sample(month=month, now=clock, theme="The voice of the child")
-    notified = notify(month=month, now=clock)
-    booked = book(month=month, now=clock)
-    with session_scope() as session:
         counts = {
             "services": session.scalar(select(func.count()).select_from(Service)),
             "teams": session.scalar(select(func.count()).select_from(Team)),
@@ -60,20 +52,25 @@ def demo_command(
     table.add_column("what")
     table.add_column("count", justify="right")
     for what, count in counts.items():
-        table.add_row(what, str(count))
+        table.add_row(what, f"{count:,}")
     console.print(table)
-    cycle = Table(title=f"Audit month {month}")
-    cycle.add_column("phase")
-    cycle.add_column("result")
-    cycle.add_row("sample", f"{drawn['audits']} audits drawn (seed {drawn['seed']}), "
-                            f"{drawn['immediate_responses']} Immediate Responses triggered")
-    cycle.add_row("notify", f"{notified['queued']} notices queued, {notified['delivery']['sent']} sent")
-    cycle.add_row("book", f"{booked['booked']} meetings booked, {booked['unbooked']} could not be, "
-                          f"{booked['delivery']['sent']} messages sent")
-    console.print(cycle)
-    where = ctx.settings.smtp_host or f"{ctx.settings.outbox_dir}/ (one .eml file per message)"
-    console.print(f"Mail is in {where}. Try `auditcycle list audits --month {month}` "
-                  f"or `auditcycle list meetings --month {month}`.")
+    # Oldest first, so each report compares with the month before and the trend has a direction.
+    current = Month.of(ctx.timescales.today(ctx.now))
+    months = [current.previous().previous(), current.previous(), current]
+    console.print(f"Replaying the audit months {', '.join(map(str, months))} through Prefect, "
+                  "from each draw to its report…")
+    for month in months:
+        simulate_month(month, seed=seed)
+    settings = get_settings()
+    console.print("Reports: " + ", ".join(str(settings.reports_dir / str(m) / "report.html") for m in months)
+                  + " (with report.pdf, grades.csv and actions.csv beside each).")
+    if settings.smtp_host:
+        console.print(f"Mail went to {settings.smtp_host}.")
+    else:
+        emails = len(list(settings.outbox_dir.glob("*.eml"))) if settings.outbox_dir.is_dir() else 0
+        console.print(f"Mail: {emails:,} messages in {settings.outbox_dir}/, one .eml file each "
+                      "(they open in Outlook or Thunderbird).")
+    console.print(f"Try `auditcycle list audits --month {months[-1]}` or `auditcycle list actions`.")
 
 
 def _safe_url(url: str) -> str:

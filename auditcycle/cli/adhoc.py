@@ -1,0 +1,87 @@
+"""Commands of the ad-hoc cycles: a deep dive or a dip sample at short notice, through the Prefect engine."""
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from ..adhoc import COMMAND, MAX_NOTICE_WORKING_DAYS, AdhocRequest, check_request
+from ..context import AppContext, build_context
+from ..db import session_scope
+from ..errors import UserError
+from ..models.enums import Cohort, CycleKind
+from . import NowOption, app, console, guarded
+from .cycle import ByOption
+
+ThemeOption = Annotated[str, typer.Option("--theme", help="What the sample looks at.")]
+SizeOption = Annotated[int, typer.Option("--size", help="How many audits to draw (at least one).")]
+DueOption = Annotated[str, typer.Option("--due", metavar="DATE", help=(
+    f"The due date, YYYY-MM-DD: a working day after today, within {MAX_NOTICE_WORKING_DAYS} working days."))]
+CohortOption = Annotated[Cohort | None, typer.Option("--cohort", help="Draw only from this cohort.")]
+TeamOption = Annotated[str | None, typer.Option("--team", help="Draw only from this team.")]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why the sample was called.")]
+
+
+def _due(value: str) -> date:
+    """Read --due as an ISO date, saying how to write it when it is not one."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise UserError(f"--due {value!r}: not a date; write it as YYYY-MM-DD, e.g. 2026-12-04") from None
+
+
+def _checked(ctx: AppContext, by: str, request: AdhocRequest) -> AdhocRequest:
+    """Authorise the QA team member and check the request, before anything reaches the Prefect engine."""
+    from ..permissions import authorise
+
+    with session_scope() as session:
+        authorise(session, command=COMMAND, staff_id=by)
+        return check_request(session, ctx, request)
+
+
+@app.command("deep-dive")
+@guarded
+def deep_dive_command(
+    theme: ThemeOption,
+    size: SizeOption,
+    due: DueOption,
+    by: ByOption,
+    cohort: CohortOption = None,
+    team: TeamOption = None,
+    reason: ReasonOption = None,
+    now: NowOption = None,
+) -> None:
+    """Draw a deep dive at short notice, notify everyone involved and book its meetings, in one run."""
+    from ..flows.deep_dive import deep_dive
+
+    ctx = build_context(now)
+    request = _checked(ctx, by, AdhocRequest(kind=CycleKind.DEEP_DIVE, theme=theme, size=size, due=_due(due),
+                                             cohort=cohort, team=team, reason=reason))
+    result = deep_dive(theme=request.theme, size=request.size, due=request.due, cohort=request.cohort,
+                       team=request.team, reason=request.reason, now=ctx.now.isoformat(), by=by)
+    console.print_json(data=result)
+
+
+@app.command("dip-sample")
+@guarded
+def dip_sample_command(
+    theme: ThemeOption,
+    size: SizeOption,
+    due: DueOption,
+    domains: Annotated[str, typer.Option("--domains", help="The audit domains graded, as slugs: slug,slug.")],
+    by: ByOption,
+    cohort: CohortOption = None,
+    team: TeamOption = None,
+    reason: ReasonOption = None,
+    now: NowOption = None,
+) -> None:
+    """Draw a dip sample on some audit domains at short notice, notify and book its meetings, in one run."""
+    from ..flows.dip_sample import dip_sample
+
+    ctx = build_context(now)
+    slugs = tuple(d.strip() for d in domains.split(",") if d.strip())
+    request = _checked(ctx, by, AdhocRequest(kind=CycleKind.DIP_SAMPLE, theme=theme, size=size, due=_due(due),
+                                             cohort=cohort, team=team, reason=reason, domains=slugs))
+    result = dip_sample(theme=request.theme, size=request.size, due=request.due, domains=list(request.domains),
+                        cohort=request.cohort, team=request.team, reason=request.reason, now=ctx.now.isoformat(),
+                        by=by)
+    console.print_json(data=result)

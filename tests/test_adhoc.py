@@ -1,0 +1,318 @@
+"""Deep dives and dip samples: drawn, notified and booked at short notice, once, under the monthly rules."""
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+from typer.testing import CliRunner
+
+from auditcycle.adhoc import AdhocRequest, draw_adhoc
+from auditcycle.booking import book
+from auditcycle.clock import Month
+from auditcycle.context import build_context
+from auditcycle.cycle import draw
+from auditcycle.errors import PermissionDenied, UserError
+from auditcycle.forms import FormError
+from auditcycle.models import Audit, AuditCycle, Child, DomainGrade, Meeting, OutboxMessage, Staff, Team
+from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, CycleKind, Role
+from auditcycle.notices import queue_notices
+from auditcycle.notifications.gateway import deliver
+from auditcycle.settings import DEFAULT_DOMAINS
+from auditcycle.submissions import submit
+from conftest import PLANTED
+from forms import valid_form
+
+NOW = "2026-11-23T09:00"  # a Monday
+DUE = date(2026, 12, 4)  # a Friday, nine working days on, in the next month
+FOCUS = ("relationship_direct_work", "assessment")  # given out of the framework's order on purpose
+
+
+def _staff(s, role: Role) -> str:
+    return s.scalars(select(Staff.id).where(Staff.role == role).order_by(Staff.id)).first()
+
+
+def _busiest_team(s, cohort: Cohort) -> str:
+    return s.scalar(select(Team.name).join(Child, Child.team_id == Team.id).where(Child.cohort == cohort)
+                    .group_by(Team.name).order_by(func.count().desc(), Team.name).limit(1))
+
+
+def _deep_dive(**changes) -> AdhocRequest:
+    fields = {"kind": CycleKind.DEEP_DIVE, "theme": "Neglect in child protection plans", "size": 3, "due": DUE,
+              "cohort": Cohort.CHILD_PROTECTION, "reason": "Rise in repeat plans"}
+    return AdhocRequest(**(fields | changes))
+
+
+def _dip_sample(**changes) -> AdhocRequest:
+    fields = {"kind": CycleKind.DIP_SAMPLE, "theme": "Direct work", "size": 2, "due": DUE, "domains": FOCUS}
+    return AdhocRequest(**(fields | changes))
+
+
+def _run(s, authority, settings, request: AdhocRequest, by: str, now: str = NOW, seed: int | None = 7):
+    """Draw, notify and book as the flow does, one commit each, then deliver."""
+    ctx = build_context(now, settings=settings)
+    summary = draw_adhoc(s, ctx, request=request, by=by, seed=seed)
+    s.commit()
+    cycle = s.scalar(select(AuditCycle).where(AuditCycle.reference == summary.cycle))
+    queued = queue_notices(s, ctx, cycle=cycle)
+    s.commit()
+    booked = book(s, ctx, cycle=cycle)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+    return summary, queued, booked
+
+
+def test_deep_dive_samples_with_the_filters_notifies_and_books_before_the_due_date(
+        s, authority, settings, smtp_server) -> None:
+    qa = _staff(s, Role.QA_MANAGER)
+    team = _busiest_team(s, Cohort.CHILD_PROTECTION)
+
+    summary, queued, booked = _run(s, authority, settings, _deep_dive(team=team), by=qa)
+
+    cycle = s.scalar(select(AuditCycle))
+    audits = list(s.scalars(select(Audit).order_by(Audit.id)))
+    meetings = list(s.scalars(select(Meeting)))
+    starts = {m.starts_at.astimezone(build_context(NOW, settings=settings).tz).date() for m in meetings}
+    assert summary.created and summary.cycle == cycle.reference == "DD-2026-12-01"
+    assert (cycle.kind, cycle.month, cycle.due_date, cycle.seed) == (CycleKind.DEEP_DIVE, "2026-12", DUE, 7)
+    assert (cycle.theme, cycle.cohort_filter, cycle.team_filter) == ("Neglect in child protection plans",
+                                                                     Cohort.CHILD_PROTECTION, team)
+    assert (cycle.reason, cycle.focus_domains, cycle.created_by_id) == ("Rise in repeat plans", None, qa)
+    assert [a.reference for a in audits] == ["DD-2026-12-01-001", "DD-2026-12-01-002", "DD-2026-12-01-003"]
+    assert {a.kind for a in audits} == {AuditKind.DEEP_DIVE}
+    assert {a.due_date for a in audits} == {DUE}
+    assert {a.child.cohort for a in audits} == {Cohort.CHILD_PROTECTION}
+    assert {a.child.team.name for a in audits} == {team}
+    for audit in audits:
+        assert audit.auditor.team_id != audit.child.team_id
+        assert audit.auditor_id not in {audit.child.key_worker_id, audit.child.key_worker.manager_id}
+    assert queued > 0 and booked.booked == len(meetings) > 0
+    # Booked from today, not from the first working day of the month the cycle is filed under.
+    assert date(2026, 11, 23) <= min(starts) < date(2026, 12, 1) and max(starts) <= DUE
+    assert {a.status for a in audits} == {AuditStatus.BOOKED}
+    assert len(smtp_server.received) == s.scalar(select(func.count()).select_from(OutboxMessage)) > 0
+
+
+def test_deep_dive_by_a_key_worker_is_refused_and_draws_nothing(s, settings) -> None:
+    worker = _staff(s, Role.KEY_WORKER)
+
+    with pytest.raises(PermissionDenied, match="may not deep-dive: only the QA team may"):
+        draw_adhoc(s, build_context(NOW, settings=settings), request=_deep_dive(), by=worker)
+
+    assert s.scalar(select(func.count()).select_from(AuditCycle)) == 0
+
+
+def test_deep_dive_rerun_draws_nothing_new_and_sends_nothing_twice(s, authority, settings, smtp_server) -> None:
+    qa = _staff(s, Role.QA_MANAGER)
+    first, _, _ = _run(s, authority, settings, _deep_dive(), by=qa)
+    children = list(s.scalars(select(Audit.child_id).order_by(Audit.id)))
+    received = len(smtp_server.received)
+
+    # A reworded reason and a different seed: still the same request.
+    second, queued, booked = _run(s, authority, settings, _deep_dive(reason="Asked again", theme=" Neglect in  "
+                                  "child protection plans"), by=qa, now="2026-11-23T15:00", seed=99)
+
+    assert not second.created and second.cycle == first.cycle and second.seed == first.seed == 7
+    assert list(s.scalars(select(Audit.child_id).order_by(Audit.id))) == children
+    assert s.scalar(select(func.count()).select_from(AuditCycle)) == 1
+    assert queued == 0 and booked.booked == 0 and booked.messages == 0
+    assert len(smtp_server.received) == received
+
+
+def test_same_request_a_day_later_is_a_new_sample_of_other_children(s, authority, settings, smtp_server) -> None:
+    qa = _staff(s, Role.QA_MANAGER)
+    first, _, _ = _run(s, authority, settings, _deep_dive(), by=qa)
+    earlier = set(s.scalars(select(Audit.child_id)))
+
+    second = draw_adhoc(s, build_context("2026-11-24T09:01", settings=settings), request=_deep_dive(), by=qa)
+    s.commit()
+
+    later = set(s.scalars(select(Audit.child_id).join(AuditCycle).where(AuditCycle.reference == second.cycle)))
+    assert second.created and (first.cycle, second.cycle) == ("DD-2026-12-01", "DD-2026-12-02")
+    assert later and not later & earlier
+
+
+def test_a_different_size_is_a_different_request(s, settings) -> None:
+    qa = _staff(s, Role.QA_MANAGER)
+    ctx = build_context(NOW, settings=settings)
+
+    first = draw_adhoc(s, ctx, request=_deep_dive(size=2), by=qa, seed=1)
+    second = draw_adhoc(s, ctx, request=_deep_dive(size=3), by=qa, seed=1)
+
+    assert first.created and second.created and first.cycle != second.cycle
+
+
+def test_adhoc_audits_are_excluded_from_a_later_monthly_draw(s, authority, settings, smtp_server) -> None:
+    qa = _staff(s, Role.QA_MANAGER)
+    _run(s, authority, settings, _deep_dive(cohort=None, size=40), by=qa)
+    deep_dived = set(s.scalars(select(Audit.child_id)))
+
+    draw(s, build_context("2026-12-21T09:00", settings=settings), month=Month(2027, 1), size=60, seed=3)
+    s.commit()
+
+    january = set(s.scalars(select(Audit.child_id).join(AuditCycle).where(AuditCycle.month == "2027-01")))
+    assert len(deep_dived) == 40 and january
+    assert not january & deep_dived
+
+
+@pytest.fixture
+def dip_audit(s, authority, settings, smtp_server) -> Audit:
+    summary, _, _ = _run(s, authority, settings, _dip_sample(), by=_staff(s, Role.QA_MANAGER))
+    smtp_server.received.clear()
+    return s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.reference == summary.cycle)
+                     .order_by(Audit.id)).first()
+
+
+def test_dip_sample_records_its_focus_domains_in_framework_order(dip_audit) -> None:
+    cycle = dip_audit.cycle
+
+    assert (cycle.reference, cycle.kind, cycle.focus_domains) == (
+        "DS-2026-12-01", CycleKind.DIP_SAMPLE, "assessment,relationship_direct_work")
+    assert (dip_audit.reference, dip_audit.kind) == ("DS-2026-12-01-001", AuditKind.DIP_SAMPLE)
+
+
+def test_dip_sample_form_grading_every_domain_is_refused_for_the_unfocused_ones(s, settings, dip_audit) -> None:
+    today = date(2026, 11, 30)
+    form = valid_form(dip_audit.auditor_id, today=today)
+
+    with pytest.raises(FormError) as refused:
+        submit(s, build_context("2026-11-30T10:00", settings=settings), reference=dip_audit.reference, data=form,
+               by=dip_audit.auditor_id)
+    s.rollback()
+
+    unfocused = sorted(set(DEFAULT_DOMAINS) - set(FOCUS))
+    assert sorted(p.split(":")[0].removeprefix("grades.") for p in refused.value.problems) == unfocused
+    assert all("not an audit domain of this form" in p for p in refused.value.problems)
+    assert s.scalar(select(func.count()).select_from(DomainGrade)) == 0
+
+
+def test_dip_sample_form_grading_only_the_focus_domains_is_accepted(s, settings, dip_audit) -> None:
+    today = date(2026, 11, 30)
+    form = valid_form(dip_audit.auditor_id, today=today, grades={d: "good" for d in FOCUS})
+
+    submission = submit(s, build_context("2026-11-30T10:00", settings=settings), reference=dip_audit.reference,
+                        data=form, by=dip_audit.auditor_id)
+    s.commit()
+
+    graded = set(s.scalars(select(DomainGrade.domain).where(DomainGrade.submission_id == submission.id)))
+    assert graded == set(FOCUS)
+    assert dip_audit.status == AuditStatus.SUBMITTED
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        (_dip_sample(domains=("astrology", "assessment")),
+         "--domains: 'astrology' is not an audit domain; choose from: " + ", ".join(DEFAULT_DOMAINS)),
+        (_dip_sample(domains=()), "--domains: a dip sample needs at least one focus domain, from: "
+         + ", ".join(DEFAULT_DOMAINS)),
+        (_deep_dive(domains=("assessment",)), "--domains: a deep dive grades every domain"),
+        (_deep_dive(due=date(2026, 11, 20)),
+         "--due 2026-11-20: is in the past; choose a working day after today (2026-11-23) and no later than 2026-12-21"),
+        (_deep_dive(due=date(2026, 11, 23)), "--due 2026-11-23: is today"),
+        (_deep_dive(due=date(2026, 11, 28)), "--due 2026-11-28: Saturday is not a working day"),
+        (_deep_dive(due=date(2026, 12, 25)), "--due 2026-12-25: Friday is a bank holiday"),
+        (_deep_dive(due=date(2026, 12, 22)), "--due 2026-12-22: more than 20 working days ahead"),
+        (_deep_dive(size=0), "--size 0: draw at least one audit"),
+        (_deep_dive(theme="  "), "--theme is required"),
+        (_deep_dive(team="Nowhere"), "--team 'Nowhere': no team has that name"),
+    ],
+)
+def test_invalid_requests_say_what_to_fix_and_draw_nothing(s, settings, request_, expected) -> None:
+    with pytest.raises(UserError) as refused:
+        draw_adhoc(s, build_context(NOW, settings=settings), request=request_, by=_staff(s, Role.QA_MANAGER))
+
+    assert expected in str(refused.value)
+    assert s.scalar(select(func.count()).select_from(AuditCycle)) == 0
+
+
+def test_every_problem_is_listed_at_once(s, settings) -> None:
+    request = _dip_sample(size=0, due=date(2026, 11, 1), domains=("astrology",))
+
+    with pytest.raises(UserError) as refused:
+        draw_adhoc(s, build_context(NOW, settings=settings), request=request, by=_staff(s, Role.QA_MANAGER))
+
+    lines = str(refused.value).splitlines()
+    assert lines[0] == "the dip sample cannot be drawn:"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["- --size 0", "- --due 2026-11-01", "- --domains"]
+
+
+# --- through the command line and the Prefect engine --------------------------------------------------------
+
+runner = CliRunner()
+
+
+def _invoke(*args: str):
+    from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
+
+    return runner.invoke(app, list(args))
+
+
+def _printed_json(output: str) -> dict:
+    """Return the JSON summary a command printed among the Prefect engine's log lines."""
+    start = 0 if output.startswith("{") else output.index("\n{") + 1
+    return json.JSONDecoder().raw_decode(output, start)[0]
+
+
+def _qa(engine) -> str:
+    with sessionmaker(bind=engine)() as s:
+        return _staff(s, Role.QA_MANAGER)
+
+
+def test_deep_dive_command_draws_notifies_and_books_through_prefect(authority, app_env, prefect_harness) -> None:
+    qa = _qa(authority)
+    args = ("deep-dive", "--theme", "Neglect", "--cohort", "child_protection", "--size", "3", "--due", "2026-12-04",
+            "--reason", "Rise in repeat plans", "--by", qa, "--now", NOW)
+
+    result = _invoke(*args)
+    again = _invoke(*args[:-1], "2026-11-23T11:00")
+
+    assert result.exit_code == 0, result.output
+    assert again.exit_code == 0, again.output
+    summary, repeat = _printed_json(result.output), _printed_json(again.output)
+    with sessionmaker(bind=authority)() as s:
+        audits = list(s.scalars(select(Audit).order_by(Audit.id)))
+        assert {a.child.cohort for a in audits} == {Cohort.CHILD_PROTECTION}
+        assert {(a.kind, a.status) for a in audits} == {(AuditKind.DEEP_DIVE, AuditStatus.BOOKED)}
+        assert s.scalar(select(func.count()).select_from(AuditCycle)) == 1
+    assert [a.reference for a in audits] == [f"DD-2026-12-01-00{n}" for n in (1, 2, 3)]
+    assert summary["created"] and summary["cycle"] == "DD-2026-12-01" and summary["audits"] == 3
+    assert summary["queued"] > 0 and summary["booked"] > 0
+    assert not repeat["created"] and repeat["queued"] == repeat["booked"] == 0
+
+
+def test_flow_run_parameters_hold_no_child_ids_or_names(authority, app_env, prefect_harness) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    qa = _qa(authority)
+    result = _invoke("dip-sample", "--theme", "Direct work", "--size", "4", "--due", "2026-12-04",
+                     "--domains", ",".join(FOCUS), "--by", qa, "--now", NOW)
+    assert result.exit_code == 0, result.output
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["dip-sample"])))
+    with sessionmaker(bind=authority)() as s:
+        child_ids = list(s.scalars(select(Audit.child_id)))
+    parameters = json.dumps([r.parameters for r in runs])
+    assert runs and "Direct work" in parameters  # the scan sees the real parameters
+    assert set(runs[-1].parameters) == {"theme", "size", "due", "domains", "cohort", "team", "reason", "now", "by"}
+    for value in [*child_ids, PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"]]:
+        assert value not in parameters
+
+
+def test_dip_sample_command_with_unknown_domains_lists_the_allowed_ones(authority, app_env) -> None:
+    result = _invoke("dip-sample", "--theme", "Direct work", "--size", "2", "--due", "2026-12-04",
+                     "--domains", "astrology", "--by", _qa(authority), "--now", NOW)
+
+    assert result.exit_code == 1
+    assert "'astrology' is not an audit domain" in result.output
+    assert all(slug in result.output.replace("\n", "") for slug in DEFAULT_DOMAINS)
+
+
+def test_deep_dive_command_with_a_bad_due_date_says_how_to_write_it(authority, app_env) -> None:
+    result = _invoke("deep-dive", "--theme", "Neglect", "--size", "2", "--due", "4/12/2026", "--by",
+                     _qa(authority), "--now", NOW)
+
+    assert result.exit_code == 1 and "write it as YYYY-MM-DD" in result.output
+

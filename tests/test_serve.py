@@ -1,0 +1,186 @@
+"""`auditcycle serve`: deployments built from prefect.yaml, and a served run that never overlaps a CLI run."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from auditcycle.cli.serve import build_deployments, describe, find_config, resolve_flow
+from auditcycle.clock import wall_clock
+from auditcycle.errors import UserError
+from auditcycle.flows.chase import chase
+from auditcycle.leases import acquire, current, release
+from auditcycle.models import PhaseRun
+from auditcycle.models.enums import PhaseRunStatus
+
+ROOT = Path(__file__).parent.parent
+CONFIG = ROOT / "prefect.yaml"
+AUDITCYCLE = str(Path(sys.executable).parent / "auditcycle")
+
+
+def _yaml_deployments() -> dict[str, dict]:
+    return {d["name"]: d for d in yaml.safe_load(CONFIG.read_text())["deployments"]}
+
+
+def test_build_deployments_match_prefect_yaml() -> None:
+    expected = _yaml_deployments()
+
+    built = {d.name: d for d in build_deployments(CONFIG)}
+
+    assert list(built) == list(expected)
+    for name, deployment in built.items():
+        entry = expected[name]
+        assert deployment.flow_name == name
+        assert deployment.description == entry.get("description")
+        assert deployment.parameters == (entry.get("parameters") or {})
+        assert deployment.work_pool_name is None  # served: no worker needed
+        schedules = [(s.schedule.cron, s.schedule.timezone, s.slug, s.active) for s in deployment.schedules]
+        assert schedules == [(s["cron"], s["timezone"], s["slug"], s.get("active", True))
+                             for s in entry.get("schedules") or []], name
+
+
+def test_build_deployments_only_the_named_ones() -> None:
+    built = build_deployments(CONFIG, ["chase", "report"])
+
+    assert [d.name for d in built] == ["chase", "report"]
+    assert describe(built[0]) == "chase/chase: 0 8 * * 1-5 (Europe/London)"
+
+
+def test_build_deployments_unknown_name_is_refused() -> None:
+    with pytest.raises(UserError, match="no deployment named chsae in"):
+        build_deployments(CONFIG, ["chsae"])
+
+
+def test_resolve_flow_path_and_module_entrypoints_give_the_packaged_flow() -> None:
+    assert resolve_flow("flows/chase.py:chase", ROOT) is chase
+    assert resolve_flow("./flows/chase.py:chase".removeprefix("./"), Path("/nowhere")) is chase
+    assert resolve_flow("auditcycle.flows.chase:chase", Path("/nowhere")) is chase
+
+
+def test_resolve_flow_loads_a_flow_file_outside_the_package(tmp_path: Path) -> None:
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "hello.py").write_text(
+        "from prefect import flow\n\n@flow(name='hello')\ndef hello() -> str:\n    return 'hi'\n")
+
+    loaded = resolve_flow("extra/hello.py:hello", tmp_path)
+
+    assert loaded.name == "hello"
+
+
+@pytest.mark.parametrize("entrypoint, message", [
+    ("flows/chase.py", "write it as path/to/file.py:function"),
+    ("flows/chase.py:nope", "cannot load auditcycle.flows.chase.nope"),
+    ("flows/common.py:phase", "names function, not a Prefect flow"),
+    ("elsewhere/missing.py:x", "no file"),
+])
+def test_resolve_flow_bad_entrypoint_says_what_is_wrong(entrypoint: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        resolve_flow(entrypoint, ROOT)
+
+
+def test_find_config_prefers_the_given_file_then_the_current_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUDITCYCLE_HOME", raising=False)
+    (tmp_path / "prefect.yaml").write_text("deployments: []\n")
+
+    assert find_config(CONFIG) == CONFIG
+    assert find_config() == tmp_path / "prefect.yaml"
+    with pytest.raises(UserError, match="no such file"):
+        find_config(tmp_path / "missing.yaml")
+
+
+def _wait_for(what: str, check, timeout: float, logs: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what}; serve output:\n{logs.read_text(errors='replace')[-4000:]}")
+
+
+def _running_chase_runs(client) -> list:
+    from prefect.client.schemas.filters import (
+        FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType)
+    from prefect.client.schemas.objects import StateType
+
+    return client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=["chase"])),
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+            any_=[StateType.RUNNING]))))
+
+
+def test_served_run_and_cli_run_of_a_phase_never_overlap(app_env: str, prefect_harness: str,
+                                                         tmp_path: Path) -> None:
+    import prefect.settings
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    from auditcycle.db import get_engine
+
+    env = {**os.environ, "PREFECT_API_URL": prefect.settings.PREFECT_API_URL.value(),
+           "PREFECT_RUNNER_POLL_FREQUENCY": "1", "AUDITCYCLE_LEASE_WAIT_SECONDS": "120"}
+    logs = tmp_path / "serve.log"
+    # Hold the phase first, so the served run and the CLI run are both waiting when it comes free
+    # and really contend for it, rather than happening to run one after the other.
+    acquire("chase", "test-blocker", timedelta(minutes=5))
+    with logs.open("w") as out:
+        server = subprocess.Popen([AUDITCYCLE, "serve", "chase", "--config", str(CONFIG)], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    cli = None
+    try:
+        with get_client(sync_client=True) as client:
+            _wait_for("the served deployment", lambda: _deployment_ready(client), 120, logs)
+            served = run_deployment("chase/chase", parameters={"month": "2026-12", "now": "2026-12-01T08:00"},
+                                    timeout=0)
+            with (tmp_path / "cli.log").open("w") as out:
+                cli = subprocess.Popen([AUDITCYCLE, "run", "chase", "--month", "2026-12",
+                                        "--now", "2026-12-01T08:05"], env=env, stdout=out, stderr=subprocess.STDOUT)
+            _wait_for("both runs to be waiting", lambda: len(_running_chase_runs(client)) == 2, 120, logs)
+            time.sleep(1.5)
+            with sessionmaker(bind=get_engine())() as s:
+                assert list(s.scalars(select(PhaseRun))) == []  # neither started its work under the blocker
+            released_at = wall_clock()
+            release("chase", "test-blocker")
+
+            assert cli.wait(timeout=120) == 0, (tmp_path / "cli.log").read_text()
+            final = _wait_for("the served run to finish",
+                              lambda: (r := client.read_flow_run(served.id)).state.is_final() and r, 120, logs)
+            assert final.state.is_completed(), final.state
+    finally:
+        if cli is not None and cli.poll() is None:
+            cli.kill()
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("chase/chase")
+
+    with sessionmaker(bind=get_engine())() as s:
+        runs = sorted(s.scalars(select(PhaseRun).where(PhaseRun.month == "2026-12")), key=lambda r: r.started_at)
+    assert [(r.phase, r.status) for r in runs] == [("chase", PhaseRunStatus.SUCCEEDED)] * 2
+    assert str(served.id) in {r.flow_run_id for r in runs}
+    assert len({r.flow_run_id for r in runs}) == 2
+    first, second = runs
+    assert released_at <= first.started_at < first.finished_at <= second.started_at < second.finished_at
+    assert current("chase") is None
+    assert "chase/chase: 0 8 * * 1-5 (Europe/London)" in logs.read_text()
+    assert not deployment.paused  # serve ran with pause_on_shutdown=False
+
+
+def _deployment_ready(client) -> bool:
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        client.read_deployment_by_name("chase/chase")
+    except ObjectNotFound:
+        return False
+    return True
