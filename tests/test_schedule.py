@@ -108,9 +108,10 @@ def test_skip_reason_moderate_waits_for_the_first_working_day_after_the_due_date
 
 
 def test_skip_reason_report_only_on_the_report_day() -> None:
-    # The fifth working day of December 2026: 1, 2, 3, 4, 7 December.
-    assert skip_reason("report", ctx_at("2026-12-07T10:00")) is None
-    assert skip_reason("report", ctx_at("2026-12-08T10:00")) == "not the configured report day"
+    # The twelfth working day of December 2026: 1-4, 7-11 and 14-16 December.
+    assert skip_reason("report", ctx_at("2026-12-16T10:00")) is None
+    assert skip_reason("report", ctx_at("2026-12-15T10:00")) == "not the configured report day"
+    assert skip_reason("report", ctx_at("2026-12-17T10:00")) == "not the configured report day"
 
 
 @pytest.mark.parametrize("phase", ["chase", "responses", "escalate", "observe"])
