@@ -184,3 +184,58 @@ def _deployment_ready(client) -> bool:
     except ObjectNotFound:
         return False
     return True
+
+
+def test_served_deep_dive_triggered_with_parameters_creates_its_audits(authority, app_env: str, prefect_harness: str,
+                                                                      tmp_path: Path) -> None:
+    """Serve the deep-dive deployment on the local server, trigger it with form parameters, check the audits."""
+    import prefect.settings
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    from auditcycle.models import Audit, AuditCycle, Staff
+    from auditcycle.models.enums import AuditKind, CycleKind, Role
+
+    with sessionmaker(bind=authority)() as s:
+        qa = s.scalars(select(Staff.id).where(Staff.role == Role.QA_MANAGER)).first()
+    env = {**os.environ, "PREFECT_API_URL": prefect.settings.PREFECT_API_URL.value(),
+           "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+    logs = tmp_path / "serve.log"
+    with logs.open("w") as out:
+        server = subprocess.Popen([AUDITCYCLE, "serve", "deep-dive", "--config", str(CONFIG)], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+
+    def ready(client) -> bool:
+        try:
+            client.read_deployment_by_name("deep-dive/deep-dive")
+        except ObjectNotFound:
+            return False
+        return True
+
+    try:
+        with get_client(sync_client=True) as client:
+            _wait_for("the served deep-dive deployment", lambda: ready(client), 120, logs)
+            parameters = {"theme": "Neglect in adolescence", "cohort": "child_protection", "size": 3,
+                          "due": "2026-12-04", "reason": "Rapid review learning", "now": "2026-11-23T09:00",
+                          "by": qa}
+            run = run_deployment("deep-dive/deep-dive", parameters=parameters, timeout=0)
+            final = _wait_for("the deep dive to finish",
+                              lambda: (r := client.read_flow_run(run.id)).state.is_final() and r, 180, logs)
+            assert final.state.is_completed(), final.state
+            assert final.parameters["theme"] == "Neglect in adolescence"
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    with sessionmaker(bind=authority)() as s:
+        cycle = s.scalar(select(AuditCycle).where(AuditCycle.kind == CycleKind.DEEP_DIVE))
+        audits = list(s.scalars(select(Audit).where(Audit.cycle_id == cycle.id)))
+        cohorts = {a.child.cohort.value for a in audits}
+    assert cycle.theme == "Neglect in adolescence" and cycle.reason == "Rapid review learning"
+    assert len(audits) == 3 and {a.kind for a in audits} == {AuditKind.DEEP_DIVE}
+    assert cohorts == {"child_protection"}
+    assert {a.due_date.isoformat() for a in audits} == {"2026-12-04"}
