@@ -34,6 +34,7 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    failed_ids: list[int] = field(default_factory=list)
 
 
 def build_email(row: OutboxMessage, settings: Settings) -> EmailMessage:
@@ -102,9 +103,15 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
     report = DeliveryReport()
     transport = transport or transport_for(settings)
     seen: set[int] = set()
+    reported: set[int] = set()
     while True:
         ids = [i for i in _claim(factory, batch_size, wall_clock()) if i not in seen]
         if not ids:
+            newly_failed = [i for i in report.failed_ids if i not in reported]
+            reported.update(newly_failed)
+            # The QA manager is told in the same drain, so a refused address never goes unnoticed.
+            if newly_failed and _queue_failure_report(factory, settings, newly_failed):
+                continue
             return report
         seen.update(ids)
         with factory() as session:
@@ -148,4 +155,34 @@ def _fail_or_retry(factory, row: OutboxMessage, exc: DeliveryError, report: Deli
                 last_error=str(exc)[:2000])
         report.failed += 1
         report.failures.append(f"M{row.id:06d} to {row.recipient_id}: {exc}")
+        report.failed_ids.append(row.id)
     log.warning("message M%06d not delivered (attempt %d): %s", row.id, attempts, exc)
+
+
+def _queue_failure_report(factory: sessionmaker[Session], settings: Settings, failed_ids: list[int]) -> int:
+    """Queue one report of permanently refused messages to each QA manager; return how many were queued."""
+    from ..models import Staff
+    from ..models.enums import Role
+    from .message import Recipient
+    from .outbox import enqueue
+    from .render import render
+
+    with factory.begin() as session:
+        rows = [r for r in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(failed_ids))
+                                           .order_by(OutboxMessage.id))
+                if r.phase != "gateway"]  # a refused failure report is not reported again
+        if not rows:
+            return 0
+        names = {s.id: s.name for s in session.scalars(select(Staff))}
+        items = [{"reference": f"M{r.id:06d}", "recipient": names.get(r.recipient_id or "", r.recipient_id or ""),
+                  "email": r.recipient_email, "subject": r.subject,
+                  "error": f"{r.last_code or ''} {(r.last_error or '')[:200]}".strip()} for r in rows]
+        managers = list(session.scalars(select(Staff).where(Staff.active, Staff.role == Role.QA_MANAGER)))
+        queued = 0
+        for manager in managers:
+            message = render("delivery_failure", recipient_name=manager.name, items=items)
+            queued += enqueue(session, phase="gateway", month=None, subject_ref=f"failed-{rows[0].id}-{rows[-1].id}",
+                              step="failure-report", recipient=Recipient(manager.id, manager.name, manager.email),
+                              message=message, now=wall_clock(),
+                              mail_domain=str(settings.mail_from).rsplit("@", 1)[-1]) is not None
+        return queued

@@ -148,6 +148,23 @@ def test_permanent_reply_is_kept_as_failed_with_its_code(session, engine, smtp_s
     assert smtp_server.received == []
 
 
+def test_permanent_failure_is_reported_to_the_qa_manager_once(session, engine, smtp_server) -> None:
+    _staff(session)
+    session.add(Staff(id="QA1", name="Quinn Manager", email="quinn@council.example", role=Role.QA_MANAGER))
+    session.commit()
+    _queue(session, ALICE)
+    smtp_server.handler.replies = ["550 5.1.1 No such mailbox"]
+
+    deliver(engine=engine, settings=_settings(smtp_server))
+    deliver(engine=engine, settings=_settings(smtp_server))
+
+    [notice] = smtp_server.received
+    assert notice.rcpt_tos == ["quinn@council.example"]
+    assert notice.message["Subject"] == "Undelivered: 1 message could not be delivered"
+    body = notice.message.get_body(("plain",)).get_content()
+    assert "alice@council.example" in body and "550" in body and "M000001" in body
+
+
 def test_refused_connection_is_transient(session, engine) -> None:
     from smtp_server import free_port
 
