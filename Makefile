@@ -22,3 +22,8 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) auditcycle.db outbox reports
+
+# Benchmarks (kept out of `make test`): python -m benchmarks --help
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
