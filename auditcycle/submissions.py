@@ -12,8 +12,8 @@ from .errors import UserError
 from .forms import AuditForm, read_form_file, validate_form
 from .grades import current_grades, record_grades
 from .models import Action, Audit, Dispute, FamilyFeedback, Staff, Submission
-from .models.enums import ActionStatus, AuditStatus, ResponseTrigger
-from .notices import Directory, mail_domain, recipient
+from .models.enums import ActionStatus, AuditStatus, ResponseTrigger, Role
+from .notices import mail_domain, recipient
 from .notifications.notices import day_label
 from .notifications.outbox import enqueue
 from .notifications.outcomes import ActionRow, GradeRow, compose_outcome, compose_supervision_prompt
@@ -39,7 +39,10 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
         raise UserError(f"{reference} is {audit.status.value.replace('_', ' ')}: a form can be submitted or "
                         "replaced only until moderation")
     today = ctx.timescales.today(ctx.now)
-    known = set(session.scalars(select(Staff.id)))
+    # Only the owners the form names are looked up: a form must not cost a scan of every member of staff.
+    named = {a.get("owner_id", "").strip() for a in data.get("actions") or []
+             if isinstance(a, dict) and isinstance(a.get("owner_id"), str)}
+    known = set(session.scalars(select(Staff.id).where(Staff.id.in_(named)))) if named else set()
     # A dip sample grades only the domains it focuses on; every other audit grades them all.
     focus = audit.cycle.focus_domains
     domains = [d for d in focus.split(",") if d] if focus else None
@@ -106,13 +109,16 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
     names = child_names(child)
     grades = current_grades(session, submission)
     rows = [GradeRow(framework.domains[d], framework.grades[grades[d]]) for d in framework.domains if d in grades]
-    owners = {s.id: s.name for s in session.scalars(select(Staff))}
+    owner_ids = set(session.scalars(select(Action.owner_id).where(Action.audit_id == audit.id)))
+    owners = {sid: name for sid, name in session.execute(
+        select(Staff.id, Staff.name).where(Staff.id.in_(owner_ids)))} if owner_ids else {}
     actions = [ActionRow(a.reference, redact(a.description, names), owners.get(a.owner_id, a.owner_id),
                          day_label(a.due_date))
                for a in session.scalars(select(Action).where(Action.audit_id == audit.id).order_by(Action.id))]
     overall = framework.grades[submission.overall]
-    directory = Directory(session)
-    team_managers = directory.team_managers.get(child.team_id) or (
+    team_managers = list(session.scalars(
+        select(Staff).where(Staff.active, Staff.role == Role.TEAM_MANAGER, Staff.team_id == child.team_id)
+        .order_by(Staff.id))) or (
         [child.key_worker.manager] if child.key_worker and child.key_worker.manager else [])
     people = [p for p in [child.key_worker, *team_managers, child.iro, child.cp_chair] if p is not None]
     digest = hashlib.sha256(repr((sorted(grades.items()), actions)).encode()).hexdigest()[:10]
