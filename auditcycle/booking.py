@@ -85,8 +85,8 @@ def needs_of(audit: Audit, ctx: AppContext) -> list[Need]:
     return needs
 
 
-def _busy(session: Session, staff_ids: set[str], start: datetime, end: datetime,
-          skip_meeting: int | None = None) -> dict[str, list[Interval]]:
+def diary_busy(session: Session, staff_ids: set[str], start: datetime, end: datetime,
+               skip_meeting: int | None = None) -> dict[str, list[Interval]]:
     """Load busy periods and booked meetings of some staff overlapping a window."""
     busy: dict[str, list[Interval]] = defaultdict(list)
     ids = sorted(staff_ids)
@@ -210,7 +210,7 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSumm
                             latest=cycle.due_date) for n in needs]
     window_start, _ = ctx.timescales.working_hours(earliest)
     window_end = ctx.timescales.due_at(cycle.due_date)
-    busy = _busy(session, {p for n in needs for p in n.people}, window_start, window_end)
+    busy = diary_busy(session, {p for n in needs for p in n.people}, window_start, window_end)
     booked, unbooked = plan_slots(requests, busy, ctx.timescales, not_before=ctx.now)
     by_key = {n.key: n for n in needs}
     for slot in booked:
@@ -255,7 +255,7 @@ def move(session: Session, ctx: AppContext, meeting: Meeting, *, to: datetime | 
     due = meeting.audit.due_date
     earliest = _earliest(ctx, meeting.audit.cycle)
     start_window, _ = ctx.timescales.working_hours(earliest)
-    busy = _busy(session, set(people), start_window, ctx.timescales.due_at(due), skip_meeting=meeting.id)
+    busy = diary_busy(session, set(people), start_window, ctx.timescales.due_at(due), skip_meeting=meeting.id)
     request = SlotRequest(key=meeting.reference, people=people, minutes=minutes, earliest=earliest, latest=due)
     if to is not None:
         valid = find_slot(request, busy, ctx.timescales, not_before=to, step_minutes=1)

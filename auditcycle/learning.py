@@ -9,7 +9,6 @@
 - After their first audit, an auditor is sent the new-auditor feedback questionnaire, once ever.
 """
 import uuid
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -18,8 +17,8 @@ from sqlalchemy.orm import Session
 from .clock import localize, wall_clock
 from .context import AppContext
 from .errors import UserError
-from .models import Audit, AuditCycle, BusyPeriod, MakeADifference, Meeting, OutboxMessage, Staff, Submission
-from .models.enums import QA_TEAM_ROLES, AuditStatus, MeetingStatus, Role
+from .models import Audit, AuditCycle, MakeADifference, OutboxMessage, Staff, Submission
+from .models.enums import QA_TEAM_ROLES, AuditStatus, Role
 from .moderation import closure_day
 from .notices import AUDIT_PEOPLE, Directory, mail_domain, recipient
 from .notifications.invites import Invite
@@ -36,6 +35,7 @@ from .notifications.outbox import enqueue
 from .permissions import authorise
 from .redaction import child_names, redact
 from .responses import log_event
+from .booking import diary_busy
 from .slots import Interval, SlotRequest, find_slot
 from .trends import finalised_audits
 
@@ -163,19 +163,7 @@ def _calendar_busy(session: Session, staff_ids: set[str], start: datetime,
 
 def _busy(session: Session, staff_ids: set[str], start: datetime, end: datetime) -> dict[str, list[Interval]]:
     """Load the busy periods, booked meetings and invited events of some staff overlapping a window."""
-    busy: dict[str, list[Interval]] = defaultdict(list)
-    for staff_id, s, e in session.execute(
-        select(BusyPeriod.staff_id, BusyPeriod.starts_at, BusyPeriod.ends_at)
-        .where(BusyPeriod.staff_id.in_(staff_ids), BusyPeriod.ends_at > start, BusyPeriod.starts_at < end)
-    ):
-        busy[staff_id].append(Interval(s, e))
-    for organiser, attendee, s, e in session.execute(
-        select(Meeting.organiser_id, Meeting.attendee_id, Meeting.starts_at, Meeting.ends_at).where(
-            Meeting.status == MeetingStatus.BOOKED, Meeting.ends_at > start, Meeting.starts_at < end,
-            or_(Meeting.organiser_id.in_(staff_ids), Meeting.attendee_id.in_(staff_ids)))
-    ):
-        for person in {organiser, attendee} & staff_ids:
-            busy[person].append(Interval(s, e))
+    busy = diary_busy(session, staff_ids, start, end)
     for person, interval in _calendar_busy(session, staff_ids, start, end):
         busy[person].append(interval)
     return busy

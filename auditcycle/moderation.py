@@ -8,11 +8,10 @@ import hashlib
 import math
 import random
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .clock import wall_clock
@@ -22,17 +21,15 @@ from .grades import OVERALL, current_grades, record_grades
 from .models import (
     Audit,
     AuditCycle,
-    BusyPeriod,
     Child,
     Dispute,
-    Meeting,
     Moderation,
     OutboxMessage,
     Service,
     Staff,
     Submission,
 )
-from .models.enums import AuditStatus, MeetingStatus, ModerationStatus, Role
+from .models.enums import AuditStatus, ModerationStatus, Role
 from .notices import Directory, mail_domain, recipient
 from .notifications.invites import Invite
 from .notifications.moderation import (
@@ -47,6 +44,7 @@ from .notifications.moderation import (
 from .notifications.notices import day_label, month_label
 from .notifications.outbox import enqueue
 from .permissions import Subject, authorise
+from .booking import diary_busy
 from .slots import Interval, SlotRequest, find_slot
 
 PHASE = "moderate"
@@ -202,19 +200,7 @@ def _finalise(session: Session, ctx: AppContext, cycle: AuditCycle, summary: Mod
 def _busy(session: Session, cycle: AuditCycle, staff_ids: set[str], start: datetime,
           end: datetime) -> dict[str, list[Interval]]:
     """Load the panel's busy periods, booked meetings and other months' moderation panels in a window."""
-    busy: dict[str, list[Interval]] = defaultdict(list)
-    for staff_id, s, e in session.execute(
-        select(BusyPeriod.staff_id, BusyPeriod.starts_at, BusyPeriod.ends_at)
-        .where(BusyPeriod.staff_id.in_(staff_ids), BusyPeriod.ends_at > start, BusyPeriod.starts_at < end)
-    ):
-        busy[staff_id].append(Interval(s, e))
-    for organiser, attendee, s, e in session.execute(
-        select(Meeting.organiser_id, Meeting.attendee_id, Meeting.starts_at, Meeting.ends_at).where(
-            Meeting.status == MeetingStatus.BOOKED, Meeting.ends_at > start, Meeting.starts_at < end,
-            or_(Meeting.organiser_id.in_(staff_ids), Meeting.attendee_id.in_(staff_ids)))
-    ):
-        for person in {organiser, attendee} & staff_ids:
-            busy[person].append(Interval(s, e))
+    busy = diary_busy(session, staff_ids, start, end)
     # Another cycle's panel is no Meeting row, but it fills the same diaries.
     for s, e in session.execute(
         select(AuditCycle.moderation_starts_at, AuditCycle.moderation_ends_at).where(
