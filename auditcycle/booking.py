@@ -217,14 +217,13 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSumm
         need = by_key[slot.key]
         meeting = Meeting(
             reference=f"{need.audit.reference}-{need.slot_key}", uid=f"{uuid.uuid4()}@{mail_domain(ctx)}",
-            audit_id=need.audit.id, kind=need.kind, slot_key=need.slot_key, organiser_id=need.audit.auditor_id,
-            attendee_id=need.attendee.id if need.attendee else None,
-            contact_id=need.contact.id if need.contact else None,
+            audit=need.audit, kind=need.kind, slot_key=need.slot_key, organiser=need.audit.auditor,
+            attendee=need.attendee, contact=need.contact,
             interpreter_language=(need.contact.language or "language to be confirmed")
             if need.contact and need.contact.interpreter_needed else None,
             starts_at=slot.start, ends_at=slot.end, sequence=0, status=MeetingStatus.BOOKED, booked_at=ctx.now)
+        # Related objects rather than ids, so the invite can be written before the batch is flushed.
         session.add(meeting)
-        session.flush()
         summary.messages += _send_invites(session, ctx, meeting, method="REQUEST", step="request-0")
         summary.booked += 1
     exceptions = [{"key": u.key, "audit_ref": by_key[u.key].audit.reference,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,6 +84,26 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def lazy_commit(engine: Engine) -> Iterator[Connection]:
+    """Open a transaction whose commit survives a crash of this process but not necessarily a power cut."""
+    # For bookkeeping that is safe to lose to a power cut, such as marking a message sent (it would be
+    # sent again with the same Message-ID): the commit then does not wait for the disk.
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            raw.execute("PRAGMA synchronous=NORMAL")  # only outside a transaction
+        try:
+            with conn.begin():
+                if not sqlite:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield conn
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA synchronous=FULL")
 
 
 def alembic_config(url: str) -> Config:

@@ -4,14 +4,20 @@ import mimetypes
 from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email import policy
-from email.message import EmailMessage
+from email import encoders, policy
+from email.charset import Charset
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..clock import wall_clock
+from ..db import lazy_commit
 from ..models import OutboxMessage
 from ..models.enums import MessageStatus
 from ..settings import Settings
@@ -22,7 +28,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 # CRLF line endings as SMTP needs them; long subjects are not folded just after "Subject:", which some
 # parsers then read with a leading space (RFC 5322 allows 998 characters a line).
-MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
+MAX_LINE = 998
+MAIL_POLICY = policy.compat32.clone(linesep="\r\n", max_line_length=MAX_LINE)
+UTF8_8BIT = Charset("utf-8")
+UTF8_8BIT.body_encoding = None  # 8bit, as EmailMessage sends UTF-8 text over SMTP
 CLAIM_LEASE = timedelta(minutes=10)
 
 
@@ -37,12 +46,32 @@ class DeliveryReport:
     failed_ids: list[int] = field(default_factory=list)
 
 
-def build_email(row: OutboxMessage, settings: Settings) -> EmailMessage:
+def build_email(row: OutboxMessage, settings: Settings) -> Message:
     """Build the MIME message: text, HTML and, for invites, a text/calendar alternative."""
-    msg = EmailMessage(policy=MAIL_POLICY)
-    msg["From"] = formataddr((settings.mail_from_name, str(settings.mail_from)))
-    msg["To"] = row.recipient_email
-    msg["Subject"] = row.subject
+    # The classic email.mime classes: the same bytes as EmailMessage for these simple parts, at a
+    # third of the cost, since each header is not parsed into an object only to be written out again.
+    alternative = MIMEMultipart("alternative", policy=MAIL_POLICY)
+    alternative.attach(_text(row.body_text, "plain"))
+    alternative.attach(_text(row.body_html, "html"))
+    if row.calendar:
+        part = _text(row.calendar, "calendar")
+        part.set_param("method", row.calendar_method or "REQUEST")
+        alternative.attach(part)
+    msg: Message = alternative
+    if row.attachment_path:
+        # Read at send time: the file was written before the row committed and is kept with the report.
+        msg = MIMEMultipart("mixed", policy=MAIL_POLICY)
+        msg.attach(alternative)
+        name = row.attachment_name or Path(row.attachment_path).name
+        maintype, subtype = (mimetypes.guess_type(name)[0] or "application/octet-stream").split("/")
+        attachment = MIMEBase(maintype, subtype, policy=MAIL_POLICY)
+        attachment.set_payload(Path(row.attachment_path).read_bytes())
+        encoders.encode_base64(attachment)
+        attachment.add_header("Content-Disposition", "attachment", filename=("utf-8", "", name))
+        msg.attach(attachment)
+    msg["From"] = formataddr((" ".join(settings.mail_from_name.split()), str(settings.mail_from)), charset="utf-8")
+    msg["To"] = _header(row.recipient_email)
+    msg["Subject"] = _header(row.subject)
     msg["Date"] = format_datetime(row.created_at)
     msg["Message-ID"] = row.message_id
     msg["Auto-Submitted"] = "auto-generated"
@@ -50,18 +79,20 @@ def build_email(row: OutboxMessage, settings: Settings) -> EmailMessage:
         # Outlook reads Importance; other clients read X-Priority.
         msg["Importance"] = "high"
         msg["X-Priority"] = "1"
-    msg.set_content(row.body_text)
-    msg.add_alternative(row.body_html, subtype="html")
-    if row.calendar:
-        msg.add_alternative(row.calendar, subtype="calendar", params={"method": row.calendar_method})
-    if row.attachment_path:
-        # Read at send time: the file was written before the row committed and is kept with the report.
-        data = Path(row.attachment_path).read_bytes()
-        maintype, subtype = (mimetypes.guess_type(row.attachment_name or row.attachment_path)[0]
-                             or "application/octet-stream").split("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype,
-                           filename=row.attachment_name or Path(row.attachment_path).name)
     return msg
+
+
+def _text(body: str, subtype: str) -> MIMEText:
+    """Return a UTF-8 text part: 8bit as EmailMessage sends it, or base64 when a line is too long for SMTP."""
+    fits = max((len(line.encode()) for line in body.splitlines()), default=0) <= MAX_LINE
+    return MIMEText(body, subtype, _charset=UTF8_8BIT if fits else "utf-8", policy=MAIL_POLICY)
+
+
+def _header(value: str) -> str | Header:
+    """Return a header value on one line, RFC 2047-encoded when it is not plain ASCII."""
+    # A line break in a value would start a header of its own: never let stored text do that.
+    value = " ".join(value.split())
+    return value if value.isascii() else Header(value, "utf-8", maxlinelen=MAX_LINE)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -125,12 +156,12 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
             continue
         try:
             for row in rows:
-                _send_one(factory, transport, row, settings, report)
+                _send_one(engine, factory, transport, row, settings, report)
         finally:
             transport.close()
 
 
-def _send_one(factory, transport: Transport, row: OutboxMessage, settings: Settings,
+def _send_one(engine: Engine, factory, transport: Transport, row: OutboxMessage, settings: Settings,
               report: DeliveryReport) -> None:
     if getattr(transport, "usable", True) is False:
         transport.open()
@@ -139,8 +170,10 @@ def _send_one(factory, transport: Transport, row: OutboxMessage, settings: Setti
     except DeliveryError as exc:
         _fail_or_retry(factory, row, exc, report)
         return
-    _record(factory, row.id, status=MessageStatus.SENT, sent_at=wall_clock(), attempts=row.attempts + 1,
-            last_code=250 if settings.smtp_host else None, last_error=None)
+    with lazy_commit(engine) as conn:
+        conn.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+            status=MessageStatus.SENT, sent_at=wall_clock(), attempts=row.attempts + 1,
+            last_code=250 if settings.smtp_host else None, last_error=None))
     report.sent += 1
 
 

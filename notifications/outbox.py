@@ -2,7 +2,7 @@
 from datetime import datetime
 from email.utils import make_msgid
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ..clock import wall_clock
@@ -30,8 +30,10 @@ def enqueue(
 ) -> OutboxMessage | None:
     """Queue one message unless the same key is already queued; return the new row or None."""
     key = idempotency_key(phase=phase, month=month, subject_ref=subject_ref, step=step, recipient=recipient)
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
+    queued = _queued_keys(session, f"{phase}:{month or '-'}:")
+    if key in queued:
         return None
+    queued.add(key)
     row = OutboxMessage(
         idempotency_key=key,
         phase=phase,
@@ -56,6 +58,29 @@ def enqueue(
         # Delivery runs on the real clock: a replayed `--now` in the future must not hold mail back.
         next_attempt_at=wall_clock(),
     )
+    # Not flushed here: the unit of work inserts a phase's messages in batches, and the unique key
+    # still refuses a copy queued by a concurrent run when it does.
     session.add(row)
-    session.flush()
     return row
+
+
+_CACHE = "auditcycle.outbox.queued"
+
+
+def _queued_keys(session: Session, prefix: str) -> set[str]:
+    """Return the keys already queued under a phase and month, loaded once per transaction."""
+    cache: dict[str, set[str]] = session.info.setdefault(_CACHE, {})
+    if prefix not in cache:
+        # A range on the unique index rather than LIKE, which neither engine can always serve from it.
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        cache[prefix] = set(session.scalars(select(OutboxMessage.idempotency_key).where(
+            OutboxMessage.idempotency_key >= prefix, OutboxMessage.idempotency_key < upper)))
+    return cache[prefix]
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_queued_keys(session: Session, *_args) -> None:
+    """Drop the cache when the transaction ends: another process may queue in between."""
+    session.info.pop(_CACHE, None)
