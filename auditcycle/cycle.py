@@ -59,7 +59,7 @@ def _recently_audited(session: Session, cutoff: date) -> select:
 
 def eligible_candidates(
     session: Session, ctx: AppContext, *, cohort: Cohort | None = None, team: str | None = None,
-    exclude: set[str] = frozenset(),
+    exclude: set[str] = frozenset(), only: set[str] | None = None,
 ) -> list[Candidate]:
     """List the children who may be drawn: allocated, and not audited within the re-audit exclusion."""
     key_worker = aliased(Staff)
@@ -75,6 +75,8 @@ def eligible_candidates(
         stmt = stmt.where(Child.cohort == cohort)
     if team:
         stmt = stmt.where(Team.name == team)
+    if only is not None:
+        stmt = stmt.where(Child.id.in_(only))
     return [
         Candidate(child_id=cid, team=tname, key_worker_id=kw, key_worker_manager_id=mgr)
         for cid, tname, kw, mgr in session.execute(stmt)
@@ -115,7 +117,7 @@ def draw(
         .order_by(Nomination.id)
     ))
     nominated_ids = {n.child_id for n in nominations}
-    nominated = [c for c in eligible_candidates(session, ctx) if c.child_id in nominated_ids]
+    nominated = eligible_candidates(session, ctx, only=nominated_ids) if nominated_ids else []
     candidates = eligible_candidates(session, ctx, cohort=cohort, team=team, exclude=nominated_ids)
     size = len(auditors) if size is None else size
     if size < 0:
@@ -148,10 +150,9 @@ def draw(
         summary.teams[candidate.team] = summary.teams.get(candidate.team, 0) + 1
         summary.good_practice += kind == AuditKind.GOOD_PRACTICE
     session.flush()
+    audit_of = {a.child_id: a.id for a in cycle.audits}
     for nomination in nominations:
-        nomination.audit_id = session.scalar(
-            select(Audit.id).where(Audit.cycle_id == cycle.id, Audit.child_id == nomination.child_id)
-        )
+        nomination.audit_id = audit_of.get(nomination.child_id)
     summary.audits = len(chosen)
     summary.immediate_responses = raise_supervision_gaps(session, ctx, cycle)
     return summary
@@ -164,13 +165,12 @@ def raise_supervision_gaps(session: Session, ctx: AppContext, cycle: AuditCycle)
         select(Audit, Child.last_supervision_date).join(Child, Audit.child_id == Child.id)
         .where(Audit.cycle_id == cycle.id, Audit.status.not_in(CLOSED))
     )
+    already = set(session.scalars(
+        select(ImmediateResponse.audit_id).join(Audit, ImmediateResponse.audit_id == Audit.id)
+        .where(Audit.cycle_id == cycle.id, ImmediateResponse.trigger == ResponseTrigger.SUPERVISION_GAP)))
     raised = 0
     for audit, last in rows:
-        if not ctx.timescales.supervision_gap(last, today):
-            continue
-        exists = session.scalar(select(ImmediateResponse.id).where(
-            ImmediateResponse.audit_id == audit.id, ImmediateResponse.trigger == ResponseTrigger.SUPERVISION_GAP))
-        if exists:
+        if audit.id in already or not ctx.timescales.supervision_gap(last, today):
             continue
         since = f"since {last.isoformat()}" if last else "on record"
         months = ctx.settings.framework.supervision_gap_months

@@ -88,6 +88,27 @@ def raw_render(renders: list) -> float:
     return time.perf_counter() - started
 
 
+def raw_report_render(data) -> tuple[float, str]:
+    """Draw the charts, render both report pages and print both to PDF directly; return seconds and detail."""
+    from auditcycle.report import _context, charts, pdf_bytes
+    from auditcycle.notifications.render import environment
+    env = environment()
+    started = time.perf_counter()
+    charts(data)
+    chart_s = time.perf_counter() - started
+    contexts = [(name, _context(data, restricted=restricted, reissue_of=None, min_cell=3))
+                for name, restricted in (("reports/report.html", False), ("reports/restricted.html", True))]
+    started = time.perf_counter()
+    pages = [env.get_template(name).render(**context) for name, context in contexts]
+    jinja_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for page in pages:
+        pdf_bytes(page)
+    pdf_s = time.perf_counter() - started
+    return chart_s + jinja_s + pdf_s, (f"charts {chart_s:.3f}s + Jinja {jinja_s:.3f}s + "
+                                       f"WeasyPrint {pdf_s:.3f}s, both pages")
+
+
 def raw_insert(engine, table: Table, rows: int) -> float:
     """Bulk-insert the same number of rows of a simple table (one executemany); return the seconds."""
     if rows == 0:
@@ -144,7 +165,7 @@ def run(children: int, audits: int, db: str, seed: int = 7, history: int = 0) ->
     from auditcycle.moderation import select_for_moderation
     from auditcycle.notices import queue_notices
     from auditcycle.notifications.gateway import build_email, deliver
-    from auditcycle.report import render_html, write_report
+    from auditcycle.report import write_report
     from auditcycle.report_data import build_report_data
     from auditcycle.simulation import month_calendar, plan_month
     from auditcycle.submissions import submit
@@ -259,12 +280,11 @@ def run(children: int, audits: int, db: str, seed: int = 7, history: int = 0) ->
     results[-1][0].raw_detail = "its own queries (SQL execution time)"
     with measure(meter, rss, "report write (HTML+PDF+CSV)", results):
         write_report(box_data["data"], folder / "reports" / MONTH)
-    started = time.perf_counter()
-    render_html(box_data["data"], min_cell=3)
-    render_html(box_data["data"], restricted=True, min_cell=3)
-    render_seconds = time.perf_counter() - started
+    # Its raw limit: the rendering libraries' own work on the same documents, called directly: the
+    # charts drawn by matplotlib, both pages rendered by Jinja and printed by WeasyPrint.
+    render_seconds, detail = raw_report_render(box_data["data"])
     results[-1][0].raw_seconds = render_seconds
-    results[-1][0].raw_detail = f"Jinja render of both HTML files {render_seconds:.3f}s (PDF not counted as raw)"
+    results[-1][0].raw_detail = detail
 
     # --- Raw limits for the rest: the same renders and rows inserted, measured now, in the same run.
     for result, counts in results:

@@ -21,6 +21,7 @@ from ..db import lazy_commit
 from ..models import OutboxMessage
 from ..models.enums import MessageStatus
 from ..settings import Settings
+from .render import one_line
 from .transport import DeliveryError, Transport, transport_for
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def build_email(row: OutboxMessage, settings: Settings) -> Message:
         encoders.encode_base64(attachment)
         attachment.add_header("Content-Disposition", "attachment", filename=("utf-8", "", name))
         msg.attach(attachment)
-    msg["From"] = formataddr((" ".join(settings.mail_from_name.split()), str(settings.mail_from)), charset="utf-8")
+    msg["From"] = formataddr((one_line(settings.mail_from_name), str(settings.mail_from)), charset="utf-8")
     msg["To"] = _header(row.recipient_email)
     msg["Subject"] = _header(row.subject)
     msg["Date"] = format_datetime(row.created_at)
@@ -91,7 +92,7 @@ def _text(body: str, subtype: str) -> MIMEText:
 def _header(value: str) -> str | Header:
     """Return a header value on one line, RFC 2047-encoded when it is not plain ASCII."""
     # A line break in a value would start a header of its own: never let stored text do that.
-    value = " ".join(value.split())
+    value = one_line(value)
     return value if value.isascii() else Header(value, "utf-8", maxlinelen=MAX_LINE)
 
 
