@@ -204,3 +204,52 @@ def test_subject_is_a_single_line_even_with_newlines_in_values() -> None:
     composed = render("audit_withdrawn", recipient_name="X", month_label="December 2026",
                       audit_ref="A-1\r\nBcc: evil@example.org", child_id="C1", reason="r")
     assert "\n" not in composed.subject and "\r" not in composed.subject
+
+
+def test_stored_line_break_in_a_subject_cannot_start_a_header(session, engine, smtp_server) -> None:
+    _staff(session)
+    message = render("delivery_failure", recipient_name=ALICE.name, items=[])
+    enqueue(session, phase="book", month="2026-12", subject_ref="A-1", step="x", recipient=ALICE,
+            message=type(message)(**{**message.__dict__, "subject": "Audit A-1\r\nBcc: mallory@evil.example"}),
+            now=NOW, mail_domain="example.org")
+    session.commit()
+
+    deliver(engine=engine, settings=_settings(smtp_server))
+
+    [received] = smtp_server.received
+    assert received.rcpt_tos == ["alice@council.example"]
+    assert received.message["Bcc"] is None
+    assert received.message["Subject"] == "Audit A-1 Bcc: mallory@evil.example"
+    assert b"\r\nBcc:" not in received.data
+
+
+def test_long_lines_go_base64_and_arrive_whole(session, engine, smtp_server) -> None:
+    _staff(session)
+    long_line = "é" * 3000  # 6,000 bytes: over SMTP's 998-octet line limit as 8bit
+    message = render("delivery_failure", recipient_name=ALICE.name, items=[])
+    enqueue(session, phase="book", month="2026-12", subject_ref="A-1", step="x", recipient=ALICE,
+            message=type(message)(**{**message.__dict__, "text": long_line}), now=NOW, mail_domain="example.org")
+    session.commit()
+
+    deliver(engine=engine, settings=_settings(smtp_server))
+
+    [received] = smtp_server.received
+    assert max(len(line) for line in received.data.split(b"\r\n")) <= 998
+    text = next(p for p in received.message.walk() if p.get_content_type() == "text/plain")
+    assert text["Content-Transfer-Encoding"] == "base64"
+    assert text.get_content().rstrip("\n") == long_line
+
+
+def test_marking_sent_leaves_the_connection_fully_durable_again(session, engine, smtp_server) -> None:
+    _staff(session)
+    _queue(session, ALICE)
+
+    deliver(engine=engine, settings=_settings(smtp_server))
+
+    assert session.scalar(select(OutboxMessage.status)) == MessageStatus.SENT
+    session.commit()  # an open SQLite transaction holds the write lock
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        else:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
