@@ -1,6 +1,7 @@
 """Calendar parts for meeting requests that Outlook, Gmail and Apple Calendar accept."""
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -32,8 +33,10 @@ def _address(email: str, name: str) -> vCalAddress:
     return address
 
 
+@lru_cache(maxsize=32)
 def calendar_text(invite: Invite, *, method: str, stamp: datetime) -> str:
     """Return the iCalendar text of a REQUEST or CANCEL for an invite."""
+    # Cached: each participant's copy of a meeting carries the same calendar, and serialising is costly.
     if method not in {"REQUEST", "CANCEL"}:
         raise ValueError(f"unsupported calendar method {method!r}")
     cal = Calendar()
