@@ -24,6 +24,8 @@ MAX_ATTEMPTS = 8
 # parsers then read with a leading space (RFC 5322 allows 998 characters a line).
 MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 CLAIM_LEASE = timedelta(minutes=10)
+# A fault in the mail set-up is retried at this pace until an operator fixes it; no mail is given up.
+HOLD_RETRY = timedelta(minutes=15)
 
 
 @dataclass
@@ -32,6 +34,7 @@ class DeliveryReport:
 
     sent: int = 0
     retrying: int = 0
+    held: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
     failed_ids: list[int] = field(default_factory=list)
@@ -145,6 +148,14 @@ def _send_one(factory, transport: Transport, row: OutboxMessage, settings: Setti
 
 
 def _fail_or_retry(factory, row: OutboxMessage, exc: DeliveryError, report: DeliveryReport) -> None:
+    if exc.held:
+        # Not the message's fault, so its attempts are kept for real delivery problems.
+        _record(factory, row.id, status=MessageStatus.PENDING, last_code=exc.code, last_error=str(exc)[:2000],
+                next_attempt_at=wall_clock() + HOLD_RETRY)
+        report.held += 1
+        if report.held == 1:  # one line a drain: the fault is the same for every message held
+            log.error("mail held until the mail set-up is fixed (first M%06d): %s", row.id, exc)
+        return
     attempts = row.attempts + 1
     if exc.transient and attempts < MAX_ATTEMPTS:
         _record(factory, row.id, status=MessageStatus.PENDING, attempts=attempts, last_code=exc.code,
