@@ -150,6 +150,8 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("outbox")
     reports_dir: Path = Path("reports")
     timezone: str = "Europe/London"
+    # Years after a child's last audit before their personal fields are erased (see auditcycle.retention).
+    retention_years: int = Field(2, ge=1, le=100)
     framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
 
     @field_validator("smtp_ca_file")
