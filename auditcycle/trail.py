@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time
-from decimal import Decimal
 from enum import Enum as PyEnum
 from functools import cache
 from typing import Any
@@ -71,9 +70,10 @@ def _plain(value: Any) -> Any:
         return value.value
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    # Decimal and any type added later: text, so a new column can never make a flush fail.
+    return str(value)
 
 
 @cache

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from auditcycle.clock import Month
@@ -83,6 +83,11 @@ def _places(authority, smtp_server, prefect_db: str, logs: Collect, console, fol
     }
 
 
+def _trail_count(engine) -> int:
+    with sessionmaker(bind=engine)() as s:
+        return s.scalar(select(func.count()).select_from(TrailEntry))
+
+
 def _hits(places: dict[str, str]) -> set[tuple[str, str]]:
     return {(where, value) for where, text in places.items() for value in _planted_values() if value in text}
 
@@ -121,8 +126,10 @@ def test_a_month_with_every_phase_leaves_no_planted_personal_data(authority, smt
     from auditcycle.flows.retention import retention
     from auditcycle.simulation import replay_month
 
+    seeded = _trail_count(authority)
     with _replay_settings():
         replay = replay_month(MONTH, seed=3, run_phase=_run_phase, deliver=_deliver)
+        month_rows = _trail_count(authority) - seeded
         purged = retention(now=RETENTION_NOW)
     places = _places(authority, smtp_env, prefect_harness, debug_logs, capfd.readouterr(), tmp_path)
 
@@ -133,6 +140,9 @@ def test_a_month_with_every_phase_leaves_no_planted_personal_data(authority, smt
     assert any(" DEBUG " in line for line in debug_logs.lines)
     hits = _hits(places)
     _report("a whole month, every phase", places, debug_logs, hits)
+    print(f"trail rows: {seeded:,} from seeding the authority, {month_rows:,} from the month "
+          f"({sum(replay.phase_runs.values())} phase runs, {sum(replay.decisions.values())} decisions), "
+          f"{_trail_count(authority) - seeded - month_rows:,} from retention ({purged['children']} children)")
     assert hits == set()
 
 

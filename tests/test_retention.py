@@ -4,14 +4,13 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
 from auditcycle.clock import Month
 from auditcycle.context import build_context
 from auditcycle.cycle import draw
-from auditcycle.models import (Audit, Child, DomainGrade, FamilyContact, PhaseRun, Submission, TrailEntry)
+from auditcycle.models import Audit, Child, DomainGrade, FamilyContact, PhaseRun, Submission, TrailEntry
 from auditcycle.models.enums import PhaseRunStatus, TrailAction
 from auditcycle.retention import cutoff_date, purge_expired
 from auditcycle.submissions import submit
