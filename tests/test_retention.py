@@ -73,6 +73,8 @@ def test_purge_erases_personal_fields_once_and_keeps_the_audit_history(s, settin
         again = purge_expired(s, now=build_context(AFTER_EXPIRY, settings=settings).now, years=2)
         s.commit()
 
+    print(f"retention: before expiry {too_soon}; dry run {dry}; purge {done}; again {again}; "
+          f"{len(others)} never-audited children untouched")
     assert (too_soon.children, too_soon.contacts) == (0, 0)
     assert (dry.children, dry.contacts, dry.dry_run) == (len(audited), contacts, True)
     assert all(first == PLANTED["child_first"] for _, first, *_ in unchanged_by_dry_run)
