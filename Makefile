@@ -27,3 +27,8 @@ clean:
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# A whole month, every phase at DEBUG, scanned for planted personal data (kept out of `make test`, ~3 min).
+.PHONY: privacy-sweep
+privacy-sweep: $(STAMP)
+	$(BIN)/pytest -q -s -m sweep tests/test_privacy.py

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import trail  # noqa: F401  (registers the audit trail's session events)
 from .settings import get_settings
 
 

@@ -14,7 +14,7 @@ from .models import PhaseRun
 from .models.enums import PhaseRunStatus
 
 PHASES = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe", "report",
-          "deep-dive", "dip-sample")
+          "deep-dive", "dip-sample", "retention")
 
 
 def default_month(phase: str, ctx: AppContext) -> Month:

@@ -143,12 +143,23 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     smtp_timeout_seconds: float = Field(30, gt=0)
+    # PEM bundle of the certificate authorities to trust instead of the system's (a council's internal CA).
+    smtp_ca_file: Path | None = None
     mail_from: EmailStr = "qa-team@example.org"
     mail_from_name: str = "Quality Assurance Team"
     outbox_dir: Path = Path("outbox")
     reports_dir: Path = Path("reports")
     timezone: str = "Europe/London"
+    # Years after a child's last audit before their personal fields are erased (see auditcycle.retention).
+    retention_years: int = Field(2, ge=1, le=100)
     framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"smtp_ca_file names {v}, which is not a file")
+        return v
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,7 @@ from auditcycle.context import build_context
 from auditcycle.leases import busy_message, current, held, holder_name
 from auditcycle.phases import RunRecord, recorded_run, resolve_month
 from auditcycle.schedule import skip_reason
+from auditcycle.trail import acting_as
 
 
 def _flow_run_id() -> str | None:
@@ -36,7 +37,7 @@ def phase(name: str, month: str | None, now: str | None) -> Iterator[tuple[str, 
     chosen = resolve_month(name, month, ctx)
     run_id = _flow_run_id()
     # Take the lease before recording the run, so two runs' records never overlap in time.
-    with held(name, holder_name(run_id), tz=ctx.tz):
+    with acting_as(f"phase:{name}"), held(name, holder_name(run_id), tz=ctx.tz):
         with recorded_run(name, chosen, ctx, flow_run_id=run_id) as record:
             yield str(chosen), ctx.now.isoformat(), record
 

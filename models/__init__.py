@@ -15,10 +15,11 @@ from .outbox import OutboxMessage
 from .phase_run import PhaseRun
 from .report import ReportEdition
 from .submission import Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
+from .trail import TrailEntry
 
 __all__ = [
     "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "Event",
     "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "OutboxMessage", "PhaseLease", "PhaseRun", "ReportEdition", "Service",
-    "Staff", "Submission", "Team", "TrendFlag",
+    "Staff", "Submission", "Team", "TrailEntry", "TrendFlag",
 ]

@@ -34,6 +34,8 @@ MAIL_POLICY = policy.compat32.clone(linesep="\r\n", max_line_length=MAX_LINE)
 UTF8_8BIT = Charset("utf-8")
 UTF8_8BIT.body_encoding = None  # 8bit, as EmailMessage sends UTF-8 text over SMTP
 CLAIM_LEASE = timedelta(minutes=10)
+# A fault in the mail set-up is retried at this pace until an operator fixes it; no mail is given up.
+HOLD_RETRY = timedelta(minutes=15)
 
 
 @dataclass
@@ -42,6 +44,7 @@ class DeliveryReport:
 
     sent: int = 0
     retrying: int = 0
+    held: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
     failed_ids: list[int] = field(default_factory=list)
@@ -179,6 +182,14 @@ def _send_one(engine: Engine, factory, transport: Transport, row: OutboxMessage,
 
 
 def _fail_or_retry(factory, row: OutboxMessage, exc: DeliveryError, report: DeliveryReport) -> None:
+    if exc.held:
+        # Not the message's fault, so its attempts are kept for real delivery problems.
+        _record(factory, row.id, status=MessageStatus.PENDING, last_code=exc.code, last_error=str(exc)[:2000],
+                next_attempt_at=wall_clock() + HOLD_RETRY)
+        report.held += 1
+        if report.held == 1:  # one line a drain: the fault is the same for every message held
+            log.error("mail held until the mail set-up is fixed (first M%06d): %s", row.id, exc)
+        return
     attempts = row.attempts + 1
     if exc.transient and attempts < MAX_ATTEMPTS:
         _record(factory, row.id, status=MessageStatus.PENDING, attempts=attempts, last_code=exc.code,

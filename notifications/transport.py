@@ -12,12 +12,17 @@ from ..settings import Settings
 
 
 class DeliveryError(Exception):
-    """A message the server did not accept; `transient` says whether to try again."""
+    """A message the server did not accept; `transient` says whether to try again.
 
-    def __init__(self, message: str, *, code: int | None, transient: bool) -> None:
+    `held` marks a fault in the mail set-up rather than in the message (an unverifiable certificate, a
+    server that will not start TLS): the mail is kept and tried again without using up its attempts.
+    """
+
+    def __init__(self, message: str, *, code: int | None, transient: bool, held: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.transient = transient
+        self.held = held
 
 
 class Transport(Protocol):
@@ -60,7 +65,8 @@ class SmtpTransport:
     def open(self) -> None:
         """Connect (and log in when a user is set) with a verifying TLS context where TLS is asked for."""
         s = self.settings
-        context = ssl.create_default_context()
+        # Verifies the chain and the host name; a certificate that fails either is never sent over.
+        context = ssl.create_default_context(cafile=str(s.smtp_ca_file) if s.smtp_ca_file else None)
         kwargs: dict = {"timeout": s.smtp_timeout_seconds}
         if s.smtp_security == "ssl":
             kwargs["context"] = context
@@ -77,6 +83,15 @@ class SmtpTransport:
                 **kwargs,
             )
             self.client.login()
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryError(f"the SMTP server {s.smtp_host}:{s.smtp_port} presented a certificate that could "
+                                f"not be verified ({exc.verify_message}); nothing was sent. Give the server a "
+                                "trusted certificate, or set smtp_ca_file to the CA that issued it",
+                                code=None, transient=True, held=True) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(f"the SMTP server {s.smtp_host}:{s.smtp_port} does not offer STARTTLS, and "
+                                "smtp_security is starttls; nothing was sent in clear",
+                                code=None, transient=True, held=True) from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP login refused: {exc.smtp_code} {exc.smtp_error!r}",
                                 code=exc.smtp_code, transient=False) from exc

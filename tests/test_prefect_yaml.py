@@ -14,7 +14,8 @@ ROOT = Path(__file__).parent.parent
 CONFIG = yaml.safe_load((ROOT / "prefect.yaml").read_text())
 DEPLOYMENTS = {d["name"]: d for d in CONFIG["deployments"]}
 # The phases of the monthly cycle run on schedules; ad-hoc cycles (deep dives, dip samples) run on request.
-MONTHLY = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe", "report")
+MONTHLY = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe", "report",
+           "retention")
 SCHEDULES = [(name, s) for name, d in DEPLOYMENTS.items() for s in d.get("schedules") or []]
 
 

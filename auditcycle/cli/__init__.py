@@ -45,14 +45,29 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from ..trail import acting_as
+
         try:
-            return func(*args, **kwargs)
+            with acting_as(_actor(kwargs.get("by"))):
+                return func(*args, **kwargs)
         except UserError as exc:
             raise fail(str(exc)) from None
         except ValidationError as exc:
             raise fail(f"configuration: {exc}", code=2) from None
 
     return wrapper
+
+
+def _actor(by: object) -> str:
+    """Credit a command's changes to the staff id it names with --by, else to the operator's account."""
+    if isinstance(by, str) and by.strip():
+        return by.strip()
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def main() -> None:

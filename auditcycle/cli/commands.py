@@ -1,2 +1,2 @@
 """Import every command module so each registers its commands on the app."""
-from . import adhoc, cycle, imports, lists, seed, serve, setup, simulate  # noqa: F401
+from . import adhoc, cycle, imports, lists, retention, seed, serve, setup, simulate  # noqa: F401

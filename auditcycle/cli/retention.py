@@ -1,0 +1,30 @@
+"""`auditcycle retention`: erase children's personal fields past the retention period, or count them."""
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from ..context import build_context
+from ..db import session_scope
+from ..retention import purge_expired
+from . import NowOption, app, console, guarded
+
+
+@app.command("retention")
+@guarded
+def retention_command(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be erased; change nothing.")] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Your staff id (QA team).")] = None,
+    now: NowOption = None,
+) -> None:
+    """Erase the personal fields of children whose last audit is older than retention_years (counts only)."""
+    from ..permissions import authorise
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        if by is not None:
+            authorise(session, command="run", staff_id=by)
+        summary = purge_expired(session, now=ctx.now, years=ctx.settings.retention_years, dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+    console.print_json(data={**asdict(summary), "retention_years": ctx.settings.retention_years})
