@@ -167,9 +167,9 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
 
 def _send_one(engine: Engine, factory, transport: Transport, row: OutboxMessage, settings: Settings,
               report: DeliveryReport) -> None:
-    if getattr(transport, "usable", True) is False:
-        transport.open()
     try:
+        if getattr(transport, "usable", True) is False:
+            transport.open()  # the server dropped the connection on an earlier message of this batch
         transport.send(build_email(row, settings), sender=str(settings.mail_from), recipient=row.recipient_email)
     except DeliveryError as exc:
         _fail_or_retry(factory, row, exc, report)
