@@ -12,6 +12,7 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..clock import wall_clock
+from ..faults import AFTER_ACCEPT, MID_BATCH, checkpoint
 from ..models import OutboxMessage
 from ..models.enums import MessageStatus
 from ..settings import Settings
@@ -23,7 +24,6 @@ MAX_ATTEMPTS = 8
 # CRLF line endings as SMTP needs them; long subjects are not folded just after "Subject:", which some
 # parsers then read with a leading space (RFC 5322 allows 998 characters a line).
 MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
-CLAIM_LEASE = timedelta(minutes=10)
 
 
 @dataclass
@@ -69,8 +69,8 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def _claim(factory: sessionmaker[Session], limit: int, at: datetime) -> list[int]:
-    """Mark a batch of due messages as sending, so a parallel sender skips them."""
+def _claim(factory: sessionmaker[Session], limit: int, at: datetime, lease: timedelta) -> list[int]:
+    """Mark a batch of due messages as sending, so a parallel sender skips them until the lease lapses."""
     with factory.begin() as session:
         due = or_(
             (OutboxMessage.status == MessageStatus.PENDING) & (OutboxMessage.next_attempt_at <= at),
@@ -86,7 +86,7 @@ def _claim(factory: sessionmaker[Session], limit: int, at: datetime) -> list[int
         if ids:
             session.execute(
                 update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                .values(status=MessageStatus.SENDING, next_attempt_at=at + CLAIM_LEASE)
+                .values(status=MessageStatus.SENDING, next_attempt_at=at + lease)
             )
         return ids
 
@@ -102,10 +102,11 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     report = DeliveryReport()
     transport = transport or transport_for(settings)
+    lease = timedelta(seconds=settings.send_claim_seconds)
     seen: set[int] = set()
     reported: set[int] = set()
     while True:
-        ids = [i for i in _claim(factory, batch_size, wall_clock()) if i not in seen]
+        ids = [i for i in _claim(factory, batch_size, wall_clock(), lease) if i not in seen]
         if not ids:
             newly_failed = [i for i in report.failed_ids if i not in reported]
             reported.update(newly_failed)
@@ -139,9 +140,11 @@ def _send_one(factory, transport: Transport, row: OutboxMessage, settings: Setti
     except DeliveryError as exc:
         _fail_or_retry(factory, row, exc, report)
         return
+    checkpoint(AFTER_ACCEPT)
     _record(factory, row.id, status=MessageStatus.SENT, sent_at=wall_clock(), attempts=row.attempts + 1,
             last_code=250 if settings.smtp_host else None, last_error=None)
     report.sent += 1
+    checkpoint(MID_BATCH)
 
 
 def _fail_or_retry(factory, row: OutboxMessage, exc: DeliveryError, report: DeliveryReport) -> None:
