@@ -289,7 +289,7 @@ def summarise(kills: list[Kill], *, backend: str, seconds: float, reference_seco
         "duplicates": sum(k.duplicates for k in kills),
         "duplicates_in_250_to_mark_sent_window": sum(k.duplicates_in_window for k in kills),
         "duplicates_with_same_message_id": sum(k.duplicates_same_message_id for k in kills),
-        "duplicates_by_point": dict(Counter({k.point: k.duplicates for k in kills if k.duplicates})),
+        "duplicates_by_point": dict(sum((Counter({k.point: k.duplicates}) for k in kills), Counter())),
         "leases_left_held": sum(k.leases_left for k in kills),
         "failed_resumes": sum(1 for k in kills if k.resume_exit),
         "clean_runs": sum(1 for k in kills if k.clean),
