@@ -2,19 +2,24 @@
 
 A served or scheduled run and a run from the command line may start the same phase at once; the lease
 makes one of them wait or refuse. A run that is killed cannot release its lease, so every lease expires
-(30 minutes by default) and a live run renews its own in the background.
+(30 minutes by default) and a live run renews its own in the background. The holder's name also records
+its host and process id, so a new run on the same host takes over at once from a holder that has died
+rather than waiting for the expiry.
 
 The times here are real wall-clock times, never the `--now` decision clock: a lease is about processes
 that are running now, not about the month being replayed.
 """
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from pathlib import Path
 
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,9 +50,34 @@ def lease_wait() -> float:
     return float(os.environ.get("AUDITCYCLE_LEASE_WAIT_SECONDS", DEFAULT_WAIT_SECONDS))
 
 
-def holder_name(flow_run_id: str | None) -> str:
-    """Name a lease holder: the Prefect flow run id, or cli-<pid> for a run outside Prefect."""
-    return flow_run_id or f"cli-{os.getpid()}"
+def this_host() -> str:
+    """Name this machine: host name and boot, so a process id is only ever compared on its own kernel."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        boot = "-"
+    return f"{socket.gethostname()[:40]}/{boot}"
+
+
+def holder_name(flow_run_id: str | None, pid: int | None = None) -> str:
+    """Name a lease holder: the Prefect flow run id, or cli-<pid> outside Prefect, @host:pid."""
+    pid = os.getpid() if pid is None else pid
+    return f"{flow_run_id or f'cli-{pid}'}@{this_host()}:{pid}"
+
+
+def abandoned(holder: str) -> bool:
+    """Say whether a holder is a process on this host that no longer exists."""
+    _, at, where = holder.rpartition("@")
+    host, _, pid_text = where.rpartition(":")
+    if not at or host != this_host() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists but belongs to someone else
+        return False
+    return False
 
 
 def current(phase: str, *, engine: Engine | None = None) -> PhaseLease | None:
@@ -76,6 +106,16 @@ def acquire(phase: str, holder: str, ttl: timedelta = DEFAULT_TTL, *, engine: En
             return True
         taken = session.execute(update(TABLE).where(
             TABLE.c.phase == phase, or_(TABLE.c.expires_at <= at, TABLE.c.holder == holder)).values(**values))
+        if taken.rowcount == 1:
+            return True
+        stale = session.scalar(select(TABLE.c.holder).where(TABLE.c.phase == phase))
+        if stale is None or not abandoned(stale):
+            return False
+        # Only if the dead holder is still the one recorded, so two takers cannot both win.
+        taken = session.execute(update(TABLE).where(TABLE.c.phase == phase, TABLE.c.holder == stale)
+                                .values(**values))
+        if taken.rowcount == 1:
+            log.warning("took over the %s lease from %s, whose process has died", phase, stale)
         return taken.rowcount == 1
 
 
@@ -102,7 +142,12 @@ def busy_message(phase: str, lease: PhaseLease | None, tz: ZoneInfo) -> str:
         return f"the {phase} phase was busy a moment ago; try again"
     since = lease.acquired_at.astimezone(tz)
     when = f"{since:%H:%M:%S}" if since.date() == wall_clock().astimezone(tz).date() else f"{since:%d %b %Y %H:%M:%S}"
-    who = lease.holder if lease.holder.startswith("cli-") else f"flow run {lease.holder}"
+    name, at, where = lease.holder.rpartition("@")
+    name = name if at else where
+    who = name if name.startswith("cli-") else f"flow run {name}"
+    if at:
+        host, _, pid = where.rpartition(":")
+        who += f", process {pid} on {host.split('/')[0]}"
     return f"the {phase} phase is already running (since {when}, held by {who}); try again when it finishes"
 
 

@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(30, gt=0)
     # PEM bundle of the certificate authorities to trust instead of the system's (a council's internal CA).
     smtp_ca_file: Path | None = None
+    # How long a sender's claim on a batch lasts: a sender killed mid-batch holds its messages this long.
+    send_claim_seconds: float = Field(600, gt=0)
     mail_from: EmailStr = "qa-team@example.org"
     mail_from_name: str = "Quality Assurance Team"
     outbox_dir: Path = Path("outbox")

@@ -9,7 +9,7 @@ from prefect.runtime import flow_run
 
 from auditcycle.clock import wall_clock
 from auditcycle.context import build_context
-from auditcycle.leases import busy_message, current, held, holder_name
+from auditcycle.leases import abandoned, busy_message, current, held, holder_name
 from auditcycle.phases import RunRecord, recorded_run, resolve_month
 from auditcycle.schedule import skip_reason
 from auditcycle.trail import acting_as
@@ -54,7 +54,8 @@ def scheduled_skip(name: str, month: str | None, now: str | None) -> dict | None
     reason = skip_reason(name, ctx)
     if reason is None:
         lease = current(name)
-        if lease is not None and lease.expires_at > wall_clock() and lease.holder != holder_name(_flow_run_id()):
+        if (lease is not None and lease.expires_at > wall_clock() and lease.holder != holder_name(_flow_run_id())
+                and not abandoned(lease.holder)):
             reason = busy_message(name, lease, ctx.tz)
     if reason is None:
         return None

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..clock import wall_clock
 from ..db import lazy_commit
+from ..faults import AFTER_ACCEPT, MID_BATCH, checkpoint
 from ..models import OutboxMessage
 from ..models.enums import MessageStatus
 from ..settings import Settings
@@ -33,7 +34,6 @@ MAX_LINE = 998
 MAIL_POLICY = policy.compat32.clone(linesep="\r\n", max_line_length=MAX_LINE)
 UTF8_8BIT = Charset("utf-8")
 UTF8_8BIT.body_encoding = None  # 8bit, as EmailMessage sends UTF-8 text over SMTP
-CLAIM_LEASE = timedelta(minutes=10)
 # A fault in the mail set-up is retried at this pace until an operator fixes it; no mail is given up.
 HOLD_RETRY = timedelta(minutes=15)
 
@@ -104,8 +104,8 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def _claim(factory: sessionmaker[Session], limit: int, at: datetime) -> list[int]:
-    """Mark a batch of due messages as sending, so a parallel sender skips them."""
+def _claim(factory: sessionmaker[Session], limit: int, at: datetime, lease: timedelta) -> list[int]:
+    """Mark a batch of due messages as sending, so a parallel sender skips them until the lease lapses."""
     with factory.begin() as session:
         due = or_(
             (OutboxMessage.status == MessageStatus.PENDING) & (OutboxMessage.next_attempt_at <= at),
@@ -121,7 +121,7 @@ def _claim(factory: sessionmaker[Session], limit: int, at: datetime) -> list[int
         if ids:
             session.execute(
                 update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                .values(status=MessageStatus.SENDING, next_attempt_at=at + CLAIM_LEASE)
+                .values(status=MessageStatus.SENDING, next_attempt_at=at + lease)
             )
         return ids
 
@@ -137,10 +137,11 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     report = DeliveryReport()
     transport = transport or transport_for(settings)
+    lease = timedelta(seconds=settings.send_claim_seconds)
     seen: set[int] = set()
     reported: set[int] = set()
     while True:
-        ids = [i for i in _claim(factory, batch_size, wall_clock()) if i not in seen]
+        ids = [i for i in _claim(factory, batch_size, wall_clock(), lease) if i not in seen]
         if not ids:
             newly_failed = [i for i in report.failed_ids if i not in reported]
             reported.update(newly_failed)
@@ -174,11 +175,13 @@ def _send_one(engine: Engine, factory, transport: Transport, row: OutboxMessage,
     except DeliveryError as exc:
         _fail_or_retry(factory, row, exc, report)
         return
+    checkpoint(AFTER_ACCEPT)
     with lazy_commit(engine) as conn:
         conn.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
             status=MessageStatus.SENT, sent_at=wall_clock(), attempts=row.attempts + 1,
             last_code=250 if settings.smtp_host else None, last_error=None))
     report.sent += 1
+    checkpoint(MID_BATCH)
 
 
 def _fail_or_retry(factory, row: OutboxMessage, exc: DeliveryError, report: DeliveryReport) -> None:

@@ -4,6 +4,7 @@ from dataclasses import asdict
 from prefect import task
 
 from ..db import get_engine
+from ..faults import BEFORE_DELIVERY, checkpoint
 from ..notifications.gateway import deliver
 from ..settings import get_settings
 from .common import TASK_OPTIONS
@@ -12,5 +13,6 @@ from .common import TASK_OPTIONS
 @task(name="deliver-outbox", **TASK_OPTIONS)
 def deliver_outbox() -> dict:
     """Send every message due, after the phase's own transaction has committed."""
+    checkpoint(BEFORE_DELIVERY)
     report = deliver(engine=get_engine(), settings=get_settings())
     return {k: v for k, v in asdict(report).items() if k != "failures"}

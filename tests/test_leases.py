@@ -190,3 +190,53 @@ def test_scheduled_skip_off_day_and_busy_phase_but_never_with_a_month(app_env: s
     assert off_day == {"skipped": "not the sampling day: this month's is Mon 23 Nov 2026; "
                                   "give a month to run sample now"}
     assert busy["skipped"].startswith("the chase phase is already running (since ")
+
+
+def _process() -> "subprocess.Popen":
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+def test_acquire_takes_over_at_once_from_a_killed_holder_on_this_host(engine: Engine) -> None:
+    from auditcycle.leases import holder_name
+
+    killed = _process()
+    dead_holder = holder_name("flow-run-1", pid=killed.pid)
+    acquire("notify", dead_holder, TTL, engine=engine)
+    alive_before_kill = acquire("notify", "next-run", TTL, engine=engine)
+    killed.kill()
+    killed.wait()
+
+    taken = acquire("notify", "next-run", TTL, engine=engine)
+
+    assert (alive_before_kill, taken) == (False, True)
+    assert current("notify", engine=engine).holder == "next-run"
+    assert renew("notify", dead_holder, TTL, engine=engine) is False
+
+
+def test_acquire_waits_out_the_lease_of_a_holder_on_another_host(engine: Engine) -> None:
+    gone = _process()
+    gone.kill()
+    gone.wait()
+    elsewhere = f"flow-run-1@another-host/0000abcd:{gone.pid}"
+    acquire("notify", elsewhere, TTL, engine=engine)
+
+    taken = acquire("notify", "next-run", TTL, engine=engine)
+
+    # We cannot see another machine's processes, so only the expiry frees the phase.
+    assert taken is False
+    assert current("notify", engine=engine).holder == elsewhere
+
+
+def test_busy_message_names_the_holders_process_and_host() -> None:
+    from auditcycle.leases import holder_name, this_host
+
+    lease = PhaseLease(phase="chase", holder=holder_name("0b7c-flow-run", pid=4242), acquired_at=datetime.now(UTC),
+                       expires_at=datetime.now(UTC) + TTL)
+
+    message = busy_message("chase", lease, LONDON)
+
+    host = this_host().split("/")[0]
+    assert f"held by flow run 0b7c-flow-run, process 4242 on {host}); try again" in message
