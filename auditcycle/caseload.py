@@ -40,6 +40,7 @@ WRITE_CHUNK = 2000
 # Files are read whole and checked before anything is written, so their size is bounded up front:
 # 64 MiB holds several times the largest authority's caseload (200,000 children is about 25 MiB).
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
+MAX_ISSUES_SHOWN = 200
 
 STAFF_COLUMNS = ("staff_id", "name", "email", "role", "team", "service", "manager_id", "auditor", "newly_qualified")
 STAFF_OPTIONAL = ("new_auditor",)
@@ -77,7 +78,11 @@ class CaseloadImportError(UserError):
     def __init__(self, issues: Sequence[ImportIssue]):
         # Checks across rows run after the row checks; report in file order all the same.
         self.issues = sorted(issues, key=lambda issue: issue.row or 0)
-        super().__init__("\n".join(str(issue) for issue in self.issues))
+        shown = [str(issue) for issue in self.issues[:MAX_ISSUES_SHOWN]]
+        if len(self.issues) > MAX_ISSUES_SHOWN:
+            # A wholly wrong file (every row bad) must not bury the terminal under a million lines.
+            shown.append(f"… and {len(self.issues) - MAX_ISSUES_SHOWN:,} more problems; fix these and import again")
+        super().__init__("\n".join(shown))
 
 
 @dataclass(frozen=True)
