@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -221,6 +221,18 @@ def config_path() -> Path | None:
         return path
     local = Path("auditcycle.toml")
     return local if local.is_file() else None
+
+
+def describe_problem(exc: ValidationError) -> str:
+    """Say which settings are wrong and where they came from, one line each, without pydantic's links."""
+    try:
+        path = config_path()
+    except ConfigError:
+        path = None
+    where = f"{path} or AUDITCYCLE_* environment variables" if path else "AUDITCYCLE_* environment variables"
+    lines = [f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
+             for error in exc.errors(include_url=False, include_input=False)]
+    return f"configuration ({where}):\n" + "\n".join(f"  - {line}" for line in lines)
 
 
 @lru_cache(maxsize=1)

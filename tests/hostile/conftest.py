@@ -35,7 +35,8 @@ class Tally:
             try:
                 self.handled(kind, attempt(case))
             except AssertionError as exc:
-                mishandled.append(f"{getattr(case, 'name', case)}: {str(exc)[:600]}")
+                name = case[0] if isinstance(case, tuple) else getattr(case, "name", case)
+                mishandled.append(f"{name}: {str(exc)[:600]}")
         assert not mishandled, f"{len(mishandled)} mishandled:\n" + "\n".join(mishandled)
 
     def table(self) -> list[str]:
