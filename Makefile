@@ -27,3 +27,8 @@ clean:
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The hostile-input corpus with its opt-in million-row files (minutes); the rest runs in `make test`.
+.PHONY: hostile
+hostile: $(STAMP)
+	AUDITCYCLE_RELIABILITY=1 $(BIN)/pytest -q -p no:cacheprovider tests/hostile

@@ -41,6 +41,7 @@ WRITE_CHUNK = 2000
 # 64 MiB holds several times the largest authority's caseload (200,000 children is about 25 MiB).
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 MAX_ISSUES_SHOWN = 200
+MAX_ISSUES_COLLECTED = 1000
 
 STAFF_COLUMNS = ("staff_id", "name", "email", "role", "team", "service", "manager_id", "auditor", "newly_qualified")
 STAFF_OPTIONAL = ("new_auditor",)
@@ -370,6 +371,11 @@ class _Table:
         last_line = reader.line_num
         for values in reader:
             line, last_line = last_line + 1, reader.line_num
+            if len(self.issues) >= MAX_ISSUES_COLLECTED:
+                # A file wrong on every row fails fast, without holding a problem for each of a million rows.
+                self.issues.append(ImportIssue(
+                    self.name, line, None, f"checking stopped here after {MAX_ISSUES_COLLECTED:,} problems"))
+                return
             if not any(v.strip() for v in values):
                 continue  # Excel leaves rows of bare commas below the data.
             if len(values) != width:
