@@ -1,4 +1,7 @@
-"""A million rows: an import streams through a valid file in bounded memory, and fails fast on a wrong one.
+"""A million rows: an import takes a valid file in bounded memory, and fails fast on a wrong one.
+
+An import reads its file whole (it checks every row before writing any), so memory is bounded by
+the 64 MiB size limit rather than by streaming: 55 MB of rows peaked at about 580 MB.
 
 Opt-in (AUDITCYCLE_RELIABILITY=1, `make hostile`): the valid file takes minutes. Each import runs
 as the real `auditcycle` command in its own process, so its peak memory can be read back.
@@ -77,4 +80,4 @@ def test_a_million_rows_import_in_bounded_memory_or_fail_fast(app_env, tmp_path:
         ("million_valid_rows", ("staff_id,start,end\n", period), False),
     ], attempt)
     print("\n".join(results))
-    assert _peak_rss_mb() < 3000, results
+    assert _peak_rss_mb() < 1500, results
