@@ -39,3 +39,8 @@ privacy-sweep: $(STAMP)
 .PHONY: reliability
 reliability: $(STAMP)
 	$(BIN)/pytest -q -s -m reliability tests/test_crash.py
+
+# The hostile-input corpus with its opt-in million-row files (minutes); the rest runs in `make test`.
+.PHONY: hostile
+hostile: $(STAMP)
+	AUDITCYCLE_RELIABILITY=1 $(BIN)/pytest -q -p no:cacheprovider tests/hostile

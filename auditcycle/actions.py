@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .clock import wall_clock
 from .context import AppContext
-from .errors import UserError
+from .errors import UserError, shown
 from .models import Action, Audit, AuditCycle, Child, Staff
 from .models.enums import ActionStatus
 from .notices import Directory, mail_domain, recipient
@@ -96,7 +96,7 @@ def get_action(session: Session, reference: str) -> Action:
     """Get an action by reference, or say plainly that there is none."""
     action = session.scalar(select(Action).where(Action.reference == reference).options(*_ACTION_PEOPLE))
     if action is None:
-        raise UserError(f"{reference}: no action has that reference (see `auditcycle list actions`)")
+        raise UserError(f"{shown(reference)}: no action has that reference (see `auditcycle list actions`)")
     return action
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from .clock import Month
 from .context import AppContext
 from .cycle import CLOSED, available_auditors, eligible_candidates, raise_supervision_gaps
-from .errors import UserError
+from .errors import UserError, shown
 from .models import Audit, AuditCycle, Team
 from .models.enums import AuditKind, AuditStatus, Cohort, CycleKind
 from .permissions import authorise
@@ -85,7 +85,7 @@ def check_request(session: Session, ctx: AppContext, request: AdhocRequest) -> A
     problems += _due_problems(ctx, request.due)
     team = request.team.strip() if request.team and request.team.strip() else None
     if team and session.scalar(select(Team.id).where(Team.name == team)) is None:
-        problems.append(f"--team {team!r}: no team has that name")
+        problems.append(f"--team {shown(team)!r}: no team has that name")
     domains, domain_problems = _focus_domains(ctx, request.kind, request.domains)
     problems += domain_problems
     if problems:
@@ -215,5 +215,5 @@ def get_adhoc_cycle(session: Session, reference: str) -> AuditCycle:
     cycle = session.scalar(select(AuditCycle).where(AuditCycle.reference == reference,
                                                     AuditCycle.kind.in_(list(PREFIXES))))
     if cycle is None:
-        raise UserError(f"{reference}: no deep dive or dip sample has that reference")
+        raise UserError(f"{shown(reference)}: no deep dive or dip sample has that reference")
     return cycle

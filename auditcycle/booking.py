@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from .clock import Month, parse_instant
 from .context import AppContext
-from .errors import UserError
+from .errors import UserError, shown
 from .models import Audit, AuditCycle, BusyPeriod, Child, FamilyContact, Meeting, Staff
 from .models.enums import AuditStatus, Cohort, CycleKind, MeetingKind, MeetingStatus
 from .notices import AUDIT_PEOPLE, Directory, mail_domain, recipient
@@ -242,7 +242,7 @@ def get_meeting(session: Session, reference: str) -> Meeting:
     """Get a meeting by reference or say plainly that there is none."""
     meeting = session.scalar(select(Meeting).where(Meeting.reference == reference))
     if meeting is None:
-        raise UserError(f"{reference}: no meeting has that reference (see `auditcycle list meetings`)")
+        raise UserError(f"{shown(reference)}: no meeting has that reference (see `auditcycle list meetings`)")
     return meeting
 
 

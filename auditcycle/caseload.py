@@ -10,6 +10,7 @@ column and child id only, never a name, date of birth or phone number.
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError, Val
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from .clock import ClockError, localize, parse_instant
+from .clock import EARLIEST_YEAR, LATEST_YEAR, ClockError, brief, in_supported_years, localize, parse_instant
 from .errors import UserError
 from .models import BusyPeriod, Child, FamilyContact, Service, Staff, Team
 from .models.enums import Cohort, Role
@@ -36,6 +37,11 @@ EARLIEST_BIRTH_DATE = date(1990, 1, 1)
 # Rows per INSERT/UPDATE statement: large enough to be fast, small enough for PostgreSQL's
 # 65,535 bind-parameter limit with every column of a child.
 WRITE_CHUNK = 2000
+# Files are read whole and checked before anything is written, so their size is bounded up front:
+# 64 MiB holds several times the largest authority's caseload (200,000 children is about 25 MiB).
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+MAX_ISSUES_SHOWN = 200
+MAX_ISSUES_COLLECTED = 1000
 
 STAFF_COLUMNS = ("staff_id", "name", "email", "role", "team", "service", "manager_id", "auditor", "newly_qualified")
 STAFF_OPTIONAL = ("new_auditor",)
@@ -73,7 +79,11 @@ class CaseloadImportError(UserError):
     def __init__(self, issues: Sequence[ImportIssue]):
         # Checks across rows run after the row checks; report in file order all the same.
         self.issues = sorted(issues, key=lambda issue: issue.row or 0)
-        super().__init__("\n".join(str(issue) for issue in self.issues))
+        shown = [str(issue) for issue in self.issues[:MAX_ISSUES_SHOWN]]
+        if len(self.issues) > MAX_ISSUES_SHOWN:
+            # A wholly wrong file (every row bad) must not bury the terminal under a million lines.
+            shown.append(f"… and {len(self.issues) - MAX_ISSUES_SHOWN:,} more problems; fix these and import again")
+        super().__init__("\n".join(shown))
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,13 @@ _PHONE = re.compile(r"\+?[0-9 ()\-]{6,}")
 
 
 def _shown(value: str, echo: bool) -> str:
-    return f"{value!r} " if echo else ""
+    return f"{brief(value)} " if echo else ""
+
+
+def _has_control(value: str) -> bool:
+    # Line breaks and other control characters in a name or id could reach an email header or an
+    # invite line, and PostgreSQL refuses NUL outright.
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value)
 
 
 def _text(max_length: int, *, required: bool = True, echo: bool = True) -> Any:
@@ -115,6 +131,8 @@ def _text(max_length: int, *, required: bool = True, echo: bool = True) -> Any:
             return None
         if len(value) > max_length:
             raise ValueError(f"{_shown(value, echo)}is longer than {max_length} characters")
+        if _has_control(value):
+            raise ValueError("contains a line break or another control character; give one line of plain text")
         return value
 
     return Annotated[str | None, PlainValidator(check)]
@@ -127,7 +145,7 @@ def _flag(*, echo: bool = True) -> Any:
             return True
         if word in _FALSE:
             return False
-        shown = f"{value.strip()!r} is not" if echo else "not"
+        shown = f"{brief(value.strip())} is not" if echo else "not"
         raise ValueError(f"{shown} yes or no (use yes/no, true/false, y/n or 1/0)")
 
     return Annotated[bool, PlainValidator(check)]
@@ -143,7 +161,7 @@ def _choice(enum_cls: type[Role] | type[Cohort], noun: str, *, echo: bool = True
         try:
             return enum_cls(word)
         except ValueError:
-            shown = f"{value.strip()!r} is not a known {noun}" if echo else f"not a known {noun}"
+            shown = f"{brief(value.strip())} is not a known {noun}" if echo else f"not a known {noun}"
             raise ValueError(f"{shown}; allowed values: {allowed}") from None
 
     return Annotated[enum_cls, PlainValidator(check)]
@@ -156,7 +174,7 @@ def _check_email(value: str | None) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(f"{value!r} is not a valid email address ({exc})") from None
+        raise ValueError(f"{brief(value)} is not a valid email address ({exc})") from None
 
 
 def _phone(value: str | None) -> str | None:
@@ -299,6 +317,12 @@ def _read_text(path: Path, *, save_hint: str, row_label: str = "row") -> str:
     name = path.name
     if not path.is_file():
         raise CaseloadImportError([ImportIssue(name, None, None, f"no such file: {path}")])
+    size = path.stat().st_size
+    if size > MAX_IMPORT_BYTES:
+        raise CaseloadImportError([ImportIssue(
+            name, None, None,
+            f"the file is {size:,} bytes; an import file is at most {MAX_IMPORT_BYTES:,} bytes, so split it in parts",
+        )])
     data = path.read_bytes()
     try:
         # utf-8-sig drops the byte-order mark Excel writes at the start of "CSV UTF-8".
@@ -347,6 +371,11 @@ class _Table:
         last_line = reader.line_num
         for values in reader:
             line, last_line = last_line + 1, reader.line_num
+            if len(self.issues) >= MAX_ISSUES_COLLECTED:
+                # A file wrong on every row fails fast, without holding a problem for each of a million rows.
+                self.issues.append(ImportIssue(
+                    self.name, line, None, f"checking stopped here after {MAX_ISSUES_COLLECTED:,} problems"))
+                return
             if not any(v.strip() for v in values):
                 continue  # Excel leaves rows of bare commas below the data.
             if len(values) != width:
@@ -362,7 +391,12 @@ def _open_table(path: Path, required: Sequence[str], optional: Sequence[str] = (
     text = _read_text(path, save_hint=_CSV_HINT)
     name = path.name
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in next(reader)]
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+        # Reading every row once here also finds what the csv module cannot parse, before any row is used.
+        has_rows = any(any(v.strip() for v in values) for values in reader)
+    except csv.Error as exc:
+        raise CaseloadImportError([ImportIssue(name, reader.line_num, None, _csv_problem(exc))]) from None
     issues: list[ImportIssue] = []
     known = (*required, *optional)
     expected = ", ".join(required) + (f" (optional: {', '.join(optional)})" if optional else "")
@@ -377,11 +411,18 @@ def _open_table(path: Path, required: Sequence[str], optional: Sequence[str] = (
     for column in required:
         if column not in seen:
             issues.append(ImportIssue(name, 1, column, f"required column is missing; expected columns: {expected}"))
-    if not any(any(v.strip() for v in values) for values in reader):
+    if not has_rows:
         issues.append(ImportIssue(name, None, None, "the file has a header but no rows to import"))
     if issues:
         raise CaseloadImportError(issues)
     return _Table(name=name, text=text, columns=tuple(header), issues=issues)
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return (f"a value is longer than the {csv.field_size_limit():,} characters a CSV field may hold "
+                "(or a quotation mark is never closed)")
+    return f"not readable as CSV ({exc})"
 
 
 def _validate(
@@ -687,7 +728,7 @@ def _ics_periods(
     text = _read_text(path, save_hint="export the calendar again as UTF-8", row_label="line")
     try:
         calendar = icalendar.Calendar.from_ical(text)
-    except ValueError as exc:
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
         raise CaseloadImportError([ImportIssue(name, None, None, f"not an iCalendar file ({exc})")]) from None
     # icalendar keeps no line numbers; the n-th VEVENT is the n-th BEGIN:VEVENT line.
     starts = [n for n, line in enumerate(text.split("\n"), start=1) if line.strip().upper() == "BEGIN:VEVENT"]
@@ -733,8 +774,10 @@ def _event_period(event: icalendar.Event, tz: ZoneInfo) -> tuple[datetime, datet
     elif "DURATION" in event:
         try:
             end = start + event.decoded("DURATION")
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise _EventError("DURATION", "not a duration such as PT1H") from None
+        if not in_supported_years(end):
+            raise _EventError("DURATION", f"ends outside the years {EARLIEST_YEAR} to {LATEST_YEAR}")
     else:
         # RFC 5545: an all-day event without an end lasts one day; a timed one has no length.
         end = start + timedelta(days=1) if not isinstance(start, datetime) else start
@@ -758,9 +801,14 @@ def _event_value(event: icalendar.Event, prop: str) -> date | datetime:
         value = event.decoded(prop)
     except (TypeError, ValueError, KeyError):
         raise _EventError(prop, "not a date or date-time") from None
+    if not isinstance(value, date):
+        # icalendar hands back the raw text of a value it cannot read, such as month 13.
+        raise _EventError(prop, "not a date or date-time")
     tzid = event[prop].params.get("TZID")
     if isinstance(value, datetime) and value.tzinfo is None and tzid:
-        raise _EventError(prop, f"unknown time zone {tzid!r}")
+        raise _EventError(prop, f"unknown time zone {brief(str(tzid))}")
+    if not in_supported_years(value):
+        raise _EventError(prop, f"is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}")
     return value
 
 

@@ -10,6 +10,21 @@ class ClockError(UserError, ValueError):
     """A time that cannot be used as given."""
 
 
+# Every date the cycle works with falls in these years; outside them date arithmetic overflows
+# (9999-12-31 plus a day) and the value is a typing slip, never a real audit or diary entry.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def in_supported_years(day: date) -> bool:
+    """Say whether a date or date-time falls in the years the cycle works with."""
+    return EARLIEST_YEAR <= day.year <= LATEST_YEAR
+
+
+def brief(value: str, limit: int = 40) -> str:
+    """Return a value quoted for an error message, cut short so a huge input cannot flood the message."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:
     """Attach a zone to a wall-clock time; refuse the spring gap, take the first of the autumn overlap."""
     if naive.tzinfo is not None:
@@ -29,7 +44,9 @@ def parse_instant(value: str, tz: ZoneInfo) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError as exc:
-        raise ClockError(f"{value!r} is not an ISO date-time such as 2026-12-01T09:00") from exc
+        raise ClockError(f"{brief(value)} is not an ISO date-time such as 2026-12-01T09:00") from exc
+    if not in_supported_years(parsed):
+        raise ClockError(f"{brief(value)} is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}")
     return localize(parsed, tz)
 
 
@@ -59,9 +76,9 @@ class Month:
             year_s, month_s = value.strip().split("-")
             result = cls(int(year_s), int(month_s))
         except ValueError:
-            raise ClockError(f"{value!r} is not a month in the form YYYY-MM, such as 2026-12") from None
-        if not 1 <= result.month <= 12 or not 2000 <= result.year <= 2100 or len(year_s) != 4:
-            raise ClockError(f"{value!r} is not a month in the form YYYY-MM, such as 2026-12")
+            raise ClockError(f"{brief(value)} is not a month in the form YYYY-MM, such as 2026-12") from None
+        if not 1 <= result.month <= 12 or not EARLIEST_YEAR <= result.year <= LATEST_YEAR or len(year_s) != 4:
+            raise ClockError(f"{brief(value)} is not a month in the form YYYY-MM, such as 2026-12")
         return result
 
     @classmethod

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, aliased
 
 from .clock import Month, wall_clock
 from .context import AppContext
-from .errors import UserError
+from .errors import UserError, shown
 from .models import Audit, AuditCycle, Child, ImmediateResponse, Nomination, Staff, Team
 from .models.enums import (
     AuditKind,
@@ -185,7 +185,7 @@ def nominate(session: Session, ctx: AppContext, *, child_id: str, by: str, month
     """Record a service manager's good-practice nomination for a month not yet drawn."""
     authorise(session, command="nominate", staff_id=by)
     if session.get(Child, child_id) is None:
-        raise UserError(f"{child_id}: no child has that case id")
+        raise UserError(f"{shown(child_id)}: no child has that case id")
     if monthly_cycle(session, month) is not None:
         raise UserError(f"the {month} sample has already been drawn; nominate for a later month")
     existing = session.scalar(select(Nomination).where(Nomination.month == str(month),
@@ -203,7 +203,7 @@ def get_audit(session: Session, reference: str) -> Audit:
     """Get an audit by reference or say plainly that there is none."""
     audit = session.scalar(select(Audit).where(Audit.reference == reference))
     if audit is None:
-        raise UserError(f"{reference}: no audit has that reference (see `auditcycle list audits`)")
+        raise UserError(f"{shown(reference)}: no audit has that reference (see `auditcycle list audits`)")
     return audit
 
 

@@ -7,3 +7,9 @@ class UserError(Exception):
 
 class PermissionDenied(UserError):
     """A decision made by someone the table of who may do what does not allow."""
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """Return an id as typed, for an error message: cut short, control characters made visible."""
+    value = "".join(c if c.isprintable() else "?" for c in value[: limit + 1])
+    return value if len(value) <= limit else value[:limit] + "…"

@@ -1,10 +1,11 @@
 """The audit form: its JSON shape, and every check a form must pass before it is stored."""
 import json
+import unicodedata
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import UserError
 from .settings import FrameworkSettings
@@ -21,22 +22,52 @@ class FormError(UserError):
                          + "\n".join(f"  - {p}" for p in problems))
 
 
+def _free_text(value: str) -> str:
+    # NUL and other control characters are never typed on purpose, and PostgreSQL refuses NUL outright.
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
+        raise ValueError("contains a control character such as NUL; only text, line breaks and tabs are allowed")
+    return value
+
+
+def _one_line(value: str) -> str:
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise ValueError("must be one line of text, without line breaks or control characters")
+    return value
+
+
+FreeText = Annotated[str, AfterValidator(_free_text)]
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
+
+class DuplicateKey(ValueError):
+    """A JSON object that names the same key twice, so one of the two values would be lost."""
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
 class FamilyFeedbackIn(BaseModel):
     """One attempted contact with the child or family."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    relationship: str = Field(min_length=1, max_length=60)
+    relationship: OneLine = Field(min_length=1, max_length=60)
     outcome: Literal["spoke", "declined", "unreachable", "not_appropriate"]
     interpreter_used: bool = False
-    summary: str = Field("", max_length=4000)
+    summary: FreeText = Field("", max_length=4000)
 
 
 class ActionIn(BaseModel):
     """One action raised by the audit."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    description: str = Field(min_length=1, max_length=2000)
-    owner_id: str = Field(min_length=1, max_length=64)
+    description: FreeText = Field(min_length=1, max_length=2000)
+    owner_id: OneLine = Field(min_length=1, max_length=64)
     due: date
 
 
@@ -44,7 +75,7 @@ class ImmediateResponseIn(BaseModel):
     """A safeguarding concern raised by the form."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: FreeText = Field(min_length=1, max_length=4000)
 
 
 class AuditForm(BaseModel):
@@ -53,8 +84,8 @@ class AuditForm(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     grades: dict[str, str]
     overall: str
-    strengths: str = Field("", max_length=10_000)
-    practitioner_feedback: str = Field("", max_length=10_000)
+    strengths: FreeText = Field("", max_length=10_000)
+    practitioner_feedback: FreeText = Field("", max_length=10_000)
     family_feedback: list[FamilyFeedbackIn] = Field(default_factory=list, max_length=20)
     actions: list[ActionIn] = Field(default_factory=list, max_length=50)
     immediate_response: ImmediateResponseIn | None = None
@@ -77,9 +108,16 @@ def read_form_file(path: Path) -> dict:
     except UnicodeDecodeError as exc:
         raise UserError(f"{path.name}: not UTF-8 text (byte {exc.start}); save the form as UTF-8") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path.name}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except DuplicateKey as exc:
+        raise UserError(f"{path.name}: the key {str(exc)[:60]!r} appears twice in one object; give it once") from None
+    except RecursionError:
+        raise UserError(f"{path.name}: nested too deeply to be an audit form") from None
+    except ValueError as exc:
+        # Python refuses integers of more than 4,300 digits rather than spend the time converting them.
+        raise UserError(f"{path.name}: not a usable JSON form ({exc})") from None
     if not isinstance(data, dict):
         raise UserError(f"{path.name}: the form must be a JSON object with grades, overall, actions …")
     return data
@@ -98,24 +136,25 @@ def validate_form(data: dict, *, source: str, framework: FrameworkSettings, toda
     wanted = domains if domains is not None else list(framework.domains)
     allowed = ", ".join(framework.grades)
     grades = data.get("grades") if isinstance(data.get("grades"), dict) else {}
+    actions = data.get("actions") if isinstance(data.get("actions"), list) else []
     for domain in wanted:
         if domain not in grades:
             problems.append(f"grades.{domain}: not graded (this form grades all of: {', '.join(wanted)})")
     for domain, grade in grades.items():
         if domain not in wanted:
             problems.append(f"grades.{domain}: not an audit domain of this form (domains: {', '.join(wanted)})")
-        elif grade not in framework.grades:
-            problems.append(f"grades.{domain}: {grade!r} is not a grade (one of: {allowed})")
+        elif not isinstance(grade, str) or grade not in framework.grades:
+            problems.append(f"grades.{domain}: {str(grade)[:40]!r} is not a grade (one of: {allowed})")
     overall = data.get("overall")
     if isinstance(overall, str) and overall.strip() not in framework.grades:
-        problems.append(f"overall: {overall!r} is not a grade (one of: {allowed})")
+        problems.append(f"overall: {overall[:40]!r} is not a grade (one of: {allowed})")
     latest = today + timedelta(days=framework.action_max_days)
-    for index, action in enumerate(data.get("actions") or []):
+    for index, action in enumerate(actions):
         if not isinstance(action, dict):
             continue
         owner = action.get("owner_id")
         if isinstance(owner, str) and owner.strip() and owner.strip() not in known_staff:
-            problems.append(f"actions.{index}.owner_id: {owner!r} is not a known staff id")
+            problems.append(f"actions.{index}.owner_id: {owner[:64]!r} is not a known staff id")
         try:
             due = date.fromisoformat(str(action.get("due")))
         except ValueError:

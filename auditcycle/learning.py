@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from .clock import localize, wall_clock
 from .context import AppContext
-from .errors import UserError
+from .errors import UserError, shown
 from .models import Audit, AuditCycle, MakeADifference, OutboxMessage, Staff, Submission
 from .models.enums import QA_TEAM_ROLES, AuditStatus, Role
 from .moderation import closure_day
@@ -66,7 +66,7 @@ def get_mad(session: Session, reference: str) -> MakeADifference:
     """Get a Make a Difference summary or interview by reference, or say plainly that there is none."""
     mad = session.scalar(select(MakeADifference).where(MakeADifference.reference == reference))
     if mad is None:
-        raise UserError(f"{reference}: no Make a Difference summary or interview has that reference")
+        raise UserError(f"{shown(reference)}: no Make a Difference summary or interview has that reference")
     return mad
 
 
@@ -181,7 +181,7 @@ def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: st
     nominator = authorise(session, command="nominate-mad", staff_id=by)
     practitioner = session.get(Staff, practitioner_id)
     if practitioner is None or not practitioner.active:
-        raise UserError(f"{practitioner_id}: no active member of staff has that id")
+        raise UserError(f"{shown(practitioner_id)}: no active member of staff has that id")
     note = note.strip()
     if not note:
         raise UserError("--note is required: say what good outcome the practitioner achieved")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .clock import wall_clock
 from .context import AppContext
-from .errors import UserError
+from .errors import UserError, shown
 from .grades import OVERALL, current_grades, record_grades
 from .models import (
     Audit,
@@ -338,7 +338,7 @@ def get_audit(session: Session, reference: str) -> Audit:
     """Get an audit by reference or say plainly that there is none."""
     audit = session.scalar(select(Audit).where(Audit.reference == reference))
     if audit is None:
-        raise UserError(f"{reference}: no audit has that reference (see `auditcycle list audits`)")
+        raise UserError(f"{shown(reference)}: no audit has that reference (see `auditcycle list audits`)")
     return audit
 
 

@@ -45,7 +45,7 @@ from .chasing import step_due
 from .clock import Month, add_months, wall_clock
 from .context import AppContext
 from .cycle import monthly_cycle
-from .errors import UserError
+from .errors import UserError, shown
 from .models import Observation, Staff, Team
 from .models.enums import ObservationStatus, Role
 from .notices import Directory, mail_domain, recipient
@@ -353,7 +353,7 @@ def get_observation(session: Session, reference: str) -> Observation:
     """Get an observation by reference, or say that none has it."""
     observation = session.scalar(select(Observation).where(Observation.reference == reference.strip().upper()))
     if observation is None:
-        raise UserError(f"{reference}: no observation has that reference (they look like OBS-2026-12-001)")
+        raise UserError(f"{shown(reference)}: no observation has that reference (they look like OBS-2026-12-001)")
     return observation
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import PermissionDenied, UserError
+from .errors import PermissionDenied, UserError, shown
 from .models import Audit, Moderation, Service, Staff
 from .models.enums import QA_TEAM_ROLES, Role
 from .settings import get_settings
@@ -135,7 +135,7 @@ def authorise(session: Session, *, command: str, staff_id: str, subject: Subject
     rule, who = PERMISSIONS[command]
     actor = session.get(Staff, staff_id)
     if actor is None:
-        raise UserError(f"--by {staff_id}: no member of staff has that id")
+        raise UserError(f"--by {shown(staff_id)}: no member of staff has that id")
     if not actor.active or not rule(session, actor, subject or Subject()):
         about = f" {subject.audit.reference}" if subject and subject.audit else ""
         raise PermissionDenied(

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .clock import wall_clock
 from .context import AppContext
-from .errors import UserError
+from .errors import UserError, shown
 from .models import Audit, Child, Event, ImmediateResponse, Staff
 from .models.enums import AuditStatus, ResponseStatus, ResponseTrigger, Role
 from .notices import Directory, mail_domain, recipient
@@ -106,7 +106,7 @@ def get_response(session: Session, reference: str) -> ImmediateResponse:
     """Get an Immediate Response by reference or say plainly that there is none."""
     ir = session.scalar(select(ImmediateResponse).where(ImmediateResponse.reference == reference))
     if ir is None:
-        raise UserError(f"{reference}: no Immediate Response has that reference (see `auditcycle list responses`)")
+        raise UserError(f"{shown(reference)}: no Immediate Response has that reference (see `auditcycle list responses`)")
     return ir
 
 

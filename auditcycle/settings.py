@@ -4,18 +4,21 @@ The framework's own numbers are configuration with the source document's values 
 defaults, so another council changes them in TOML without touching code.
 """
 import os
+import tomllib
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from .errors import UserError
 
 DEFAULT_DOMAINS = {
     "help_protection_stability": "Help, protection and stability",
@@ -37,8 +40,15 @@ DEFAULT_GRADES = {
 }
 
 
+class ConfigError(UserError):
+    """A configuration file that cannot be read; the message names the file and what to fix."""
+
+
 class LadderStep(BaseModel):
     """One rung of the overdue-action ladder: how long overdue, and who is told."""
+
+    # A misspelt key would otherwise be dropped silently and the default used instead.
+    model_config = ConfigDict(extra="forbid")
 
     after_working_days: int = Field(ge=1, le=60)
     notify: list[Literal["owner", "team_manager", "service_manager", "assistant_director", "qa_manager"]]
@@ -46,6 +56,8 @@ class LadderStep(BaseModel):
 
 class FrameworkSettings(BaseModel):
     """The Quality Assurance & Impact Framework's rules, as data."""
+
+    model_config = ConfigDict(extra="forbid")
 
     domains: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_DOMAINS))
     grades: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_GRADES))
@@ -148,7 +160,7 @@ class Settings(BaseSettings):
     # How long a sender's claim on a batch lasts: a sender killed mid-batch holds its messages this long.
     send_claim_seconds: float = Field(600, gt=0)
     mail_from: EmailStr = "qa-team@example.org"
-    mail_from_name: str = "Quality Assurance Team"
+    mail_from_name: str = Field("Quality Assurance Team", max_length=200)
     outbox_dir: Path = Path("outbox")
     reports_dir: Path = Path("reports")
     timezone: str = "Europe/London"
@@ -161,6 +173,14 @@ class Settings(BaseSettings):
     def _ca_file_exists(cls, v: Path | None) -> Path | None:
         if v is not None and not v.is_file():
             raise ValueError(f"smtp_ca_file names {v}, which is not a file")
+        return v
+
+    @field_validator("mail_from_name")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        # The name goes into the From header of every message: a line break there would inject headers.
+        if any(ord(c) < 32 or ord(c) == 127 for c in v):
+            raise ValueError("must be one line of text, without control characters")
         return v
 
     @field_validator("timezone")
@@ -184,7 +204,24 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Read init values, then the environment, then the TOML file."""
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_path()))
+        return (init_settings, env_settings, _TomlFile(settings_cls, toml_file=config_path()))
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    """The TOML source, with an unreadable file reported as a ConfigError naming the file."""
+
+    def _read_file(self, file_path: Path) -> dict:
+        try:
+            # utf-8-sig: Windows Notepad may start the file with a byte-order mark.
+            return tomllib.loads(file_path.read_bytes().decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file_path}: not UTF-8 text (byte {exc.start}); save the configuration as UTF-8") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file_path}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{file_path}: values are nested too deeply to be a configuration") from None
+        except OSError as exc:
+            raise ConfigError(f"{file_path}: cannot be read ({exc.strerror})") from None
 
 
 def config_path() -> Path | None:
@@ -193,10 +230,22 @@ def config_path() -> Path | None:
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise FileNotFoundError(f"AUDITCYCLE_CONFIG names {path}, which is not a file")
+            raise ConfigError(f"AUDITCYCLE_CONFIG names {path}, which is not a file")
         return path
     local = Path("auditcycle.toml")
     return local if local.is_file() else None
+
+
+def describe_problem(exc: ValidationError) -> str:
+    """Say which settings are wrong and where they came from, one line each, without pydantic's links."""
+    try:
+        path = config_path()
+    except ConfigError:
+        path = None
+    where = f"{path} or AUDITCYCLE_* environment variables" if path else "AUDITCYCLE_* environment variables"
+    lines = [f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
+             for error in exc.errors(include_url=False, include_input=False)]
+    return f"configuration ({where}):\n" + "\n".join(f"  - {line}" for line in lines)
 
 
 @lru_cache(maxsize=1)

@@ -40,7 +40,8 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
                         "replaced only until moderation")
     today = ctx.timescales.today(ctx.now)
     # Only the owners the form names are looked up: a form must not cost a scan of every member of staff.
-    named = {a.get("owner_id", "").strip() for a in data.get("actions") or []
+    actions = data.get("actions") if isinstance(data.get("actions"), list) else []
+    named = {a.get("owner_id", "").strip() for a in actions
              if isinstance(a, dict) and isinstance(a.get("owner_id"), str)}
     known = set(session.scalars(select(Staff.id).where(Staff.id.in_(named)))) if named else set()
     # A dip sample grades only the domains it focuses on; every other audit grades them all.

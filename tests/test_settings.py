@@ -66,7 +66,9 @@ def test_environment_overrides_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_config_path_that_does_not_exist_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDITCYCLE_CONFIG", "/nowhere/auditcycle.toml")
-    with pytest.raises(FileNotFoundError, match="/nowhere/auditcycle.toml"):
+    from auditcycle.settings import ConfigError
+
+    with pytest.raises(ConfigError, match="/nowhere/auditcycle.toml"):
         Settings()
 
 

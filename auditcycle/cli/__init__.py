@@ -53,7 +53,9 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         except UserError as exc:
             raise fail(str(exc)) from None
         except ValidationError as exc:
-            raise fail(f"configuration: {exc}", code=2) from None
+            from ..settings import describe_problem
+
+            raise fail(describe_problem(exc), code=2) from None
 
     return wrapper
 
@@ -84,5 +86,7 @@ def main() -> None:
         fail(str(exc))
         sys.exit(1)
     except ValidationError as exc:
-        fail(f"configuration: {exc}")
+        from ..settings import describe_problem
+
+        fail(describe_problem(exc))
         sys.exit(2)

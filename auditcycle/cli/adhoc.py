@@ -7,7 +7,7 @@ import typer
 from ..adhoc import COMMAND, MAX_NOTICE_WORKING_DAYS, AdhocRequest, check_request
 from ..context import AppContext, build_context
 from ..db import session_scope
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..models.enums import Cohort, CycleKind
 from . import NowOption, app, console, guarded
 from .cycle import ByOption
@@ -26,7 +26,7 @@ def _due(value: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise UserError(f"--due {value!r}: not a date; write it as YYYY-MM-DD, e.g. 2026-12-04") from None
+        raise UserError(f"--due {shown(value)!r}: not a date; write it as YYYY-MM-DD, e.g. 2026-12-04") from None
 
 
 def _checked(ctx: AppContext, by: str, request: AdhocRequest) -> AdhocRequest:

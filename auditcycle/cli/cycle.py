@@ -410,12 +410,20 @@ def report_notes_command(
     build_context(now)
     if not notes.is_file():
         raise UserError(f"{notes}: no such file")
+    # Checked before reading: four bytes a character at most, so a larger file cannot be within the limit.
+    if notes.stat().st_size > 400_000:
+        raise UserError(f"{notes.name}: {notes.stat().st_size:,} bytes; the notes are at most 100,000 characters")
     try:
         text = notes.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"{notes.name}: not UTF-8 text (byte {exc.start}); save the notes as UTF-8") from None
     if len(text) > 100_000:
         raise UserError(f"{notes.name}: {len(text):,} characters; the notes are at most 100,000")
+    if any(ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in text):
+        # PostgreSQL refuses NUL, and no editor writes control characters into prose on purpose.
+        line = next(n for n, row in enumerate(text.split("\n"), 1)
+                    if any(ord(c) < 32 and c not in "\r\t" or ord(c) == 127 for c in row))
+        raise UserError(f"{notes.name} line {line}: contains a control character such as NUL; save the notes as plain text")
     with session_scope() as session:
         cycle = monthly_cycle(session, Month.parse(month))
         if cycle is None:
