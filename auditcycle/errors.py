@@ -7,3 +7,11 @@ class UserError(Exception):
 
 class PermissionDenied(UserError):
     """A decision made by someone the table of who may do what does not allow."""
+
+
+class Conflict(UserError):
+    """Another run saved the same record at the same moment; nothing of this run was saved."""
+
+
+class DatabaseBusy(UserError):
+    """Another process kept the database locked for longer than this one would wait."""

@@ -1,0 +1,189 @@
+"""Two copies of the same phase at once, on SQLite and PostgreSQL: the work is done once, and said plainly.
+
+The first line of defence is the phase lease (auditcycle.leases): a scheduled run that finds the
+phase busy skips quietly and a manual one is refused, naming the holder. The second line is the
+database itself: with the lease out of the way, unique constraints and locking still stop a second
+sample, message or meeting, and the run that loses gets a clear error, never a raw IntegrityError or
+"database is locked". Parallel senders share one outbox: PostgreSQL claims with FOR UPDATE SKIP
+LOCKED, SQLite serialises the claim with BEGIN IMMEDIATE.
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import sessionmaker
+
+from auditcycle.models import Audit, AuditCycle, Meeting, OutboxMessage, PhaseRun, Staff
+from auditcycle.models.enums import AuditStatus, MessageStatus, PhaseRunStatus, Role
+
+MONTH = "2026-12"
+SAMPLING_DAY = "2026-11-23"  # the sampling day of November 2026: sample, notify and book all run on it
+RAW_ERRORS = ("database is locked", "traceback", "integrityerror", "operationalerror", "uniqueviolation")
+FIGURES: dict[str, list] = {"races": [], "bypassed": [], "senders": []}
+
+
+@dataclass
+class Finished:
+    """One CLI process of a race, once it has exited."""
+
+    args: list[str]
+    code: int
+    out: str
+    err: str
+
+    @property
+    def raw_errors(self) -> list[str]:
+        """Return the raw database errors or tracebacks that reached the user, if any."""
+        text = (self.out + self.err).lower()
+        return [e for e in RAW_ERRORS if e in text]
+
+
+AUDITCYCLE = str(Path(sys.executable).parent / "auditcycle")
+
+
+@contextmanager
+def lease_table_held(engine: Engine) -> Iterator[None]:
+    """Hold the phase-lease table (on SQLite, the database's write lock) so arriving runs queue at the lease."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("SELECT 1")  # the engine begins every transaction IMMEDIATE: the write lock
+        else:
+            conn.exec_driver_sql("LOCK TABLE phase_lease IN ACCESS EXCLUSIVE MODE")
+        yield
+        conn.rollback()
+
+
+def _running(client, phase: str) -> int:
+    from prefect.client.schemas.filters import (
+        FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType)
+    from prefect.client.schemas.objects import StateType
+
+    return len(client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[phase])),
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])))))
+
+
+def race(engine: Engine, tmp_path: Path, env: dict[str, str], phase: str, *commands: list[str],
+         timeout: float = 180) -> list[Finished]:
+    """Start one real `auditcycle` process per command and let them reach the phase's lease at the same moment.
+
+    A start signal alone would not do: Prefect takes a variable second or more to begin each flow run,
+    enough for one run to finish before the other starts. So the lease table is held until both flow
+    runs are running and waiting on it, then let go, and both contend for the lease at once.
+    """
+    from prefect.client.orchestration import get_client
+
+    folder = tmp_path / f"race-{phase}-{time.monotonic_ns()}"
+    folder.mkdir()
+    started = []
+    with lease_table_held(engine), get_client(sync_client=True) as client:
+        for i, args in enumerate(commands):
+            with (folder / f"out-{i}").open("w") as out, (folder / f"err-{i}").open("w") as err:
+                started.append((args, subprocess.Popen([AUDITCYCLE, *args], env=env, stdout=out, stderr=err)))
+        deadline = time.monotonic() + timeout
+        while _running(client, phase) < len(commands):
+            if any(proc.poll() is not None for _, proc in started) or time.monotonic() > deadline:
+                for _, proc in started:
+                    proc.kill()
+                pytest.fail(f"the {phase} runs never both reached the lease: "
+                            f"{[(folder / f'err-{i}').read_text()[-2000:] for i in range(len(started))]}")
+            time.sleep(0.2)
+        time.sleep(0.5)  # both are now inside their flow runs, blocked on the lease table
+    finished = []
+    for i, (args, proc) in enumerate(started):
+        code = proc.wait(timeout=timeout)
+        finished.append(Finished(args, code, (folder / f"out-{i}").read_text(), (folder / f"err-{i}").read_text()))
+    return finished
+
+
+@pytest.fixture
+def race_env(authority: Engine, smtp_env, prefect_harness: str) -> dict[str, str]:
+    """The environment of a CLI process: the test database, the loopback SMTP server, the Prefect server."""
+    import prefect.settings
+
+    return {**os.environ, "PREFECT_API_URL": prefect.settings.PREFECT_API_URL.value(),
+            "AUDITCYCLE_LEASE_WAIT_SECONDS": "0"}
+
+
+def _qa_manager(engine: Engine) -> str:
+    with sessionmaker(bind=engine)() as s:
+        return s.scalars(select(Staff.id).where(Staff.role == Role.QA_MANAGER).order_by(Staff.id)).first()
+
+
+def _winner_and_loser(phase: str, finished: list[Finished]) -> tuple[dict, Finished]:
+    """Check one run did the phase and the other skipped quietly or was refused plainly; return both."""
+    did, other = [], []
+    for run in finished:
+        result = json.loads(run.out) if run.code == 0 and run.out.strip().startswith("{") else None
+        (did if result is not None and "skipped" not in result else other).append((run, result))
+    assert len(did) == 1 and len(other) == 1, [(r.args, r.code, r.out, r.err[-2000:]) for r in finished]
+    loser, result = other[0]
+    busy = f"the {phase} phase is already running (since "
+    if loser.code == 0:
+        assert result["skipped"].startswith(busy), loser.out
+    else:
+        assert loser.code == 1 and f"error: {busy}" in loser.err, (loser.out, loser.err[-2000:])
+    return did[0][1], loser
+
+
+def _check_mail_once(engine: Engine, smtp_server) -> int:
+    """Check every queued message was sent, and received by the SMTP server exactly once; return how many."""
+    with sessionmaker(bind=engine)() as s:
+        rows = list(s.execute(select(OutboxMessage.message_id, OutboxMessage.status, OutboxMessage.idempotency_key)))
+    received = Counter(r.message["Message-ID"] for r in smtp_server.received)
+    assert [m for m, n in received.items() if n > 1] == []
+    assert [k for k, n in Counter(key for _, _, key in rows).items() if n > 1] == []
+    assert {status for _, status, _ in rows} <= {MessageStatus.SENT}
+    assert set(received) == {message_id for message_id, _, _ in rows}
+    return len(received)
+
+
+def _runs(engine: Engine, phase: str) -> list[PhaseRunStatus]:
+    with sessionmaker(bind=engine)() as s:
+        return list(s.scalars(select(PhaseRun.status).where(PhaseRun.phase == phase)))
+
+
+def test_scheduled_and_manual_copies_of_each_writing_phase_at_once_do_it_once(
+        authority: Engine, race_env: dict[str, str], smtp_env, db_url: str, tmp_path: Path) -> None:
+    """Sample, notify and book, each started twice at the same moment (scheduled and manual) by real processes."""
+    engine_name = authority.dialect.name
+    factory = sessionmaker(bind=authority)
+    for phase, hour in (("sample", "07:00"), ("notify", "10:00"), ("book", "11:00")):
+        now = f"{SAMPLING_DAY}T{hour}"
+        scheduled = ["run", phase, "--now", now]
+        manual = ["run", phase, "--month", MONTH, "--now", now]
+
+        finished = race(authority, tmp_path, race_env, phase, scheduled, manual)
+
+        assert [(r.args[1], r.raw_errors) for r in finished] == [(phase, []), (phase, [])]
+        summary, loser = _winner_and_loser(phase, finished)
+        assert _runs(authority, phase) == [PhaseRunStatus.SUCCEEDED]
+        with factory() as s:
+            audits = list(s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == MONTH)))
+            cycles = s.scalar(select(func.count()).select_from(AuditCycle).where(AuditCycle.month == MONTH))
+            meetings = list(s.execute(select(Meeting.audit_id, Meeting.kind, Meeting.slot_key)))
+        assert cycles == 1
+        assert len({a.child_id for a in audits}) == len(audits) > 0
+        if phase == "sample":
+            assert summary["created"] is True and summary["audits"] == len(audits)
+            assert {a.status for a in audits} == {AuditStatus.ALLOCATED}
+        if phase == "notify":
+            assert summary["queued"] > 0 and {a.status for a in audits} == {AuditStatus.NOTIFIED}
+        if phase == "book":
+            assert summary["booked"] == len(meetings) > 0
+            assert [m for m, n in Counter(meetings).items() if n > 1] == []
+            assert {a.status for a in audits} == {AuditStatus.BOOKED}
+        received = _check_mail_once(authority, smtp_env)
+        FIGURES["races"].append({"engine": engine_name, "phase": phase, "loser": "skipped" if loser.code == 0
+                                 else "refused", "audits": len(audits), "meetings": len(meetings),
+                                 "received": received, "raw_errors": sum(len(r.raw_errors) for r in finished)})
