@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import sessionmaker
 
+from auditcycle.errors import Conflict
 from auditcycle.models import Audit, AuditCycle, Meeting, OutboxMessage, PhaseRun, Staff
 from auditcycle.models.enums import AuditStatus, MessageStatus, PhaseRunStatus, Role
 
@@ -187,3 +188,122 @@ def test_scheduled_and_manual_copies_of_each_writing_phase_at_once_do_it_once(
         FIGURES["races"].append({"engine": engine_name, "phase": phase, "loser": "skipped" if loser.code == 0
                                  else "refused", "audits": len(audits), "meetings": len(meetings),
                                  "received": received, "raw_errors": sum(len(r.raw_errors) for r in finished)})
+
+
+class Interleave:
+    """Make two threads' transactions overlap on PostgreSQL: each waits for the other before its first write.
+
+    SQLite needs no help and could not take it: its transactions begin IMMEDIATE, so the second thread
+    is already queued behind the first's write lock, which is the very serialisation under test.
+    """
+
+    def __init__(self, engine: Engine, parties: int = 2) -> None:
+        self.barrier = threading.Barrier(parties, timeout=20)
+        self.local = threading.local()
+        self.engine = engine
+        self.active = engine.dialect.name == "postgresql"
+        self.spans: dict[str, list[float]] = {}
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "begin", self._begun)
+        event.listen(engine, "commit", self._ended)
+        event.listen(engine, "rollback", self._ended)
+
+    def _begun(self, _conn) -> None:
+        self.spans.setdefault(threading.current_thread().name, [time.monotonic(), 0.0])
+
+    def _ended(self, _conn) -> None:
+        span = self.spans.get(threading.current_thread().name)
+        if span is not None and not span[1]:
+            span[1] = time.monotonic()
+
+    def _before(self, _conn, _cursor, statement: str, *_args) -> None:
+        if self.active and not getattr(self.local, "wrote", False) and statement.lstrip().upper().startswith(
+                ("INSERT", "UPDATE")):
+            self.local.wrote = True
+            self.barrier.wait()
+
+    def overlapped(self) -> bool:
+        """Say whether the two transactions were open at the same time."""
+        (a0, a1), (b0, b1) = self.spans.values()
+        return a0 < b1 and b0 < a1
+
+    def remove(self) -> None:
+        """Stop listening."""
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "begin", self._begun)
+        event.remove(self.engine, "commit", self._ended)
+        event.remove(self.engine, "rollback", self._ended)
+
+
+def both_at_once(engine: Engine, work) -> list[object]:
+    """Run the same unit of work in two threads at once, lease bypassed; return each result or error."""
+    interleave = Interleave(engine)
+    start = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def run(name: str) -> None:
+        start.wait()
+        try:
+            results[name] = work()
+        except Exception as exc:  # the outcome under test, kept to assert on
+            results[name] = exc
+
+    threads = [threading.Thread(target=run, args=(name,), name=name) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    interleave.remove()
+    assert interleave.overlapped() is (engine.dialect.name == "postgresql"), interleave.spans
+    return [results["first"], results["second"]]
+
+
+CLEAR_CONFLICT = ("was saved by another run at the same moment; nothing from this run was saved. Run it again: "
+                  "it carries on from what the other run did, and sends and books nothing twice")
+
+
+def _split(outcomes: list[object]) -> tuple[list[object], list[Exception]]:
+    done = [o for o in outcomes if not isinstance(o, Exception)]
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert all(isinstance(e, Conflict) for e in errors), [repr(e) for e in errors]
+    return done, errors
+
+
+def test_lease_bypassed_the_database_still_does_each_phase_once(authority: Engine, app_env: str) -> None:
+    """Two threads run the sample, notice and booking units at once with no lease: constraints and locks hold."""
+    from auditcycle.db import get_engine
+    from auditcycle.tasks.booking import book_month_meetings
+    from auditcycle.tasks.notices import queue_month_notices
+    from auditcycle.tasks.sampling import draw_sample
+
+    engine = get_engine()
+    factory = sessionmaker(bind=engine)
+    name = engine.dialect.name
+
+    drawn, draw_errors = _split(both_at_once(engine, lambda: draw_sample.fn(MONTH, f"{SAMPLING_DAY}T07:00")))
+    queued, notify_errors = _split(both_at_once(engine, lambda: queue_month_notices.fn(MONTH, f"{SAMPLING_DAY}T10:00")))
+    booked, book_errors = _split(both_at_once(engine, lambda: book_month_meetings.fn(MONTH, f"{SAMPLING_DAY}T11:00")))
+
+    with factory() as s:
+        cycles = s.scalar(select(func.count()).select_from(AuditCycle))
+        audits = list(s.scalars(select(Audit)))
+        keys = list(s.scalars(select(OutboxMessage.idempotency_key)))
+        meetings = list(s.execute(select(Meeting.audit_id, Meeting.kind, Meeting.slot_key)))
+    assert cycles == 1 and len({a.child_id for a in audits}) == len(audits) > 0
+    assert sorted(d["created"] for d in drawn) == ([True] if name == "postgresql" else [False, True])
+    assert sum(queued) == len([k for k in keys if k.startswith("notify:")]) > 0 and sorted(queued)[0] == 0
+    assert sum(b["booked"] for b in booked) == len(meetings) > 0
+    assert [k for k, n in Counter(keys).items() if n > 1] == []
+    assert [m for m, n in Counter(meetings).items() if n > 1] == []
+    errors = draw_errors + notify_errors + book_errors
+    if name == "postgresql":
+        # Both read before either wrote; the second insert of the cycle and of the first meeting waited
+        # on the first's uncommitted key and was refused, with the constraint named.
+        assert (len(draw_errors), len(notify_errors), len(book_errors)) == (1, 0, 1)
+        assert str(draw_errors[0]) == f"the same record (uq_audit_cycle_reference) {CLEAR_CONFLICT}"
+        assert str(book_errors[0]) in {f"the same record ({key}) {CLEAR_CONFLICT}"
+                                       for key in ("uq_meeting_audit_id_kind_slot_key", "uq_meeting_reference")}
+    else:
+        assert errors == []  # BEGIN IMMEDIATE: the second waited, then found the work done
+    FIGURES["bypassed"].append({"engine": name, "pairs": 3, "conflicts": len(errors), "cycles": cycles,
+                                "audits": len(audits), "messages": len(keys), "meetings": len(meetings)})
