@@ -24,6 +24,7 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import sessionmaker
 
 from auditcycle.errors import Conflict
+from figures import report
 from auditcycle.models import Audit, AuditCycle, Meeting, OutboxMessage, PhaseRun, Staff
 from auditcycle.models.enums import AuditStatus, MessageStatus, PhaseRunStatus, Role
 
@@ -31,6 +32,15 @@ MONTH = "2026-12"
 SAMPLING_DAY = "2026-11-23"  # the sampling day of November 2026: sample, notify and book all run on it
 RAW_ERRORS = ("database is locked", "traceback", "integrityerror", "operationalerror", "uniqueviolation")
 FIGURES: dict[str, list] = {"races": [], "bypassed": [], "senders": []}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def figures(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Print what the module measured, for docs/reliability.md, once its tests have run."""
+    yield
+    for kind, rows in FIGURES.items():
+        for row in rows:
+            report(request, f"concurrency {kind}: {json.dumps(row)}")
 
 
 @dataclass
@@ -116,11 +126,6 @@ def race_env(authority: Engine, smtp_env, prefect_harness: str) -> dict[str, str
             "AUDITCYCLE_LEASE_WAIT_SECONDS": "0"}
 
 
-def _qa_manager(engine: Engine) -> str:
-    with sessionmaker(bind=engine)() as s:
-        return s.scalars(select(Staff.id).where(Staff.role == Role.QA_MANAGER).order_by(Staff.id)).first()
-
-
 def _winner_and_loser(phase: str, finished: list[Finished]) -> tuple[dict, Finished]:
     """Check one run did the phase and the other skipped quietly or was refused plainly; return both."""
     did, other = [], []
@@ -154,40 +159,63 @@ def _runs(engine: Engine, phase: str) -> list[PhaseRunStatus]:
         return list(s.scalars(select(PhaseRun.status).where(PhaseRun.phase == phase)))
 
 
-def test_scheduled_and_manual_copies_of_each_writing_phase_at_once_do_it_once(
-        authority: Engine, race_env: dict[str, str], smtp_env, db_url: str, tmp_path: Path) -> None:
-    """Sample, notify and book, each started twice at the same moment (scheduled and manual) by real processes."""
-    engine_name = authority.dialect.name
-    factory = sessionmaker(bind=authority)
-    for phase, hour in (("sample", "07:00"), ("notify", "10:00"), ("book", "11:00")):
-        now = f"{SAMPLING_DAY}T{hour}"
-        scheduled = ["run", phase, "--now", now]
-        manual = ["run", phase, "--month", MONTH, "--now", now]
+def _prepare(engine: Engine, phase: str) -> None:
+    """Bring the month to the point where `phase` has work to do: drawn for notify, announced for book."""
+    from auditcycle.clock import Month
+    from auditcycle.context import build_context
+    from auditcycle.cycle import draw
+    from auditcycle.notices import queue_notices
 
-        finished = race(authority, tmp_path, race_env, phase, scheduled, manual)
+    if phase in {"notify", "book"}:
+        with sessionmaker(bind=engine).begin() as s:
+            draw(s, build_context(f"{SAMPLING_DAY}T07:00"), month=Month.parse(MONTH), size=6, seed=5)
+    if phase == "book":
+        with sessionmaker(bind=engine).begin() as s:
+            queue_notices(s, build_context(f"{SAMPLING_DAY}T10:00"), cycle=s.scalar(select(AuditCycle)))
 
-        assert [(r.args[1], r.raw_errors) for r in finished] == [(phase, []), (phase, [])]
-        summary, loser = _winner_and_loser(phase, finished)
-        assert _runs(authority, phase) == [PhaseRunStatus.SUCCEEDED]
-        with factory() as s:
-            audits = list(s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == MONTH)))
-            cycles = s.scalar(select(func.count()).select_from(AuditCycle).where(AuditCycle.month == MONTH))
-            meetings = list(s.execute(select(Meeting.audit_id, Meeting.kind, Meeting.slot_key)))
-        assert cycles == 1
-        assert len({a.child_id for a in audits}) == len(audits) > 0
-        if phase == "sample":
-            assert summary["created"] is True and summary["audits"] == len(audits)
-            assert {a.status for a in audits} == {AuditStatus.ALLOCATED}
-        if phase == "notify":
-            assert summary["queued"] > 0 and {a.status for a in audits} == {AuditStatus.NOTIFIED}
-        if phase == "book":
-            assert summary["booked"] == len(meetings) > 0
-            assert [m for m, n in Counter(meetings).items() if n > 1] == []
-            assert {a.status for a in audits} == {AuditStatus.BOOKED}
-        received = _check_mail_once(authority, smtp_env)
-        FIGURES["races"].append({"engine": engine_name, "phase": phase, "loser": "skipped" if loser.code == 0
-                                 else "refused", "audits": len(audits), "meetings": len(meetings),
-                                 "received": received, "raw_errors": sum(len(r.raw_errors) for r in finished)})
+
+# Each race costs two CLI processes (Prefect included), so `make test` races the sample phase once per
+# database; `make concurrency` races every writing phase, several rounds (see the Makefile).
+RACE_PHASES = os.environ.get("AUDITCYCLE_RACE_PHASES", "sample").split(",")
+RACE_ROUNDS = range(1, int(os.environ.get("AUDITCYCLE_RACE_ROUNDS", "1")) + 1)
+PHASE_HOURS = {"sample": "07:00", "notify": "10:00", "book": "11:00"}
+
+
+@pytest.mark.parametrize("round_", RACE_ROUNDS)
+@pytest.mark.parametrize("phase", RACE_PHASES)
+def test_scheduled_and_manual_copies_of_a_writing_phase_at_once_do_it_once(
+        authority: Engine, race_env: dict[str, str], smtp_env, tmp_path: Path, phase: str, round_: int) -> None:
+    """A scheduled and a manual run of the phase, in two real processes, reach its lease at the same moment."""
+    _prepare(authority, phase)
+    now = f"{SAMPLING_DAY}T{PHASE_HOURS[phase]}"
+    scheduled = ["run", phase, "--now", now]
+    manual = ["run", phase, "--month", MONTH, "--now", now]
+
+    finished = race(authority, tmp_path, race_env, phase, scheduled, manual)
+
+    assert [(r.args[1], r.raw_errors) for r in finished] == [(phase, []), (phase, [])]
+    summary, loser = _winner_and_loser(phase, finished)
+    assert _runs(authority, phase) == [PhaseRunStatus.SUCCEEDED]
+    with sessionmaker(bind=authority)() as s:
+        audits = list(s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == MONTH)))
+        cycles = s.scalar(select(func.count()).select_from(AuditCycle).where(AuditCycle.month == MONTH))
+        meetings = list(s.execute(select(Meeting.audit_id, Meeting.kind, Meeting.slot_key)))
+    assert cycles == 1
+    assert len({a.child_id for a in audits}) == len(audits) > 0
+    if phase == "sample":
+        assert summary["created"] is True and summary["audits"] == len(audits)
+        assert {a.status for a in audits} == {AuditStatus.ALLOCATED}
+    if phase == "notify":
+        assert summary["queued"] > 0 and {a.status for a in audits} == {AuditStatus.NOTIFIED}
+    if phase == "book":
+        assert summary["booked"] == len(meetings) > 0
+        assert [m for m, n in Counter(meetings).items() if n > 1] == []
+        assert {a.status for a in audits} == {AuditStatus.BOOKED}
+    received = _check_mail_once(authority, smtp_env)
+    FIGURES["races"].append({"engine": authority.dialect.name, "phase": phase, "round": round_,
+                             "loser": "skipped" if loser.code == 0 else "refused", "audits": len(audits),
+                             "meetings": len(meetings), "received": received,
+                             "raw_errors": sum(len(r.raw_errors) for r in finished)})
 
 
 class Interleave:
@@ -369,3 +397,68 @@ def test_a_clash_past_the_lease_reaches_the_cli_user_as_one_clear_line(
     assert len(meetings) == booked.booked > 0 and len(set(meetings)) == len(meetings)
     FIGURES["bypassed"].append({"engine": authority.dialect.name, "pairs": 1, "cli_clear_errors": 1,
                                 "raw_errors": len(finished.raw_errors)})
+
+
+SENDERS = 4
+MESSAGES = 300
+
+
+def _fill_outbox(session, count: int) -> None:
+    """Queue `count` distinct messages to 30 members of staff."""
+    from auditcycle.clock import wall_clock
+    from auditcycle.notifications.message import Composed, Recipient
+    from auditcycle.notifications.outbox import enqueue
+
+    people = [Recipient(f"S{i:03d}", f"Person {i}", f"person{i}@council.example") for i in range(30)]
+    session.add_all(Staff(id=p.staff_id, name=p.name, email=p.email, role=Role.KEY_WORKER) for p in people)
+    for n in range(count):
+        message = Composed(template="test", subject=f"Message {n}", text=f"Body {n}", html=f"<p>Body {n}</p>")
+        enqueue(session, phase="notify", month=MONTH, subject_ref=f"load-{n}", step="notice",
+                recipient=people[n % len(people)], message=message, now=wall_clock(), mail_domain="council.example")
+    session.commit()
+
+
+def test_parallel_senders_deliver_each_message_exactly_once(session, db_url: str, settings, smtp_server) -> None:
+    """Four senders drain one outbox of 300 messages at once: each arrives once, none is left sending."""
+    from auditcycle.db import make_engine
+    from auditcycle.notifications.gateway import deliver
+
+    _fill_outbox(session, MESSAGES)
+    engines = [make_engine(db_url) for _ in range(SENDERS)]  # one pool each, as separate processes would have
+    claims: list[str] = []
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute",
+                     lambda _c, _cur, statement, *_: claims.append(statement) if "LIMIT" in statement else None)
+    start = threading.Barrier(SENDERS)
+    reports: dict[int, object] = {}
+
+    def send(i: int) -> None:
+        start.wait()
+        reports[i] = deliver(engine=engines[i], settings=settings, batch_size=10)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(SENDERS)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    seconds = time.monotonic() - began
+    for engine in engines:
+        engine.dispose()
+
+    rows = list(session.execute(select(OutboxMessage.message_id, OutboxMessage.status, OutboxMessage.attempts)))
+    received = Counter(r.message["Message-ID"] for r in smtp_server.received)
+    sent_by = [reports[i].sent for i in range(SENDERS)]
+    assert len(smtp_server.received) == MESSAGES == sum(sent_by)
+    assert set(received) == {m for m, _, _ in rows} and set(received.values()) == {1}
+    assert {(status, attempts) for _, status, attempts in rows} == {(MessageStatus.SENT, 1)}  # none stuck SENDING
+    assert len([n for n in sent_by if n]) >= 2  # the senders really shared the outbox
+    claim = next(c for c in claims if "outbox_message" in c)
+    if session.bind.dialect.name == "postgresql":
+        assert claim.rstrip().endswith("FOR UPDATE SKIP LOCKED")
+    else:
+        assert "FOR UPDATE" not in claim  # SQLite: the claim's BEGIN IMMEDIATE serialises the senders instead
+    FIGURES["senders"].append({"engine": session.bind.dialect.name, "senders": SENDERS, "messages": MESSAGES,
+                               "received": len(smtp_server.received), "duplicates": sum(received.values()) - len(received),
+                               "stuck": sum(s != MessageStatus.SENT for _, s, _ in rows), "sent_by": sent_by,
+                               "seconds": round(seconds, 2)})
