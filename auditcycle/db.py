@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,6 +109,16 @@ def concurrency_error(orig: BaseException) -> UserError | None:
                             f"{sqlite_busy_seconds():g} s; nothing from this run was saved. Run it again once "
                             "the other run has finished")
     return None
+
+
+def serialise(session: Session, name: str) -> None:
+    """Wait until no other transaction holds the named lock, and hold it until this one ends.
+
+    On PostgreSQL this is a transaction-scoped advisory lock. SQLite needs none: every transaction
+    begins IMMEDIATE and so already holds the database's only write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"auditcycle:{name}"})
 
 
 def get_engine() -> Engine:
