@@ -94,17 +94,17 @@ def concurrency_error(orig: BaseException) -> UserError | None:
     at once look like to the database. The transaction is rolled back, so nothing was saved.
     """
     sqlstate = getattr(orig, "sqlstate", None)
-    text = str(orig)
-    if sqlstate in CONCURRENT_SQLSTATES or text.startswith("UNIQUE constraint failed"):
+    said = str(orig)
+    if sqlstate in CONCURRENT_SQLSTATES or said.startswith("UNIQUE constraint failed"):
         if sqlstate == "23505" or sqlstate is None:
             diag = getattr(orig, "diag", None)
-            what = getattr(diag, "constraint_name", None) or text.removeprefix("UNIQUE constraint failed: ")
+            what = getattr(diag, "constraint_name", None) or said.removeprefix("UNIQUE constraint failed: ")
             clash = f"the same record ({what}) was saved by another run at the same moment"
         else:
             clash = "another run was changing the same records at the same moment"
         return Conflict(f"{clash}; nothing from this run was saved. Run it again: it carries on from "
                         "what the other run did, and sends and books nothing twice")
-    if sqlstate is None and ("database is locked" in text or "database table is locked" in text):
+    if sqlstate is None and ("database is locked" in said or "database table is locked" in said):
         return DatabaseBusy(f"the database stayed locked by another auditcycle process for more than "
                             f"{sqlite_busy_seconds():g} s; nothing from this run was saved. Run it again once "
                             "the other run has finished")

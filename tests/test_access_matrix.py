@@ -9,9 +9,9 @@ a refused one must raise PermissionDenied without writing anything. The expected
 comes from the README's table, restated below over the facts of the person and the subject.
 """
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
 
 import pytest
 from sqlalchemy import Engine, event, func, select
@@ -106,7 +106,8 @@ def _subjects(s: Session) -> Subjects:
         allocated=s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == "2027-02")
                             .order_by(Audit.id)).first(),
         meeting=s.scalars(select(Meeting).join(Audit).join(AuditCycle).where(
-            AuditCycle.month == "2027-01", Meeting.status == MeetingStatus.BOOKED).order_by(Meeting.starts_at)).first(),
+            AuditCycle.month == "2027-01", Meeting.status == MeetingStatus.BOOKED)
+            .order_by(Meeting.starts_at)).first(),
         open_action=s.scalars(select(Action).where(Action.status == ActionStatus.OPEN).order_by(Action.id)).first(),
         done_action=s.scalars(select(Action).where(Action.status == ActionStatus.DONE)).one(),
         observation=s.scalars(select(Observation).where(Observation.status == ObservationStatus.ASSIGNED)
@@ -146,7 +147,8 @@ def _related(s: Session, relation: str, command: str, sub: Subjects) -> Staff:
                                              Staff.service_id == child.team.service_id).order_by(Staff.id)).first()
     if relation == "moderation panel member":
         return s.scalars(select(Staff).join(Service, Staff.service_id == Service.id).where(
-            Staff.role == Role.SERVICE_MANAGER, Staff.active, Service.name == sub.panel_service).order_by(Staff.id)).first()
+            Staff.role == Role.SERVICE_MANAGER, Staff.active, Service.name == sub.panel_service)
+            .order_by(Staff.id)).first()
     if relation == "PIM assigned to the audit":
         return by_id(moderation.moderator_id)
     if relation == "action owner":
@@ -160,8 +162,8 @@ def _related(s: Session, relation: str, command: str, sub: Subjects) -> Staff:
 
 def _newcomers(s: Session) -> dict[Role, Staff]:
     """Add one member of staff per role, in no team or service and managing no one: the role and nothing else."""
-    people = {role: Staff(id=f"NEW-{role.value}", name=f"Newcomer {role.value}", email=f"new.{role.value}@council.example",
-                          role=role) for role in Role}
+    people = {role: Staff(id=f"NEW-{role.value}", name=f"Newcomer {role.value}",
+                          email=f"new.{role.value}@council.example", role=role) for role in Role}
     s.add_all(people.values())
     s.commit()
     return people
@@ -185,7 +187,8 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "dispute": actor.id == child.key_worker_id or child_sm or (role == Role.TEAM_MANAGER and (
             actor.team_id == child.team_id or child.key_worker.manager_id == actor.id)),
         "moderate": panel or role == Role.ASSISTANT_DIRECTOR or (
-            role == Role.PRACTICE_IMPROVEMENT_MANAGER and moderation is not None and moderation.moderator_id == actor.id),
+            role == Role.PRACTICE_IMPROVEMENT_MANAGER and moderation is not None
+            and moderation.moderator_id == actor.id),
         "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
         "nominate": role == Role.SERVICE_MANAGER,
         "action-done": actor.id == action.owner_id or line_manager,

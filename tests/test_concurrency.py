@@ -82,7 +82,8 @@ def _running(client, phase: str) -> int:
 
     return len(client.read_flow_runs(
         flow_filter=FlowFilter(name=FlowFilterName(any_=[phase])),
-        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])))))
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.RUNNING])))))
 
 
 def race(engine: Engine, tmp_path: Path, env: dict[str, str], phase: str, *commands: list[str],
@@ -316,7 +317,8 @@ def test_lease_bypassed_the_database_still_does_each_phase_once(authority: Engin
     name = engine.dialect.name
 
     drawn, draw_errors = _split(both_at_once(engine, lambda: draw_sample.fn(MONTH, f"{SAMPLING_DAY}T07:00")))
-    queued, notify_errors = _split(both_at_once(engine, lambda: queue_month_notices.fn(MONTH, f"{SAMPLING_DAY}T10:00")))
+    queued, notify_errors = _split(both_at_once(engine,
+                                                lambda: queue_month_notices.fn(MONTH, f"{SAMPLING_DAY}T10:00")))
     booked, book_errors = _split(both_at_once(engine, lambda: book_month_meetings.fn(MONTH, f"{SAMPLING_DAY}T11:00")))
 
     with factory() as s:
@@ -466,7 +468,8 @@ def test_parallel_senders_deliver_each_message_exactly_once(session, db_url: str
     else:
         assert "FOR UPDATE" not in claim  # SQLite: the claim's BEGIN IMMEDIATE serialises the senders instead
     FIGURES["senders"].append({"engine": session.bind.dialect.name, "senders": SENDERS, "messages": MESSAGES,
-                               "received": len(smtp_server.received), "duplicates": sum(received.values()) - len(received),
+                               "received": len(smtp_server.received),
+                               "duplicates": sum(received.values()) - len(received),
                                "stuck": sum(s != MessageStatus.SENT for _, s, _ in rows), "sent_by": sent_by,
                                "seconds": round(seconds, 2)})
 
