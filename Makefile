@@ -34,4 +34,4 @@ bench: $(STAMP)
 .PHONY: concurrency
 ROUNDS ?= 3
 concurrency: $(STAMP)
-	AUDITCYCLE_RACE_PHASES=sample,notify,book AUDITCYCLE_RACE_ROUNDS=$(ROUNDS) $(BIN)/pytest -q -p no:cacheprovider tests/test_concurrency.py tests/test_access_matrix.py
+	AUDITCYCLE_RACE_PHASES=sample,notify,book AUDITCYCLE_RACE_ROUNDS=$(ROUNDS) AUDITCYCLE_CLI_CLASH=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_concurrency.py tests/test_access_matrix.py

@@ -346,66 +346,70 @@ def test_lease_bypassed_the_database_still_does_each_phase_once(authority: Engin
                                 "audits": len(audits), "messages": len(keys), "meetings": len(meetings)})
 
 
-def _blocked_on_a_lock(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return bool(conn.exec_driver_sql(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ).scalar())
+# A third CLI process: part of `make concurrency` (AUDITCYCLE_CLI_CLASH=1), not of `make test`.
+if os.environ.get("AUDITCYCLE_CLI_CLASH") == "1":
+    def _blocked_on_a_lock(engine: Engine) -> bool:
+        with engine.connect() as conn:
+            return bool(conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).scalar())
 
 
-def test_a_clash_past_the_lease_reaches_the_cli_user_as_one_clear_line(
-        authority: Engine, race_env: dict[str, str], tmp_path: Path) -> None:
-    """A `run book` that meets another writer the lease did not stop exits 1 with a plain `error:` line.
+    def test_a_clash_past_the_lease_reaches_the_cli_user_as_one_clear_line(
+            authority: Engine, race_env: dict[str, str], tmp_path: Path) -> None:
+        """A `run book` that meets another writer the lease did not stop exits 1 with a plain `error:` line.
 
-    On PostgreSQL the other writer has inserted the same meetings and commits while the CLI waits on
-    them: the unique constraint refuses the CLI's copy. On SQLite the other writer keeps the database
-    locked past the CLI's busy wait.
-    """
-    from auditcycle.booking import book
-    from auditcycle.clock import Month
-    from auditcycle.context import build_context
-    from auditcycle.cycle import draw
-    from auditcycle.notices import queue_notices
+        On PostgreSQL the other writer has inserted the same meetings and commits while the CLI waits on
+        them: the unique constraint refuses the CLI's copy. On SQLite the other writer keeps the database
+        locked past the CLI's busy wait.
+        """
+        from auditcycle.booking import book
+        from auditcycle.clock import Month
+        from auditcycle.context import build_context
+        from auditcycle.cycle import draw
+        from auditcycle.notices import queue_notices
 
-    ctx = lambda hour: build_context(f"{SAMPLING_DAY}T{hour}")  # noqa: E731
-    with sessionmaker(bind=authority).begin() as s:
-        draw(s, ctx("07:00"), month=Month.parse(MONTH), size=4, seed=5)
-    with sessionmaker(bind=authority).begin() as s:
-        queue_notices(s, ctx("10:00"), cycle=s.scalar(select(AuditCycle)))
-    env = {**race_env, "AUDITCYCLE_SQLITE_BUSY_SECONDS": "1"}
-    out, err = tmp_path / "out", tmp_path / "err"
-    sqlite = authority.dialect.name == "sqlite"
+        ctx = lambda hour: build_context(f"{SAMPLING_DAY}T{hour}")  # noqa: E731
+        with sessionmaker(bind=authority).begin() as s:
+            draw(s, ctx("07:00"), month=Month.parse(MONTH), size=4, seed=5)
+        with sessionmaker(bind=authority).begin() as s:
+            queue_notices(s, ctx("10:00"), cycle=s.scalar(select(AuditCycle)))
+        env = {**race_env, "AUDITCYCLE_SQLITE_BUSY_SECONDS": "1"}
+        out, err = tmp_path / "out", tmp_path / "err"
+        sqlite = authority.dialect.name == "sqlite"
 
-    with sessionmaker(bind=authority)() as other:
-        other.connection()  # on SQLite, BEGIN IMMEDIATE: the write lock, held until the end of the block
-        booked = book(other, ctx("11:00"), cycle=other.scalar(select(AuditCycle)))
-        with out.open("w") as o, err.open("w") as e:
-            cli = subprocess.Popen([AUDITCYCLE, "run", "book", "--month", MONTH, "--now", f"{SAMPLING_DAY}T11:05"],
-                                   env=env, stdout=o, stderr=e)
-        if sqlite:
+        with sessionmaker(bind=authority)() as other:
+            other.connection()  # on SQLite, BEGIN IMMEDIATE: the write lock, held until the end of the block
+            booked = book(other, ctx("11:00"), cycle=other.scalar(select(AuditCycle)))
+            with out.open("w") as o, err.open("w") as e:
+                cli = subprocess.Popen([AUDITCYCLE, "run", "book", "--month", MONTH,
+                                        "--now", f"{SAMPLING_DAY}T11:05"],
+                                       env=env, stdout=o, stderr=e)
+            if sqlite:
+                code = cli.wait(timeout=180)
+            else:
+                deadline = time.monotonic() + 180
+                while not _blocked_on_a_lock(authority):
+                    assert cli.poll() is None and time.monotonic() < deadline, err.read_text()[-2000:]
+                    time.sleep(0.2)
+            other.commit()
+        if not sqlite:
             code = cli.wait(timeout=180)
-        else:
-            deadline = time.monotonic() + 180
-            while not _blocked_on_a_lock(authority):
-                assert cli.poll() is None and time.monotonic() < deadline, err.read_text()[-2000:]
-                time.sleep(0.2)
-        other.commit()
-    if not sqlite:
-        code = cli.wait(timeout=180)
 
-    finished = Finished(["run", "book"], code, out.read_text(), err.read_text())
-    if sqlite:
-        expected = ("error: the database stayed locked by another auditcycle process for more than 1 s; nothing "
-                    "from this run was saved. Run it again once the other run has finished")
-    else:
-        expected = "was saved by another run at the same moment; nothing from this run was saved."
-    assert (finished.code, finished.raw_errors) == (1, [])
-    assert expected in " ".join(finished.err.split()), finished.err[-2000:]
-    with sessionmaker(bind=authority)() as s:
-        meetings = list(s.execute(select(Meeting.audit_id, Meeting.kind, Meeting.slot_key)))
-    assert len(meetings) == booked.booked > 0 and len(set(meetings)) == len(meetings)
-    FIGURES["bypassed"].append({"engine": authority.dialect.name, "pairs": 1, "cli_clear_errors": 1,
-                                "raw_errors": len(finished.raw_errors)})
+        finished = Finished(["run", "book"], code, out.read_text(), err.read_text())
+        if sqlite:
+            expected = ("error: the database stayed locked by another auditcycle process for more than 1 s; nothing "
+                        "from this run was saved. Run it again once the other run has finished")
+        else:
+            expected = "was saved by another run at the same moment; nothing from this run was saved."
+        assert (finished.code, finished.raw_errors) == (1, [])
+        assert expected in " ".join(finished.err.split()), finished.err[-2000:]
+        with sessionmaker(bind=authority)() as s:
+            meetings = list(s.execute(select(Meeting.audit_id, Meeting.kind, Meeting.slot_key)))
+        assert len(meetings) == booked.booked > 0 and len(set(meetings)) == len(meetings)
+        FIGURES["bypassed"].append({"engine": authority.dialect.name, "pairs": 1, "cli_clear_errors": 1,
+                                    "raw_errors": len(finished.raw_errors)})
 
 
 SENDERS = 4
