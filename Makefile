@@ -44,3 +44,11 @@ reliability: $(STAMP)
 .PHONY: hostile
 hostile: $(STAMP)
 	AUDITCYCLE_RELIABILITY=1 $(BIN)/pytest -q -p no:cacheprovider tests/hostile
+
+# The concurrency sweep (kept out of `make test`, which races the sample phase once): every writing
+# phase raced ROUNDS times by two real processes, on SQLite and, when AUDITCYCLE_TEST_POSTGRES_URL is
+# set, on PostgreSQL too; prints the figures.
+.PHONY: concurrency
+ROUNDS ?= 3
+concurrency: $(STAMP)
+	AUDITCYCLE_RACE_PHASES=sample,notify,book AUDITCYCLE_RACE_ROUNDS=$(ROUNDS) AUDITCYCLE_CLI_CLASH=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_concurrency.py tests/test_access_matrix.py

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from .clock import Month
 from .context import AppContext
-from .cycle import CLOSED, available_auditors, eligible_candidates, raise_supervision_gaps
+from .cycle import CLOSED, DRAW_LOCK, available_auditors, eligible_candidates, raise_supervision_gaps
+from .db import serialise
 from .errors import UserError, shown
 from .models import Audit, AuditCycle, Team
 from .models.enums import AuditKind, AuditStatus, Cohort, CycleKind
@@ -159,6 +160,7 @@ def draw_adhoc(session: Session, ctx: AppContext, *, request: AdhocRequest, by: 
         authorise(session, command=COMMAND, staff_id=by)
     request = check_request(session, ctx, request)
     month = Month.of(request.due)
+    serialise(session, DRAW_LOCK)
     existing = find_repeat(session, ctx, request)
     if existing is not None:
         audits = [a for a in existing.audits if a.status not in CLOSED]

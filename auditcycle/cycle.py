@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, aliased
 
 from .clock import Month, wall_clock
 from .context import AppContext
+from .db import serialise
 from .errors import UserError, shown
 from .models import Audit, AuditCycle, Child, ImmediateResponse, Nomination, Staff, Team
 from .models.enums import (
@@ -22,6 +23,9 @@ from .responses import raise_response
 from .sampling import AllocationImpossible, Auditor, Candidate, allocate, draw_sample, redraw_one
 
 CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
+# Who was audited lately decides who may be drawn, so draws of any kind (monthly, ad-hoc, a
+# replacement) take turns: two at once on PostgreSQL would each miss the other's children.
+DRAW_LOCK = "draw"
 
 
 @dataclass
@@ -100,6 +104,7 @@ def draw(
     cohort: Cohort | None = None, team: str | None = None, size: int | None = None, seed: int | None = None,
 ) -> DrawSummary:
     """Draw and allocate a month's audits once; a re-run returns the recorded draw unchanged."""
+    serialise(session, DRAW_LOCK)
     existing = monthly_cycle(session, month)
     if existing is not None:
         audits = [a for a in existing.audits if a.status not in CLOSED]
@@ -212,6 +217,7 @@ def replace(session: Session, ctx: AppContext, *, reference: str, by: str, reaso
     authorise(session, command="replace", staff_id=by)
     if not reason.strip():
         raise UserError("--reason is required: say why the audit is being replaced")
+    serialise(session, DRAW_LOCK)
     old = get_audit(session, reference)
     if old.status != AuditStatus.ALLOCATED:
         raise UserError(f"{reference} is {old.status.value}: only an audit not yet notified can be replaced")

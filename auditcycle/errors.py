@@ -13,3 +13,11 @@ def shown(value: str, limit: int = 80) -> str:
     """Return an id as typed, for an error message: cut short, control characters made visible."""
     value = "".join(c if c.isprintable() else "?" for c in value[: limit + 1])
     return value if len(value) <= limit else value[:limit] + "…"
+
+
+class Conflict(UserError):
+    """Another run saved the same record at the same moment; nothing of this run was saved."""
+
+
+class DatabaseBusy(UserError):
+    """Another process kept the database locked for longer than this one would wait."""

@@ -7,9 +7,8 @@ from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 
-from auditcycle.clock import wall_clock
 from auditcycle.context import build_context
-from auditcycle.leases import abandoned, busy_message, current, held, holder_name
+from auditcycle.leases import acquire, busy_message, current, held, holder_name, lease_ttl
 from auditcycle.phases import RunRecord, recorded_run, resolve_month
 from auditcycle.schedule import skip_reason
 from auditcycle.trail import acting_as
@@ -46,17 +45,16 @@ def scheduled_skip(name: str, month: str | None, now: str | None) -> dict | None
     """Return {"skipped": why} when a scheduled run (no month given) has nothing to do now, else None.
 
     A scheduled run does nothing on a day that is not its day (see auditcycle.schedule) or while
-    another run of the phase holds its lease; it records no run and logs why.
+    another run of the phase holds its lease; it records no run and logs why. Otherwise it takes the
+    lease there and then, so a manual run started at the same moment cannot slip in between this
+    check and the phase, and it is the manual run that is refused.
     """
     if month is not None:
         return None
     ctx = build_context(now)
     reason = skip_reason(name, ctx)
-    if reason is None:
-        lease = current(name)
-        if (lease is not None and lease.expires_at > wall_clock() and lease.holder != holder_name(_flow_run_id())
-                and not abandoned(lease.holder)):
-            reason = busy_message(name, lease, ctx.tz)
+    if reason is None and not acquire(name, holder_name(_flow_run_id()), lease_ttl()):
+        reason = busy_message(name, current(name), ctx.tz)
     if reason is None:
         return None
     _logger().info("scheduled %s run skipped: %s", name, reason)

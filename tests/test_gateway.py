@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from auditcycle.errors import Conflict
 from auditcycle.models import OutboxMessage, Staff
 from auditcycle.models.enums import MessageStatus, Role
 from auditcycle.notifications.gateway import deliver
@@ -105,9 +105,10 @@ def test_unique_constraint_refuses_a_duplicate_idempotency_key(session) -> None:
     clone = OutboxMessage(**{c.key: getattr(row, c.key) for c in OutboxMessage.__table__.columns
                              if c.key not in {"id", "message_id"}}, message_id="<other@example.org>")
     session.add(clone)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Conflict, match=r"^the same record \(.*idempotency_key\) was saved by another run") as refused:
         session.commit()
     session.rollback()
+    assert "IntegrityError" in {cls.__name__ for cls in type(refused.value.__cause__).__mro__}  # the driver's own
     assert len(list(session.scalars(select(OutboxMessage)))) == 1
 
 

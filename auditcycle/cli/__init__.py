@@ -1,5 +1,6 @@
 """The `auditcycle` command line."""
 import functools
+import logging
 import sys
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
@@ -72,12 +73,25 @@ def _actor(by: object) -> str:
         return "cli"
 
 
+class _NoTracebackForUserErrors(logging.Filter):
+    """Keep the one-line log of a run that failed with a UserError, but not its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], UserError):
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def main() -> None:
     """Run the CLI, turning known errors into a clear message and a non-zero exit."""
     import os
 
     # Before Prefect is imported: this machine's users have no telemetry endpoint to reach.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The engine logs a failed flow or task run with its traceback; a refusal the user can act on (a
+    # busy phase, a clash with another run) is not a bug, and is printed once, plainly, as `error: ...`.
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).addFilter(_NoTracebackForUserErrors())
     from . import commands  # noqa: F401  (registers the commands)
 
     try:

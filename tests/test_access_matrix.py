@@ -1,0 +1,315 @@
+"""Every role against every command of the table of who may do what, through the functions the CLI calls.
+
+The rows are the nine roles of the framework, each held by a newcomer related to nothing, and
+the nine relations the table names (the audit's auditor, the child's key worker and their team and
+service managers, a moderation panel member, the practice improvement manager assigned to the audit,
+an action's owner and their line manager, the assigned observer). Each cell really attempts the
+command on a month taken as far as moderation, inside a savepoint: an allowed attempt must succeed,
+a refused one must raise PermissionDenied without writing anything. The expected answer of each cell
+comes from the README's table, restated below over the facts of the person and the subject.
+"""
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from auditcycle.errors import PermissionDenied
+from auditcycle.models import (Action, Audit, AuditCycle, Base, ImmediateResponse, MakeADifference, Meeting,
+                               Moderation, Observation, Service, Staff)
+from auditcycle.models.enums import ActionStatus, AuditStatus, MeetingStatus, ObservationStatus, Role
+from auditcycle.permissions import PERMISSIONS
+from figures import report
+from forms import valid_form
+
+QA_TEAM = {Role.QA_MANAGER, Role.PRACTICE_IMPROVEMENT_MANAGER, Role.PRINCIPAL_SOCIAL_WORKER}
+RELATIONS = ["auditor of the audit", "child's key worker", "key worker's team manager",
+             "service manager of the child's team", "moderation panel member", "PIM assigned to the audit",
+             "action owner", "owner's line manager", "assigned observer"]
+CELL_NOW = "2027-01-05T10:00"
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+@dataclass
+class Subjects:
+    """What each command acts on, in a month taken as far as moderation."""
+
+    unsubmitted: Audit      # submit
+    moderated: Audit        # raise-ir, dispute, moderate: in moderation, with an assigned PIM
+    response: ImmediateResponse
+    allocated: Audit        # replace, withdraw: drawn but not yet announced
+    meeting: Meeting        # reschedule
+    open_action: Action     # action-done
+    done_action: Action     # action-sign-off
+    observation: Observation
+    mad: MakeADifference    # mad-approve: a draft summary
+    panel_service: str
+
+
+def _month_to_moderation(s: Session) -> None:
+    """Draw, announce and book December; submit, raise, observe and select for moderation; draw later months."""
+    from auditcycle.actions import mark_done
+    from auditcycle.context import build_context
+    from auditcycle.learning import draft_summaries
+    from auditcycle.moderation import record_moderation
+    from auditcycle.responses import raise_ir
+    from auditcycle.submissions import submit
+    from auditcycle.tasks.booking import book_month_meetings
+    from auditcycle.tasks.moderation import moderate_month
+    from auditcycle.tasks.notices import queue_month_notices
+    from auditcycle.tasks.observations import assign_month_observations
+    from auditcycle.tasks.sampling import draw_sample
+
+    draw_sample.fn("2026-12", "2026-11-23T09:00", size=6, seed=3)
+    queue_month_notices.fn("2026-12", "2026-11-24T09:00")
+    book_month_meetings.fn("2026-12", "2026-11-25T09:00")
+    assign_month_observations.fn("2026-12", "2026-12-01T08:00")
+    december = list(s.scalars(select(Audit).order_by(Audit.id)))
+    ctx = build_context("2026-12-14T10:00")
+    for audit, overall in zip(december[:-1], ["inadequate", "good", "inadequate", "good", "inadequate"]):
+        submit(s, ctx, reference=audit.reference, by=audit.auditor_id,
+               data=valid_form(audit.child.key_worker_id, today=date(2026, 12, 14), overall=overall, grade=overall))
+    raise_ir(s, build_context("2026-12-14T11:00"), reference=december[0].reference, by=december[0].auditor_id,
+             reason="A safeguarding concern")
+    first = s.scalars(select(Action).order_by(Action.id)).first()
+    mark_done(s, build_context("2026-12-15T10:00"), reference=first.reference, by=first.owner_id, note="Done")
+    s.commit()
+    draw_sample.fn("2027-01", "2026-12-21T09:00", size=3, seed=4)
+    queue_month_notices.fn("2027-01", "2026-12-22T09:00")
+    book_month_meetings.fn("2027-01", "2026-12-23T09:00")
+    moderate_month.fn("2026-12", "2027-01-04T09:00")
+    s.expire_all()
+    psw = s.scalars(select(Staff).where(Staff.role == Role.PRINCIPAL_SOCIAL_WORKER)).first()
+    good = [a for a in december[:-1] if a.status == AuditStatus.IN_MODERATION
+            and s.scalar(select(Moderation.original_overall).where(Moderation.audit_id == a.id)) == "good"]
+    record_moderation(s, build_context("2027-01-04T12:00"), reference=good[0].reference, by=psw.id, grade="good",
+                      domains={}, note="Agreed")
+    draft_summaries(s, build_context("2027-01-04T13:00"), cycle=good[0].cycle)
+    s.commit()
+    draw_sample.fn("2027-02", "2027-01-05T09:00", size=2, seed=5)
+
+
+def _subjects(s: Session) -> Subjects:
+    from auditcycle.settings import get_settings
+
+    december = list(s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == "2026-12")
+                              .order_by(Audit.id)))
+    moderated = next(a for a in december if a.status == AuditStatus.IN_MODERATION and s.scalar(
+        select(Moderation.moderator_id).where(Moderation.audit_id == a.id)) is not None)
+    return Subjects(
+        unsubmitted=december[-1],
+        moderated=moderated,
+        response=s.scalars(select(ImmediateResponse).where(ImmediateResponse.raised_by_id.is_not(None))).one(),
+        allocated=s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == "2027-02")
+                            .order_by(Audit.id)).first(),
+        meeting=s.scalars(select(Meeting).join(Audit).join(AuditCycle).where(
+            AuditCycle.month == "2027-01", Meeting.status == MeetingStatus.BOOKED)
+            .order_by(Meeting.starts_at)).first(),
+        open_action=s.scalars(select(Action).where(Action.status == ActionStatus.OPEN).order_by(Action.id)).first(),
+        done_action=s.scalars(select(Action).where(Action.status == ActionStatus.DONE)).one(),
+        observation=s.scalars(select(Observation).where(Observation.status == ObservationStatus.ASSIGNED)
+                              .order_by(Observation.id)).first(),
+        mad=s.scalars(select(MakeADifference).where(MakeADifference.status == "draft")).first(),
+        panel_service=get_settings().framework.moderation_panel_service,
+    )
+
+
+def _audit_of(command: str, sub: Subjects) -> Audit:
+    return {"submit": sub.unsubmitted, "replace": sub.allocated, "withdraw": sub.allocated,
+            "reschedule": sub.meeting.audit, "respond": sub.response.audit}.get(command, sub.moderated)
+
+
+def _action_of(command: str, sub: Subjects) -> Action:
+    return sub.done_action if command == "action-sign-off" else sub.open_action
+
+
+def _service_name(s: Session, staff: Staff) -> str | None:
+    return s.scalar(select(Service.name).where(Service.id == staff.service_id)) if staff.service_id else None
+
+
+def _related(s: Session, relation: str, command: str, sub: Subjects) -> Staff:
+    """Return the person who stands in `relation` to the command's subject."""
+    audit, action = _audit_of(command, sub), _action_of(command, sub)
+    child = audit.child
+    moderation = s.scalar(select(Moderation).where(Moderation.audit_id == sub.moderated.id))
+    by_id = lambda staff_id: s.get(Staff, staff_id)  # noqa: E731
+    if relation == "auditor of the audit":
+        return audit.auditor
+    if relation == "child's key worker":
+        return child.key_worker
+    if relation == "key worker's team manager":
+        return by_id(child.key_worker.manager_id)
+    if relation == "service manager of the child's team":
+        return s.scalars(select(Staff).where(Staff.role == Role.SERVICE_MANAGER, Staff.active,
+                                             Staff.service_id == child.team.service_id).order_by(Staff.id)).first()
+    if relation == "moderation panel member":
+        return s.scalars(select(Staff).join(Service, Staff.service_id == Service.id).where(
+            Staff.role == Role.SERVICE_MANAGER, Staff.active, Service.name == sub.panel_service)
+            .order_by(Staff.id)).first()
+    if relation == "PIM assigned to the audit":
+        return by_id(moderation.moderator_id)
+    if relation == "action owner":
+        return action.owner
+    if relation == "owner's line manager":
+        return by_id(action.owner.manager_id)
+    if relation == "assigned observer":
+        return by_id(sub.observation.observer_id)
+    raise AssertionError(relation)
+
+
+def _newcomers(s: Session) -> dict[Role, Staff]:
+    """Add one member of staff per role, in no team or service and managing no one: the role and nothing else."""
+    people = {role: Staff(id=f"NEW-{role.value}", name=f"Newcomer {role.value}",
+                          email=f"new.{role.value}@council.example", role=role) for role in Role}
+    s.add_all(people.values())
+    s.commit()
+    return people
+
+
+def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
+    """Say whether the README's table lets this person make this decision about the command's subject."""
+    audit, action = _audit_of(command, sub), _action_of(command, sub)
+    child = audit.child
+    role, qa = actor.role, actor.role in QA_TEAM
+    moderation = s.scalar(select(Moderation).where(Moderation.audit_id == audit.id))
+    panel = role == Role.PRINCIPAL_SOCIAL_WORKER or (
+        role == Role.SERVICE_MANAGER and _service_name(s, actor) == sub.panel_service)
+    child_sm = role == Role.SERVICE_MANAGER and actor.service_id == child.team.service_id
+    line_manager = action.owner.manager_id == actor.id
+    return {
+        "submit": actor.id == audit.auditor_id or qa,
+        "raise-ir": actor.id == audit.auditor_id or qa or panel or (moderation is not None and actor.id in {
+            moderation.moderator_id, moderation.assistant_director_id}),
+        "respond": child_sm or role == Role.ASSISTANT_DIRECTOR,
+        "dispute": actor.id == child.key_worker_id or child_sm or (role == Role.TEAM_MANAGER and (
+            actor.team_id == child.team_id or child.key_worker.manager_id == actor.id)),
+        "moderate": panel or role == Role.ASSISTANT_DIRECTOR or (
+            role == Role.PRACTICE_IMPROVEMENT_MANAGER and moderation is not None
+            and moderation.moderator_id == actor.id),
+        "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
+        "nominate": role == Role.SERVICE_MANAGER,
+        "action-done": actor.id == action.owner_id or line_manager,
+        "action-sign-off": line_manager or qa,
+        "observe-done": actor.id == sub.observation.observer_id or qa,
+        "nominate-mad": role in {Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR},
+    }[command]
+
+
+def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
+    """Return, for each command, the call the CLI makes, as a function of the person making it."""
+    from auditcycle.actions import mark_done, sign_off
+    from auditcycle.adhoc import COMMAND, AdhocRequest, check_request
+    from auditcycle.booking import reschedule
+    from auditcycle.clock import Month
+    from auditcycle.context import build_context
+    from auditcycle.cycle import nominate, replace, withdraw
+    from auditcycle.learning import approve, nominate_interview
+    from auditcycle.models.enums import CycleKind
+    from auditcycle.moderation import record_moderation
+    from auditcycle.observations import record_observation
+    from auditcycle.permissions import authorise
+    from auditcycle.responses import raise_ir, respond
+    from auditcycle.submissions import dispute, submit
+
+    ctx = build_context(CELL_NOW)
+    unsubmitted = sub.unsubmitted
+
+    def deep_dive(by: str) -> object:
+        # What `auditcycle deep-dive` checks before anything reaches the Prefect engine (cli/adhoc.py).
+        authorise(s, command=COMMAND, staff_id=by)
+        return check_request(s, ctx, AdhocRequest(kind=CycleKind.DEEP_DIVE, theme="Neglect", size=1,
+                                                  due=date(2027, 1, 15)))
+
+    return {
+        "submit": lambda by: submit(s, ctx, reference=unsubmitted.reference, by=by, data=valid_form(
+            unsubmitted.child.key_worker_id, today=date(2027, 1, 5))),
+        "raise-ir": lambda by: raise_ir(s, ctx, reference=sub.moderated.reference, by=by, reason="A concern"),
+        "respond": lambda by: respond(s, ctx, reference=sub.response.reference, by=by, note="Visited today"),
+        "dispute": lambda by: dispute(s, ctx, reference=sub.moderated.reference, by=by, note="Grade too low"),
+        "moderate": lambda by: record_moderation(s, ctx, reference=sub.moderated.reference, by=by, grade="good",
+                                                 domains={}, note="Agreed"),
+        "replace": lambda by: replace(s, ctx, reference=sub.allocated.reference, by=by, reason="Family moved"),
+        "withdraw": lambda by: withdraw(s, ctx, reference=sub.allocated.reference, by=by, reason="Case closed"),
+        "reschedule": lambda by: reschedule(s, ctx, reference=sub.meeting.reference, by=by),
+        # `auditcycle run PHASE --by` authorises, then hands the phase to the Prefect engine (cli/cycle.py).
+        "run": lambda by: authorise(s, command="run", staff_id=by),
+        "deep-dive": deep_dive,
+        "nominate": lambda by: nominate(s, ctx, child_id=sub.allocated.child_id, by=by, month=Month(2027, 3)),
+        "action-done": lambda by: mark_done(s, ctx, reference=sub.open_action.reference, by=by, note="Done"),
+        "action-sign-off": lambda by: sign_off(s, ctx, reference=sub.done_action.reference, by=by, quality="met",
+                                               note="Clear and current", new_due=None),
+        "observe-done": lambda by: record_observation(s, ctx, reference=sub.observation.reference, by=by,
+                                                      note="Child-led visit"),
+        "mad-approve": lambda by: approve(s, ctx, reference=sub.mad.reference, by=by),
+        "nominate-mad": lambda by: nominate_interview(s, ctx, practitioner_id=sub.open_action.owner_id, by=by,
+                                                      note="Turned a plan around"),
+    }
+
+
+def _row_counts(s: Session) -> dict[str, int]:
+    return {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+
+
+def test_every_role_against_every_command(authority: Engine, app_env: str, request: pytest.FixtureRequest) -> None:
+    """Each cell of roles × commands is allowed or refused exactly as the table says; a refusal writes nothing."""
+    from auditcycle.db import get_engine
+
+    engine = get_engine()
+    s = sessionmaker(bind=engine, expire_on_commit=False)()
+    _month_to_moderation(s)
+    s.expire_all()
+    sub = _subjects(s)
+    tries = attempts(s, sub)
+    assert set(tries) == set(PERMISSIONS)
+    newcomers = _newcomers(s)
+    rows = [(role.value, lambda command, role=role: newcomers[role]) for role in Role]
+    rows += [(relation, lambda command, relation=relation: _related(s, relation, command, sub))
+             for relation in RELATIONS]
+    writes: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_: writes.append(statement)
+                 if statement.lstrip().upper().startswith(WRITES) else None)
+    s.commit()
+    before = _row_counts(s)
+
+    results: dict[tuple[str, str], str] = {}
+    wrong: list[str] = []
+    for row, who in rows:
+        for command, attempt in tries.items():
+            actor = who(command)
+            want = expected(s, command, actor, sub)
+            writes.clear()
+            savepoint = s.begin_nested()
+            try:
+                attempt(actor.id)
+                s.flush()
+                got = "allowed"
+            except PermissionDenied as refusal:
+                got = "refused"
+                pending = list(s.new) + list(s.dirty) + list(s.deleted)
+                if writes or pending or f"may not {command}" not in str(refusal):
+                    wrong.append(f"{row} / {command}: refused but wrote {writes or pending}: {refusal}")
+            except Exception as exc:  # an allowed decision that failed for another reason is a wrong cell too
+                got = f"failed: {exc!r}"
+            savepoint.rollback()
+            results[(row, command)] = got
+            if got != ("allowed" if want else "refused"):
+                wrong.append(f"{row} ({actor.id}, {actor.role.value}) / {command}: expected "
+                             f"{'allowed' if want else 'refused'}, got {got}")
+    s.rollback()
+    after = _row_counts(s)
+    s.close()
+
+    allowed = sum(v == "allowed" for v in results.values())
+    refused = sum(v == "refused" for v in results.values())
+    coverage = (f"access matrix: {len(rows)} roles × {len(tries)} commands = {len(rows) * len(tries)} cells, "
+                f"{len(results)} exercised: {allowed} allowed, {refused} refused")
+    report(request, f"\n{coverage} ({engine.dialect.name})")
+    report(request, "access matrix allowed cells: " + json.dumps(
+        {command: [row for row, _ in rows if results[(row, command)] == "allowed"] for command in tries}))
+    assert wrong == []
+    assert after == before
+    assert len(results) == len(rows) * len(tries) == allowed + refused
+    assert {row for row, _ in rows} == {r.value for r in Role} | set(RELATIONS)
