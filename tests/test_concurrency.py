@@ -75,15 +75,16 @@ def lease_table_held(engine: Engine) -> Iterator[None]:
         conn.rollback()
 
 
-def _running(client, phase: str) -> int:
+def _running(client, phase: str) -> set:
+    """Return the ids of the phase's flow runs in the Running state (a killed run elsewhere stays Running)."""
     from prefect.client.schemas.filters import (
         FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType)
     from prefect.client.schemas.objects import StateType
 
-    return len(client.read_flow_runs(
+    return {run.id for run in client.read_flow_runs(
         flow_filter=FlowFilter(name=FlowFilterName(any_=[phase])),
         flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
-            type=FlowRunFilterStateType(any_=[StateType.RUNNING])))))
+            type=FlowRunFilterStateType(any_=[StateType.RUNNING]))))}
 
 
 def race(engine: Engine, tmp_path: Path, env: dict[str, str], phase: str, *commands: list[str],
@@ -100,11 +101,12 @@ def race(engine: Engine, tmp_path: Path, env: dict[str, str], phase: str, *comma
     folder.mkdir()
     started = []
     with lease_table_held(engine), get_client(sync_client=True) as client:
+        already = _running(client, phase)  # runs killed by earlier tests never leave Running
         for i, args in enumerate(commands):
             with (folder / f"out-{i}").open("w") as out, (folder / f"err-{i}").open("w") as err:
                 started.append((args, subprocess.Popen([AUDITCYCLE, *args], env=env, stdout=out, stderr=err)))
         deadline = time.monotonic() + timeout
-        while _running(client, phase) < len(commands):
+        while len(_running(client, phase) - already) < len(commands):
             if any(proc.poll() is not None for _, proc in started) or time.monotonic() > deadline:
                 for _, proc in started:
                     proc.kill()
