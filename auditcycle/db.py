@@ -141,23 +141,29 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 
 
 @contextmanager
-def lazy_commit(engine: Engine) -> Iterator[Connection]:
-    """Open a transaction whose commit survives a crash of this process but not necessarily a power cut."""
+def lazy_commits(engine: Engine) -> Iterator[Connection]:
+    """Hold a connection whose commits survive a crash of this process but not necessarily a power cut."""
     # For bookkeeping that is safe to lose to a power cut, such as marking a message sent (it would be
-    # sent again with the same Message-ID): the commit then does not wait for the disk.
+    # sent again with the same Message-ID): its commits then do not wait for the disk. Every other
+    # connection keeps full durability, and this one gets it back before it returns to the pool.
+    sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
-        sqlite = engine.dialect.name == "sqlite"
         if sqlite:
             raw.execute("PRAGMA synchronous=NORMAL")  # only outside a transaction
+        else:
+            conn.exec_driver_sql("SET synchronous_commit TO OFF")
+            conn.commit()
         try:
-            with conn.begin():
-                if not sqlite:
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                yield conn
+            yield conn
         finally:
+            if conn.in_transaction():
+                conn.rollback()
             if sqlite:
                 raw.execute("PRAGMA synchronous=FULL")
+            else:
+                conn.exec_driver_sql("RESET synchronous_commit")
+                conn.commit()
 
 
 def alembic_config(url: str) -> Config:

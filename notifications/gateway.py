@@ -13,11 +13,11 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..clock import wall_clock
-from ..db import lazy_commit
+from ..db import lazy_commits
 from ..faults import AFTER_ACCEPT, MID_BATCH, checkpoint
 from ..models import OutboxMessage
 from ..models.enums import MessageStatus
@@ -160,13 +160,14 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
                 _fail_or_retry(factory, row, exc, report)
             continue
         try:
-            for row in rows:
-                _send_one(engine, factory, transport, row, settings, report)
+            with lazy_commits(engine) as marks:
+                for row in rows:
+                    _send_one(marks, factory, transport, row, settings, report)
         finally:
             transport.close()
 
 
-def _send_one(engine: Engine, factory, transport: Transport, row: OutboxMessage, settings: Settings,
+def _send_one(marks: Connection, factory, transport: Transport, row: OutboxMessage, settings: Settings,
               report: DeliveryReport) -> None:
     try:
         if getattr(transport, "usable", True) is False:
@@ -176,8 +177,8 @@ def _send_one(engine: Engine, factory, transport: Transport, row: OutboxMessage,
         _fail_or_retry(factory, row, exc, report)
         return
     checkpoint(AFTER_ACCEPT)
-    with lazy_commit(engine) as conn:
-        conn.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+    with marks.begin():
+        marks.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
             status=MessageStatus.SENT, sent_at=wall_clock(), attempts=row.attempts + 1,
             last_code=250 if settings.smtp_host else None, last_error=None))
     report.sent += 1
