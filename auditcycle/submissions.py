@@ -83,8 +83,7 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     if form.immediate_response is not None:
         raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SAFEGUARDING_CONCERN,
                        reason=form.immediate_response.reason, raised_by=by)
-    changed = before != (current_grades(session, submission), _action_key(session, audit))
-    if first or changed:
+    if first or before != (current_grades(session, submission), _action_key(session, audit)):
         _announce(session, ctx, audit, submission)
     return submission
 
