@@ -130,20 +130,36 @@ def race_env(authority: Engine, smtp_env, prefect_harness: str) -> dict[str, str
             "AUDITCYCLE_LEASE_WAIT_SECONDS": "0"}
 
 
-def _winner_and_loser(phase: str, finished: list[Finished]) -> tuple[dict, Finished]:
-    """Check one run did the phase and the other skipped quietly or was refused plainly; return both."""
-    did, other = [], []
-    for run in finished:
-        result = json.loads(run.out) if run.code == 0 and run.out.strip().startswith("{") else None
-        (did if result is not None and "skipped" not in result else other).append((run, result))
-    assert len(did) == 1 and len(other) == 1, [(r.args, r.code, r.out, r.err[-2000:]) for r in finished]
-    loser, result = other[0]
+NOTHING_LEFT = {"sample": lambda r: r["created"] is False, "notify": lambda r: r["queued"] == 0,
+                "book": lambda r: r["booked"] == 0}
+
+
+def _outcome(phase: str, run: Finished) -> tuple[str, dict | None]:
+    """Classify one run of a race: it did the phase, came after and found it done, skipped, or was refused."""
+    result = json.loads(run.out) if run.code == 0 and run.out.strip().startswith("{") else None
     busy = f"the {phase} phase is already running (since "
-    if loser.code == 0:
-        assert result["skipped"].startswith(busy), loser.out
-    else:
-        assert loser.code == 1 and f"error: {busy}" in loser.err, (loser.out, loser.err[-2000:])
-    return did[0][1], loser
+    if result is None:
+        assert run.code == 1 and f"error: {busy}" in run.err, (run.out, run.err[-2000:])
+        return "refused", None
+    if "skipped" in result:
+        assert result["skipped"].startswith(busy), run.out
+        return "skipped", result
+    return ("after" if NOTHING_LEFT[phase](result) else "did"), result
+
+
+def _winner_and_loser(phase: str, finished: list[Finished]) -> tuple[dict, str]:
+    """Check one run did the phase and the other skipped quietly, was refused plainly, or came after it
+    and found nothing left to do; return the winner's summary and how the other run ended.
+
+    The third ending is a fair loss too: on SQLite the loser waits for the write lock in the busy
+    handler, which polls; under load it can miss every gap between the winner's transactions and take
+    the lease only once the winner has let it go.
+    """
+    outcomes = [_outcome(phase, run) for run in finished]
+    did = [result for kind, result in outcomes if kind == "did"]
+    others = [kind for kind, _ in outcomes if kind != "did"]
+    assert len(did) == 1 and len(others) == 1, [(r.args, r.code, r.out, r.err[-2000:]) for r in finished]
+    return did[0], others[0]
 
 
 def _check_mail_once(engine: Engine, smtp_server) -> int:
@@ -199,7 +215,8 @@ def test_scheduled_and_manual_copies_of_a_writing_phase_at_once_do_it_once(
 
     assert [(r.args[1], r.raw_errors) for r in finished] == [(phase, []), (phase, [])]
     summary, loser = _winner_and_loser(phase, finished)
-    assert _runs(authority, phase) == [PhaseRunStatus.SUCCEEDED]
+    # A loser that came after the winner records its own (empty) run; the others record none.
+    assert _runs(authority, phase) == [PhaseRunStatus.SUCCEEDED] * (2 if loser == "after" else 1)
     with sessionmaker(bind=authority)() as s:
         audits = list(s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == MONTH)))
         cycles = s.scalar(select(func.count()).select_from(AuditCycle).where(AuditCycle.month == MONTH))
@@ -217,7 +234,7 @@ def test_scheduled_and_manual_copies_of_a_writing_phase_at_once_do_it_once(
         assert {a.status for a in audits} == {AuditStatus.BOOKED}
     received = _check_mail_once(authority, smtp_env)
     FIGURES["races"].append({"engine": authority.dialect.name, "phase": phase, "round": round_,
-                             "loser": "skipped" if loser.code == 0 else "refused", "audits": len(audits),
+                             "loser": loser, "audits": len(audits),
                              "meetings": len(meetings), "received": received,
                              "raw_errors": sum(len(r.raw_errors) for r in finished)})
 
