@@ -38,7 +38,24 @@ def phase(name: str, month: str | None, now: str | None) -> Iterator[tuple[str, 
     # Take the lease before recording the run, so two runs' records never overlap in time.
     with acting_as(f"phase:{name}"), held(name, holder_name(run_id), tz=ctx.tz):
         with recorded_run(name, chosen, ctx, flow_run_id=run_id) as record:
+            _crash_flow_runs(record.abandoned_flow_runs)
             yield str(chosen), ctx.now.isoformat(), record
+
+
+def _crash_flow_runs(flow_run_ids: list[str]) -> None:
+    """Show the flow runs of abandoned phase runs as Crashed in Prefect, which would leave them Running."""
+    if not flow_run_ids:
+        return
+    from prefect.client.orchestration import get_client
+    from prefect.states import Crashed
+
+    try:
+        with get_client(sync_client=True) as client:
+            for flow_run_id in flow_run_ids:
+                client.set_flow_run_state(flow_run_id, Crashed(
+                    message="the process was killed or lost; a later run of the phase took over"), force=True)
+    except Exception as exc:  # the phase itself must still run if Prefect's API refuses
+        _logger().warning("could not mark abandoned flow runs %s as crashed: %s", flow_run_ids, exc)
 
 
 def scheduled_skip(name: str, month: str | None, now: str | None) -> dict | None:

@@ -21,8 +21,8 @@ from pathlib import Path
 from sqlalchemy import Engine, select, text
 
 from auditcycle import faults
-from auditcycle.models import Audit, Base, Meeting, OutboxMessage, PhaseLease
-from auditcycle.models.enums import MessageStatus
+from auditcycle.models import Audit, Base, Meeting, OutboxMessage, PhaseLease, PhaseRun
+from auditcycle.models.enums import MessageStatus, PhaseRunStatus
 
 AUDITCYCLE = str(Path(sys.executable).parent / "auditcycle")
 RANDOM = "random"
@@ -38,6 +38,7 @@ class State:
     message_ids: dict[str, str]
     received: list[tuple[str, str]]  # (idempotency key, Message-ID) for each message the server accepted
     leases: int
+    runs: list[tuple[str, str | None, str | None]]  # (status, error, flow run id) of each phase run, in order
 
 
 @dataclass
@@ -56,6 +57,9 @@ class Kill:
     duplicates_in_window: int = 0
     duplicates_same_message_id: int = 0
     leases_left: int = 0
+    runs_left_running: int = 0
+    runs_closed_as_abandoned: int = 0
+    abandoned_flow_runs: list[str] = field(default_factory=list)
     resume_exit: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -65,7 +69,7 @@ class Kill:
         """Say whether nothing was lost and every duplicate is the tolerated, collapsible kind."""
         bad_duplicates = self.duplicates - min(self.duplicates_in_window, self.duplicates_same_message_id)
         return not (self.rows_lost or self.rows_extra or self.messages_lost or bad_duplicates
-                    or self.leases_left or self.resume_exit or self.problems)
+                    or self.leases_left or self.runs_left_running or self.resume_exit or self.problems)
 
 
 def message_id_of(data: bytes) -> str:
@@ -128,6 +132,8 @@ class Database:
             outbox = list(conn.execute(select(OutboxMessage.idempotency_key, OutboxMessage.status,
                                               OutboxMessage.message_id)))
             leases = len(list(conn.execute(select(PhaseLease.phase))))
+            runs = [(str(r.status), r.error, r.flow_run_id) for r in conn.execute(
+                select(PhaseRun.status, PhaseRun.error, PhaseRun.flow_run_id).order_by(PhaseRun.id))]
         keys_by_message_id = {r.message_id: r.idempotency_key for r in outbox}
         return State(
             rows=audits | meetings | {("outbox", r.idempotency_key) for r in outbox},
@@ -136,6 +142,7 @@ class Database:
             received=[(keys_by_message_id.get(mid, f"unknown {mid}"), mid)
                       for mid in (message_id_of(r.data) for r in received)],
             leases=leases,
+            runs=runs,
         )
 
 
@@ -260,6 +267,11 @@ class CrashHarness:
         kill.rows_lost = len(reference.rows - after.rows)
         kill.rows_extra = len(after.rows - reference.rows)
         kill.leases_left = after.leases
+        kill.runs_left_running = sum(1 for status, _, _ in after.runs if status == str(PhaseRunStatus.RUNNING))
+        abandoned = [(status, flow_run) for status, error, flow_run in after.runs
+                     if (error or "").startswith("abandoned:")]
+        kill.runs_closed_as_abandoned = len(abandoned)
+        kill.abandoned_flow_runs = [flow_run for _, flow_run in abandoned if flow_run]
         received = Counter(key for key, _ in after.received)
         never_received = {key for key in self.expected if received[key] == 0}
         not_sent = {key for key, status in after.statuses.items() if status != str(MessageStatus.SENT)}
@@ -291,6 +303,8 @@ def summarise(kills: list[Kill], *, backend: str, seconds: float, reference_seco
         "duplicates_with_same_message_id": sum(k.duplicates_same_message_id for k in kills),
         "duplicates_by_point": dict(sum((Counter({k.point: k.duplicates}) for k in kills), Counter())),
         "leases_left_held": sum(k.leases_left for k in kills),
+        "phase_runs_left_running": sum(k.runs_left_running for k in kills),
+        "phase_runs_closed_as_abandoned": sum(k.runs_closed_as_abandoned for k in kills),
         "failed_resumes": sum(1 for k in kills if k.resume_exit),
         "clean_runs": sum(1 for k in kills if k.clean),
         "reference_messages": reference_messages,

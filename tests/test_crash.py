@@ -41,6 +41,14 @@ def harness(authority, app_env: str, smtp_server, prefect_harness: str, tmp_path
     return harness
 
 
+def _prefect_state(flow_run_id: str) -> str:
+    """Return the state type of a flow run, as Prefect's API has it."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id).state.type.value
+
+
 def _assert_no_personal_data(harness: CrashHarness) -> None:
     logs = "\n".join(log.read_text(errors="replace") for log in harness.logs)
     mail = b"\n".join(r.data for r in harness.smtp.received).decode("utf-8", "replace")
@@ -58,6 +66,9 @@ def test_kill_at_each_named_point_then_resume_loses_and_doubles_nothing(harness:
         assert kill.problems == [], kill.problems
         assert (kill.killed, kill.rows_lost, kill.rows_extra, kill.messages_lost, kill.leases_left) == (
             True, 0, 0, 0, 0), point
+        # The killed run's record is closed as abandoned by the resumed run, and shown as Crashed in Prefect.
+        assert (kill.runs_left_running, kill.runs_closed_as_abandoned, len(kill.abandoned_flow_runs)) == (0, 1, 1)
+        assert _prefect_state(kill.abandoned_flow_runs[0]) == "CRASHED", point
     assert [kills[p].landed for p in hits] == ["after the commit, before any mail", "while sending", "while sending"]
     assert (kills[faults.BEFORE_DELIVERY].duplicates, kills[faults.MID_BATCH].duplicates) == (0, 0)
     # Killed between the server's 250 and the mark-sent: that one message goes twice, with one Message-ID.
