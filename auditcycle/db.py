@@ -16,14 +16,13 @@ from . import trail  # noqa: F401  (registers the audit trail's session events)
 from .errors import Conflict, DatabaseBusy, UserError
 from .settings import get_settings
 
-DEFAULT_SQLITE_BUSY_SECONDS = 30.0
 # PostgreSQL SQLSTATEs a concurrent run causes: unique violation, serialisation failure, deadlock.
 CONCURRENT_SQLSTATES = {"23505", "40001", "40P01"}
 
 
 def sqlite_busy_seconds() -> float:
-    """Return how long SQLite waits for another process's write lock: AUDITCYCLE_SQLITE_BUSY_SECONDS, default 30."""
-    return float(os.environ.get("AUDITCYCLE_SQLITE_BUSY_SECONDS", DEFAULT_SQLITE_BUSY_SECONDS))
+    """Return how long SQLite waits for another process's write lock: the sqlite_busy_seconds setting."""
+    return get_settings().sqlite_busy_seconds
 
 
 def make_engine(url: str) -> Engine:

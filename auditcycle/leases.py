@@ -28,9 +28,9 @@ from .clock import wall_clock
 from .db import get_engine, session_scope
 from .errors import UserError
 from .models import PhaseLease
+from .settings import get_settings
 
 DEFAULT_TTL = timedelta(minutes=30)
-DEFAULT_WAIT_SECONDS = 0.0
 POLL_SECONDS = 0.5
 TABLE = PhaseLease.__table__
 log = logging.getLogger(__name__)
@@ -41,13 +41,13 @@ class PhaseBusy(UserError):
 
 
 def lease_ttl() -> timedelta:
-    """Return how long a lease lasts unless renewed: AUDITCYCLE_LEASE_TTL_MINUTES, default 30."""
-    return timedelta(minutes=float(os.environ.get("AUDITCYCLE_LEASE_TTL_MINUTES", DEFAULT_TTL.total_seconds() / 60)))
+    """Return how long a lease lasts unless renewed: the lease_ttl_minutes setting."""
+    return timedelta(minutes=get_settings().lease_ttl_minutes)
 
 
 def lease_wait() -> float:
-    """Return how many seconds a run waits for a busy phase: AUDITCYCLE_LEASE_WAIT_SECONDS, default 0."""
-    return float(os.environ.get("AUDITCYCLE_LEASE_WAIT_SECONDS", DEFAULT_WAIT_SECONDS))
+    """Return how many seconds a run waits for a busy phase: the lease_wait_seconds setting."""
+    return get_settings().lease_wait_seconds
 
 
 def this_host() -> str:

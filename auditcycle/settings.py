@@ -159,6 +159,12 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None
     # How long a sender's claim on a batch lasts: a sender killed mid-batch holds its messages this long.
     send_claim_seconds: float = Field(600, gt=0)
+    # A phase's lease lapses this long after its holder stops renewing it (a run killed on another host).
+    lease_ttl_minutes: float = Field(30, gt=0, le=24 * 60)
+    # How long a run waits for another run of the same phase to finish before it is refused.
+    lease_wait_seconds: float = Field(0, ge=0, le=24 * 3600)
+    # How long SQLite waits for another process's write lock before the run stops with DatabaseBusy.
+    sqlite_busy_seconds: float = Field(30, gt=0, le=3600)
     mail_from: EmailStr = "qa-team@example.org"
     mail_from_name: str = Field("Quality Assurance Team", max_length=200)
     outbox_dir: Path = Path("outbox")

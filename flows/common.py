@@ -30,7 +30,7 @@ def phase(name: str, month: str | None, now: str | None) -> Iterator[tuple[str, 
     """Resolve the clock once, pick the month, hold the phase's lease and record the run.
 
     Raise PhaseBusy, naming the holder, if another run of the phase is still going after the
-    configured wait (AUDITCYCLE_LEASE_WAIT_SECONDS, default 0).
+    configured wait (the lease_wait_seconds setting, default 0).
     """
     ctx = build_context(now)
     chosen = resolve_month(name, month, ctx)

@@ -80,6 +80,8 @@ def test_config_path_that_does_not_exist_is_named(monkeypatch: pytest.MonkeyPatc
         ("[framework]\nworking_weekdays = [7]\n", "working_weekdays"),
         ('[framework]\nworking_day_start = "18:00"\n', "framework"),
         ("unknown_setting = 1\n", "unknown_setting"),
+        ("lease_wait_seconds = -1\n", "lease_wait_seconds"),
+        ("sqlite_busy_seconds = 0\n", "sqlite_busy_seconds"),
     ],
 )
 def test_bad_toml_names_the_field(tmp_path: Path, toml: str, field: str) -> None:
@@ -87,3 +89,22 @@ def test_bad_toml_names_the_field(tmp_path: Path, toml: str, field: str) -> None
     with pytest.raises(ValidationError) as info:
         Settings()
     assert field in str(info.value)
+
+
+def test_lease_and_lock_waits_come_from_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lease's lifetime and wait, and SQLite's lock wait, are read from TOML, with the environment winning."""
+    from datetime import timedelta
+
+    from auditcycle.db import sqlite_busy_seconds
+    from auditcycle.leases import lease_ttl, lease_wait
+    from auditcycle.settings import get_settings
+
+    for name in ["AUDITCYCLE_LEASE_TTL_MINUTES", "AUDITCYCLE_LEASE_WAIT_SECONDS", "AUDITCYCLE_SQLITE_BUSY_SECONDS"]:
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "auditcycle.toml").write_text("lease_ttl_minutes = 45\nlease_wait_seconds = 90\nsqlite_busy_seconds = 5\n")
+    monkeypatch.setenv("AUDITCYCLE_LEASE_WAIT_SECONDS", "12")
+    get_settings.cache_clear()
+    try:
+        assert (lease_ttl(), lease_wait(), sqlite_busy_seconds()) == (timedelta(minutes=45), 12.0, 5.0)
+    finally:
+        get_settings.cache_clear()
