@@ -2,15 +2,20 @@
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 
+from auditcycle.clock import Month
 from auditcycle.context import build_context
 from auditcycle.leases import acquire, busy_message, current, held, holder_name, lease_ttl
+from auditcycle.models.enums import Cohort
 from auditcycle.phases import RunRecord, recorded_run, resolve_month
 from auditcycle.schedule import skip_reason
+from auditcycle.tasks.adhoc import book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
+from auditcycle.tasks.delivery import deliver_outbox
 from auditcycle.trail import acting_as
 
 
@@ -76,3 +81,16 @@ def scheduled_skip(name: str, month: str | None, now: str | None) -> dict | None
         return None
     _logger().info("scheduled %s run skipped: %s", name, reason)
     return {"skipped": reason}
+
+
+def adhoc_phase(name: str, *, kind: str, theme: str, size: int, due: date, cohort: Cohort | None, team: str | None,
+                reason: str | None, domains: list[str] | None, now: str | None, by: str | None) -> dict:
+    """Run an ad-hoc phase (deep dive or dip sample): draw it, announce it and book its meetings, once."""
+    with phase(name, str(Month.of(due)), now) as (_, clock, record):
+        drawn = draw_adhoc_sample(kind=kind, theme=theme, size=size, due=due, now=clock,
+                                  cohort=cohort.value if cohort else None, team=team, reason=reason,
+                                  domains=domains, by=by)
+        # Each task commits its own work, so a re-run after a failure finishes what was left undone.
+        record.summary = {**drawn, "queued": queue_adhoc_notices(drawn["cycle"], clock),
+                          **book_adhoc_meetings(drawn["cycle"], clock), "delivery": deliver_outbox()}
+    return record.summary

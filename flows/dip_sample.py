@@ -5,11 +5,8 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
-from auditcycle.clock import Month
-from auditcycle.flows.common import phase
+from auditcycle.flows.common import adhoc_phase
 from auditcycle.models.enums import Cohort
-from auditcycle.tasks.adhoc import book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
-from auditcycle.tasks.delivery import deliver_outbox
 
 
 @flow(name="dip-sample", persist_result=False, log_prints=False)
@@ -37,11 +34,5 @@ def dip_sample(
         now: The clock for every decision, ISO date-time (empty: the current time).
         by: The staff id of the QA team member asking for it.
     """
-    with phase("dip-sample", str(Month.of(due)), now) as (_, clock, record):
-        drawn = draw_adhoc_sample(kind="dip_sample", theme=theme, size=size, due=due, now=clock,
-                                  cohort=cohort.value if cohort else None, team=team, reason=reason,
-                                  domains=list(domains), by=by)
-        # Each task commits its own work, so a re-run after a failure finishes what was left undone.
-        record.summary = {**drawn, "queued": queue_adhoc_notices(drawn["cycle"], clock),
-                          **book_adhoc_meetings(drawn["cycle"], clock), "delivery": deliver_outbox()}
-    return record.summary
+    return adhoc_phase("dip-sample", kind="dip_sample", theme=theme, size=size, due=due, cohort=cohort, team=team,
+                       reason=reason, domains=list(domains), now=now, by=by)
