@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 
 from auditcycle import faults
 from auditcycle.models import Audit, Base, Meeting, OutboxMessage, PhaseLease, PhaseRun
@@ -48,6 +48,7 @@ class Kill:
     point: str
     hit: int | None = None
     delay: float | None = None
+    from_work: bool = False  # the delay counts from the phase run's record, not the process's start
     killed: bool = True
     landed: str = ""
     rows_lost: int = 0
@@ -164,9 +165,11 @@ class CrashHarness:
             self.env.pop(name, None)
         self.logs: list[Path] = []
         self.reference: State | None = None
+        self.start: State | None = None
         self.expected: set[str] = set()  # the keys of the messages the phase itself sends
         self.reference_seconds = 0.0
         self.delivery_window = (0.0, 0.0)
+        self.work_window = (0.0, 0.0)  # from the phase run's record to the process's exit
 
     def _start(self, extra: dict[str, str] | None = None, *, args: list[str] | None = None) -> subprocess.Popen:
         log = self.workdir / f"run-{len(self.logs):03d}.log"
@@ -193,37 +196,53 @@ class CrashHarness:
     def take_reference(self) -> State:
         """Run the phase once, unharmed, from the starting state; note when its mail went out."""
         self.db.restore()
-        already = set(self.db.state([]).statuses)
+        self.start = self.db.state([])
+        already = set(self.start.statuses)
         self.smtp.received.clear()
+        runs_before = self._phase_runs()
         started = time.monotonic()
         process = self._start()
-        first_mail = None
+        first_mail = work_started = None
         while process.poll() is None:
             if self.smtp.received and first_mail is None:
                 first_mail = time.monotonic() - started
+            if work_started is None and self._phase_runs() > runs_before:
+                work_started = time.monotonic() - started
             time.sleep(0.02)
         self.reference_seconds = time.monotonic() - started
         if process.returncode != 0:
             raise RuntimeError(f"the reference run failed:\n{self.log_tail()}")
         self.delivery_window = (first_mail or 0.0, self.reference_seconds)
+        self.work_window = (work_started or 0.0, self.reference_seconds)
         self.reference = self.db.state(self.smtp.received)
         self.expected = set(self.reference.statuses) - already
         return self.reference
 
+    def _phase_runs(self) -> int:
+        with self.db.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(PhaseRun)).scalar_one()
+
     def kill_and_resume(self, point: str, *, hit: int | None = None, delay: float | None = None,
-                        timeout: float = 120) -> Kill:
-        """Kill the phase at a fault point (or after `delay` seconds), resume it, and count the damage."""
+                        from_work: bool = False, timeout: float = 120) -> Kill:
+        """Kill the phase at a fault point (or `delay` seconds after its start, or after its run record
+        appears if `from_work`), resume it, and count the damage."""
         assert self.reference is not None, "take the reference run first"
         started = time.monotonic()
         self.db.restore()
         self.smtp.received.clear()
-        kill = Kill(point=point, hit=hit, delay=delay)
+        kill = Kill(point=point, hit=hit, delay=delay, from_work=from_work)
+        runs_before = self._phase_runs()
         marker = self.workdir / "fault-reached"
         marker.unlink(missing_ok=True)
         extra = {} if point == RANDOM else {faults.POINT_ENV: point, faults.HIT_ENV: str(hit or 1),
                                            faults.MARKER_ENV: str(marker)}
         process = self._start(extra)
         if point == RANDOM:
+            deadline = time.monotonic() + timeout
+            # Process start-up varies by a second or more; counting from the run record lands the kill in the work.
+            while from_work and self._phase_runs() == runs_before and process.poll() is None \
+                    and time.monotonic() < deadline:
+                time.sleep(0.005)
             time.sleep(delay or 0.0)
         else:
             deadline = time.monotonic() + timeout
@@ -252,10 +271,15 @@ class CrashHarness:
         """Say where in the phase a kill landed, from what it left behind."""
         if not killed:
             return "after the run finished"
+        written = state.rows - self.start.rows
         queued = [key for key in state.statuses if key in self.expected]
         sent = [key for key in queued if state.statuses[key] == str(MessageStatus.SENT)]
-        if not queued:
+        if not written:
             return "before the commit"
+        if written < self.reference.rows - self.start.rows:
+            return "between the phase's commits"
+        if not self.expected:
+            return "after the last commit"
         if not any(key in self.expected for key, _ in state.received):
             return "after the commit, before any mail"
         if len(sent) < len(self.expected):
@@ -315,7 +339,7 @@ def summarise(kills: list[Kill], *, backend: str, seconds: float, reference_seco
 
 
 def random_delays(count: int, *, seed: int, whole_run: float, window: tuple[float, float]) -> list[float]:
-    """Draw kill delays: half uniform over the whole run, half over the stretch when mail goes out."""
+    """Draw kill delays: half uniform over the whole run, half over the window given (when the phase works)."""
     rng = random.Random(seed)
     start, end = window
     return [rng.uniform(0, whole_run) if i % 2 == 0 else rng.uniform(max(0.0, start - 0.5), end)

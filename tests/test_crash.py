@@ -1,8 +1,8 @@
 """SIGKILL a real phase run at each fault point and at random moments; the resumed run loses and doubles nothing.
 
-`make test` kills once at each named point. The full sweep (`make reliability`, marker `reliability`) kills
-at every named point several times and at random moments, over at least 50 runs, and writes its figures to
-benchmarks/results/reliability-<backend>.json.
+`make test` kills notify once at each named point. The full sweep (`make reliability`, marker `reliability`)
+kills notify at every named point several times and at random moments, over at least 50 runs, and sample
+and book at random moments, 20 runs each; it writes its figures to benchmarks/results/reliability-*.json.
 """
 import json
 import os
@@ -16,28 +16,54 @@ from conftest import PLANTED
 from crash_harness import RANDOM, CrashHarness, Database, random_delays, summarise
 
 MONTH = "2026-12"
-NOTIFY = ["run", "notify", "--month", MONTH, "--now", "2026-11-23T10:00"]
+# The phases that write and send: each run, killed and resumed, on the starting state that gives it work.
+COMMANDS = {
+    "sample": ["run", "sample", "--month", MONTH, "--now", "2026-11-23T07:00", "--seed", "4"],
+    "notify": ["run", "notify", "--month", MONTH, "--now", "2026-11-23T10:00"],
+    "book": ["run", "book", "--month", MONTH, "--now", "2026-11-23T11:00"],
+}
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 
+def _prepare(phase: str) -> None:
+    """Bring the month to where `phase` has work: nothing for sample, drawn for notify, announced for book."""
+    from auditcycle.flows.notify import notify
+    from auditcycle.flows.sample import sample
+
+    # Done in this process, to spare process starts; the runs under test are separate processes.
+    if phase in {"notify", "book"}:
+        assert sample(month=MONTH, now="2026-11-23T09:00", seed=4)["created"]
+    if phase == "book":
+        assert notify(month=MONTH, now="2026-11-23T10:00")["queued"] > 0
+
+
 @pytest.fixture
-def harness(authority, app_env: str, smtp_server, prefect_harness: str, tmp_path: Path) -> CrashHarness:
-    """A drawn month on a seeded authority, saved as the starting state, and one un-killed notify run."""
+def make_harness(authority, app_env: str, smtp_server, prefect_harness: str, tmp_path: Path):
+    """Return a maker of crash harnesses: the starting state for a phase, saved, and one un-killed run of it."""
     import prefect.settings
 
     from auditcycle.db import get_engine
-    from auditcycle.flows.sample import sample
 
-    # Drawn in this process, to spare a process start; the runs under test are separate processes.
-    assert sample(month=MONTH, now="2026-11-23T09:00", seed=4)["created"]
-    get_engine().dispose()
-    harness = CrashHarness(database=Database(app_env, authority, tmp_path), smtp_server=smtp_server,
-                           workdir=tmp_path, prefect_api_url=prefect.settings.PREFECT_API_URL.value(),
-                           command=NOTIFY)
-    harness.db.save()
-    reference = harness.take_reference()
+    def make(phase: str) -> CrashHarness:
+        _prepare(phase)
+        get_engine().dispose()
+        harness = CrashHarness(database=Database(app_env, authority, tmp_path), smtp_server=smtp_server,
+                               workdir=tmp_path, prefect_api_url=prefect.settings.PREFECT_API_URL.value(),
+                               command=COMMANDS[phase])
+        harness.db.save()
+        reference = harness.take_reference()
+        assert sorted(key for key, _ in reference.received) == sorted(harness.expected)
+        assert reference.rows - harness.start.rows, f"the reference {phase} run wrote nothing"
+        return harness
+
+    return make
+
+
+@pytest.fixture
+def harness(make_harness) -> CrashHarness:
+    """A drawn month on a seeded authority, saved as the starting state, and one un-killed notify run."""
+    harness = make_harness("notify")
     assert len(harness.expected) >= 10
-    assert sorted(key for key, _ in reference.received) == sorted(harness.expected)
     return harness
 
 
@@ -78,31 +104,52 @@ def test_kill_at_each_named_point_then_resume_loses_and_doubles_nothing(harness:
     _assert_no_personal_data(harness)
 
 
-@pytest.mark.reliability
-def test_crash_sweep(harness: CrashHarness, app_env: str) -> None:
-    """Kill at every named point and at random moments, at least 50 runs; write the figures."""
-    started = time.monotonic()
-    runs = max(50, int(os.environ.get("AUDITCYCLE_CRASH_RUNS", "50")))
-    messages = len(harness.expected)
-    # Each named point five times, at the first, a quarter, half, three quarters and the last message.
-    hits = sorted({1, messages // 4 or 1, messages // 2 or 1, 3 * messages // 4 or 1, messages})
-    plan = [(point, hit, None) for point in faults.POINTS for hit in (hits if point != faults.BEFORE_DELIVERY
-                                                                       else [1] * len(hits))]
-    delays = random_delays(runs - len(plan), seed=int(os.environ.get("AUDITCYCLE_CRASH_SEED", "8")),
-                           whole_run=harness.reference_seconds, window=harness.delivery_window)
-    plan += [(RANDOM, None, delay) for delay in delays]
+# The phase the named points were built for gets the full sweep; the phases around it, random kills.
+SWEEP_RUNS = {"notify": 50, "sample": 20, "book": 20}
 
-    kills = [harness.kill_and_resume(point, hit=hit, delay=delay) for point, hit, delay in plan]
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("phase", list(SWEEP_RUNS))
+def test_crash_sweep(make_harness, app_env: str, phase: str) -> None:
+    """Kill at every named point and at random moments (notify: at least 50 runs); write the figures."""
+    harness = make_harness(phase)
+    started = time.monotonic()
+    runs = max(SWEEP_RUNS[phase], int(os.environ.get(f"AUDITCYCLE_CRASH_RUNS_{phase.upper()}", "0")))
+    messages = len(harness.expected)
+    plan = []
+    if phase == "notify":
+        # Each named point five times, at the first, a quarter, half, three quarters and the last message.
+        hits = sorted({1, messages // 4 or 1, messages // 2 or 1, 3 * messages // 4 or 1, messages})
+        plan = [(point, hit, None, False) for point in faults.POINTS
+                for hit in (hits if point != faults.BEFORE_DELIVERY else [1] * len(hits))]
+    seed = int(os.environ.get("AUDITCYCLE_CRASH_SEED", "8"))
+    if phase == "notify":
+        delays = random_delays(runs - len(plan), seed=seed, whole_run=harness.reference_seconds,
+                               window=harness.delivery_window)
+        plan += [(RANDOM, None, delay, False) for delay in delays]
+    else:
+        # Half from the process's start, over the whole run; half from the run's record, over its work
+        # (start-up varies by a second or more, which would otherwise carry most kills past the work).
+        work = harness.work_window[1] - harness.work_window[0]
+        delays = random_delays(runs, seed=seed, whole_run=harness.reference_seconds, window=(0.5, work))
+        plan += [(RANDOM, None, delay, i % 2 == 1) for i, delay in enumerate(delays)]
+
+    kills = [harness.kill_and_resume(point, hit=hit, delay=delay, from_work=from_work)
+             for point, hit, delay, from_work in plan]
 
     backend = "postgresql" if app_env.startswith("postgresql") else "sqlite"
     summary = summarise(kills, backend=backend, seconds=time.monotonic() - started,
                         reference_seconds=harness.reference_seconds, reference_messages=messages)
+    summary = {"phase": phase, "work_window_seconds": [round(t, 2) for t in harness.work_window],
+               "delivery_window_seconds": [round(t, 2) for t in harness.delivery_window], **summary}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"reliability-{backend}.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    name = f"reliability-{backend}.json" if phase == "notify" else f"reliability-{backend}-{phase}.json"
+    (RESULTS / name).write_text(json.dumps(summary, indent=2, default=str) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "kills"}, indent=2))
-    assert summary["runs"] >= 50
+    assert summary["runs"] >= SWEEP_RUNS[phase]
     assert [k for k in kills if not k.clean] == []
-    assert (summary["rows_lost"], summary["messages_lost"], summary["leases_left_held"]) == (0, 0, 0)
+    assert (summary["rows_lost"], summary["messages_lost"], summary["leases_left_held"],
+            summary["phase_runs_left_running"]) == (0, 0, 0, 0)
     assert summary["duplicates"] == summary["duplicates_in_250_to_mark_sent_window"] \
         == summary["duplicates_with_same_message_id"]
     _assert_no_personal_data(harness)
