@@ -2,7 +2,9 @@
 
 Every ORM flush writes one trail row per inserted, updated or deleted object, and every bulk
 `insert()`/`update()`/`delete()` run through a session writes one per row (or one per statement when
-the rows are chosen by a WHERE clause). All of a flush's trail rows go in one executemany.
+the rows are chosen by a WHERE clause). A transaction's trail rows are held until it commits, then
+written in one executemany just before the commit, so a transaction that flushes seven times still
+costs one statement.
 """
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,9 +139,33 @@ def _object_entry(obj: Any, action: TrailAction, at: datetime, actor: str) -> di
     return _entry(at, actor, action, table, entity_id, _changes(values, withheld))
 
 
-def _write(session: Session, entries: list[dict[str, Any]]) -> None:
+_PENDING = "auditcycle.trail.pending"
+_COMMITTING = "auditcycle.trail.committing"
+
+
+def _insert(session: Session, entries: list[dict[str, Any]]) -> None:
     if entries:
         session.connection().execute(insert(TrailEntry.__table__), entries)
+
+
+def _write(session: Session, entries: list[dict[str, Any]]) -> None:
+    if session.info.get(_COMMITTING):
+        _insert(session, entries)  # a flush made by another hook once ours had written
+    elif entries:
+        session.info.setdefault(_PENDING, []).extend(entries)
+
+
+def _before_commit(session: Session) -> None:
+    """Write the transaction's held trail rows in one statement, after its last flush."""
+    session.flush()
+    session.info[_COMMITTING] = True
+    _insert(session, session.info.pop(_PENDING, []))
+
+
+def _forget(session: Session, *_args) -> None:
+    """Drop what a transaction held once it has ended: committed, or rolled back with its changes."""
+    session.info.pop(_PENDING, None)
+    session.info.pop(_COMMITTING, None)
 
 
 def _after_flush(session: Session, _flush_context) -> None:
@@ -213,3 +239,6 @@ def _on_execute(state: ORMExecuteState) -> None:
 
 event.listen(Session, "after_flush", _after_flush)
 event.listen(Session, "do_orm_execute", _on_execute)
+event.listen(Session, "before_commit", _before_commit)
+for _ending in ("after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _ending, _forget)

@@ -169,7 +169,7 @@ class CrashHarness:
         self.expected: set[str] = set()  # the keys of the messages the phase itself sends
         self.reference_seconds = 0.0
         self.delivery_window = (0.0, 0.0)
-        self.work_window = (0.0, 0.0)  # from the phase run's record to the process's exit
+        self.work_window = (0.0, 0.0)  # from the phase run's record to its recorded end
 
     def _start(self, extra: dict[str, str] | None = None, *, args: list[str] | None = None) -> subprocess.Popen:
         log = self.workdir / f"run-{len(self.logs):03d}.log"
@@ -199,28 +199,35 @@ class CrashHarness:
         self.start = self.db.state([])
         already = set(self.start.statuses)
         self.smtp.received.clear()
-        runs_before = self._phase_runs()
+        runs_before, ended_before = self._phase_runs()
         started = time.monotonic()
         process = self._start()
-        first_mail = work_started = None
+        first_mail = work_started = work_ended = None
         while process.poll() is None:
+            now = time.monotonic() - started
             if self.smtp.received and first_mail is None:
-                first_mail = time.monotonic() - started
-            if work_started is None and self._phase_runs() > runs_before:
-                work_started = time.monotonic() - started
-            time.sleep(0.02)
+                first_mail = now
+            runs, ended = self._phase_runs()
+            if work_started is None and runs > runs_before:
+                work_started = now
+            if work_ended is None and ended > ended_before:
+                work_ended = now
+            time.sleep(0.005)
         self.reference_seconds = time.monotonic() - started
         if process.returncode != 0:
             raise RuntimeError(f"the reference run failed:\n{self.log_tail()}")
         self.delivery_window = (first_mail or 0.0, self.reference_seconds)
-        self.work_window = (work_started or 0.0, self.reference_seconds)
+        self.work_window = (work_started or 0.0, work_ended or self.reference_seconds)
         self.reference = self.db.state(self.smtp.received)
         self.expected = set(self.reference.statuses) - already
         return self.reference
 
-    def _phase_runs(self) -> int:
+    def _phase_runs(self) -> tuple[int, int]:
+        """Count the phase runs recorded, and those that have recorded their end."""
         with self.db.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(PhaseRun)).scalar_one()
+            row = conn.execute(select(func.count(), func.count().filter(PhaseRun.status != PhaseRunStatus.RUNNING))
+                               .select_from(PhaseRun)).one()
+            return row[0], row[1]
 
     def kill_and_resume(self, point: str, *, hit: int | None = None, delay: float | None = None,
                         from_work: bool = False, timeout: float = 120) -> Kill:
@@ -231,7 +238,7 @@ class CrashHarness:
         self.db.restore()
         self.smtp.received.clear()
         kill = Kill(point=point, hit=hit, delay=delay, from_work=from_work)
-        runs_before = self._phase_runs()
+        runs_before = self._phase_runs()[0]
         marker = self.workdir / "fault-reached"
         marker.unlink(missing_ok=True)
         extra = {} if point == RANDOM else {faults.POINT_ENV: point, faults.HIT_ENV: str(hit or 1),
@@ -240,7 +247,7 @@ class CrashHarness:
         if point == RANDOM:
             deadline = time.monotonic() + timeout
             # Process start-up varies by a second or more; counting from the run record lands the kill in the work.
-            while from_work and self._phase_runs() == runs_before and process.poll() is None \
+            while from_work and self._phase_runs()[0] == runs_before and process.poll() is None \
                     and time.monotonic() < deadline:
                 time.sleep(0.005)
             time.sleep(delay or 0.0)
