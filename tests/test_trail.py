@@ -110,3 +110,37 @@ def test_withdraw_through_the_cli_is_credited_to_the_staff_member(authority, app
     assert withdrawn.actor == qa
     assert withdrawn.changes["values"]["status"] == ["allocated", "withdrawn"]
     assert withdrawn.changes["withheld"] == ["status_reason"]
+
+
+def test_a_transactions_trail_goes_in_one_statement_at_commit_and_is_dropped_with_a_rollback(s, authority) -> None:
+    """Three flushes write three trail rows in one INSERT at commit; a rolled-back change leaves none."""
+    from sqlalchemy import event
+
+    staff = list(s.scalars(select(Staff).order_by(Staff.id).limit(3)))
+    before = s.scalar(select(func.max(TrailEntry.id)))
+    inserts: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO TRAIL_ENTRY"):
+            inserts.append(statement)
+
+    event.listen(authority, "before_cursor_execute", count)
+    try:
+        with acting_as("QA1"):
+            for member in staff:
+                member.newly_qualified = not member.newly_qualified
+                s.flush()
+            assert inserts == []  # held until the commit
+            s.commit()
+        assert len(inserts) == 1
+        member = staff[0]
+        member.active = not member.active
+        s.flush()
+        s.rollback()
+    finally:
+        event.remove(authority, "before_cursor_execute", count)
+
+    entries = [e for e in _trail(s) if e.id > before]
+    assert [(e.actor, e.entity, e.entity_id, e.action) for e in entries] == [
+        ("QA1", "staff", m.id, TrailAction.UPDATE) for m in staff]
+    assert all(list(e.changes["values"]) == ["newly_qualified"] for e in entries)
