@@ -33,9 +33,10 @@ bench: $(STAMP)
 privacy-sweep: $(STAMP)
 	$(BIN)/pytest -q -s -m sweep tests/test_privacy.py
 
-# The full crash sweep (kept out of `make test`): SIGKILL a real phase at every fault point and at random
-# moments, at least 50 runs a database; figures in benchmarks/results/reliability-*.json. Set
-# AUDITCYCLE_TEST_POSTGRES_URL to sweep PostgreSQL as well; AUDITCYCLE_CRASH_RUNS for more runs.
+# The full crash sweep (kept out of `make test`): SIGKILL a real notify run at every fault point and at
+# random moments, at least 50 runs a database, and sample and book at random moments, 20 runs each;
+# figures in benchmarks/results/reliability-*.json. Set AUDITCYCLE_TEST_POSTGRES_URL to sweep PostgreSQL
+# as well; AUDITCYCLE_CRASH_RUNS_NOTIFY (…_SAMPLE, …_BOOK) for more runs.
 .PHONY: reliability
 reliability: $(STAMP)
 	$(BIN)/pytest -q -s -m reliability tests/test_crash.py
