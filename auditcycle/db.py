@@ -1,5 +1,4 @@
 """Engines, sessions and schema migration."""
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
