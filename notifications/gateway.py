@@ -13,7 +13,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..clock import wall_clock
@@ -140,31 +140,42 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
     lease = timedelta(seconds=settings.send_claim_seconds)
     seen: set[int] = set()
     reported: set[int] = set()
-    while True:
-        ids = [i for i in _claim(factory, batch_size, wall_clock(), lease) if i not in seen]
-        if not ids:
-            newly_failed = [i for i in report.failed_ids if i not in reported]
-            reported.update(newly_failed)
-            # The QA manager is told in the same drain, so a refused address never goes unnoticed.
-            if newly_failed and _queue_failure_report(factory, settings, newly_failed):
-                continue
-            return report
-        seen.update(ids)
-        with factory() as session:
-            rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                                        .order_by(OutboxMessage.id)))
-        try:
-            transport.open()
-        except DeliveryError as exc:
-            for row in rows:
-                _fail_or_retry(factory, row, exc, report)
-            continue
-        try:
+    connected = False
+    try:
+        while True:
+            ids = [i for i in _claim(factory, batch_size, wall_clock(), lease) if i not in seen]
+            if not ids:
+                newly_failed = [i for i in report.failed_ids if i not in reported]
+                reported.update(newly_failed)
+                # The QA manager is told in the same drain, so a refused address never goes unnoticed.
+                if newly_failed and _queue_failure_report(factory, settings, newly_failed):
+                    continue
+                return report
+            seen.update(ids)
+            with factory() as session:
+                rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                                            .order_by(OutboxMessage.id)))
+            # One connection for the whole drain, opened again only if the server has dropped it.
+            if not connected or getattr(transport, "usable", True) is False:
+                try:
+                    transport.open()
+                    connected = True
+                except DeliveryError as exc:
+                    for row in rows:
+                        _fail_or_retry(factory, row, exc, report)
+                    continue
             with lazy_commits(engine) as marks:
                 for row in rows:
                     _send_one(marks, factory, transport, row, settings, report)
-        finally:
+    finally:
+        if connected:
             transport.close()
+
+
+# Bound names differ from the columns', which SQLAlchemy keeps for the SET clause of its own.
+_MARK_SENT = (update(OutboxMessage).where(OutboxMessage.id == bindparam("b_id"))
+              .values(status=MessageStatus.SENT, sent_at=bindparam("b_sent_at"), attempts=bindparam("b_attempts"),
+                      last_code=bindparam("b_last_code"), last_error=None))
 
 
 def _send_one(marks: Connection, factory, transport: Transport, row: OutboxMessage, settings: Settings,
@@ -177,10 +188,10 @@ def _send_one(marks: Connection, factory, transport: Transport, row: OutboxMessa
         _fail_or_retry(factory, row, exc, report)
         return
     checkpoint(AFTER_ACCEPT)
+    # One statement built once: with thousands of messages a drain, building it each time showed.
     with marks.begin():
-        marks.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-            status=MessageStatus.SENT, sent_at=wall_clock(), attempts=row.attempts + 1,
-            last_code=250 if settings.smtp_host else None, last_error=None))
+        marks.execute(_MARK_SENT, {"b_id": row.id, "b_sent_at": wall_clock(), "b_attempts": row.attempts + 1,
+                                   "b_last_code": 250 if settings.smtp_host else None})
     report.sent += 1
     checkpoint(MID_BATCH)
 

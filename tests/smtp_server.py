@@ -16,6 +16,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    peer: tuple | None = None  # the client's address and port: one per SMTP connection
 
     @property
     def message(self) -> EmailMessage:
@@ -35,7 +36,8 @@ class RecordingHandler:
             reply = self.replies.pop(0)
             if not reply.startswith("250"):
                 return reply
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
+                                      envelope.original_content or envelope.content, tuple(session.peer)))
         return "250 Message accepted for delivery"
 
 

@@ -87,6 +87,17 @@ def test_each_message_gets_its_own_message_id(session, engine, smtp_server) -> N
     assert stored == set(ids)
 
 
+def test_a_drain_of_several_batches_sends_over_one_connection(session, engine, smtp_server) -> None:
+    _staff(session)
+    for n in range(5):
+        _queue(session, ALICE, step=f"request-{n}")
+
+    report = deliver(engine=engine, settings=_settings(smtp_server), batch_size=2)
+
+    assert report.sent == len(smtp_server.received) == 5
+    assert len({r.peer for r in smtp_server.received}) == 1  # three batches, one SMTP connection
+
+
 def test_enqueue_twice_queues_once(session, engine, smtp_server) -> None:
     _staff(session)
     first = _queue(session, ALICE)
