@@ -19,13 +19,16 @@ def current_grades(session: Session, submission: Submission) -> dict[str, str]:
 
 
 def record_grades(session: Session, *, audit: Audit, submission: Submission, grades: dict[str, str],
-                  overall: str, by: str, reason: str, now: datetime) -> list[GradeChange]:
-    """Set the given domain grades and the overall grade, logging a GradeChange for each that changed."""
-    existing = {g.domain: g for g in session.scalars(
+                  overall: str, by: str, reason: str, now: datetime, new: bool = False) -> list[GradeChange]:
+    """Set the given domain grades and the overall grade, logging a GradeChange for each that changed.
+
+    `new` says the submission was created in this transaction, so it has no grades to look up yet.
+    """
+    existing = {} if new else {g.domain: g for g in session.scalars(
         select(DomainGrade).where(DomainGrade.submission_id == submission.id))}
     before = {domain: g.grade for domain, g in existing.items()}
     # A submission's first recording has no grades yet; after that its overall grade is the old value.
-    first = not session.scalar(select(GradeChange.id).where(GradeChange.audit_id == audit.id).limit(1))
+    first = new or not session.scalar(select(GradeChange.id).where(GradeChange.audit_id == audit.id).limit(1))
     before[OVERALL] = None if first else submission.overall
     changes: list[GradeChange] = []
     recorded = wall_clock()

@@ -10,7 +10,7 @@ from .context import AppContext
 from .cycle import get_audit
 from .errors import UserError
 from .forms import AuditForm, read_form_file, validate_form
-from .grades import current_grades, record_grades
+from .grades import OVERALL, current_grades, record_grades
 from .models import Action, Audit, Dispute, FamilyFeedback, Staff, Submission
 from .models.enums import ActionStatus, AuditStatus, ResponseTrigger, Role
 from .notices import mail_domain, recipient
@@ -53,7 +53,8 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     first = submission is None
     if first:
         submission = Submission(audit_id=audit.id, submitted_by_id=by, overall=form.overall, version=1,
-                                submitted_at=ctx.now, recorded_at=wall_clock())
+                                submitted_at=ctx.now, recorded_at=wall_clock(), strengths=form.strengths,
+                                practitioner_feedback=form.practitioner_feedback, disagreement=form.disagreement)
         session.add(submission)
         session.flush()
     else:
@@ -71,7 +72,7 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     submission.practitioner_feedback = form.practitioner_feedback
     submission.disagreement = form.disagreement
     record_grades(session, audit=audit, submission=submission, grades=form.grades, overall=form.overall, by=by,
-                  reason="submitted" if first else "resubmitted", now=ctx.now)
+                  reason="submitted" if first else "resubmitted", now=ctx.now, new=first)
     for item in form.family_feedback:
         session.add(FamilyFeedback(submission_id=submission.id, relation=item.relationship, outcome=item.outcome,
                                    interpreter_used=item.interpreter_used, summary=item.summary))
@@ -83,8 +84,11 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     if form.immediate_response is not None:
         raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SAFEGUARDING_CONCERN,
                        reason=form.immediate_response.reason, raised_by=by)
-    if first or before != (current_grades(session, submission), _action_key(session, audit)):
-        _announce(session, ctx, audit, submission)
+    if first:
+        # Just written from the form, so the grades need not be read back.
+        _announce(session, ctx, audit, submission, {**form.grades, OVERALL: form.overall})
+    elif before != (grades := current_grades(session, submission), _action_key(session, audit)):
+        _announce(session, ctx, audit, submission, grades)
     return submission
 
 
@@ -102,19 +106,18 @@ def _add_actions(session: Session, ctx: AppContext, audit: Audit, form: AuditFor
     session.flush()
 
 
-def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submission) -> None:
+def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submission, grades: dict[str, str]) -> None:
     """Tell the key worker, their team manager and the IRO or CP chair; prompt the supervision discussion."""
     framework = ctx.settings.framework
     child = audit.child
     names = child_names(child)
-    grades = current_grades(session, submission)
     rows = [GradeRow(framework.domains[d], framework.grades[grades[d]]) for d in framework.domains if d in grades]
-    owner_ids = set(session.scalars(select(Action.owner_id).where(Action.audit_id == audit.id)))
+    recorded = list(session.scalars(select(Action).where(Action.audit_id == audit.id).order_by(Action.id)))
+    owner_ids = {a.owner_id for a in recorded}
     owners = {sid: name for sid, name in session.execute(
         select(Staff.id, Staff.name).where(Staff.id.in_(owner_ids)))} if owner_ids else {}
     actions = [ActionRow(a.reference, redact(a.description, names), owners.get(a.owner_id, a.owner_id),
-                         day_label(a.due_date))
-               for a in session.scalars(select(Action).where(Action.audit_id == audit.id).order_by(Action.id))]
+                         day_label(a.due_date)) for a in recorded]
     overall = framework.grades[submission.overall]
     team_managers = list(session.scalars(
         select(Staff).where(Staff.active, Staff.role == Role.TEAM_MANAGER, Staff.team_id == child.team_id)
