@@ -21,7 +21,7 @@ _MONTHS = (
 
 @dataclass(frozen=True)
 class Interval:
-    """A half-open busy period [start, end) between two aware moments."""
+    """A half-open busy period [start, end) between two aware moments, kept in UTC."""
 
     start: datetime
     end: datetime
@@ -29,6 +29,10 @@ class Interval:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError(f"busy interval {self.start} to {self.end} needs aware times, not naive ones")
+        # Held in UTC: Python compares and subtracts two times of one zone by their wall clocks, so across
+        # the autumn change 01:05 BST would count as later than the 01:00 GMT that follows it.
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
         if self.end < self.start:
             raise ValueError(f"busy interval ends ({self.end}) before it starts ({self.start})")
 

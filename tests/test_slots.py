@@ -264,6 +264,19 @@ def test_interval_naive_time_is_refused() -> None:
         Interval(datetime(2026, 12, 1, 9), utc(2026, 12, 1, 10))
 
 
+def test_interval_across_the_autumn_clock_change_is_accepted() -> None:
+    """01:05 BST to 01:00 GMT on 25 Oct 2026 lasts 55 minutes, though its wall clock goes backwards."""
+    start = utc(2026, 10, 25, 0, 5).astimezone(LONDON)
+    end = utc(2026, 10, 25, 1, 0).astimezone(LONDON)
+    assert (start.hour, start.minute, end.hour, end.minute, end.fold) == (1, 5, 1, 0, 1)
+
+    interval = Interval(start, end)
+
+    assert interval.end - interval.start == timedelta(minutes=55)
+    with pytest.raises(ValueError, match="before it starts"):
+        Interval(end, start)
+
+
 def test_slot_request_without_people_is_refused() -> None:
     with pytest.raises(ValueError, match="nobody"):
         request(people=())
