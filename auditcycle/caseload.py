@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError, Val
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from .clock import EARLIEST_YEAR, LATEST_YEAR, ClockError, brief, in_supported_years, localize, parse_instant
-from .errors import UserError
+from .clock import EARLIEST_YEAR, LATEST_YEAR, ClockError, in_supported_years, localize, parse_instant
+from .errors import UserError, brief
 from .models import BusyPeriod, Child, FamilyContact, Service, Staff, Team
 from .models.enums import Cohort, Role
 

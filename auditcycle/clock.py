@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from .errors import UserError
+from .errors import UserError, brief
 
 
 class ClockError(UserError, ValueError):
@@ -18,11 +18,6 @@ EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 def in_supported_years(day: date) -> bool:
     """Say whether a date or date-time falls in the years the cycle works with."""
     return EARLIEST_YEAR <= day.year <= LATEST_YEAR
-
-
-def brief(value: str, limit: int = 40) -> str:
-    """Return a value quoted for an error message, cut short so a huge input cannot flood the message."""
-    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:

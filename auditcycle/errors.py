@@ -9,6 +9,11 @@ class PermissionDenied(UserError):
     """A decision made by someone the table of who may do what does not allow."""
 
 
+def brief(value: str, limit: int = 40) -> str:
+    """Return a value quoted for an error message, cut short so a huge input cannot flood the message."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
 def shown(value: str, limit: int = 80) -> str:
     """Return an id as typed, for an error message: cut short, control characters made visible."""
     value = "".join(c if c.isprintable() else "?" for c in value[: limit + 1])

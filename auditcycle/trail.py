@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from .clock import wall_clock
 from .models.enums import TrailAction
 from .models.trail import TRAIL_TABLE, TrailEntry
+from .transactions import transaction_info
 
 # A child's and their family's personal fields: the trail names them when they change, never their values.
 PERSONAL = frozenset({
@@ -139,8 +140,8 @@ def _object_entry(obj: Any, action: TrailAction, at: datetime, actor: str) -> di
     return _entry(at, actor, action, table, entity_id, _changes(values, withheld))
 
 
-_PENDING = "auditcycle.trail.pending"
-_COMMITTING = "auditcycle.trail.committing"
+_PENDING = "trail.pending"
+_COMMITTING = "trail.committing"
 
 
 def _insert(session: Session, entries: list[dict[str, Any]]) -> None:
@@ -149,23 +150,19 @@ def _insert(session: Session, entries: list[dict[str, Any]]) -> None:
 
 
 def _write(session: Session, entries: list[dict[str, Any]]) -> None:
-    if session.info.get(_COMMITTING):
+    held = transaction_info(session)
+    if held.get(_COMMITTING):
         _insert(session, entries)  # a flush made by another hook once ours had written
     elif entries:
-        session.info.setdefault(_PENDING, []).extend(entries)
+        held.setdefault(_PENDING, []).extend(entries)
 
 
 def _before_commit(session: Session) -> None:
     """Write the transaction's held trail rows in one statement, after its last flush."""
     session.flush()
-    session.info[_COMMITTING] = True
-    _insert(session, session.info.pop(_PENDING, []))
-
-
-def _forget(session: Session, *_args) -> None:
-    """Drop what a transaction held once it has ended: committed, or rolled back with its changes."""
-    session.info.pop(_PENDING, None)
-    session.info.pop(_COMMITTING, None)
+    held = transaction_info(session)
+    held[_COMMITTING] = True
+    _insert(session, held.pop(_PENDING, []))
 
 
 def _after_flush(session: Session, _flush_context) -> None:
@@ -240,5 +237,3 @@ def _on_execute(state: ORMExecuteState) -> None:
 event.listen(Session, "after_flush", _after_flush)
 event.listen(Session, "do_orm_execute", _on_execute)
 event.listen(Session, "before_commit", _before_commit)
-for _ending in ("after_commit", "after_rollback", "after_soft_rollback"):
-    event.listen(Session, _ending, _forget)

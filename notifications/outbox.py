@@ -2,12 +2,13 @@
 from datetime import datetime
 from email.utils import make_msgid
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..clock import wall_clock
 from ..models import OutboxMessage
 from ..models.enums import MessageStatus
+from ..transactions import transaction_info
 from .message import Composed, Recipient
 
 
@@ -64,23 +65,12 @@ def enqueue(
     return row
 
 
-_CACHE = "auditcycle.outbox.queued"
-
-
 def _queued_keys(session: Session, prefix: str) -> set[str]:
     """Return the keys already queued under a phase and month, loaded once per transaction."""
-    cache: dict[str, set[str]] = session.info.setdefault(_CACHE, {})
+    cache: dict[str, set[str]] = transaction_info(session).setdefault("outbox.queued", {})
     if prefix not in cache:
         # A range on the unique index rather than LIKE, which neither engine can always serve from it.
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         cache[prefix] = set(session.scalars(select(OutboxMessage.idempotency_key).where(
             OutboxMessage.idempotency_key >= prefix, OutboxMessage.idempotency_key < upper)))
     return cache[prefix]
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_queued_keys(session: Session, *_args) -> None:
-    """Drop the cache when the transaction ends: another process may queue in between."""
-    session.info.pop(_CACHE, None)
