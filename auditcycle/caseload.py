@@ -10,7 +10,6 @@ column and child id only, never a name, date of birth or phone number.
 import csv
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,6 +27,7 @@ from .clock import EARLIEST_YEAR, LATEST_YEAR, ClockError, in_supported_years, l
 from .errors import UserError, brief
 from .models import BusyPeriod, Child, FamilyContact, Service, Staff, Team
 from .models.enums import Cohort, Role
+from .text import breaks_line
 
 Progress = Callable[[int], None]
 
@@ -116,12 +116,6 @@ def _shown(value: str, echo: bool) -> str:
     return f"{brief(value)} " if echo else ""
 
 
-def _has_control(value: str) -> bool:
-    # Line breaks and other control characters in a name or id could reach an email header or an
-    # invite line, and PostgreSQL refuses NUL outright.
-    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value)
-
-
 def _text(max_length: int, *, required: bool = True, echo: bool = True) -> Any:
     def check(value: str | None) -> str | None:
         value = (value or "").strip()
@@ -131,7 +125,7 @@ def _text(max_length: int, *, required: bool = True, echo: bool = True) -> Any:
             return None
         if len(value) > max_length:
             raise ValueError(f"{_shown(value, echo)}is longer than {max_length} characters")
-        if _has_control(value):
+        if breaks_line(value):
             raise ValueError("contains a line break or another control character; give one line of plain text")
         return value
 

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from .errors import UserError
 from .settings import FrameworkSettings
+from .text import breaks_line
 
 MAX_FORM_BYTES = 2_000_000
 
@@ -30,7 +31,7 @@ def _free_text(value: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+    if breaks_line(value):
         raise ValueError("must be one line of text, without line breaks or control characters")
     return value
 

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from .errors import UserError
+from .text import breaks_line
 
 DEFAULT_DOMAINS = {
     "help_protection_stability": "Help, protection and stability",
@@ -185,7 +186,7 @@ class Settings(BaseSettings):
     @classmethod
     def _one_line(cls, v: str) -> str:
         # The name goes into the From header of every message: a line break there would inject headers.
-        if any(ord(c) < 32 or ord(c) == 127 for c in v):
+        if breaks_line(v):
             raise ValueError("must be one line of text, without control characters")
         return v
 
