@@ -3,15 +3,15 @@ from datetime import datetime, time
 
 from sqlalchemy import select, update
 
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw, get_audit, monthly_cycle
-from auditcycle.db import session_scope
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.demo.replay import month_calendar, plan_month
 from auditcycle.models import Action, Audit, OutboxMessage
 from auditcycle.models.enums import ActionStatus, MessageStatus
-from auditcycle.moderation import select_for_moderation
-from auditcycle.simulation import month_calendar, plan_month
-from auditcycle.submissions import submit
+from auditcycle.moderation.panel import select_for_moderation
+from auditcycle.sampling.cycle import draw, get_audit, monthly_cycle
+from auditcycle.submissions.submit import submit
 
 
 def _at(ctx, day, hour: int = 9):

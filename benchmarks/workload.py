@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select, text
 from sqlalchemy.orm import sessionmaker
 
-from .meters import Meter, PeakRss, PhaseResult, measure
+from benchmarks.meters import Meter, PeakRss, PhaseResult, measure
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_BENCH = "postgresql://postgres@127.0.0.1:5432/bench"
@@ -90,8 +90,8 @@ def raw_render(renders: list) -> float:
 
 def raw_report_render(data) -> tuple[float, str]:
     """Draw the charts, render both report pages and print both to PDF directly; return seconds and detail."""
-    from auditcycle.report import _context, charts, pdf_bytes
     from auditcycle.notifications.render import environment
+    from auditcycle.report.render import _context, charts, pdf_bytes
     env = environment()
     started = time.perf_counter()
     charts(data)
@@ -132,19 +132,19 @@ def run(children: int, audits: int, db: str, seed: int = 7, history: int = 0) ->
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
 
-    from auditcycle.context import build_context
-    from auditcycle.settings import Settings
+    from auditcycle.core.context import build_context
+    from auditcycle.core.settings import Settings
     settings = Settings(database_url=url, smtp_host="127.0.0.1", smtp_port=port, outbox_dir=folder / "outbox",
                         reports_dir=folder / "reports")
 
-    from auditcycle.db import make_engine, session_scope, upgrade
+    from auditcycle.core.db import make_engine, session_scope, upgrade
     upgrade(url)
     engine = make_engine(url)
     raw_table = Table("bench_raw_insert", MetaData(), Column("id", Integer, primary_key=True),
                       Column("a", String(40)), Column("b", Text))
     raw_table.metadata.create_all(engine)
 
-    from auditcycle.demo import seed_authority
+    from auditcycle.demo.seed import seed_authority
     ctx = build_context(SEED_NOW, settings=settings)
     started = time.perf_counter()
     with session_scope(engine) as session:
@@ -155,24 +155,24 @@ def run(children: int, audits: int, db: str, seed: int = 7, history: int = 0) ->
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))
 
-    from auditcycle.actions import escalate
-    from auditcycle.booking import book
-    from auditcycle.chasing import chase, open_cycles
-    from auditcycle.clock import Month
-    from auditcycle.cycle import draw, monthly_cycle
+    from auditcycle.actions.ladder import escalate
+    from auditcycle.booking.meetings import book
+    from auditcycle.chasing.reminders import chase, open_cycles
+    from auditcycle.core.clock import Month
+    from auditcycle.demo.replay import month_calendar, plan_month
     from auditcycle.models import Audit, Child, OutboxMessage
     from auditcycle.models.enums import MessageStatus
-    from auditcycle.moderation import select_for_moderation
-    from auditcycle.notices import queue_notices
+    from auditcycle.moderation.panel import select_for_moderation
+    from auditcycle.notices.queue import queue_notices
     from auditcycle.notifications.gateway import build_email, deliver
-    from auditcycle.report import write_report
-    from auditcycle.report_data import build_report_data
-    from auditcycle.simulation import month_calendar, plan_month
-    from auditcycle.submissions import submit
+    from auditcycle.report.data import build_report_data
+    from auditcycle.report.render import write_report
+    from auditcycle.sampling.cycle import draw, monthly_cycle
+    from auditcycle.submissions.submit import submit
 
     history_seconds, history_forms = 0.0, 0
     if history:
-        from .history import seed_history
+        from benchmarks.history import seed_history
         started = time.perf_counter()
         history_forms = seed_history(engine, settings, month=Month.parse(MONTH), months=history, audits=audits,
                                      seed=seed)
@@ -281,7 +281,7 @@ def run(children: int, audits: int, db: str, seed: int = 7, history: int = 0) ->
     results[-1][0].raw_detail = "its own queries (SQL execution time)"
     # WeasyPrint loads fonts and parses its user-agent stylesheet on first use, once per process: warm it
     # up untimed, so neither the report nor its raw limit (measured after it) pays that start-up cost.
-    from auditcycle.report import pdf_bytes
+    from auditcycle.report.render import pdf_bytes
     pdf_bytes("<p>warm-up</p>")
     with measure(meter, rss, "report write (HTML+PDF+CSV)", results):
         write_report(box_data["data"], folder / "reports" / MONTH)

@@ -1,9 +1,9 @@
 """The `book` phase: book learning conversations, family calls and IRO/CP chair conversations."""
 from prefect import flow
 
+from auditcycle.flows.common import phase, scheduled_skip
 from auditcycle.tasks.booking import book_month_meetings
 from auditcycle.tasks.delivery import deliver_outbox
-from auditcycle.flows.common import phase, scheduled_skip
 
 
 @flow(name="book", persist_result=False, log_prints=False)

@@ -8,15 +8,15 @@ from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.leases import acquire, busy_message, current, held, holder_name, lease_ttl
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
 from auditcycle.models.enums import Cohort
-from auditcycle.phases import RunRecord, recorded_run, resolve_month
-from auditcycle.schedule import skip_reason
+from auditcycle.runs.leases import acquire, busy_message, current, held, holder_name, lease_ttl
+from auditcycle.runs.phases import RunRecord, recorded_run, resolve_month
+from auditcycle.runs.schedule import skip_reason
+from auditcycle.runs.trail import acting_as
 from auditcycle.tasks.adhoc import book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
 from auditcycle.tasks.delivery import deliver_outbox
-from auditcycle.trail import acting_as
 
 
 def _flow_run_id() -> str | None:
@@ -66,7 +66,7 @@ def _crash_flow_runs(flow_run_ids: list[str]) -> None:
 def scheduled_skip(name: str, month: str | None, now: str | None) -> dict | None:
     """Return {"skipped": why} when a scheduled run (no month given) has nothing to do now, else None.
 
-    A scheduled run does nothing on a day that is not its day (see auditcycle.schedule) or while
+    A scheduled run does nothing on a day that is not its day (see auditcycle.runs.schedule) or while
     another run of the phase holds its lease; it records no run and logs why. Otherwise it takes the
     lease there and then, so a manual run started at the same moment cannot slip in between this
     check and the phase, and it is the manual run that is refused.

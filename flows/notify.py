@@ -1,9 +1,9 @@
 """The `notify` phase: tell everyone involved, and each auditor their allocation."""
 from prefect import flow
 
+from auditcycle.flows.common import phase, scheduled_skip
 from auditcycle.tasks.delivery import deliver_outbox
 from auditcycle.tasks.notices import queue_month_notices
-from auditcycle.flows.common import phase, scheduled_skip
 
 
 @flow(name="notify", persist_result=False, log_prints=False)

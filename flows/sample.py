@@ -1,9 +1,9 @@
 """The `sample` phase: draw the month's audit list and allocate auditors."""
 from prefect import flow
 
+from auditcycle.flows.common import phase, scheduled_skip
 from auditcycle.tasks.delivery import deliver_outbox
 from auditcycle.tasks.sampling import draw_sample
-from auditcycle.flows.common import phase, scheduled_skip
 
 
 @flow(name="sample", persist_result=False, log_prints=False)

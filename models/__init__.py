@@ -1,21 +1,21 @@
 """The persisted domain model."""
-from .action import Action
-from .audit import Audit, AuditCycle, Nomination
-from .base import Base
-from .child import Child, FamilyContact
-from .event import Event
-from .immediate_response import ImmediateResponse
-from .lease import PhaseLease
-from .learning import MakeADifference, TrendFlag
-from .meeting import Meeting
-from .moderation import Moderation
-from .observation import Observation
-from .organisation import BusyPeriod, Service, Staff, Team
-from .outbox import OutboxMessage
-from .phase_run import PhaseRun
-from .report import ReportEdition
-from .submission import Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
-from .trail import TrailEntry
+from auditcycle.models.action import Action
+from auditcycle.models.audit import Audit, AuditCycle, Nomination
+from auditcycle.models.base import Base
+from auditcycle.models.child import Child, FamilyContact
+from auditcycle.models.event import Event
+from auditcycle.models.immediate_response import ImmediateResponse
+from auditcycle.models.learning import MakeADifference, TrendFlag
+from auditcycle.models.lease import PhaseLease
+from auditcycle.models.meeting import Meeting
+from auditcycle.models.moderation import Moderation
+from auditcycle.models.observation import Observation
+from auditcycle.models.organisation import BusyPeriod, Service, Staff, Team
+from auditcycle.models.outbox import OutboxMessage
+from auditcycle.models.phase_run import PhaseRun
+from auditcycle.models.report import ReportEdition
+from auditcycle.models.submission import Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
+from auditcycle.models.trail import TrailEntry
 
 __all__ = [
     "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "Event",

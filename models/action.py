@@ -4,10 +4,10 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .audit import Audit
-from .base import Base, enum_column
-from .enums import ActionStatus
-from .organisation import Staff
+from auditcycle.models.audit import Audit
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.enums import ActionStatus
+from auditcycle.models.organisation import Staff
 
 
 class Action(Base):

@@ -4,10 +4,10 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, enum_column
-from .child import Child
-from .enums import AuditKind, AuditStatus, Cohort, CycleKind
-from .organisation import Staff
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.child import Child
+from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, CycleKind
+from auditcycle.models.organisation import Staff
 
 
 class AuditCycle(Base):

@@ -4,9 +4,9 @@ from datetime import date
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, enum_column
-from .enums import Cohort
-from .organisation import Staff, Team
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.enums import Cohort
+from auditcycle.models.organisation import Staff, Team
 
 
 class Child(Base):

@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from auditcycle.models.base import Base
 
 
 class Event(Base):

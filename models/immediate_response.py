@@ -4,10 +4,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .audit import Audit
-from .base import Base, enum_column
-from .enums import ResponseStatus, ResponseTrigger
-from .organisation import Staff
+from auditcycle.models.audit import Audit
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.enums import ResponseStatus, ResponseTrigger
+from auditcycle.models.organisation import Staff
 
 
 class ImmediateResponse(Base):

@@ -4,11 +4,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .audit import Audit
-from .base import Base, enum_column
-from .child import FamilyContact
-from .enums import MeetingKind, MeetingStatus
-from .organisation import Staff
+from auditcycle.models.audit import Audit
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.child import FamilyContact
+from auditcycle.models.enums import MeetingKind, MeetingStatus
+from auditcycle.models.organisation import Staff
 
 
 class Meeting(Base):

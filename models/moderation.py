@@ -4,9 +4,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .audit import Audit
-from .base import Base, enum_column
-from .enums import ModerationStatus
+from auditcycle.models.audit import Audit
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.enums import ModerationStatus
 
 
 class Moderation(Base):

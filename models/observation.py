@@ -4,8 +4,8 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, enum_column
-from .enums import ObservationStatus
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.enums import ObservationStatus
 
 
 class Observation(Base):

@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .base import Base, enum_column
-from .enums import QA_TEAM_ROLES, Role
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.enums import QA_TEAM_ROLES, Role
 
 
 class Service(Base):

@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, enum_column
-from .enums import MessageStatus
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.enums import MessageStatus
 
 
 class OutboxMessage(Base):

@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, enum_column
-from .enums import PhaseRunStatus
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.enums import PhaseRunStatus
 
 
 class PhaseRun(Base):

@@ -4,9 +4,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .audit import Audit
-from .base import Base
-from .organisation import Staff
+from auditcycle.models.audit import Audit
+from auditcycle.models.base import Base
+from auditcycle.models.organisation import Staff
 
 
 class Submission(Base):

@@ -5,8 +5,8 @@ from typing import Any
 from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, enum_column
-from .enums import TrailAction
+from auditcycle.models.base import Base, enum_column
+from auditcycle.models.enums import TrailAction
 
 TRAIL_TABLE = "trail_entry"
 

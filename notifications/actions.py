@@ -2,9 +2,9 @@
 from dataclasses import dataclass, replace
 from datetime import date
 
-from .message import Composed
-from .notices import day_label, month_label
-from .render import render
+from auditcycle.notifications.message import Composed
+from auditcycle.notifications.notices import day_label, month_label
+from auditcycle.notifications.render import render
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """The one gateway: drain the outbox after commit, over SMTP or into the outbox folder."""
 import logging
 import mimetypes
-from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import encoders, policy
@@ -12,18 +11,19 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..clock import wall_clock
-from ..db import lazy_commits
-from ..faults import AFTER_ACCEPT, MID_BATCH, checkpoint
-from ..models import OutboxMessage
-from ..models.enums import MessageStatus
-from ..settings import Settings
-from .render import one_line
-from .transport import DeliveryError, Transport, transport_for
+from auditcycle.core.clock import wall_clock
+from auditcycle.core.db import lazy_commits
+from auditcycle.core.settings import Settings
+from auditcycle.models import OutboxMessage
+from auditcycle.models.enums import MessageStatus
+from auditcycle.notifications.render import one_line
+from auditcycle.notifications.transport import DeliveryError, Transport, transport_for
+from auditcycle.runs.faults import AFTER_ACCEPT, MID_BATCH, checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -221,11 +221,11 @@ def _fail_or_retry(factory, row: OutboxMessage, exc: DeliveryError, report: Deli
 
 def _queue_failure_report(factory: sessionmaker[Session], settings: Settings, failed_ids: list[int]) -> int:
     """Queue one report of permanently refused messages to each QA manager; return how many were queued."""
-    from ..models import Staff
-    from ..models.enums import Role
-    from .message import Recipient
-    from .outbox import enqueue
-    from .render import render
+    from auditcycle.models import Staff
+    from auditcycle.models.enums import Role
+    from auditcycle.notifications.message import Recipient
+    from auditcycle.notifications.outbox import enqueue
+    from auditcycle.notifications.render import render
 
     with factory.begin() as session:
         rows = [r for r in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(failed_ids))

@@ -5,8 +5,8 @@ from functools import lru_cache
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from .message import Composed, Recipient
-from .render import render
+from auditcycle.notifications.message import Composed, Recipient
+from auditcycle.notifications.render import render
 
 PRODID = "-//auditcycle//Quality Assurance audit cycle//EN"
 

@@ -1,16 +1,16 @@
 """Compose the messages of the learning culture: Make a Difference, trend flags, the learning session, questionnaires.
 
 Pure functions: given the facts, return the composed message; recipients and queueing live in
-`auditcycle/learning.py` and `auditcycle/trends.py`.
+`auditcycle/learning/culture.py` and `auditcycle/trends/scrutiny.py`.
 """
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from .invites import Invite, calendar_text
-from .message import Composed
-from .notices import month_label
-from .render import render
+from auditcycle.notifications.invites import Invite, calendar_text
+from auditcycle.notifications.message import Composed
+from auditcycle.notifications.notices import month_label
+from auditcycle.notifications.render import render
 
 
 @dataclass(frozen=True)

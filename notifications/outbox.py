@@ -5,11 +5,11 @@ from email.utils import make_msgid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..clock import wall_clock
-from ..models import OutboxMessage
-from ..models.enums import MessageStatus
-from ..transactions import transaction_info
-from .message import Composed, Recipient
+from auditcycle.core.clock import wall_clock
+from auditcycle.core.transactions import transaction_info
+from auditcycle.models import OutboxMessage
+from auditcycle.models.enums import MessageStatus
+from auditcycle.notifications.message import Composed, Recipient
 
 
 def idempotency_key(*, phase: str, month: str | None, subject_ref: str, step: str, recipient: Recipient) -> str:

@@ -2,8 +2,8 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .message import Composed
-from .render import render
+from auditcycle.notifications.message import Composed
+from auditcycle.notifications.render import render
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .message import Composed
-from .notices import day_label, month_label
-from .render import render
+from auditcycle.notifications.message import Composed
+from auditcycle.notifications.notices import day_label, month_label
+from auditcycle.notifications.render import render
 
 
 @dataclass(frozen=True)

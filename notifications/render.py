@@ -5,7 +5,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from .message import Composed
+from auditcycle.notifications.message import Composed
 
 
 @lru_cache(maxsize=1)

@@ -1,12 +1,12 @@
 """Compose the covering emails of the monthly report: the broadcast report and the restricted annex.
 
 Pure functions: given the summary, return the composed message with its PDF attachment named; who receives
-it, and the edition, are decided in `auditcycle/report.py`.
+it, and the edition, are decided in `auditcycle/report/render.py`.
 """
 from dataclasses import dataclass, replace
 
-from .message import Composed
-from .render import render
+from auditcycle.notifications.message import Composed
+from auditcycle.notifications.render import render
 
 
 @dataclass(frozen=True)

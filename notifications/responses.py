@@ -1,8 +1,8 @@
 """Compose Immediate Response messages: raised, reminded, escalated and answered."""
 from dataclasses import dataclass, replace
 
-from .message import Composed
-from .render import render
+from auditcycle.notifications.message import Composed
+from auditcycle.notifications.render import render
 
 
 @dataclass(frozen=True)

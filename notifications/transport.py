@@ -8,7 +8,7 @@ from typing import Protocol
 
 import yagmail
 
-from ..settings import Settings
+from auditcycle.core.settings import Settings
 
 
 class DeliveryError(Exception):

@@ -3,10 +3,10 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..actions import escalate
-from ..context import build_context
-from ..db import session_scope
-from .common import TASK_OPTIONS
+from auditcycle.actions.ladder import escalate
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="escalate-actions", **TASK_OPTIONS)

@@ -4,13 +4,13 @@ from datetime import date
 
 from prefect import task
 
-from ..adhoc import AdhocRequest, draw_adhoc, get_adhoc_cycle
-from ..booking import book
-from ..context import build_context
-from ..db import session_scope
-from ..models.enums import Cohort, CycleKind
-from ..notices import queue_notices
-from .common import TASK_OPTIONS
+from auditcycle.booking.meetings import book
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.models.enums import Cohort, CycleKind
+from auditcycle.notices.queue import queue_notices
+from auditcycle.sampling.adhoc import AdhocRequest, draw_adhoc, get_adhoc_cycle
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="draw-adhoc-sample", **TASK_OPTIONS)

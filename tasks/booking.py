@@ -1,13 +1,13 @@
 """Book the month's meetings."""
 from prefect import task
 
-from ..booking import book
-from ..clock import Month
-from ..context import build_context
-from ..cycle import monthly_cycle
-from ..db import session_scope
-from ..errors import UserError
-from .common import TASK_OPTIONS
+from auditcycle.booking.meetings import book
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.core.errors import UserError
+from auditcycle.sampling.cycle import monthly_cycle
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="book-meetings", **TASK_OPTIONS)

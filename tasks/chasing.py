@@ -3,12 +3,12 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..chasing import chase, open_cycles
-from ..clock import Month
-from ..context import build_context
-from ..cycle import monthly_cycle
-from ..db import session_scope
-from .common import TASK_OPTIONS
+from auditcycle.chasing.reminders import chase, open_cycles
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.sampling.cycle import monthly_cycle
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="chase-audits", **TASK_OPTIONS)

@@ -3,11 +3,11 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..db import get_engine
-from ..faults import BEFORE_DELIVERY, checkpoint
-from ..notifications.gateway import deliver
-from ..settings import get_settings
-from .common import TASK_OPTIONS
+from auditcycle.core.db import get_engine
+from auditcycle.core.settings import get_settings
+from auditcycle.notifications.gateway import deliver
+from auditcycle.runs.faults import BEFORE_DELIVERY, checkpoint
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="deliver-outbox", **TASK_OPTIONS)

@@ -1,13 +1,13 @@
 """What follows moderation: Make a Difference drafts, trend scrutiny, the learning session, questionnaires."""
 from prefect import task
 
-from ..clock import Month
-from ..context import build_context
-from ..cycle import monthly_cycle
-from ..db import session_scope
-from ..learning import draft_summaries, invite_learning_session, send_questionnaires
-from ..trends import scrutinise
-from .common import TASK_OPTIONS
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.learning.culture import draft_summaries, invite_learning_session, send_questionnaires
+from auditcycle.sampling.cycle import monthly_cycle
+from auditcycle.tasks.common import TASK_OPTIONS
+from auditcycle.trends.scrutiny import scrutinise
 
 
 @task(name="close-the-loop", **TASK_OPTIONS)

@@ -3,13 +3,13 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..clock import Month
-from ..context import build_context
-from ..cycle import monthly_cycle
-from ..db import session_scope
-from ..errors import UserError
-from ..moderation import select_for_moderation
-from .common import TASK_OPTIONS
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.core.errors import UserError
+from auditcycle.moderation.panel import select_for_moderation
+from auditcycle.sampling.cycle import monthly_cycle
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="select-for-moderation", **TASK_OPTIONS)

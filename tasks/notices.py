@@ -1,13 +1,13 @@
 """Queue the month's notices."""
 from prefect import task
 
-from ..clock import Month
-from ..context import build_context
-from ..cycle import monthly_cycle
-from ..db import session_scope
-from ..errors import UserError
-from ..notices import queue_notices
-from .common import TASK_OPTIONS
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.core.errors import UserError
+from auditcycle.notices.queue import queue_notices
+from auditcycle.sampling.cycle import monthly_cycle
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="queue-notices", **TASK_OPTIONS)

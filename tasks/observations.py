@@ -3,11 +3,11 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..clock import Month
-from ..context import build_context
-from ..db import session_scope
-from ..observations import assign_observations, remind_observations
-from .common import TASK_OPTIONS
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.observations.assignment import assign_observations, remind_observations
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="assign-observations", **TASK_OPTIONS)

@@ -2,13 +2,13 @@
 from prefect import task
 from sqlalchemy import func, select
 
-from ..clock import Month
-from ..context import build_context
-from ..db import session_scope
-from ..models import ReportEdition
-from ..report import issue_report, write_report
-from ..report_data import build_report_data
-from .common import TASK_OPTIONS
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.models import ReportEdition
+from auditcycle.report.data import build_report_data
+from auditcycle.report.render import issue_report, write_report
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="publish-report", **TASK_OPTIONS)

@@ -3,10 +3,10 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..context import build_context
-from ..db import session_scope
-from ..responses import check_responses
-from .common import TASK_OPTIONS
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.immediate_responses.lifecycle import check_responses
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="check-responses", **TASK_OPTIONS)

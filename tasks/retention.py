@@ -3,10 +3,10 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..context import build_context
-from ..db import session_scope
-from ..retention import purge_expired
-from .common import TASK_OPTIONS
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.privacy.retention import purge_expired
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="purge-expired-personal-data", **TASK_OPTIONS)

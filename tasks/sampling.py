@@ -3,12 +3,12 @@ from dataclasses import asdict
 
 from prefect import task
 
-from ..clock import Month
-from ..context import build_context
-from ..cycle import draw
-from ..db import session_scope
-from ..models.enums import Cohort
-from .common import TASK_OPTIONS
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.models.enums import Cohort
+from auditcycle.sampling.cycle import draw
+from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="draw-sample", **TASK_OPTIONS)

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from auditcycle import db
+from auditcycle.core import db
+from auditcycle.core.settings import get_settings
 from auditcycle.models import Base
-from auditcycle.settings import get_settings
 
 # Prefect keeps its home, logs and any stored results here, where the privacy tests can read them.
 PREFECT_HOME = Path(tempfile.mkdtemp(prefix="auditcycle-prefect-"))
@@ -164,10 +164,10 @@ def authority(engine: Engine) -> Engine:
 
     from sqlalchemy import update
 
-    from auditcycle.context import build_context
-    from auditcycle.demo import seed_authority
+    from auditcycle.core.context import build_context
+    from auditcycle.core.settings import Settings
+    from auditcycle.demo.seed import seed_authority
     from auditcycle.models import Child, FamilyContact
-    from auditcycle.settings import Settings
 
     ctx = build_context(DEMO_NOW, settings=Settings(database_url="sqlite://"))
     with sessionmaker(bind=engine).begin() as s:
@@ -184,7 +184,7 @@ def authority(engine: Engine) -> Engine:
 @pytest.fixture
 def settings(smtp_server):
     """Settings whose mail goes to the loopback SMTP server."""
-    from auditcycle.settings import Settings
+    from auditcycle.core.settings import Settings
 
     return Settings(database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
 

@@ -1,7 +1,7 @@
 """Build audit forms for tests."""
 from datetime import date, timedelta
 
-from auditcycle.settings import DEFAULT_DOMAINS
+from auditcycle.core.settings import DEFAULT_DOMAINS
 
 
 def valid_form(owner_id: str, *, today: date, overall: str = "requires_improvement", grade: str = "good",

@@ -14,16 +14,27 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from figures import report
+from forms import valid_form
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from auditcycle.errors import PermissionDenied
-from auditcycle.models import (Action, Audit, AuditCycle, Base, ImmediateResponse, MakeADifference, Meeting,
-                               Moderation, Observation, Service, Staff)
+from auditcycle.core.errors import PermissionDenied
+from auditcycle.models import (
+    Action,
+    Audit,
+    AuditCycle,
+    Base,
+    ImmediateResponse,
+    MakeADifference,
+    Meeting,
+    Moderation,
+    Observation,
+    Service,
+    Staff,
+)
 from auditcycle.models.enums import ActionStatus, AuditStatus, MeetingStatus, ObservationStatus, Role
-from auditcycle.permissions import PERMISSIONS
-from figures import report
-from forms import valid_form
+from auditcycle.people.permissions import PERMISSIONS
 
 QA_TEAM = {Role.QA_MANAGER, Role.PRACTICE_IMPROVEMENT_MANAGER, Role.PRINCIPAL_SOCIAL_WORKER}
 RELATIONS = ["auditor of the audit", "child's key worker", "key worker's team manager",
@@ -51,12 +62,12 @@ class Subjects:
 
 def _month_to_moderation(s: Session) -> None:
     """Draw, announce and book December; submit, raise, observe and select for moderation; draw later months."""
-    from auditcycle.actions import mark_done
-    from auditcycle.context import build_context
-    from auditcycle.learning import draft_summaries
-    from auditcycle.moderation import record_moderation
-    from auditcycle.responses import raise_ir
-    from auditcycle.submissions import submit
+    from auditcycle.actions.ladder import mark_done
+    from auditcycle.core.context import build_context
+    from auditcycle.immediate_responses.lifecycle import raise_ir
+    from auditcycle.learning.culture import draft_summaries
+    from auditcycle.moderation.panel import record_moderation
+    from auditcycle.submissions.submit import submit
     from auditcycle.tasks.booking import book_month_meetings
     from auditcycle.tasks.moderation import moderate_month
     from auditcycle.tasks.notices import queue_month_notices
@@ -93,7 +104,7 @@ def _month_to_moderation(s: Session) -> None:
 
 
 def _subjects(s: Session) -> Subjects:
-    from auditcycle.settings import get_settings
+    from auditcycle.core.settings import get_settings
 
     december = list(s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == "2026-12")
                               .order_by(Audit.id)))
@@ -200,19 +211,19 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
 
 def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     """Return, for each command, the call the CLI makes, as a function of the person making it."""
-    from auditcycle.actions import mark_done, sign_off
-    from auditcycle.adhoc import COMMAND, AdhocRequest, check_request
-    from auditcycle.booking import reschedule
-    from auditcycle.clock import Month
-    from auditcycle.context import build_context
-    from auditcycle.cycle import nominate, replace, withdraw
-    from auditcycle.learning import approve, nominate_interview
+    from auditcycle.actions.ladder import mark_done, sign_off
+    from auditcycle.booking.meetings import reschedule
+    from auditcycle.core.clock import Month
+    from auditcycle.core.context import build_context
+    from auditcycle.immediate_responses.lifecycle import raise_ir, respond
+    from auditcycle.learning.culture import approve, nominate_interview
     from auditcycle.models.enums import CycleKind
-    from auditcycle.moderation import record_moderation
-    from auditcycle.observations import record_observation
-    from auditcycle.permissions import authorise
-    from auditcycle.responses import raise_ir, respond
-    from auditcycle.submissions import dispute, submit
+    from auditcycle.moderation.panel import record_moderation
+    from auditcycle.observations.assignment import record_observation
+    from auditcycle.people.permissions import authorise
+    from auditcycle.sampling.adhoc import COMMAND, AdhocRequest, check_request
+    from auditcycle.sampling.cycle import nominate, replace, withdraw
+    from auditcycle.submissions.submit import dispute, submit
 
     ctx = build_context(CELL_NOW)
     unsubmitted = sub.unsubmitted
@@ -255,7 +266,7 @@ def _row_counts(s: Session) -> dict[str, int]:
 
 def test_every_role_against_every_command(authority: Engine, app_env: str, request: pytest.FixtureRequest) -> None:
     """Each cell of roles × commands is allowed or refused exactly as the table says; a refusal writes nothing."""
-    from auditcycle.db import get_engine
+    from auditcycle.core.db import get_engine
 
     engine = get_engine()
     s = sessionmaker(bind=engine, expire_on_commit=False)()

@@ -3,21 +3,21 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from sqlalchemy import select, update
-
-from auditcycle.actions import EscalationSummary, escalate, mark_done, outstanding, sign_off
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw, monthly_cycle
-from auditcycle.errors import PermissionDenied, UserError
-from auditcycle.models import Action, Audit, Event, OutboxMessage, Staff
-from auditcycle.models.enums import ActionStatus, Role
-from auditcycle.notices import queue_notices
-from auditcycle.notifications.gateway import deliver
-from auditcycle.submissions import submit
-from auditcycle.tracker import TrackerKind, list_items
 from conftest import PLANTED
 from forms import valid_form
+from sqlalchemy import select, update
+
+from auditcycle.actions.ladder import EscalationSummary, escalate, mark_done, outstanding, sign_off
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import PermissionDenied, UserError
+from auditcycle.models import Action, Audit, Event, OutboxMessage, Staff
+from auditcycle.models.enums import ActionStatus, Role
+from auditcycle.notices.queue import queue_notices
+from auditcycle.notifications.gateway import deliver
+from auditcycle.sampling.cycle import draw, monthly_cycle
+from auditcycle.submissions.submit import submit
+from auditcycle.tracker.rows import TrackerKind, list_items
 
 DEC = Month(2026, 12)
 SUBMITTED = date(2026, 12, 1)

@@ -3,25 +3,25 @@ import json
 from datetime import date
 
 import pytest
+from conftest import PLANTED
+from forms import valid_form
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
-from auditcycle.adhoc import AdhocRequest, draw_adhoc
-from auditcycle.booking import book
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
-from auditcycle.errors import PermissionDenied, UserError
-from auditcycle.forms import FormError
+from auditcycle.booking.meetings import book
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import PermissionDenied, UserError
+from auditcycle.core.settings import DEFAULT_DOMAINS
 from auditcycle.models import Audit, AuditCycle, Child, DomainGrade, Meeting, OutboxMessage, Staff, Team
 from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, CycleKind, Role
-from auditcycle.notices import queue_notices
+from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
-from auditcycle.settings import DEFAULT_DOMAINS
-from auditcycle.submissions import submit
-from conftest import PLANTED
-from forms import valid_form
+from auditcycle.sampling.adhoc import AdhocRequest, draw_adhoc
+from auditcycle.sampling.cycle import draw
+from auditcycle.submissions.forms import FormError
+from auditcycle.submissions.submit import submit
 
 NOW = "2026-11-23T09:00"  # a Monday
 DUE = date(2026, 12, 4)  # a Friday, nine working days on, in the next month

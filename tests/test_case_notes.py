@@ -3,17 +3,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from conftest import PLANTED
 from sqlalchemy import select, update
 
-from auditcycle.case_notes import export_case_notes, note_filename
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
-from auditcycle.errors import UserError
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import UserError
+from auditcycle.core.settings import DEFAULT_DOMAINS, Settings
 from auditcycle.models import Action, Audit, Child, DomainGrade, Moderation, Staff, Submission
 from auditcycle.models.enums import ActionStatus, AuditStatus, ModerationStatus, Role
-from auditcycle.settings import DEFAULT_DOMAINS, Settings
-from conftest import PLANTED
+from auditcycle.sampling.cycle import draw
+from auditcycle.submissions.case_notes import export_case_notes, note_filename
 
 DEC = Month(2026, 12)
 SETTINGS = Settings(database_url="sqlite://")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from auditcycle.caseload import (
+from auditcycle.imports.caseload import (
     CaseloadImportError,
     import_availability,
     import_children,

@@ -3,19 +3,19 @@ from collections import Counter
 from datetime import date
 
 import pytest
+from conftest import PLANTED
 from sqlalchemy import select, update
 
-from auditcycle.booking import book
-from auditcycle.chasing import ChaseSummary, chase, open_cycles, step_due
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw, monthly_cycle
+from auditcycle.booking.meetings import book
+from auditcycle.chasing.reminders import ChaseSummary, chase, open_cycles, step_due
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.settings import Settings
 from auditcycle.models import Audit, Meeting, OutboxMessage, Staff
 from auditcycle.models.enums import AuditStatus, MeetingKind, MeetingStatus, Role
-from auditcycle.notices import queue_notices
+from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
-from auditcycle.settings import Settings
-from conftest import PLANTED
+from auditcycle.sampling.cycle import draw, monthly_cycle
 
 DEC = Month(2026, 12)
 DUE = date(2026, 12, 31)  # Thursday; 25 and 28 December and 1 January are bank holidays

@@ -1,6 +1,6 @@
 """Two copies of the same phase at once, on SQLite and PostgreSQL: the work is done once, and said plainly.
 
-The first line of defence is the phase lease (auditcycle.leases): a scheduled run that finds the
+The first line of defence is the phase lease (auditcycle.runs.leases): a scheduled run that finds the
 phase busy skips quietly and a manual one is refused, naming the holder. The second line is the
 database itself: with the lease out of the way, unique constraints and locking still stop a second
 sample, message or meeting, and the run that loses gets a clear error, never a raw IntegrityError or
@@ -21,11 +21,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from figures import report
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import sessionmaker
 
-from auditcycle.errors import Conflict
-from figures import report
+from auditcycle.core.errors import Conflict
 from auditcycle.models import Audit, AuditCycle, Meeting, OutboxMessage, PhaseRun, Staff
 from auditcycle.models.enums import AuditStatus, MessageStatus, PhaseRunStatus, Role
 
@@ -78,7 +78,12 @@ def lease_table_held(engine: Engine) -> Iterator[None]:
 def _running(client, phase: str) -> set:
     """Return the ids of the phase's flow runs in the Running state (a killed run elsewhere stays Running)."""
     from prefect.client.schemas.filters import (
-        FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType)
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
     from prefect.client.schemas.objects import StateType
 
     return {run.id for run in client.read_flow_runs(
@@ -181,10 +186,10 @@ def _runs(engine: Engine, phase: str) -> list[PhaseRunStatus]:
 
 def _prepare(engine: Engine, phase: str) -> None:
     """Bring the month to the point where `phase` has work to do: drawn for notify, announced for book."""
-    from auditcycle.clock import Month
-    from auditcycle.context import build_context
-    from auditcycle.cycle import draw
-    from auditcycle.notices import queue_notices
+    from auditcycle.core.clock import Month
+    from auditcycle.core.context import build_context
+    from auditcycle.notices.queue import queue_notices
+    from auditcycle.sampling.cycle import draw
 
     if phase in {"notify", "book"}:
         with sessionmaker(bind=engine).begin() as s:
@@ -326,7 +331,7 @@ def _split(outcomes: list[object]) -> tuple[list[object], list[Exception]]:
 
 def test_lease_bypassed_the_database_still_does_each_phase_once(authority: Engine, app_env: str) -> None:
     """Two threads run the sample, notice and booking units at once with no lease: constraints and locks hold."""
-    from auditcycle.db import get_engine
+    from auditcycle.core.db import get_engine
     from auditcycle.tasks.booking import book_month_meetings
     from auditcycle.tasks.notices import queue_month_notices
     from auditcycle.tasks.sampling import draw_sample
@@ -383,11 +388,11 @@ if os.environ.get("AUDITCYCLE_CLI_CLASH") == "1":
         them: the unique constraint refuses the CLI's copy. On SQLite the other writer keeps the database
         locked past the CLI's busy wait.
         """
-        from auditcycle.booking import book
-        from auditcycle.clock import Month
-        from auditcycle.context import build_context
-        from auditcycle.cycle import draw
-        from auditcycle.notices import queue_notices
+        from auditcycle.booking.meetings import book
+        from auditcycle.core.clock import Month
+        from auditcycle.core.context import build_context
+        from auditcycle.notices.queue import queue_notices
+        from auditcycle.sampling.cycle import draw
 
         ctx = lambda hour: build_context(f"{SAMPLING_DAY}T{hour}")  # noqa: E731
         with sessionmaker(bind=authority).begin() as s:
@@ -437,7 +442,7 @@ MESSAGES = 300
 
 def _fill_outbox(session, count: int) -> None:
     """Queue `count` distinct messages to 30 members of staff."""
-    from auditcycle.clock import wall_clock
+    from auditcycle.core.clock import wall_clock
     from auditcycle.notifications.message import Composed, Recipient
     from auditcycle.notifications.outbox import enqueue
 
@@ -452,7 +457,7 @@ def _fill_outbox(session, count: int) -> None:
 
 def test_parallel_senders_deliver_each_message_exactly_once(session, db_url: str, settings, smtp_server) -> None:
     """Four senders drain one outbox of 300 messages at once: each arrives once, none is left sending."""
-    from auditcycle.db import make_engine
+    from auditcycle.core.db import make_engine
     from auditcycle.notifications.gateway import deliver
 
     _fill_outbox(session, MESSAGES)
@@ -500,13 +505,13 @@ def test_parallel_senders_deliver_each_message_exactly_once(session, db_url: str
 def test_a_deep_dive_drawn_during_the_monthly_sample_takes_none_of_its_children(authority: Engine,
                                                                                app_env: str) -> None:
     """Two draws from the same team at once, of different kinds and so under different leases: no child twice."""
-    from auditcycle.adhoc import AdhocRequest, draw_adhoc
-    from auditcycle.clock import Month
-    from auditcycle.context import build_context
-    from auditcycle.cycle import draw
-    from auditcycle.db import get_engine, session_scope
+    from auditcycle.core.clock import Month
+    from auditcycle.core.context import build_context
+    from auditcycle.core.db import get_engine, session_scope
     from auditcycle.models import Child, Team
     from auditcycle.models.enums import CycleKind
+    from auditcycle.sampling.adhoc import AdhocRequest, draw_adhoc
+    from auditcycle.sampling.cycle import draw
 
     engine = get_engine()
     with sessionmaker(bind=engine)() as s:

@@ -4,13 +4,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw, nominate, replace
-from auditcycle.errors import PermissionDenied, UserError
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import PermissionDenied, UserError
+from auditcycle.core.settings import Settings
 from auditcycle.models import Audit, AuditCycle, Child, ImmediateResponse, Staff, Team
 from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, ResponseTrigger, Role
-from auditcycle.settings import Settings
+from auditcycle.sampling.cycle import draw, nominate, replace
 
 NOW = "2026-11-23T09:00"
 DEC = Month(2026, 12)

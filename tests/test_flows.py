@@ -2,6 +2,7 @@
 import sqlite3
 from pathlib import Path
 
+from conftest import PLANTED, PREFECT_HOME
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
@@ -10,7 +11,6 @@ from auditcycle.flows.notify import notify
 from auditcycle.flows.sample import sample
 from auditcycle.models import Audit, Meeting, OutboxMessage, PhaseRun
 from auditcycle.models.enums import PhaseRunStatus
-from conftest import PLANTED, PREFECT_HOME
 
 MONTH = "2026-12"
 

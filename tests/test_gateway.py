@@ -5,7 +5,8 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from auditcycle.errors import Conflict
+from auditcycle.core.errors import Conflict
+from auditcycle.core.settings import Settings
 from auditcycle.models import OutboxMessage, Staff
 from auditcycle.models.enums import MessageStatus, Role
 from auditcycle.notifications.gateway import deliver
@@ -13,7 +14,6 @@ from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invit
 from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.outbox import enqueue
 from auditcycle.notifications.render import render
-from auditcycle.settings import Settings
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 ALICE = Recipient("S1", "Alice Auditor", "alice@council.example")

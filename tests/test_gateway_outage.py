@@ -2,18 +2,18 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+from smtp_server import DroppingSmtpServer, SmtpServer, free_port
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from auditcycle.core.settings import Settings
 from auditcycle.models import OutboxMessage, Staff
 from auditcycle.models.enums import MessageStatus, Role
 from auditcycle.notifications.gateway import MAX_ATTEMPTS, backoff, deliver
 from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.outbox import enqueue
 from auditcycle.notifications.render import render
-from auditcycle.settings import Settings
-from smtp_server import DroppingSmtpServer, SmtpServer, free_port
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 PEOPLE = [Recipient(f"S{i}", f"Person {i}", f"person{i}@council.example") for i in range(1, 4)]
@@ -156,7 +156,7 @@ def test_451_then_250_backs_off_honours_the_wait_and_stores_each_reply(session, 
 def test_550_is_failed_listed_with_its_code_and_reported_to_the_qa_manager(session, engine, smtp_env,
                                                                             monkeypatch) -> None:
     from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
-    from auditcycle.db import get_engine
+    from auditcycle.core.db import get_engine
 
     _queue(session, PEOPLE[:2])
     smtp_env.handler.replies = ["550 5.1.1 No such mailbox"]

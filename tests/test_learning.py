@@ -8,12 +8,11 @@ from conftest import PLANTED
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from auditcycle.clock import Month, localize
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
-from auditcycle.errors import PermissionDenied, UserError
-from auditcycle.grades import record_grades
-from auditcycle.learning import (
+from auditcycle.core.clock import Month, localize
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import PermissionDenied, UserError
+from auditcycle.core.settings import Settings
+from auditcycle.learning.culture import (
     approve,
     approved_summaries,
     draft_summaries,
@@ -33,9 +32,10 @@ from auditcycle.models import (
     Submission,
 )
 from auditcycle.models.enums import AuditStatus, Role
-from auditcycle.moderation import record_moderation, select_for_moderation
+from auditcycle.moderation.panel import record_moderation, select_for_moderation
 from auditcycle.notifications.gateway import deliver
-from auditcycle.settings import Settings
+from auditcycle.sampling.cycle import draw
+from auditcycle.submissions.grades import record_grades
 
 DEC = Month(2026, 12)
 NOV = Month(2026, 11)

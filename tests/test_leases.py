@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import sessionmaker
 
-from auditcycle.leases import PhaseBusy, acquire, busy_message, current, held, release, renew
 from auditcycle.models import PhaseLease, PhaseRun
 from auditcycle.models.enums import PhaseRunStatus
+from auditcycle.runs.leases import PhaseBusy, acquire, busy_message, current, held, release, renew
 
 T0 = datetime(2026, 11, 23, 9, 0, 3, tzinfo=UTC)
 TTL = timedelta(minutes=30)
@@ -147,7 +147,7 @@ def test_held_renews_a_short_lease_while_the_block_runs_and_releases_on_error(en
 
 
 def test_phase_records_the_run_under_the_lease_and_releases_it(app_env: str) -> None:
-    from auditcycle.db import get_engine
+    from auditcycle.core.db import get_engine
     from auditcycle.flows.common import phase
 
     with phase("chase", "2026-12", "2026-12-01T08:00") as (month, _, record):
@@ -163,7 +163,7 @@ def test_phase_records_the_run_under_the_lease_and_releases_it(app_env: str) -> 
 
 
 def test_phase_refuses_without_recording_a_run_while_the_phase_is_held(app_env: str) -> None:
-    from auditcycle.db import get_engine
+    from auditcycle.core.db import get_engine
     from auditcycle.flows.common import phase
 
     acquire("chase", "another-flow-run", TTL)
@@ -200,7 +200,7 @@ def _process() -> "subprocess.Popen":
 
 
 def test_acquire_takes_over_at_once_from_a_killed_holder_on_this_host(engine: Engine) -> None:
-    from auditcycle.leases import holder_name
+    from auditcycle.runs.leases import holder_name
 
     killed = _process()
     dead_holder = holder_name("flow-run-1", pid=killed.pid)
@@ -231,7 +231,7 @@ def test_acquire_waits_out_the_lease_of_a_holder_on_another_host(engine: Engine)
 
 
 def test_busy_message_names_the_holders_process_and_host() -> None:
-    from auditcycle.leases import holder_name, this_host
+    from auditcycle.runs.leases import holder_name, this_host
 
     lease = PhaseLease(phase="chase", holder=holder_name("0b7c-flow-run", pid=4242), acquired_at=datetime.now(UTC),
                        expires_at=datetime.now(UTC) + TTL)

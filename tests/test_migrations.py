@@ -2,7 +2,7 @@
 from alembic import command
 from sqlalchemy import inspect
 
-from auditcycle import db
+from auditcycle.core import db
 from auditcycle.models import Base
 
 

@@ -8,11 +8,10 @@ from conftest import PLANTED
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from auditcycle.clock import Month, localize
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
-from auditcycle.errors import PermissionDenied, UserError
-from auditcycle.grades import current_grades, record_grades
+from auditcycle.core.clock import Month, localize
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import PermissionDenied, UserError
+from auditcycle.core.settings import Settings
 from auditcycle.models import (
     Audit,
     AuditCycle,
@@ -26,7 +25,7 @@ from auditcycle.models import (
     Submission,
 )
 from auditcycle.models.enums import AuditStatus, ModerationStatus, Role
-from auditcycle.moderation import (
+from auditcycle.moderation.panel import (
     DISPUTED,
     GOOD,
     PIM_EXTRA,
@@ -37,7 +36,8 @@ from auditcycle.moderation import (
     share_target,
 )
 from auditcycle.notifications.gateway import deliver
-from auditcycle.settings import Settings
+from auditcycle.sampling.cycle import draw
+from auditcycle.submissions.grades import current_grades, record_grades
 
 DEC = Month(2026, 12)
 DRAW_NOW = "2026-11-23T09:00"

@@ -10,17 +10,16 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+from conftest import PLANTED
+from forms import valid_form
+from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
-from auditcycle.models import (Audit, GradeChange, ImmediateResponse, Moderation, OutboxMessage, Staff,
-                               Submission)
+from auditcycle.models import Audit, GradeChange, ImmediateResponse, Moderation, OutboxMessage, Staff, Submission
 from auditcycle.models.enums import AuditStatus, MessageStatus, ModerationStatus, ResponseStatus, Role
-from conftest import PLANTED
-from forms import valid_form
-from pypdf import PdfReader
 
 runner = CliRunner()
 MONTH = "2026-12"

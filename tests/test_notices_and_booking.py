@@ -8,17 +8,17 @@ import vobject
 from icalendar import Calendar
 from sqlalchemy import delete, select, update
 
-from auditcycle.booking import book, reschedule, reschedule_clashes
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw, withdraw
-from auditcycle.errors import UserError
+from auditcycle.booking.meetings import book, reschedule, reschedule_clashes
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import UserError
+from auditcycle.core.settings import Settings
+from auditcycle.core.timescales import Timescales
 from auditcycle.models import Audit, BusyPeriod, Child, FamilyContact, Meeting, OutboxMessage, Staff
 from auditcycle.models.enums import AuditStatus, MeetingKind, MeetingStatus, Role
-from auditcycle.notices import queue_notices
+from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
-from auditcycle.settings import Settings
-from auditcycle.timescales import Timescales
+from auditcycle.sampling.cycle import draw, withdraw
 
 DEC = Month(2026, 12)
 LONDON_TS = Timescales(Settings(database_url="sqlite://").framework, "Europe/London")

@@ -3,16 +3,16 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from conftest import PLANTED
 from sqlalchemy import delete, func, select
 
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
-from auditcycle.errors import PermissionDenied, UserError
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import PermissionDenied, UserError
 from auditcycle.models import Observation, OutboxMessage, Staff
 from auditcycle.models.enums import ObservationStatus, Role
 from auditcycle.notifications.gateway import deliver
-from auditcycle.observations import (
+from auditcycle.observations.assignment import (
     ObservationSummary,
     Person,
     assign_observations,
@@ -22,7 +22,7 @@ from auditcycle.observations import (
     record_observation,
     remind_observations,
 )
-from conftest import PLANTED
+from auditcycle.sampling.cycle import draw
 
 DEC = Month(2026, 12)
 JAN = Month(2027, 1)

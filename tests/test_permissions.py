@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from auditcycle.permissions import PERMISSIONS
+from auditcycle.people.permissions import PERMISSIONS
 
 
 def test_readme_table_matches_the_code() -> None:
@@ -21,22 +21,22 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     from datetime import date
 
     import pytest
+    from forms import valid_form
     from sqlalchemy import func, select
     from sqlalchemy.orm import sessionmaker
 
-    from auditcycle.booking import book, reschedule
-    from auditcycle.clock import Month
-    from auditcycle.context import build_context
-    from auditcycle.cycle import draw, nominate, replace, withdraw
-    from auditcycle.errors import PermissionDenied
+    from auditcycle.booking.meetings import book, reschedule
+    from auditcycle.core.clock import Month
+    from auditcycle.core.context import build_context
+    from auditcycle.core.errors import PermissionDenied
+    from auditcycle.core.settings import Settings
+    from auditcycle.immediate_responses.lifecycle import raise_ir, respond
     from auditcycle.models import Audit, Child, Event, Meeting, Staff
     from auditcycle.models.enums import Role
-    from auditcycle.notices import queue_notices
-    from auditcycle.permissions import Subject, authorise
-    from auditcycle.responses import raise_ir, respond
-    from auditcycle.settings import Settings
-    from auditcycle.submissions import dispute, submit
-    from forms import valid_form
+    from auditcycle.notices.queue import queue_notices
+    from auditcycle.people.permissions import Subject, authorise
+    from auditcycle.sampling.cycle import draw, nominate, replace, withdraw
+    from auditcycle.submissions.submit import dispute, submit
 
     settings = Settings(database_url="sqlite://")
     at = lambda now: build_context(now, settings=settings)  # noqa: E731

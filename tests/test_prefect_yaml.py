@@ -8,7 +8,7 @@ import yaml
 from prefect import Flow
 from prefect.client.schemas.schedules import CronSchedule
 
-from auditcycle.phases import PHASES
+from auditcycle.runs.phases import PHASES
 
 ROOT = Path(__file__).parent.parent
 CONFIG = yaml.safe_load((ROOT / "prefect.yaml").read_text())
@@ -62,7 +62,7 @@ def test_every_monthly_phase_is_scheduled_and_slugs_are_unique() -> None:
 
 def test_sample_notify_book_check_every_working_day_in_that_order() -> None:
     # Cron cannot say "the first working day from the Monday of the last full week": the three fire
-    # every weekday and the flows decide (auditcycle.schedule), so notify must follow sample and book
+    # every weekday and the flows decide (auditcycle.runs.schedule), so notify must follow sample and book
     # must follow notify on the same morning.
     crons = [DEPLOYMENTS[p]["schedules"][0]["cron"] for p in ("sample", "notify", "book")]
 

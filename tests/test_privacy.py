@@ -10,13 +10,13 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import PLANTED, PREFECT_HOME
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
-
-from auditcycle.clock import Month
-from auditcycle.models import OutboxMessage, PhaseRun, TrailEntry
-from conftest import PLANTED, PREFECT_HOME
 from test_flows import _dump_sqlite, _planted_values, _run_month
+
+from auditcycle.core.clock import Month
+from auditcycle.models import OutboxMessage, PhaseRun, TrailEntry
 
 MONTH = Month(2026, 12)
 # Long enough after the December cycle (due 31 December 2026) for two years' retention to erase it.
@@ -123,8 +123,8 @@ def test_phases_and_retention_at_debug_leave_no_planted_personal_data(authority,
 def test_a_month_with_every_phase_leaves_no_planted_personal_data(authority, smtp_env, prefect_harness,
                                                                   debug_logs, capfd, tmp_path) -> None:
     from auditcycle.cli.simulate import _deliver, _replay_settings, _run_phase
+    from auditcycle.demo.replay import replay_month
     from auditcycle.flows.retention import retention
-    from auditcycle.simulation import replay_month
 
     seeded = _trail_count(authority)
     with _replay_settings():

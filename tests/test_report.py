@@ -11,12 +11,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from auditcycle.context import build_context
+from auditcycle.core.context import build_context
+from auditcycle.core.settings import Settings
 from auditcycle.models import OutboxMessage, ReportEdition, Service, Staff, Team
 from auditcycle.models.enums import Role
 from auditcycle.notifications.gateway import deliver
-from auditcycle.report import ReportFiles, charts, csv_safe, issue_report, render_html, write_report
-from auditcycle.report_data import (
+from auditcycle.report.data import (
     ActionStats,
     FamilyStats,
     FlagRow,
@@ -29,7 +29,7 @@ from auditcycle.report_data import (
     ResponseStats,
     TeamRow,
 )
-from auditcycle.settings import Settings
+from auditcycle.report.render import ReportFiles, charts, csv_safe, issue_report, render_html, write_report
 
 GRADES = ["Outstanding", "Good", "Requires improvement to be good", "Inadequate"]
 DOMAINS = ["Help, protection and stability", "Recording and communication", "Assessment"]

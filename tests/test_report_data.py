@@ -14,8 +14,9 @@ import pytest
 from conftest import PLANTED
 from sqlalchemy.orm import Session
 
-from auditcycle.clock import Month, localize
-from auditcycle.context import AppContext, build_context
+from auditcycle.core.clock import Month, localize
+from auditcycle.core.context import AppContext, build_context
+from auditcycle.core.settings import DEFAULT_DOMAINS, Settings
 from auditcycle.models import (
     Action,
     Audit,
@@ -46,7 +47,7 @@ from auditcycle.models.enums import (
     ResponseTrigger,
     Role,
 )
-from auditcycle.report_data import (
+from auditcycle.report.data import (
     BAND_1_5,
     BAND_6_10,
     BAND_OVER_10,
@@ -60,7 +61,6 @@ from auditcycle.report_data import (
     overdue_band,
     percentage,
 )
-from auditcycle.settings import DEFAULT_DOMAINS, Settings
 
 DEC, NOV, OCT, SEP = Month(2026, 12), Month(2026, 11), Month(2026, 10), Month(2026, 9)
 REPORT_NOW = "2027-01-08T09:00"

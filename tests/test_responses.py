@@ -5,15 +5,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
-from auditcycle.errors import PermissionDenied, UserError
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import PermissionDenied, UserError
+from auditcycle.core.settings import Settings
+from auditcycle.immediate_responses.lifecycle import check_responses, raise_ir, respond
 from auditcycle.models import Audit, Event, ImmediateResponse, Staff
 from auditcycle.models.enums import ResponseStatus, Role
 from auditcycle.notifications.gateway import deliver
-from auditcycle.responses import check_responses, raise_ir, respond
-from auditcycle.settings import Settings
+from auditcycle.sampling.cycle import draw
 
 
 @pytest.fixture

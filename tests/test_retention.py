@@ -3,20 +3,20 @@ import json
 from datetime import date
 
 import pytest
+from conftest import PLANTED
+from forms import valid_form
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
 from auditcycle.models import Audit, Child, DomainGrade, FamilyContact, PhaseRun, Submission, TrailEntry
 from auditcycle.models.enums import PhaseRunStatus, TrailAction
-from auditcycle.retention import cutoff_date, purge_expired
-from auditcycle.submissions import submit
-from auditcycle.trail import acting_as
-from conftest import PLANTED
-from forms import valid_form
+from auditcycle.privacy.retention import cutoff_date, purge_expired
+from auditcycle.runs.trail import acting_as
+from auditcycle.sampling.cycle import draw
+from auditcycle.submissions.submit import submit
 
 # The December 2026 cycle is due on 31 December 2026; with two years' retention its children expire
 # on the first day after 31 December 2028.

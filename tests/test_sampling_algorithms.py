@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditcycle.sampling import (
+from auditcycle.sampling.draw import (
     Allocation,
     AllocationImpossible,
     Auditor,

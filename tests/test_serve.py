@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from auditcycle.cli.serve import build_deployments, describe, find_config, resolve_flow
-from auditcycle.clock import wall_clock
-from auditcycle.errors import UserError
+from auditcycle.core.clock import wall_clock
+from auditcycle.core.errors import UserError
 from auditcycle.flows.chase import chase
-from auditcycle.leases import acquire, current, release
 from auditcycle.models import PhaseRun
 from auditcycle.models.enums import PhaseRunStatus
+from auditcycle.runs.leases import acquire, current, release
 
 ROOT = Path(__file__).parent.parent
 CONFIG = ROOT / "prefect.yaml"
@@ -107,7 +107,12 @@ def _wait_for(what: str, check, timeout: float, logs: Path):
 
 def _running_chase_runs(client) -> list:
     from prefect.client.schemas.filters import (
-        FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType)
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
     from prefect.client.schemas.objects import StateType
 
     return client.read_flow_runs(
@@ -122,7 +127,7 @@ def test_served_run_and_cli_run_of_a_phase_never_overlap(app_env: str, prefect_h
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
-    from auditcycle.db import get_engine
+    from auditcycle.core.db import get_engine
 
     env = {**os.environ, "PREFECT_API_URL": prefect.settings.PREFECT_API_URL.value(),
            "PREFECT_RUNNER_POLL_FREQUENCY": "1", "AUDITCYCLE_LEASE_WAIT_SECONDS": "120"}

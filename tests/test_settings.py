@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from auditcycle.settings import Settings
+from auditcycle.core.settings import Settings
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +66,7 @@ def test_environment_overrides_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_config_path_that_does_not_exist_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDITCYCLE_CONFIG", "/nowhere/auditcycle.toml")
-    from auditcycle.settings import ConfigError
+    from auditcycle.core.settings import ConfigError
 
     with pytest.raises(ConfigError, match="/nowhere/auditcycle.toml"):
         Settings()
@@ -95,9 +95,9 @@ def test_lease_and_lock_waits_come_from_the_settings(tmp_path: Path, monkeypatch
     """The lease's lifetime and wait, and SQLite's lock wait, are read from TOML, with the environment winning."""
     from datetime import timedelta
 
-    from auditcycle.db import sqlite_busy_seconds
-    from auditcycle.leases import lease_ttl, lease_wait
-    from auditcycle.settings import get_settings
+    from auditcycle.core.db import sqlite_busy_seconds
+    from auditcycle.core.settings import get_settings
+    from auditcycle.runs.leases import lease_ttl, lease_wait
 
     for name in ["AUDITCYCLE_LEASE_TTL_MINUTES", "AUDITCYCLE_LEASE_WAIT_SECONDS", "AUDITCYCLE_SQLITE_BUSY_SECONDS"]:
         monkeypatch.delenv(name, raising=False)

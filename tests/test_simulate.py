@@ -13,12 +13,12 @@ from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
-from auditcycle.clock import Month
-from auditcycle.context import build_context
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.settings import Settings
+from auditcycle.demo.replay import month_calendar, plan_month, sampling_day, schedule_phases
 from auditcycle.models import Action, Audit, ImmediateResponse, Moderation, OutboxMessage, PhaseRun, Submission
 from auditcycle.models.enums import AuditStatus, MessageStatus, ModerationStatus, PhaseRunStatus
-from auditcycle.settings import Settings
-from auditcycle.simulation import month_calendar, plan_month, sampling_day, schedule_phases
 
 runner = CliRunner()
 MONTH = "2026-12"

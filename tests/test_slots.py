@@ -6,10 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditcycle.clock import localize
-from auditcycle.settings import FrameworkSettings
-from auditcycle.slots import Booked, Interval, SlotRequest, Unbooked, find_slot, plan_slots
-from auditcycle.timescales import Timescales
+from auditcycle.booking.slots import Booked, Interval, SlotRequest, Unbooked, find_slot, plan_slots
+from auditcycle.core.clock import localize
+from auditcycle.core.settings import FrameworkSettings
+from auditcycle.core.timescales import Timescales
 
 LONDON = ZoneInfo("Europe/London")
 T = Timescales(FrameworkSettings(), LONDON)

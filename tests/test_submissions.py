@@ -3,21 +3,31 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
-
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
-from auditcycle.errors import PermissionDenied, UserError
-from auditcycle.forms import FormError
-from auditcycle.models import (Action, Audit, DomainGrade, Event, FamilyFeedback, GradeChange, ImmediateResponse,
-                               OutboxMessage, Staff, Submission)
-from auditcycle.models.enums import AuditStatus, ResponseTrigger, Role
-from auditcycle.notices import queue_notices
-from auditcycle.notifications.gateway import deliver
-from auditcycle.submissions import dispute, submit, submit_file
 from conftest import PLANTED
 from forms import valid_form
+from sqlalchemy import func, select
+
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import PermissionDenied, UserError
+from auditcycle.models import (
+    Action,
+    Audit,
+    DomainGrade,
+    Event,
+    FamilyFeedback,
+    GradeChange,
+    ImmediateResponse,
+    OutboxMessage,
+    Staff,
+    Submission,
+)
+from auditcycle.models.enums import AuditStatus, ResponseTrigger, Role
+from auditcycle.notices.queue import queue_notices
+from auditcycle.notifications.gateway import deliver
+from auditcycle.sampling.cycle import draw
+from auditcycle.submissions.forms import FormError
+from auditcycle.submissions.submit import dispute, submit, submit_file
 
 TODAY = date(2026, 12, 14)
 NOW = "2026-12-14T10:00"

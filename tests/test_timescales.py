@@ -4,9 +4,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from auditcycle.clock import ClockError, Month, localize, parse_instant
-from auditcycle.settings import FrameworkSettings
-from auditcycle.timescales import Timescales
+from auditcycle.core.clock import ClockError, Month, localize, parse_instant
+from auditcycle.core.settings import FrameworkSettings
+from auditcycle.core.timescales import Timescales
 
 LONDON = ZoneInfo("Europe/London")
 T = Timescales(FrameworkSettings(), LONDON)

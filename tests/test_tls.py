@@ -11,14 +11,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from smtp_server import RecordingHandler, SmtpServer, free_port
 from sqlalchemy import select, update
+from test_gateway import ALICE, _queue, _staff
 
+from auditcycle.core.settings import Settings
 from auditcycle.models import OutboxMessage
 from auditcycle.models.enums import MessageStatus
 from auditcycle.notifications.gateway import deliver
-from auditcycle.settings import Settings
-from smtp_server import RecordingHandler, SmtpServer, free_port
-from test_gateway import ALICE, _queue, _staff
 
 
 @dataclass

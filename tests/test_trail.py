@@ -3,21 +3,21 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
+from conftest import PLANTED
+from forms import valid_form
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
 from auditcycle.models import Audit, Staff, Submission, TrailEntry
 from auditcycle.models.enums import AuditStatus, Role, TrailAction
-from auditcycle.submissions import submit
-from auditcycle.trail import acting_as
-from conftest import PLANTED
-from forms import valid_form
+from auditcycle.runs.trail import acting_as
+from auditcycle.sampling.cycle import draw
+from auditcycle.submissions.submit import submit
 
 APPEND_ONLY = "trail_entry is append-only: UPDATE and DELETE are refused"
 

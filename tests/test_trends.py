@@ -3,10 +3,9 @@ import pytest
 from conftest import PLANTED
 from sqlalchemy import func, select
 
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
-from auditcycle.grades import record_grades
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.settings import Settings
 from auditcycle.models import (
     Audit,
     AuditCycle,
@@ -17,10 +16,11 @@ from auditcycle.models import (
     TrendFlag,
 )
 from auditcycle.models.enums import AuditStatus, Cohort, Role
-from auditcycle.moderation import record_moderation, select_for_moderation
+from auditcycle.moderation.panel import record_moderation, select_for_moderation
 from auditcycle.notifications.gateway import deliver
-from auditcycle.settings import Settings
-from auditcycle.trends import (
+from auditcycle.sampling.cycle import draw
+from auditcycle.submissions.grades import record_grades
+from auditcycle.trends.scrutiny import (
     PRACTITIONER,
     REVIEW_UNIT,
     REVIEW_UNIT_DOMAIN,

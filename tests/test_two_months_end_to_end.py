@@ -11,15 +11,24 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
+from forms import valid_form
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
-from auditcycle.models import (Action, Audit, AuditCycle, Child, MakeADifference, Observation, OutboxMessage, Staff,
-                               TrendFlag)
+from auditcycle.models import (
+    Action,
+    Audit,
+    AuditCycle,
+    Child,
+    MakeADifference,
+    Observation,
+    OutboxMessage,
+    Staff,
+    TrendFlag,
+)
 from auditcycle.models.enums import ActionStatus, AuditStatus, Cohort, MessageStatus, Role
-from forms import valid_form
 
 runner = CliRunner()
 OPEN_SESSIONS: list = []

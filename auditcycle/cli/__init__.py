@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from ..errors import UserError
+from auditcycle.core.errors import UserError
 
 app = typer.Typer(
     name="auditcycle",
@@ -46,7 +46,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from ..trail import acting_as
+        from auditcycle.runs.trail import acting_as
 
         try:
             with acting_as(_actor(kwargs.get("by"))):
@@ -54,7 +54,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         except UserError as exc:
             raise fail(str(exc)) from None
         except ValidationError as exc:
-            from ..settings import describe_problem
+            from auditcycle.core.settings import describe_problem
 
             raise fail(describe_problem(exc), code=2) from None
 
@@ -92,7 +92,7 @@ def main() -> None:
     # busy phase, a clash with another run) is not a bug, and is printed once, plainly, as `error: ...`.
     for name in ("prefect.flow_runs", "prefect.task_runs"):
         logging.getLogger(name).addFilter(_NoTracebackForUserErrors())
-    from . import commands  # noqa: F401  (registers the commands)
+    from auditcycle.cli import commands  # noqa: F401  (registers the commands)
 
     try:
         app(standalone_mode=True)
@@ -100,7 +100,7 @@ def main() -> None:
         fail(str(exc))
         sys.exit(1)
     except ValidationError as exc:
-        from ..settings import describe_problem
+        from auditcycle.core.settings import describe_problem
 
         fail(describe_problem(exc))
         sys.exit(2)

@@ -4,13 +4,13 @@ from typing import Annotated
 
 import typer
 
-from ..adhoc import COMMAND, MAX_NOTICE_WORKING_DAYS, AdhocRequest, check_request
-from ..context import AppContext, build_context
-from ..db import session_scope
-from ..errors import UserError, shown
-from ..models.enums import Cohort, CycleKind
-from . import NowOption, app, console, guarded
-from .cycle import ByOption
+from auditcycle.cli import NowOption, app, console, guarded
+from auditcycle.cli.cycle import ByOption
+from auditcycle.core.context import AppContext, build_context
+from auditcycle.core.db import session_scope
+from auditcycle.core.errors import UserError, shown
+from auditcycle.models.enums import Cohort, CycleKind
+from auditcycle.sampling.adhoc import COMMAND, MAX_NOTICE_WORKING_DAYS, AdhocRequest, check_request
 
 ThemeOption = Annotated[str, typer.Option("--theme", help="What the sample looks at.")]
 SizeOption = Annotated[int, typer.Option("--size", help="How many audits to draw (at least one).")]
@@ -31,7 +31,7 @@ def _due(value: str) -> date:
 
 def _checked(ctx: AppContext, by: str, request: AdhocRequest) -> AdhocRequest:
     """Authorise the QA team member and check the request, before anything reaches the Prefect engine."""
-    from ..permissions import authorise
+    from auditcycle.people.permissions import authorise
 
     with session_scope() as session:
         authorise(session, command=COMMAND, staff_id=by)
@@ -51,7 +51,7 @@ def deep_dive_command(
     now: NowOption = None,
 ) -> None:
     """Draw a deep dive at short notice, notify everyone involved and book its meetings, in one run."""
-    from ..flows.deep_dive import deep_dive
+    from auditcycle.flows.deep_dive import deep_dive
 
     ctx = build_context(now)
     request = _checked(ctx, by, AdhocRequest(kind=CycleKind.DEEP_DIVE, theme=theme, size=size, due=_due(due),
@@ -75,7 +75,7 @@ def dip_sample_command(
     now: NowOption = None,
 ) -> None:
     """Draw a dip sample on some audit domains at short notice, notify and book its meetings, in one run."""
-    from ..flows.dip_sample import dip_sample
+    from auditcycle.flows.dip_sample import dip_sample
 
     ctx = build_context(now)
     slugs = tuple(d.strip() for d in domains.split(",") if d.strip())

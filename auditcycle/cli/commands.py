@@ -1,2 +1,12 @@
 """Import every command module so each registers its commands on the app."""
-from . import adhoc, cycle, imports, lists, retention, seed, serve, setup, simulate  # noqa: F401
+from auditcycle.cli import (
+    adhoc,
+    cycle,
+    imports,
+    lists,
+    retention,
+    seed,
+    serve,
+    setup,
+    simulate,  # noqa: F401
+)

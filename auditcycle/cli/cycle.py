@@ -5,10 +5,10 @@ from typing import Annotated
 
 import typer
 
-from ..context import build_context
-from ..db import session_scope
-from ..models.enums import Cohort
-from . import NowOption, app, console, guarded
+from auditcycle.cli import NowOption, app, console, guarded
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.models.enums import Cohort
 
 ByOption = Annotated[str, typer.Option("--by", help="Your staff id: the person making this decision.")]
 
@@ -40,8 +40,8 @@ def run_command(
     now: NowOption = None,
 ) -> None:
     """Run a phase of the month through the Prefect engine."""
-    from ..flows import book, chase, escalate, moderate, notify, observe, report, responses, sample
-    from ..permissions import authorise
+    from auditcycle.flows import book, chase, escalate, moderate, notify, observe, report, responses, sample
+    from auditcycle.people.permissions import authorise
 
     ctx = build_context(now)
     if by is not None:
@@ -70,8 +70,8 @@ def nominate_command(
     now: NowOption = None,
 ) -> None:
     """Nominate a child's record as an example of good practice for a month's audit."""
-    from ..clock import Month
-    from ..cycle import nominate
+    from auditcycle.core.clock import Month
+    from auditcycle.sampling.cycle import nominate
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -88,7 +88,7 @@ def replace_command(
     now: NowOption = None,
 ) -> None:
     """Swap an audit out before the notices go, redrawing from the same stratum."""
-    from ..cycle import replace
+    from auditcycle.sampling.cycle import replace
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -105,10 +105,10 @@ def reschedule_command(
     now: NowOption = None,
 ) -> None:
     """Move a meeting and send the update with the same UID and a higher SEQUENCE."""
-    from ..booking import reschedule
-    from ..db import get_engine
-    from ..notifications.gateway import deliver
-    from ..settings import get_settings
+    from auditcycle.booking.meetings import reschedule
+    from auditcycle.core.db import get_engine
+    from auditcycle.core.settings import get_settings
+    from auditcycle.notifications.gateway import deliver
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -127,10 +127,10 @@ def withdraw_command(
     now: NowOption = None,
 ) -> None:
     """Withdraw an audit: cancel its meetings and tell the people notified."""
-    from ..cycle import withdraw
-    from ..db import get_engine
-    from ..notifications.gateway import deliver
-    from ..settings import get_settings
+    from auditcycle.core.db import get_engine
+    from auditcycle.core.settings import get_settings
+    from auditcycle.notifications.gateway import deliver
+    from auditcycle.sampling.cycle import withdraw
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -141,9 +141,9 @@ def withdraw_command(
 
 def _deliver() -> None:
     """Send what the command queued, after its transaction has committed."""
-    from ..db import get_engine
-    from ..notifications.gateway import deliver
-    from ..settings import get_settings
+    from auditcycle.core.db import get_engine
+    from auditcycle.core.settings import get_settings
+    from auditcycle.notifications.gateway import deliver
 
     deliver(engine=get_engine(), settings=get_settings())
 
@@ -157,7 +157,7 @@ def submit_command(
     now: NowOption = None,
 ) -> None:
     """Record a completed audit form; an invalid form is listed in full and nothing is stored."""
-    from ..submissions import submit_file
+    from auditcycle.submissions.submit import submit_file
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -176,7 +176,7 @@ def dispute_command(
     now: NowOption = None,
 ) -> None:
     """Record a disagreement with an audit's grade; it sends the audit to moderation."""
-    from ..submissions import dispute
+    from auditcycle.submissions.submit import dispute
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -193,7 +193,7 @@ def raise_ir_command(
     now: NowOption = None,
 ) -> None:
     """Raise an Immediate Response during audit or moderation; the service manager is told at once."""
-    from ..responses import raise_ir
+    from auditcycle.immediate_responses.lifecycle import raise_ir
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -212,7 +212,7 @@ def respond_command(
     now: NowOption = None,
 ) -> None:
     """Answer an Immediate Response."""
-    from ..responses import respond
+    from auditcycle.immediate_responses.lifecycle import respond
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -234,8 +234,8 @@ def moderate_command(
     now: NowOption = None,
 ) -> None:
     """Record the moderation outcome; the agreed grades become final and every change is kept."""
-    from ..errors import UserError
-    from ..moderation import record_moderation
+    from auditcycle.core.errors import UserError
+    from auditcycle.moderation.panel import record_moderation
 
     domains: dict[str, str] = {}
     for item in domain or []:
@@ -264,8 +264,8 @@ def case_notes_command(
     now: NowOption = None,
 ) -> None:
     """Write the case-note text of each finalised audit, one file per child named by case id."""
-    from ..case_notes import export_case_notes
-    from ..clock import Month
+    from auditcycle.core.clock import Month
+    from auditcycle.submissions.case_notes import export_case_notes
 
     ctx = build_context(now)
     wanted = str(Month.parse(month))
@@ -291,7 +291,7 @@ def action_done_command(
     now: NowOption = None,
 ) -> None:
     """Record that an action is done; it then awaits the line manager's sign-off."""
-    from ..actions import mark_done
+    from auditcycle.actions.ladder import mark_done
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -313,8 +313,8 @@ def action_sign_off_command(
     """Close an action, judging quality as well as compliance; not_met reopens it with a new due date."""
     from datetime import date
 
-    from ..actions import sign_off
-    from ..errors import UserError
+    from auditcycle.actions.ladder import sign_off
+    from auditcycle.core.errors import UserError
 
     try:
         new_due = date.fromisoformat(due) if due else None
@@ -344,7 +344,7 @@ def observe_done_command(
     now: NowOption = None,
 ) -> None:
     """Record an observation of practice as done."""
-    from ..observations import record_observation
+    from auditcycle.observations.assignment import record_observation
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -364,7 +364,7 @@ def mad_approve_command(
     now: NowOption = None,
 ) -> None:
     """Approve a draft Make a Difference summary so it can appear in the monthly report."""
-    from ..learning import approve
+    from auditcycle.learning.culture import approve
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -381,7 +381,7 @@ def nominate_mad_command(
     now: NowOption = None,
 ) -> None:
     """Nominate someone for a Make a Difference interview; a one-hour invite is booked."""
-    from ..learning import nominate_interview
+    from auditcycle.learning.culture import nominate_interview
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -403,9 +403,9 @@ def report_notes_command(
     now: NowOption = None,
 ) -> None:
     """Store the QA manager's notes (the theme's findings and the activity planned) for a month's report."""
-    from ..clock import Month
-    from ..cycle import monthly_cycle
-    from ..errors import UserError
+    from auditcycle.core.clock import Month
+    from auditcycle.core.errors import UserError
+    from auditcycle.sampling.cycle import monthly_cycle
 
     build_context(now)
     if not notes.is_file():

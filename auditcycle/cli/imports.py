@@ -7,10 +7,16 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..caseload import ImportSummary, import_availability, import_children, import_contacts, import_staff
-from ..context import build_context
-from ..db import session_scope
-from . import NowOption, app, console, err_console, guarded
+from auditcycle.cli import NowOption, app, console, err_console, guarded
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.imports.caseload import (
+    ImportSummary,
+    import_availability,
+    import_children,
+    import_contacts,
+    import_staff,
+)
 
 import_app = typer.Typer(help="Import the caseload from CSV files and calendars.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -84,9 +90,9 @@ def availability_command(
 ) -> None:
     """Import busy times from a CSV (staff_id,start,end) or one person's .ics calendar."""
     ctx = build_context(now)
-    from ..booking import reschedule_clashes
-    from ..db import get_engine
-    from ..notifications.gateway import deliver
+    from auditcycle.booking.meetings import reschedule_clashes
+    from auditcycle.core.db import get_engine
+    from auditcycle.notifications.gateway import deliver
 
     with _progress(file, 1) as progress, session_scope() as session:
         summary = import_availability(

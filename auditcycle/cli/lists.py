@@ -5,11 +5,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..clock import Month
-from ..context import build_context
-from ..db import session_scope
-from ..tracker import TrackerKind, list_items
-from . import NowOption, app, console, guarded
+from auditcycle.cli import NowOption, app, console, guarded
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.tracker.rows import TrackerKind, list_items
 
 MonthOption = Annotated[str | None, typer.Option("--month", help="Only this audit month (YYYY-MM).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]

@@ -4,10 +4,10 @@ from typing import Annotated
 
 import typer
 
-from ..context import build_context
-from ..db import session_scope
-from ..retention import purge_expired
-from . import NowOption, app, console, guarded
+from auditcycle.cli import NowOption, app, console, guarded
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.privacy.retention import purge_expired
 
 
 @app.command("retention")
@@ -18,7 +18,7 @@ def retention_command(
     now: NowOption = None,
 ) -> None:
     """Erase the personal fields of children whose last audit is older than retention_years (counts only)."""
-    from ..permissions import authorise
+    from auditcycle.people.permissions import authorise
 
     ctx = build_context(now)
     with session_scope() as session:

@@ -5,10 +5,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..context import build_context
-from ..db import session_scope
-from ..demo import seed_authority
-from . import NowOption, app, console, guarded
+from auditcycle.cli import NowOption, app, console, guarded
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
+from auditcycle.demo.seed import seed_authority
 
 PROGRESS_FROM = 10_000  # smaller runs finish before a bar would be worth drawing
 

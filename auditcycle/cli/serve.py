@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import UserError
-from . import app, console, guarded
+from auditcycle.cli import app, console, guarded
+from auditcycle.core.errors import UserError
 
 if TYPE_CHECKING:
     from prefect import Flow

@@ -5,13 +5,13 @@ import typer
 from rich.table import Table
 from sqlalchemy import func, select
 
-from ..clock import Month
-from ..context import build_context
-from ..db import session_scope, upgrade
-from ..demo import seed_authority
-from ..models import Child, FamilyContact, Service, Staff, Team
-from ..settings import get_settings
-from . import NowOption, app, console, guarded
+from auditcycle.cli import NowOption, app, console, guarded
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope, upgrade
+from auditcycle.core.settings import get_settings
+from auditcycle.demo.seed import seed_authority
+from auditcycle.models import Child, FamilyContact, Service, Staff, Team
 
 
 @app.command("init")
@@ -31,7 +31,7 @@ def demo_command(
     now: NowOption = None,
 ) -> None:
     """Set up the embedded database, seed a synthetic authority if empty, and replay the last three audit months."""
-    from .simulate import quiet_prefect, simulate_month
+    from auditcycle.cli.simulate import quiet_prefect, simulate_month
 
     quiet_prefect()
     ctx = build_context(now)

@@ -9,10 +9,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..clock import Month
-from ..context import build_context
-from ..db import session_scope
-from . import app, console, guarded
+from auditcycle.cli import app, console, guarded
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.db import session_scope
 
 DEFAULT_SEED = 2026
 
@@ -46,7 +46,7 @@ def _replay_settings() -> Iterator[None]:
 
 def _run_phase(phase: str, *, month: str, now: str, **options) -> dict:
     """Run one phase through the Prefect engine, as its deployment would."""
-    from ..flows import book, chase, escalate, moderate, notify, observe, report, responses, sample
+    from auditcycle.flows import book, chase, escalate, moderate, notify, observe, report, responses, sample
 
     flows = {"sample": sample.sample, "notify": notify.notify, "book": book.book, "chase": chase.chase,
              "moderate": moderate.moderate, "responses": responses.responses, "escalate": escalate.escalate,
@@ -56,16 +56,16 @@ def _run_phase(phase: str, *, month: str, now: str, **options) -> dict:
 
 def _deliver() -> int:
     """Send what a decision queued, after its commit; return how many went."""
-    from ..db import get_engine
-    from ..notifications.gateway import deliver
-    from ..settings import get_settings
+    from auditcycle.core.db import get_engine
+    from auditcycle.core.settings import get_settings
+    from auditcycle.notifications.gateway import deliver
 
     return deliver(engine=get_engine(), settings=get_settings()).sent
 
 
 def simulate_month(month: Month, *, seed: int):
     """Replay one audit month with a progress bar, print its summary, and return the replay and figures."""
-    from ..simulation import month_calendar, month_figures, replay_month
+    from auditcycle.demo.replay import month_calendar, month_figures, replay_month
 
     calendar = month_calendar(build_context(f"{month.first_day.isoformat()}T12:00"), month)
     with Progress(TextColumn(f"[bold]{month}"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),

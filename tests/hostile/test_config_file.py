@@ -1,7 +1,7 @@
 """Hostile TOML configuration (AUDITCYCLE_CONFIG): refused with the file and setting named, or read as given."""
 from pathlib import Path
 
-from auditcycle.settings import Settings, get_settings
+from auditcycle.core.settings import Settings, get_settings
 from hostile.checks import assert_ok, assert_refused, fingerprint, invoke
 from hostile.corpus import BIG_TEXT
 
@@ -54,7 +54,7 @@ CASES = [
 
 
 def test_hostile_configuration_is_refused_naming_file_and_setting(app_env, tmp_path: Path, monkeypatch, tally) -> None:
-    from auditcycle.db import get_engine
+    from auditcycle.core.db import get_engine
 
     engine = get_engine()
 

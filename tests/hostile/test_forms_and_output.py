@@ -12,20 +12,20 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import PLANTED
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from auditcycle.clock import Month
-from auditcycle.context import build_context
-from auditcycle.cycle import draw
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.settings import DEFAULT_DOMAINS, get_settings
 from auditcycle.models import Audit, Staff
 from auditcycle.models.enums import Role
-from auditcycle.notices import queue_notices
+from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
-from auditcycle.report import csv_text, render_html
-from auditcycle.report_data import build_report_data
-from auditcycle.settings import DEFAULT_DOMAINS, get_settings
-from conftest import PLANTED
+from auditcycle.report.data import build_report_data
+from auditcycle.report.render import csv_text, render_html
+from auditcycle.sampling.cycle import draw
 from hostile.checks import assert_ok, assert_refused, assert_safe_mail, fingerprint, invoke
 from hostile.corpus import BIG_TEXT, HEADER_INJECTION, SCRIPT
 

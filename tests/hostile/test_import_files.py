@@ -9,10 +9,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from auditcycle.db import get_engine
+from auditcycle.core.db import get_engine
 from hostile.checks import assert_ok, assert_refused, fingerprint, invoke
-from hostile.corpus import (AVAILABILITY, BASE_CHILDREN, BASE_STAFF, IMPORT_KINDS, NOW, Case, ImportKind,
-                            ics_cases, import_cases)
+from hostile.corpus import (
+    AVAILABILITY,
+    BASE_CHILDREN,
+    BASE_STAFF,
+    IMPORT_KINDS,
+    NOW,
+    Case,
+    ImportKind,
+    ics_cases,
+    import_cases,
+)
 
 CSV_KIND = "CSV imports"
 ICS_KIND = "ICS availability"

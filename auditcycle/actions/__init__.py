@@ -1,0 +1,1 @@
+"""Audit actions: reminded, escalated up the ladder, done, signed off or reopened."""

@@ -1,0 +1,1 @@
+"""Booking: the meetings each audit needs, their slots and their invites."""

@@ -1,0 +1,337 @@
+"""Book, move and cancel the meetings of each audit, and send the invites that go with them."""
+import hashlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from auditcycle.booking.slots import Interval, SlotRequest, find_slot, plan_slots
+from auditcycle.core.clock import Month, parse_instant
+from auditcycle.core.context import AppContext
+from auditcycle.core.errors import UserError, shown
+from auditcycle.models import Audit, AuditCycle, BusyPeriod, Child, FamilyContact, Meeting, Staff
+from auditcycle.models.enums import AuditStatus, Cohort, CycleKind, MeetingKind, MeetingStatus
+from auditcycle.notices.queue import AUDIT_PEOPLE, Directory, mail_domain, recipient
+from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
+from auditcycle.notifications.message import Recipient
+from auditcycle.notifications.notices import month_label
+from auditcycle.notifications.outbox import enqueue
+from auditcycle.notifications.render import render
+from auditcycle.people.permissions import authorise
+
+PHASE = "book"
+LOCATION = "Microsoft Teams or telephone: the auditor will confirm"
+
+
+@dataclass(frozen=True)
+class Need:
+    """A meeting an audit needs: its kind, who must be free, and what the invite says."""
+
+    audit: Audit
+    kind: MeetingKind
+    slot_key: str
+    attendee: Staff | None
+    contact: FamilyContact | None
+    minutes: int
+    title: str
+    note: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Return the request key, unique within a run."""
+        return f"{self.audit.reference}:{self.slot_key}"
+
+    @property
+    def people(self) -> tuple[str, ...]:
+        """Return the staff who must all be free."""
+        assert self.audit.auditor_id
+        return (self.audit.auditor_id,) + ((self.attendee.id,) if self.attendee else ())
+
+
+@dataclass
+class BookingSummary:
+    """What a booking run did, in counts and references."""
+
+    booked: int = 0
+    unbooked: list[str] = field(default_factory=list)
+    messages: int = 0
+
+
+def needs_of(audit: Audit, ctx: AppContext) -> list[Need]:
+    """List every meeting the framework asks for in an audit of this child."""
+    f = ctx.settings.framework
+    child: Child = audit.child
+    age = child.age_on(ctx.timescales.today(ctx.now))
+    needs = [Need(audit, MeetingKind.LEARNING_CONVERSATION, "LC", child.key_worker, None,
+                  f.learning_conversation_minutes, f"Audit learning conversation ({audit.reference})")]
+    if child.iro is not None:
+        needs.append(Need(audit, MeetingKind.IRO_CONVERSATION, "IRO", child.iro, None, f.iro_conversation_minutes,
+                          f"IRO conversation ({audit.reference})"))
+    if child.cp_chair is not None:
+        needs.append(Need(audit, MeetingKind.IRO_CONVERSATION, "CPC", child.cp_chair, None,
+                          f.iro_conversation_minutes, f"CP chair conversation ({audit.reference})"))
+    if age >= f.young_person_min_age or child.cohort == Cohort.CARE_EXPERIENCED:
+        needs.append(Need(audit, MeetingKind.YOUNG_PERSON_CALL, "YP", None, None, f.young_person_call_minutes,
+                          f"Call with the young person ({audit.reference})"))
+    if age < f.adult_age:
+        for contact in child.contacts:
+            note = f"interpreter needed: {contact.language or 'language to be confirmed'}" \
+                if contact.interpreter_needed else None
+            needs.append(Need(audit, MeetingKind.FAMILY_CALL, f"FC{contact.id}", None, contact,
+                              f.family_call_minutes, f"Family call: {contact.relation} ({audit.reference})", note))
+    return needs
+
+
+def diary_busy(session: Session, staff_ids: set[str], start: datetime, end: datetime,
+               skip_meeting: int | None = None) -> dict[str, list[Interval]]:
+    """Load busy periods and booked meetings of some staff overlapping a window."""
+    busy: dict[str, list[Interval]] = defaultdict(list)
+    ids = sorted(staff_ids)
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        for staff_id, s, e in session.execute(
+            select(BusyPeriod.staff_id, BusyPeriod.starts_at, BusyPeriod.ends_at)
+            .where(BusyPeriod.staff_id.in_(chunk), BusyPeriod.ends_at > start, BusyPeriod.starts_at < end)
+        ):
+            busy[staff_id].append(Interval(s, e))
+        for m in session.scalars(
+            select(Meeting).where(
+                Meeting.status == MeetingStatus.BOOKED, Meeting.ends_at > start, Meeting.starts_at < end,
+                or_(Meeting.organiser_id.in_(chunk), Meeting.attendee_id.in_(chunk)))
+        ):
+            if m.id == skip_meeting:
+                continue
+            for person in {m.organiser_id, m.attendee_id} - {None}:
+                busy[person].append(Interval(m.starts_at, m.ends_at))
+    return busy
+
+
+def _participants(meeting: Meeting) -> list[Staff]:
+    return [s for s in (meeting.organiser, meeting.attendee) if s is not None]
+
+
+def _invite(meeting: Meeting, ctx: AppContext) -> Invite:
+    attendees = tuple(recipient(s) for s in _participants(meeting))
+    return Invite(uid=meeting.uid, sequence=meeting.sequence, summary=_title(meeting),
+                  description=_description(meeting), location=LOCATION, start=meeting.starts_at,
+                  end=meeting.ends_at, organiser_name=ctx.settings.mail_from_name,
+                  organiser_email=str(ctx.settings.mail_from), attendees=attendees)
+
+
+def _title(meeting: Meeting) -> str:
+    ref = meeting.audit.reference
+    return {
+        MeetingKind.LEARNING_CONVERSATION: f"Audit learning conversation ({ref})",
+        MeetingKind.IRO_CONVERSATION: f"{'CP chair' if meeting.slot_key == 'CPC' else 'IRO'} conversation ({ref})",
+        MeetingKind.YOUNG_PERSON_CALL: f"Call with the young person ({ref})",
+        MeetingKind.FAMILY_CALL: f"Family call: {meeting.contact.relation if meeting.contact else 'family'} ({ref})",
+    }[meeting.kind]
+
+
+def _note(meeting: Meeting) -> str | None:
+    if meeting.interpreter_language:
+        return f"interpreter needed: {meeting.interpreter_language}"
+    return None
+
+
+def _description(meeting: Meeting) -> str:
+    lines = [f"Audit {meeting.audit.reference}, case {meeting.audit.child_id}."]
+    if note := _note(meeting):
+        lines.append(f"{note[0].upper()}{note[1:]}: please book Language Line before the call.")
+    lines.append("Booked by the Quality Assurance team through auditcycle.")
+    return "\n".join(lines)
+
+
+def _when(meeting: Meeting, ctx: AppContext) -> str:
+    start = meeting.starts_at.astimezone(ctx.tz)
+    end = meeting.ends_at.astimezone(ctx.tz)
+    return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M}"
+
+
+def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method: str, step: str,
+                  reason: str | None = None) -> int:
+    """Queue the request, update or cancellation to each participant, one To each."""
+    invite = _invite(meeting, ctx)
+    minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
+    facts = MeetingFacts(title=_title(meeting), audit_ref=meeting.audit.reference, child_id=meeting.audit.child_id,
+                         note=_note(meeting), location=LOCATION, minutes=minutes, when_label=_when(meeting, ctx))
+    queued = 0
+    for person in _participants(meeting):
+        message = compose_invite(invite, facts, recipient_name=person.name, method=method, stamp=ctx.now,
+                                 reason=reason)
+        queued += enqueue(session, phase=PHASE, month=meeting.audit.cycle.month, subject_ref=meeting.reference,
+                          step=step, recipient=recipient(person), message=message, now=ctx.now,
+                          mail_domain=mail_domain(ctx)) is not None
+    return queued
+
+
+def _report_exceptions(session: Session, ctx: AppContext, month: str, items: list[dict]) -> int:
+    """Queue one exception email to the QA manager listing what could not be booked and why."""
+    if not items:
+        return 0
+    directory = Directory(session)
+    digest = hashlib.sha256("|".join(sorted(i["key"] for i in items)).encode()).hexdigest()[:12]
+    queued = 0
+    for manager in directory.qa_managers:
+        message = render("booking_exceptions", recipient_name=manager.name, month_label=month_label(month),
+                         items=items)
+        queued += enqueue(session, phase=PHASE, month=month, subject_ref=f"exceptions-{digest}", step="exceptions",
+                          recipient=recipient(manager), message=message, now=ctx.now,
+                          mail_domain=mail_domain(ctx)) is not None
+    return queued
+
+
+def _earliest(ctx: AppContext, cycle: AuditCycle) -> date:
+    """Return the first day a meeting may fall: for a monthly cycle its first working day or today if later."""
+    today = ctx.timescales.today(ctx.now)
+    if cycle.kind != CycleKind.MONTHLY:
+        # An ad-hoc cycle is called at short notice and filed under its due date's month, which may not
+        # have begun: its meetings start from today (or the next working day), not that month's first day.
+        return ctx.timescales.working_day_on_or_after(today)
+    return max(ctx.timescales.first_working_day(Month.parse(cycle.month)), today)
+
+
+def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSummary:
+    """Book every meeting each notified audit still needs; report what cannot be booked."""
+    summary = BookingSummary()
+    audits = list(session.scalars(
+        select(Audit).where(Audit.cycle_id == cycle.id,
+                            Audit.status.in_([AuditStatus.NOTIFIED, AuditStatus.BOOKED]))
+        .order_by(Audit.id).options(*AUDIT_PEOPLE)))
+    have = {(a, k) for a, k in session.execute(
+        select(Meeting.audit_id, Meeting.slot_key).join(Audit).where(Audit.cycle_id == cycle.id))}
+    needs = [n for a in audits if a.auditor_id for n in needs_of(a, ctx) if (a.id, n.slot_key) not in have]
+    # Two-person meetings are hardest to place, so they go first.
+    needs.sort(key=lambda n: (n.attendee is None, n.kind != MeetingKind.LEARNING_CONVERSATION))
+    earliest = _earliest(ctx, cycle)
+    requests = [SlotRequest(key=n.key, people=n.people, minutes=n.minutes, earliest=earliest,
+                            latest=cycle.due_date) for n in needs]
+    window_start, _ = ctx.timescales.working_hours(earliest)
+    window_end = ctx.timescales.due_at(cycle.due_date)
+    busy = diary_busy(session, {p for n in needs for p in n.people}, window_start, window_end)
+    booked, unbooked = plan_slots(requests, busy, ctx.timescales, not_before=ctx.now)
+    by_key = {n.key: n for n in needs}
+    for slot in booked:
+        need = by_key[slot.key]
+        meeting = Meeting(
+            reference=f"{need.audit.reference}-{need.slot_key}", uid=f"{uuid.uuid4()}@{mail_domain(ctx)}",
+            audit=need.audit, kind=need.kind, slot_key=need.slot_key, organiser=need.audit.auditor,
+            attendee=need.attendee, contact=need.contact,
+            interpreter_language=(need.contact.language or "language to be confirmed")
+            if need.contact and need.contact.interpreter_needed else None,
+            starts_at=slot.start, ends_at=slot.end, sequence=0, status=MeetingStatus.BOOKED, booked_at=ctx.now)
+        # Related objects rather than ids, so the invite can be written before the batch is flushed.
+        session.add(meeting)
+        summary.messages += _send_invites(session, ctx, meeting, method="REQUEST", step="request-0")
+        summary.booked += 1
+    exceptions = [{"key": u.key, "audit_ref": by_key[u.key].audit.reference,
+                   "child_id": by_key[u.key].audit.child_id, "title": by_key[u.key].title, "reason": u.reason}
+                  for u in unbooked]
+    summary.unbooked = [u.key for u in unbooked]
+    summary.messages += _report_exceptions(session, ctx, cycle.month, exceptions)
+    for audit in audits:
+        if audit.status == AuditStatus.NOTIFIED:
+            audit.status = AuditStatus.BOOKED
+    session.flush()
+    return summary
+
+
+def get_meeting(session: Session, reference: str) -> Meeting:
+    """Get a meeting by reference or say plainly that there is none."""
+    meeting = session.scalar(select(Meeting).where(Meeting.reference == reference))
+    if meeting is None:
+        raise UserError(f"{shown(reference)}: no meeting has that reference (see `auditcycle list meetings`)")
+    return meeting
+
+
+def move(session: Session, ctx: AppContext, meeting: Meeting, *, to: datetime | None = None,
+         reason: str | None = None) -> bool:
+    """Move a booked meeting to `to`, or to the next free slot; send an update. False if no slot."""
+    minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
+    people = tuple(s.id for s in _participants(meeting))
+    due = meeting.audit.due_date
+    earliest = _earliest(ctx, meeting.audit.cycle)
+    start_window, _ = ctx.timescales.working_hours(earliest)
+    busy = diary_busy(session, set(people), start_window, ctx.timescales.due_at(due), skip_meeting=meeting.id)
+    request = SlotRequest(key=meeting.reference, people=people, minutes=minutes, earliest=earliest, latest=due)
+    if to is not None:
+        valid = find_slot(request, busy, ctx.timescales, not_before=to, step_minutes=1)
+        if valid is None or valid != to:
+            raise UserError(f"--to {to.astimezone(ctx.tz):%Y-%m-%d %H:%M} is not free: it must be a working day "
+                            f"within working hours, on or before {due}, and clear of "
+                            f"{' and '.join(people)}'s diaries")
+        start = to
+    else:
+        # The current slot is no longer wanted, so it counts as busy while looking for the next.
+        for person in people:
+            busy.setdefault(person, []).append(Interval(meeting.starts_at, meeting.ends_at))
+        start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
+        if start is None:
+            return False
+    meeting.starts_at = start
+    meeting.ends_at = start + timedelta(minutes=minutes)
+    meeting.sequence += 1
+    session.flush()
+    _send_invites(session, ctx, meeting, method="REQUEST", step=f"update-{meeting.sequence}", reason=reason)
+    return True
+
+
+def reschedule(session: Session, ctx: AppContext, *, reference: str, by: str, to: str | None = None) -> Meeting:
+    """Move a meeting at the QA team's request, to a given time or the next free slot."""
+    authorise(session, command="reschedule", staff_id=by)
+    meeting = get_meeting(session, reference)
+    if meeting.status != MeetingStatus.BOOKED:
+        raise UserError(f"{reference} is {meeting.status.value}: only a booked meeting can be moved")
+    target = parse_instant(to, ctx.tz) if to else None
+    if not move(session, ctx, meeting, to=target):
+        raise UserError(f"no free slot for {reference} before its due date {meeting.audit.due_date}")
+    return meeting
+
+
+def reschedule_clashes(session: Session, ctx: AppContext, *, staff_ids: set[str]) -> tuple[int, list[str]]:
+    """Move future meetings that now clash with these staff's busy periods; return moved and stuck refs."""
+    if not staff_ids:
+        return 0, []
+    meetings = list(session.scalars(
+        select(Meeting).where(Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at > ctx.now,
+                              or_(Meeting.organiser_id.in_(staff_ids), Meeting.attendee_id.in_(staff_ids)))
+        .order_by(Meeting.starts_at)))
+    moved, stuck = 0, []
+    for meeting in meetings:
+        clash = session.scalar(select(BusyPeriod.id).where(
+            BusyPeriod.staff_id.in_([p.id for p in _participants(meeting)]),
+            BusyPeriod.starts_at < meeting.ends_at, BusyPeriod.ends_at > meeting.starts_at).limit(1))
+        if clash is None:
+            continue
+        if move(session, ctx, meeting, reason="a diary clash"):
+            moved += 1
+        else:
+            stuck.append(meeting.reference)
+    if stuck:
+        items = [{"key": ref, "audit_ref": m.audit.reference, "child_id": m.audit.child_id, "title": _title(m),
+                  "reason": "a new busy period clashes and no other slot is free before the due date"}
+                 for ref in stuck for m in [get_meeting(session, ref)]]
+        _report_exceptions(session, ctx, meetings[0].audit.cycle.month, items)
+    return moved, stuck
+
+
+def cancel_meetings(session: Session, ctx: AppContext, *, audit: Audit, reason: str) -> int:
+    """Cancel an audit's booked meetings, sending METHOD:CANCEL with a higher sequence."""
+    queued = 0
+    for meeting in session.scalars(select(Meeting).where(Meeting.audit_id == audit.id,
+                                                         Meeting.status == MeetingStatus.BOOKED)):
+        meeting.status = MeetingStatus.CANCELLED
+        meeting.sequence += 1
+        session.flush()
+        queued += _send_invites(session, ctx, meeting, method="CANCEL", step=f"cancel-{meeting.sequence}",
+                                reason=reason)
+    return queued
+
+
+def involved_recipients(session: Session, audit: Audit) -> set[Recipient]:
+    """Return everyone who was told about an audit, the auditor and buddy included."""
+    people = {recipient(p.staff) for p in Directory(session).involved(audit.child)}
+    people |= {recipient(s) for s in (audit.auditor, audit.buddy) if s is not None}
+    return people

@@ -1,0 +1,1 @@
+"""Chasing: reminders of open audits and unbooked learning conversations."""

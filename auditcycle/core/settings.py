@@ -1,0 +1,261 @@
+"""Settings: environment variables prefixed AUDITCYCLE_, over an optional auditcycle.toml.
+
+The framework's own numbers are configuration with the source document's values as
+defaults, so another council changes them in TOML without touching code.
+"""
+import os
+import tomllib
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from auditcycle.core.errors import UserError
+from auditcycle.core.text import breaks_line
+
+DEFAULT_DOMAINS = {
+    "help_protection_stability": "Help, protection and stability",
+    "recording_communication": "Recording and communication",
+    "assessment": "Assessment",
+    "relationship_direct_work": "Relationship-based practice and direct work",
+    "multi_agency_planning": "Multi-agency planning, analysis, review and decision making",
+    "supervision_oversight": "Role of supervision and management oversight",
+    "safeguarding_review_unit": "Role of the Safeguarding and Independent Review Unit",
+    "impact_outcomes": "Impact and overall outcomes",
+}
+
+# Best first: the order is what "good or better" means.
+DEFAULT_GRADES = {
+    "outstanding": "Outstanding",
+    "good": "Good",
+    "requires_improvement": "Requires improvement to be good",
+    "inadequate": "Inadequate",
+}
+
+
+class ConfigError(UserError):
+    """A configuration file that cannot be read; the message names the file and what to fix."""
+
+
+class LadderStep(BaseModel):
+    """One rung of the overdue-action ladder: how long overdue, and who is told."""
+
+    # A misspelt key would otherwise be dropped silently and the default used instead.
+    model_config = ConfigDict(extra="forbid")
+
+    after_working_days: int = Field(ge=1, le=60)
+    notify: list[Literal["owner", "team_manager", "service_manager", "assistant_director", "qa_manager"]]
+
+
+class FrameworkSettings(BaseModel):
+    """The Quality Assurance & Impact Framework's rules, as data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    domains: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_DOMAINS))
+    grades: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_GRADES))
+    audit_lookback_months: int = Field(6, ge=1, le=60)
+    reaudit_exclusion_months: int = Field(6, ge=0, le=60)
+    action_max_days: int = Field(31, ge=1, le=365)
+    immediate_response_hours: int = Field(24, ge=1, le=168)
+    supervision_gap_months: int = Field(6, ge=1, le=36)
+    moderation_share: float = Field(1 / 3, gt=0, le=1)
+    learning_conversation_minutes: int = Field(60, ge=15, le=480)
+    family_call_minutes: int = Field(30, ge=10, le=240)
+    young_person_call_minutes: int = Field(30, ge=10, le=240)
+    iro_conversation_minutes: int = Field(30, ge=10, le=240)
+    young_person_min_age: int = Field(12, ge=0, le=25)
+    adult_age: int = Field(18, ge=16, le=25)
+    working_day_start: time = time(9, 0)
+    working_day_end: time = time(17, 0)
+    working_weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    bank_holiday_country: str = "GB"
+    bank_holiday_subdivision: str | None = "ENG"
+    reminder_offsets_working_days: list[int] = Field(default_factory=lambda: [5, 1])
+    guidance_url: str = "https://example.org/auditcycle/audit-guidance"
+    overdue_qa_copy_working_days: int = Field(3, ge=1, le=30)
+    moderation_close_working_days: int = Field(10, ge=1, le=60)
+    moderation_meeting_minutes: int = Field(120, ge=30, le=480)
+    moderation_panel_service: str = "Safeguarding & Review Unit"
+    immediate_response_reminder_hours: int = Field(4, ge=1, le=23)
+    text_max_chars: int = Field(10_000, ge=100, le=100_000)
+    action_reminder_working_days: list[int] = Field(default_factory=lambda: [2])
+    action_reopen_working_days: int = Field(10, ge=1, le=31)
+    action_ladder: list[LadderStep] = Field(default_factory=lambda: [
+        LadderStep(after_working_days=1, notify=["owner", "team_manager"]),
+        LadderStep(after_working_days=5, notify=["service_manager"]),
+        LadderStep(after_working_days=10, notify=["assistant_director"]),
+    ])
+    observation_interval_months: int = Field(12, ge=1, le=36)
+    trend_inadequate_share: float = Field(0.3, gt=0, le=1)
+    trend_window_months: int = Field(3, ge=1, le=24)
+    learning_session_minutes: int = Field(90, ge=30, le=480)
+    learning_session_working_days_after_close: int = Field(5, ge=0, le=30)
+    learning_session_time: time = time(13, 30)
+    mad_interview_minutes: int = Field(60, ge=15, le=240)
+    questionnaire_url: str = "https://example.org/auditcycle/new-auditor-questionnaire"
+    report_distribution_roles: list[str] = Field(default_factory=lambda: [
+        "assistant_director", "service_manager", "team_manager", "qa_manager",
+        "practice_improvement_manager", "principal_social_worker"])
+    report_restricted_roles: list[str] = Field(default_factory=lambda: [
+        "assistant_director", "service_manager", "principal_social_worker"])
+    # After moderation closes (10 working days after the due date), so the mailed report is final.
+    report_working_day: int = Field(12, ge=1, le=20)
+    report_min_cell: int = Field(3, ge=1, le=20)
+
+    @field_validator("working_weekdays")
+    @classmethod
+    def _weekdays_in_range(cls, v: list[int]) -> list[int]:
+        if not v or any(d < 0 or d > 6 for d in v):
+            raise ValueError("working_weekdays must list weekday numbers 0 (Monday) to 6 (Sunday)")
+        return sorted(set(v))
+
+    @field_validator("reminder_offsets_working_days")
+    @classmethod
+    def _offsets_positive(cls, v: list[int]) -> list[int]:
+        if any(d < 0 for d in v):
+            raise ValueError("reminder offsets count working days before the due date, so must be >= 0")
+        return sorted(set(v), reverse=True)
+
+    @model_validator(mode="after")
+    def _check(self) -> "FrameworkSettings":
+        if self.working_day_end <= self.working_day_start:
+            raise ValueError("working_day_end must be after working_day_start")
+        if len(self.domains) == 0 or len(self.grades) < 2:
+            raise ValueError("the framework needs at least one domain and two grades")
+        return self
+
+    @property
+    def good_or_better(self) -> list[str]:
+        """Return the grades that count as good or better."""
+        slugs = list(self.grades)
+        return slugs[: slugs.index("good") + 1] if "good" in slugs else slugs[:1]
+
+
+class Settings(BaseSettings):
+    """Where the database, mail and files live, and the framework's rules."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUDITCYCLE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database_url: str = "sqlite:///auditcycle.db"
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_timeout_seconds: float = Field(30, gt=0)
+    # PEM bundle of the certificate authorities to trust instead of the system's (a council's internal CA).
+    smtp_ca_file: Path | None = None
+    # How long a sender's claim on a batch lasts: a sender killed mid-batch holds its messages this long.
+    send_claim_seconds: float = Field(600, gt=0)
+    # A phase's lease lapses this long after its holder stops renewing it (a run killed on another host).
+    lease_ttl_minutes: float = Field(30, gt=0, le=24 * 60)
+    # How long a run waits for another run of the same phase to finish before it is refused.
+    lease_wait_seconds: float = Field(0, ge=0, le=24 * 3600)
+    # How long SQLite waits for another process's write lock before the run stops with DatabaseBusy.
+    sqlite_busy_seconds: float = Field(30, gt=0, le=3600)
+    mail_from: EmailStr = "qa-team@example.org"
+    mail_from_name: str = Field("Quality Assurance Team", max_length=200)
+    outbox_dir: Path = Path("outbox")
+    reports_dir: Path = Path("reports")
+    timezone: str = "Europe/London"
+    # Years after a child's last audit before their personal fields are erased (see auditcycle.privacy.retention).
+    retention_years: int = Field(2, ge=1, le=100)
+    framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"smtp_ca_file names {v}, which is not a file")
+        return v
+
+    @field_validator("mail_from_name")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        # The name goes into the From header of every message: a line break there would inject headers.
+        if breaks_line(v):
+            raise ValueError("must be one line of text, without control characters")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read init values, then the environment, then the TOML file."""
+        return (init_settings, env_settings, _TomlFile(settings_cls, toml_file=config_path()))
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    """The TOML source, with an unreadable file reported as a ConfigError naming the file."""
+
+    def _read_file(self, file_path: Path) -> dict:
+        try:
+            # utf-8-sig: Windows Notepad may start the file with a byte-order mark.
+            return tomllib.loads(file_path.read_bytes().decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file_path}: not UTF-8 text (byte {exc.start}); save the configuration as UTF-8") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file_path}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{file_path}: values are nested too deeply to be a configuration") from None
+        except OSError as exc:
+            raise ConfigError(f"{file_path}: cannot be read ({exc.strerror})") from None
+
+
+def config_path() -> Path | None:
+    """Return the TOML file to read: AUDITCYCLE_CONFIG, else ./auditcycle.toml if present."""
+    explicit = os.environ.get("AUDITCYCLE_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"AUDITCYCLE_CONFIG names {path}, which is not a file")
+        return path
+    local = Path("auditcycle.toml")
+    return local if local.is_file() else None
+
+
+def describe_problem(exc: ValidationError) -> str:
+    """Say which settings are wrong and where they came from, one line each, without pydantic's links."""
+    try:
+        path = config_path()
+    except ConfigError:
+        path = None
+    where = f"{path} or AUDITCYCLE_* environment variables" if path else "AUDITCYCLE_* environment variables"
+    lines = [f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
+             for error in exc.errors(include_url=False, include_input=False)]
+    return f"configuration ({where}):\n" + "\n".join(f"  - {line}" for line in lines)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Load the settings once per process."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The demonstration: a synthetic authority, and a month replayed through the real flows."""

@@ -1,0 +1,1 @@
+"""Immediate Responses: raised, answered within the deadline, escalated when not."""

@@ -1,0 +1,170 @@
+"""Immediate Responses: raised at any moment, answered within 24 clock hours, escalated when not."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from auditcycle.core.clock import wall_clock
+from auditcycle.core.context import AppContext
+from auditcycle.core.errors import UserError, shown
+from auditcycle.models import Audit, Child, Event, ImmediateResponse, Staff
+from auditcycle.models.enums import AuditStatus, ResponseStatus, ResponseTrigger, Role
+from auditcycle.notices.queue import Directory, mail_domain, recipient
+from auditcycle.notifications.outbox import enqueue
+from auditcycle.notifications.responses import ResponseFacts, compose_response
+from auditcycle.people.permissions import Subject, authorise
+from auditcycle.privacy.redaction import child_names, redact
+
+PHASE = "responses"
+
+
+def _label(moment: datetime, ctx: AppContext) -> str:
+    local = moment.astimezone(ctx.tz)
+    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
+
+
+def log_event(session: Session, ctx: AppContext, *, subject_ref: str, kind: str, actor_id: str | None = None,
+              detail: str = "") -> None:
+    """Log one step in the trail, at the decision clock and the real clock."""
+    session.add(Event(subject_ref=subject_ref, kind=kind, actor_id=actor_id, detail=detail, at=ctx.now,
+                      recorded_at=wall_clock()))
+
+
+def service_managers_for(session: Session, child: Child) -> list[Staff]:
+    """Return the service managers of the child's team, or the assistant directors when there are none."""
+    managers = Directory(session).service_managers.get(child.team.service_id, [])
+    return managers or assistant_directors(session)
+
+
+def assistant_directors(session: Session) -> list[Staff]:
+    """Return the active assistant directors."""
+    return list(session.scalars(select(Staff).where(Staff.active, Staff.role == Role.ASSISTANT_DIRECTOR)
+                                .order_by(Staff.id)))
+
+
+def _facts(ir: ImmediateResponse, ctx: AppContext) -> ResponseFacts:
+    audit = ir.audit
+    responder = ir.responded_by
+    return ResponseFacts(
+        response_ref=ir.reference, audit_ref=audit.reference, child_id=audit.child_id, team=audit.child.team.name,
+        reason=redact(ir.reason, child_names(audit.child)), raised_label=_label(ir.raised_at, ctx),
+        raised_by_name=ir.raised_by.name if ir.raised_by else "the supervision check at sampling",
+        deadline_label=_label(ir.deadline_at, ctx), hours=ctx.settings.framework.immediate_response_hours,
+        responder_name=responder.name if responder else None,
+        responded_label=_label(ir.responded_at, ctx) if ir.responded_at else None, same_day=ir.same_day,
+        response=redact(ir.response, child_names(audit.child)) if ir.response else None)
+
+
+def _send(session: Session, ctx: AppContext, ir: ImmediateResponse, *, stage: str, people: list[Staff]) -> int:
+    facts = _facts(ir, ctx)
+    queued = 0
+    for person in people:
+        message = compose_response(facts, stage=stage, recipient_name=person.name)
+        queued += enqueue(session, phase=PHASE, month=ir.audit.cycle.month, subject_ref=ir.reference, step=stage,
+                          recipient=recipient(person), message=message, now=ctx.now,
+                          mail_domain=mail_domain(ctx)) is not None
+    return queued
+
+
+def raise_response(session: Session, ctx: AppContext, *, audit: Audit, trigger: ResponseTrigger, reason: str,
+                   raised_by: str | None) -> ImmediateResponse:
+    """Record an Immediate Response and notify the service manager in the same transaction."""
+    count = session.scalar(select(func.count()).select_from(ImmediateResponse)
+                           .where(ImmediateResponse.audit_id == audit.id)) or 0
+    ir = ImmediateResponse(
+        reference=f"IR-{audit.reference}-{count + 1}", audit_id=audit.id, trigger=trigger,
+        dedupe_key="" if trigger == ResponseTrigger.SUPERVISION_GAP else str(count + 1), reason=reason.strip(),
+        raised_by_id=raised_by, raised_at=ctx.now,
+        deadline_at=ctx.timescales.immediate_response_deadline(ctx.now), status=ResponseStatus.OPEN,
+        recorded_at=wall_clock())
+    session.add(ir)
+    session.flush()
+    session.refresh(ir)
+    log_event(session, ctx, subject_ref=ir.reference, kind="raised", actor_id=raised_by, detail=trigger.value)
+    _send(session, ctx, ir, stage="raised", people=service_managers_for(session, audit.child))
+    log_event(session, ctx, subject_ref=ir.reference, kind="notified",
+              detail="service manager of the child's team, high importance")
+    return ir
+
+
+def raise_ir(session: Session, ctx: AppContext, *, reference: str, by: str, reason: str) -> ImmediateResponse:
+    """Raise an Immediate Response during audit or moderation, at any moment."""
+    from auditcycle.sampling.cycle import get_audit
+
+    audit = get_audit(session, reference)
+    authorise(session, command="raise-ir", staff_id=by, subject=Subject(audit=audit))
+    if not reason.strip():
+        raise UserError("--reason is required: say what the concern is")
+    if audit.status in (AuditStatus.REPLACED, AuditStatus.WITHDRAWN):
+        raise UserError(f"{reference} is {audit.status.value}; raise the concern on the child's current audit")
+    return raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SAFEGUARDING_CONCERN, reason=reason,
+                          raised_by=by)
+
+
+def get_response(session: Session, reference: str) -> ImmediateResponse:
+    """Get an Immediate Response by reference or say plainly that there is none."""
+    ir = session.scalar(select(ImmediateResponse).where(ImmediateResponse.reference == reference))
+    if ir is None:
+        raise UserError(f"{shown(reference)}: no Immediate Response has that reference (see `auditcycle list responses`)")
+    return ir
+
+
+def respond(session: Session, ctx: AppContext, *, reference: str, by: str, note: str) -> ImmediateResponse:
+    """Record the service manager's response; a response on the day it was raised is marked same-day."""
+    ir = get_response(session, reference)
+    authorise(session, command="respond", staff_id=by, subject=Subject(audit=ir.audit))
+    if not note.strip():
+        raise UserError("--note is required: say what has been done")
+    if ir.status == ResponseStatus.RESPONDED:
+        raise UserError(f"{reference} was already answered on {_label(ir.responded_at, ctx)}")
+    ir.status = ResponseStatus.RESPONDED
+    ir.responded_by_id = by
+    ir.responded_at = ctx.now
+    ir.response = note.strip()
+    ir.same_day = ir.responded_at.astimezone(ctx.tz).date() == ir.raised_at.astimezone(ctx.tz).date()
+    ir.recorded_at = wall_clock()
+    session.flush()
+    session.refresh(ir)
+    log_event(session, ctx, subject_ref=ir.reference, kind="responded", actor_id=by,
+              detail="same day" if ir.same_day else "")
+    told = [p for p in [ir.raised_by or ir.audit.auditor] if p is not None]
+    told += Directory(session).qa_managers
+    _send(session, ctx, ir, stage="responded", people=list({p.id: p for p in told}.values()))
+    return ir
+
+
+@dataclass
+class ResponseCheck:
+    """What one hourly check did."""
+
+    reminded: int = 0
+    escalated: int = 0
+    open: int = 0
+
+
+def check_responses(session: Session, ctx: AppContext) -> ResponseCheck:
+    """Remind 4 hours before each open deadline and escalate to the assistant director once it passes."""
+    result = ResponseCheck()
+    reminder = timedelta(hours=ctx.settings.framework.immediate_response_reminder_hours)
+    open_responses = session.scalars(
+        select(ImmediateResponse).where(ImmediateResponse.status == ResponseStatus.OPEN)
+        .order_by(ImmediateResponse.id)
+        .options(selectinload(ImmediateResponse.audit).selectinload(Audit.child).selectinload(Child.team)))
+    for ir in open_responses:
+        result.open += 1
+        if ctx.now > ir.deadline_at:
+            if ir.escalated_at is None:
+                ir.escalated_at = ctx.now
+                people = assistant_directors(session) + service_managers_for(session, ir.audit.child)
+                _send(session, ctx, ir, stage="escalation", people=list({p.id: p for p in people}.values()))
+                log_event(session, ctx, subject_ref=ir.reference, kind="escalated",
+                          detail="deadline passed unanswered; assistant director told")
+                result.escalated += 1
+        elif ctx.now >= ir.deadline_at - reminder:
+            if _send(session, ctx, ir, stage="reminder", people=service_managers_for(session, ir.audit.child)):
+                log_event(session, ctx, subject_ref=ir.reference, kind="reminded",
+                          detail=f"{reminder.total_seconds() / 3600:.0f} hours before the deadline")
+                result.reminded += 1
+    session.flush()
+    return result

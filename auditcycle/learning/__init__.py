@@ -1,0 +1,1 @@
+"""The learning culture: Make a Difference, the learning session and questionnaires."""

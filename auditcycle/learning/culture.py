@@ -1,0 +1,348 @@
+"""The learning culture: Make a Difference summaries and interviews, the reflective learning session, questionnaires.
+
+- An audit finalised good or better gets a draft Make a Difference summary from its strengths, which the
+  QA team approves before the monthly report may show it.
+- A manager who sees a good outcome in supervision nominates the practitioner for a Make a Difference
+  interview, booked with the principal social worker or another free member of the QA team.
+- After moderation closes, everyone involved in the month's audits is invited to the reflective learning
+  session, each with a copy naming only themselves, so the invite does not reveal who was audited.
+- After their first audit, an auditor is sent the new-auditor feedback questionnaire, once ever.
+"""
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from auditcycle.booking.meetings import diary_busy
+from auditcycle.booking.slots import Interval, SlotRequest, find_slot
+from auditcycle.core.clock import localize, wall_clock
+from auditcycle.core.context import AppContext
+from auditcycle.core.errors import UserError, shown
+from auditcycle.immediate_responses.lifecycle import log_event
+from auditcycle.models import Audit, AuditCycle, MakeADifference, OutboxMessage, Staff, Submission
+from auditcycle.models.enums import QA_TEAM_ROLES, AuditStatus, Role
+from auditcycle.moderation.panel import closure_day
+from auditcycle.notices.queue import AUDIT_PEOPLE, Directory, mail_domain, recipient
+from auditcycle.notifications.invites import Invite
+from auditcycle.notifications.learning import (
+    compose_learning_session,
+    compose_mad_draft,
+    compose_mad_interview,
+    compose_mad_nominated,
+    compose_mad_unbooked,
+    compose_questionnaire,
+)
+from auditcycle.notifications.notices import day_label, month_label
+from auditcycle.notifications.outbox import enqueue
+from auditcycle.people.permissions import authorise
+from auditcycle.privacy.redaction import child_names, redact
+from auditcycle.trends.scrutiny import finalised_audits
+
+PHASE = "learn"
+SUMMARY = "summary"
+INTERVIEW = "interview"
+DRAFT = "draft"
+APPROVED = "approved"
+BOOKED = "booked"
+INTERVIEW_WINDOW_WORKING_DAYS = 15
+LOCATION = "Microsoft Teams or in person: the Quality Assurance team will confirm"
+# Who is invited to the learning session: the people around each audited record, not the IRO or CP chair.
+SESSION_ROLES = frozenset({"allocated key worker", "team manager", "service manager"})
+CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
+
+
+def _qa_team(session: Session) -> list[Staff]:
+    return list(session.scalars(select(Staff).where(Staff.active, Staff.role.in_(QA_TEAM_ROLES))
+                                .order_by(Staff.id)))
+
+
+def _when(ctx: AppContext, start: datetime, end: datetime) -> str:
+    start, end = start.astimezone(ctx.tz), end.astimezone(ctx.tz)
+    return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M}"
+
+
+def get_mad(session: Session, reference: str) -> MakeADifference:
+    """Get a Make a Difference summary or interview by reference, or say plainly that there is none."""
+    mad = session.scalar(select(MakeADifference).where(MakeADifference.reference == reference))
+    if mad is None:
+        raise UserError(f"{shown(reference)}: no Make a Difference summary or interview has that reference")
+    return mad
+
+
+def draft_summaries(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> int:
+    """Draft a summary for each audit of the cycle finalised good or better, and tell the QA team; return how many."""
+    framework = ctx.settings.framework
+    good = set(framework.good_or_better)
+    finalised = [a for a in finalised_audits(session, up_to=cycle.month, cycle_id=cycle.id) if a.overall in good]
+    have = set(session.scalars(select(MakeADifference.audit_id).where(
+        MakeADifference.audit_id.in_([a.audit_id for a in finalised]))))
+    team = _qa_team(session)
+    created = 0
+    for item in finalised:
+        if item.audit_id in have:
+            continue
+        audit = session.get(Audit, item.audit_id)
+        child = audit.child
+        submission = session.scalar(select(Submission).where(Submission.audit_id == audit.id))
+        practitioner = child.key_worker
+        mad = MakeADifference(
+            reference=f"MAD-{audit.reference}", kind=SUMMARY, status=DRAFT, audit_id=audit.id,
+            practitioner_id=practitioner.id if practitioner else None,
+            summary=redact(submission.strengths or "", child_names(child)), created_at=ctx.now,
+            recorded_at=wall_clock())
+        session.add(mad)
+        session.flush()
+        for person in team:
+            message = compose_mad_draft(recipient_name=person.name, reference=mad.reference,
+                                        audit_ref=audit.reference, child_id=child.id, month=cycle.month,
+                                        grade_label=framework.grades.get(item.overall, item.overall),
+                                        practitioner_name=practitioner.name if practitioner else None,
+                                        summary=mad.summary)
+            enqueue(session, phase=PHASE, month=cycle.month, subject_ref=mad.reference, step="draft",
+                    recipient=recipient(person), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+        created += 1
+    session.flush()
+    return created
+
+
+def approve(session: Session, ctx: AppContext, *, reference: str, by: str) -> MakeADifference:
+    """Approve a draft Make a Difference summary so the monthly report may show it."""
+    authorise(session, command="mad-approve", staff_id=by)
+    mad = get_mad(session, reference)
+    if mad.kind != SUMMARY:
+        raise UserError(f"{reference} is an interview: only a Make a Difference summary is approved")
+    if mad.status != DRAFT:
+        raise UserError(f"{reference} is {mad.status}: only a draft summary can be approved")
+    mad.status = APPROVED
+    mad.approved_by_id = by
+    mad.approved_at = ctx.now
+    mad.recorded_at = wall_clock()
+    session.flush()
+    log_event(session, ctx, subject_ref=mad.reference, kind="mad-approved", actor_id=by)
+    return mad
+
+
+def approved_summaries(session: Session, *, month: str) -> list[MakeADifference]:
+    """List the month's approved Make a Difference summaries: the only ones the report may show."""
+    return list(session.scalars(
+        select(MakeADifference).join(Audit, MakeADifference.audit_id == Audit.id)
+        .join(AuditCycle, Audit.cycle_id == AuditCycle.id)
+        .where(MakeADifference.kind == SUMMARY, MakeADifference.status == APPROVED, AuditCycle.month == month)
+        .order_by(MakeADifference.reference)))
+
+
+def _calendar_busy(session: Session, staff_ids: set[str], start: datetime,
+                   end: datetime) -> list[tuple[str, Interval]]:
+    """Return the interviews, learning sessions and moderation panels these staff were invited to, in a window."""
+    events: dict[tuple[str, str], Interval] = {}
+    for ref, s, e in session.execute(
+        select(MakeADifference.reference, MakeADifference.starts_at, MakeADifference.ends_at).where(
+            MakeADifference.status == BOOKED, MakeADifference.ends_at > start, MakeADifference.starts_at < end)
+    ):
+        events[(PHASE, ref)] = Interval(s, e)
+    for ref, ls, le, ms, me in session.execute(
+        select(AuditCycle.reference, AuditCycle.learning_starts_at, AuditCycle.learning_ends_at,
+               AuditCycle.moderation_starts_at, AuditCycle.moderation_ends_at).where(or_(
+                   (AuditCycle.learning_ends_at > start) & (AuditCycle.learning_starts_at < end),
+                   (AuditCycle.moderation_ends_at > start) & (AuditCycle.moderation_starts_at < end)))
+    ):
+        if ls is not None and le > start and ls < end:
+            events[(PHASE, f"{ref}-learning")] = Interval(ls, le)
+        if ms is not None and me > start and ms < end:
+            events[("moderate", f"{ref}-panel")] = Interval(ms, me)
+    if not events:
+        return []
+    # These events are no Meeting rows; who attends each is whoever was sent its request.
+    rows = session.execute(
+        select(OutboxMessage.phase, OutboxMessage.subject_ref, OutboxMessage.recipient_id).where(
+            OutboxMessage.calendar_method == "REQUEST", OutboxMessage.recipient_id.in_(staff_ids),
+            OutboxMessage.subject_ref.in_({ref for _, ref in events})))
+    return [(person, events[(phase, ref)]) for phase, ref, person in rows if (phase, ref) in events]
+
+
+def _busy(session: Session, staff_ids: set[str], start: datetime, end: datetime) -> dict[str, list[Interval]]:
+    """Load the busy periods, booked meetings and invited events of some staff overlapping a window."""
+    busy = diary_busy(session, staff_ids, start, end)
+    for person, interval in _calendar_busy(session, staff_ids, start, end):
+        busy[person].append(interval)
+    return busy
+
+
+def _interviewers(session: Session, practitioner: Staff) -> list[Staff]:
+    """Return the QA team in the order they are asked to interview: the principal social worker first."""
+    team = [s for s in _qa_team(session) if s.id != practitioner.id]
+    return sorted(team, key=lambda s: (s.role != Role.PRINCIPAL_SOCIAL_WORKER, s.id))
+
+
+def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: str, by: str,
+                       note: str) -> MakeADifference:
+    """Record a manager's Make a Difference nomination and book the interview, or tell the QA manager it cannot be."""
+    nominator = authorise(session, command="nominate-mad", staff_id=by)
+    practitioner = session.get(Staff, practitioner_id)
+    if practitioner is None or not practitioner.active:
+        raise UserError(f"{shown(practitioner_id)}: no active member of staff has that id")
+    note = note.strip()
+    if not note:
+        raise UserError("--note is required: say what good outcome the practitioner achieved")
+    limit = ctx.settings.framework.text_max_chars
+    if len(note) > limit:
+        raise UserError(f"the note is {len(note)} characters; at most {limit} are kept")
+    framework = ctx.settings.framework
+    number = session.scalar(select(func.count(MakeADifference.id)).where(MakeADifference.kind == INTERVIEW)) + 1
+    mad = MakeADifference(reference=f"MAD-I-{number}", kind=INTERVIEW, status=DRAFT, practitioner_id=practitioner.id,
+                          nominated_by_id=nominator.id, note=note, created_at=ctx.now, recorded_at=wall_clock())
+    session.add(mad)
+    session.flush()
+    log_event(session, ctx, subject_ref=mad.reference, kind="mad-nominated", actor_id=by, detail=practitioner.id)
+
+    today = ctx.timescales.today(ctx.now)
+    last = ctx.timescales.add_working_days(today, INTERVIEW_WINDOW_WORKING_DAYS)
+    minutes = framework.mad_interview_minutes
+    candidates = _interviewers(session, practitioner)
+    window_start, _ = ctx.timescales.working_hours(today)
+    busy = _busy(session, {practitioner.id, *(c.id for c in candidates)}, window_start, ctx.timescales.due_at(last))
+    interviewer, start = None, None
+    for candidate in candidates:
+        request = SlotRequest(key=mad.reference, people=(practitioner.id, candidate.id), minutes=minutes,
+                              earliest=today, latest=last)
+        start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
+        if start is not None:
+            interviewer = candidate
+            break
+    if interviewer is None or start is None:
+        reason = (f"no {minutes}-minute window within working hours between {day_label(today)} and "
+                  f"{day_label(last)} when {practitioner.name} and a member of the QA team are both free"
+                  if candidates else "there is no active member of the QA team to interview")
+        _unbooked(session, ctx, mad, practitioner=practitioner, nominator=nominator, reason=reason)
+        return mad
+
+    mad.uid = f"{uuid.uuid4()}@{mail_domain(ctx)}"
+    mad.starts_at = start
+    mad.ends_at = start + timedelta(minutes=minutes)
+    mad.sequence = 0
+    mad.status = BOOKED
+    session.flush()
+    when = _when(ctx, mad.starts_at, mad.ends_at)
+    people = [practitioner, interviewer]
+    invite = Invite(uid=mad.uid, sequence=0, summary=f"Make a Difference interview: {practitioner.name}",
+                    description=(f"Make a Difference interview {mad.reference} of {practitioner.name} with "
+                                 f"{interviewer.name}.\nBooked by the Quality Assurance team through auditcycle."),
+                    location=LOCATION, start=mad.starts_at, end=mad.ends_at,
+                    organiser_name=ctx.settings.mail_from_name, organiser_email=str(ctx.settings.mail_from),
+                    attendees=tuple(recipient(p) for p in people))
+    for person in people:
+        message = compose_mad_interview(invite, recipient_name=person.name, reference=mad.reference,
+                                        practitioner_name=practitioner.name, interviewer_name=interviewer.name,
+                                        when_label=when, minutes=minutes, stamp=ctx.now)
+        enqueue(session, phase=PHASE, month=None, subject_ref=mad.reference, step="request-0",
+                recipient=recipient(person), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+    message = compose_mad_nominated(recipient_name=nominator.name, reference=mad.reference,
+                                    practitioner_name=practitioner.name, interviewer_name=interviewer.name,
+                                    when_label=when)
+    enqueue(session, phase=PHASE, month=None, subject_ref=mad.reference, step="nominated",
+            recipient=recipient(nominator), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+    log_event(session, ctx, subject_ref=mad.reference, kind="mad-booked", detail=f"interviewer {interviewer.id}")
+    return mad
+
+
+def _unbooked(session: Session, ctx: AppContext, mad: MakeADifference, *, practitioner: Staff, nominator: Staff,
+              reason: str) -> None:
+    """Leave the interview a draft, tell the QA manager plainly why, and tell the nominator it will be arranged."""
+    for manager in Directory(session).qa_managers:
+        message = compose_mad_unbooked(recipient_name=manager.name, reference=mad.reference,
+                                       practitioner_name=practitioner.name, nominator_name=nominator.name,
+                                       reason=reason)
+        enqueue(session, phase=PHASE, month=None, subject_ref=mad.reference, step="unbooked",
+                recipient=recipient(manager), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+    message = compose_mad_nominated(recipient_name=nominator.name, reference=mad.reference,
+                                    practitioner_name=practitioner.name, interviewer_name=None, when_label=None)
+    enqueue(session, phase=PHASE, month=None, subject_ref=mad.reference, step="nominated",
+            recipient=recipient(nominator), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+    log_event(session, ctx, subject_ref=mad.reference, kind="mad-unbooked", detail=reason)
+
+
+def session_day(ctx: AppContext, cycle: AuditCycle) -> date:
+    """Return the day of a cycle's learning session: N working days after moderation's closure day."""
+    days = ctx.settings.framework.learning_session_working_days_after_close
+    return ctx.timescales.working_day_on_or_after(ctx.timescales.add_working_days(closure_day(ctx, cycle), days))
+
+
+def _session_start(ctx: AppContext, cycle: AuditCycle) -> datetime:
+    day = session_day(ctx, cycle)
+    at = ctx.settings.framework.learning_session_time
+    start = localize(datetime.combine(day, at), ctx.tz)
+    # Closed late (a replayed month, a missed run): the next working day when the time is still ahead.
+    while start <= ctx.now:
+        day = ctx.timescales.next_working_day(day)
+        start = localize(datetime.combine(day, at), ctx.tz)
+    return start
+
+
+def session_invitees(session: Session, cycle: AuditCycle) -> list[Staff]:
+    """List everyone involved in a cycle's audits: key workers, their managers, auditors and buddies."""
+    audits = list(session.scalars(select(Audit).where(Audit.cycle_id == cycle.id, Audit.status.not_in(CLOSED))
+                                  .order_by(Audit.id).options(*AUDIT_PEOPLE)))
+    directory = Directory(session)
+    people: dict[str, Staff] = {}
+    for audit in audits:
+        involved = [p.staff for p in directory.involved(audit.child) if p.role in SESSION_ROLES]
+        for person in [*involved, audit.auditor, audit.buddy]:
+            if person is not None and person.active:
+                people.setdefault(person.id, person)
+    return [people[k] for k in sorted(people)]
+
+
+def invite_learning_session(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> int:
+    """Book the month's reflective learning session once moderation closes and invite each person; return how many."""
+    if cycle.moderation_closed_at is None:
+        return 0
+    minutes = ctx.settings.framework.learning_session_minutes
+    if cycle.learning_uid is None:
+        start = _session_start(ctx, cycle)
+        cycle.learning_uid = f"{uuid.uuid4()}@{mail_domain(ctx)}"
+        cycle.learning_starts_at = start.astimezone(UTC)
+        cycle.learning_ends_at = start.astimezone(UTC) + timedelta(minutes=minutes)
+        session.flush()
+    when = _when(ctx, cycle.learning_starts_at, cycle.learning_ends_at)
+    title = f"Reflective learning session: {month_label(cycle.month)} audits"
+    queued = 0
+    for person in session_invitees(session, cycle):
+        # Each copy names only its own recipient, so no invite shows whose work was audited.
+        invite = Invite(uid=cycle.learning_uid, sequence=0, summary=title,
+                        description=(f"The reflective learning session following the {month_label(cycle.month)} "
+                                     f"audits ({cycle.reference}): findings, feedback and ideas.\n"
+                                     "Booked by the Quality Assurance team through auditcycle."),
+                        location=LOCATION, start=cycle.learning_starts_at, end=cycle.learning_ends_at,
+                        organiser_name=ctx.settings.mail_from_name, organiser_email=str(ctx.settings.mail_from),
+                        attendees=(recipient(person),))
+        message = compose_learning_session(invite, recipient_name=person.name, month=cycle.month, when_label=when,
+                                           minutes=minutes, stamp=ctx.now)
+        queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=f"{cycle.reference}-learning",
+                          step="request-0", recipient=recipient(person), message=message, now=ctx.now,
+                          mail_domain=mail_domain(ctx)) is not None
+    session.flush()
+    return queued
+
+
+def send_questionnaires(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> int:
+    """Send the new-auditor questionnaire to each of the cycle's auditors after their first audit, once ever."""
+    auditor_ids = set(session.scalars(
+        select(Audit.auditor_id).join(Submission, Submission.audit_id == Audit.id)
+        .where(Audit.cycle_id == cycle.id, Audit.auditor_id.is_not(None))))
+    url = ctx.settings.framework.questionnaire_url
+    queued = 0
+    for staff_id in sorted(auditor_ids):
+        staff = session.get(Staff, staff_id)
+        if staff is None or not staff.active:
+            continue
+        first = session.scalar(
+            select(Audit.reference).join(Submission, Submission.audit_id == Audit.id)
+            .where(Audit.auditor_id == staff_id).order_by(Submission.submitted_at, Audit.id).limit(1))
+        message = compose_questionnaire(recipient_name=staff.name, audit_ref=first, url=url)
+        # Keyed to the auditor, not the month: the questionnaire goes once in a career, not once a cycle.
+        queued += enqueue(session, phase=PHASE, month=None, subject_ref=f"auditor-{staff_id}", step="questionnaire",
+                          recipient=recipient(staff), message=message, now=ctx.now,
+                          mail_domain=mail_domain(ctx)) is not None
+    session.flush()
+    return queued

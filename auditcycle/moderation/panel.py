@@ -1,0 +1,409 @@
+"""Moderation: choose the month's audits for the panel, book the panel, and record what it decides.
+
+The framework asks for about a third of each month's audits to be moderated: every audit graded
+good or better (with an assistant director), every audit whose grade is disputed, and a random
+top-up. Each practice improvement manager also moderates one colleague's audit a month.
+"""
+import hashlib
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from auditcycle.booking.meetings import diary_busy
+from auditcycle.booking.slots import Interval, SlotRequest, find_slot
+from auditcycle.core.clock import wall_clock
+from auditcycle.core.context import AppContext
+from auditcycle.core.errors import UserError, shown
+from auditcycle.models import (
+    Audit,
+    AuditCycle,
+    Child,
+    Dispute,
+    Moderation,
+    OutboxMessage,
+    Service,
+    Staff,
+    Submission,
+)
+from auditcycle.models.enums import AuditStatus, ModerationStatus, Role
+from auditcycle.notices.queue import Directory, mail_domain, recipient
+from auditcycle.notifications.invites import Invite
+from auditcycle.notifications.moderation import (
+    GradeMove,
+    PanelItem,
+    compose_assignment,
+    compose_outcome,
+    compose_panel_invite,
+    compose_panel_list,
+    compose_unbooked,
+)
+from auditcycle.notifications.notices import day_label, month_label
+from auditcycle.notifications.outbox import enqueue
+from auditcycle.people.permissions import Subject, authorise
+from auditcycle.submissions.grades import OVERALL, current_grades, record_grades
+
+PHASE = "moderate"
+GOOD = "graded good or better"
+DISPUTED = "disputed"
+RANDOM = "random"
+PIM_EXTRA = "practice improvement manager's moderation"
+LOCATION = "Microsoft Teams or in person: the Quality Assurance team will confirm"
+# Added to the cycle's seed so the moderation top-up is reproducible yet independent of the draw.
+SEED_OFFSET = 7919
+
+
+@dataclass
+class ModerationSummary:
+    """What a moderation run did, in counts and references only."""
+
+    month: str
+    selected: dict[str, list[str]] = field(default_factory=dict)
+    assigned: list[str] = field(default_factory=list)
+    meeting_booked: bool = False
+    meeting_unbooked: str | None = None
+    closed: bool = False
+    finalised: int = 0
+    messages: int = 0
+
+    @property
+    def selected_count(self) -> int:
+        """Return how many audits this run selected, whatever the reason."""
+        return sum(len(refs) for refs in self.selected.values())
+
+
+def closure_day(ctx: AppContext, cycle: AuditCycle) -> date:
+    """Return the last day of the moderation window: N working days after the due date."""
+    return ctx.timescales.add_working_days(cycle.due_date, ctx.settings.framework.moderation_close_working_days)
+
+
+def is_closed(ctx: AppContext, cycle: AuditCycle) -> bool:
+    """Say whether moderation of a cycle has closed, by record or by the calendar."""
+    return cycle.moderation_closed_at is not None or ctx.timescales.today(ctx.now) > closure_day(ctx, cycle)
+
+
+def share_target(share: float, submitted: int) -> int:
+    """Return how many audits the share asks for, rounding up."""
+    # Rounded first so 1/3 of 9 is 3, not 4 from floating-point dust.
+    return math.ceil(round(share * submitted, 9))
+
+
+def panel(session: Session, ctx: AppContext) -> list[Staff]:
+    """Return the moderation panel: the principal social worker and the review unit's service managers."""
+    service = ctx.settings.framework.moderation_panel_service
+    return list(session.scalars(
+        select(Staff).outerjoin(Service, Staff.service_id == Service.id).where(
+            Staff.active,
+            (Staff.role == Role.PRINCIPAL_SOCIAL_WORKER)
+            | ((Staff.role == Role.SERVICE_MANAGER) & (Service.name == service)))
+        .order_by(Staff.id)))
+
+
+def _staff_with_role(session: Session, role: Role) -> list[Staff]:
+    return list(session.scalars(select(Staff).where(Staff.active, Staff.role == role).order_by(Staff.id)))
+
+
+def cycle_moderations(session: Session, cycle: AuditCycle) -> list[Moderation]:
+    """List a cycle's moderations in the order they were selected."""
+    return list(session.scalars(
+        select(Moderation).join(Audit, Moderation.audit_id == Audit.id).where(Audit.cycle_id == cycle.id)
+        .order_by(Moderation.id)
+        .options(selectinload(Moderation.audit).selectinload(Audit.child))))
+
+
+def _select(session: Session, ctx: AppContext, cycle: AuditCycle, summary: ModerationSummary) -> None:
+    """Add this run's selections: good, disputed, the random top-up, then each manager's audit."""
+    framework = ctx.settings.framework
+    rows = session.execute(
+        select(Audit, Submission).join(Submission, Submission.audit_id == Audit.id)
+        .where(Audit.cycle_id == cycle.id).order_by(Audit.id)).all()
+    existing = cycle_moderations(session, cycle)
+    chosen = {m.audit_id for m in existing}
+    candidates = [(a, sub) for a, sub in rows if a.status == AuditStatus.SUBMITTED and a.id not in chosen]
+    disputed = set(session.scalars(
+        select(Dispute.audit_id).join(Audit, Dispute.audit_id == Audit.id).where(Audit.cycle_id == cycle.id)))
+    moderations = list(existing)
+
+    def take(audit: Audit, submission: Submission, reason: str, **extra: str | None) -> Moderation:
+        moderation = Moderation(audit_id=audit.id, audit=audit, reason=reason, status=ModerationStatus.PENDING,
+                                original_overall=submission.overall, selected_at=ctx.now, **extra)
+        session.add(moderation)
+        audit.status = AuditStatus.IN_MODERATION
+        chosen.add(audit.id)
+        moderations.append(moderation)
+        summary.selected.setdefault(reason, []).append(audit.reference)
+        return moderation
+
+    directors = _staff_with_role(session, Role.ASSISTANT_DIRECTOR)
+    # Continue the rotation from earlier runs so late good audits do not all land on the first director.
+    turn = sum(1 for m in existing if m.assistant_director_id is not None)
+    for audit, submission in candidates:
+        if submission.overall in framework.good_or_better:
+            director = directors[turn % len(directors)].id if directors else None
+            turn += director is not None
+            take(audit, submission, GOOD, assistant_director_id=director)
+    for audit, submission in candidates:
+        if audit.id not in chosen and (audit.id in disputed or submission.disagreement):
+            take(audit, submission, DISPUTED)
+
+    rng = random.Random((cycle.seed or 0) + SEED_OFFSET)
+    remaining = [(a, sub) for a, sub in candidates if a.id not in chosen]
+    rng.shuffle(remaining)
+    shortfall = share_target(framework.moderation_share, len(rows)) - len(moderations)
+    for audit, submission in remaining[:max(shortfall, 0)]:
+        take(audit, submission, RANDOM)
+
+    assigned = {m.moderator_id for m in moderations if m.moderator_id is not None}
+    for manager in _staff_with_role(session, Role.PRACTICE_IMPROVEMENT_MANAGER):
+        if manager.id in assigned:
+            continue  # once per cycle: a re-run never reassigns
+
+        def colleague(audit: Audit, manager_id: str = manager.id) -> bool:
+            return manager_id not in {audit.auditor_id, audit.buddy_id}
+
+        open_ones = [m for m in moderations if m.moderator_id is None and m.status == ModerationStatus.PENDING
+                     and colleague(m.audit)]
+        # Audits the assistant directors already sit on come last, so moderators spread across the list.
+        open_ones.sort(key=lambda m: m.assistant_director_id is not None)
+        if open_ones:
+            target = open_ones[0]
+        else:
+            spare = [(a, sub) for a, sub in remaining if a.id not in chosen and colleague(a)]
+            if not spare:
+                continue  # nothing eligible yet; a later run with more forms assigns one
+            target = take(*spare[0], PIM_EXTRA)
+        target.moderator_id = manager.id
+        assigned.add(manager.id)
+        summary.assigned.append(target.audit.reference)
+    session.flush()
+
+
+def _finalise(session: Session, ctx: AppContext, cycle: AuditCycle, summary: ModerationSummary) -> None:
+    """Close moderation: every submitted audit not selected becomes final as submitted."""
+    selected = select(Moderation.audit_id)
+    audits = list(session.scalars(
+        select(Audit).join(Submission, Submission.audit_id == Audit.id)
+        .where(Audit.cycle_id == cycle.id, Audit.status == AuditStatus.SUBMITTED, Audit.id.not_in(selected))))
+    for audit in audits:
+        audit.status = AuditStatus.COMPLETED
+    summary.finalised = len(audits)
+    if cycle.moderation_closed_at is None:
+        cycle.moderation_closed_at = ctx.now
+    summary.closed = True
+    session.flush()
+
+
+def _busy(session: Session, cycle: AuditCycle, staff_ids: set[str], start: datetime,
+          end: datetime) -> dict[str, list[Interval]]:
+    """Load the panel's busy periods, booked meetings and other months' moderation panels in a window."""
+    busy = diary_busy(session, staff_ids, start, end)
+    # Another cycle's panel is no Meeting row, but it fills the same diaries.
+    for s, e in session.execute(
+        select(AuditCycle.moderation_starts_at, AuditCycle.moderation_ends_at).where(
+            AuditCycle.id != cycle.id, AuditCycle.moderation_starts_at.is_not(None),
+            AuditCycle.moderation_ends_at > start, AuditCycle.moderation_starts_at < end)
+    ):
+        for person in staff_ids:
+            busy[person].append(Interval(s, e))
+    return busy
+
+
+def _when(ctx: AppContext, start: datetime, end: datetime) -> str:
+    start, end = start.astimezone(ctx.tz), end.astimezone(ctx.tz)
+    return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M}"
+
+
+def _book_panel(session: Session, ctx: AppContext, cycle: AuditCycle, members: list[Staff],
+                summary: ModerationSummary, audits: int) -> int:
+    """Book the panel meeting once per cycle; tell the QA manager plainly when it cannot be booked."""
+    if cycle.moderation_uid is not None:
+        return 0
+    framework = ctx.settings.framework
+    last = closure_day(ctx, cycle)
+    earliest = max(ctx.timescales.next_working_day(cycle.due_date), ctx.timescales.today(ctx.now))
+    start = None
+    if members:
+        ids = {m.id for m in members}
+        request = SlotRequest(key=f"{cycle.reference}-panel", people=tuple(sorted(ids)),
+                              minutes=framework.moderation_meeting_minutes, earliest=earliest, latest=last)
+        window_start, _ = ctx.timescales.working_hours(earliest)
+        busy = _busy(session, cycle, ids, window_start, ctx.timescales.due_at(last))
+        start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
+        reason = (f"no {framework.moderation_meeting_minutes}-minute window within working hours between "
+                  f"{day_label(earliest)} and {day_label(last)} when the whole panel is free")
+    else:
+        reason = (f"no moderation panel: there is no active principal social worker or service manager of "
+                  f"{framework.moderation_panel_service}")
+    if start is None:
+        summary.meeting_unbooked = reason
+        queued = 0
+        for manager in Directory(session).qa_managers:
+            message = compose_unbooked(recipient_name=manager.name, month=cycle.month, reason=reason, audits=audits)
+            queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=f"{cycle.reference}-panel",
+                              step="unbooked", recipient=recipient(manager), message=message, now=ctx.now,
+                              mail_domain=mail_domain(ctx)) is not None
+        return queued
+    cycle.moderation_uid = f"{uuid.uuid4()}@{mail_domain(ctx)}"
+    cycle.moderation_starts_at = start
+    cycle.moderation_ends_at = start + timedelta(minutes=framework.moderation_meeting_minutes)
+    summary.meeting_booked = True
+    session.flush()
+    return 0
+
+
+def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, members: list[Staff]) -> int:
+    """Queue the list to the panel and assistant directors, the invite, and each manager's assignment."""
+    framework = ctx.settings.framework
+    moderations = cycle_moderations(session, cycle)
+    if not moderations:
+        return 0
+    wanted = ({m.moderator_id for m in moderations} | {m.assistant_director_id for m in moderations}) - {None}
+    people = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(wanted)))}
+    items = sorted(
+        (PanelItem(audit_ref=m.audit.reference, child_id=m.audit.child_id, reason=m.reason,
+                   grade_label=framework.grades.get(m.original_overall or "", m.original_overall or "not graded"),
+                   moderator_name=people[m.moderator_id].name if m.moderator_id else None,
+                   assistant_director_name=people[m.assistant_director_id].name if m.assistant_director_id else None)
+         for m in moderations), key=lambda i: i.audit_ref)
+    digest = hashlib.sha256(repr([tuple(vars(i).values()) for i in items]).encode()).hexdigest()[:12]
+    directors = [people[d] for d in dict.fromkeys(m.assistant_director_id for m in moderations) if d]
+    audience = sorted({recipient(s): s for s in [*members, *directors]}.items())
+    close_label = day_label(closure_day(ctx, cycle))
+    meeting_label = (_when(ctx, cycle.moderation_starts_at, cycle.moderation_ends_at)
+                     if cycle.moderation_starts_at and cycle.moderation_ends_at else None)
+    # Anyone who already has a list of this cycle is sent the next one marked as an update.
+    had_list = set(session.scalars(select(OutboxMessage.recipient_id).where(
+        OutboxMessage.phase == PHASE, OutboxMessage.step == "list",
+        OutboxMessage.subject_ref.startswith(f"{cycle.reference}-list-"))))
+    queued = 0
+    for person, staff in audience:
+        message = compose_panel_list(recipient_name=staff.name, month=cycle.month, items=items,
+                                     updated=person.staff_id in had_list, meeting_label=meeting_label,
+                                     close_label=close_label)
+        queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=f"{cycle.reference}-list-{digest}",
+                          step="list", recipient=person, message=message, now=ctx.now,
+                          mail_domain=mail_domain(ctx)) is not None
+    if cycle.moderation_uid and cycle.moderation_starts_at and cycle.moderation_ends_at:
+        invite = Invite(uid=cycle.moderation_uid, sequence=0,
+                        summary=f"Audit moderation panel: {month_label(cycle.month)}",
+                        description=(f"Moderation of the {cycle.month} audits ({cycle.reference}). "
+                                     "The list of audits comes in a separate email.\n"
+                                     "Booked by the Quality Assurance team through auditcycle."),
+                        location=LOCATION, start=cycle.moderation_starts_at, end=cycle.moderation_ends_at,
+                        organiser_name=ctx.settings.mail_from_name, organiser_email=str(ctx.settings.mail_from),
+                        attendees=tuple(person for person, _ in audience))
+        for person, staff in audience:
+            message = compose_panel_invite(invite, recipient_name=staff.name, month=cycle.month,
+                                           when_label=meeting_label or "", minutes=framework.moderation_meeting_minutes,
+                                           audits=len(items), close_label=close_label, stamp=ctx.now)
+            queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=f"{cycle.reference}-panel",
+                              step="request-0", recipient=person, message=message, now=ctx.now,
+                              mail_domain=mail_domain(ctx)) is not None
+    for m in moderations:
+        if m.moderator_id is None:
+            continue
+        manager = people[m.moderator_id]
+        message = compose_assignment(recipient_name=manager.name, month=cycle.month, audit_ref=m.audit.reference,
+                                     child_id=m.audit.child_id,
+                                     grade_label=framework.grades.get(m.original_overall or "", "not graded"),
+                                     close_label=close_label, meeting_label=meeting_label)
+        queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=m.audit.reference, step="moderator",
+                          recipient=recipient(manager), message=message, now=ctx.now,
+                          mail_domain=mail_domain(ctx)) is not None
+    return queued
+
+
+def select_for_moderation(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> ModerationSummary:
+    """Select the cycle's audits for moderation, book the panel and tell everyone; close the window when due."""
+    summary = ModerationSummary(month=cycle.month)
+    if is_closed(ctx, cycle):
+        _finalise(session, ctx, cycle, summary)
+        return summary
+    _select(session, ctx, cycle, summary)
+    moderations = cycle_moderations(session, cycle)
+    if not moderations:
+        return summary
+    members = panel(session, ctx)
+    summary.messages += _book_panel(session, ctx, cycle, members, summary, len(moderations))
+    summary.messages += _panel_messages(session, ctx, cycle, members)
+    session.flush()
+    return summary
+
+
+def get_audit(session: Session, reference: str) -> Audit:
+    """Get an audit by reference or say plainly that there is none."""
+    audit = session.scalar(select(Audit).where(Audit.reference == reference))
+    if audit is None:
+        raise UserError(f"{shown(reference)}: no audit has that reference (see `auditcycle list audits`)")
+    return audit
+
+
+def _problems(ctx: AppContext, grade: str, domains: dict[str, str], note: str) -> list[str]:
+    framework = ctx.settings.framework
+    valid = ", ".join(framework.grades)
+    problems = []
+    if grade not in framework.grades:
+        problems.append(f"overall grade {grade!r} is not one of {valid}")
+    for domain, value in domains.items():
+        if domain not in framework.domains:
+            problems.append(f"domain {domain!r} is not one of {', '.join(framework.domains)}")
+        elif value not in framework.grades:
+            problems.append(f"{domain} grade {value!r} is not one of {valid}")
+    if len(note) > framework.text_max_chars:
+        problems.append(f"the note is {len(note)} characters; at most {framework.text_max_chars} are kept")
+    return problems
+
+
+def record_moderation(session: Session, ctx: AppContext, *, reference: str, by: str, grade: str,
+                      domains: dict[str, str], note: str) -> Moderation:
+    """Record the moderated grades of an audit, which become final, and tell its auditor and key worker."""
+    audit = get_audit(session, reference)
+    authorise(session, command="moderate", staff_id=by, subject=Subject(audit=audit))
+    moderation = session.scalar(select(Moderation).where(Moderation.audit_id == audit.id))
+    submission = session.scalar(select(Submission).where(Submission.audit_id == audit.id))
+    if audit.status != AuditStatus.IN_MODERATION or moderation is None or submission is None:
+        raise UserError(f"{reference} is not in moderation")
+    problems = _problems(ctx, grade, domains, note)
+    if problems:
+        raise UserError(f"{reference}: nothing was recorded, because " + "; ".join(problems))
+    framework = ctx.settings.framework
+    before = current_grades(session, submission)
+    changes = record_grades(session, audit=audit, submission=submission, grades=dict(domains), overall=grade,
+                            by=by, reason="moderation", now=ctx.now)
+    moderation.status = ModerationStatus.CHANGED if changes else ModerationStatus.AGREED
+    moderation.moderated_overall = grade
+    moderation.note = note
+    moderation.decided_by_id = by
+    moderation.decided_at = ctx.now
+    moderation.recorded_at = wall_clock()
+    audit.status = AuditStatus.COMPLETED
+    session.flush()
+
+    labels = {OVERALL: "Overall grade", **framework.domains}
+    moves = [GradeMove(domain_label=labels.get(c.domain, c.domain),
+                       old_label=framework.grades.get(c.old_grade or "", c.old_grade or "not graded"),
+                       new_label=framework.grades.get(c.new_grade, c.new_grade)) for c in changes]
+    original = moderation.original_overall or before.get(OVERALL) or ""
+    child: Child = audit.child
+    people = [s for s in (audit.auditor, child.key_worker) if s is not None]
+    for person, staff in sorted({recipient(s): s for s in people}.items()):
+        message = compose_outcome(recipient_name=staff.name, month=audit.cycle.month, audit_ref=audit.reference,
+                                  child_id=audit.child_id, original_label=framework.grades.get(original, original),
+                                  moderated_label=framework.grades[grade], moves=moves)
+        enqueue(session, phase=PHASE, month=audit.cycle.month, subject_ref=audit.reference, step="outcome",
+                recipient=person, message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+    return moderation
+
+
+def agreement_rate(session: Session, *, month: str) -> float | None:
+    """Return the share of the month's decided moderations that agreed the submitted overall grade."""
+    decided, agreed = session.execute(
+        select(func.count(Moderation.id),
+               func.count(Moderation.id).filter(Moderation.moderated_overall == Moderation.original_overall))
+        .join(Audit, Moderation.audit_id == Audit.id).join(AuditCycle, Audit.cycle_id == AuditCycle.id)
+        .where(AuditCycle.month == month, Moderation.decided_at.is_not(None))).one()
+    return None if decided == 0 else agreed / decided

@@ -1,0 +1,1 @@
+"""Observations of practice: assigned, reminded and recorded."""

@@ -1,0 +1,144 @@
+"""Who may do what: the one table every decision is checked against."""
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auditcycle.core.errors import PermissionDenied, UserError, shown
+from auditcycle.core.settings import get_settings
+from auditcycle.models import Audit, Moderation, Service, Staff
+from auditcycle.models.enums import QA_TEAM_ROLES, Role
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a decision is about, so rules relating people to it (its auditor, the child's managers) can be checked."""
+
+    audit: Audit | None = None
+    owner: Staff | None = None      # an action's owner
+    observer_id: str | None = None  # an observation's assigned observer
+
+
+Rule = Callable[[Session, Staff, Subject], bool]
+
+
+def _qa_team(_: Session, actor: Staff, __: Subject) -> bool:
+    return actor.role in QA_TEAM_ROLES
+
+
+def _role(*roles: Role) -> Rule:
+    return lambda _, actor, __: actor.role in roles
+
+
+def _auditor(_: Session, actor: Staff, subject: Subject) -> bool:
+    return subject.audit is not None and actor.id == subject.audit.auditor_id
+
+
+def _child_service_id(subject: Subject) -> int | None:
+    return subject.audit.child.team.service_id if subject.audit else None
+
+
+def _service_manager_of_child(_: Session, actor: Staff, subject: Subject) -> bool:
+    return (actor.role == Role.SERVICE_MANAGER and actor.service_id is not None
+            and actor.service_id == _child_service_id(subject))
+
+
+def _key_worker_or_their_managers(session: Session, actor: Staff, subject: Subject) -> bool:
+    if subject.audit is None:
+        return False
+    child = subject.audit.child
+    if actor.id == child.key_worker_id:
+        return True
+    if actor.role == Role.TEAM_MANAGER and (actor.team_id == child.team_id or (
+            child.key_worker is not None and child.key_worker.manager_id == actor.id)):
+        return True
+    return _service_manager_of_child(session, actor, subject)
+
+
+def panel_member_ids(session: Session, service: str | None = None) -> set[str]:
+    """Return the moderation panel: the principal social worker and the review unit's service managers."""
+    service = service or get_settings().framework.moderation_panel_service
+    return set(session.scalars(
+        select(Staff.id).outerjoin(Service, Staff.service_id == Service.id).where(
+            Staff.active,
+            (Staff.role == Role.PRINCIPAL_SOCIAL_WORKER)
+            | ((Staff.role == Role.SERVICE_MANAGER) & (Service.name == service)))))
+
+
+def _moderation(session: Session, subject: Subject) -> Moderation | None:
+    if subject.audit is None:
+        return None
+    return session.scalar(select(Moderation).where(Moderation.audit_id == subject.audit.id))
+
+
+def _panel(session: Session, actor: Staff, _: Subject) -> bool:
+    return actor.id in panel_member_ids(session)
+
+
+def _assigned_pim(session: Session, actor: Staff, subject: Subject) -> bool:
+    moderation = _moderation(session, subject)
+    return (actor.role == Role.PRACTICE_IMPROVEMENT_MANAGER and moderation is not None
+            and moderation.moderator_id == actor.id)
+
+
+def _moderator_of_audit(session: Session, actor: Staff, subject: Subject) -> bool:
+    moderation = _moderation(session, subject)
+    if moderation is None:
+        return False
+    return actor.id in {moderation.moderator_id, moderation.assistant_director_id} or _panel(session, actor, subject)
+
+
+def _owner(_: Session, actor: Staff, subject: Subject) -> bool:
+    return subject.owner is not None and actor.id == subject.owner.id
+
+
+def _owners_line_manager(_: Session, actor: Staff, subject: Subject) -> bool:
+    return subject.owner is not None and subject.owner.manager_id == actor.id
+
+
+def _observer(_: Session, actor: Staff, subject: Subject) -> bool:
+    return subject.observer_id is not None and actor.id == subject.observer_id
+
+
+def _any(*rules: Rule) -> Rule:
+    return lambda session, actor, subject: any(rule(session, actor, subject) for rule in rules)
+
+
+# command: (rule, the words shown in the README and in refusals)
+PERMISSIONS: dict[str, tuple[Rule, str]] = {
+    "submit": (_any(_auditor, _qa_team), "the audit's auditor, or the QA team"),
+    "raise-ir": (_any(_auditor, _moderator_of_audit, _qa_team),
+                 "the audit's auditor, any moderator of the audit, the QA team"),
+    "respond": (_any(_service_manager_of_child, _role(Role.ASSISTANT_DIRECTOR)),
+                "the service manager of the child's team, or an assistant director"),
+    "dispute": (_key_worker_or_their_managers, "the child's key worker, or their team manager or service manager"),
+    "moderate": (_any(_panel, _role(Role.ASSISTANT_DIRECTOR), _assigned_pim),
+                 "the moderation panel, an assistant director, the practice improvement manager assigned to that audit"),
+    "replace": (_qa_team, "the QA team"),
+    "withdraw": (_qa_team, "the QA team"),
+    "reschedule": (_qa_team, "the QA team"),
+    "run": (_qa_team, "the QA team"),
+    "deep-dive": (_qa_team, "the QA team"),
+    "nominate": (_role(Role.SERVICE_MANAGER), "service managers"),
+    "action-done": (_any(_owner, _owners_line_manager), "the action's owner or their line manager"),
+    "action-sign-off": (_any(_owners_line_manager, _qa_team), "the owner's line manager, or the QA team"),
+    "observe-done": (_any(_observer, _qa_team), "the assigned observer, or the QA team"),
+    "mad-approve": (_qa_team, "the QA team"),
+    "nominate-mad": (_role(Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR),
+                     "team managers, service managers and assistant directors"),
+}
+
+
+def authorise(session: Session, *, command: str, staff_id: str, subject: Subject | None = None) -> Staff:
+    """Return the acting member of staff, or refuse with who may do this instead."""
+    rule, who = PERMISSIONS[command]
+    actor = session.get(Staff, staff_id)
+    if actor is None:
+        raise UserError(f"--by {shown(staff_id)}: no member of staff has that id")
+    if not actor.active or not rule(session, actor, subject or Subject()):
+        about = f" {subject.audit.reference}" if subject and subject.audit else ""
+        raise PermissionDenied(
+            f"{actor.id} ({actor.role.value.replace('_', ' ')}) may not {command}{about}: only {who} may."
+        )
+    return actor

@@ -1,0 +1,1 @@
+"""Privacy: names kept out of free text, and personal fields erased past retention."""

@@ -1,0 +1,1 @@
+"""The monthly report: its figures, its rendering and its issue by edition."""

@@ -1,0 +1,1 @@
+"""The sample: draw and allocate fairly, nominations, replacements, withdrawals and ad-hoc cycles."""

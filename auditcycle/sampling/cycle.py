@@ -1,0 +1,275 @@
+"""The monthly audit cycle: draw the sample, allocate auditors, nominate, replace and withdraw."""
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from auditcycle.core.clock import Month, wall_clock
+from auditcycle.core.context import AppContext
+from auditcycle.core.db import serialise
+from auditcycle.core.errors import UserError, shown
+from auditcycle.immediate_responses.lifecycle import raise_response
+from auditcycle.models import Audit, AuditCycle, Child, ImmediateResponse, Nomination, Staff, Team
+from auditcycle.models.enums import (
+    AuditKind,
+    AuditStatus,
+    Cohort,
+    CycleKind,
+    ResponseTrigger,
+)
+from auditcycle.people.permissions import authorise
+from auditcycle.sampling.draw import AllocationImpossible, Auditor, Candidate, allocate, draw_sample, redraw_one
+
+CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
+# Who was audited lately decides who may be drawn, so draws of any kind (monthly, ad-hoc, a
+# replacement) take turns: two at once on PostgreSQL would each miss the other's children.
+DRAW_LOCK = "draw"
+
+
+@dataclass
+class DrawSummary:
+    """What the draw did, in counts and references only (no personal data)."""
+
+    month: str
+    cycle: str
+    seed: int
+    created: bool
+    audits: int = 0
+    good_practice: int = 0
+    eligible: int = 0
+    teams: dict[str, int] = field(default_factory=dict)
+    immediate_responses: int = 0
+
+
+def cycle_reference(kind: CycleKind, month: Month) -> str:
+    """Return the reference of a month's cycle, e.g. C-2026-12."""
+    return f"C-{month}" if kind == CycleKind.MONTHLY else f"{kind.value.upper()}-{month}"
+
+
+def monthly_cycle(session: Session, month: Month) -> AuditCycle | None:
+    """Get the monthly cycle for an audit month, if drawn."""
+    return session.scalar(select(AuditCycle).where(AuditCycle.reference == cycle_reference(CycleKind.MONTHLY, month)))
+
+
+def _recently_audited(session: Session, cutoff: date) -> select:
+    return (
+        select(Audit.child_id)
+        .join(AuditCycle)
+        .where(AuditCycle.due_date >= cutoff, Audit.status.not_in(CLOSED))
+    )
+
+
+def eligible_candidates(
+    session: Session, ctx: AppContext, *, cohort: Cohort | None = None, team: str | None = None,
+    exclude: set[str] = frozenset(), only: set[str] | None = None,
+) -> list[Candidate]:
+    """List the children who may be drawn: allocated, and not audited within the re-audit exclusion."""
+    key_worker = aliased(Staff)
+    cutoff = ctx.timescales.reaudit_cutoff(ctx.timescales.today(ctx.now))
+    stmt = (
+        select(Child.id, Team.name, Child.key_worker_id, key_worker.manager_id)
+        .join(Team, Child.team_id == Team.id)
+        .join(key_worker, Child.key_worker_id == key_worker.id)
+        .where(Child.key_worker_id.is_not(None), Child.id.not_in(_recently_audited(session, cutoff)))
+        .order_by(Child.id)
+    )
+    if cohort:
+        stmt = stmt.where(Child.cohort == cohort)
+    if team:
+        stmt = stmt.where(Team.name == team)
+    if only is not None:
+        stmt = stmt.where(Child.id.in_(only))
+    return [
+        Candidate(child_id=cid, team=tname, key_worker_id=kw, key_worker_manager_id=mgr)
+        for cid, tname, kw, mgr in session.execute(stmt)
+        if cid not in exclude
+    ]
+
+
+def available_auditors(session: Session) -> list[Auditor]:
+    """List the active auditors with their teams."""
+    rows = session.execute(
+        select(Staff.id, Team.name, Staff.new_auditor)
+        .outerjoin(Team, Staff.team_id == Team.id)
+        .where(Staff.auditor, Staff.active)
+        .order_by(Staff.id)
+    )
+    return [Auditor(staff_id=sid, team=tname, new=bool(new)) for sid, tname, new in rows]
+
+
+def draw(
+    session: Session, ctx: AppContext, *, month: Month, theme: str | None = None,
+    cohort: Cohort | None = None, team: str | None = None, size: int | None = None, seed: int | None = None,
+) -> DrawSummary:
+    """Draw and allocate a month's audits once; a re-run returns the recorded draw unchanged."""
+    serialise(session, DRAW_LOCK)
+    existing = monthly_cycle(session, month)
+    if existing is not None:
+        audits = [a for a in existing.audits if a.status not in CLOSED]
+        return DrawSummary(month=str(month), cycle=existing.reference, seed=existing.seed or 0, created=False,
+                           audits=len(audits))
+    if team and session.scalar(select(Team.id).where(Team.name == team)) is None:
+        raise UserError(f"--team {team!r}: no team has that name")
+    seed = seed if seed is not None else secrets.randbelow(2**31)
+    auditors = available_auditors(session)
+    if not auditors:
+        raise UserError("no active auditors: flag staff as auditors in the staff import first")
+
+    nominations = list(session.scalars(
+        select(Nomination).where(Nomination.month == str(month), Nomination.audit_id.is_(None))
+        .order_by(Nomination.id)
+    ))
+    nominated_ids = {n.child_id for n in nominations}
+    nominated = eligible_candidates(session, ctx, only=nominated_ids) if nominated_ids else []
+    candidates = eligible_candidates(session, ctx, cohort=cohort, team=team, exclude=nominated_ids)
+    size = len(auditors) if size is None else size
+    if size < 0:
+        raise UserError("--size must be zero or more")
+    sample = draw_sample(candidates, max(size - len(nominated), 0), seed)
+    try:
+        allocations = {a.child_id: a for a in allocate([*nominated, *sample], auditors, seed)}
+    except AllocationImpossible as exc:
+        raise UserError(f"the sample cannot be allocated: {exc}") from exc
+
+    due = ctx.timescales.last_working_day(month)
+    cycle = AuditCycle(
+        reference=cycle_reference(CycleKind.MONTHLY, month), kind=CycleKind.MONTHLY, month=str(month),
+        theme=theme, cohort_filter=cohort, team_filter=team, seed=seed, sample_size=size, due_date=due,
+        sampled_at=ctx.now,
+    )
+    session.add(cycle)
+    session.flush()
+    summary = DrawSummary(month=str(month), cycle=cycle.reference, seed=seed, created=True,
+                          eligible=len(candidates))
+    chosen = [(c, AuditKind.GOOD_PRACTICE) for c in nominated] + [(c, AuditKind.DEEP_DIVE) for c in sample]
+    for number, (candidate, kind) in enumerate(chosen, start=1):
+        allocation = allocations[candidate.child_id]
+        audit = Audit(
+            reference=f"A-{month}-{number:03d}", cycle_id=cycle.id, child_id=candidate.child_id,
+            auditor_id=allocation.auditor_id, buddy_id=allocation.buddy_id, kind=kind,
+            status=AuditStatus.ALLOCATED, due_date=due, stratum=candidate.team, created_at=ctx.now,
+        )
+        session.add(audit)
+        summary.teams[candidate.team] = summary.teams.get(candidate.team, 0) + 1
+        summary.good_practice += kind == AuditKind.GOOD_PRACTICE
+    session.flush()
+    audit_of = {a.child_id: a.id for a in cycle.audits}
+    for nomination in nominations:
+        nomination.audit_id = audit_of.get(nomination.child_id)
+    summary.audits = len(chosen)
+    summary.immediate_responses = raise_supervision_gaps(session, ctx, cycle)
+    return summary
+
+
+def raise_supervision_gaps(session: Session, ctx: AppContext, cycle: AuditCycle) -> int:
+    """Record an Immediate Response for each sampled child whose supervision gap is too long."""
+    today = ctx.timescales.today(ctx.now)
+    rows = session.execute(
+        select(Audit, Child.last_supervision_date).join(Child, Audit.child_id == Child.id)
+        .where(Audit.cycle_id == cycle.id, Audit.status.not_in(CLOSED))
+    )
+    already = set(session.scalars(
+        select(ImmediateResponse.audit_id).join(Audit, ImmediateResponse.audit_id == Audit.id)
+        .where(Audit.cycle_id == cycle.id, ImmediateResponse.trigger == ResponseTrigger.SUPERVISION_GAP)))
+    raised = 0
+    for audit, last in rows:
+        if audit.id in already or not ctx.timescales.supervision_gap(last, today):
+            continue
+        since = f"since {last.isoformat()}" if last else "on record"
+        months = ctx.settings.framework.supervision_gap_months
+        raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SUPERVISION_GAP,
+                       reason=f"No supervision recorded {since}: {months} months or more.", raised_by=None)
+        raised += 1
+    session.flush()
+    return raised
+
+
+def nominate(session: Session, ctx: AppContext, *, child_id: str, by: str, month: Month) -> Nomination:
+    """Record a service manager's good-practice nomination for a month not yet drawn."""
+    authorise(session, command="nominate", staff_id=by)
+    if session.get(Child, child_id) is None:
+        raise UserError(f"{shown(child_id)}: no child has that case id")
+    if monthly_cycle(session, month) is not None:
+        raise UserError(f"the {month} sample has already been drawn; nominate for a later month")
+    existing = session.scalar(select(Nomination).where(Nomination.month == str(month),
+                                                       Nomination.child_id == child_id))
+    if existing is not None:
+        return existing
+    nomination = Nomination(month=str(month), child_id=child_id, nominated_by_id=by, nominated_at=ctx.now,
+                            recorded_at=wall_clock())
+    session.add(nomination)
+    session.flush()
+    return nomination
+
+
+def get_audit(session: Session, reference: str) -> Audit:
+    """Get an audit by reference or say plainly that there is none."""
+    audit = session.scalar(select(Audit).where(Audit.reference == reference))
+    if audit is None:
+        raise UserError(f"{shown(reference)}: no audit has that reference (see `auditcycle list audits`)")
+    return audit
+
+
+def replace(session: Session, ctx: AppContext, *, reference: str, by: str, reason: str) -> Audit:
+    """Swap an audit out before the notices go, redrawing from the same stratum for the same auditor."""
+    authorise(session, command="replace", staff_id=by)
+    if not reason.strip():
+        raise UserError("--reason is required: say why the audit is being replaced")
+    serialise(session, DRAW_LOCK)
+    old = get_audit(session, reference)
+    if old.status != AuditStatus.ALLOCATED:
+        raise UserError(f"{reference} is {old.status.value}: only an audit not yet notified can be replaced")
+    cycle = old.cycle
+    in_cycle = set(session.scalars(select(Audit.child_id).where(Audit.cycle_id == cycle.id)))
+    auditor = next(a for a in available_auditors(session) if a.staff_id == old.auditor_id) if old.auditor_id else None
+    pool = [
+        c for c in eligible_candidates(session, ctx, exclude=in_cycle)
+        if auditor is None or (c.team != auditor.team and auditor.staff_id not in {c.key_worker_manager_id, c.key_worker_id})
+    ]
+    # Each replacement in a cycle draws with its own seed, derived from the recorded one, so it is reproducible.
+    replaced = len(list(session.scalars(
+        select(Audit.id).where(Audit.cycle_id == cycle.id, Audit.replaces_id.is_not(None)))))
+    choice = redraw_one(pool, old.stratum or "", in_cycle, (cycle.seed or 0) + 1 + replaced)
+    if choice is None:
+        raise UserError(f"no other eligible child in {old.stratum} can be audited by {old.auditor_id}")
+    old.status = AuditStatus.REPLACED
+    old.status_reason = reason.strip()
+    number = len(in_cycle) + 1
+    new = Audit(
+        reference=f"A-{cycle.month}-{number:03d}", cycle_id=cycle.id, child_id=choice.child_id,
+        auditor_id=old.auditor_id, buddy_id=old.buddy_id, kind=old.kind, status=AuditStatus.ALLOCATED,
+        due_date=old.due_date, stratum=old.stratum, replaces_id=old.id, created_at=ctx.now,
+    )
+    session.add(new)
+    session.flush()
+    raise_supervision_gaps(session, ctx, cycle)
+    return new
+
+
+def withdraw(session: Session, ctx: AppContext, *, reference: str, by: str, reason: str) -> Audit:
+    """Withdraw an audit: cancel its meetings and tell everyone who was notified."""
+    from auditcycle.booking.meetings import cancel_meetings, involved_recipients
+    from auditcycle.notices.queue import PHASE, mail_domain
+    from auditcycle.notifications.notices import compose_withdrawal
+    from auditcycle.notifications.outbox import enqueue
+
+    authorise(session, command="withdraw", staff_id=by)
+    if not reason.strip():
+        raise UserError("--reason is required: say why the audit is being withdrawn")
+    audit = get_audit(session, reference)
+    if audit.status in CLOSED:
+        raise UserError(f"{reference} is already {audit.status.value}")
+    was_notified = audit.status != AuditStatus.ALLOCATED
+    audit.status = AuditStatus.WITHDRAWN
+    audit.status_reason = reason.strip()
+    cancel_meetings(session, ctx, audit=audit, reason=reason.strip())
+    if was_notified:
+        for person in sorted(involved_recipients(session, audit)):
+            message = compose_withdrawal(recipient_name=person.name, month=audit.cycle.month,
+                                         audit_ref=audit.reference, child_id=audit.child_id, reason=reason.strip())
+            enqueue(session, phase=PHASE, month=audit.cycle.month, subject_ref=audit.reference, step="withdrawn",
+                    recipient=person, message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+    session.flush()
+    return audit

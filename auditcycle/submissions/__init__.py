@@ -1,0 +1,1 @@
+"""Submissions: the audit form, its grades, disputes and the case note it leaves."""

@@ -1,0 +1,163 @@
+"""Submitting an audit form: store it whole or not at all, announce the outcome once, prompt supervision."""
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from auditcycle.core.clock import wall_clock
+from auditcycle.core.context import AppContext
+from auditcycle.core.errors import UserError
+from auditcycle.immediate_responses.lifecycle import log_event, raise_response
+from auditcycle.models import Action, Audit, Dispute, FamilyFeedback, Staff, Submission
+from auditcycle.models.enums import ActionStatus, AuditStatus, ResponseTrigger, Role
+from auditcycle.notices.queue import mail_domain, recipient
+from auditcycle.notifications.notices import day_label
+from auditcycle.notifications.outbox import enqueue
+from auditcycle.notifications.outcomes import ActionRow, GradeRow, compose_outcome, compose_supervision_prompt
+from auditcycle.people.permissions import Subject, authorise
+from auditcycle.privacy.redaction import child_names, redact
+from auditcycle.sampling.cycle import get_audit
+from auditcycle.submissions.forms import AuditForm, read_form_file, validate_form
+from auditcycle.submissions.grades import OVERALL, current_grades, record_grades
+
+PHASE = "submit"
+OPEN_FOR_SUBMISSION = (AuditStatus.ALLOCATED, AuditStatus.NOTIFIED, AuditStatus.BOOKED, AuditStatus.SUBMITTED)
+
+
+def submit_file(session: Session, ctx: AppContext, *, reference: str, path: Path, by: str) -> Submission:
+    """Read, check and store a form file for an audit."""
+    return submit(session, ctx, reference=reference, data=read_form_file(path), by=by, source=path.name)
+
+
+def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by: str,
+           source: str = "form") -> Submission:
+    """Store a completed form, replacing an earlier one until moderation, and announce the outcome."""
+    audit = get_audit(session, reference)
+    authorise(session, command="submit", staff_id=by, subject=Subject(audit=audit))
+    if audit.status not in OPEN_FOR_SUBMISSION:
+        raise UserError(f"{reference} is {audit.status.value.replace('_', ' ')}: a form can be submitted or "
+                        "replaced only until moderation")
+    today = ctx.timescales.today(ctx.now)
+    # Only the owners the form names are looked up: a form must not cost a scan of every member of staff.
+    actions = data.get("actions") if isinstance(data.get("actions"), list) else []
+    named = {a.get("owner_id", "").strip() for a in actions
+             if isinstance(a, dict) and isinstance(a.get("owner_id"), str)}
+    known = set(session.scalars(select(Staff.id).where(Staff.id.in_(named)))) if named else set()
+    # A dip sample grades only the domains it focuses on; every other audit grades them all.
+    focus = audit.cycle.focus_domains
+    domains = [d for d in focus.split(",") if d] if focus else None
+    form = validate_form(data, source=source, framework=ctx.settings.framework, today=today, known_staff=known,
+                         domains=domains)
+    submission = session.scalar(select(Submission).where(Submission.audit_id == audit.id))
+    first = submission is None
+    if first:
+        submission = Submission(audit_id=audit.id, submitted_by_id=by, overall=form.overall, version=1,
+                                submitted_at=ctx.now, recorded_at=wall_clock(), strengths=form.strengths,
+                                practitioner_feedback=form.practitioner_feedback, disagreement=form.disagreement)
+        session.add(submission)
+        session.flush()
+    else:
+        if session.scalar(select(Action.id).where(Action.audit_id == audit.id,
+                                                  Action.status != ActionStatus.OPEN).limit(1)):
+            raise UserError(f"{reference}: some actions are already done; the form can no longer be replaced")
+        submission.version += 1
+        submission.submitted_by_id = by
+        submission.submitted_at = ctx.now
+        submission.recorded_at = wall_clock()
+        session.execute(delete(FamilyFeedback).where(FamilyFeedback.submission_id == submission.id))
+        session.execute(delete(Action).where(Action.audit_id == audit.id))
+    before = None if first else (current_grades(session, submission), _action_key(session, audit))
+    submission.strengths = form.strengths
+    submission.practitioner_feedback = form.practitioner_feedback
+    submission.disagreement = form.disagreement
+    record_grades(session, audit=audit, submission=submission, grades=form.grades, overall=form.overall, by=by,
+                  reason="submitted" if first else "resubmitted", now=ctx.now, new=first)
+    for item in form.family_feedback:
+        session.add(FamilyFeedback(submission_id=submission.id, relation=item.relationship, outcome=item.outcome,
+                                   interpreter_used=item.interpreter_used, summary=item.summary))
+    _add_actions(session, ctx, audit, form)
+    audit.status = AuditStatus.SUBMITTED
+    session.flush()
+    log_event(session, ctx, subject_ref=audit.reference, kind="submitted" if first else "resubmitted", actor_id=by,
+              detail=f"version {submission.version}")
+    if form.immediate_response is not None:
+        raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SAFEGUARDING_CONCERN,
+                       reason=form.immediate_response.reason, raised_by=by)
+    if first:
+        # Just written from the form, so the grades need not be read back.
+        _announce(session, ctx, audit, submission, {**form.grades, OVERALL: form.overall})
+    elif before != (grades := current_grades(session, submission), _action_key(session, audit)):
+        _announce(session, ctx, audit, submission, grades)
+    return submission
+
+
+def _action_key(session: Session, audit: Audit) -> tuple:
+    return tuple(session.execute(select(Action.description, Action.owner_id, Action.due_date)
+                                 .where(Action.audit_id == audit.id).order_by(Action.id)))
+
+
+def _add_actions(session: Session, ctx: AppContext, audit: Audit, form: AuditForm) -> None:
+    for number, item in enumerate(form.actions, start=1):
+        session.add(Action(
+            reference=f"{audit.reference}-ACT{number}", audit_id=audit.id, description=item.description,
+            owner_id=item.owner_id, due_date=item.due, status=ActionStatus.OPEN, escalation_step=0,
+            created_at=ctx.now, recorded_at=wall_clock()))
+    session.flush()
+
+
+def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submission, grades: dict[str, str]) -> None:
+    """Tell the key worker, their team manager and the IRO or CP chair; prompt the supervision discussion."""
+    framework = ctx.settings.framework
+    child = audit.child
+    names = child_names(child)
+    rows = [GradeRow(framework.domains[d], framework.grades[grades[d]]) for d in framework.domains if d in grades]
+    recorded = list(session.scalars(select(Action).where(Action.audit_id == audit.id).order_by(Action.id)))
+    owner_ids = {a.owner_id for a in recorded}
+    owners = {sid: name for sid, name in session.execute(
+        select(Staff.id, Staff.name).where(Staff.id.in_(owner_ids)))} if owner_ids else {}
+    actions = [ActionRow(a.reference, redact(a.description, names), owners.get(a.owner_id, a.owner_id),
+                         day_label(a.due_date)) for a in recorded]
+    overall = framework.grades[submission.overall]
+    team_managers = list(session.scalars(
+        select(Staff).where(Staff.active, Staff.role == Role.TEAM_MANAGER, Staff.team_id == child.team_id)
+        .order_by(Staff.id))) or (
+        [child.key_worker.manager] if child.key_worker and child.key_worker.manager else [])
+    people = [p for p in [child.key_worker, *team_managers, child.iro, child.cp_chair] if p is not None]
+    digest = hashlib.sha256(repr((sorted(grades.items()), actions)).encode()).hexdigest()[:10]
+    for person in {p.id: p for p in people}.values():
+        message = compose_outcome(recipient_name=person.name, audit_ref=audit.reference, child_id=child.id,
+                                  auditor_name=audit.auditor.name if audit.auditor else "the QA team",
+                                  overall_label=overall, grades=rows, actions=actions,
+                                  max_days=framework.action_max_days, version=submission.version)
+        enqueue(session, phase=PHASE, month=audit.cycle.month, subject_ref=audit.reference,
+                step=f"outcome-{digest}", recipient=recipient(person), message=message, now=ctx.now,
+                mail_domain=mail_domain(ctx))
+    if child.key_worker is not None:
+        for manager in team_managers:
+            message = compose_supervision_prompt(recipient_name=manager.name, audit_ref=audit.reference,
+                                                 child_id=child.id, practitioner_name=child.key_worker.name,
+                                                 overall_label=overall)
+            enqueue(session, phase=PHASE, month=audit.cycle.month, subject_ref=audit.reference,
+                    step="supervision-prompt", recipient=recipient(manager), message=message, now=ctx.now,
+                    mail_domain=mail_domain(ctx))
+
+
+def dispute(session: Session, ctx: AppContext, *, reference: str, by: str, note: str) -> Dispute:
+    """Record a disagreement with an audit's grade; it is accepted until moderation closes."""
+    audit = get_audit(session, reference)
+    authorise(session, command="dispute", staff_id=by, subject=Subject(audit=audit))
+    if not note.strip():
+        raise UserError("--note is required: say why you disagree with the grade")
+    if audit.status not in (AuditStatus.SUBMITTED, AuditStatus.IN_MODERATION):
+        state = audit.status.value.replace("_", " ")
+        raise UserError(f"{reference} is {state}: a grade can be disputed once the form is submitted and "
+                        "until moderation closes")
+    if audit.cycle.moderation_closed_at is not None and audit.status != AuditStatus.IN_MODERATION:
+        raise UserError(f"moderation for {audit.cycle.month} has closed; {reference} is final")
+    row = Dispute(audit_id=audit.id, raised_by_id=by, note=note.strip(), raised_at=ctx.now, recorded_at=wall_clock())
+    session.add(row)
+    session.flush()
+    log_event(session, ctx, subject_ref=audit.reference, kind="disputed", actor_id=by)
+    return row
+

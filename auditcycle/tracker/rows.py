@@ -1,0 +1,141 @@
+"""The central tracker: every audit, action, meeting, response and message with its status."""
+from collections.abc import Callable
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from auditcycle.actions.ladder import tracker_row
+from auditcycle.core.clock import Month
+from auditcycle.core.context import AppContext, build_context
+from auditcycle.models import Action, Audit, AuditCycle, ImmediateResponse, Meeting, OutboxMessage
+
+
+class TrackerKind(StrEnum):
+    AUDITS = "audits"
+    ACTIONS = "actions"
+    MEETINGS = "meetings"
+    RESPONSES = "responses"
+    MESSAGES = "messages"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+def _audits(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
+    stmt = select(Audit, AuditCycle.month).join(AuditCycle).order_by(Audit.id)
+    if month:
+        stmt = stmt.where(AuditCycle.month == str(month))
+    return stmt, lambda row: {
+        "reference": row.Audit.reference,
+        "status": row.Audit.status,
+        "month": row.month,
+        "kind": row.Audit.kind,
+        "child_id": row.Audit.child_id,
+        "auditor_id": row.Audit.auditor_id,
+        "buddy_id": row.Audit.buddy_id,
+        "due_date": row.Audit.due_date,
+    }
+
+
+def _actions(month: Month | None, ctx: AppContext) -> tuple[Select, Callable[[Any], dict]]:
+    stmt = (
+        select(Action, Audit.reference.label("audit"), AuditCycle.month)
+        .join(Audit, Action.audit_id == Audit.id)
+        .join(AuditCycle)
+        .order_by(Action.id)
+    )
+    if month:
+        stmt = stmt.where(AuditCycle.month == str(month))
+    # Age and lateness are judged at the decision clock, so `--now` replays the tracker too.
+    return stmt, lambda row: tracker_row(ctx, row.Action, audit_ref=row.audit, month=row.month)
+
+
+def _meetings(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
+    stmt = (
+        select(Meeting, Audit.reference.label("audit"), AuditCycle.month)
+        .join(Audit, Meeting.audit_id == Audit.id)
+        .join(AuditCycle)
+        .order_by(Meeting.starts_at, Meeting.id)
+    )
+    if month:
+        stmt = stmt.where(AuditCycle.month == str(month))
+    return stmt, lambda row: {
+        "reference": row.Meeting.reference,
+        "status": row.Meeting.status,
+        "audit": row.audit,
+        "month": row.month,
+        "kind": row.Meeting.kind,
+        "organiser_id": row.Meeting.organiser_id,
+        "attendee_id": row.Meeting.attendee_id,
+        "starts_at": row.Meeting.starts_at,
+        "ends_at": row.Meeting.ends_at,
+        "sequence": row.Meeting.sequence,
+    }
+
+
+def _responses(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
+    stmt = (
+        select(ImmediateResponse, Audit.reference.label("audit"), Audit.child_id, AuditCycle.month)
+        .join(Audit, ImmediateResponse.audit_id == Audit.id)
+        .join(AuditCycle)
+        .order_by(ImmediateResponse.id)
+    )
+    if month:
+        stmt = stmt.where(AuditCycle.month == str(month))
+    return stmt, lambda row: {
+        "reference": row.ImmediateResponse.reference,
+        "status": row.ImmediateResponse.status,
+        "audit": row.audit,
+        "month": row.month,
+        "child_id": row.child_id,
+        "trigger": row.ImmediateResponse.trigger,
+        "raised_at": row.ImmediateResponse.raised_at,
+        "deadline_at": row.ImmediateResponse.deadline_at,
+    }
+
+
+def _messages(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+    if month:
+        # A message belongs to the month of the phase subject it was about, when it names one.
+        stmt = stmt.where(OutboxMessage.idempotency_key.contains(f":{month}:"))
+    return stmt, lambda row: {
+        "reference": f"M{row.OutboxMessage.id:06d}",
+        "status": row.OutboxMessage.status,
+        "phase": row.OutboxMessage.phase,
+        "step": row.OutboxMessage.step,
+        "subject_ref": row.OutboxMessage.subject_ref,
+        "recipient_id": row.OutboxMessage.recipient_id,
+        "subject": row.OutboxMessage.subject,
+        "attempts": row.OutboxMessage.attempts,
+        "last_code": row.OutboxMessage.last_code,
+        "last_error": row.OutboxMessage.last_error,
+        "sent_at": row.OutboxMessage.sent_at,
+    }
+
+
+# Actions are listed against the clock (age, days overdue), so list_items builds their query with ctx.
+_QUERIES = {
+    TrackerKind.AUDITS: _audits,
+    TrackerKind.MEETINGS: _meetings,
+    TrackerKind.RESPONSES: _responses,
+    TrackerKind.MESSAGES: _messages,
+}
+
+
+def list_items(*, session: Session, kind: TrackerKind, month: Month | None = None,
+               ctx: AppContext | None = None) -> list[dict]:
+    """List one kind of tracked item as plain, JSON-ready dicts, each with a reference and status."""
+    if kind == TrackerKind.ACTIONS:
+        stmt, to_item = _actions(month, ctx or build_context())
+    else:
+        stmt, to_item = _QUERIES[kind](month)
+    return [{k: _plain(v) for k, v in to_item(row).items()} for row in session.execute(stmt)]

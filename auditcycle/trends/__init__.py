@@ -1,0 +1,1 @@
+"""Trend scrutiny: the patterns flagged after moderation closes."""
