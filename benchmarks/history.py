@@ -5,12 +5,13 @@ from sqlalchemy import select, update
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.demo.replay import month_calendar, plan_month
 from auditcycle.models import Action, Audit, OutboxMessage
 from auditcycle.models.enums import ActionStatus, MessageStatus
 from auditcycle.moderation.panel import select_for_moderation
-from auditcycle.sampling.cycle import draw, get_audit, monthly_cycle
+from auditcycle.sampling.cycle import draw, monthly_cycle
+from auditcycle.storage.db import session_scope
+from auditcycle.storage.records import get_audit
 from auditcycle.submissions.submit import submit
 
 

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select, text
 from sqlalchemy.orm import sessionmaker
 
-from benchmarks.meters import Meter, PeakRss, PhaseResult, measure
+from benchmarks.meters import Meter, PeakRss, measure
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_BENCH = "postgresql://postgres@127.0.0.1:5432/bench"
@@ -137,7 +137,7 @@ def run(children: int, audits: int, db: str, seed: int = 7, history: int = 0) ->
     settings = Settings(database_url=url, smtp_host="127.0.0.1", smtp_port=port, outbox_dir=folder / "outbox",
                         reports_dir=folder / "reports")
 
-    from auditcycle.core.db import make_engine, session_scope, upgrade
+    from auditcycle.storage.db import make_engine, session_scope, upgrade
     upgrade(url)
     engine = make_engine(url)
     raw_table = Table("bench_raw_insert", MetaData(), Column("id", Integer, primary_key=True),

@@ -14,7 +14,7 @@ from auditcycle.models.enums import Cohort
 from auditcycle.runs.leases import acquire, busy_message, current, held, holder_name, lease_ttl
 from auditcycle.runs.phases import RunRecord, recorded_run, resolve_month
 from auditcycle.runs.schedule import skip_reason
-from auditcycle.runs.trail import acting_as
+from auditcycle.storage.trail import acting_as
 from auditcycle.tasks.adhoc import book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
 from auditcycle.tasks.delivery import deliver_outbox
 

@@ -1,9 +1,9 @@
 """Alembic environment: migrates the configured database to the models' schema."""
 from alembic import context
 
-from auditcycle.core.db import make_engine
 from auditcycle.core.settings import get_settings
 from auditcycle.models import Base
+from auditcycle.storage.db import make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -17,13 +17,13 @@ from sqlalchemy import Connection, Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from auditcycle.core.clock import wall_clock
-from auditcycle.core.db import lazy_commits
+from auditcycle.core.faults import AFTER_ACCEPT, MID_BATCH, checkpoint
 from auditcycle.core.settings import Settings
 from auditcycle.models import OutboxMessage
 from auditcycle.models.enums import MessageStatus
 from auditcycle.notifications.render import one_line
 from auditcycle.notifications.transport import DeliveryError, Transport, transport_for
-from auditcycle.runs.faults import AFTER_ACCEPT, MID_BATCH, checkpoint
+from auditcycle.storage.db import lazy_commits
 
 log = logging.getLogger(__name__)
 

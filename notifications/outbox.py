@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import wall_clock
-from auditcycle.core.transactions import transaction_info
 from auditcycle.models import OutboxMessage
 from auditcycle.models.enums import MessageStatus
 from auditcycle.notifications.message import Composed, Recipient
+from auditcycle.storage.transactions import transaction_info
 
 
 def idempotency_key(*, phase: str, month: str | None, subject_ref: str, step: str, recipient: Recipient) -> str:

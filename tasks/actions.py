@@ -5,7 +5,7 @@ from prefect import task
 
 from auditcycle.actions.ladder import escalate
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
+from auditcycle.storage.db import session_scope
 from auditcycle.tasks.common import TASK_OPTIONS
 
 

@@ -6,10 +6,10 @@ from prefect import task
 
 from auditcycle.booking.meetings import book
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.notices.queue import queue_notices
 from auditcycle.sampling.adhoc import AdhocRequest, draw_adhoc, get_adhoc_cycle
+from auditcycle.storage.db import session_scope
 from auditcycle.tasks.common import TASK_OPTIONS
 
 

@@ -6,8 +6,8 @@ from prefect import task
 from auditcycle.chasing.reminders import chase, open_cycles
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.sampling.cycle import monthly_cycle
+from auditcycle.storage.db import session_scope
 from auditcycle.tasks.common import TASK_OPTIONS
 
 

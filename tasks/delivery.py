@@ -3,10 +3,10 @@ from dataclasses import asdict
 
 from prefect import task
 
-from auditcycle.core.db import get_engine
+from auditcycle.core.faults import BEFORE_DELIVERY, checkpoint
 from auditcycle.core.settings import get_settings
 from auditcycle.notifications.gateway import deliver
-from auditcycle.runs.faults import BEFORE_DELIVERY, checkpoint
+from auditcycle.storage.db import get_engine
 from auditcycle.tasks.common import TASK_OPTIONS
 
 

@@ -3,9 +3,9 @@ from prefect import task
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.learning.culture import draft_summaries, invite_learning_session, send_questionnaires
 from auditcycle.sampling.cycle import monthly_cycle
+from auditcycle.storage.db import session_scope
 from auditcycle.tasks.common import TASK_OPTIONS
 from auditcycle.trends.scrutiny import scrutinise
 

@@ -5,10 +5,10 @@ from prefect import task
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.core.errors import UserError
 from auditcycle.moderation.panel import select_for_moderation
 from auditcycle.sampling.cycle import monthly_cycle
+from auditcycle.storage.db import session_scope
 from auditcycle.tasks.common import TASK_OPTIONS
 
 

@@ -4,10 +4,10 @@ from sqlalchemy import func, select
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.models import ReportEdition
 from auditcycle.report.data import build_report_data
 from auditcycle.report.render import issue_report, write_report
+from auditcycle.storage.db import session_scope
 from auditcycle.tasks.common import TASK_OPTIONS
 
 

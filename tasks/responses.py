@@ -4,8 +4,8 @@ from dataclasses import asdict
 from prefect import task
 
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.immediate_responses.lifecycle import check_responses
+from auditcycle.storage.db import session_scope
 from auditcycle.tasks.common import TASK_OPTIONS
 
 

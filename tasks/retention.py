@@ -4,8 +4,8 @@ from dataclasses import asdict
 from prefect import task
 
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.privacy.retention import purge_expired
+from auditcycle.storage.db import session_scope
 from auditcycle.tasks.common import TASK_OPTIONS
 
 

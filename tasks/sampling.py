@@ -5,9 +5,9 @@ from prefect import task
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.models.enums import Cohort
 from auditcycle.sampling.cycle import draw
+from auditcycle.storage.db import session_scope
 from auditcycle.tasks.common import TASK_OPTIONS
 
 

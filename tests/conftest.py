@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from auditcycle.core import db
 from auditcycle.core.settings import get_settings
 from auditcycle.models import Base
+from auditcycle.storage import db
 
 # Prefect keeps its home, logs and any stored results here, where the privacy tests can read them.
 PREFECT_HOME = Path(tempfile.mkdtemp(prefix="auditcycle-prefect-"))

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
 
+from auditcycle.core import faults
 from auditcycle.models import Audit, Base, Meeting, OutboxMessage, PhaseLease, PhaseRun
 from auditcycle.models.enums import MessageStatus, PhaseRunStatus
-from auditcycle.runs import faults
 
 AUDITCYCLE = str(Path(sys.executable).parent / "auditcycle")
 RANDOM = "random"

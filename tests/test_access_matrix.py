@@ -266,7 +266,7 @@ def _row_counts(s: Session) -> dict[str, int]:
 
 def test_every_role_against_every_command(authority: Engine, app_env: str, request: pytest.FixtureRequest) -> None:
     """Each cell of roles × commands is allowed or refused exactly as the table says; a refusal writes nothing."""
-    from auditcycle.core.db import get_engine
+    from auditcycle.storage.db import get_engine
 
     engine = get_engine()
     s = sessionmaker(bind=engine, expire_on_commit=False)()

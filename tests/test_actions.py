@@ -317,8 +317,8 @@ def test_sign_off_not_met_reopens_with_a_new_due_date_and_the_ladder_restarts(s,
 
 
 @pytest.mark.parametrize(("new_due", "expected"), [
-    (date(2026, 12, 17), "--due 2026-12-17: the new due date must be after today (2026-12-17)"),
-    (date(2027, 1, 18), "--due 2027-01-18: the new due date must be within 31 days (latest 2027-01-17)"),
+    (date(2026, 12, 17), "--due 2026-12-17: the new due date is not after today (2026-12-17)"),
+    (date(2027, 1, 18), "--due 2027-01-18: the new due date is more than 31 days after today (latest 2027-01-17)"),
 ])
 def test_sign_off_not_met_refuses_a_new_due_date_out_of_range(s, settings, action, new_due, expected) -> None:
     ctx = build_context("2026-12-17T11:00", settings=settings)

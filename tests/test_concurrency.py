@@ -331,7 +331,7 @@ def _split(outcomes: list[object]) -> tuple[list[object], list[Exception]]:
 
 def test_lease_bypassed_the_database_still_does_each_phase_once(authority: Engine, app_env: str) -> None:
     """Two threads run the sample, notice and booking units at once with no lease: constraints and locks hold."""
-    from auditcycle.core.db import get_engine
+    from auditcycle.storage.db import get_engine
     from auditcycle.tasks.booking import book_month_meetings
     from auditcycle.tasks.notices import queue_month_notices
     from auditcycle.tasks.sampling import draw_sample
@@ -457,8 +457,8 @@ def _fill_outbox(session, count: int) -> None:
 
 def test_parallel_senders_deliver_each_message_exactly_once(session, db_url: str, settings, smtp_server) -> None:
     """Four senders drain one outbox of 300 messages at once: each arrives once, none is left sending."""
-    from auditcycle.core.db import make_engine
     from auditcycle.notifications.gateway import deliver
+    from auditcycle.storage.db import make_engine
 
     _fill_outbox(session, MESSAGES)
     engines = [make_engine(db_url) for _ in range(SENDERS)]  # one pool each, as separate processes would have
@@ -507,11 +507,11 @@ def test_a_deep_dive_drawn_during_the_monthly_sample_takes_none_of_its_children(
     """Two draws from the same team at once, of different kinds and so under different leases: no child twice."""
     from auditcycle.core.clock import Month
     from auditcycle.core.context import build_context
-    from auditcycle.core.db import get_engine, session_scope
     from auditcycle.models import Child, Team
     from auditcycle.models.enums import CycleKind
     from auditcycle.sampling.adhoc import AdhocRequest, draw_adhoc
     from auditcycle.sampling.cycle import draw
+    from auditcycle.storage.db import get_engine, session_scope
 
     engine = get_engine()
     with sessionmaker(bind=engine)() as s:

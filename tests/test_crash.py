@@ -13,7 +13,7 @@ import pytest
 from conftest import PLANTED
 from crash_harness import RANDOM, CrashHarness, Database, random_delays, summarise
 
-from auditcycle.runs import faults
+from auditcycle.core import faults
 
 MONTH = "2026-12"
 # The phases that write and send: each run, killed and resumed, on the starting state that gives it work.
@@ -42,7 +42,7 @@ def make_harness(authority, app_env: str, smtp_server, prefect_harness: str, tmp
     """Return a maker of crash harnesses: the starting state for a phase, saved, and one un-killed run of it."""
     import prefect.settings
 
-    from auditcycle.core.db import get_engine
+    from auditcycle.storage.db import get_engine
 
     def make(phase: str) -> CrashHarness:
         _prepare(phase)

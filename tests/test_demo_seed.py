@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 import auditcycle.cli.seed  # noqa: F401  (registers seed-demo)
 import auditcycle.cli.setup  # noqa: F401  (a second command keeps the app a command group)
 from auditcycle.cli import app
-from auditcycle.core import db
 from auditcycle.core.errors import UserError
 from auditcycle.core.settings import FrameworkSettings
 from auditcycle.core.timescales import Timescales
 from auditcycle.demo.seed import AGES, DemoSummary, seed_authority
 from auditcycle.models import BusyPeriod, Child, FamilyContact, Service, Staff, Team
 from auditcycle.models.enums import Cohort, Role
+from auditcycle.storage import db
 
 LONDON = ZoneInfo("Europe/London")
 # The eight weeks after this clock hold Good Friday, Easter Monday and the early May bank holiday.

@@ -5,11 +5,11 @@ import sys
 import time
 from pathlib import Path
 
-from auditcycle.runs import faults
+from auditcycle.core import faults
 
 SCRIPT = """
 import sys
-from auditcycle.runs.faults import checkpoint
+from auditcycle.core.faults import checkpoint
 for i in range(1, 4):
     checkpoint("mid-batch")
     print(i, flush=True)

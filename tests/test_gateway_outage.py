@@ -156,7 +156,7 @@ def test_451_then_250_backs_off_honours_the_wait_and_stores_each_reply(session, 
 def test_550_is_failed_listed_with_its_code_and_reported_to_the_qa_manager(session, engine, smtp_env,
                                                                             monkeypatch) -> None:
     from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
-    from auditcycle.core.db import get_engine
+    from auditcycle.storage.db import get_engine
 
     _queue(session, PEOPLE[:2])
     smtp_env.handler.replies = ["550 5.1.1 No such mailbox"]

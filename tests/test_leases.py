@@ -1,4 +1,6 @@
 """Phase leases: one run of a phase at a time, with expiry and takeover, on SQLite and PostgreSQL."""
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -147,8 +149,8 @@ def test_held_renews_a_short_lease_while_the_block_runs_and_releases_on_error(en
 
 
 def test_phase_records_the_run_under_the_lease_and_releases_it(app_env: str) -> None:
-    from auditcycle.core.db import get_engine
     from auditcycle.flows.common import phase
+    from auditcycle.storage.db import get_engine
 
     with phase("chase", "2026-12", "2026-12-01T08:00") as (month, _, record):
         holder = current("chase").holder
@@ -163,8 +165,8 @@ def test_phase_records_the_run_under_the_lease_and_releases_it(app_env: str) -> 
 
 
 def test_phase_refuses_without_recording_a_run_while_the_phase_is_held(app_env: str) -> None:
-    from auditcycle.core.db import get_engine
     from auditcycle.flows.common import phase
+    from auditcycle.storage.db import get_engine
 
     acquire("chase", "another-flow-run", TTL)
 
@@ -192,10 +194,7 @@ def test_scheduled_skip_off_day_and_busy_phase_but_never_with_a_month(app_env: s
     assert busy["skipped"].startswith("the chase phase is already running (since ")
 
 
-def _process() -> "subprocess.Popen":
-    import subprocess
-    import sys
-
+def _process() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 
 

@@ -2,8 +2,8 @@
 from alembic import command
 from sqlalchemy import inspect
 
-from auditcycle.core import db
 from auditcycle.models import Base
+from auditcycle.storage import db
 
 
 def test_migrated_database_has_every_table(engine) -> None:

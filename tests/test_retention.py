@@ -14,8 +14,8 @@ from auditcycle.core.context import build_context
 from auditcycle.models import Audit, Child, DomainGrade, FamilyContact, PhaseRun, Submission, TrailEntry
 from auditcycle.models.enums import PhaseRunStatus, TrailAction
 from auditcycle.privacy.retention import cutoff_date, purge_expired
-from auditcycle.runs.trail import acting_as
 from auditcycle.sampling.cycle import draw
+from auditcycle.storage.trail import acting_as
 from auditcycle.submissions.submit import submit
 
 # The December 2026 cycle is due on 31 December 2026; with two years' retention its children expire

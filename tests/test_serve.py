@@ -127,7 +127,7 @@ def test_served_run_and_cli_run_of_a_phase_never_overlap(app_env: str, prefect_h
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
-    from auditcycle.core.db import get_engine
+    from auditcycle.storage.db import get_engine
 
     env = {**os.environ, "PREFECT_API_URL": prefect.settings.PREFECT_API_URL.value(),
            "PREFECT_RUNNER_POLL_FREQUENCY": "1", "AUDITCYCLE_LEASE_WAIT_SECONDS": "120"}

@@ -95,9 +95,9 @@ def test_lease_and_lock_waits_come_from_the_settings(tmp_path: Path, monkeypatch
     """The lease's lifetime and wait, and SQLite's lock wait, are read from TOML, with the environment winning."""
     from datetime import timedelta
 
-    from auditcycle.core.db import sqlite_busy_seconds
     from auditcycle.core.settings import get_settings
     from auditcycle.runs.leases import lease_ttl, lease_wait
+    from auditcycle.storage.db import sqlite_busy_seconds
 
     for name in ["AUDITCYCLE_LEASE_TTL_MINUTES", "AUDITCYCLE_LEASE_WAIT_SECONDS", "AUDITCYCLE_SQLITE_BUSY_SECONDS"]:
         monkeypatch.delenv(name, raising=False)

@@ -15,8 +15,8 @@ from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.models import Audit, Staff, Submission, TrailEntry
 from auditcycle.models.enums import AuditStatus, Role, TrailAction
-from auditcycle.runs.trail import acting_as
 from auditcycle.sampling.cycle import draw
+from auditcycle.storage.trail import acting_as
 from auditcycle.submissions.submit import submit
 
 APPEND_ONLY = "trail_entry is append-only: UPDATE and DELETE are refused"

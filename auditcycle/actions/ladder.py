@@ -31,7 +31,7 @@ numbers from settings:
 Every message is written to the outbox with phase ``escalate`` in the caller's transaction.
 """
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -39,10 +39,9 @@ from sqlalchemy.orm import Session, selectinload
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
-from auditcycle.immediate_responses.lifecycle import assistant_directors, log_event
+from auditcycle.core.timescales import action_due_problem, latest_action_due
 from auditcycle.models import Action, Audit, AuditCycle, Child, Staff
 from auditcycle.models.enums import ActionStatus
-from auditcycle.notices.queue import Directory, mail_domain, recipient
 from auditcycle.notifications.actions import (
     ActionFacts,
     compose_action_done,
@@ -52,8 +51,10 @@ from auditcycle.notifications.actions import (
 )
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.outbox import enqueue
+from auditcycle.people.directory import Directory, assistant_directors, mail_domain, recipient
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import child_names, redact
+from auditcycle.storage.events import log_event
 
 PHASE = "escalate"
 QUALITIES = ("met", "not_met")
@@ -289,12 +290,8 @@ def sign_off(session: Session, ctx: AppContext, *, reference: str, by: str, qual
         return action
     today = ctx.timescales.today(ctx.now)
     due = new_due or _default_due(ctx, today)
-    latest = today + timedelta(days=ctx.settings.framework.action_max_days)
-    if due <= today:
-        raise UserError(f"--due {due}: the new due date must be after today ({today})")
-    if due > latest:
-        raise UserError(f"--due {due}: the new due date must be within {ctx.settings.framework.action_max_days} "
-                        f"days (latest {latest})")
+    if problem := action_due_problem(ctx.settings.framework, due, today, since="today"):
+        raise UserError(f"--due {due}: the new due date {problem}")
     previous = action.due_date
     action.status = ActionStatus.OPEN
     action.reopen_count += 1
@@ -317,8 +314,8 @@ def sign_off(session: Session, ctx: AppContext, *, reference: str, by: str, qual
 
 
 def _default_due(ctx: AppContext, today: date) -> date:
-    latest = today + timedelta(days=ctx.settings.framework.action_max_days)
-    return min(ctx.timescales.add_working_days(today, ctx.settings.framework.action_reopen_working_days), latest)
+    return min(ctx.timescales.add_working_days(today, ctx.settings.framework.action_reopen_working_days),
+               latest_action_due(ctx.settings.framework, today))
 
 
 def tracker_row(ctx: AppContext, action: Action, *, audit_ref: str, month: str) -> dict:

@@ -14,12 +14,12 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models import Audit, AuditCycle, BusyPeriod, Child, FamilyContact, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, Cohort, CycleKind, MeetingKind, MeetingStatus
-from auditcycle.notices.queue import AUDIT_PEOPLE, Directory, mail_domain, recipient
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
 from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import month_label
 from auditcycle.notifications.outbox import enqueue
 from auditcycle.notifications.render import render
+from auditcycle.people.directory import AUDIT_PEOPLE, Directory, mail_domain, recipient
 from auditcycle.people.permissions import authorise
 
 PHASE = "book"

@@ -39,10 +39,10 @@ from sqlalchemy.orm import Session, selectinload
 from auditcycle.core.context import AppContext
 from auditcycle.models import Audit, AuditCycle, Child, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, MeetingKind, MeetingStatus
-from auditcycle.notices.queue import Directory, mail_domain, recipient
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.notifications.outbox import enqueue
 from auditcycle.notifications.reminders import ReminderFacts, compose_audit_reminder, compose_conversation_reminder
+from auditcycle.people.directory import Directory, mail_domain, recipient
 
 PHASE = "chase"
 # Chasing stops at submission: later states belong to moderation, earlier ones have not been announced.

@@ -46,7 +46,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from auditcycle.runs.trail import acting_as
+        from auditcycle.storage.trail import acting_as
 
         try:
             with acting_as(_actor(kwargs.get("by"))):

@@ -7,10 +7,10 @@ import typer
 from auditcycle.cli import NowOption, app, console, guarded
 from auditcycle.cli.cycle import ByOption
 from auditcycle.core.context import AppContext, build_context
-from auditcycle.core.db import session_scope
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.sampling.adhoc import COMMAND, MAX_NOTICE_WORKING_DAYS, AdhocRequest, check_request
+from auditcycle.storage.db import session_scope
 
 ThemeOption = Annotated[str, typer.Option("--theme", help="What the sample looks at.")]
 SizeOption = Annotated[int, typer.Option("--size", help="How many audits to draw (at least one).")]

@@ -7,8 +7,8 @@ import typer
 
 from auditcycle.cli import NowOption, app, console, guarded
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.models.enums import Cohort
+from auditcycle.storage.db import session_scope
 
 ByOption = Annotated[str, typer.Option("--by", help="Your staff id: the person making this decision.")]
 
@@ -106,9 +106,9 @@ def reschedule_command(
 ) -> None:
     """Move a meeting and send the update with the same UID and a higher SEQUENCE."""
     from auditcycle.booking.meetings import reschedule
-    from auditcycle.core.db import get_engine
     from auditcycle.core.settings import get_settings
     from auditcycle.notifications.gateway import deliver
+    from auditcycle.storage.db import get_engine
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -127,10 +127,10 @@ def withdraw_command(
     now: NowOption = None,
 ) -> None:
     """Withdraw an audit: cancel its meetings and tell the people notified."""
-    from auditcycle.core.db import get_engine
     from auditcycle.core.settings import get_settings
     from auditcycle.notifications.gateway import deliver
     from auditcycle.sampling.cycle import withdraw
+    from auditcycle.storage.db import get_engine
 
     ctx = build_context(now)
     with session_scope() as session:
@@ -141,9 +141,9 @@ def withdraw_command(
 
 def _deliver() -> None:
     """Send what the command queued, after its transaction has committed."""
-    from auditcycle.core.db import get_engine
     from auditcycle.core.settings import get_settings
     from auditcycle.notifications.gateway import deliver
+    from auditcycle.storage.db import get_engine
 
     deliver(engine=get_engine(), settings=get_settings())
 

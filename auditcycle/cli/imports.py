@@ -9,7 +9,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from auditcycle.cli import NowOption, app, console, err_console, guarded
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.imports.caseload import (
     ImportSummary,
     import_availability,
@@ -17,6 +16,7 @@ from auditcycle.imports.caseload import (
     import_contacts,
     import_staff,
 )
+from auditcycle.storage.db import session_scope
 
 import_app = typer.Typer(help="Import the caseload from CSV files and calendars.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -91,8 +91,8 @@ def availability_command(
     """Import busy times from a CSV (staff_id,start,end) or one person's .ics calendar."""
     ctx = build_context(now)
     from auditcycle.booking.meetings import reschedule_clashes
-    from auditcycle.core.db import get_engine
     from auditcycle.notifications.gateway import deliver
+    from auditcycle.storage.db import get_engine
 
     with _progress(file, 1) as progress, session_scope() as session:
         summary = import_availability(

@@ -8,7 +8,7 @@ from rich.table import Table
 from auditcycle.cli import NowOption, app, console, guarded
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
+from auditcycle.storage.db import session_scope
 from auditcycle.tracker.rows import TrackerKind, list_items
 
 MonthOption = Annotated[str | None, typer.Option("--month", help="Only this audit month (YYYY-MM).")]

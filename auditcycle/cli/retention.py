@@ -6,8 +6,8 @@ import typer
 
 from auditcycle.cli import NowOption, app, console, guarded
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.privacy.retention import purge_expired
+from auditcycle.storage.db import session_scope
 
 
 @app.command("retention")

@@ -7,8 +7,8 @@ from rich.table import Table
 
 from auditcycle.cli import NowOption, app, console, guarded
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
 from auditcycle.demo.seed import seed_authority
+from auditcycle.storage.db import session_scope
 
 PROGRESS_FROM = 10_000  # smaller runs finish before a bar would be worth drawing
 

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from auditcycle.cli import NowOption, app, console, guarded
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope, upgrade
 from auditcycle.core.settings import get_settings
 from auditcycle.demo.seed import seed_authority
 from auditcycle.models import Child, FamilyContact, Service, Staff, Team
+from auditcycle.storage.db import session_scope, upgrade
 
 
 @app.command("init")

@@ -12,7 +12,7 @@ from rich.table import Table
 from auditcycle.cli import app, console, guarded
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.db import session_scope
+from auditcycle.storage.db import session_scope
 
 DEFAULT_SEED = 2026
 
@@ -56,9 +56,9 @@ def _run_phase(phase: str, *, month: str, now: str, **options) -> dict:
 
 def _deliver() -> int:
     """Send what a decision queued, after its commit; return how many went."""
-    from auditcycle.core.db import get_engine
     from auditcycle.core.settings import get_settings
     from auditcycle.notifications.gateway import deliver
+    from auditcycle.storage.db import get_engine
 
     return deliver(engine=get_engine(), settings=get_settings()).sent
 

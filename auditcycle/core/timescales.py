@@ -9,6 +9,21 @@ from auditcycle.core.clock import Month, add_months, localize
 from auditcycle.core.settings import FrameworkSettings
 
 
+def latest_action_due(framework: FrameworkSettings, today: date) -> date:
+    """Return the latest due date an action set on a day may have: the framework's action limit."""
+    return today + timedelta(days=framework.action_max_days)
+
+
+def action_due_problem(framework: FrameworkSettings, due: date, today: date, *, since: str) -> str | None:
+    """Say why an action's due date set on a day breaks the rule (after that day, within the limit), else None."""
+    latest = latest_action_due(framework, today)
+    if due <= today:
+        return f"is not after {since} ({today})"
+    if due > latest:
+        return f"is more than {framework.action_max_days} days after {since} (latest {latest})"
+    return None
+
+
 class Timescales:
     """The framework's calendar in one place, for one council's settings and zone."""
 

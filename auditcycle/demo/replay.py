@@ -26,9 +26,8 @@ from sqlalchemy.orm import Session
 from auditcycle.actions.ladder import mark_done, sign_off
 from auditcycle.core.clock import Month, localize
 from auditcycle.core.context import AppContext, build_context
-from auditcycle.core.db import session_scope
 from auditcycle.core.timescales import Timescales
-from auditcycle.immediate_responses.lifecycle import respond, service_managers_for
+from auditcycle.immediate_responses.lifecycle import respond
 from auditcycle.learning.culture import approve
 from auditcycle.models import (
     Action,
@@ -54,8 +53,12 @@ from auditcycle.models.enums import (
 )
 from auditcycle.moderation.panel import record_moderation
 from auditcycle.observations.assignment import record_observation
+from auditcycle.people.directory import service_managers_for
 from auditcycle.runs.phases import report_day
-from auditcycle.sampling.cycle import get_audit, monthly_cycle
+from auditcycle.runs.schedule import sampling_day as scheduled_sampling_day
+from auditcycle.sampling.cycle import monthly_cycle
+from auditcycle.storage.db import session_scope
+from auditcycle.storage.records import get_audit
 from auditcycle.submissions.submit import submit
 
 THEMES = ("The voice of the child", "Management oversight and supervision", "Planning that makes a difference",
@@ -86,16 +89,8 @@ IR_REASONS = ("Recent bruising reported by school, not yet followed up",
 
 
 def sampling_day(timescales: Timescales, month: Month) -> date:
-    """Return the day the month's sample is drawn: the first working day of the last full week before it."""
-    try:
-        from auditcycle.runs.schedule import sampling_day as scheduled  # the production schedule, when it exists
-    except ImportError:
-        scheduled = None
-    if scheduled is not None:
-        return scheduled(timescales, month.previous())  # it takes the month the draw falls in
-    last = month.previous().last_day
-    sunday = last - timedelta(days=(last.weekday() + 1) % 7)
-    return timescales.working_day_on_or_after(sunday - timedelta(days=6))
+    """Return the day an audit month's sample is drawn: the production schedule's, in the month before."""
+    return scheduled_sampling_day(timescales, month.previous())
 
 
 @dataclass(frozen=True)

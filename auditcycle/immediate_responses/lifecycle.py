@@ -8,13 +8,14 @@ from sqlalchemy.orm import Session, selectinload
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
-from auditcycle.models import Audit, Child, Event, ImmediateResponse, Staff
-from auditcycle.models.enums import AuditStatus, ResponseStatus, ResponseTrigger, Role
-from auditcycle.notices.queue import Directory, mail_domain, recipient
+from auditcycle.models import Audit, Child, ImmediateResponse, Staff
+from auditcycle.models.enums import AuditStatus, ResponseStatus, ResponseTrigger
 from auditcycle.notifications.outbox import enqueue
 from auditcycle.notifications.responses import ResponseFacts, compose_response
+from auditcycle.people.directory import Directory, assistant_directors, mail_domain, recipient, service_managers_for
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import child_names, redact
+from auditcycle.storage.events import log_event
 
 PHASE = "responses"
 
@@ -22,25 +23,6 @@ PHASE = "responses"
 def _label(moment: datetime, ctx: AppContext) -> str:
     local = moment.astimezone(ctx.tz)
     return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
-
-
-def log_event(session: Session, ctx: AppContext, *, subject_ref: str, kind: str, actor_id: str | None = None,
-              detail: str = "") -> None:
-    """Log one step in the trail, at the decision clock and the real clock."""
-    session.add(Event(subject_ref=subject_ref, kind=kind, actor_id=actor_id, detail=detail, at=ctx.now,
-                      recorded_at=wall_clock()))
-
-
-def service_managers_for(session: Session, child: Child) -> list[Staff]:
-    """Return the service managers of the child's team, or the assistant directors when there are none."""
-    managers = Directory(session).service_managers.get(child.team.service_id, [])
-    return managers or assistant_directors(session)
-
-
-def assistant_directors(session: Session) -> list[Staff]:
-    """Return the active assistant directors."""
-    return list(session.scalars(select(Staff).where(Staff.active, Staff.role == Role.ASSISTANT_DIRECTOR)
-                                .order_by(Staff.id)))
 
 
 def _facts(ir: ImmediateResponse, ctx: AppContext) -> ResponseFacts:
@@ -90,7 +72,7 @@ def raise_response(session: Session, ctx: AppContext, *, audit: Audit, trigger: 
 
 def raise_ir(session: Session, ctx: AppContext, *, reference: str, by: str, reason: str) -> ImmediateResponse:
     """Raise an Immediate Response during audit or moderation, at any moment."""
-    from auditcycle.sampling.cycle import get_audit
+    from auditcycle.storage.records import get_audit
 
     audit = get_audit(session, reference)
     authorise(session, command="raise-ir", staff_id=by, subject=Subject(audit=audit))

@@ -19,11 +19,9 @@ from auditcycle.booking.slots import Interval, SlotRequest, find_slot
 from auditcycle.core.clock import localize, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
-from auditcycle.immediate_responses.lifecycle import log_event
 from auditcycle.models import Audit, AuditCycle, MakeADifference, OutboxMessage, Staff, Submission
 from auditcycle.models.enums import QA_TEAM_ROLES, AuditStatus, Role
 from auditcycle.moderation.panel import closure_day
-from auditcycle.notices.queue import AUDIT_PEOPLE, Directory, mail_domain, recipient
 from auditcycle.notifications.invites import Invite
 from auditcycle.notifications.learning import (
     compose_learning_session,
@@ -35,8 +33,10 @@ from auditcycle.notifications.learning import (
 )
 from auditcycle.notifications.notices import day_label, month_label
 from auditcycle.notifications.outbox import enqueue
+from auditcycle.people.directory import AUDIT_PEOPLE, Directory, mail_domain, recipient
 from auditcycle.people.permissions import authorise
 from auditcycle.privacy.redaction import child_names, redact
+from auditcycle.storage.events import log_event
 from auditcycle.trends.scrutiny import finalised_audits
 
 PHASE = "learn"

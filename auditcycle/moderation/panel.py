@@ -18,7 +18,7 @@ from auditcycle.booking.meetings import diary_busy
 from auditcycle.booking.slots import Interval, SlotRequest, find_slot
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import AppContext
-from auditcycle.core.errors import UserError, shown
+from auditcycle.core.errors import UserError
 from auditcycle.models import (
     Audit,
     AuditCycle,
@@ -26,12 +26,10 @@ from auditcycle.models import (
     Dispute,
     Moderation,
     OutboxMessage,
-    Service,
     Staff,
     Submission,
 )
 from auditcycle.models.enums import AuditStatus, ModerationStatus, Role
-from auditcycle.notices.queue import Directory, mail_domain, recipient
 from auditcycle.notifications.invites import Invite
 from auditcycle.notifications.moderation import (
     GradeMove,
@@ -44,7 +42,9 @@ from auditcycle.notifications.moderation import (
 )
 from auditcycle.notifications.notices import day_label, month_label
 from auditcycle.notifications.outbox import enqueue
+from auditcycle.people.directory import Directory, mail_domain, moderation_panel, recipient, staff_with_role
 from auditcycle.people.permissions import Subject, authorise
+from auditcycle.storage.records import get_audit
 from auditcycle.submissions.grades import OVERALL, current_grades, record_grades
 
 PHASE = "moderate"
@@ -93,18 +93,8 @@ def share_target(share: float, submitted: int) -> int:
 
 
 def panel(session: Session, ctx: AppContext) -> list[Staff]:
-    """Return the moderation panel: the principal social worker and the review unit's service managers."""
-    service = ctx.settings.framework.moderation_panel_service
-    return list(session.scalars(
-        select(Staff).outerjoin(Service, Staff.service_id == Service.id).where(
-            Staff.active,
-            (Staff.role == Role.PRINCIPAL_SOCIAL_WORKER)
-            | ((Staff.role == Role.SERVICE_MANAGER) & (Service.name == service)))
-        .order_by(Staff.id)))
-
-
-def _staff_with_role(session: Session, role: Role) -> list[Staff]:
-    return list(session.scalars(select(Staff).where(Staff.active, Staff.role == role).order_by(Staff.id)))
+    """Return the moderation panel under this council's settings."""
+    return moderation_panel(session, ctx.settings.framework.moderation_panel_service)
 
 
 def cycle_moderations(session: Session, cycle: AuditCycle) -> list[Moderation]:
@@ -138,7 +128,7 @@ def _select(session: Session, ctx: AppContext, cycle: AuditCycle, summary: Moder
         summary.selected.setdefault(reason, []).append(audit.reference)
         return moderation
 
-    directors = _staff_with_role(session, Role.ASSISTANT_DIRECTOR)
+    directors = staff_with_role(session, Role.ASSISTANT_DIRECTOR)
     # Continue the rotation from earlier runs so late good audits do not all land on the first director.
     turn = sum(1 for m in existing if m.assistant_director_id is not None)
     for audit, submission in candidates:
@@ -158,7 +148,7 @@ def _select(session: Session, ctx: AppContext, cycle: AuditCycle, summary: Moder
         take(audit, submission, RANDOM)
 
     assigned = {m.moderator_id for m in moderations if m.moderator_id is not None}
-    for manager in _staff_with_role(session, Role.PRACTICE_IMPROVEMENT_MANAGER):
+    for manager in staff_with_role(session, Role.PRACTICE_IMPROVEMENT_MANAGER):
         if manager.id in assigned:
             continue  # once per cycle: a re-run never reassigns
 
@@ -332,14 +322,6 @@ def select_for_moderation(session: Session, ctx: AppContext, *, cycle: AuditCycl
     summary.messages += _panel_messages(session, ctx, cycle, members)
     session.flush()
     return summary
-
-
-def get_audit(session: Session, reference: str) -> Audit:
-    """Get an audit by reference or say plainly that there is none."""
-    audit = session.scalar(select(Audit).where(Audit.reference == reference))
-    if audit is None:
-        raise UserError(f"{shown(reference)}: no audit has that reference (see `auditcycle list audits`)")
-    return audit
 
 
 def _problems(ctx: AppContext, grade: str, domains: dict[str, str], note: str) -> list[str]:

@@ -47,7 +47,6 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models import Observation, Staff, Team
 from auditcycle.models.enums import ObservationStatus, Role
-from auditcycle.notices.queue import Directory, mail_domain, recipient
 from auditcycle.notifications.notices import day_label
 from auditcycle.notifications.observations import (
     AssignmentRow,
@@ -60,6 +59,7 @@ from auditcycle.notifications.observations import (
     record_command,
 )
 from auditcycle.notifications.outbox import enqueue
+from auditcycle.people.directory import Directory, mail_domain, recipient
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.sampling.cycle import monthly_cycle
 

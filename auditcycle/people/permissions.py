@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.errors import PermissionDenied, UserError, shown
 from auditcycle.core.settings import get_settings
-from auditcycle.models import Audit, Moderation, Service, Staff
+from auditcycle.models import Audit, Moderation, Staff
 from auditcycle.models.enums import QA_TEAM_ROLES, Role
+from auditcycle.people.directory import moderation_panel
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,7 @@ def _key_worker_or_their_managers(session: Session, actor: Staff, subject: Subje
 def panel_member_ids(session: Session, service: str | None = None) -> set[str]:
     """Return the moderation panel: the principal social worker and the review unit's service managers."""
     service = service or get_settings().framework.moderation_panel_service
-    return set(session.scalars(
-        select(Staff.id).outerjoin(Service, Staff.service_id == Service.id).where(
-            Staff.active,
-            (Staff.role == Role.PRINCIPAL_SOCIAL_WORKER)
-            | ((Staff.role == Role.SERVICE_MANAGER) & (Service.name == service)))))
+    return {staff.id for staff in moderation_panel(session, service)}
 
 
 def _moderation(session: Session, subject: Subject) -> Moderation | None:

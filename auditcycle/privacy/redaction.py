@@ -2,6 +2,10 @@
 import re
 from collections.abc import Iterable
 
+from auditcycle.models import Child
+
+WITHHELD = "[removed]"
+
 
 def redact(text: str, names: Iterable[str]) -> str:
     """Replace each given name, as a whole word and in any case, with its initial and a full stop."""
@@ -18,3 +22,19 @@ def child_names(child) -> list[str]:
         names.append(contact.name)
         names.extend(contact.name.split())
     return names
+
+
+def scrub(text: str, child: Child | None) -> str:
+    """Redact a child's and their family contacts' names, the contacts' phones and the child's birth date."""
+    if child is None:
+        return text
+    text = redact(text, child_names(child))
+    for contact in child.contacts:
+        digits = re.sub(r"\D", "", contact.phone or "")
+        if len(digits) >= 6:
+            # Any spacing or punctuation between the digits, as people type numbers differently.
+            text = re.sub(r"\+?" + r"[\s().-]*".join(digits), WITHHELD, text)
+    dob = child.date_of_birth
+    for form in (dob.isoformat(), f"{dob:%d/%m/%Y}", f"{dob.day}/{dob.month}/{dob.year}"):
+        text = text.replace(form, WITHHELD)
+    return text

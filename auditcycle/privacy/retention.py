@@ -26,7 +26,7 @@ from auditcycle.models import (
     Moderation,
     Submission,
 )
-from auditcycle.report.data import scrub
+from auditcycle.privacy.redaction import scrub
 
 CHUNK = 500
 # Free text written about an audit, where an auditor may have typed a child's or a relative's name.

@@ -20,7 +20,6 @@ percentage is decided here, once. The rules:
 Every query is bounded by the month (or the twelve months of the trend) and loads each kind of row
 once; nothing is queried per audit.
 """
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ from auditcycle.models import (
 from auditcycle.models.enums import ActionStatus, AuditStatus, CycleKind, ObservationStatus, ResponseStatus
 from auditcycle.moderation.panel import is_closed
 from auditcycle.observations.assignment import coverage
-from auditcycle.privacy.redaction import child_names, redact
+from auditcycle.privacy.redaction import scrub
 from auditcycle.trends.scrutiny import PRACTITIONER, REVIEW_UNIT, TEAM, final_overall
 
 CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
@@ -70,7 +69,6 @@ FLAG_LABELS = {
     REVIEW_UNIT: "Cared for child with the review unit domain graded inadequate",
 }
 YES, NO = "yes", "no"
-WITHHELD = "[removed]"
 
 
 @dataclass(frozen=True)
@@ -244,22 +242,6 @@ def overdue_band(working_days: int) -> str | None:
     if working_days <= 5:
         return BAND_1_5
     return BAND_6_10 if working_days <= 10 else BAND_OVER_10
-
-
-def scrub(text: str, child: Child | None) -> str:
-    """Redact a child's and their family contacts' names, the contacts' phones and the child's birth date."""
-    if child is None:
-        return text
-    text = redact(text, child_names(child))
-    for contact in child.contacts:
-        digits = re.sub(r"\D", "", contact.phone or "")
-        if len(digits) >= 6:
-            # Any spacing or punctuation between the digits, as people type numbers differently.
-            text = re.sub(r"\+?" + r"[\s().-]*".join(digits), WITHHELD, text)
-    dob = child.date_of_birth
-    for form in (dob.isoformat(), f"{dob:%d/%m/%Y}", f"{dob.day}/{dob.month}/{dob.year}"):
-        text = text.replace(form, WITHHELD)
-    return text
 
 
 def _headline(rows: Sequence[_AuditRow], ctx: AppContext) -> Headline:

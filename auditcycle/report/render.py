@@ -24,7 +24,6 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.settings import get_settings
 from auditcycle.models import ReportEdition, Staff
 from auditcycle.models.enums import Role
-from auditcycle.notices.queue import mail_domain, recipient
 from auditcycle.notifications.notices import day_label, month_label
 from auditcycle.notifications.outbox import enqueue
 from auditcycle.notifications.render import environment
@@ -34,6 +33,7 @@ from auditcycle.notifications.report import (
     compose_report,
     compose_report_restricted,
 )
+from auditcycle.people.directory import mail_domain, recipient
 from auditcycle.report.data import ReportData
 
 PHASE = "report"

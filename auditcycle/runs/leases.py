@@ -24,10 +24,10 @@ from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from auditcycle.core.clock import wall_clock
-from auditcycle.core.db import get_engine, session_scope
 from auditcycle.core.errors import UserError
 from auditcycle.core.settings import get_settings
 from auditcycle.models import PhaseLease
+from auditcycle.storage.db import get_engine, session_scope
 
 DEFAULT_TTL = timedelta(minutes=30)
 POLL_SECONDS = 0.5

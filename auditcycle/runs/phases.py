@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
-from auditcycle.core.db import session_scope
 from auditcycle.core.errors import UserError
 from auditcycle.models import PhaseRun
 from auditcycle.models.enums import PhaseRunStatus
+from auditcycle.storage.db import session_scope
 
 log = logging.getLogger(__name__)
 PHASES = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe", "report",

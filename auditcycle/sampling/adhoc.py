@@ -14,7 +14,6 @@ run left undone (notices, bookings, delivery). The reason is left out of the mat
 the request and changes nothing drawn. Outside the window the same request is taken to be a
 deliberate new sample, such as a follow-up dip sample, and is drawn afresh.
 """
-import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -23,13 +22,21 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
-from auditcycle.core.db import serialise
 from auditcycle.core.errors import UserError, shown
-from auditcycle.models import Audit, AuditCycle, Team
-from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, CycleKind
+from auditcycle.models import AuditCycle, Team
+from auditcycle.models.enums import AuditKind, Cohort, CycleKind
 from auditcycle.people.permissions import authorise
-from auditcycle.sampling.cycle import CLOSED, DRAW_LOCK, available_auditors, eligible_candidates, raise_supervision_gaps
-from auditcycle.sampling.draw import AllocationImpossible, allocate, draw_sample
+from auditcycle.sampling.cycle import (
+    CLOSED,
+    DRAW_LOCK,
+    add_audits,
+    auditor_pool,
+    choose_seed,
+    eligible_candidates,
+    raise_supervision_gaps,
+    sample_and_allocate,
+)
+from auditcycle.storage.db import serialise
 
 COMMAND = "deep-dive"  # the permission both kinds are checked against: the QA team
 PREFIXES = {CycleKind.DEEP_DIVE: "DD", CycleKind.DIP_SAMPLE: "DS"}
@@ -167,20 +174,14 @@ def draw_adhoc(session: Session, ctx: AppContext, *, request: AdhocRequest, by: 
         return AdhocSummary(cycle=existing.reference, kind=existing.kind.value, month=existing.month,
                             due=existing.due_date.isoformat(), seed=existing.seed or 0, created=False,
                             audits=len(audits))
-    auditors = available_auditors(session)
-    if not auditors:
-        raise UserError("no active auditors: flag staff as auditors in the staff import first")
+    auditors = auditor_pool(session)
     candidates = eligible_candidates(session, ctx, cohort=request.cohort, team=request.team)
     if not candidates:
         months = ctx.settings.framework.reaudit_exclusion_months
         raise UserError(f"no child{_filters(request)} can be drawn for the {LABELS[request.kind]}: each is "
                         f"unallocated or was audited within the last {months} months")
-    seed = seed if seed is not None else secrets.randbelow(2**31)
-    sample = draw_sample(candidates, request.size, seed)
-    try:
-        allocations = {a.child_id: a for a in allocate(sample, auditors, seed)}
-    except AllocationImpossible as exc:
-        raise UserError(f"the sample cannot be allocated: {exc}") from exc
+    seed = choose_seed(seed)
+    sample, allocations = sample_and_allocate(candidates, request.size, auditors, seed)
 
     cycle = AuditCycle(
         reference=next_reference(session, request.kind, month), kind=request.kind, month=str(month),
@@ -192,15 +193,8 @@ def draw_adhoc(session: Session, ctx: AppContext, *, request: AdhocRequest, by: 
     session.flush()
     summary = AdhocSummary(cycle=cycle.reference, kind=cycle.kind.value, month=cycle.month,
                            due=cycle.due_date.isoformat(), seed=seed, created=True, eligible=len(candidates))
-    for number, candidate in enumerate(sample, start=1):
-        allocation = allocations[candidate.child_id]
-        session.add(Audit(
-            reference=f"{cycle.reference}-{number:03d}", cycle_id=cycle.id, child_id=candidate.child_id,
-            auditor_id=allocation.auditor_id, buddy_id=allocation.buddy_id, kind=AUDIT_KINDS[request.kind],
-            status=AuditStatus.ALLOCATED, due_date=request.due, stratum=candidate.team, created_at=ctx.now,
-        ))
-        summary.teams[candidate.team] = summary.teams.get(candidate.team, 0) + 1
-    session.flush()
+    summary.teams = add_audits(session, ctx, cycle, [(c, AUDIT_KINDS[request.kind]) for c in sample], allocations,
+                               stem=cycle.reference)
     summary.audits = len(sample)
     summary.immediate_responses = raise_supervision_gaps(session, ctx, cycle)
     return summary

@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session, aliased
 
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
-from auditcycle.core.db import serialise
 from auditcycle.core.errors import UserError, shown
 from auditcycle.immediate_responses.lifecycle import raise_response
 from auditcycle.models import Audit, AuditCycle, Child, ImmediateResponse, Nomination, Staff, Team
@@ -20,7 +19,18 @@ from auditcycle.models.enums import (
     ResponseTrigger,
 )
 from auditcycle.people.permissions import authorise
-from auditcycle.sampling.draw import AllocationImpossible, Auditor, Candidate, allocate, draw_sample, redraw_one
+from auditcycle.sampling.draw import (
+    Allocation,
+    AllocationImpossible,
+    Auditor,
+    Candidate,
+    allocate,
+    draw_sample,
+    may_audit,
+    redraw_one,
+)
+from auditcycle.storage.db import serialise
+from auditcycle.storage.records import get_audit
 
 CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
 # Who was audited lately decides who may be drawn, so draws of any kind (monthly, ad-hoc, a
@@ -99,6 +109,46 @@ def available_auditors(session: Session) -> list[Auditor]:
     return [Auditor(staff_id=sid, team=tname, new=bool(new)) for sid, tname, new in rows]
 
 
+def auditor_pool(session: Session) -> list[Auditor]:
+    """List the active auditors, or say plainly that there are none."""
+    auditors = available_auditors(session)
+    if not auditors:
+        raise UserError("no active auditors: flag staff as auditors in the staff import first")
+    return auditors
+
+
+def choose_seed(seed: int | None) -> int:
+    """Return the given seed, or a fresh random one to record with the draw."""
+    return seed if seed is not None else secrets.randbelow(2**31)
+
+
+def sample_and_allocate(candidates: list[Candidate], size: int, auditors: list[Auditor], seed: int, *,
+                        fixed: list[Candidate] = ()) -> tuple[list[Candidate], dict[str, Allocation]]:
+    """Draw `size` children at random beside the fixed ones and give each a conflict-free auditor."""
+    sample = draw_sample(candidates, size, seed)
+    try:
+        allocations = {a.child_id: a for a in allocate([*fixed, *sample], auditors, seed)}
+    except AllocationImpossible as exc:
+        raise UserError(f"the sample cannot be allocated: {exc}") from exc
+    return sample, allocations
+
+
+def add_audits(session: Session, ctx: AppContext, cycle: AuditCycle, chosen: list[tuple[Candidate, AuditKind]],
+               allocations: dict[str, Allocation], *, stem: str) -> dict[str, int]:
+    """Add an allocated audit to the cycle for each chosen child, numbered under the stem; count them by team."""
+    teams: dict[str, int] = {}
+    for number, (candidate, kind) in enumerate(chosen, start=1):
+        allocation = allocations[candidate.child_id]
+        session.add(Audit(
+            reference=f"{stem}-{number:03d}", cycle_id=cycle.id, child_id=candidate.child_id,
+            auditor_id=allocation.auditor_id, buddy_id=allocation.buddy_id, kind=kind,
+            status=AuditStatus.ALLOCATED, due_date=cycle.due_date, stratum=candidate.team, created_at=ctx.now,
+        ))
+        teams[candidate.team] = teams.get(candidate.team, 0) + 1
+    session.flush()
+    return teams
+
+
 def draw(
     session: Session, ctx: AppContext, *, month: Month, theme: str | None = None,
     cohort: Cohort | None = None, team: str | None = None, size: int | None = None, seed: int | None = None,
@@ -112,10 +162,8 @@ def draw(
                            audits=len(audits))
     if team and session.scalar(select(Team.id).where(Team.name == team)) is None:
         raise UserError(f"--team {team!r}: no team has that name")
-    seed = seed if seed is not None else secrets.randbelow(2**31)
-    auditors = available_auditors(session)
-    if not auditors:
-        raise UserError("no active auditors: flag staff as auditors in the staff import first")
+    seed = choose_seed(seed)
+    auditors = auditor_pool(session)
 
     nominations = list(session.scalars(
         select(Nomination).where(Nomination.month == str(month), Nomination.audit_id.is_(None))
@@ -127,11 +175,8 @@ def draw(
     size = len(auditors) if size is None else size
     if size < 0:
         raise UserError("--size must be zero or more")
-    sample = draw_sample(candidates, max(size - len(nominated), 0), seed)
-    try:
-        allocations = {a.child_id: a for a in allocate([*nominated, *sample], auditors, seed)}
-    except AllocationImpossible as exc:
-        raise UserError(f"the sample cannot be allocated: {exc}") from exc
+    sample, allocations = sample_and_allocate(candidates, max(size - len(nominated), 0), auditors, seed,
+                                              fixed=nominated)
 
     due = ctx.timescales.last_working_day(month)
     cycle = AuditCycle(
@@ -144,17 +189,8 @@ def draw(
     summary = DrawSummary(month=str(month), cycle=cycle.reference, seed=seed, created=True,
                           eligible=len(candidates))
     chosen = [(c, AuditKind.GOOD_PRACTICE) for c in nominated] + [(c, AuditKind.DEEP_DIVE) for c in sample]
-    for number, (candidate, kind) in enumerate(chosen, start=1):
-        allocation = allocations[candidate.child_id]
-        audit = Audit(
-            reference=f"A-{month}-{number:03d}", cycle_id=cycle.id, child_id=candidate.child_id,
-            auditor_id=allocation.auditor_id, buddy_id=allocation.buddy_id, kind=kind,
-            status=AuditStatus.ALLOCATED, due_date=due, stratum=candidate.team, created_at=ctx.now,
-        )
-        session.add(audit)
-        summary.teams[candidate.team] = summary.teams.get(candidate.team, 0) + 1
-        summary.good_practice += kind == AuditKind.GOOD_PRACTICE
-    session.flush()
+    summary.teams = add_audits(session, ctx, cycle, chosen, allocations, stem=f"A-{month}")
+    summary.good_practice = len(nominated)
     audit_of = {a.child_id: a.id for a in cycle.audits}
     for nomination in nominations:
         nomination.audit_id = audit_of.get(nomination.child_id)
@@ -204,14 +240,6 @@ def nominate(session: Session, ctx: AppContext, *, child_id: str, by: str, month
     return nomination
 
 
-def get_audit(session: Session, reference: str) -> Audit:
-    """Get an audit by reference or say plainly that there is none."""
-    audit = session.scalar(select(Audit).where(Audit.reference == reference))
-    if audit is None:
-        raise UserError(f"{shown(reference)}: no audit has that reference (see `auditcycle list audits`)")
-    return audit
-
-
 def replace(session: Session, ctx: AppContext, *, reference: str, by: str, reason: str) -> Audit:
     """Swap an audit out before the notices go, redrawing from the same stratum for the same auditor."""
     authorise(session, command="replace", staff_id=by)
@@ -226,7 +254,7 @@ def replace(session: Session, ctx: AppContext, *, reference: str, by: str, reaso
     auditor = next(a for a in available_auditors(session) if a.staff_id == old.auditor_id) if old.auditor_id else None
     pool = [
         c for c in eligible_candidates(session, ctx, exclude=in_cycle)
-        if auditor is None or (c.team != auditor.team and auditor.staff_id not in {c.key_worker_manager_id, c.key_worker_id})
+        if auditor is None or may_audit(auditor, c)
     ]
     # Each replacement in a cycle draws with its own seed, derived from the recorded one, so it is reproducible.
     replaced = len(list(session.scalars(
@@ -251,9 +279,10 @@ def replace(session: Session, ctx: AppContext, *, reference: str, by: str, reaso
 def withdraw(session: Session, ctx: AppContext, *, reference: str, by: str, reason: str) -> Audit:
     """Withdraw an audit: cancel its meetings and tell everyone who was notified."""
     from auditcycle.booking.meetings import cancel_meetings, involved_recipients
-    from auditcycle.notices.queue import PHASE, mail_domain
+    from auditcycle.notices.queue import PHASE
     from auditcycle.notifications.notices import compose_withdrawal
     from auditcycle.notifications.outbox import enqueue
+    from auditcycle.people.directory import mail_domain
 
     authorise(session, command="withdraw", staff_id=by)
     if not reason.strip():

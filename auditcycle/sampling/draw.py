@@ -29,6 +29,11 @@ class Candidate:
     key_worker_id: str
     key_worker_manager_id: str | None
 
+    @property
+    def conflicted_staff(self) -> frozenset[str]:
+        """Return the staff who may not audit this child: the key worker and their manager."""
+        return frozenset(s for s in (self.key_worker_id, self.key_worker_manager_id) if s is not None)
+
 
 def team_quotas(eligible_by_team: Mapping[str, int], size: int, rng: random.Random) -> dict[str, int]:
     """Split a sample size across teams in proportion to caseload, at least one per team when there is room.
@@ -167,11 +172,7 @@ class AllocationImpossible(UserError):
 
 def may_audit(auditor: Auditor, child: Candidate) -> bool:
     """Say whether the conflict rules let this auditor audit (or buddy) this child."""
-    return (
-        auditor.team != child.team
-        and auditor.staff_id != child.key_worker_manager_id
-        and auditor.staff_id != child.key_worker_id
-    )
+    return auditor.team != child.team and auditor.staff_id not in child.conflicted_staff
 
 
 def allocate(sample: Sequence[Candidate], auditors: Sequence[Auditor], seed: int) -> list[Allocation]:
@@ -203,9 +204,10 @@ def allocate(sample: Sequence[Candidate], auditors: Sequence[Auditor], seed: int
     audit_masks: list[int] = []
     buddy_masks: list[int] = []
     for child in children:
-        conflicted = team_bits.get(child.team, 0) | staff_bit.get(child.key_worker_id, 0)
-        if child.key_worker_manager_id is not None:
-            conflicted |= staff_bit.get(child.key_worker_manager_id, 0)
+        # The bitmask form of may_audit: the child's team and its conflicted staff.
+        conflicted = team_bits.get(child.team, 0)
+        for staff_id in child.conflicted_staff:
+            conflicted |= staff_bit.get(staff_id, 0)
         free = everyone & ~conflicted
         buddies = free & experienced
         buddy_masks.append(buddies)

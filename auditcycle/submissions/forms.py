@@ -1,7 +1,7 @@
 """The audit form: its JSON shape, and every check a form must pass before it is stored."""
 import json
 import unicodedata
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from auditcycle.core.errors import UserError
 from auditcycle.core.settings import FrameworkSettings
 from auditcycle.core.text import breaks_line
+from auditcycle.core.timescales import action_due_problem
 
 MAX_FORM_BYTES = 2_000_000
 
@@ -149,7 +150,6 @@ def validate_form(data: dict, *, source: str, framework: FrameworkSettings, toda
     overall = data.get("overall")
     if isinstance(overall, str) and overall.strip() not in framework.grades:
         problems.append(f"overall: {overall[:40]!r} is not a grade (one of: {allowed})")
-    latest = today + timedelta(days=framework.action_max_days)
     for index, action in enumerate(actions):
         if not isinstance(action, dict):
             continue
@@ -160,11 +160,8 @@ def validate_form(data: dict, *, source: str, framework: FrameworkSettings, toda
             due = date.fromisoformat(str(action.get("due")))
         except ValueError:
             continue  # the schema check has already reported it
-        if due <= today:
-            problems.append(f"actions.{index}.due: {due} is not after the submission date {today}")
-        elif due > latest:
-            problems.append(f"actions.{index}.due: {due} is more than {framework.action_max_days} days after "
-                            f"the submission date (latest {latest})")
+        if problem := action_due_problem(framework, due, today, since="the submission date"):
+            problems.append(f"actions.{index}.due: {due} {problem}")
     if problems:
         # The same field can be reported by both passes; keep the first mention.
         raise FormError(source, list(dict.fromkeys(problems)))

@@ -8,16 +8,17 @@ from sqlalchemy.orm import Session
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
-from auditcycle.immediate_responses.lifecycle import log_event, raise_response
+from auditcycle.immediate_responses.lifecycle import raise_response
 from auditcycle.models import Action, Audit, Dispute, FamilyFeedback, Staff, Submission
 from auditcycle.models.enums import ActionStatus, AuditStatus, ResponseTrigger, Role
-from auditcycle.notices.queue import mail_domain, recipient
 from auditcycle.notifications.notices import day_label
 from auditcycle.notifications.outbox import enqueue
 from auditcycle.notifications.outcomes import ActionRow, GradeRow, compose_outcome, compose_supervision_prompt
+from auditcycle.people.directory import mail_domain, recipient
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import child_names, redact
-from auditcycle.sampling.cycle import get_audit
+from auditcycle.storage.events import log_event
+from auditcycle.storage.records import get_audit
 from auditcycle.submissions.forms import AuditForm, read_form_file, validate_form
 from auditcycle.submissions.grades import OVERALL, current_grades, record_grades
 

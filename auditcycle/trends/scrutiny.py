@@ -16,13 +16,12 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
-from auditcycle.immediate_responses.lifecycle import assistant_directors
 from auditcycle.models import Audit, AuditCycle, Child, DomainGrade, Moderation, Staff, Submission, Team, TrendFlag
 from auditcycle.models.enums import AuditStatus, Cohort, Role
-from auditcycle.notices.queue import Directory, mail_domain, recipient
 from auditcycle.notifications.learning import FlaggedAudit, TrendFacts, audit_lines, compose_trend_flag
 from auditcycle.notifications.notices import month_label
 from auditcycle.notifications.outbox import enqueue
+from auditcycle.people.directory import Directory, assistant_directors, mail_domain, recipient
 
 PHASE = "trends"
 INADEQUATE = "inadequate"

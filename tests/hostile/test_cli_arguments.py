@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from auditcycle.core.db import get_engine
+from auditcycle.storage.db import get_engine
 from hostile.checks import assert_ok, assert_refused, fingerprint, invoke
 from hostile.corpus import NOW
 

@@ -54,7 +54,7 @@ CASES = [
 
 
 def test_hostile_configuration_is_refused_naming_file_and_setting(app_env, tmp_path: Path, monkeypatch, tally) -> None:
-    from auditcycle.core.db import get_engine
+    from auditcycle.storage.db import get_engine
 
     engine = get_engine()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from auditcycle.core.db import get_engine
+from auditcycle.storage.db import get_engine
 from hostile.checks import assert_ok, fingerprint, invoke
 from hostile.corpus import BASE_CHILDREN, BASE_STAFF, NOW
 

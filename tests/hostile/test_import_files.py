@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from auditcycle.core.db import get_engine
+from auditcycle.storage.db import get_engine
 from hostile.checks import assert_ok, assert_refused, fingerprint, invoke
 from hostile.corpus import (
-    AVAILABILITY,
     BASE_CHILDREN,
     BASE_STAFF,
     IMPORT_KINDS,

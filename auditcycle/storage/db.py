@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from auditcycle.core.errors import Conflict, DatabaseBusy, UserError
 from auditcycle.core.settings import get_settings
-from auditcycle.runs import trail  # noqa: F401  (registers the audit trail's session events)
+from auditcycle.storage import trail  # noqa: F401  (registers the audit trail's session events)
 
 # PostgreSQL SQLSTATEs a concurrent run causes: unique violation, serialisation failure, deadlock.
 CONCURRENT_SQLSTATES = {"23505", "40001", "40P01"}

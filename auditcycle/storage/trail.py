@@ -34,9 +34,9 @@ from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.types import TypeDecorator
 
 from auditcycle.core.clock import wall_clock
-from auditcycle.core.transactions import transaction_info
 from auditcycle.models.enums import TrailAction
 from auditcycle.models.trail import TRAIL_TABLE, TrailEntry
+from auditcycle.storage.transactions import transaction_info
 
 # A child's and their family's personal fields: the trail names them when they change, never their values.
 PERSONAL = frozenset({
