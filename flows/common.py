@@ -1,9 +1,13 @@
 """What every phase flow does around its tasks: fix the clock, choose the month, hold the phase, record the run."""
+import functools
+import inspect
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
+from prefect import Flow, flow
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
@@ -12,8 +16,7 @@ from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.models.enums import Cohort
 from auditcycle.runs.leases import acquire, busy_message, current, held, holder_name, lease_ttl
-from auditcycle.runs.phases import RunRecord, recorded_run, resolve_month
-from auditcycle.runs.schedule import skip_reason
+from auditcycle.runs.phases import RunRecord, recorded_run, resolve_month, skip_reason
 from auditcycle.storage.trail import acting_as
 from auditcycle.tasks.adhoc import book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
 from auditcycle.tasks.delivery import deliver_outbox
@@ -38,7 +41,7 @@ def phase(name: str, month: str | None, now: str | None) -> Iterator[tuple[str, 
     configured wait (the lease_wait_seconds setting, default 0).
     """
     ctx = build_context(now)
-    chosen = resolve_month(name, month, ctx)
+    chosen = resolve_month(name, Month.parse(month) if month is not None else None, ctx)
     run_id = _flow_run_id()
     # Take the lease before recording the run, so two runs' records never overlap in time.
     with acting_as(f"phase:{name}"), held(name, holder_name(run_id), tz=ctx.tz):
@@ -83,6 +86,35 @@ def scheduled_skip(name: str, month: str | None, now: str | None) -> dict | None
     return {"skipped": reason}
 
 
+def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., dict]], Flow]:
+    """Make a phase's flow from its body: the body only calls its tasks and returns their summary.
+
+    Around the body, the flow skips a scheduled run with nothing to do (see `scheduled_skip`), holds the
+    phase's lease, records the run with its summary, and, after the body's tasks have committed, drains
+    the outbox. The body is called with the resolved month ("YYYY-MM") and clock (ISO) and its own options.
+    """
+
+    def make(body: Callable[..., dict]) -> Flow:
+        signature = inspect.signature(body)
+
+        @functools.wraps(body)
+        def run(*args: Any, **kwargs: Any) -> dict:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            options = dict(bound.arguments)
+            month, now = options.pop("month", None), options.pop("now", None)
+            if skipped := scheduled_skip(name, month, now):
+                return skipped
+            with phase(name, month, now) as (month, now, record):
+                summary = body(month=month, now=now, **options)
+                record.summary = {**summary, "delivery": deliver_outbox()} if deliver else summary
+            return record.summary
+
+        return flow(name=name, persist_result=False, log_prints=False)(run)
+
+    return make
+
+
 def adhoc_phase(name: str, *, kind: str, theme: str, size: int, due: date, cohort: Cohort | None, team: str | None,
                 reason: str | None, domains: list[str] | None, now: str | None, by: str | None) -> dict:
     """Run an ad-hoc phase (deep dive or dip sample): draw it, announce it and book its meetings, once."""
@@ -91,6 +123,6 @@ def adhoc_phase(name: str, *, kind: str, theme: str, size: int, due: date, cohor
                                   cohort=cohort.value if cohort else None, team=team, reason=reason,
                                   domains=domains, by=by)
         # Each task commits its own work, so a re-run after a failure finishes what was left undone.
-        record.summary = {**drawn, "queued": queue_adhoc_notices(drawn["cycle"], clock),
-                          **book_adhoc_meetings(drawn["cycle"], clock), "delivery": deliver_outbox()}
+        record.summary = {**drawn, "queued": queue_adhoc_notices(cycle=drawn["cycle"], now=clock),
+                          **book_adhoc_meetings(cycle=drawn["cycle"], now=clock), "delivery": deliver_outbox()}
     return record.summary

@@ -1,17 +1,12 @@
 """Escalate overdue audit actions."""
-from dataclasses import asdict
+from sqlalchemy.orm import Session
 
-from prefect import task
-
-from auditcycle.actions.ladder import escalate
-from auditcycle.core.context import build_context
-from auditcycle.storage.db import session_scope
-from auditcycle.tasks.common import TASK_OPTIONS
+from auditcycle.actions.ladder import EscalationSummary, escalate
+from auditcycle.core.context import AppContext
+from auditcycle.tasks.common import phase_task
 
 
-@task(name="escalate-actions", **TASK_OPTIONS)
-def escalate_actions(now: str) -> dict:
+@phase_task("escalate-actions")
+def escalate_actions(session: Session, ctx: AppContext) -> EscalationSummary:
     """Remind before, and climb the ladder after, each open action's due date; return counts."""
-    ctx = build_context(now)
-    with session_scope() as session:
-        return asdict(escalate(session, ctx))
+    return escalate(session, ctx)

@@ -1,18 +1,12 @@
 """Erase personal fields past their retention period."""
-from dataclasses import asdict
+from sqlalchemy.orm import Session
 
-from prefect import task
-
-from auditcycle.core.context import build_context
-from auditcycle.privacy.retention import purge_expired
-from auditcycle.storage.db import session_scope
-from auditcycle.tasks.common import TASK_OPTIONS
+from auditcycle.core.context import AppContext
+from auditcycle.privacy.retention import PurgeSummary, purge_expired
+from auditcycle.tasks.common import phase_task
 
 
-@task(name="purge-expired-personal-data", **TASK_OPTIONS)
-def purge_personal_data(now: str) -> dict:
+@phase_task("purge-expired-personal-data")
+def purge_personal_data(session: Session, ctx: AppContext) -> PurgeSummary:
     """Erase, in one transaction, the personal fields of children past retention, returning counts only."""
-    ctx = build_context(now)
-    with session_scope() as session:
-        summary = purge_expired(session, now=ctx.now, years=ctx.settings.retention_years)
-    return asdict(summary)
+    return purge_expired(session, now=ctx.now, years=ctx.settings.retention_years)

@@ -1,22 +1,16 @@
 """Draw the month's sample."""
-from dataclasses import asdict
-
-from prefect import task
+from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month
-from auditcycle.core.context import build_context
+from auditcycle.core.context import AppContext
 from auditcycle.models.enums import Cohort
-from auditcycle.sampling.cycle import draw
-from auditcycle.storage.db import session_scope
-from auditcycle.tasks.common import TASK_OPTIONS
+from auditcycle.sampling.cycle import DrawSummary, draw
+from auditcycle.tasks.common import phase_task
 
 
-@task(name="draw-sample", **TASK_OPTIONS)
-def draw_sample(month: str, now: str, theme: str | None = None, cohort: str | None = None,
-                team: str | None = None, size: int | None = None, seed: int | None = None) -> dict:
+@phase_task("draw-sample")
+def draw_sample(session: Session, ctx: AppContext, month: Month, theme: str | None = None, cohort: str | None = None,
+                team: str | None = None, size: int | None = None, seed: int | None = None) -> DrawSummary:
     """Draw and allocate the month's audits once, returning counts only."""
-    ctx = build_context(now)
-    with session_scope() as session:
-        summary = draw(session, ctx, month=Month.parse(month), theme=theme,
-                       cohort=Cohort(cohort) if cohort else None, team=team, size=size, seed=seed)
-    return asdict(summary)
+    return draw(session, ctx, month=month, theme=theme, cohort=Cohort(cohort) if cohort else None, team=team,
+                size=size, seed=seed)

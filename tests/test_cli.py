@@ -38,9 +38,12 @@ def test_list_json_has_a_stable_shape_when_empty(app_env) -> None:
 
 def test_bad_month_and_bad_clock_say_what_to_fix(app_env) -> None:
     bad_month = invoke("list", "audits", "--month", "2026-13")
+    short_month = invoke("run", "sample", "--month", "2026-1")
     spring_gap = invoke("list", "audits", "--now", "2026-03-29T01:30")
 
-    assert bad_month.exit_code == 1 and "YYYY-MM" in bad_month.output
+    # A malformed --month is a usage error, refused by the command line before anything runs.
+    assert bad_month.exit_code == 2 and "YYYY-MM" in bad_month.output
+    assert short_month.exit_code == 2 and "'2026-1' is not a month in the form YYYY-MM" in short_month.output
     assert spring_gap.exit_code == 1 and "does not exist in Europe/London" in spring_gap.output
 
 

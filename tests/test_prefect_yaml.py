@@ -8,14 +8,13 @@ import yaml
 from prefect import Flow
 from prefect.client.schemas.schedules import CronSchedule
 
-from auditcycle.runs.phases import PHASES
+from auditcycle.runs.phases import PHASES, Kind
 
 ROOT = Path(__file__).parent.parent
 CONFIG = yaml.safe_load((ROOT / "prefect.yaml").read_text())
 DEPLOYMENTS = {d["name"]: d for d in CONFIG["deployments"]}
 # The phases of the monthly cycle run on schedules; ad-hoc cycles (deep dives, dip samples) run on request.
-MONTHLY = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe", "report",
-           "retention")
+MONTHLY = tuple(name for name, phase in PHASES.items() if phase.cron is not None)
 SCHEDULES = [(name, s) for name, d in DEPLOYMENTS.items() for s in d.get("schedules") or []]
 
 
@@ -29,6 +28,21 @@ def test_every_phase_has_a_deployment() -> None:
 
     assert missing == []
     assert len(CONFIG["deployments"]) == len(DEPLOYMENTS)  # no name is declared twice
+
+
+def test_prefect_yaml_declares_exactly_the_phases_of_the_one_list() -> None:
+    declared = {name: (d["entrypoint"], [s["cron"] for s in d.get("schedules") or []])
+                for name, d in DEPLOYMENTS.items()}
+
+    expected = {name: (phase.flow, [phase.cron] if phase.cron else []) for name, phase in PHASES.items()}
+
+    assert declared == expected
+
+
+def test_the_monthly_phases_are_the_ones_the_cli_runs() -> None:
+    from auditcycle.cli.cycle import Phase as RunChoice
+
+    assert [c.value for c in RunChoice] == [n for n, p in PHASES.items() if p.kind == Kind.MONTHLY]
 
 
 @pytest.mark.parametrize("name", list(DEPLOYMENTS))

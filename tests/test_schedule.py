@@ -7,7 +7,8 @@ import pytest
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.settings import Settings
-from auditcycle.runs.schedule import is_sampling_day, last_full_week_monday, moderation_day, sampling_day, skip_reason
+from auditcycle.runs.phases import skip_reason
+from auditcycle.runs.schedule import is_sampling_day, last_full_week_monday, moderation_day, sampling_day
 
 # England & Wales bank holidays 2026-2028 as published on gov.uk, written out by hand so the test does
 # not share the holidays library with the code it checks.

@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from auditcycle.core.clock import ClockError, Month
 from auditcycle.core.errors import UserError
 
 app = typer.Typer(
@@ -31,6 +32,18 @@ NowOption = Annotated[
         metavar="ISO-DATETIME",
     ),
 ]
+
+
+def _parse_month(value: str) -> Month:
+    try:
+        return Month.parse(value)
+    except ClockError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def month_option(help: str = "The audit month, YYYY-MM.") -> typer.models.OptionInfo:
+    """Return a --month option parsed and checked at the command line (`2026-1` is refused)."""
+    return typer.Option("--month", help=help, parser=_parse_month, metavar="YYYY-MM")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -5,31 +5,25 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import NowOption, app, console, guarded
+from auditcycle.cli import NowOption, app, console, guarded, month_option
+from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.models.enums import Cohort
+from auditcycle.runs.phases import Kind, get_phase, phases_of
 from auditcycle.storage.db import session_scope
 
 ByOption = Annotated[str, typer.Option("--by", help="Your staff id: the person making this decision.")]
 
 
-class Phase(StrEnum):
-    SAMPLE = "sample"
-    NOTIFY = "notify"
-    BOOK = "book"
-    CHASE = "chase"
-    MODERATE = "moderate"
-    RESPONSES = "responses"
-    ESCALATE = "escalate"
-    OBSERVE = "observe"
-    REPORT = "report"
+# The phases `run` offers: the monthly cycle's, from the one list (ad-hoc cycles have their own commands).
+Phase = StrEnum("Phase", {p.name: p.name for p in phases_of(Kind.MONTHLY)})
 
 
 @app.command("run")
 @guarded
 def run_command(
     phase: Annotated[Phase, typer.Argument(help="The phase to run.")],
-    month: Annotated[str | None, typer.Option("--month", help="The audit month, YYYY-MM.")] = None,
+    month: Annotated[Month | None, month_option()] = None,
     theme: Annotated[str | None, typer.Option(help="sample: the month's theme.")] = None,
     cohort: Annotated[Cohort | None, typer.Option(help="sample: draw only from this cohort.")] = None,
     team: Annotated[str | None, typer.Option(help="sample: draw only from this team.")] = None,
@@ -40,24 +34,16 @@ def run_command(
     now: NowOption = None,
 ) -> None:
     """Run a phase of the month through the Prefect engine."""
-    from auditcycle.flows import book, chase, escalate, moderate, notify, observe, report, responses, sample
     from auditcycle.people.permissions import authorise
 
     ctx = build_context(now)
     if by is not None:
         with session_scope() as session:
             authorise(session, command="run", staff_id=by)
-    clock = ctx.now.isoformat()
-    if phase == Phase.REPORT:
-        result = report.report(month=month, now=clock, reissue=reissue)
-    elif phase == Phase.SAMPLE:
-        result = sample.sample(month=month, now=clock, theme=theme, cohort=cohort.value if cohort else None,
-                               team=team, size=size, seed=seed)
-    else:
-        flows = {Phase.NOTIFY: notify.notify, Phase.BOOK: book.book, Phase.CHASE: chase.chase,
-                 Phase.MODERATE: moderate.moderate, Phase.RESPONSES: responses.responses,
-                 Phase.ESCALATE: escalate.escalate, Phase.OBSERVE: observe.observe}
-        result = flows[phase](month=month, now=clock)
+    options = {"sample": {"theme": theme, "cohort": cohort.value if cohort else None, "team": team, "size": size,
+                          "seed": seed},
+               "report": {"reissue": reissue}}.get(phase.value, {})
+    result = get_phase(phase.value).load_flow()(month=str(month) if month else None, now=ctx.now.isoformat(), **options)
     console.print_json(data=result)
 
 
@@ -66,16 +52,15 @@ def run_command(
 def nominate_command(
     child_id: Annotated[str, typer.Argument(help="The child's case id.")],
     by: ByOption,
-    month: Annotated[str, typer.Option("--month", help="The audit month, YYYY-MM.")],
+    month: Annotated[Month, month_option()],
     now: NowOption = None,
 ) -> None:
     """Nominate a child's record as an example of good practice for a month's audit."""
-    from auditcycle.core.clock import Month
     from auditcycle.sampling.cycle import nominate
 
     ctx = build_context(now)
     with session_scope() as session:
-        nominate(session, ctx, child_id=child_id, by=by, month=Month.parse(month))
+        nominate(session, ctx, child_id=child_id, by=by, month=month)
     console.print(f"Nominated {child_id} for {month} as good practice.")
 
 
@@ -259,16 +244,15 @@ app.add_typer(export_app, name="export")
 @export_app.command("case-notes")
 @guarded
 def case_notes_command(
-    month: Annotated[str, typer.Option("--month", help="The audit month, YYYY-MM.")],
+    month: Annotated[Month, month_option()],
     out: Annotated[Path | None, typer.Option("--out", help="Folder (default REPORTS_DIR/YYYY-MM/case-notes).")] = None,
     now: NowOption = None,
 ) -> None:
     """Write the case-note text of each finalised audit, one file per child named by case id."""
-    from auditcycle.core.clock import Month
     from auditcycle.submissions.case_notes import export_case_notes
 
     ctx = build_context(now)
-    wanted = str(Month.parse(month))
+    wanted = str(month)
     folder = out or ctx.settings.reports_dir / wanted / "case-notes"
     with session_scope() as session:
         paths = export_case_notes(session, ctx, month=wanted, folder=folder)
@@ -399,11 +383,10 @@ app.add_typer(report_app, name="report")
 @guarded
 def report_notes_command(
     notes: Annotated[Path, typer.Argument(help="The QA manager's notes in Markdown: findings and planned activity.")],
-    month: Annotated[str, typer.Option("--month", help="The audit month, YYYY-MM.")],
+    month: Annotated[Month, month_option()],
     now: NowOption = None,
 ) -> None:
     """Store the QA manager's notes (the theme's findings and the activity planned) for a month's report."""
-    from auditcycle.core.clock import Month
     from auditcycle.core.errors import UserError
     from auditcycle.sampling.cycle import monthly_cycle
 
@@ -425,7 +408,7 @@ def report_notes_command(
                     if any(ord(c) < 32 and c not in "\r\t" or ord(c) == 127 for c in row))
         raise UserError(f"{notes.name} line {line}: contains a control character such as NUL; save the notes as plain text")
     with session_scope() as session:
-        cycle = monthly_cycle(session, Month.parse(month))
+        cycle = monthly_cycle(session, month)
         if cycle is None:
             raise UserError(f"no sample has been drawn for {month}: there is no report to add notes to")
         cycle.report_notes = text

@@ -5,13 +5,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from auditcycle.cli import NowOption, app, console, guarded
+from auditcycle.cli import NowOption, app, console, guarded, month_option
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.storage.db import session_scope
 from auditcycle.tracker.rows import TrackerKind, list_items
 
-MonthOption = Annotated[str | None, typer.Option("--month", help="Only this audit month (YYYY-MM).")]
+MonthOption = Annotated[Month | None, month_option("Only this audit month (YYYY-MM).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 
 
@@ -25,11 +25,11 @@ def list_command(
 ) -> None:
     """List audits, actions, meetings, responses or messages with their status."""
     ctx = build_context(now)
-    wanted = Month.parse(month) if month else None
+    wanted = month
     with session_scope() as session:
         items = list_items(session=session, kind=kind, month=wanted, ctx=ctx)
     if as_json:
-        typer.echo(json.dumps({"kind": kind.value, "month": month, "items": items}, indent=2))
+        typer.echo(json.dumps({"kind": kind.value, "month": str(month) if month else None, "items": items}, indent=2))
         return
     if not items:
         console.print(f"No {kind.value}{f' for {month}' if month else ''}.")

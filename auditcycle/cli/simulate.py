@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from auditcycle.cli import app, console, guarded
+from auditcycle.cli import app, console, guarded, month_option
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.storage.db import session_scope
@@ -46,12 +46,9 @@ def _replay_settings() -> Iterator[None]:
 
 def _run_phase(phase: str, *, month: str, now: str, **options) -> dict:
     """Run one phase through the Prefect engine, as its deployment would."""
-    from auditcycle.flows import book, chase, escalate, moderate, notify, observe, report, responses, sample
+    from auditcycle.runs.phases import get_phase
 
-    flows = {"sample": sample.sample, "notify": notify.notify, "book": book.book, "chase": chase.chase,
-             "moderate": moderate.moderate, "responses": responses.responses, "escalate": escalate.escalate,
-             "observe": observe.observe, "report": report.report}
-    return flows[phase](month=month, now=now, **options)
+    return get_phase(phase).load_flow()(month=month, now=now, **options)
 
 
 def _deliver() -> int:
@@ -114,9 +111,9 @@ def summary_table(result, figures) -> Table:
 @app.command("simulate")
 @guarded
 def simulate_command(
-    month: Annotated[str, typer.Option("--month", help="The audit month to replay, YYYY-MM.")],
+    month: Annotated[Month, month_option("The audit month to replay, YYYY-MM.")],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic decisions.")] = DEFAULT_SEED,
 ) -> None:
     """Replay a whole audit month through the real phases on a moving clock, with synthetic decisions."""
     quiet_prefect()
-    simulate_month(Month.parse(month), seed=seed)
+    simulate_month(month, seed=seed)

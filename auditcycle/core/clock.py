@@ -72,7 +72,8 @@ class Month:
             result = cls(int(year_s), int(month_s))
         except ValueError:
             raise ClockError(f"{brief(value)} is not a month in the form YYYY-MM, such as 2026-12") from None
-        if not 1 <= result.month <= 12 or not EARLIEST_YEAR <= result.year <= LATEST_YEAR or len(year_s) != 4:
+        if (not 1 <= result.month <= 12 or not EARLIEST_YEAR <= result.year <= LATEST_YEAR
+                or not (len(year_s) == 4 and len(month_s) == 2)):
             raise ClockError(f"{brief(value)} is not a month in the form YYYY-MM, such as 2026-12")
         return result
 

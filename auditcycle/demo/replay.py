@@ -54,7 +54,8 @@ from auditcycle.models.enums import (
 from auditcycle.moderation.panel import record_moderation
 from auditcycle.observations.assignment import record_observation
 from auditcycle.people.directory import service_managers_for
-from auditcycle.runs.phases import report_day
+from auditcycle.runs.phases import Kind, get_phase, phases_of
+from auditcycle.runs.schedule import report_day
 from auditcycle.runs.schedule import sampling_day as scheduled_sampling_day
 from auditcycle.sampling.cycle import monthly_cycle
 from auditcycle.storage.db import session_scope
@@ -131,8 +132,7 @@ def month_calendar(ctx: AppContext, month: Month) -> MonthCalendar:
 
 # ---- The steps of the replay --------------------------------------------------------------------------
 
-PHASE_STEPS = frozenset({"sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe",
-                         "report"})
+PHASE_STEPS = frozenset(p.name for p in phases_of(Kind.MONTHLY))
 
 
 @dataclass(frozen=True, order=True)
@@ -337,10 +337,13 @@ def schedule_phases(ctx: AppContext, calendar: MonthCalendar) -> Schedule:
     """Lay out the month's phase runs and the fixed-time decisions, at the times the deployments use."""
     ts = ctx.timescales
     s = Schedule()
-    # The draw, the notices and the bookings, on the sampling day (the deployments' 07:00, 07:30, 08:00).
-    s.add(_at(ts, calendar.sampling, 7), "sample")
-    s.add(_at(ts, calendar.sampling, 7, 30), "notify")
-    s.add(_at(ts, calendar.sampling, 8), "book")
+    def at(day: date, phase: str) -> datetime:
+        return _at(ts, day, *get_phase(phase).cron_time)
+
+    # The draw, the notices and the bookings on the sampling day, at their deployments' times.
+    s.add(at(calendar.sampling, "sample"), "sample")
+    s.add(at(calendar.sampling, "notify"), "notify")
+    s.add(at(calendar.sampling, "book"), "book")
     s.add(_at(ts, calendar.sampling, 8, 5), "plan")
     s.add(_at(ts, calendar.sampling, 14), "answer-sampling-responses")
     # Every working day of the month: chase and escalate. Observations are assigned on the first working
@@ -349,34 +352,36 @@ def schedule_phases(ctx: AppContext, calendar: MonthCalendar) -> Schedule:
                                                     for n in ctx.settings.framework.reminder_offsets_working_days)}
     for day in _working_days(ts, calendar.first, calendar.end):
         if day <= calendar.due:
-            s.add(_at(ts, day, 8), "chase")
+            s.add(at(day, "chase"), "chase")
         elif day <= calendar.closure_run:
-            s.add(_at(ts, day, 8), "chase", only_if="open-audits")
-        s.add(_at(ts, day, 8, 15), "escalate", only_if="open-actions" if day > calendar.due else "")
+            s.add(at(day, "chase"), "chase", only_if="open-audits")
+        s.add(at(day, "escalate"), "escalate", only_if="open-actions" if day > calendar.due else "")
         if day in observe_days:
-            s.add(_at(ts, day, 8, 30), "observe")
-    # Immediate Response checks twice a day, weekends included, whenever one is open.
+            s.add(at(day, "observe"), "observe")
+    # Immediate Response checks at two of the deployment's hourly times a day (enough for a 24-hour
+    # deadline, and a replay of every hour would be slow), weekends included, whenever one is open.
     day = calendar.sampling
+    _, past_the_hour = get_phase("responses").cron_time
     while day <= calendar.end:
-        s.add(_at(ts, day, 9, 5), "responses", only_if="open-responses")
-        s.add(_at(ts, day, 17, 5), "responses", only_if="open-responses")
+        s.add(_at(ts, day, 9, past_the_hour), "responses", only_if="open-responses")
+        s.add(_at(ts, day, 17, past_the_hour), "responses", only_if="open-responses")
         day += timedelta(days=1)
     # Observations recorded by their observers, mid-month and near the end.
     s.add(_at(ts, ts.add_working_days(calendar.first, 9), 15), "observations", ref="mid-month")
     s.add(_at(ts, ts.add_working_days(calendar.due, -3), 15), "observations", ref="month-end")
     # Moderation: selection after the due date, a re-run for late forms, the outcomes, closure.
     second = ts.add_working_days(calendar.due, 5)
-    s.add(_at(ts, ts.next_working_day(calendar.due), 9), "moderate")
+    s.add(at(ts.next_working_day(calendar.due), "moderate"), "moderate")
     s.add(_at(ts, ts.add_working_days(calendar.due, 3), 11), "moderation-outcomes")
-    s.add(_at(ts, second, 9), "moderate")
+    s.add(at(second, "moderate"), "moderate")
     s.add(_at(ts, second, 9, 30), "approve-summaries")
     s.add(_at(ts, ts.add_working_days(calendar.due, 8), 11), "moderation-outcomes")
-    s.add(_at(ts, calendar.closure_run, 9), "moderate")
+    s.add(at(calendar.closure_run, "moderate"), "moderate")
     s.add(_at(ts, calendar.closure_run, 9, 30), "approve-summaries")
     # The report on its day; if moderation closes later, the files are rewritten final (mailing nobody).
-    s.add(_at(ts, calendar.report, 10), "report")
+    s.add(at(calendar.report, "report"), "report")
     if calendar.report <= calendar.closure_run:
-        s.add(_at(ts, calendar.closure_run, 10), "report")
+        s.add(at(calendar.closure_run, "report"), "report")
     return s
 
 

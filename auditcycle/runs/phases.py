@@ -1,43 +1,148 @@
-"""Phase runs: the month a phase covers by default, and the record kept of every run."""
+"""The phases of the month, each defined once, and the record kept of every run.
+
+`PHASES` is the one list of phases: the CLI's `run` choices, the flows' scheduled-skip rule and default
+month, the replay's timetable and the test against prefect.yaml all read it. A later phase (reading
+invite replies, draining mail) is one more `register(Phase(...))`.
+"""
+import importlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
-from auditcycle.core.errors import UserError
+from auditcycle.core.errors import UserError, shown
 from auditcycle.models import PhaseRun
 from auditcycle.models.enums import PhaseRunStatus
+from auditcycle.runs import schedule
 from auditcycle.storage.db import session_scope
 
 log = logging.getLogger(__name__)
-PHASES = ("sample", "notify", "book", "chase", "moderate", "responses", "escalate", "observe", "report",
-          "deep-dive", "dip-sample", "retention")
+
+
+class Covers(StrEnum):
+    """The audit month a phase covers when it is given none, relative to today's month."""
+
+    NEXT = "next"
+    CURRENT = "current"
+    PREVIOUS = "previous"
+
+
+class Kind(StrEnum):
+    """What drives a phase: the monthly cycle's calendar, a person's request, or housekeeping."""
+
+    MONTHLY = "monthly"
+    ON_REQUEST = "on request"
+    HOUSEKEEPING = "housekeeping"
+
+
+SkipRule = Callable[[str, AppContext, Month], str | None]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the month: its name, the month it covers by default, its flow and its schedule."""
+
+    name: str
+    kind: Kind
+    covers: Covers
+    flow: str  # the prefect.yaml entrypoint, "flows/<file>.py:<function>"
+    cron: str | None = None  # the default schedule in the council's zone; None runs on request only
+    skip: SkipRule | None = None  # the calendar rule cron cannot say: why a scheduled run does nothing today
+
+    def default_month(self, ctx: AppContext) -> Month:
+        """Return the audit month this phase covers when none is given."""
+        this_month = Month.of(ctx.timescales.today(ctx.now))
+        return {Covers.NEXT: this_month.next(), Covers.CURRENT: this_month,
+                Covers.PREVIOUS: this_month.previous()}[self.covers]
+
+    def skip_reason(self, ctx: AppContext) -> str | None:
+        """Return why a scheduled run of this phase has nothing to do now, or None when it should run."""
+        return self.skip(self.name, ctx, self.default_month(ctx)) if self.skip else None
+
+    def load_flow(self) -> Any:
+        """Import and return this phase's Prefect flow, as a worker would from its entrypoint."""
+        path, _, function = self.flow.partition(":")
+        # Imported on demand: the flows import the tasks, which import every domain package.
+        module = importlib.import_module("auditcycle." + path.removesuffix(".py").replace("/", "."))
+        return getattr(module, function)
+
+    @property
+    def cron_time(self) -> tuple[int, int]:
+        """Return the (hour, minute) of the schedule; an hourly schedule gives hour 0."""
+        if self.cron is None:
+            raise ValueError(f"the {self.name} phase has no schedule")
+        minute, hour, *_ = self.cron.split()
+        return (0 if hour == "*" else int(hour)), int(minute)
+
+
+PHASES: dict[str, Phase] = {}
+
+
+def register(phase: Phase) -> Phase:
+    """Add a phase to the one list of phases; a name is registered once."""
+    if phase.name in PHASES:
+        raise ValueError(f"the {phase.name} phase is already registered")
+    PHASES[phase.name] = phase
+    return phase
+
+
+def get_phase(name: str) -> Phase:
+    """Return a phase by name, or say which names there are."""
+    try:
+        return PHASES[name]
+    except KeyError:
+        raise UserError(f"unknown phase {shown(name)}: choose one of {', '.join(PHASES)}") from None
+
+
+def phases_of(kind: Kind) -> list[Phase]:
+    """List the phases of one kind, in the order of the month."""
+    return [p for p in PHASES.values() if p.kind == kind]
+
+
+WORKING_DAYS = "* * 1-5"
+for _phase in (
+    # Sampling, notices and booking look ahead to next month and fire every working-day morning, but
+    # only the sampling day does anything; notify follows sample and book follows notify.
+    Phase("sample", Kind.MONTHLY, Covers.NEXT, "flows/sample.py:sample", f"0 7 {WORKING_DAYS}",
+          schedule.on_sampling_day),
+    Phase("notify", Kind.MONTHLY, Covers.NEXT, "flows/notify.py:notify", f"30 7 {WORKING_DAYS}",
+          schedule.on_sampling_day),
+    Phase("book", Kind.MONTHLY, Covers.NEXT, "flows/book.py:book", f"0 8 {WORKING_DAYS}", schedule.on_sampling_day),
+    Phase("chase", Kind.MONTHLY, Covers.CURRENT, "flows/chase.py:chase", f"0 8 {WORKING_DAYS}"),
+    Phase("moderate", Kind.MONTHLY, Covers.PREVIOUS, "flows/moderate.py:moderate", f"0 9 {WORKING_DAYS}",
+          schedule.from_moderation_day),
+    Phase("responses", Kind.MONTHLY, Covers.CURRENT, "flows/responses.py:responses", "5 * * * *"),
+    Phase("escalate", Kind.MONTHLY, Covers.CURRENT, "flows/escalate.py:escalate", f"15 8 {WORKING_DAYS}"),
+    Phase("observe", Kind.MONTHLY, Covers.CURRENT, "flows/observe.py:observe", f"30 8 {WORKING_DAYS}"),
+    Phase("report", Kind.MONTHLY, Covers.PREVIOUS, "flows/report.py:report", f"0 10 {WORKING_DAYS}",
+          schedule.on_report_day),
+    Phase("deep-dive", Kind.ON_REQUEST, Covers.CURRENT, "flows/deep_dive.py:deep_dive"),
+    Phase("dip-sample", Kind.ON_REQUEST, Covers.CURRENT, "flows/dip_sample.py:dip_sample"),
+    Phase("retention", Kind.HOUSEKEEPING, Covers.CURRENT, "flows/retention.py:retention", "0 6 1 * *"),
+):
+    register(_phase)
 
 
 def default_month(phase: str, ctx: AppContext) -> Month:
-    """Return the audit month a phase covers when none is given.
-
-    Sampling, notices and booking look ahead to next month; moderation looks back at the month just
-    due; chasing, escalation, observations and response checks cover the current month (and open items
-    of earlier ones).
-    """
-    this_month = Month.of(ctx.timescales.today(ctx.now))
-    if phase in {"sample", "notify", "book"}:
-        return this_month.next()
-    if phase in {"moderate", "report"}:
-        return this_month.previous()
-    return this_month
+    """Return the audit month a phase covers when none is given."""
+    return get_phase(phase).default_month(ctx)
 
 
-def resolve_month(phase: str, month: str | None, ctx: AppContext) -> Month:
-    """Parse `--month`, or choose the phase's default."""
-    return Month.parse(month) if month else default_month(phase, ctx)
+def skip_reason(phase: str, ctx: AppContext) -> str | None:
+    """Return why a scheduled run of a phase has nothing to do now, or None when it should run."""
+    return get_phase(phase).skip_reason(ctx)
+
+
+def resolve_month(phase: str, month: Month | None, ctx: AppContext) -> Month:
+    """Return the month given, or the phase's default."""
+    return month if month is not None else default_month(phase, ctx)
 
 
 @dataclass
@@ -73,8 +178,7 @@ def recorded_run(phase: str, month: Month, ctx: AppContext, flow_run_id: str | N
 
     The caller holds the phase's lease, so earlier runs left running are closed as abandoned first.
     """
-    if phase not in PHASES:
-        raise UserError(f"unknown phase {phase!r}: choose one of {', '.join(PHASES)}")
+    get_phase(phase)
     with session_scope() as session:
         abandoned = close_abandoned_runs(session, phase)
         row = PhaseRun(phase=phase, month=str(month), clock=ctx.now, started_at=wall_clock(),
@@ -93,15 +197,3 @@ def recorded_run(phase: str, month: Month, ctx: AppContext, flow_run_id: str | N
     with session_scope() as session:
         session.execute(update(PhaseRun).where(PhaseRun.id == record.id).values(
             status=PhaseRunStatus.SUCCEEDED, finished_at=wall_clock(), summary=record.summary))
-
-
-def report_day(ctx: AppContext, month: Month) -> date:
-    """Return the configured working day of a month on which the previous month's report is published."""
-    first = ctx.timescales.first_working_day(month)
-    return ctx.timescales.add_working_days(first, ctx.settings.framework.report_working_day - 1)
-
-
-def scheduled_report_due(ctx: AppContext) -> bool:
-    """Say whether today is the day a scheduled run publishes last month's report."""
-    today = ctx.timescales.today(ctx.now)
-    return today == report_day(ctx, Month.of(today))

@@ -8,9 +8,6 @@ from datetime import date, timedelta
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.core.timescales import Timescales
-from auditcycle.runs.phases import default_month, report_day
-
-SAMPLING_PHASES = frozenset({"sample", "notify", "book"})
 
 
 def last_full_week_monday(month: Month) -> date:
@@ -36,17 +33,34 @@ def moderation_day(timescales: Timescales, month: Month) -> date:
     return timescales.next_working_day(timescales.last_working_day(month))
 
 
-def skip_reason(phase: str, ctx: AppContext) -> str | None:
-    """Return why a scheduled run of a phase has nothing to do today, or None when it should run."""
+def report_day(ctx: AppContext, month: Month) -> date:
+    """Return the configured working day of a month on which the previous month's report is published."""
+    first = ctx.timescales.first_working_day(month)
+    return ctx.timescales.add_working_days(first, ctx.settings.framework.report_working_day - 1)
+
+
+def scheduled_report_due(ctx: AppContext) -> bool:
+    """Say whether today is the day a scheduled run publishes last month's report."""
     today = ctx.timescales.today(ctx.now)
-    if phase in SAMPLING_PHASES and not is_sampling_day(ctx):
-        day = sampling_day(ctx.timescales, Month.of(today))
-        return f"not the sampling day: this month's is {day:%a %d %b %Y}; give a month to run {phase} now"
-    if phase == "moderate":
-        month = default_month(phase, ctx)
-        day = moderation_day(ctx.timescales, month)
-        if today < day:
-            return f"moderation of {month} starts on {day:%a %d %b %Y}, the first working day after its due date"
-    if phase == "report" and today != report_day(ctx, Month.of(today)):
-        return "not the configured report day"
+    return today == report_day(ctx, Month.of(today))
+
+
+def on_sampling_day(phase: str, ctx: AppContext, month: Month) -> str | None:
+    """Skip a sampling-day phase (sample, notify, book) on any other day."""
+    if is_sampling_day(ctx):
+        return None
+    day = sampling_day(ctx.timescales, Month.of(ctx.timescales.today(ctx.now)))
+    return f"not the sampling day: this month's is {day:%a %d %b %Y}; give a month to run {phase} now"
+
+
+def from_moderation_day(phase: str, ctx: AppContext, month: Month) -> str | None:
+    """Skip moderation of a month before the first working day after its due date."""
+    day = moderation_day(ctx.timescales, month)
+    if ctx.timescales.today(ctx.now) < day:
+        return f"moderation of {month} starts on {day:%a %d %b %Y}, the first working day after its due date"
     return None
+
+
+def on_report_day(phase: str, ctx: AppContext, month: Month) -> str | None:
+    """Skip the report on any day but the configured working day of the month."""
+    return None if scheduled_report_due(ctx) else "not the configured report day"

@@ -63,6 +63,14 @@ def monthly_cycle(session: Session, month: Month) -> AuditCycle | None:
     return session.scalar(select(AuditCycle).where(AuditCycle.reference == cycle_reference(CycleKind.MONTHLY, month)))
 
 
+def require_monthly_cycle(session: Session, month: Month) -> AuditCycle:
+    """Get the monthly cycle for an audit month, or say plainly that its sample has not been drawn."""
+    cycle = monthly_cycle(session, month)
+    if cycle is None:
+        raise UserError(f"no sample has been drawn for {month}: run `auditcycle run sample --month {month}` first")
+    return cycle
+
+
 def _recently_audited(session: Session, cutoff: date) -> select:
     return (
         select(Audit.child_id)
