@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from auditcycle.core.clock import wall_clock
+from auditcycle.core.context import build_context
 from auditcycle.core.faults import AFTER_ACCEPT, MID_BATCH, checkpoint
 from auditcycle.core.settings import Settings
 from auditcycle.models import OutboxMessage
@@ -156,7 +157,7 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
                 rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
                                             .order_by(OutboxMessage.id)))
             # One connection for the whole drain, opened again only if the server has dropped it.
-            if not connected or getattr(transport, "usable", True) is False:
+            if not connected or not transport.usable:
                 try:
                     transport.open()
                     connected = True
@@ -181,7 +182,7 @@ _MARK_SENT = (update(OutboxMessage).where(OutboxMessage.id == bindparam("b_id"))
 def _send_one(marks: Connection, factory, transport: Transport, row: OutboxMessage, settings: Settings,
               report: DeliveryReport) -> None:
     try:
-        if getattr(transport, "usable", True) is False:
+        if not transport.usable:
             transport.open()  # the server dropped the connection on an earlier message of this batch
         transport.send(build_email(row, settings), sender=str(settings.mail_from), recipient=row.recipient_email)
     except DeliveryError as exc:
@@ -223,8 +224,7 @@ def _queue_failure_report(factory: sessionmaker[Session], settings: Settings, fa
     """Queue one report of permanently refused messages to each QA manager; return how many were queued."""
     from auditcycle.models import Staff
     from auditcycle.models.enums import Role
-    from auditcycle.notifications.message import Recipient
-    from auditcycle.notifications.outbox import enqueue
+    from auditcycle.notifications.outbox import MessageKey, enqueue
     from auditcycle.notifications.render import render
 
     with factory.begin() as session:
@@ -241,8 +241,6 @@ def _queue_failure_report(factory: sessionmaker[Session], settings: Settings, fa
         queued = 0
         for manager in managers:
             message = render("delivery_failure", recipient_name=manager.name, items=items)
-            queued += enqueue(session, phase="gateway", month=None, subject_ref=f"failed-{rows[0].id}-{rows[-1].id}",
-                              step="failure-report", recipient=Recipient(manager.id, manager.name, manager.email),
-                              message=message, now=wall_clock(),
-                              mail_domain=str(settings.mail_from).rsplit("@", 1)[-1]) is not None
+            key = MessageKey("gateway", None, f"failed-{rows[0].id}-{rows[-1].id}", "failure-report")
+            queued += enqueue(session, build_context(None, settings), key, manager, message) is not None
         return queued

@@ -1,5 +1,9 @@
 """The plain values messages are made of: who receives them and what they say."""
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the model is only named in a hint; messages stay plain values
+    from auditcycle.models import Staff
 
 
 @dataclass(frozen=True, order=True)
@@ -9,6 +13,11 @@ class Recipient:
     staff_id: str
     name: str
     email: str
+
+    @classmethod
+    def of(cls, staff: "Staff") -> "Recipient":
+        """Return a member of staff as a recipient."""
+        return cls(staff_id=staff.id, name=staff.name, email=staff.email)
 
 
 @dataclass(frozen=True)

@@ -1,45 +1,59 @@
 """Queue messages in the outbox, in the same transaction as the change that caused them."""
-from datetime import datetime
+from dataclasses import dataclass
 from email.utils import make_msgid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditcycle.core.clock import wall_clock
-from auditcycle.models import OutboxMessage
+from auditcycle.core.clock import Month, wall_clock
+from auditcycle.core.context import AppContext
+from auditcycle.models import OutboxMessage, Staff
 from auditcycle.models.enums import MessageStatus
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.storage.transactions import transaction_info
 
 
-def idempotency_key(*, phase: str, month: str | None, subject_ref: str, step: str, recipient: Recipient) -> str:
-    """Return the key that makes a message unique: phase, month, subject, step and recipient."""
-    return f"{phase}:{month or '-'}:{subject_ref}:{step}:{recipient.staff_id}"
+@dataclass(frozen=True)
+class MessageKey:
+    """What, with its recipient, makes a message unique: the phase, the month, the subject and the step."""
+
+    phase: str
+    month: Month | str | None
+    subject_ref: str
+    step: str
+
+    @property
+    def prefix(self) -> str:
+        """Return the part of the key shared by one phase's messages of one month."""
+        return f"{self.phase}:{self.month or '-'}:"
+
+    def for_recipient(self, recipient: Recipient) -> str:
+        """Return the idempotency key of this message to one recipient."""
+        return f"{self.prefix}{self.subject_ref}:{self.step}:{recipient.staff_id}"
 
 
-def enqueue(
-    session: Session,
-    *,
-    phase: str,
-    month: str | None,
-    subject_ref: str,
-    step: str,
-    recipient: Recipient,
-    message: Composed,
-    now: datetime,
-    mail_domain: str,
-) -> OutboxMessage | None:
-    """Queue one message unless the same key is already queued; return the new row or None."""
-    key = idempotency_key(phase=phase, month=month, subject_ref=subject_ref, step=step, recipient=recipient)
-    queued = _queued_keys(session, f"{phase}:{month or '-'}:")
-    if key in queued:
+def mail_domain(ctx: AppContext) -> str:
+    """Return the domain Message-IDs are made under: the QA mailbox's."""
+    return str(ctx.settings.mail_from).rsplit("@", 1)[-1]
+
+
+def enqueue(session: Session, ctx: AppContext, key: MessageKey, to: Recipient | Staff,
+            message: Composed) -> OutboxMessage | None:
+    """Queue one message in the caller's transaction unless the same key is already queued; return the new row.
+
+    This is the one way a message enters the outbox; the gateway sends it after the commit.
+    """
+    recipient = to if isinstance(to, Recipient) else Recipient.of(to)
+    idempotency_key = key.for_recipient(recipient)
+    queued = _queued_keys(session, key.prefix)
+    if idempotency_key in queued:
         return None
-    queued.add(key)
+    queued.add(idempotency_key)
     row = OutboxMessage(
-        idempotency_key=key,
-        phase=phase,
-        subject_ref=subject_ref,
-        step=step,
+        idempotency_key=idempotency_key,
+        phase=key.phase,
+        subject_ref=key.subject_ref,
+        step=key.step,
         recipient_id=recipient.staff_id,
         recipient_email=recipient.email,
         template=message.template,
@@ -52,10 +66,10 @@ def enqueue(
         attachment_path=message.attachment_path,
         attachment_name=message.attachment_name,
         # Fixed at queueing so every retry carries the same Message-ID and clients collapse repeats.
-        message_id=make_msgid(idstring=phase, domain=mail_domain),
+        message_id=make_msgid(idstring=key.phase, domain=mail_domain(ctx)),
         status=MessageStatus.PENDING,
         attempts=0,
-        created_at=now,
+        created_at=ctx.now,
         # Delivery runs on the real clock: a replayed `--now` in the future must not hold mail back.
         next_attempt_at=wall_clock(),
     )

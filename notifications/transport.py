@@ -28,9 +28,22 @@ class DeliveryError(Exception):
 class Transport(Protocol):
     """Something that delivers built messages, opened once per batch."""
 
-    def open(self) -> None: ...
-    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None: ...
-    def close(self) -> None: ...
+    @property
+    def usable(self) -> bool:
+        """Say whether the open connection can still send (False once the server has dropped it)."""
+        ...
+
+    def open(self) -> None:
+        """Connect, or make ready to write."""
+        ...
+
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+        """Send one message, or raise DeliveryError saying whether to retry."""
+        ...
+
+    def close(self) -> None:
+        """Disconnect; safe to call twice."""
+        ...
 
 
 class FolderTransport:
@@ -50,6 +63,11 @@ class FolderTransport:
         partial = target.with_suffix(".eml.part")
         partial.write_bytes(message.as_bytes())
         os.replace(partial, target)
+
+    @property
+    def usable(self) -> bool:
+        """Say whether the folder can still be written to: always, once open."""
+        return True
 
     def close(self) -> None:
         """Nothing to close."""

@@ -25,6 +25,7 @@ from figures import report
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import sessionmaker
 
+from auditcycle.core.context import build_context
 from auditcycle.core.errors import Conflict
 from auditcycle.models import Audit, AuditCycle, Meeting, OutboxMessage, PhaseRun, Staff
 from auditcycle.models.enums import AuditStatus, MessageStatus, PhaseRunStatus, Role
@@ -442,16 +443,15 @@ MESSAGES = 300
 
 def _fill_outbox(session, count: int) -> None:
     """Queue `count` distinct messages to 30 members of staff."""
-    from auditcycle.core.clock import wall_clock
     from auditcycle.notifications.message import Composed, Recipient
-    from auditcycle.notifications.outbox import enqueue
+    from auditcycle.notifications.outbox import MessageKey, enqueue
 
     people = [Recipient(f"S{i:03d}", f"Person {i}", f"person{i}@council.example") for i in range(30)]
     session.add_all(Staff(id=p.staff_id, name=p.name, email=p.email, role=Role.KEY_WORKER) for p in people)
     for n in range(count):
         message = Composed(template="test", subject=f"Message {n}", text=f"Body {n}", html=f"<p>Body {n}</p>")
-        enqueue(session, phase="notify", month=MONTH, subject_ref=f"load-{n}", step="notice",
-                recipient=people[n % len(people)], message=message, now=wall_clock(), mail_domain="council.example")
+        enqueue(session, build_context(), MessageKey("notify", MONTH, f"load-{n}", "notice"), people[n % len(people)],
+                message)
     session.commit()
 
 

@@ -5,6 +5,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
+from auditcycle.core.context import build_context
 from auditcycle.core.errors import Conflict
 from auditcycle.core.settings import Settings
 from auditcycle.models import OutboxMessage, Staff
@@ -12,7 +13,7 @@ from auditcycle.models.enums import MessageStatus, Role
 from auditcycle.notifications.gateway import deliver
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
 from auditcycle.notifications.message import Recipient
-from auditcycle.notifications.outbox import enqueue
+from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.render import render
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -44,8 +45,7 @@ def _invite(sequence: int = 0) -> tuple[Invite, MeetingFacts]:
 def _queue(session, recipient: Recipient, step: str = "request-0", sequence: int = 0) -> OutboxMessage | None:
     invite, facts = _invite(sequence)
     message = compose_invite(invite, facts, recipient_name=recipient.name, method="REQUEST", stamp=NOW)
-    row = enqueue(session, phase="book", month="2026-12", subject_ref="A-1-LC", step=step, recipient=recipient,
-                  message=message, now=NOW, mail_domain="example.org")
+    row = enqueue(session, build_context(NOW.isoformat()), MessageKey("book", "2026-12", "A-1-LC", step), recipient, message)
     session.commit()
     return row
 
@@ -221,9 +221,7 @@ def test_subject_is_a_single_line_even_with_newlines_in_values() -> None:
 def test_stored_line_break_in_a_subject_cannot_start_a_header(session, engine, smtp_server) -> None:
     _staff(session)
     message = render("delivery_failure", recipient_name=ALICE.name, items=[])
-    enqueue(session, phase="book", month="2026-12", subject_ref="A-1", step="x", recipient=ALICE,
-            message=type(message)(**{**message.__dict__, "subject": "Audit A-1\r\nBcc: mallory@evil.example"}),
-            now=NOW, mail_domain="example.org")
+    enqueue(session, build_context(NOW.isoformat()), MessageKey("book", "2026-12", "A-1", "x"), ALICE, type(message)(**{**message.__dict__, "subject": "Audit A-1\r\nBcc: mallory@evil.example"}))
     session.commit()
 
     deliver(engine=engine, settings=_settings(smtp_server))
@@ -239,8 +237,7 @@ def test_long_lines_go_base64_and_arrive_whole(session, engine, smtp_server) -> 
     _staff(session)
     long_line = "é" * 3000  # 6,000 bytes: over SMTP's 998-octet line limit as 8bit
     message = render("delivery_failure", recipient_name=ALICE.name, items=[])
-    enqueue(session, phase="book", month="2026-12", subject_ref="A-1", step="x", recipient=ALICE,
-            message=type(message)(**{**message.__dict__, "text": long_line}), now=NOW, mail_domain="example.org")
+    enqueue(session, build_context(NOW.isoformat()), MessageKey("book", "2026-12", "A-1", "x"), ALICE, type(message)(**{**message.__dict__, "text": long_line}))
     session.commit()
 
     deliver(engine=engine, settings=_settings(smtp_server))

@@ -7,12 +7,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from auditcycle.core.context import build_context
 from auditcycle.core.settings import Settings
 from auditcycle.models import OutboxMessage, Staff
 from auditcycle.models.enums import MessageStatus, Role
 from auditcycle.notifications.gateway import MAX_ATTEMPTS, backoff, deliver
 from auditcycle.notifications.message import Recipient
-from auditcycle.notifications.outbox import enqueue
+from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.render import render
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -34,8 +35,7 @@ def _queue(session: Session, people: list[Recipient] = PEOPLE) -> dict[str, str]
     for person in people:
         message = render("audit_withdrawn", recipient_name=person.name, month_label="December 2026",
                          audit_ref="A-2026-12-001", child_id="C1", reason="Case closed")
-        row = enqueue(session, phase="withdraw", month="2026-12", subject_ref="A-2026-12-001", step="withdrawn",
-                      recipient=person, message=message, now=NOW, mail_domain="example.org")
+        row = enqueue(session, build_context(NOW.isoformat()), MessageKey("withdraw", "2026-12", "A-2026-12-001", "withdrawn"), person, message)
         ids[person.email] = row.message_id
     session.commit()
     return ids

@@ -50,8 +50,8 @@ from auditcycle.notifications.actions import (
     compose_action_reopened,
 )
 from auditcycle.notifications.message import Composed
-from auditcycle.notifications.outbox import enqueue
-from auditcycle.people.directory import Directory, assistant_directors, mail_domain, recipient
+from auditcycle.notifications.outbox import MessageKey, enqueue
+from auditcycle.people.directory import Directory, assistant_directors
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import child_names, redact
 from auditcycle.storage.events import log_event
@@ -177,9 +177,7 @@ def _round(action: Action) -> str:
 def _queue(session: Session, ctx: AppContext, action: Action, *, step: str, person: Staff,
            message: Composed) -> bool:
     """Queue one message about an action to one person; say whether it was new."""
-    return enqueue(session, phase=PHASE, month=action.audit.cycle.month, subject_ref=action.reference, step=step,
-                   recipient=recipient(person), message=message, now=ctx.now,
-                   mail_domain=mail_domain(ctx)) is not None
+    return enqueue(session, ctx, MessageKey(PHASE, action.audit.cycle.month, action.reference, step), person, message) is not None
 
 
 def _label(moment: datetime, ctx: AppContext) -> str:

@@ -17,9 +17,9 @@ from auditcycle.models.enums import AuditStatus, Cohort, CycleKind, MeetingKind,
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
 from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import month_label
-from auditcycle.notifications.outbox import enqueue
+from auditcycle.notifications.outbox import MessageKey, enqueue, mail_domain
 from auditcycle.notifications.render import render
-from auditcycle.people.directory import AUDIT_PEOPLE, Directory, mail_domain, recipient
+from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
 from auditcycle.people.permissions import authorise
 
 PHASE = "book"
@@ -161,9 +161,7 @@ def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method
     for person in _participants(meeting):
         message = compose_invite(invite, facts, recipient_name=person.name, method=method, stamp=ctx.now,
                                  reason=reason)
-        queued += enqueue(session, phase=PHASE, month=meeting.audit.cycle.month, subject_ref=meeting.reference,
-                          step=step, recipient=recipient(person), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, meeting.audit.cycle.month, meeting.reference, step), person, message) is not None
     return queued
 
 
@@ -177,9 +175,7 @@ def _report_exceptions(session: Session, ctx: AppContext, month: str, items: lis
     for manager in directory.qa_managers:
         message = render("booking_exceptions", recipient_name=manager.name, month_label=month_label(month),
                          items=items)
-        queued += enqueue(session, phase=PHASE, month=month, subject_ref=f"exceptions-{digest}", step="exceptions",
-                          recipient=recipient(manager), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, month, f"exceptions-{digest}", "exceptions"), manager, message) is not None
     return queued
 
 

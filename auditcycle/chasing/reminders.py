@@ -40,9 +40,9 @@ from auditcycle.core.context import AppContext
 from auditcycle.models import Audit, AuditCycle, Child, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, MeetingKind, MeetingStatus
 from auditcycle.notifications.message import Composed, Recipient
-from auditcycle.notifications.outbox import enqueue
+from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.reminders import ReminderFacts, compose_audit_reminder, compose_conversation_reminder
-from auditcycle.people.directory import Directory, mail_domain, recipient
+from auditcycle.people.directory import Directory, recipient
 
 PHASE = "chase"
 # Chasing stops at submission: later states belong to moderation, earlier ones have not been announced.
@@ -150,5 +150,4 @@ def chase(session: Session, ctx: AppContext, *, cycles: Sequence[AuditCycle]) ->
 def _queue(session: Session, ctx: AppContext, *, month: str, audit: Audit, step: str, person: Recipient,
            message: Composed) -> bool:
     """Queue one reminder to one person; say whether it was new."""
-    return enqueue(session, phase=PHASE, month=month, subject_ref=audit.reference, step=step, recipient=person,
-                   message=message, now=ctx.now, mail_domain=mail_domain(ctx)) is not None
+    return enqueue(session, ctx, MessageKey(PHASE, month, audit.reference, step), person, message) is not None

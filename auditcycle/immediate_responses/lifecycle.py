@@ -10,9 +10,9 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models import Audit, Child, ImmediateResponse, Staff
 from auditcycle.models.enums import AuditStatus, ResponseStatus, ResponseTrigger
-from auditcycle.notifications.outbox import enqueue
+from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.responses import ResponseFacts, compose_response
-from auditcycle.people.directory import Directory, assistant_directors, mail_domain, recipient, service_managers_for
+from auditcycle.people.directory import Directory, assistant_directors, service_managers_for
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import child_names, redact
 from auditcycle.storage.events import log_event
@@ -43,9 +43,7 @@ def _send(session: Session, ctx: AppContext, ir: ImmediateResponse, *, stage: st
     queued = 0
     for person in people:
         message = compose_response(facts, stage=stage, recipient_name=person.name)
-        queued += enqueue(session, phase=PHASE, month=ir.audit.cycle.month, subject_ref=ir.reference, step=stage,
-                          recipient=recipient(person), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, ir.audit.cycle.month, ir.reference, stage), person, message) is not None
     return queued
 
 

@@ -32,8 +32,8 @@ from auditcycle.notifications.learning import (
     compose_questionnaire,
 )
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.outbox import enqueue
-from auditcycle.people.directory import AUDIT_PEOPLE, Directory, mail_domain, recipient
+from auditcycle.notifications.outbox import MessageKey, enqueue, mail_domain
+from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
 from auditcycle.people.permissions import authorise
 from auditcycle.privacy.redaction import child_names, redact
 from auditcycle.storage.events import log_event
@@ -99,8 +99,7 @@ def draft_summaries(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> 
                                         grade_label=framework.grades.get(item.overall, item.overall),
                                         practitioner_name=practitioner.name if practitioner else None,
                                         summary=mad.summary)
-            enqueue(session, phase=PHASE, month=cycle.month, subject_ref=mad.reference, step="draft",
-                    recipient=recipient(person), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+            enqueue(session, ctx, MessageKey(PHASE, cycle.month, mad.reference, "draft"), person, message)
         created += 1
     session.flush()
     return created
@@ -235,13 +234,11 @@ def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: st
         message = compose_mad_interview(invite, recipient_name=person.name, reference=mad.reference,
                                         practitioner_name=practitioner.name, interviewer_name=interviewer.name,
                                         when_label=when, minutes=minutes, stamp=ctx.now)
-        enqueue(session, phase=PHASE, month=None, subject_ref=mad.reference, step="request-0",
-                recipient=recipient(person), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+        enqueue(session, ctx, MessageKey(PHASE, None, mad.reference, "request-0"), person, message)
     message = compose_mad_nominated(recipient_name=nominator.name, reference=mad.reference,
                                     practitioner_name=practitioner.name, interviewer_name=interviewer.name,
                                     when_label=when)
-    enqueue(session, phase=PHASE, month=None, subject_ref=mad.reference, step="nominated",
-            recipient=recipient(nominator), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+    enqueue(session, ctx, MessageKey(PHASE, None, mad.reference, "nominated"), nominator, message)
     log_event(session, ctx, subject_ref=mad.reference, kind="mad-booked", detail=f"interviewer {interviewer.id}")
     return mad
 
@@ -253,12 +250,10 @@ def _unbooked(session: Session, ctx: AppContext, mad: MakeADifference, *, practi
         message = compose_mad_unbooked(recipient_name=manager.name, reference=mad.reference,
                                        practitioner_name=practitioner.name, nominator_name=nominator.name,
                                        reason=reason)
-        enqueue(session, phase=PHASE, month=None, subject_ref=mad.reference, step="unbooked",
-                recipient=recipient(manager), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+        enqueue(session, ctx, MessageKey(PHASE, None, mad.reference, "unbooked"), manager, message)
     message = compose_mad_nominated(recipient_name=nominator.name, reference=mad.reference,
                                     practitioner_name=practitioner.name, interviewer_name=None, when_label=None)
-    enqueue(session, phase=PHASE, month=None, subject_ref=mad.reference, step="nominated",
-            recipient=recipient(nominator), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+    enqueue(session, ctx, MessageKey(PHASE, None, mad.reference, "nominated"), nominator, message)
     log_event(session, ctx, subject_ref=mad.reference, kind="mad-unbooked", detail=reason)
 
 
@@ -318,9 +313,7 @@ def invite_learning_session(session: Session, ctx: AppContext, *, cycle: AuditCy
                         attendees=(recipient(person),))
         message = compose_learning_session(invite, recipient_name=person.name, month=cycle.month, when_label=when,
                                            minutes=minutes, stamp=ctx.now)
-        queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=f"{cycle.reference}-learning",
-                          step="request-0", recipient=recipient(person), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"{cycle.reference}-learning", "request-0"), person, message) is not None
     session.flush()
     return queued
 
@@ -341,8 +334,6 @@ def send_questionnaires(session: Session, ctx: AppContext, *, cycle: AuditCycle)
             .where(Audit.auditor_id == staff_id).order_by(Submission.submitted_at, Audit.id).limit(1))
         message = compose_questionnaire(recipient_name=staff.name, audit_ref=first, url=url)
         # Keyed to the auditor, not the month: the questionnaire goes once in a career, not once a cycle.
-        queued += enqueue(session, phase=PHASE, month=None, subject_ref=f"auditor-{staff_id}", step="questionnaire",
-                          recipient=recipient(staff), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, None, f"auditor-{staff_id}", "questionnaire"), staff, message) is not None
     session.flush()
     return queued

@@ -41,8 +41,8 @@ from auditcycle.notifications.moderation import (
     compose_unbooked,
 )
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.outbox import enqueue
-from auditcycle.people.directory import Directory, mail_domain, moderation_panel, recipient, staff_with_role
+from auditcycle.notifications.outbox import MessageKey, enqueue, mail_domain
+from auditcycle.people.directory import Directory, moderation_panel, recipient, staff_with_role
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.storage.records import get_audit
 from auditcycle.submissions.grades import OVERALL, current_grades, record_grades
@@ -233,9 +233,7 @@ def _book_panel(session: Session, ctx: AppContext, cycle: AuditCycle, members: l
         queued = 0
         for manager in Directory(session).qa_managers:
             message = compose_unbooked(recipient_name=manager.name, month=cycle.month, reason=reason, audits=audits)
-            queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=f"{cycle.reference}-panel",
-                              step="unbooked", recipient=recipient(manager), message=message, now=ctx.now,
-                              mail_domain=mail_domain(ctx)) is not None
+            queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"{cycle.reference}-panel", "unbooked"), manager, message) is not None
         return queued
     cycle.moderation_uid = f"{uuid.uuid4()}@{mail_domain(ctx)}"
     cycle.moderation_starts_at = start
@@ -274,9 +272,7 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
         message = compose_panel_list(recipient_name=staff.name, month=cycle.month, items=items,
                                      updated=person.staff_id in had_list, meeting_label=meeting_label,
                                      close_label=close_label)
-        queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=f"{cycle.reference}-list-{digest}",
-                          step="list", recipient=person, message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"{cycle.reference}-list-{digest}", "list"), person, message) is not None
     if cycle.moderation_uid and cycle.moderation_starts_at and cycle.moderation_ends_at:
         invite = Invite(uid=cycle.moderation_uid, sequence=0,
                         summary=f"Audit moderation panel: {month_label(cycle.month)}",
@@ -290,9 +286,7 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
             message = compose_panel_invite(invite, recipient_name=staff.name, month=cycle.month,
                                            when_label=meeting_label or "", minutes=framework.moderation_meeting_minutes,
                                            audits=len(items), close_label=close_label, stamp=ctx.now)
-            queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=f"{cycle.reference}-panel",
-                              step="request-0", recipient=person, message=message, now=ctx.now,
-                              mail_domain=mail_domain(ctx)) is not None
+            queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"{cycle.reference}-panel", "request-0"), person, message) is not None
     for m in moderations:
         if m.moderator_id is None:
             continue
@@ -301,9 +295,7 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
                                      child_id=m.audit.child_id,
                                      grade_label=framework.grades.get(m.original_overall or "", "not graded"),
                                      close_label=close_label, meeting_label=meeting_label)
-        queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=m.audit.reference, step="moderator",
-                          recipient=recipient(manager), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, m.audit.reference, "moderator"), manager, message) is not None
     return queued
 
 
@@ -376,8 +368,7 @@ def record_moderation(session: Session, ctx: AppContext, *, reference: str, by: 
         message = compose_outcome(recipient_name=staff.name, month=audit.cycle.month, audit_ref=audit.reference,
                                   child_id=audit.child_id, original_label=framework.grades.get(original, original),
                                   moderated_label=framework.grades[grade], moves=moves)
-        enqueue(session, phase=PHASE, month=audit.cycle.month, subject_ref=audit.reference, step="outcome",
-                recipient=person, message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+        enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, "outcome"), person, message)
     return moderation
 
 

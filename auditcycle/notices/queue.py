@@ -8,8 +8,8 @@ from auditcycle.core.context import AppContext
 from auditcycle.models import Audit, AuditCycle, Staff, Team
 from auditcycle.models.enums import AuditKind, AuditStatus
 from auditcycle.notifications.notices import AllocationItem, NoticeItem, compose_notice, day_label
-from auditcycle.notifications.outbox import enqueue
-from auditcycle.people.directory import AUDIT_PEOPLE, Directory, mail_domain, recipient
+from auditcycle.notifications.outbox import MessageKey, enqueue
+from auditcycle.people.directory import AUDIT_PEOPLE, Directory
 
 PHASE = "notify"
 KIND_LABELS = {AuditKind.DEEP_DIVE: "deep dive", AuditKind.DIP_SAMPLE: "dip sample",
@@ -63,8 +63,6 @@ def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> in
                                  allocated=allocated, lookback_months=framework.audit_lookback_months,
                                  guidance_url=framework.guidance_url)
         refs = [f"n:{i.audit_ref}" for i in items] + [f"a:{i.audit_ref}" for i in allocated]
-        queued += enqueue(session, phase=PHASE, month=cycle.month, subject_ref=_digest_ref(cycle.month, refs),
-                          step="notice", recipient=recipient(staff), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, _digest_ref(cycle.month, refs), "notice"), staff, message) is not None
     session.flush()
     return queued

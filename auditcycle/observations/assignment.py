@@ -58,8 +58,8 @@ from auditcycle.notifications.observations import (
     last_observed_label,
     record_command,
 )
-from auditcycle.notifications.outbox import enqueue
-from auditcycle.people.directory import Directory, mail_domain, recipient
+from auditcycle.notifications.outbox import MessageKey, enqueue
+from auditcycle.people.directory import Directory
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.sampling.cycle import monthly_cycle
 
@@ -286,9 +286,7 @@ def _queue_assignments(session: Session, ctx: AppContext, *, month: str, observa
         observer = staff[observer_id]
         message = compose_assignment(recipient_name=observer.name, month=month, due=mine[0].due_date,
                                      items=[_item(o, staff, teams) for o in mine])
-        queued += enqueue(session, phase=PHASE, month=month, subject_ref=_month_ref(month), step="assignment",
-                          recipient=recipient(observer), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, month, _month_ref(month), "assignment"), observer, message) is not None
     return queued
 
 
@@ -313,9 +311,7 @@ def _queue_summary(session: Session, ctx: AppContext, *, month: Month, observati
             due_rows=due_rows, auditors_without=[s.name for s in auditors_without],
             newly_qualified_without=[s.name for s in nq_without],
             interval_months=ctx.settings.framework.observation_interval_months)
-        queued += enqueue(session, phase=PHASE, month=label, subject_ref=_month_ref(label), step="qa-summary",
-                          recipient=recipient(manager), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, label, _month_ref(label), "qa-summary"), manager, message) is not None
     return queued
 
 
@@ -342,9 +338,7 @@ def remind_observations(session: Session, ctx: AppContext, *, month: Month) -> i
         message = compose_reminder(recipient_name=observer.name, month=month_label, due=due,
                                    items=[_item(o, staff, teams) for o in mine],
                                    working_days=step.working_days, overdue=step.overdue)
-        queued += enqueue(session, phase=PHASE, month=month_label, subject_ref=_month_ref(month_label),
-                          step=step.key, recipient=recipient(observer), message=message, now=ctx.now,
-                          mail_domain=mail_domain(ctx)) is not None
+        queued += enqueue(session, ctx, MessageKey(PHASE, month_label, _month_ref(month_label), step.key), observer, message) is not None
     session.flush()
     return queued
 

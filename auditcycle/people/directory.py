@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from auditcycle.core.context import AppContext
 from auditcycle.models import Audit, Child, Service, Staff
 from auditcycle.models.enums import Role
 from auditcycle.notifications.message import Recipient
@@ -25,12 +24,8 @@ AUDIT_PEOPLE = (
 
 def recipient(staff: Staff) -> Recipient:
     """Return a staff member as a message recipient."""
-    return Recipient(staff_id=staff.id, name=staff.name, email=staff.email)
+    return Recipient.of(staff)
 
-
-def mail_domain(ctx: AppContext) -> str:
-    """Return the domain Message-IDs are made under: the QA mailbox's."""
-    return str(ctx.settings.mail_from).rsplit("@", 1)[-1]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from auditcycle.core.settings import get_settings
 from auditcycle.models import ReportEdition, Staff
 from auditcycle.models.enums import Role
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.outbox import enqueue
+from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.render import environment
 from auditcycle.notifications.report import (
     HeadlineFigure,
@@ -33,7 +33,6 @@ from auditcycle.notifications.report import (
     compose_report,
     compose_report_restricted,
 )
-from auditcycle.people.directory import mail_domain, recipient
 from auditcycle.report.data import ReportData
 
 PHASE = "report"
@@ -434,8 +433,7 @@ def issue_report(session: Session, ctx: AppContext, *, data: ReportData, files: 
         for person in _people(session, roles):
             message = compose(summary, recipient_name=person.name, attachment_path=str(attachment),
                               attachment_name=name)
-            row = enqueue(session, phase=PHASE, month=data.month, subject_ref=subject_ref, step=step,
-                          recipient=recipient(person), message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+            row = enqueue(session, ctx, MessageKey(PHASE, data.month, subject_ref, step), person, message)
             queued += row is not None
     return queued
 

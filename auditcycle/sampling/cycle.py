@@ -289,8 +289,7 @@ def withdraw(session: Session, ctx: AppContext, *, reference: str, by: str, reas
     from auditcycle.booking.meetings import cancel_meetings, involved_recipients
     from auditcycle.notices.queue import PHASE
     from auditcycle.notifications.notices import compose_withdrawal
-    from auditcycle.notifications.outbox import enqueue
-    from auditcycle.people.directory import mail_domain
+    from auditcycle.notifications.outbox import MessageKey, enqueue
 
     authorise(session, command="withdraw", staff_id=by)
     if not reason.strip():
@@ -306,7 +305,6 @@ def withdraw(session: Session, ctx: AppContext, *, reference: str, by: str, reas
         for person in sorted(involved_recipients(session, audit)):
             message = compose_withdrawal(recipient_name=person.name, month=audit.cycle.month,
                                          audit_ref=audit.reference, child_id=audit.child_id, reason=reason.strip())
-            enqueue(session, phase=PHASE, month=audit.cycle.month, subject_ref=audit.reference, step="withdrawn",
-                    recipient=person, message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+            enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, "withdrawn"), person, message)
     session.flush()
     return audit

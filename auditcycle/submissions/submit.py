@@ -12,9 +12,8 @@ from auditcycle.immediate_responses.lifecycle import raise_response
 from auditcycle.models import Action, Audit, Dispute, FamilyFeedback, Staff, Submission
 from auditcycle.models.enums import ActionStatus, AuditStatus, ResponseTrigger, Role
 from auditcycle.notifications.notices import day_label
-from auditcycle.notifications.outbox import enqueue
+from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.outcomes import ActionRow, GradeRow, compose_outcome, compose_supervision_prompt
-from auditcycle.people.directory import mail_domain, recipient
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import child_names, redact
 from auditcycle.storage.events import log_event
@@ -131,17 +130,13 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
                                   auditor_name=audit.auditor.name if audit.auditor else "the QA team",
                                   overall_label=overall, grades=rows, actions=actions,
                                   max_days=framework.action_max_days, version=submission.version)
-        enqueue(session, phase=PHASE, month=audit.cycle.month, subject_ref=audit.reference,
-                step=f"outcome-{digest}", recipient=recipient(person), message=message, now=ctx.now,
-                mail_domain=mail_domain(ctx))
+        enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, f"outcome-{digest}"), person, message)
     if child.key_worker is not None:
         for manager in team_managers:
             message = compose_supervision_prompt(recipient_name=manager.name, audit_ref=audit.reference,
                                                  child_id=child.id, practitioner_name=child.key_worker.name,
                                                  overall_label=overall)
-            enqueue(session, phase=PHASE, month=audit.cycle.month, subject_ref=audit.reference,
-                    step="supervision-prompt", recipient=recipient(manager), message=message, now=ctx.now,
-                    mail_domain=mail_domain(ctx))
+            enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, "supervision-prompt"), manager, message)
 
 
 def dispute(session: Session, ctx: AppContext, *, reference: str, by: str, note: str) -> Dispute:

@@ -20,8 +20,8 @@ from auditcycle.models import Audit, AuditCycle, Child, DomainGrade, Moderation,
 from auditcycle.models.enums import AuditStatus, Cohort, Role
 from auditcycle.notifications.learning import FlaggedAudit, TrendFacts, audit_lines, compose_trend_flag
 from auditcycle.notifications.notices import month_label
-from auditcycle.notifications.outbox import enqueue
-from auditcycle.people.directory import Directory, assistant_directors, mail_domain, recipient
+from auditcycle.notifications.outbox import MessageKey, enqueue
+from auditcycle.people.directory import Directory, assistant_directors, recipient
 
 PHASE = "trends"
 INADEQUATE = "inadequate"
@@ -127,8 +127,7 @@ def _raise(session: Session, ctx: AppContext, cycle: AuditCycle, *, kind: str, s
     session.flush()
     for person in sorted({recipient(p): p for p in people}.items()):
         message = compose_trend_flag(facts, recipient_name=person[1].name)
-        enqueue(session, phase=PHASE, month=cycle.month, subject_ref=f"trend-{flag.id}", step=kind,
-                recipient=person[0], message=message, now=ctx.now, mail_domain=mail_domain(ctx))
+        enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"trend-{flag.id}", kind), person[0], message)
     return flag
 
 
