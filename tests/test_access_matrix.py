@@ -74,10 +74,10 @@ def _month_to_moderation(s: Session) -> None:
     from auditcycle.tasks.observations import assign_month_observations
     from auditcycle.tasks.sampling import draw_sample
 
-    draw_sample.fn("2026-12", "2026-11-23T09:00", size=6, seed=3)
-    queue_month_notices.fn("2026-12", "2026-11-24T09:00")
-    book_month_meetings.fn("2026-12", "2026-11-25T09:00")
-    assign_month_observations.fn("2026-12", "2026-12-01T08:00")
+    draw_sample.fn(month="2026-12", now="2026-11-23T09:00", size=6, seed=3)
+    queue_month_notices.fn(month="2026-12", now="2026-11-24T09:00")
+    book_month_meetings.fn(month="2026-12", now="2026-11-25T09:00")
+    assign_month_observations.fn(month="2026-12", now="2026-12-01T08:00")
     december = list(s.scalars(select(Audit).order_by(Audit.id)))
     ctx = build_context("2026-12-14T10:00")
     for audit, overall in zip(december[:-1], ["inadequate", "good", "inadequate", "good", "inadequate"]):
@@ -88,10 +88,10 @@ def _month_to_moderation(s: Session) -> None:
     first = s.scalars(select(Action).order_by(Action.id)).first()
     mark_done(s, build_context("2026-12-15T10:00"), reference=first.reference, by=first.owner_id, note="Done")
     s.commit()
-    draw_sample.fn("2027-01", "2026-12-21T09:00", size=3, seed=4)
-    queue_month_notices.fn("2027-01", "2026-12-22T09:00")
-    book_month_meetings.fn("2027-01", "2026-12-23T09:00")
-    moderate_month.fn("2026-12", "2027-01-04T09:00")
+    draw_sample.fn(month="2027-01", now="2026-12-21T09:00", size=3, seed=4)
+    queue_month_notices.fn(month="2027-01", now="2026-12-22T09:00")
+    book_month_meetings.fn(month="2027-01", now="2026-12-23T09:00")
+    moderate_month.fn(month="2026-12", now="2027-01-04T09:00")
     s.expire_all()
     psw = s.scalars(select(Staff).where(Staff.role == Role.PRINCIPAL_SOCIAL_WORKER)).first()
     good = [a for a in december[:-1] if a.status == AuditStatus.IN_MODERATION
@@ -100,7 +100,7 @@ def _month_to_moderation(s: Session) -> None:
                       domains={}, note="Agreed")
     draft_summaries(s, build_context("2027-01-04T13:00"), cycle=good[0].cycle)
     s.commit()
-    draw_sample.fn("2027-02", "2027-01-05T09:00", size=2, seed=5)
+    draw_sample.fn(month="2027-02", now="2027-01-05T09:00", size=2, seed=5)
 
 
 def _subjects(s: Session) -> Subjects:
@@ -229,7 +229,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     unsubmitted = sub.unsubmitted
 
     def deep_dive(by: str) -> object:
-        # What `auditcycle deep-dive` checks before anything reaches the Prefect engine (cli/adhoc.py).
+        # What `auditcycle deep-dive` checks before anything reaches the Prefect engine (cli/sampling.py).
         authorise(s, command=COMMAND, staff_id=by)
         return check_request(s, ctx, AdhocRequest(kind=CycleKind.DEEP_DIVE, theme="Neglect", size=1,
                                                   due=date(2027, 1, 15)))
@@ -245,7 +245,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "replace": lambda by: replace(s, ctx, reference=sub.allocated.reference, by=by, reason="Family moved"),
         "withdraw": lambda by: withdraw(s, ctx, reference=sub.allocated.reference, by=by, reason="Case closed"),
         "reschedule": lambda by: reschedule(s, ctx, reference=sub.meeting.reference, by=by),
-        # `auditcycle run PHASE --by` authorises, then hands the phase to the Prefect engine (cli/cycle.py).
+        # `auditcycle run PHASE --by` authorises, then hands the phase to the Prefect engine (cli/runs.py).
         "run": lambda by: authorise(s, command="run", staff_id=by),
         "deep-dive": deep_dive,
         "nominate": lambda by: nominate(s, ctx, child_id=sub.allocated.child_id, by=by, month=Month(2027, 3)),

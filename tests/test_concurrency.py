@@ -341,10 +341,10 @@ def test_lease_bypassed_the_database_still_does_each_phase_once(authority: Engin
     factory = sessionmaker(bind=engine)
     name = engine.dialect.name
 
-    drawn, draw_errors = _split(both_at_once(engine, lambda: draw_sample.fn(MONTH, f"{SAMPLING_DAY}T07:00")))
+    drawn, draw_errors = _split(both_at_once(engine, lambda: draw_sample.fn(month=MONTH, now=f"{SAMPLING_DAY}T07:00")))
     queued, notify_errors = _split(both_at_once(engine,
-                                                lambda: queue_month_notices.fn(MONTH, f"{SAMPLING_DAY}T10:00")))
-    booked, book_errors = _split(both_at_once(engine, lambda: book_month_meetings.fn(MONTH, f"{SAMPLING_DAY}T11:00")))
+                                                lambda: queue_month_notices.fn(month=MONTH, now=f"{SAMPLING_DAY}T10:00")))
+    booked, book_errors = _split(both_at_once(engine, lambda: book_month_meetings.fn(month=MONTH, now=f"{SAMPLING_DAY}T11:00")))
 
     with factory() as s:
         cycles = s.scalar(select(func.count()).select_from(AuditCycle))

@@ -11,8 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-import auditcycle.cli.seed  # noqa: F401  (registers seed-demo)
-import auditcycle.cli.setup  # noqa: F401  (a second command keeps the app a command group)
+import auditcycle.cli.demo  # noqa: F401  (registers seed-demo, and a second command keeps the app a group)
 from auditcycle.cli import app
 from auditcycle.core.errors import UserError
 from auditcycle.core.settings import FrameworkSettings

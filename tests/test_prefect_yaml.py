@@ -40,7 +40,7 @@ def test_prefect_yaml_declares_exactly_the_phases_of_the_one_list() -> None:
 
 
 def test_the_monthly_phases_are_the_ones_the_cli_runs() -> None:
-    from auditcycle.cli.cycle import Phase as RunChoice
+    from auditcycle.cli.runs import Phase as RunChoice
 
     assert [c.value for c in RunChoice] == [n for n, p in PHASES.items() if p.kind == Kind.MONTHLY]
 

@@ -122,7 +122,8 @@ def test_phases_and_retention_at_debug_leave_no_planted_personal_data(authority,
 @pytest.mark.sweep
 def test_a_month_with_every_phase_leaves_no_planted_personal_data(authority, smtp_env, prefect_harness,
                                                                   debug_logs, capfd, tmp_path) -> None:
-    from auditcycle.cli.simulate import _deliver, _replay_settings, _run_phase
+    from auditcycle.cli import deliver_queued as _deliver
+    from auditcycle.cli.demo import _replay_settings, _run_phase
     from auditcycle.demo.replay import replay_month
     from auditcycle.flows.retention import retention
 

@@ -3,6 +3,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from auditcycle.core.clock import ClockError, Month
-from auditcycle.core.errors import UserError
+from auditcycle.core.errors import UserError, brief
 
 app = typer.Typer(
     name="auditcycle",
@@ -24,6 +25,7 @@ err_console = Console(stderr=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
+ByOption = Annotated[str, typer.Option("--by", help="Your staff id: the person making this decision.")]
 NowOption = Annotated[
     str | None,
     typer.Option(
@@ -41,9 +43,36 @@ def _parse_month(value: str) -> Month:
         raise typer.BadParameter(str(exc)) from None
 
 
-def month_option(help: str = "The audit month, YYYY-MM.") -> typer.models.OptionInfo:
+def _parse_month_or_default(value: str) -> Month | None:
+    # An empty --month, as a script passing an unset variable writes it, means the default month.
+    return _parse_month(value) if value.strip() else None
+
+
+def month_option(help: str = "The audit month, YYYY-MM.", *, required: bool = False) -> typer.models.OptionInfo:
     """Return a --month option parsed and checked at the command line (`2026-1` is refused)."""
-    return typer.Option("--month", help=help, parser=_parse_month, metavar="YYYY-MM")
+    return typer.Option("--month", help=help, parser=_parse_month if required else _parse_month_or_default,
+                        metavar="YYYY-MM")
+
+
+def deliver_queued() -> int:
+    """Send what the command queued, after its transaction has committed; return how many went."""
+    from auditcycle.core.settings import get_settings  # imported here, as the commands are: a fast --help
+    from auditcycle.notifications.gateway import deliver
+    from auditcycle.storage.db import get_engine
+
+    return deliver(engine=get_engine(), settings=get_settings()).sent
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{brief(value)!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-04") from None
+
+
+def date_option(name: str, help: str) -> typer.models.OptionInfo:
+    """Return a date option parsed and checked at the command line."""
+    return typer.Option(name, help=help, parser=_parse_date, metavar="YYYY-MM-DD")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -1,4 +1,10 @@
-"""Import every command module so each registers its commands on the app."""
-from auditcycle.cli import adhoc, cycle, imports, lists, retention, seed, serve, setup, simulate
+"""Import every command module so each registers its commands on the app, in the order of the month."""
+import importlib
 
-COMMAND_MODULES = (adhoc, cycle, imports, lists, retention, seed, serve, setup, simulate)
+# One module per concept; the order here is the order `auditcycle --help` lists the commands in.
+COMMAND_MODULES = ("storage", "demo", "imports", "runs", "sampling", "booking", "submissions",
+                   "immediate_responses", "moderation", "actions", "observations", "learning", "report",
+                   "tracker", "privacy", "serve")
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"auditcycle.cli.{_name}")

@@ -332,6 +332,17 @@ def _problems(ctx: AppContext, grade: str, domains: dict[str, str], note: str) -
     return problems
 
 
+def parse_domain_grades(items: list[str]) -> dict[str, str]:
+    """Read changed domain grades written as slug=grade, saying how to write one that is not."""
+    domains: dict[str, str] = {}
+    for item in items:
+        slug, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--domain {item!r}: write it as slug=grade, e.g. assessment=good")
+        domains[slug.strip()] = value.strip()
+    return domains
+
+
 def record_moderation(session: Session, ctx: AppContext, *, reference: str, by: str, grade: str,
                       domains: dict[str, str], note: str) -> Moderation:
     """Record the moderated grades of an audit, which become final, and tell its auditor and key worker."""

@@ -1,11 +1,13 @@
-"""Commands of the ad-hoc cycles: a deep dive or a dip sample at short notice, through the Prefect engine."""
+"""Commands of the sample: nominate, replace or withdraw an audit, and draw a deep dive or dip sample."""
+# Each command imports the domain inside its body, so `auditcycle --help` and unrelated commands start fast.
+# Each command imports the domain inside its body, so `auditcycle --help` and unrelated commands start fast.
 from datetime import date
 from typing import Annotated
 
 import typer
 
-from auditcycle.cli import NowOption, app, console, guarded
-from auditcycle.cli.cycle import ByOption
+from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, month_option
+from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext, build_context
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models.enums import Cohort, CycleKind
@@ -19,6 +21,58 @@ DueOption = Annotated[str, typer.Option("--due", metavar="DATE", help=(
 CohortOption = Annotated[Cohort | None, typer.Option("--cohort", help="Draw only from this cohort.")]
 TeamOption = Annotated[str | None, typer.Option("--team", help="Draw only from this team.")]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why the sample was called.")]
+
+
+@app.command("nominate")
+@guarded
+def nominate_command(
+    child_id: Annotated[str, typer.Argument(help="The child's case id.")],
+    by: ByOption,
+    month: Annotated[Month, month_option(required=True)],
+    now: NowOption = None,
+) -> None:
+    """Nominate a child's record as an example of good practice for a month's audit."""
+    from auditcycle.sampling.cycle import nominate
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        nominate(session, ctx, child_id=child_id, by=by, month=month)
+    console.print(f"Nominated {child_id} for {month} as good practice.")
+
+
+@app.command("replace")
+@guarded
+def replace_command(
+    audit_ref: Annotated[str, typer.Argument(help="The audit to swap out.")],
+    by: ByOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is being replaced.")],
+    now: NowOption = None,
+) -> None:
+    """Swap an audit out before the notices go, redrawing from the same stratum."""
+    from auditcycle.sampling.cycle import replace
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        new = replace(session, ctx, reference=audit_ref, by=by, reason=reason)
+        console.print(f"{audit_ref} replaced by {new.reference} (case {new.child_id}).")
+
+
+@app.command("withdraw")
+@guarded
+def withdraw_command(
+    audit_ref: Annotated[str, typer.Argument(help="The audit to withdraw.")],
+    by: ByOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is being withdrawn.")],
+    now: NowOption = None,
+) -> None:
+    """Withdraw an audit: cancel its meetings and tell the people notified."""
+    from auditcycle.sampling.cycle import withdraw
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        withdraw(session, ctx, reference=audit_ref, by=by, reason=reason)
+    deliver_queued()
+    console.print(f"{audit_ref} withdrawn.")
 
 
 def _due(value: str) -> date:

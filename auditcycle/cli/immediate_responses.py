@@ -1,0 +1,47 @@
+"""Commands of Immediate Responses: raise one, answer one."""
+# Each command imports the domain inside its body, so `auditcycle --help` and unrelated commands start fast.
+from typing import Annotated
+
+import typer
+
+from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded
+from auditcycle.core.context import build_context
+from auditcycle.storage.db import session_scope
+
+
+@app.command("raise-ir")
+@guarded
+def raise_ir_command(
+    audit_ref: Annotated[str, typer.Argument(help="The audit the concern arose in.")],
+    by: ByOption,
+    reason: Annotated[str, typer.Option("--reason", help="The safeguarding concern.")],
+    now: NowOption = None,
+) -> None:
+    """Raise an Immediate Response during audit or moderation; the service manager is told at once."""
+    from auditcycle.immediate_responses.lifecycle import raise_ir
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        ir = raise_ir(session, ctx, reference=audit_ref, by=by, reason=reason)
+        ref, deadline = ir.reference, ir.deadline_at.astimezone(ctx.tz)
+    deliver_queued()
+    console.print(f"{ref} raised; the service manager must respond by {deadline:%a %d %b %Y %H:%M}.")
+
+
+@app.command("respond")
+@guarded
+def respond_command(
+    response_ref: Annotated[str, typer.Argument(help="The Immediate Response being answered.")],
+    by: ByOption,
+    note: Annotated[str, typer.Option("--note", help="What has been done.")],
+    now: NowOption = None,
+) -> None:
+    """Answer an Immediate Response."""
+    from auditcycle.immediate_responses.lifecycle import respond
+
+    ctx = build_context(now)
+    with session_scope() as session:
+        ir = respond(session, ctx, reference=response_ref, by=by, note=note)
+        same_day = ir.same_day
+    deliver_queued()
+    console.print(f"{response_ref} answered{' the same day' if same_day else ''}.")
