@@ -31,7 +31,7 @@ bench: $(STAMP)
 # A whole month, every phase at DEBUG, scanned for planted personal data (kept out of `make test`, ~3 min).
 .PHONY: privacy-sweep
 privacy-sweep: $(STAMP)
-	$(BIN)/pytest -q -s -m sweep tests/test_privacy.py
+	$(BIN)/pytest -q -s -m sweep tests/privacy/test_privacy.py
 
 # The full crash sweep (kept out of `make test`): SIGKILL a real notify run at every fault point and at
 # random moments, at least 50 runs a database, and sample and book at random moments, 20 runs each;
@@ -39,7 +39,7 @@ privacy-sweep: $(STAMP)
 # as well; AUDITCYCLE_CRASH_RUNS_NOTIFY (…_SAMPLE, …_BOOK) for more runs.
 .PHONY: reliability
 reliability: $(STAMP)
-	$(BIN)/pytest -q -s -m reliability tests/test_crash.py
+	$(BIN)/pytest -q -s -m reliability tests/runs/test_crash.py
 
 # The hostile-input corpus with its opt-in million-row files (minutes); the rest runs in `make test`.
 .PHONY: hostile
@@ -52,4 +52,4 @@ hostile: $(STAMP)
 .PHONY: concurrency
 ROUNDS ?= 3
 concurrency: $(STAMP)
-	AUDITCYCLE_RACE_PHASES=sample,notify,book AUDITCYCLE_RACE_ROUNDS=$(ROUNDS) AUDITCYCLE_CLI_CLASH=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_concurrency.py tests/test_access_matrix.py
+	AUDITCYCLE_RACE_PHASES=sample,notify,book AUDITCYCLE_RACE_ROUNDS=$(ROUNDS) AUDITCYCLE_CLI_CLASH=1 $(BIN)/pytest -q -p no:cacheprovider tests/runs/test_concurrency.py tests/people/test_access_matrix.py

@@ -10,7 +10,7 @@ from prefect.client.schemas.schedules import CronSchedule
 
 from auditcycle.runs.phases import PHASES, Kind
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "prefect.yaml").read_text())
 DEPLOYMENTS = {d["name"]: d for d in CONFIG["deployments"]}
 # The phases of the monthly cycle run on schedules; ad-hoc cycles (deep dives, dip samples) run on request.

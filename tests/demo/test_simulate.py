@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
+from factories import context_at
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
@@ -15,7 +16,6 @@ from typer.testing import CliRunner
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.settings import Settings
 from auditcycle.demo.replay import month_calendar, plan_month, sampling_day, schedule_phases
 from auditcycle.models import Action, Audit, ImmediateResponse, Moderation, OutboxMessage, PhaseRun, Submission
 from auditcycle.models.enums import AuditStatus, MessageStatus, ModerationStatus, PhaseRunStatus
@@ -26,7 +26,7 @@ SEED = 3
 
 
 def _ctx():
-    return build_context("2026-12-01T12:00", settings=Settings(database_url="sqlite://"))
+    return context_at("2026-12-01T12:00")
 
 
 def test_sampling_day_is_in_the_last_full_week_of_the_month_before() -> None:

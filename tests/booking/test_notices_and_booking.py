@@ -5,12 +5,12 @@ from email.message import EmailMessage
 
 import pytest
 import vobject
+from factories import context_at as ctx_at
 from icalendar import Calendar
 from sqlalchemy import delete, select, update
 
 from auditcycle.booking.meetings import book, reschedule, reschedule_clashes
 from auditcycle.core.clock import Month
-from auditcycle.core.context import build_context
 from auditcycle.core.errors import UserError
 from auditcycle.core.settings import Settings
 from auditcycle.core.timescales import Timescales
@@ -24,8 +24,6 @@ DEC = Month(2026, 12)
 LONDON_TS = Timescales(Settings(database_url="sqlite://").framework, "Europe/London")
 
 
-def ctx_at(now: str, settings: Settings):
-    return build_context(now, settings=settings)
 
 
 def _drawn(s, settings, size: int | None = 6) -> object:

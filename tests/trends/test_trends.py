@@ -1,11 +1,10 @@
 """Trend scrutiny: practitioners, teams and cared for children's review-unit grades, flagged once after closure."""
 import pytest
 from conftest import PLANTED
+from factories import context_at as ctx_at
 from sqlalchemy import func, select
 
 from auditcycle.core.clock import Month
-from auditcycle.core.context import build_context
-from auditcycle.core.settings import Settings
 from auditcycle.models import (
     Audit,
     AuditCycle,
@@ -41,8 +40,6 @@ CLOSED_NOW = {SEP: "2026-10-15T09:00", NOV: "2026-12-15T09:00", DEC: "2027-01-18
 AFTER_DUE = "2027-01-04T09:00"
 
 
-def ctx_at(now: str, settings: Settings):
-    return build_context(now, settings=settings)
 
 
 def _drawn(s, settings, month: Month, size: int) -> tuple[AuditCycle, list[Audit]]:

@@ -2,12 +2,12 @@
 from datetime import date, timedelta
 
 import pytest
+from factories import context_at
 from sqlalchemy import func, select, update
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied, UserError
-from auditcycle.core.settings import Settings
 from auditcycle.models import Audit, AuditCycle, Child, ImmediateResponse, Staff, Team
 from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, ResponseTrigger, Role
 from auditcycle.sampling.cycle import draw, nominate, replace
@@ -18,7 +18,7 @@ DEC = Month(2026, 12)
 
 @pytest.fixture
 def ctx():
-    return build_context(NOW, settings=Settings(database_url="sqlite://"))
+    return context_at(NOW)
 
 
 def _by_role(s, role: Role) -> Staff:

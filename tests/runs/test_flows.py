@@ -1,41 +1,13 @@
 """The phases run through the real Prefect engine: exactly once, and with no personal data anywhere."""
-import sqlite3
 from pathlib import Path
 
-from conftest import PLANTED, PREFECT_HOME
+from conftest import PREFECT_HOME
+from privacy_checks import _dump_sqlite, _planted_values, _run_month
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from auditcycle.flows.book import book
-from auditcycle.flows.notify import notify
-from auditcycle.flows.sample import sample
 from auditcycle.models import Audit, Meeting, OutboxMessage, PhaseRun
 from auditcycle.models.enums import PhaseRunStatus
-
-MONTH = "2026-12"
-
-
-def _run_month(now_day: int) -> list[dict]:
-    return [
-        sample(month=MONTH, now=f"2026-11-{now_day}T09:00", theme="Voice of the child"),
-        notify(month=MONTH, now=f"2026-11-{now_day}T10:00"),
-        book(month=MONTH, now=f"2026-11-{now_day}T11:00"),
-    ]
-
-
-def _planted_values() -> list[str]:
-    values = [PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"], PLANTED["phone"],
-              PLANTED["dob"], "17/02/2013", "17 February 2013"]
-    return values + [PLANTED["phone"].replace(" ", "")]
-
-
-def _dump_sqlite(path: str) -> str:
-    with sqlite3.connect(path) as conn:
-        out = []
-        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'"):
-            for row in conn.execute(f'SELECT * FROM "{table}"'):
-                out.append(" ".join(str(v) for v in row))
-    return "\n".join(out)
 
 
 def test_phases_twice_through_prefect_send_no_duplicates(authority, smtp_env, prefect_harness) -> None:

@@ -22,7 +22,7 @@ COMMANDS = {
     "notify": ["run", "notify", "--month", MONTH, "--now", "2026-11-23T10:00"],
     "book": ["run", "book", "--month", MONTH, "--now", "2026-11-23T11:00"],
 }
-RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 
 
 def _prepare(phase: str) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from conftest import PLANTED, PREFECT_HOME
+from privacy_checks import _dump_sqlite, _planted_values, _run_month
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
-from test_flows import _dump_sqlite, _planted_values, _run_month
 
 from auditcycle.core.clock import Month
 from auditcycle.models import OutboxMessage, PhaseRun, TrailEntry

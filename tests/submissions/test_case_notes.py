@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PLANTED
+from factories import context_at
 from sqlalchemy import select, update
 
 from auditcycle.core.clock import Month
@@ -22,7 +23,7 @@ WHEN = datetime(2026, 12, 15, 10, tzinfo=UTC)
 
 @pytest.fixture
 def ctx():
-    return build_context("2027-01-20T09:00", settings=SETTINGS)
+    return context_at("2027-01-20T09:00", SETTINGS)
 
 
 @pytest.fixture

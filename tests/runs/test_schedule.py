@@ -3,10 +3,9 @@ import calendar
 from datetime import date, timedelta
 
 import pytest
+from factories import context_at as ctx_at
 
 from auditcycle.core.clock import Month
-from auditcycle.core.context import build_context
-from auditcycle.core.settings import Settings
 from auditcycle.runs.phases import skip_reason
 from auditcycle.runs.schedule import is_sampling_day, last_full_week_monday, moderation_day, sampling_day
 
@@ -22,10 +21,6 @@ BANK_HOLIDAYS = {date.fromisoformat(d) for d in [
 ]}
 MONTHS = [Month(y, m) for y in (2026, 2027, 2028) for m in range(1, 13)]
 
-
-def ctx_at(now: str):
-    """Build a context at a local time with the framework's default calendar."""
-    return build_context(now, settings=Settings(database_url="sqlite://"))
 
 
 TIMESCALES = ctx_at("2026-01-01T09:00").timescales

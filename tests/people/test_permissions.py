@@ -6,7 +6,7 @@ from auditcycle.people.permissions import PERMISSIONS
 
 
 def test_readme_table_matches_the_code() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("## Who may do what", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| (`.+?`.*?) \| (.+?) \|$", section, flags=re.M)
     documented = {}

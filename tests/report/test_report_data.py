@@ -12,11 +12,12 @@ from datetime import date, datetime
 
 import pytest
 from conftest import PLANTED
+from factories import context_at
 from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month, localize
-from auditcycle.core.context import AppContext, build_context
-from auditcycle.core.settings import DEFAULT_DOMAINS, Settings
+from auditcycle.core.context import AppContext
+from auditcycle.core.settings import DEFAULT_DOMAINS
 from auditcycle.models import (
     Action,
     Audit,
@@ -71,7 +72,7 @@ ZERO_HEADLINE = Headline(allocated=0, completed=0, completed_on_time=0, good_or_
 
 
 def ctx_at(now: str = REPORT_NOW) -> AppContext:
-    return build_context(now, settings=Settings(database_url="sqlite://"))
+    return context_at(now)
 
 
 CTX = ctx_at()

@@ -5,13 +5,12 @@ from datetime import datetime, timedelta
 import pytest
 import vobject
 from conftest import PLANTED
+from factories import context_at as ctx_at
 from icalendar import Calendar
 from sqlalchemy import func, select
 
 from auditcycle.core.clock import Month, localize
-from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied, UserError
-from auditcycle.core.settings import Settings
 from auditcycle.learning.culture import (
     approve,
     approved_summaries,
@@ -48,8 +47,6 @@ STRENGTHS = (f"{PLANTED['child_first']} {PLANTED['child_last']} trusts the worke
              f"{PLANTED['contact_name']} says visits are always on time.")
 
 
-def ctx_at(now: str, settings: Settings):
-    return build_context(now, settings=settings)
 
 
 def _drawn(s, settings, size: int, month: Month = DEC, now: str = DRAW_NOW) -> tuple[AuditCycle, list[Audit]]:

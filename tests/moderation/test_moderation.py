@@ -5,13 +5,13 @@ from datetime import date, datetime, timedelta
 import pytest
 import vobject
 from conftest import PLANTED
+from factories import context_at as ctx_at
 from icalendar import Calendar
 from sqlalchemy import func, select
 
 from auditcycle.core.clock import Month, localize
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied, UserError
-from auditcycle.core.settings import Settings
 from auditcycle.models import (
     Audit,
     AuditCycle,
@@ -48,8 +48,6 @@ AFTER_CLOSURE = "2027-01-18T09:00"
 LATER = "2027-01-25T09:00"
 
 
-def ctx_at(now: str, settings: Settings):
-    return build_context(now, settings=settings)
 
 
 def _drawn(s, settings, size: int) -> tuple[AuditCycle, list[Audit]]:

@@ -20,7 +20,7 @@ from auditcycle.models import PhaseRun
 from auditcycle.models.enums import PhaseRunStatus
 from auditcycle.runs.leases import acquire, current, release
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "prefect.yaml"
 AUDITCYCLE = str(Path(sys.executable).parent / "auditcycle")
 

@@ -1,0 +1,33 @@
+"""Helpers the privacy checks share: a month's first phases through Prefect, the planted values, a database dump."""
+import sqlite3
+
+from conftest import PLANTED
+
+from auditcycle.flows.book import book
+from auditcycle.flows.notify import notify
+from auditcycle.flows.sample import sample
+
+MONTH = "2026-12"
+
+
+def _run_month(now_day: int) -> list[dict]:
+    return [
+        sample(month=MONTH, now=f"2026-11-{now_day}T09:00", theme="Voice of the child"),
+        notify(month=MONTH, now=f"2026-11-{now_day}T10:00"),
+        book(month=MONTH, now=f"2026-11-{now_day}T11:00"),
+    ]
+
+
+def _planted_values() -> list[str]:
+    values = [PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"], PLANTED["phone"],
+              PLANTED["dob"], "17/02/2013", "17 February 2013"]
+    return values + [PLANTED["phone"].replace(" ", "")]
+
+
+def _dump_sqlite(path: str) -> str:
+    with sqlite3.connect(path) as conn:
+        out = []
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                out.append(" ".join(str(v) for v in row))
+    return "\n".join(out)
