@@ -98,7 +98,7 @@ def get_phase(name: str) -> Phase:
     try:
         return PHASES[name]
     except KeyError:
-        raise UserError(f"unknown phase {shown(name)}: choose one of {', '.join(PHASES)}") from None
+        raise UserError(f"unknown phase {shown(name)!r}: choose one of {', '.join(PHASES)}") from None
 
 
 def phases_of(kind: Kind) -> list[Phase]:

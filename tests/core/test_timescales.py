@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from auditcycle.core.clock import ClockError, Month, localize, parse_instant
-from auditcycle.core.settings import FrameworkSettings
-from auditcycle.core.timescales import Timescales
+from auditcycle.core.settings import FrameworkSettings, Settings
+from auditcycle.core.timescales import Timescales, action_due_problem, latest_action_due
 
 LONDON = ZoneInfo("Europe/London")
 T = Timescales(FrameworkSettings(), LONDON)
@@ -147,3 +147,16 @@ def test_working_calendar_follows_configured_weekdays() -> None:
     four_day_week = Timescales(FrameworkSettings(working_weekdays=[0, 1, 2, 3]), LONDON)
     assert not four_day_week.is_working_day(date(2026, 11, 27))
     assert four_day_week.add_working_days(date(2026, 11, 26), 1) == date(2026, 11, 30)
+
+
+@pytest.mark.parametrize("due, problem", [
+    (date(2026, 12, 2), "is not after the submission date (2026-12-02)"),
+    (date(2026, 12, 3), None),
+    (date(2027, 1, 2), None),
+    (date(2027, 1, 3), "is more than 31 days after the submission date (latest 2027-01-02)"),
+])
+def test_an_action_is_due_after_the_day_it_is_set_and_within_31_days(due: date, problem: str | None) -> None:
+    framework = Settings(database_url="sqlite://").framework
+
+    assert action_due_problem(framework, due, date(2026, 12, 2), since="the submission date") == problem
+    assert latest_action_due(framework, date(2026, 12, 2)) == date(2027, 1, 2)

@@ -1,0 +1,32 @@
+"""The QA manager's notes: checked whole, stored on the month's cycle, refused plainly when they cannot be."""
+from pathlib import Path
+
+import factories as make
+import pytest
+
+from auditcycle.core.clock import Month
+from auditcycle.core.errors import UserError
+from auditcycle.report.notes import check_notes, read_notes, store_notes
+
+
+def test_notes_with_a_control_character_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "notes.md"
+    path.write_text("# Findings\n\nGood\x00 work\n", encoding="utf-8")
+
+    with pytest.raises(UserError) as refused:
+        read_notes(path)
+
+    assert str(refused.value) == ("notes.md line 3: contains a control character such as NUL; "
+                                  "save the notes as plain text")
+
+
+def test_notes_over_the_limit_are_refused() -> None:
+    with pytest.raises(UserError, match="100,001 characters; the notes are at most 100,000"):
+        check_notes("x" * 100_001, source="notes.md")
+
+
+def test_notes_for_a_month_not_drawn_change_nothing(session) -> None:
+    make.team(session)
+
+    with pytest.raises(UserError, match="no sample has been drawn for 2026-12"):
+        store_notes(session, month=Month(2026, 12), text="# Findings")
