@@ -2,16 +2,20 @@
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import ClockError, Month
+from auditcycle.core.context import AppContext, build_context
 from auditcycle.core.errors import UserError, brief
+from auditcycle.storage.db import session_scope
 
 app = typer.Typer(
     name="auditcycle",
@@ -52,6 +56,14 @@ def month_option(help: str = "The audit month, YYYY-MM.", *, required: bool = Fa
     """Return a --month option parsed and checked at the command line (`2026-1` is refused)."""
     return typer.Option("--month", help=help, parser=_parse_month if required else _parse_month_or_default,
                         metavar="YYYY-MM")
+
+
+@contextmanager
+def unit_of_work(now: str | None) -> Iterator[tuple[Session, AppContext]]:
+    """Build a command's context at its clock and open its one transaction, committed when the block ends."""
+    ctx = build_context(now)
+    with session_scope() as session:
+        yield session, ctx
 
 
 def deliver_queued() -> int:

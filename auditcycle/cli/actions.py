@@ -5,9 +5,7 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import ByOption, NowOption, app, console, date_option, deliver_queued, guarded
-from auditcycle.core.context import build_context
-from auditcycle.storage.db import session_scope
+from auditcycle.cli import ByOption, NowOption, app, console, date_option, deliver_queued, guarded, unit_of_work
 
 action_app = typer.Typer(help="Audit actions: record completion and sign them off.", no_args_is_help=True)
 app.add_typer(action_app, name="action")
@@ -24,8 +22,7 @@ def action_done_command(
     """Record that an action is done; it then awaits the line manager's sign-off."""
     from auditcycle.actions.ladder import mark_done
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         mark_done(session, ctx, reference=action_ref, by=by, note=note)
     deliver_queued()
     console.print(f"{action_ref}: done; awaiting sign-off by the line manager.")
@@ -44,8 +41,7 @@ def action_sign_off_command(
     """Close an action, judging quality as well as compliance; not_met reopens it with a new due date."""
     from auditcycle.actions.ladder import sign_off  # imported here: a fast --help
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         action = sign_off(session, ctx, reference=action_ref, by=by, quality=quality, note=note, new_due=due)
         status, due_date = action.status.value, action.due_date
     deliver_queued()

@@ -4,9 +4,7 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded
-from auditcycle.core.context import build_context
-from auditcycle.storage.db import session_scope
+from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, unit_of_work
 
 
 @app.command("reschedule")
@@ -20,8 +18,7 @@ def reschedule_command(
     """Move a meeting and send the update with the same UID and a higher SEQUENCE."""
     from auditcycle.booking.meetings import reschedule
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         meeting = reschedule(session, ctx, reference=meeting_ref, by=by, to=to)
         when = meeting.starts_at.astimezone(ctx.tz)
     deliver_queued()

@@ -4,9 +4,7 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded
-from auditcycle.core.context import build_context
-from auditcycle.storage.db import session_scope
+from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, unit_of_work
 
 
 @app.command("raise-ir")
@@ -20,8 +18,7 @@ def raise_ir_command(
     """Raise an Immediate Response during audit or moderation; the service manager is told at once."""
     from auditcycle.immediate_responses.lifecycle import raise_ir
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         ir = raise_ir(session, ctx, reference=audit_ref, by=by, reason=reason)
         ref, deadline = ir.reference, ir.deadline_at.astimezone(ctx.tz)
     deliver_queued()
@@ -39,8 +36,7 @@ def respond_command(
     """Answer an Immediate Response."""
     from auditcycle.immediate_responses.lifecycle import respond
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         ir = respond(session, ctx, reference=response_ref, by=by, note=note)
         same_day = ir.same_day
     deliver_queued()

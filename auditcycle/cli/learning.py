@@ -4,9 +4,7 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded
-from auditcycle.core.context import build_context
-from auditcycle.storage.db import session_scope
+from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, unit_of_work
 
 mad_app = typer.Typer(help="Make a Difference summaries.", no_args_is_help=True)
 app.add_typer(mad_app, name="mad")
@@ -22,8 +20,7 @@ def mad_approve_command(
     """Approve a draft Make a Difference summary so it can appear in the monthly report."""
     from auditcycle.learning.culture import approve
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         approve(session, ctx, reference=reference, by=by)
     console.print(f"{reference}: approved for the report.")
 
@@ -39,8 +36,7 @@ def nominate_mad_command(
     """Nominate someone for a Make a Difference interview; a one-hour invite is booked."""
     from auditcycle.learning.culture import nominate_interview
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         mad = nominate_interview(session, ctx, practitioner_id=staff_id, by=by, note=note)
         ref, status = mad.reference, mad.status
     deliver_queued()

@@ -4,9 +4,7 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded
-from auditcycle.core.context import build_context
-from auditcycle.storage.db import session_scope
+from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, unit_of_work
 
 
 @app.command("moderate")
@@ -23,8 +21,7 @@ def moderate_command(
     """Record the moderation outcome; the agreed grades become final and every change is kept."""
     from auditcycle.moderation.panel import parse_domain_grades, record_moderation  # imported here: a fast --help
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         moderation = record_moderation(session, ctx, reference=audit_ref, by=by, grade=grade,
                                        domains=parse_domain_grades(domain or []), note=note)
         status = moderation.status.value

@@ -4,9 +4,7 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import ByOption, NowOption, app, console, guarded
-from auditcycle.core.context import build_context
-from auditcycle.storage.db import session_scope
+from auditcycle.cli import ByOption, NowOption, app, console, guarded, unit_of_work
 
 observe_app = typer.Typer(help="Observations of practice.", no_args_is_help=True)
 app.add_typer(observe_app, name="observe")
@@ -23,7 +21,6 @@ def observe_done_command(
     """Record an observation of practice as done."""
     from auditcycle.observations.assignment import record_observation
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         record_observation(session, ctx, reference=observation_ref, by=by, note=note)
     console.print(f"{observation_ref}: recorded.")

@@ -4,10 +4,8 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import NowOption, app, console, guarded
-from auditcycle.core.context import build_context
+from auditcycle.cli import NowOption, app, console, guarded, unit_of_work
 from auditcycle.privacy.retention import purge_expired
-from auditcycle.storage.db import session_scope
 
 
 @app.command("retention")
@@ -20,8 +18,7 @@ def retention_command(
     """Erase the personal fields of children whose last audit is older than retention_years (counts only)."""
     from auditcycle.people.permissions import authorise
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         if by is not None:
             authorise(session, command="run", staff_id=by)
         summary = purge_expired(session, now=ctx.now, years=ctx.settings.retention_years, dry_run=dry_run)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, month_option
+from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, month_option, unit_of_work
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext, build_context
 from auditcycle.core.errors import UserError, shown
@@ -34,8 +34,7 @@ def nominate_command(
     """Nominate a child's record as an example of good practice for a month's audit."""
     from auditcycle.sampling.cycle import nominate
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         nominate(session, ctx, child_id=child_id, by=by, month=month)
     console.print(f"Nominated {child_id} for {month} as good practice.")
 
@@ -51,8 +50,7 @@ def replace_command(
     """Swap an audit out before the notices go, redrawing from the same stratum."""
     from auditcycle.sampling.cycle import replace
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         new = replace(session, ctx, reference=audit_ref, by=by, reason=reason)
         console.print(f"{audit_ref} replaced by {new.reference} (case {new.child_id}).")
 
@@ -68,8 +66,7 @@ def withdraw_command(
     """Withdraw an audit: cancel its meetings and tell the people notified."""
     from auditcycle.sampling.cycle import withdraw
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         withdraw(session, ctx, reference=audit_ref, by=by, reason=reason)
     deliver_queued()
     console.print(f"{audit_ref} withdrawn.")

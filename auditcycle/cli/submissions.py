@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, month_option
+from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, month_option, unit_of_work
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.storage.db import session_scope
@@ -22,8 +22,7 @@ def submit_command(
     """Record a completed audit form; an invalid form is listed in full and nothing is stored."""
     from auditcycle.submissions.submit import submit_file
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         submission = submit_file(session, ctx, reference=audit_ref, path=form, by=by)
         version = submission.version
     deliver_queued()
@@ -41,8 +40,7 @@ def dispute_command(
     """Record a disagreement with an audit's grade; it sends the audit to moderation."""
     from auditcycle.submissions.submit import dispute
 
-    ctx = build_context(now)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, ctx):
         dispute(session, ctx, reference=audit_ref, by=by, note=note)
     console.print(f"{audit_ref}: disagreement recorded; the audit will be moderated.")
 
