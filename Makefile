@@ -2,20 +2,14 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The install is editable in setuptools' strict mode: a tree of links that static tools (pyright, mypy,
-# an editor) can follow, which the default import hook hides. A link tree does not see a new file, so the
-# stamp is named after the list of the package's files: adding or removing one reinstalls.
-FILES := $(shell find auditcycle flows tasks models notifications migrations templates -type f \
-	-not -path '*/__pycache__/*' 2>/dev/null | sort | cksum | cut -d' ' -f1)
-STAMP := $(VENV)/.installed-$(FILES)
+STAMP := $(VENV)/.installed
 
 .PHONY: demo test install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	rm -f $(VENV)/.installed-*
-	$(BIN)/pip install --quiet -e '.[test]' --config-settings editable_mode=strict
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -33,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/pylint --rcfile pyproject.toml auditcycle flows tasks notifications models
 
 clean:
-	rm -rf $(VENV) build auditcycle.db outbox reports
+	rm -rf $(VENV) auditcycle.db outbox reports
 
 # Benchmarks (kept out of `make test`): python -m benchmarks --help
 .PHONY: bench

@@ -8,9 +8,11 @@ from datetime import date
 from typing import Any
 
 from prefect import Flow, flow
+from prefect.client.orchestration import get_client
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
+from prefect.states import Crashed
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
@@ -54,8 +56,6 @@ def _crash_flow_runs(flow_run_ids: list[str]) -> None:
     """Show the flow runs of abandoned phase runs as Crashed in Prefect, which would leave them Running."""
     if not flow_run_ids:
         return
-    from prefect.client.orchestration import get_client
-    from prefect.states import Crashed
 
     try:
         with get_client(sync_client=True) as client:

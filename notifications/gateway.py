@@ -20,9 +20,10 @@ from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import build_context
 from auditcycle.core.faults import AFTER_ACCEPT, MID_BATCH, checkpoint
 from auditcycle.core.settings import Settings
-from auditcycle.models import OutboxMessage
-from auditcycle.models.enums import MessageStatus
-from auditcycle.notifications.render import one_line
+from auditcycle.models import OutboxMessage, Staff
+from auditcycle.models.enums import MessageStatus, Role
+from auditcycle.notifications.outbox import MessageKey, enqueue
+from auditcycle.notifications.render import one_line, render
 from auditcycle.notifications.transport import DeliveryError, Transport, transport_for
 from auditcycle.storage.db import lazy_commits
 
@@ -222,10 +223,6 @@ def _fail_or_retry(factory, row: OutboxMessage, exc: DeliveryError, report: Deli
 
 def _queue_failure_report(factory: sessionmaker[Session], settings: Settings, failed_ids: list[int]) -> int:
     """Queue one report of permanently refused messages to each QA manager; return how many were queued."""
-    from auditcycle.models import Staff
-    from auditcycle.models.enums import Role
-    from auditcycle.notifications.outbox import MessageKey, enqueue
-    from auditcycle.notifications.render import render
 
     with factory.begin() as session:
         rows = [r for r in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(failed_ids))

@@ -60,7 +60,7 @@ from auditcycle.runs.schedule import sampling_day as scheduled_sampling_day
 from auditcycle.sampling.cycle import monthly_cycle
 from auditcycle.storage.db import session_scope
 from auditcycle.storage.records import get_audit
-from auditcycle.submissions.submit import submit
+from auditcycle.submissions.submit import dispute, submit
 
 THEMES = ("The voice of the child", "Management oversight and supervision", "Planning that makes a difference",
           "Working with fathers", "Chronologies and history", "Transitions to adulthood")
@@ -435,7 +435,6 @@ def submit_planned(session: Session, ctx: AppContext, plan: AuditPlan) -> bool:
 
 def dispute_planned(session: Session, ctx: AppContext, plan: AuditPlan) -> bool:
     """Record the key worker's disagreement with the grade, once, while moderation is still open."""
-    from auditcycle.submissions.submit import dispute
 
     audit = get_audit(session, plan.reference)
     if audit.status not in (AuditStatus.SUBMITTED, AuditStatus.IN_MODERATION):

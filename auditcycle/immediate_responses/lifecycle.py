@@ -16,6 +16,7 @@ from auditcycle.people.directory import Directory, assistant_directors, service_
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import child_names, redact
 from auditcycle.storage.events import log_event
+from auditcycle.storage.records import get_audit
 
 PHASE = "responses"
 
@@ -70,7 +71,6 @@ def raise_response(session: Session, ctx: AppContext, *, audit: Audit, trigger: 
 
 def raise_ir(session: Session, ctx: AppContext, *, reference: str, by: str, reason: str) -> ImmediateResponse:
     """Raise an Immediate Response during audit or moderation, at any moment."""
-    from auditcycle.storage.records import get_audit
 
     audit = get_audit(session, reference)
     authorise(session, command="raise-ir", staff_id=by, subject=Subject(audit=audit))

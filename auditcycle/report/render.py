@@ -101,6 +101,7 @@ def csv_text(rows: Iterable[dict]) -> str:
 
 def _svg(name: str, title: str, draw: Callable) -> str:
     """Draw one figure and return it as inline SVG, byte-identical for the same data."""
+    # Imported here: matplotlib and WeasyPrint take a second to load and only the report needs them.
     # Figure, not pyplot: no global figure state and no GUI backend, so it is safe inside a worker.
     import matplotlib
     from matplotlib.figure import Figure
@@ -357,7 +358,7 @@ def _refuse_fetch(url: str, *args, **kwargs):
 
 def pdf_bytes(html: str) -> bytes:
     """Print HTML to PDF with WeasyPrint, fetching nothing from outside the page."""
-    from weasyprint import HTML
+    from weasyprint import HTML  # imported here: slow to load, and only the report needs it
 
     return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
 

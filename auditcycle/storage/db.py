@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -70,8 +72,6 @@ def engine_for(url: str) -> Engine:
 
 def check_schema(engine: Engine, url: str) -> None:
     """Refuse to work on a database whose schema is missing or behind this version's migrations."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
