@@ -12,7 +12,7 @@ from auditcycle.models import Audit, Child, ImmediateResponse, Staff
 from auditcycle.models.enums import AuditStatus, ResponseStatus, ResponseTrigger
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.responses import ResponseFacts, compose_response
-from auditcycle.people.directory import Directory, assistant_directors, service_managers_for
+from auditcycle.people.directory import Directory, assistant_directors, distinct, service_managers_for
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import child_names, redact
 from auditcycle.storage.events import log_event
@@ -108,9 +108,8 @@ def respond(session: Session, ctx: AppContext, *, reference: str, by: str, note:
     session.refresh(ir)
     log_event(session, ctx, subject_ref=ir.reference, kind="responded", actor_id=by,
               detail="same day" if ir.same_day else "")
-    told = [p for p in [ir.raised_by or ir.audit.auditor] if p is not None]
-    told += Directory(session).qa_managers
-    _send(session, ctx, ir, stage="responded", people=list({p.id: p for p in told}.values()))
+    told = distinct([ir.raised_by or ir.audit.auditor, *Directory(session).qa_managers])
+    _send(session, ctx, ir, stage="responded", people=told)
     return ir
 
 
@@ -136,8 +135,8 @@ def check_responses(session: Session, ctx: AppContext) -> ResponseCheck:
         if ctx.now > ir.deadline_at:
             if ir.escalated_at is None:
                 ir.escalated_at = ctx.now
-                people = assistant_directors(session) + service_managers_for(session, ir.audit.child)
-                _send(session, ctx, ir, stage="escalation", people=list({p.id: p for p in people}.values()))
+                people = distinct([*assistant_directors(session), *service_managers_for(session, ir.audit.child)])
+                _send(session, ctx, ir, stage="escalation", people=people)
                 log_event(session, ctx, subject_ref=ir.reference, kind="escalated",
                           detail="deadline passed unanswered; assistant director told")
                 result.escalated += 1

@@ -3,8 +3,9 @@
 Every message's recipients are worked out from here, as de-duplicated lists of frozen recipients.
 """
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 from auditcycle.models import Audit, Child, Service, Staff
 from auditcycle.models.enums import Role
 from auditcycle.notifications.message import Recipient
+
+T = TypeVar("T")
 
 _child = selectinload(Audit.child)
 # Everyone a notice or booking needs, loaded in a handful of queries rather than one per audit.
@@ -56,25 +59,32 @@ class Directory:
         people: list[Involved] = []
         if child.key_worker is not None:
             people.append(Involved(child.key_worker, "allocated key worker"))
-        team_managers = self.team_managers.get(child.team_id) or (
-            [child.key_worker.manager] if child.key_worker and child.key_worker.manager else [])
-        people += [Involved(s, "team manager") for s in team_managers]
+        people += [Involved(s, "team manager") for s in self.team_managers_of(child)]
         people += [Involved(s, "service manager") for s in self.service_managers.get(child.team.service_id, [])]
         if child.iro is not None:
             people.append(Involved(child.iro, "independent reviewing officer"))
         if child.cp_chair is not None:
             people.append(Involved(child.cp_chair, "child protection chair"))
-        seen: set[str] = set()
-        return [p for p in people if not (p.staff.id in seen or seen.add(p.staff.id))]
+        return distinct(people, key=lambda p: p.staff.id)
+
+    def team_managers_of(self, child: Child) -> list[Staff]:
+        """Return the managers of the child's team, or the key worker's own manager when the team has none."""
+        return self.team_managers.get(child.team_id) or (
+            [child.key_worker.manager] if child.key_worker and child.key_worker.manager else [])
+
+
+def distinct(people: Iterable[T | None], key: Callable[[T], str] = lambda staff: staff.id) -> list[T]:
+    """Return each person once (by staff id), in the order first given, skipping the missing."""
+    first: dict[str, T] = {}
+    for person in people:
+        if person is not None:
+            first.setdefault(key(person), person)
+    return list(first.values())
 
 
 def recipients(people: Iterable[Staff | None]) -> list[Recipient]:
     """Return people as message recipients, each once, in the order first given, skipping the missing."""
-    seen: dict[str, Recipient] = {}
-    for staff in people:
-        if staff is not None and staff.id not in seen:
-            seen[staff.id] = recipient(staff)
-    return list(seen.values())
+    return [recipient(staff) for staff in distinct(people)]
 
 
 def staff_with_role(session: Session, role: Role) -> list[Staff]:

@@ -33,6 +33,7 @@ from auditcycle.notifications.report import (
     compose_report,
     compose_report_restricted,
 )
+from auditcycle.people.directory import distinct
 from auditcycle.report.data import ReportData
 
 PHASE = "report"
@@ -396,7 +397,7 @@ def _keep_edition(files: ReportFiles, edition: int) -> ReportFiles:
 def _people(session: Session, roles: Iterable[str]) -> list[Staff]:
     wanted = [Role(r) for r in roles]
     staff = session.scalars(select(Staff).where(Staff.active, Staff.role.in_(wanted)).order_by(Staff.id))
-    return list({s.id: s for s in staff}.values())
+    return distinct(staff)
 
 
 def summary_of(data: ReportData, *, edition: int, reissue: bool, min_cell: int) -> ReportSummary:

@@ -10,10 +10,11 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
 from auditcycle.immediate_responses.lifecycle import raise_response
 from auditcycle.models import Action, Audit, Dispute, FamilyFeedback, Staff, Submission
-from auditcycle.models.enums import ActionStatus, AuditStatus, ResponseTrigger, Role
+from auditcycle.models.enums import ActionStatus, AuditStatus, ResponseTrigger
 from auditcycle.notifications.notices import day_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.outcomes import ActionRow, GradeRow, compose_outcome, compose_supervision_prompt
+from auditcycle.people.directory import Directory, distinct
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import child_names, redact
 from auditcycle.storage.events import log_event
@@ -119,13 +120,10 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
     actions = [ActionRow(a.reference, redact(a.description, names), owners.get(a.owner_id, a.owner_id),
                          day_label(a.due_date)) for a in recorded]
     overall = framework.grades[submission.overall]
-    team_managers = list(session.scalars(
-        select(Staff).where(Staff.active, Staff.role == Role.TEAM_MANAGER, Staff.team_id == child.team_id)
-        .order_by(Staff.id))) or (
-        [child.key_worker.manager] if child.key_worker and child.key_worker.manager else [])
-    people = [p for p in [child.key_worker, *team_managers, child.iro, child.cp_chair] if p is not None]
+    team_managers = Directory(session).team_managers_of(child)
+    people = distinct([child.key_worker, *team_managers, child.iro, child.cp_chair])
     digest = hashlib.sha256(repr((sorted(grades.items()), actions)).encode()).hexdigest()[:10]
-    for person in {p.id: p for p in people}.values():
+    for person in people:
         message = compose_outcome(recipient_name=person.name, audit_ref=audit.reference, child_id=child.id,
                                   auditor_name=audit.auditor.name if audit.auditor else "the QA team",
                                   overall_label=overall, grades=rows, actions=actions,
