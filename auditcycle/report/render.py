@@ -7,9 +7,7 @@ re-run mails nobody and a correction goes out once as a numbered reissue.
 """
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
+from auditcycle.core.files import write_atomically
 from auditcycle.core.settings import get_settings
 from auditcycle.models import ReportEdition, Staff
 from auditcycle.models.enums import Role
@@ -37,6 +36,8 @@ from auditcycle.people.directory import distinct
 from auditcycle.report.data import ReportData
 
 PHASE = "report"
+# Report files are for the owner's group (the QA team's share) to read as well as the owner.
+REPORT_FILE_MODE = 0o640
 # OWASP CSV injection: a spreadsheet treats a cell starting with any of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FLAG_KINDS = {
@@ -336,21 +337,6 @@ def render_html(data: ReportData, *, restricted: bool = False, reissue_of: int |
 
 # -- files ----------------------------------------------------------------------------------------------
 
-def _write_atomic(path: Path, payload: bytes) -> None:
-    """Write a file whole or not at all: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private to its owner; the report is for the owner's group to read too.
-        os.chmod(temporary, 0o640)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _refuse_fetch(url: str, *args, **kwargs):
@@ -380,7 +366,7 @@ def write_report(data: ReportData, folder: Path, *, reissue_of: int | None = Non
         files.actions_csv: csv_text(data.actions_csv).encode("utf-8-sig"),
     }
     for path, payload in outputs.items():
-        _write_atomic(path, payload)
+        write_atomically(path, payload, mode=REPORT_FILE_MODE)
     return files
 
 
@@ -388,7 +374,7 @@ def _keep_edition(files: ReportFiles, edition: int) -> ReportFiles:
     """Copy a rendering into the edition's own folder, so mail queued for it attaches what was issued."""
     kept = ReportFiles.under(files.folder / f"edition-{edition}")
     for source, target in zip(files.paths(), kept.paths(), strict=True):
-        _write_atomic(target, source.read_bytes())
+        write_atomically(target, source.read_bytes(), mode=REPORT_FILE_MODE)
     return kept
 
 

@@ -5,9 +5,7 @@ One UTF-8 text file per child, named by case id, holding every audit of that chi
 Each file is written to a temporary file in the same folder and moved into place with os.replace,
 so a crash leaves either the old file or the new one, never half of one.
 """
-import os
 import re
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
+from auditcycle.core.files import write_atomically
 from auditcycle.core.settings import FrameworkSettings
 from auditcycle.models import Action, Audit, AuditCycle, Child, Moderation, Submission
 from auditcycle.models.enums import AuditStatus, ModerationStatus
@@ -126,19 +125,3 @@ def compose_case_note(audit: Audit, submission: Submission | None, moderation: M
     lines.append(f"{practitioner} can expect a discussion of this audit, and of any actions, "
                  "at their next supervision session.")
     return "\n".join(lines)
-
-
-def write_atomically(path: Path, text: str) -> Path:
-    """Write UTF-8 text to a path through a temporary file and os.replace; return the path."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            # Flush to disk before the rename, or a power cut could leave the new name on an empty file.
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
