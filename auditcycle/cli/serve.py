@@ -102,6 +102,11 @@ def build_deployments(path: Path, names: list[str] | None = None) -> list["Runne
     """Build a served deployment for each entry of prefect.yaml (or the named ones), with its schedules."""
     from prefect.types.entrypoint import EntrypointType
 
+    from auditcycle.core.settings import get_settings  # imported here, as the commands are: a fast --help
+    from auditcycle.runs.phases import check_schedules
+
+    settings = get_settings()
+    check_schedules(settings)
     entries = read_deployments(path)
     known = [e["name"] for e in entries]
     unknown = sorted(set(names or []) - set(known))
@@ -114,9 +119,13 @@ def build_deployments(path: Path, names: list[str] | None = None) -> list["Runne
         flow = resolve_flow(entry.get("entrypoint") or "", path.parent)
         options = {key: entry[key] for key in ("description", "tags", "version", "concurrency_limit")
                    if entry.get(key) is not None}
+        declared = entry.get("schedules") or []
+        if own := settings.schedules.get(entry["name"]):
+            # The council's own time replaces the declared one, keeping its zone and slug.
+            declared = [{**(declared[0] if declared else {"timezone": settings.timezone}), "cron": own}]
         built.append(flow.to_deployment(
             name=entry["name"],
-            schedules=[_schedule(s, entry["name"]) for s in entry.get("schedules") or []],
+            schedules=[_schedule(s, entry["name"]) for s in declared],
             parameters=entry.get("parameters") or {},
             # Served runs execute the flow in memory; a module path stays valid wherever it is installed.
             entrypoint_type=EntrypointType.MODULE_PATH,

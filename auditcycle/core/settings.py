@@ -174,7 +174,19 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     # Years after a child's last audit before their personal fields are erased (see auditcycle.privacy.retention).
     retention_years: int = Field(2, ge=1, le=100)
+    # A council's own times for a phase's schedule, by phase name (`[schedules]` in TOML, or
+    # AUDITCYCLE_SCHEDULES__SAMPLE="0 6 * * 1-5"); a phase not named keeps the default of runs.phases.
+    schedules: dict[str, str] = Field(default_factory=dict)
     framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
+
+    @field_validator("schedules")
+    @classmethod
+    def _five_field_crons(cls, v: dict[str, str]) -> dict[str, str]:
+        for phase, cron in v.items():
+            fields = cron.split()
+            if len(fields) != 5 or breaks_line(cron):
+                raise ValueError(f"{phase}: {cron!r} is not a cron of five fields, such as \"0 7 * * 1-5\"")
+        return v
 
     @field_validator("smtp_ca_file")
     @classmethod
@@ -194,7 +206,6 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -338,7 +338,7 @@ def schedule_phases(ctx: AppContext, calendar: MonthCalendar) -> Schedule:
     ts = ctx.timescales
     s = Schedule()
     def at(day: date, phase: str) -> datetime:
-        return _at(ts, day, *get_phase(phase).cron_time)
+        return _at(ts, day, *get_phase(phase).cron_time(ctx.settings))
 
     # The draw, the notices and the bookings on the sampling day, at their deployments' times.
     s.add(at(calendar.sampling, "sample"), "sample")
@@ -361,7 +361,7 @@ def schedule_phases(ctx: AppContext, calendar: MonthCalendar) -> Schedule:
     # Immediate Response checks at two of the deployment's hourly times a day (enough for a 24-hour
     # deadline, and a replay of every hour would be slow), weekends included, whenever one is open.
     day = calendar.sampling
-    _, past_the_hour = get_phase("responses").cron_time
+    _, past_the_hour = get_phase("responses").cron_time(ctx.settings)
     while day <= calendar.end:
         s.add(_at(ts, day, 9, past_the_hour), "responses", only_if="open-responses")
         s.add(_at(ts, day, 17, past_the_hour), "responses", only_if="open-responses")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
+from auditcycle.core.settings import Settings
 from auditcycle.models import PhaseRun
 from auditcycle.models.enums import PhaseRunStatus
 from auditcycle.runs import schedule
@@ -73,12 +74,16 @@ class Phase:
         module = importlib.import_module("auditcycle." + path.removesuffix(".py").replace("/", "."))
         return getattr(module, function)
 
-    @property
-    def cron_time(self) -> tuple[int, int]:
+    def schedule_for(self, settings: Settings) -> str | None:
+        """Return the phase's cron under a council's settings: its own time if it set one, else the default."""
+        return settings.schedules.get(self.name, self.cron) if self.cron else None
+
+    def cron_time(self, settings: Settings | None = None) -> tuple[int, int]:
         """Return the (hour, minute) of the schedule; an hourly schedule gives hour 0."""
-        if self.cron is None:
+        cron = self.schedule_for(settings) if settings is not None else self.cron
+        if cron is None:
             raise ValueError(f"the {self.name} phase has no schedule")
-        minute, hour, *_ = self.cron.split()
+        minute, hour, *_ = cron.split()
         return (0 if hour == "*" else int(hour)), int(minute)
 
 
@@ -99,6 +104,13 @@ def get_phase(name: str) -> Phase:
         return PHASES[name]
     except KeyError:
         raise UserError(f"unknown phase {shown(name)!r}: choose one of {', '.join(PHASES)}") from None
+
+
+def check_schedules(settings: Settings) -> None:
+    """Refuse a council schedule for a phase that does not exist or runs only on request."""
+    for name in settings.schedules:
+        if get_phase(name).cron is None:
+            raise UserError(f"schedules.{name}: the {name} phase runs on request only and has no schedule")
 
 
 def phases_of(kind: Kind) -> list[Phase]:

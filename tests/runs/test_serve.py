@@ -15,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from auditcycle.cli.serve import build_deployments, describe, find_config, resolve_flow
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.errors import UserError
+from auditcycle.core.settings import get_settings
 from auditcycle.flows.chase import chase
 from auditcycle.models import PhaseRun
 from auditcycle.models.enums import PhaseRunStatus
@@ -51,6 +52,20 @@ def test_build_deployments_only_the_named_ones() -> None:
 
     assert [d.name for d in built] == ["chase", "report"]
     assert describe(built[0]) == "chase/chase: 0 8 * * 1-5 (Europe/London)"
+
+
+def test_a_council_schedule_replaces_the_declared_time_when_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITCYCLE_SCHEDULES__SAMPLE", "45 6 * * 1-5")
+    get_settings.cache_clear()
+    try:
+        built = build_deployments(CONFIG, ["sample", "notify"])
+    finally:
+        monkeypatch.delenv("AUDITCYCLE_SCHEDULES__SAMPLE")
+        get_settings.cache_clear()
+
+    assert [describe(d) for d in built] == ["sample/sample: 45 6 * * 1-5 (Europe/London)",
+                                            "notify/notify: 30 7 * * 1-5 (Europe/London)"]
+    assert built[0].schedules[0].slug == "sample-daily-check"
 
 
 def test_build_deployments_unknown_name_is_refused() -> None:
