@@ -4,6 +4,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from auditcycle.core.clock import Month
 from auditcycle.models.base import Base, enum_column
 from auditcycle.models.child import Child
 from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, CycleKind
@@ -19,7 +20,7 @@ class AuditCycle(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(40))
     kind: Mapped[CycleKind] = mapped_column(enum_column(CycleKind, "cycle_kind"))
-    month: Mapped[str] = mapped_column(String(7), index=True)
+    month: Mapped[Month] = mapped_column(index=True)
     theme: Mapped[str | None] = mapped_column(String(200))
     cohort_filter: Mapped[Cohort | None] = mapped_column(enum_column(Cohort, "cohort_filter"))
     team_filter: Mapped[str | None] = mapped_column(String(120))
@@ -75,7 +76,7 @@ class Nomination(Base):
     __table_args__ = (UniqueConstraint("month", "child_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(7))
+    month: Mapped[Month]
     child_id: Mapped[str] = mapped_column(ForeignKey("child.id"))
     nominated_by_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
     nominated_at: Mapped[datetime]

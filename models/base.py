@@ -1,10 +1,12 @@
-"""Declarative base, constraint naming and the UTC timestamp type."""
+"""Declarative base, constraint naming, the UTC timestamp type and the month type."""
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import DateTime, Enum, MetaData, String
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from auditcycle.core.clock import Month
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -35,6 +37,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class MonthColumn(TypeDecorator[Month]):
+    """An audit month stored as its "YYYY-MM" text and read back as a Month."""
+
+    impl = String(7)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        # A plain string is checked on the way in, so no malformed month is ever stored.
+        return None if value is None else str(Month.parse(value))
+
+    def process_result_value(self, value: str | None, dialect) -> Month | None:
+        return None if value is None else Month.parse(value)
+
+
 def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
     """Return a portable string-backed enum type with a named CHECK constraint."""
     return Enum(
@@ -52,4 +68,4 @@ class Base(DeclarativeBase):
     """Base class of every table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), str: String()}
+    type_annotation_map = {datetime: UTCDateTime(), str: String(), Month: MonthColumn()}

@@ -4,6 +4,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from auditcycle.core.clock import Month
 from auditcycle.models.base import Base
 
 
@@ -41,6 +42,6 @@ class TrendFlag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     subject_ref: Mapped[str] = mapped_column(String(120))
-    month: Mapped[str] = mapped_column(String(7), index=True)
+    month: Mapped[Month] = mapped_column(index=True)
     detail: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime]

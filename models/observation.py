@@ -4,6 +4,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from auditcycle.core.clock import Month
 from auditcycle.models.base import Base, enum_column
 from auditcycle.models.enums import ObservationStatus
 
@@ -16,7 +17,7 @@ class Observation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(40))
-    month: Mapped[str] = mapped_column(String(7), index=True)
+    month: Mapped[Month] = mapped_column(index=True)
     observer_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
     practitioner_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
     theme: Mapped[str | None] = mapped_column(String(200))

@@ -4,6 +4,7 @@ from datetime import datetime
 from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from auditcycle.core.clock import Month
 from auditcycle.models.base import Base, enum_column
 from auditcycle.models.enums import PhaseRunStatus
 
@@ -15,7 +16,7 @@ class PhaseRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phase: Mapped[str] = mapped_column(String(30), index=True)
-    month: Mapped[str | None] = mapped_column(String(7))
+    month: Mapped[Month | None]
     clock: Mapped[datetime]
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]

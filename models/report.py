@@ -1,9 +1,10 @@
 """Editions of the monthly report: the first issue, and any corrected reissues."""
 from datetime import datetime
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from auditcycle.core.clock import Month
 from auditcycle.models.base import Base
 
 
@@ -14,7 +15,7 @@ class ReportEdition(Base):
     __table_args__ = (UniqueConstraint("month", "edition"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), index=True)
+    month: Mapped[Month] = mapped_column(index=True)
     edition: Mapped[int]
     reissue: Mapped[bool] = mapped_column(default=False)
     provisional: Mapped[bool] = mapped_column(default=False)

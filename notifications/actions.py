@@ -2,6 +2,7 @@
 from dataclasses import dataclass, replace
 from datetime import date
 
+from auditcycle.core.clock import Month
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import day_label, month_label
 from auditcycle.notifications.render import render
@@ -13,7 +14,7 @@ class ActionFacts:
 
     action_ref: str
     audit_ref: str
-    month: str
+    month: Month
     child_id: str
     description: str
     owner_id: str

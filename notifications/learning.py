@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from auditcycle.core.clock import Month
 from auditcycle.notifications.invites import Invite, calendar_text
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import month_label
@@ -19,7 +20,7 @@ class FlaggedAudit:
 
     audit_ref: str
     child_id: str
-    month: str
+    month: Month
     grade_label: str
 
 
@@ -28,7 +29,7 @@ class TrendFacts:
     """What a trend flag says, with staff and team names and references instead of children's names."""
 
     kind: str
-    month: str
+    month: Month
     title: str
     staff_name: str | None
     team_name: str | None
@@ -37,7 +38,7 @@ class TrendFacts:
     audits: tuple[FlaggedAudit, ...]
 
 
-def compose_mad_draft(*, recipient_name: str, reference: str, audit_ref: str, child_id: str, month: str,
+def compose_mad_draft(*, recipient_name: str, reference: str, audit_ref: str, child_id: str, month: Month,
                       grade_label: str, practitioner_name: str | None, summary: str) -> Composed:
     """Compose the note asking the QA team to review and approve a draft Make a Difference summary."""
     return render("mad_draft", recipient_name=recipient_name, reference=reference, audit_ref=audit_ref,
@@ -75,7 +76,7 @@ def compose_trend_flag(facts: TrendFacts, *, recipient_name: str) -> Composed:
                   share_label=facts.share_label, window_label=facts.window_label, audits=list(facts.audits))
 
 
-def compose_learning_session(invite: Invite, *, recipient_name: str, month: str, when_label: str, minutes: int,
+def compose_learning_session(invite: Invite, *, recipient_name: str, month: Month, when_label: str, minutes: int,
                              stamp: datetime) -> Composed:
     """Compose one person's invitation to the month's reflective learning session."""
     body = render("learning_session", recipient_name=recipient_name, month_label=month_label(month),

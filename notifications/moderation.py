@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from auditcycle.core.clock import Month
 from auditcycle.notifications.invites import Invite, calendar_text
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import month_label
@@ -34,14 +35,14 @@ class GradeMove:
     new_label: str
 
 
-def compose_panel_list(*, recipient_name: str, month: str, items: Sequence[PanelItem], updated: bool,
+def compose_panel_list(*, recipient_name: str, month: Month, items: Sequence[PanelItem], updated: bool,
                        meeting_label: str | None, close_label: str) -> Composed:
     """Compose the list of audits selected for moderation, or its update after late forms."""
     return render("moderation_panel", recipient_name=recipient_name, month_label=month_label(month),
                   items=list(items), updated=updated, meeting_label=meeting_label, close_label=close_label)
 
 
-def compose_panel_invite(invite: Invite, *, recipient_name: str, month: str, when_label: str, minutes: int,
+def compose_panel_invite(invite: Invite, *, recipient_name: str, month: Month, when_label: str, minutes: int,
                          audits: int, close_label: str, stamp: datetime) -> Composed:
     """Compose the panel meeting request with its calendar part."""
     body = render("moderation_meeting", recipient_name=recipient_name, month_label=month_label(month),
@@ -50,7 +51,7 @@ def compose_panel_invite(invite: Invite, *, recipient_name: str, month: str, whe
     return replace(body, calendar=calendar_text(invite, method="REQUEST", stamp=stamp), calendar_method="REQUEST")
 
 
-def compose_assignment(*, recipient_name: str, month: str, audit_ref: str, child_id: str, grade_label: str,
+def compose_assignment(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, grade_label: str,
                        close_label: str, meeting_label: str | None) -> Composed:
     """Compose the message telling a practice improvement manager which colleague's audit they moderate."""
     return render("moderation_assignment", recipient_name=recipient_name, month_label=month_label(month),
@@ -58,13 +59,13 @@ def compose_assignment(*, recipient_name: str, month: str, audit_ref: str, child
                   meeting_label=meeting_label)
 
 
-def compose_unbooked(*, recipient_name: str, month: str, reason: str, audits: int) -> Composed:
+def compose_unbooked(*, recipient_name: str, month: Month, reason: str, audits: int) -> Composed:
     """Compose the exception telling the QA manager the panel meeting could not be booked."""
     return render("moderation_unbooked", recipient_name=recipient_name, month_label=month_label(month),
                   reason=reason, audits=audits)
 
 
-def compose_outcome(*, recipient_name: str, month: str, audit_ref: str, child_id: str, original_label: str,
+def compose_outcome(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, original_label: str,
                     moderated_label: str, moves: Sequence[GradeMove]) -> Composed:
     """Compose the moderated outcome of an audit for its auditor and the key worker."""
     return render("moderation_outcome", recipient_name=recipient_name, month_label=month_label(month),

@@ -3,6 +3,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from auditcycle.core.clock import Month
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.render import render
 
@@ -36,13 +37,12 @@ def day_label(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def month_label(month: str) -> str:
+def month_label(month: Month) -> str:
     """Format YYYY-MM as 'December 2026'."""
-    year, number = (int(x) for x in month.split("-"))
-    return f"{date(year, number, 1):%B %Y}"
+    return Month.parse(month).label
 
 
-def compose_notice(*, recipient_name: str, month: str, due: date, items: Sequence[NoticeItem],
+def compose_notice(*, recipient_name: str, month: Month, due: date, items: Sequence[NoticeItem],
                    allocated: Sequence[AllocationItem], lookback_months: int, guidance_url: str) -> Composed:
     """Compose one person's digest for the month: audits allocated to them and records they are involved with."""
     return render("audit_notice", recipient_name=recipient_name, month_label=month_label(month),
@@ -50,7 +50,7 @@ def compose_notice(*, recipient_name: str, month: str, due: date, items: Sequenc
                   lookback_months=lookback_months, guidance_url=guidance_url)
 
 
-def compose_withdrawal(*, recipient_name: str, month: str, audit_ref: str, child_id: str, reason: str) -> Composed:
+def compose_withdrawal(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, reason: str) -> Composed:
     """Compose the message telling someone an audit was withdrawn."""
     return render("audit_withdrawn", recipient_name=recipient_name, month_label=month_label(month),
                   audit_ref=audit_ref, child_id=child_id, reason=reason)

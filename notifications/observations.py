@@ -3,6 +3,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from auditcycle.core.clock import Month
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import day_label, month_label
 from auditcycle.notifications.reminders import timing_label
@@ -54,13 +55,13 @@ def last_observed_label(day: date | None) -> str:
     return "never observed" if day is None else f"last observed {day_label(day)}"
 
 
-def compose_assignment(*, recipient_name: str, month: str, due: date, items: Sequence[ObservationItem]) -> Composed:
+def compose_assignment(*, recipient_name: str, month: Month, due: date, items: Sequence[ObservationItem]) -> Composed:
     """Compose one observer's digest of the observations assigned to them for the month."""
     return render("observation_assignment", recipient_name=recipient_name, month_label=month_label(month),
                   due_label=day_label(due), items=list(items))
 
 
-def compose_reminder(*, recipient_name: str, month: str, due: date, items: Sequence[ObservationItem],
+def compose_reminder(*, recipient_name: str, month: Month, due: date, items: Sequence[ObservationItem],
                      working_days: int, overdue: bool) -> Composed:
     """Compose one observer's reminder of the month's observations not yet recorded done."""
     return render("observation_reminder", recipient_name=recipient_name, month_label=month_label(month),
@@ -68,7 +69,7 @@ def compose_reminder(*, recipient_name: str, month: str, due: date, items: Seque
                   timing=timing_label(working_days=working_days, overdue=overdue))
 
 
-def compose_summary(*, recipient_name: str, month: str, due: date, theme: str | None,
+def compose_summary(*, recipient_name: str, month: Month, due: date, theme: str | None,
                     assignments: Sequence[AssignmentRow], due_rows: Sequence[DueRow],
                     auditors_without: Sequence[str], newly_qualified_without: Sequence[str],
                     interval_months: int) -> Composed:

@@ -3,6 +3,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from auditcycle.core.clock import Month
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import day_label, month_label
 from auditcycle.notifications.render import render
@@ -15,7 +16,7 @@ class ReminderFacts:
     audit_ref: str
     child_id: str
     child_initials: str
-    month: str
+    month: Month
     due: date
     # Working days left before the due date, or (when overdue) working days since it.
     working_days: int

@@ -5,6 +5,7 @@ it, and the edition, are decided in `auditcycle/report/render.py`.
 """
 from dataclasses import dataclass, replace
 
+from auditcycle.core.clock import Month
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.render import render
 
@@ -23,7 +24,7 @@ class HeadlineFigure:
 class ReportSummary:
     """What a covering email says about one edition of a month's report."""
 
-    month: str
+    month: Month
     month_label: str
     edition: int
     reissue: bool

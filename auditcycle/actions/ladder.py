@@ -36,7 +36,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from auditcycle.core.clock import wall_clock
+from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.timescales import action_due_problem, latest_action_due
@@ -316,7 +316,7 @@ def _default_due(ctx: AppContext, today: date) -> date:
                latest_action_due(ctx.settings.framework, today))
 
 
-def tracker_row(ctx: AppContext, action: Action, *, audit_ref: str, month: str) -> dict:
+def tracker_row(ctx: AppContext, action: Action, *, audit_ref: str, month: Month) -> dict:
     """Return an action as the central tracker lists it: status, age, working days overdue and ladder step."""
     today = ctx.timescales.today(ctx.now)
     return {

@@ -165,7 +165,7 @@ def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method
     return queued
 
 
-def _report_exceptions(session: Session, ctx: AppContext, month: str, items: list[dict]) -> int:
+def _report_exceptions(session: Session, ctx: AppContext, month: Month, items: list[dict]) -> int:
     """Queue one exception email to the QA manager listing what could not be booked and why."""
     if not items:
         return 0

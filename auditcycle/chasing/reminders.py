@@ -36,6 +36,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.models import Audit, AuditCycle, Child, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, MeetingKind, MeetingStatus
@@ -147,7 +148,7 @@ def chase(session: Session, ctx: AppContext, *, cycles: Sequence[AuditCycle]) ->
     return summary
 
 
-def _queue(session: Session, ctx: AppContext, *, month: str, audit: Audit, step: str, person: Recipient,
+def _queue(session: Session, ctx: AppContext, *, month: Month, audit: Audit, step: str, person: Recipient,
            message: Composed) -> bool:
     """Queue one reminder to one person; say whether it was new."""
     return enqueue(session, ctx, MessageKey(PHASE, month, audit.reference, step), person, message) is not None

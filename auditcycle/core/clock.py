@@ -1,5 +1,4 @@
 """The one clock: every time decision reads `now` from here, so a month can be replayed."""
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -57,30 +56,47 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True, order=True)
-class Month:
-    """A calendar month such as the audit month 2026-12."""
+class Month(str):
+    """A calendar month such as the audit month 2026-12: a "YYYY-MM" string that is always a real month.
 
-    year: int
-    month: int
+    Being a string, it is stored, compared, ordered, formatted and written to JSON as the text people
+    read; being its own type, it can only be made valid, and it does the month's arithmetic.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, year: "int | str", month: int | None = None) -> "Month":
+        if month is None:
+            # Made from its text: a copy, a pickle or a deep copy rebuilds a Month from its string.
+            return cls.parse(str(year))
+        if not 1 <= month <= 12:
+            raise ClockError(f"{year}-{month}: there is no month {month}")
+        return super().__new__(cls, f"{int(year):04d}-{month:02d}")
 
     @classmethod
     def parse(cls, value: str) -> "Month":
         """Parse YYYY-MM."""
-        try:
-            year_s, month_s = value.strip().split("-")
-            result = cls(int(year_s), int(month_s))
-        except ValueError:
-            raise ClockError(f"{brief(value)} is not a month in the form YYYY-MM, such as 2026-12") from None
-        if (not 1 <= result.month <= 12 or not EARLIEST_YEAR <= result.year <= LATEST_YEAR
-                or not (len(year_s) == 4 and len(month_s) == 2)):
-            raise ClockError(f"{brief(value)} is not a month in the form YYYY-MM, such as 2026-12")
-        return result
+        text = value.strip() if isinstance(value, str) else ""
+        year_s, _, month_s = text.partition("-")
+        if not (len(year_s) == 4 and len(month_s) == 2 and year_s.isdigit() and month_s.isdigit()
+                and 1 <= int(month_s) <= 12 and EARLIEST_YEAR <= int(year_s) <= LATEST_YEAR):
+            raise ClockError(f"{brief(str(value))} is not a month in the form YYYY-MM, such as 2026-12")
+        return cls(int(year_s), int(month_s))
 
     @classmethod
     def of(cls, day: date) -> "Month":
         """Return the month a day falls in."""
         return cls(day.year, day.month)
+
+    @property
+    def year(self) -> int:
+        """Return the year."""
+        return int(self[:4])
+
+    @property
+    def month(self) -> int:
+        """Return the month's number, 1 to 12."""
+        return int(self[5:7])
 
     @property
     def first_day(self) -> date:
@@ -92,6 +108,11 @@ class Month:
         """Return the last calendar day."""
         return date.fromordinal(self.next().first_day.toordinal() - 1)
 
+    @property
+    def label(self) -> str:
+        """Return the month as people write it: 'December 2026'."""
+        return f"{self.first_day:%B %Y}"
+
     def next(self) -> "Month":
         """Return the following month."""
         return Month(self.year + self.month // 12, self.month % 12 + 1)
@@ -100,8 +121,8 @@ class Month:
         """Return the preceding month."""
         return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
 
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
+    def __repr__(self) -> str:
+        return f"Month({str(self)!r})"
 
 
 def add_months(day: date, months: int) -> date:

@@ -201,7 +201,7 @@ class AuditPlan:
 class MonthPlan:
     """The synthetic decisions of a month, fixed by the seed and the audits drawn."""
 
-    month: str
+    month: Month
     audits: tuple[AuditPlan, ...]
 
     @property
@@ -407,7 +407,7 @@ def schedule_decisions(ctx: AppContext, schedule: Schedule, plan: MonthPlan) -> 
 # ---- The synthetic decisions ---------------------------------------------------------------------------
 
 
-def month_audits(session: Session, month: str) -> list[Audit]:
+def month_audits(session: Session, month: Month) -> list[Audit]:
     """List the month's audits that stand (not replaced or withdrawn), by reference."""
     cycle = monthly_cycle(session, Month.parse(month))
     if cycle is None:
@@ -462,7 +462,7 @@ def answer_planned(session: Session, ctx: AppContext, plan: AuditPlan) -> int:
     return len(open_)
 
 
-def answer_sampling_responses(session: Session, ctx: AppContext, month: str) -> int:
+def answer_sampling_responses(session: Session, ctx: AppContext, month: Month) -> int:
     """Answer the supervision-gap Immediate Responses the draw raised; return how many were answered."""
     ids = [a.id for a in month_audits(session, month)]
     open_ = session.scalars(select(ImmediateResponse).where(
@@ -473,7 +473,7 @@ def answer_sampling_responses(session: Session, ctx: AppContext, month: str) -> 
     return len(open_)
 
 
-def record_outcomes(session: Session, ctx: AppContext, month: str) -> int:
+def record_outcomes(session: Session, ctx: AppContext, month: Month) -> int:
     """Record the panel's outcome for each audit in moderation: agreed, except one changed a month."""
     psw = _first_with_role(session, Role.PRINCIPAL_SOCIAL_WORKER)
     everything = month_audits(session, month)
@@ -502,7 +502,7 @@ def record_outcomes(session: Session, ctx: AppContext, month: str) -> int:
     return len(audits)
 
 
-def approve_summaries(session: Session, ctx: AppContext, month: str) -> int:
+def approve_summaries(session: Session, ctx: AppContext, month: Month) -> int:
     """Approve the month's draft Make a Difference summaries as the QA manager; return how many."""
     qa = _first_with_role(session, Role.QA_MANAGER) or _first_with_role(session, Role.PRINCIPAL_SOCIAL_WORKER)
     ids = [a.id for a in month_audits(session, month)]
@@ -513,7 +513,7 @@ def approve_summaries(session: Session, ctx: AppContext, month: str) -> int:
     return len(drafts)
 
 
-def record_observations(session: Session, ctx: AppContext, month: str, *, seed: int, wave: str) -> int:
+def record_observations(session: Session, ctx: AppContext, month: Month, *, seed: int, wave: str) -> int:
     """Record the month's observations this wave's observers have done; return how many."""
     share = (0.0, OBSERVED_BY_MID_MONTH) if wave == "mid-month" else (OBSERVED_BY_MID_MONTH, OBSERVED_BY_MONTH_END)
     done = 0
@@ -546,7 +546,7 @@ def sign_off_action(session: Session, ctx: AppContext, reference: str) -> bool:
     return True
 
 
-def nothing_to_do(session: Session, condition: str, month: str) -> bool:
+def nothing_to_do(session: Session, condition: str, month: Month) -> bool:
     """Say whether a conditional step would find nothing to act on, so it can be skipped."""
     if condition == "open-responses":
         return session.scalar(select(ImmediateResponse.id).where(
@@ -623,7 +623,7 @@ def _options(step: Step, month: Month, seed: int) -> dict:
     return {"theme": THEMES[month.month % len(THEMES)], "seed": random.Random(f"{seed}:{month}:draw").randrange(2**31)}
 
 
-def _decide(session: Session, ctx: AppContext, step: Step, plan: MonthPlan | None, month: str, seed: int) -> int:
+def _decide(session: Session, ctx: AppContext, step: Step, plan: MonthPlan | None, month: Month, seed: int) -> int:
     """Take one synthetic decision; return how many records it made (0 when they already exist)."""
     audit_plan = next((a for a in plan.audits if a.reference == step.ref), None) if plan else None
     if step.kind == "submit":
@@ -654,7 +654,7 @@ def _decide(session: Session, ctx: AppContext, step: Step, plan: MonthPlan | Non
 class MonthFigures:
     """The month at the end of its replay, as the summary table shows it."""
 
-    month: str
+    month: Month
     audits_drawn: int
     finalised: int
     submitted_on_time: int
@@ -671,7 +671,7 @@ class MonthFigures:
     report_folder: Path
 
 
-def month_figures(session: Session, ctx: AppContext, month: str) -> MonthFigures:
+def month_figures(session: Session, ctx: AppContext, month: Month) -> MonthFigures:
     """Count the month's audits, forms, moderation, Immediate Responses, actions and messages."""
     audits = month_audits(session, month)
     ids = [a.id for a in audits]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from auditcycle.booking.meetings import diary_busy
 from auditcycle.booking.slots import Interval, SlotRequest, find_slot
-from auditcycle.core.clock import localize, wall_clock
+from auditcycle.core.clock import Month, localize, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models import Audit, AuditCycle, MakeADifference, OutboxMessage, Staff, Submission
@@ -122,7 +122,7 @@ def approve(session: Session, ctx: AppContext, *, reference: str, by: str) -> Ma
     return mad
 
 
-def approved_summaries(session: Session, *, month: str) -> list[MakeADifference]:
+def approved_summaries(session: Session, *, month: Month) -> list[MakeADifference]:
     """List the month's approved Make a Difference summaries: the only ones the report may show."""
     return list(session.scalars(
         select(MakeADifference).join(Audit, MakeADifference.audit_id == Audit.id)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from auditcycle.booking.meetings import diary_busy
 from auditcycle.booking.slots import Interval, SlotRequest, find_slot
-from auditcycle.core.clock import wall_clock
+from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
 from auditcycle.models import (
@@ -61,7 +61,7 @@ SEED_OFFSET = 7919
 class ModerationSummary:
     """What a moderation run did, in counts and references only."""
 
-    month: str
+    month: Month
     selected: dict[str, list[str]] = field(default_factory=dict)
     assigned: list[str] = field(default_factory=list)
     meeting_booked: bool = False
@@ -383,7 +383,7 @@ def record_moderation(session: Session, ctx: AppContext, *, reference: str, by: 
     return moderation
 
 
-def agreement_rate(session: Session, *, month: str) -> float | None:
+def agreement_rate(session: Session, *, month: Month) -> float | None:
     """Return the share of the month's decided moderations that agreed the submitted overall grade."""
     decided, agreed = session.execute(
         select(func.count(Moderation.id),

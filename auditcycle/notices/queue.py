@@ -4,6 +4,7 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.models import Audit, AuditCycle, Staff, Team
 from auditcycle.models.enums import AuditKind, AuditStatus
@@ -16,7 +17,7 @@ KIND_LABELS = {AuditKind.DEEP_DIVE: "deep dive", AuditKind.DIP_SAMPLE: "dip samp
                AuditKind.GOOD_PRACTICE: "good practice example"}
 
 
-def _digest_ref(month: str, refs: list[str]) -> str:
+def _digest_ref(month: Month, refs: list[str]) -> str:
     return f"{month}-" + hashlib.sha256("|".join(sorted(refs)).encode()).hexdigest()[:12]
 
 

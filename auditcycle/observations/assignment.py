@@ -195,7 +195,7 @@ def due_for_observation(session: Session, ctx: AppContext) -> list[str]:
     return [row.staff_id for row in coverage(session, ctx) if row.due]
 
 
-def _month_ref(month: str) -> str:
+def _month_ref(month: Month) -> str:
     return f"OBS-{month}"
 
 
@@ -275,7 +275,7 @@ def _teams(session: Session) -> dict[int, str]:
     return {t.id: t.name for t in session.scalars(select(Team))}
 
 
-def _queue_assignments(session: Session, ctx: AppContext, *, month: str, observations: Sequence[Observation],
+def _queue_assignments(session: Session, ctx: AppContext, *, month: Month, observations: Sequence[Observation],
                        staff: dict[str, Staff]) -> int:
     teams = _teams(session)
     by_observer: dict[str, list[Observation]] = defaultdict(list)

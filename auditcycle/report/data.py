@@ -86,7 +86,7 @@ class Headline:
 class MonthPoint:
     """One month of the twelve-month trend."""
 
-    month: str
+    month: Month
     headline: Headline
 
 
@@ -160,7 +160,7 @@ class ObservationStats:
 class LoopRow:
     """Where an earlier month's actions stand now."""
 
-    month: str
+    month: Month
     theme: str | None
     actions_raised: int
     actions_open: int
@@ -182,7 +182,7 @@ class FlagRow:
 class ReportData:
     """Everything the monthly report shows, as plain values."""
 
-    month: str
+    month: Month
     month_label: str
     generated_on: date
     provisional: bool

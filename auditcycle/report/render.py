@@ -124,7 +124,7 @@ def _svg(name: str, title: str, draw: Callable) -> str:
     return svg.replace(opening, f'{tag}\n <title id="{name}-title">{Markup.escape(title)}</title>', 1)
 
 
-def _short_month(month: str) -> Markup:
+def _short_month(month: Month) -> Markup:
     """Format YYYY-MM as 'Nov<br>2026' for a narrow column."""
     return Markup("{}<br>{}").format(month_label(month)[:3], month[:4])
 

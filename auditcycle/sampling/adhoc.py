@@ -68,7 +68,7 @@ class AdhocSummary:
 
     cycle: str
     kind: str
-    month: str
+    month: Month
     due: str
     seed: int
     created: bool

@@ -42,7 +42,7 @@ DRAW_LOCK = "draw"
 class DrawSummary:
     """What the draw did, in counts and references only (no personal data)."""
 
-    month: str
+    month: Month
     cycle: str
     seed: int
     created: bool

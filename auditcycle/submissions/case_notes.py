@@ -35,7 +35,7 @@ def note_filename(case_id: str) -> str:
     return f"{safe}.txt"
 
 
-def export_case_notes(session: Session, ctx: AppContext, *, month: str, folder: Path) -> list[Path]:
+def export_case_notes(session: Session, ctx: AppContext, *, month: Month, folder: Path) -> list[Path]:
     """Write one case-note file per child with an audit finalised in the month; return the paths, sorted."""
     month = str(Month.parse(month))  # validates, and normalises 2026-1 to the stored 2026-01
     label = month_label(month)

@@ -40,7 +40,7 @@ class Finalised:
     audit_id: int
     audit_ref: str
     child_id: str
-    month: str
+    month: Month
     key_worker_id: str | None
     team_id: int
     cohort: Cohort
@@ -84,7 +84,7 @@ def trailing_inadequate(history: Sequence[Finalised]) -> list[Finalised]:
     return run[::-1]
 
 
-def window_start(month: str, months: int) -> str:
+def window_start(month: Month, months: int) -> str:
     """Return the first month of a trailing window of `months` months ending with `month`."""
     start = Month.parse(month)
     for _ in range(months - 1):
