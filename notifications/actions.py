@@ -5,7 +5,7 @@ from datetime import date
 from auditcycle.core.clock import Month
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.render import render
+from auditcycle.notifications.render import day_end, render
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def _context(facts: ActionFacts) -> dict:
 
 def compose_action_reminder(facts: ActionFacts, *, recipient_name: str, working_days_left: int) -> Composed:
     """Compose the reminder, to the owner and their team manager, that an action falls due soon."""
-    timing = "due today by 17:00" if working_days_left <= 0 else f"{_days(working_days_left)} left"
+    timing = f"due today by {day_end()}" if working_days_left <= 0 else f"{_days(working_days_left)} left"
     return render("action_reminder", recipient_name=recipient_name, timing=timing, **_context(facts))
 
 

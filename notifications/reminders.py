@@ -6,7 +6,7 @@ from datetime import date
 from auditcycle.core.clock import Month
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.render import render
+from auditcycle.notifications.render import day_end, render
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,10 @@ def timing_label(*, working_days: int, overdue: bool) -> str:
     """Say how the audit stands: '5 working days left', 'due today', '3 working days overdue'."""
     if overdue:
         if working_days <= 0:
-            return "overdue since 17:00 today"
+            return f"overdue since {day_end()} today"
         return f"{working_days} working {'day' if working_days == 1 else 'days'} overdue"
     if working_days <= 0:
-        return "due today by 17:00"
+        return f"due today by {day_end()}"
     return f"{working_days} working {'day' if working_days == 1 else 'days'} left"
 
 

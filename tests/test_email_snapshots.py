@@ -1,0 +1,383 @@
+"""Snapshots of every email the application sends, text and HTML, from the real compose functions.
+
+Each template in templates/emails/messages needs at least one sample below, named after it; a variant of the
+same template is named `<template>--<variant>`. Each sample is stored as tests/snapshots/emails/<sample>.txt
+(the subject, the message's other headers, then the text part) and <sample>.html (the HTML part).
+
+After a deliberate change to a template, rewrite the snapshots and review the diff:
+    AUDITCYCLE_UPDATE_SNAPSHOTS=1 .venv/bin/pytest -q tests/test_email_snapshots.py
+"""
+import difflib
+import os
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from markupsafe import escape
+
+from auditcycle.core.settings import get_settings
+from auditcycle.notifications import actions, learning, moderation, notices, observations, outcomes, reminders
+from auditcycle.notifications import report as report_mail
+from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
+from auditcycle.notifications.message import Composed, Recipient
+from auditcycle.notifications.render import render
+from auditcycle.notifications.responses import ResponseFacts, compose_response
+
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "emails"
+UPDATE = os.environ.get("AUDITCYCLE_UPDATE_SNAPSHOTS") == "1"
+HTML_TAG = re.compile(r"</?(p|br|strong|code|a|h2|table|tr|td|th|blockquote)\b")
+HOW_TO_UPDATE = "AUDITCYCLE_UPDATE_SNAPSHOTS=1 .venv/bin/pytest -q tests/test_email_snapshots.py"
+
+# Fixed facts: case ids and initials only for children; staff names are invented.
+MONTH = "2026-12"
+DUE = date(2026, 12, 31)
+AUDIT = "A-2026-12-007"
+CHILD = "C000123"
+INITIALS = "J. B."
+GUIDANCE = "https://example.org/auditcycle/audit-guidance"
+STAMP = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+ACTION = actions.ActionFacts(
+    action_ref=f"{AUDIT}-ACT1", audit_ref=AUDIT, month=MONTH, child_id=CHILD,
+    description="Update the chronology to include J.'s change of school", owner_id="S0042",
+    owner_name="Sam Owusu", due=date(2027, 1, 15))
+
+
+def _invite(summary: str, *, minutes: int = 60, sequence: int = 0) -> Invite:
+    start = datetime(2026, 12, 14, 10, 0, tzinfo=UTC)
+    return Invite(uid="meeting-1@example.org", sequence=sequence, summary=summary,
+                  description="Booked by the Quality Assurance team.", location="Microsoft Teams",
+                  start=start, end=start.replace(hour=10 + minutes // 60, minute=minutes % 60),
+                  organiser_name="Quality Assurance Team", organiser_email="qa-team@example.org",
+                  attendees=(Recipient("S0007", "Alex Auditor", "alex@council.example"),))
+
+
+def _reminder(*, working_days: int, overdue: bool) -> reminders.ReminderFacts:
+    return reminders.ReminderFacts(audit_ref=AUDIT, child_id=CHILD, child_initials=INITIALS, month=MONTH, due=DUE,
+                                   working_days=working_days, overdue=overdue, guidance_url=GUIDANCE)
+
+
+def _meeting(**changes) -> Composed:
+    title = f"Audit learning conversation ({AUDIT})"
+    facts = MeetingFacts(title=title, audit_ref=AUDIT, child_id=CHILD, note="interpreter needed: Polish",
+                         location="Microsoft Teams or telephone: the auditor will confirm", minutes=60,
+                         when_label="Monday 14 December 2026, 10:00–11:00")
+    invite = _invite(title, sequence=changes.pop("sequence", 0))
+    return compose_invite(invite, facts, recipient_name="Alex Auditor", stamp=STAMP,
+                          **{"method": "REQUEST", **changes})
+
+
+def _response(stage: str) -> Composed:
+    answered = stage == "responded"
+    facts = ResponseFacts(
+        response_ref=f"IR-{AUDIT}-1", audit_ref=AUDIT, child_id=CHILD, team="Kestrel Team",
+        reason="No visit recorded for 12 weeks & the safety plan has lapsed", raised_label=
+        "Tuesday 8 December 2026 at 11:20", raised_by_name="Alex Auditor",
+        deadline_label="Wednesday 9 December 2026 at 11:20", hours=24,
+        responder_name="Morgan Service" if answered else None,
+        responded_label="Tuesday 8 December 2026 at 16:05" if answered else None,
+        same_day=True if answered else None,
+        response="Visit made today; the safety plan is reviewed with the family." if answered else None)
+    return compose_response(facts, stage=stage, recipient_name="Morgan Service")
+
+
+def _notice(*, allocated: bool = True, involved: bool = True) -> Composed:
+    items = [notices.NoticeItem(audit_ref=AUDIT, child_id=CHILD, role="allocated key worker",
+                                auditor_name="Alex Auditor", due_label="Thursday 31 December 2026"),
+             notices.NoticeItem(audit_ref="A-2026-12-011", child_id="C000456", role="team manager",
+                                auditor_name="Jo Reviewer", due_label="Thursday 31 December 2026")]
+    mine = [notices.AllocationItem(audit_ref=AUDIT, child_id=CHILD, child_initials=INITIALS,
+                                   kind_label="Child in need", team="Kestrel Team"),
+            notices.AllocationItem(audit_ref="A-2026-12-012", child_id="C000789", child_initials="K. M.",
+                                   kind_label="Cared for child", team="Sandpiper Team", buddy_name="Jo Reviewer",
+                                   buddy_note="Jo Reviewer joins you as buddy auditor for this first audit.")]
+    return notices.compose_notice(recipient_name="Alex Auditor", month=MONTH, due=DUE,
+                                  items=items if involved else [], allocated=mine if allocated else [],
+                                  lookback_months=6, guidance_url=GUIDANCE)
+
+
+def _outcome(*, version: int = 1, with_actions: bool = True) -> Composed:
+    grades = [outcomes.GradeRow("Help, protection and stability", "Good"),
+              outcomes.GradeRow("Recording and communication", "Requires improvement to be good"),
+              outcomes.GradeRow("Impact and overall outcomes", "Good")]
+    rows = [outcomes.ActionRow(f"{AUDIT}-ACT1", "Update the chronology", "Sam Owusu", "Friday 15 January 2027"),
+            outcomes.ActionRow(f"{AUDIT}-ACT2", "Hold a core group meeting", "Sam Owusu", "Friday 8 January 2027")]
+    return outcomes.compose_outcome(recipient_name="Sam Owusu", audit_ref=AUDIT, child_id=CHILD,
+                                    auditor_name="Alex Auditor", overall_label="Good", grades=grades,
+                                    actions=rows if with_actions else [], max_days=31, version=version)
+
+
+def _observation_items() -> list[observations.ObservationItem]:
+    return [observations.ObservationItem(reference="OBS-2026-12-001", practitioner_name="Rae Newman",
+                                         kind="social worker", team="Kestrel Team", theme="Voice of the child",
+                                         asye=True, record_command=observations.record_command(
+                                             "OBS-2026-12-001", "S0009")),
+            observations.ObservationItem(reference="OBS-2026-12-002", practitioner_name="Lee Park",
+                                         kind="family support worker", team=None, theme=None, asye=False,
+                                         record_command=observations.record_command("OBS-2026-12-002", "S0009"))]
+
+
+def _report(*, restricted: bool = False, **changes) -> Composed:
+    figures = (report_mail.HeadlineFigure("Audits allocated", "12", "▲", "up 3 from 9 in November 2026"),
+               report_mail.HeadlineFigure("Audits completed on time", "70%", "=", "no change from 70% in November 2026"),
+               report_mail.HeadlineFigure("Completed audits graded good or better", "60%", "▼",
+                                          "down 5 percentage points from 65% in November 2026"))
+    summary = report_mail.ReportSummary(**{
+        "month": MONTH, "month_label": "December 2026", "edition": 1, "reissue": False, "provisional": False,
+        "empty": False, "figures": figures, "flags": 2, "min_cell": 3, **changes})
+    compose = report_mail.compose_report_restricted if restricted else report_mail.compose_report
+    name = "QA report 2026-12 restricted annex.pdf" if restricted else "QA report 2026-12.pdf"
+    return compose(summary, recipient_name="Dana Director", attachment_path=f"/reports/2026-12/{name}",
+                   attachment_name=name)
+
+
+def _trend(kind: str) -> Composed:
+    flagged = (learning.FlaggedAudit("A-2026-10-003", "C000321", "2026-10", "Inadequate"),
+               learning.FlaggedAudit("A-2026-12-002", "C000654", "2026-12", "Inadequate"))
+    titles = {"practitioner_inadequate": "Rae Newman: 2 consecutive audits graded Inadequate",
+              "team_inadequate_share": "Sandpiper Team: 67% (2 of 3) of audits graded Inadequate",
+              "review_unit_inadequate": f"{AUDIT} (case {CHILD}): Safeguarding and Independent Review Unit domain "
+                                        "graded Inadequate for a cared for child"}
+    facts = learning.TrendFacts(
+        kind=kind, month=MONTH, title=titles[kind],
+        staff_name="Rae Newman" if kind == "practitioner_inadequate" else None,
+        team_name="Sandpiper Team" if kind == "team_inadequate_share" else None,
+        share_label="67% (2 of 3)" if kind == "team_inadequate_share" else None,
+        window_label="October 2026 to December 2026" if kind == "team_inadequate_share" else None,
+        audits=flagged if kind != "review_unit_inadequate" else (learning.FlaggedAudit(
+            AUDIT, CHILD, MONTH, "Role of the Safeguarding and Independent Review Unit: Inadequate (overall Good)"),))
+    return learning.compose_trend_flag(facts, recipient_name="Morgan Service")
+
+
+def _panel(*, updated: bool = False) -> Composed:
+    items = [moderation.PanelItem(AUDIT, CHILD, "graded good or better", "Good",
+                                  assistant_director_name="Dana Director"),
+             moderation.PanelItem("A-2026-12-011", "C000456", "random one in three", "Requires improvement to be good",
+                                  moderator_name="Pat Improver", assistant_director_name="Dana Director"),
+             moderation.PanelItem("A-2026-12-012", "C000789", "graded inadequate", "Inadequate")]
+    return moderation.compose_panel_list(recipient_name="Dana Director", month=MONTH, items=items, updated=updated,
+                                         meeting_label="on Thursday 14 January 2027 at 10:00",
+                                         close_label="Friday 15 January 2027")
+
+
+SAMPLES: dict[str, Callable[[], Composed]] = {
+    "action_done": lambda: actions.compose_action_done(
+        ACTION, recipient_name="Terry Manager", completed_by_name="Sam Owusu",
+        completed_label="Monday 11 January 2027", note="Chronology updated to date."),
+    "action_overdue": lambda: actions.compose_action_overdue(
+        ACTION, recipient_name="Terry Manager", capacity="the owner's team manager", working_days_overdue=5,
+        step=2, steps=3, max_days=31),
+    "action_reminder": lambda: actions.compose_action_reminder(
+        ACTION, recipient_name="Sam Owusu", working_days_left=2),
+    "action_reminder--due-today": lambda: actions.compose_action_reminder(
+        ACTION, recipient_name="Sam Owusu", working_days_left=0),
+    "action_reopened": lambda: actions.compose_action_reopened(
+        ACTION, recipient_name="Sam Owusu", reviewer_name="Terry Manager",
+        reason="The chronology still omits J.'s school move.", reopen_count=2),
+    "audit_notice": _notice,
+    "audit_notice--allocated-only": lambda: _notice(involved=False),
+    "audit_notice--involved-only": lambda: _notice(allocated=False),
+    "audit_outcome": _outcome,
+    "audit_outcome--updated-without-actions": lambda: _outcome(version=2, with_actions=False),
+    "audit_reminder": lambda: reminders.compose_audit_reminder(
+        _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor"),
+    "audit_reminder--overdue-qa-copied": lambda: reminders.compose_audit_reminder(
+        _reminder(working_days=3, overdue=True), recipient_name="Quinn Manager", qa_copied=True),
+    "audit_withdrawn": lambda: notices.compose_withdrawal(
+        recipient_name="Alex Auditor", month=MONTH, audit_ref=AUDIT, child_id=CHILD,
+        reason="The child moved out of the authority."),
+    # Rendered directly by auditcycle.booking.meetings, with items shaped as it builds them.
+    "booking_exceptions": lambda: render(
+        "booking_exceptions", recipient_name="Quinn Manager", month_label="December 2026",
+        items=[{"key": f"{AUDIT}-LC", "audit_ref": AUDIT, "child_id": CHILD,
+                "title": f"Audit learning conversation ({AUDIT})",
+                "reason": "the auditor and the key worker are not both free before the due date"},
+               {"key": f"{AUDIT}-FC1", "audit_ref": AUDIT, "child_id": CHILD,
+                "title": f"Family call: mother ({AUDIT})", "reason": "no telephone number is recorded"}]),
+    "conversation_reminder": lambda: reminders.compose_conversation_reminder(
+        _reminder(working_days=1, overdue=False), recipient_names=["Alex Auditor", "Sam Owusu"]),
+    "conversation_reminder--overdue": lambda: reminders.compose_conversation_reminder(
+        _reminder(working_days=0, overdue=True), recipient_names=["Alex Auditor", "Sam Owusu", "Jo Reviewer"]),
+    # Rendered directly by auditcycle.notifications.gateway, with items shaped as it builds them.
+    "delivery_failure": lambda: render(
+        "delivery_failure", recipient_name="Quinn Manager",
+        items=[{"reference": "M000017", "recipient": "Sam Owusu", "email": "sam.owusu@council.example",
+                "subject": f"Reminder: audit {AUDIT} is due by 17:00 on Thursday 31 December 2026",
+                "error": "550 5.1.1 No such mailbox"},
+               {"reference": "M000018", "recipient": "Alex Auditor", "email": "alex@council.example",
+                "subject": "Audit allocation for December 2026: 2 audits", "error": "552 Mailbox full"}]),
+    "immediate_response": lambda: _response("raised"),
+    "immediate_response--reminder": lambda: _response("reminder"),
+    "immediate_response--escalation": lambda: _response("escalation"),
+    "immediate_response--responded": lambda: _response("responded"),
+    "learning_session": lambda: learning.compose_learning_session(
+        _invite("Reflective learning session: December 2026 audits", minutes=90), recipient_name="Alex Auditor",
+        month=MONTH, when_label="Thursday 28 January 2027, 13:30–15:00", minutes=90, stamp=STAMP),
+    "mad_draft": lambda: learning.compose_mad_draft(
+        recipient_name="Quinn Manager", reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, month=MONTH,
+        grade_label="Good", practitioner_name="Sam Owusu",
+        summary="J. trusts the worker; K. M. says visits are \"never rushed\".\nThe plan is reviewed <weekly>."),
+    "mad_draft--no-strengths": lambda: learning.compose_mad_draft(
+        recipient_name="Quinn Manager", reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, month=MONTH,
+        grade_label="Outstanding", practitioner_name=None, summary="  "),
+    "mad_interview": lambda: learning.compose_mad_interview(
+        _invite("Make a Difference interview (MAD-I-3)"), recipient_name="Sam Owusu", reference="MAD-I-3",
+        practitioner_name="Sam Owusu", interviewer_name="Pat Improver",
+        when_label="Tuesday 19 January 2027, 14:00–15:00", minutes=60, stamp=STAMP),
+    "mad_nominated": lambda: learning.compose_mad_nominated(
+        recipient_name="Terry Manager", reference="MAD-I-3", practitioner_name="Sam Owusu",
+        interviewer_name="Pat Improver", when_label="Tuesday 19 January 2027, 14:00–15:00"),
+    "mad_nominated--to-be-arranged": lambda: learning.compose_mad_nominated(
+        recipient_name="Terry Manager", reference="MAD-I-3", practitioner_name="Sam Owusu",
+        interviewer_name=None, when_label=None),
+    "mad_unbooked": lambda: learning.compose_mad_unbooked(
+        recipient_name="Quinn Manager", reference="MAD-I-3", practitioner_name="Sam Owusu",
+        nominator_name="Terry Manager", reason="no hour in the next 20 working days has them both free"),
+    "meeting_invite": _meeting,
+    "meeting_invite--updated": lambda: _meeting(sequence=1),
+    "meeting_invite--cancelled": lambda: _meeting(sequence=2, method="CANCEL", reason="the audit was withdrawn"),
+    "moderation_assignment": lambda: moderation.compose_assignment(
+        recipient_name="Pat Improver", month=MONTH, audit_ref=AUDIT, child_id=CHILD, grade_label="Good",
+        close_label="Friday 15 January 2027", meeting_label="on Thursday 14 January 2027 at 10:00"),
+    "moderation_meeting": lambda: moderation.compose_panel_invite(
+        _invite("Moderation panel: December 2026 audits", minutes=120), recipient_name="Dana Director",
+        month=MONTH, when_label="Thursday 14 January 2027, 10:00–12:00", minutes=120, audits=3,
+        close_label="Friday 15 January 2027", stamp=STAMP),
+    "moderation_outcome": lambda: moderation.compose_outcome(
+        recipient_name="Alex Auditor", month=MONTH, audit_ref=AUDIT, child_id=CHILD, original_label="Good",
+        moderated_label="Requires improvement to be good",
+        moves=[moderation.GradeMove("Assessment", "Good", "Requires improvement to be good")]),
+    "moderation_outcome--agreed": lambda: moderation.compose_outcome(
+        recipient_name="Alex Auditor", month=MONTH, audit_ref=AUDIT, child_id=CHILD, original_label="Good",
+        moderated_label="Good", moves=[]),
+    "moderation_panel": _panel,
+    "moderation_panel--updated": lambda: _panel(updated=True),
+    "moderation_unbooked": lambda: moderation.compose_unbooked(
+        recipient_name="Quinn Manager", month=MONTH, reason="no two-hour slot has the whole panel free", audits=3),
+    "observation_assignment": lambda: observations.compose_assignment(
+        recipient_name="Terry Manager", month=MONTH, due=DUE, items=_observation_items()),
+    "observation_reminder": lambda: observations.compose_reminder(
+        recipient_name="Terry Manager", month=MONTH, due=DUE, items=_observation_items()[:1], working_days=1,
+        overdue=False),
+    "observation_reminder--overdue": lambda: observations.compose_reminder(
+        recipient_name="Terry Manager", month=MONTH, due=DUE, items=_observation_items(), working_days=2,
+        overdue=True),
+    "observation_summary": lambda: observations.compose_summary(
+        recipient_name="Quinn Manager", month=MONTH, due=DUE, theme="Voice of the child",
+        assignments=[observations.AssignmentRow("OBS-2026-12-001", "Terry Manager", "Rae Newman",
+                                                "social worker", True),
+                     observations.AssignmentRow("OBS-2026-12-002", "Alex Auditor", "Lee Park",
+                                                "family support worker", False)],
+        due_rows=[observations.DueRow("Rae Newman", "social worker", "Kestrel Team",
+                                      observations.last_observed_label(None), "OBS-2026-12-001"),
+                  observations.DueRow("Chris Lowe", "social worker", None,
+                                      observations.last_observed_label(date(2025, 11, 3)), None)],
+        auditors_without=["Jo Reviewer"], newly_qualified_without=["Ash Green"], interval_months=12),
+    "observation_summary--nobody-due": lambda: observations.compose_summary(
+        recipient_name="Quinn Manager", month=MONTH, due=DUE, theme=None, assignments=[], due_rows=[],
+        auditors_without=[], newly_qualified_without=[], interval_months=12),
+    "questionnaire": lambda: learning.compose_questionnaire(
+        recipient_name="Alex Auditor", audit_ref=AUDIT,
+        url="https://example.org/auditcycle/new-auditor-questionnaire"),
+    "report_broadcast": lambda: _report(provisional=True),
+    "report_broadcast--reissued": lambda: _report(edition=2, reissue=True),
+    "report_broadcast--empty": lambda: _report(empty=True, figures=()),
+    "report_restricted": lambda: _report(restricted=True, provisional=True),
+    "report_restricted--reissued-no-flags": lambda: _report(restricted=True, edition=2, reissue=True, flags=0),
+    "supervision_prompt": lambda: outcomes.compose_supervision_prompt(
+        recipient_name="Terry Manager", audit_ref=AUDIT, child_id=CHILD, practitioner_name="Sam Owusu",
+        overall_label="Requires improvement to be good"),
+    "trend_flag": lambda: _trend("practitioner_inadequate"),
+    "trend_flag--team": lambda: _trend("team_inadequate_share"),
+    "trend_flag--review-unit": lambda: _trend("review_unit_inadequate"),
+}
+
+
+def templates() -> list[str]:
+    """Return the name of every email template the application ships."""
+    folder = resources.files("auditcycle.templates") / "emails" / "messages"
+    return sorted(p.name.removesuffix(".j2") for p in folder.iterdir() if p.name.endswith(".j2"))
+
+
+@pytest.fixture(autouse=True)
+def default_framework(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Render with the framework's default settings, whatever this machine's configuration says."""
+    monkeypatch.chdir(tmp_path)  # away from any ./auditcycle.toml
+    for name in [n for n in os.environ if n.startswith("AUDITCYCLE_")]:
+        monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def text_snapshot(composed: Composed) -> str:
+    """Return what the .txt snapshot holds: the subject and other headers, a blank line, the text part."""
+    headers = [f"Subject: {composed.subject}", f"Template: {composed.template}"]
+    if composed.importance:
+        headers.append(f"Importance: {composed.importance}")
+    if composed.calendar_method:
+        headers.append(f"Calendar: {composed.calendar_method}")
+    if composed.attachment_name:
+        headers.append(f"Attachment: {composed.attachment_name}")
+    return "\n".join(headers) + "\n\n" + composed.text
+
+
+def _compare(path: Path, actual: str) -> None:
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+        return
+    if not path.exists():
+        pytest.fail(f"no snapshot {path.relative_to(Path(__file__).parent)}; write it with:\n    {HOW_TO_UPDATE}")
+    expected = path.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True), actual.splitlines(keepends=True),
+                                            fromfile=f"{path.name} (stored)", tofile=f"{path.name} (rendered)"))
+        pytest.fail(f"{path.name} differs from its snapshot. If the change is meant, rewrite the snapshots with\n"
+                    f"    {HOW_TO_UPDATE}\nand review the diff before committing.\n\n{diff}", pytrace=False)
+
+
+def test_every_template_has_a_sample() -> None:
+    sampled = {name.split("--")[0] for name in SAMPLES}
+    assert [t for t in templates() if t not in sampled] == [], "add a sample for each new template to SAMPLES"
+    assert sorted(sampled - set(templates())) == [], "a sample names a template that does not exist"
+
+
+def test_every_snapshot_belongs_to_a_sample() -> None:
+    stored = {p.stem for p in SNAPSHOTS.glob("*") if p.suffix in {".txt", ".html"}}
+    if UPDATE:
+        for stale in stored - set(SAMPLES):
+            for suffix in (".txt", ".html"):
+                (SNAPSHOTS / f"{stale}{suffix}").unlink(missing_ok=True)
+        return
+    assert sorted(stored - set(SAMPLES)) == [], f"stale snapshots: delete them, or run {HOW_TO_UPDATE}"
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_email_matches_its_snapshot(sample: str) -> None:
+    composed = SAMPLES[sample]()
+    assert composed.template == sample.split("--")[0]
+    _compare(SNAPSHOTS / f"{sample}.txt", text_snapshot(composed))
+    _compare(SNAPSHOTS / f"{sample}.html", composed.html)
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_text_part_is_plain_and_html_part_is_whole(sample: str) -> None:
+    composed = SAMPLES[sample]()
+    assert not HTML_TAG.search(composed.text), "HTML markup in the text part"
+    assert max(len(line) for line in composed.text.splitlines()) <= 998
+    assert composed.html.startswith("<!DOCTYPE html>") and composed.html.rstrip().endswith("</html>")
+    assert f"<title>{escape(composed.subject)}</title>" in composed.html
+
+
+def test_working_day_end_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITCYCLE_FRAMEWORK__WORKING_DAY_END", "16:30")
+    get_settings.cache_clear()
+    assert get_settings().framework.working_day_end == time(16, 30)
+    for sample in ("action_reminder", "action_reminder--due-today", "audit_reminder", "observation_assignment"):
+        composed = SAMPLES[sample]()
+        assert "17:00" not in composed.subject + composed.text + composed.html, sample
+        assert "16:30" in composed.text and "16:30" in composed.html, sample
