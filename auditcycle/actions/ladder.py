@@ -13,7 +13,7 @@ numbers from settings:
   `add_working_days(due, -n)`, the owner and their team manager are reminded (step ``r<k>-due-in-n``).
   As in the chase phase, a run sends only the latest reminder whose day has come (a missed earlier
   one is superseded), and reminders stop once the action is overdue: the ladder takes over.
-- **Overdue ladder.** An action is overdue once 17:00 on its due day has passed; it is then N working
+- **Overdue ladder.** An action is overdue once the working day has ended on its due day (`working_day_end`); it is then N working
   days overdue, counting the working days after the due date up to today. The ladder's steps, in
   order of `after_working_days`, are numbered from 1; every step whose threshold is reached and which
   is above `Action.escalation_step` is sent, lowest first (step ``r<k>-step-<i>``). So a run after
@@ -85,7 +85,7 @@ class EscalationSummary:
 
 
 def working_days_overdue(ctx: AppContext, *, due: date) -> int:
-    """Count the working days something due on a day is overdue now: 0 until 17:00 on the day has passed."""
+    """Count the working days something due on a day is overdue now: 0 until the working day has ended on the day."""
     ts = ctx.timescales
     if not ts.is_overdue(due, ctx.now):
         return 0

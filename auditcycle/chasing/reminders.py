@@ -9,7 +9,7 @@ The rules, with the framework's numbers from settings:
 - **When.** Only on working days: a run on a weekend or bank holiday sends nothing.
 - **Before the due date.** At each offset n of `reminder_offsets_working_days` (5 and 1), on the
   day `add_working_days(due, -n)`, the auditor gets a reminder with step key ``due-in-n``.
-- **Overdue.** An audit is overdue once 17:00 on its due day has passed. Each working day's run then
+- **Overdue.** An audit is overdue once the working day has ended on its due day (`working_day_end`). Each working day's run then
   reminds the auditor with step key ``overdue-YYYY-MM-DD`` (today's date). From
   `overdue_qa_copy_working_days` (3) working days overdue, each QA manager gets the same message
   under the same step key, one recipient per message (the recipient makes the key differ).

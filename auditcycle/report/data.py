@@ -7,7 +7,7 @@ percentage is decided here, once. The rules:
   cycles of their own and are not part of the monthly report). Replaced and withdrawn audits are
   left out of every audit count; their actions and Immediate Responses, if any, still count.
 - **Completed** means a form has been submitted. **On time** means the (latest) form was submitted by
-  the end of working hours (17:00) on the audit's due date, the framework's "due on a date".
+  the end of working hours (`working_day_end`) on the audit's due date, the framework's "due on a date".
 - **Final overall grade** is the panel's grade once moderation has decided, else the submitted one
   (`trends.final_overall`). Domain grades are the current ones, which moderation updates in place.
 - **Percentages** are floats 0-100 rounded to one decimal place, or None when nothing is counted.

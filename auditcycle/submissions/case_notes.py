@@ -113,7 +113,7 @@ def compose_case_note(audit: Audit, submission: Submission | None, moderation: M
     for action in actions:
         description = " ".join(action.description.split())
         lines.append(f"- {action.reference}: {description} Owner: {action.owner.name}. "
-                     f"Due by 17:00 on {day_label(action.due_date)}.")
+                     f"Due by {framework.working_day_end:%H:%M} on {day_label(action.due_date)}.")
     if not actions:
         lines.append("- No actions were raised.")
     lines.append("")

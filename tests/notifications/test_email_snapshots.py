@@ -1,11 +1,11 @@
 """Snapshots of every email the application sends, text and HTML, from the real compose functions.
 
 Each template in templates/emails/messages needs at least one sample below, named after it; a variant of the
-same template is named `<template>--<variant>`. Each sample is stored as tests/snapshots/emails/<sample>.txt
+same template is named `<template>--<variant>`. Each sample is stored as tests/notifications/snapshots/emails/<sample>.txt
 (the subject, the message's other headers, then the text part) and <sample>.html (the HTML part).
 
 After a deliberate change to a template, rewrite the snapshots and review the diff:
-    AUDITCYCLE_UPDATE_SNAPSHOTS=1 .venv/bin/pytest -q tests/test_email_snapshots.py
+    AUDITCYCLE_UPDATE_SNAPSHOTS=1 .venv/bin/pytest -q tests/notifications/test_email_snapshots.py
 """
 import difflib
 import os
@@ -29,7 +29,7 @@ from auditcycle.notifications.responses import ResponseFacts, compose_response
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "emails"
 UPDATE = os.environ.get("AUDITCYCLE_UPDATE_SNAPSHOTS") == "1"
 HTML_TAG = re.compile(r"</?(p|br|strong|code|a|h2|table|tr|td|th|blockquote)\b")
-HOW_TO_UPDATE = "AUDITCYCLE_UPDATE_SNAPSHOTS=1 .venv/bin/pytest -q tests/test_email_snapshots.py"
+HOW_TO_UPDATE = "AUDITCYCLE_UPDATE_SNAPSHOTS=1 .venv/bin/pytest -q tests/notifications/test_email_snapshots.py"
 
 # Fixed facts: case ids and initials only for children; staff names are invented.
 MONTH = "2026-12"
