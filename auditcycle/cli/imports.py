@@ -9,13 +9,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from auditcycle.cli import NowOption, app, console, err_console, guarded
 from auditcycle.core.context import build_context
-from auditcycle.imports.caseload import (
-    ImportSummary,
-    import_availability,
-    import_children,
-    import_contacts,
-    import_staff,
-)
+from auditcycle.imports.caseload import import_availability, import_children, import_contacts, import_staff
+from auditcycle.imports.rows import ImportSummary
 from auditcycle.storage.db import session_scope
 
 import_app = typer.Typer(help="Import the caseload from CSV files and calendars.", no_args_is_help=True)

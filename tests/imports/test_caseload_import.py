@@ -8,13 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from auditcycle.imports.caseload import (
-    CaseloadImportError,
-    import_availability,
-    import_children,
-    import_contacts,
-    import_staff,
-)
+from auditcycle.imports.caseload import import_availability, import_children, import_contacts, import_staff
+from auditcycle.imports.rows import CaseloadImportError
 from auditcycle.models import BusyPeriod, Child, FamilyContact, Service, Staff, Team
 from auditcycle.models.enums import Cohort, Role
 

@@ -1,0 +1,292 @@
+"""The rows of the caseload files: their columns, the checks on each field, and the import's report.
+
+Children and contacts files hold personal data: their messages name the file, row, column and child id
+only, never a name, date of birth or phone number.
+"""
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationInfo, field_validator
+
+from auditcycle.core.clock import ClockError, parse_instant
+from auditcycle.core.errors import UserError, brief
+from auditcycle.core.text import breaks_line
+from auditcycle.models.enums import Cohort, Role
+
+Progress = Callable[[int], None]
+
+
+# Only these roles work inside a team; everyone else may sit at service level or above.
+TEAM_LEVEL_ROLES = frozenset({Role.KEY_WORKER, Role.TEAM_MANAGER})
+EARLIEST_BIRTH_DATE = date(1990, 1, 1)
+# Rows per INSERT/UPDATE statement: large enough to be fast, small enough for PostgreSQL's
+# 65,535 bind-parameter limit with every column of a child.
+WRITE_CHUNK = 2000
+# Files are read whole and checked before anything is written, so their size is bounded up front:
+# 64 MiB holds several times the largest authority's caseload (200,000 children is about 25 MiB).
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+MAX_ISSUES_SHOWN = 200
+MAX_ISSUES_COLLECTED = 1000
+
+STAFF_COLUMNS = ("staff_id", "name", "email", "role", "team", "service", "manager_id", "auditor", "newly_qualified")
+STAFF_OPTIONAL = ("new_auditor",)
+CHILD_COLUMNS = (
+    "child_id", "first_name", "last_name", "date_of_birth", "cohort", "team",
+    "key_worker_id", "iro_id", "cp_chair_id", "last_supervision_date",
+)
+CONTACT_COLUMNS = ("child_id", "relationship", "name", "phone", "language", "interpreter_needed")
+AVAILABILITY_COLUMNS = ("staff_id", "start", "end")
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """One problem found in an import file, located by row (line) and column."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    row_label: str = "row"
+    column_label: str = "column"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" {self.row_label} {self.row}"
+        if self.column is not None:
+            where += f"{',' if self.row is not None else ''} {self.column_label} {self.column}"
+        return f"{where}: {self.message}"
+
+
+class CaseloadImportError(UserError):
+    """A file that cannot be imported; lists every problem found, one per line."""
+
+    def __init__(self, issues: Sequence[ImportIssue]):
+        # Checks across rows run after the row checks; report in file order all the same.
+        self.issues = sorted(issues, key=lambda issue: issue.row or 0)
+        shown = [str(issue) for issue in self.issues[:MAX_ISSUES_SHOWN]]
+        if len(self.issues) > MAX_ISSUES_SHOWN:
+            # A wholly wrong file (every row bad) must not bury the terminal under a million lines.
+            shown.append(f"… and {len(self.issues) - MAX_ISSUES_SHOWN:,} more problems; fix these and import again")
+        super().__init__("\n".join(shown))
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import wrote: rows created and updated, and which staff it touched."""
+
+    file: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    staff_ids: frozenset[str] = field(default_factory=frozenset)
+
+    def __str__(self) -> str:
+        text = f"{self.file}: {self.created} created, {self.updated} updated"
+        return text + (f", {self.unchanged} already present" if self.unchanged else "")
+
+
+# --- field validators -------------------------------------------------------------------
+# Each raises ValueError with the message shown to the user. With echo=False the message
+# never repeats the value, because that value may be a child's personal data.
+
+_TRUE = frozenset({"yes", "y", "true", "1"})
+_FALSE = frozenset({"no", "n", "false", "0", ""})
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_PHONE = re.compile(r"\+?[0-9 ()\-]{6,}")
+
+
+def _shown(value: str, echo: bool) -> str:
+    return f"{brief(value)} " if echo else ""
+
+
+def _text(max_length: int, *, required: bool = True, echo: bool = True) -> Any:
+    def check(value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            if required:
+                raise ValueError("a value is required")
+            return None
+        if len(value) > max_length:
+            raise ValueError(f"{_shown(value, echo)}is longer than {max_length} characters")
+        if breaks_line(value):
+            raise ValueError("contains a line break or another control character; give one line of plain text")
+        return value
+
+    return Annotated[str | None, PlainValidator(check)]
+
+
+def _flag(*, echo: bool = True) -> Any:
+    def check(value: str | None) -> bool:
+        word = (value or "").strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        shown = f"{brief(value.strip())} is not" if echo else "not"
+        raise ValueError(f"{shown} yes or no (use yes/no, true/false, y/n or 1/0)")
+
+    return Annotated[bool, PlainValidator(check)]
+
+
+def _choice(enum_cls: type[Role] | type[Cohort], noun: str, *, echo: bool = True) -> Any:
+    allowed = ", ".join(m.value for m in enum_cls)
+
+    def check(value: str | None) -> Any:
+        word = (value or "").strip().lower()
+        if not word:
+            raise ValueError(f"a value is required; allowed values: {allowed}")
+        try:
+            return enum_cls(word)
+        except ValueError:
+            shown = f"{brief(value.strip())} is not a known {noun}" if echo else f"not a known {noun}"
+            raise ValueError(f"{shown}; allowed values: {allowed}") from None
+
+    return Annotated[enum_cls, PlainValidator(check)]
+
+
+def _check_email(value: str | None) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValueError("a value is required")
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{brief(value)} is not a valid email address ({exc})") from None
+
+
+def _phone(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if len(value) > 40 or not _PHONE.fullmatch(value):
+        raise ValueError("not a phone number (use digits, spaces, '+', '-' and brackets)")
+    return value
+
+
+def parse_date(value: str) -> date:
+    """Parse YYYY-MM-DD or DD/MM/YYYY; the ValueError never repeats the value."""
+    value = value.strip()
+    try:
+        if _ISO_DATE.fullmatch(value):
+            return date.fromisoformat(value)
+        uk = _UK_DATE.fullmatch(value)
+        if uk:
+            return date(int(uk[3]), int(uk[2]), int(uk[1]))
+    except ValueError:
+        pass
+    raise ValueError("not a date (expected YYYY-MM-DD or DD/MM/YYYY)")
+
+
+def _date_no_later_than_today(value: str | None, info: ValidationInfo, *, required: bool) -> date | None:
+    if not (value or "").strip():
+        if required:
+            raise ValueError("a value is required")
+        return None
+    day = parse_date(value)
+    today: date = info.context["today"]
+    if day > today:
+        raise ValueError(f"is in the future (after {today.isoformat()})")
+    return day
+
+
+# --- row models ---------------------------------------------------------------------------
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# Field types. Those with echo=False belong to the children and contacts files.
+Id = _text(64)
+OptionalId = _text(64, required=False)
+TeamName = _text(120)
+OptionalTeamName = _text(120, required=False)
+StaffName = _text(200)
+RoleValue = _choice(Role, "role")
+Flag = _flag()
+ChildName = _text(100, echo=False)
+CohortValue = _choice(Cohort, "cohort", echo=False)
+Relationship = _text(60, echo=False)
+ContactName = _text(200, echo=False)
+Language = _text(60, required=False, echo=False)
+PrivateFlag = _flag(echo=False)
+Email = Annotated[str, PlainValidator(_check_email)]
+Phone = Annotated[str | None, PlainValidator(_phone)]
+
+
+class StaffRow(Row):
+    """One validated row of a staff file."""
+
+    staff_id: Id
+    name: StaffName
+    email: Email
+    role: RoleValue
+    team: OptionalTeamName
+    service: OptionalTeamName
+    manager_id: OptionalId
+    auditor: Flag
+    newly_qualified: Flag
+    new_auditor: Flag = False
+
+
+class ChildRow(Row):
+    """One validated row of a children file; needs context {"today": date}."""
+
+    child_id: Id
+    first_name: ChildName
+    last_name: ChildName
+    date_of_birth: date
+    cohort: CohortValue
+    team: TeamName
+    key_worker_id: OptionalId
+    iro_id: OptionalId
+    cp_chair_id: OptionalId
+    last_supervision_date: date | None
+
+    @field_validator("date_of_birth", mode="plain")
+    @classmethod
+    def _birth(cls, value: str | None, info: ValidationInfo) -> date:
+        day = _date_no_later_than_today(value, info, required=True)
+        if day < EARLIEST_BIRTH_DATE:
+            raise ValueError(f"is before {EARLIEST_BIRTH_DATE.isoformat()}")
+        return day
+
+    @field_validator("last_supervision_date", mode="plain")
+    @classmethod
+    def _supervision(cls, value: str | None, info: ValidationInfo) -> date | None:
+        return _date_no_later_than_today(value, info, required=False)
+
+
+class ContactRow(Row):
+    """One validated row of a family contacts file."""
+
+    child_id: Id
+    relationship: Relationship
+    name: ContactName
+    phone: Phone
+    language: Language
+    interpreter_needed: PrivateFlag
+
+
+class BusyRow(Row):
+    """One validated row of an availability CSV; needs context {"tz": ZoneInfo}."""
+
+    staff_id: Id
+    start: datetime
+    end: datetime
+
+    @field_validator("start", "end", mode="plain")
+    @classmethod
+    def _instant(cls, value: str | None, info: ValidationInfo) -> datetime:
+        if not (value or "").strip():
+            raise ValueError("a value is required")
+        try:
+            return parse_instant(value, info.context["tz"]).astimezone(UTC)
+        except ClockError as exc:
+            raise ValueError(str(exc)) from None
