@@ -1,6 +1,6 @@
 """The `responses` phase: check Immediate Responses every hour, around the clock."""
 from auditcycle.flows.common import phase_flow
-from auditcycle.tasks.responses import check_open_responses
+from auditcycle.tasks.immediate_responses import check_open_responses
 
 
 @phase_flow("responses")

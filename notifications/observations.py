@@ -4,9 +4,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from auditcycle.core.clock import Month
+from auditcycle.notifications.chasing import timing_label
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.reminders import timing_label
 from auditcycle.notifications.render import render
 
 

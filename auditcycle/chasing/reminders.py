@@ -40,9 +40,9 @@ from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.models import Audit, AuditCycle, Child, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, MeetingKind, MeetingStatus
+from auditcycle.notifications.chasing import ReminderFacts, compose_audit_reminder, compose_conversation_reminder
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.notifications.outbox import MessageKey, enqueue
-from auditcycle.notifications.reminders import ReminderFacts, compose_audit_reminder, compose_conversation_reminder
 from auditcycle.people.directory import Directory, recipient
 
 PHASE = "chase"

@@ -10,8 +10,8 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models import Audit, Child, ImmediateResponse, Staff
 from auditcycle.models.enums import AuditStatus, ResponseStatus, ResponseTrigger
+from auditcycle.notifications.immediate_responses import ResponseFacts, compose_response
 from auditcycle.notifications.outbox import MessageKey, enqueue
-from auditcycle.notifications.responses import ResponseFacts, compose_response
 from auditcycle.people.directory import Directory, assistant_directors, distinct, service_managers_for
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import child_names, redact

@@ -19,12 +19,12 @@ import pytest
 from markupsafe import escape
 
 from auditcycle.core.settings import get_settings
-from auditcycle.notifications import actions, learning, moderation, notices, observations, outcomes, reminders
+from auditcycle.notifications import actions, chasing, learning, moderation, notices, observations, outcomes
 from auditcycle.notifications import report as report_mail
+from auditcycle.notifications.immediate_responses import ResponseFacts, compose_response
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.notifications.render import render
-from auditcycle.notifications.responses import ResponseFacts, compose_response
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "emails"
 UPDATE = os.environ.get("AUDITCYCLE_UPDATE_SNAPSHOTS") == "1"
@@ -55,8 +55,8 @@ def _invite(summary: str, *, minutes: int = 60, sequence: int = 0) -> Invite:
                   attendees=(Recipient("S0007", "Alex Auditor", "alex@council.example"),))
 
 
-def _reminder(*, working_days: int, overdue: bool) -> reminders.ReminderFacts:
-    return reminders.ReminderFacts(audit_ref=AUDIT, child_id=CHILD, child_initials=INITIALS, month=MONTH, due=DUE,
+def _reminder(*, working_days: int, overdue: bool) -> chasing.ReminderFacts:
+    return chasing.ReminderFacts(audit_ref=AUDIT, child_id=CHILD, child_initials=INITIALS, month=MONTH, due=DUE,
                                    working_days=working_days, overdue=overdue, guidance_url=GUIDANCE)
 
 
@@ -182,9 +182,9 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "audit_notice--involved-only": lambda: _notice(allocated=False),
     "audit_outcome": _outcome,
     "audit_outcome--updated-without-actions": lambda: _outcome(version=2, with_actions=False),
-    "audit_reminder": lambda: reminders.compose_audit_reminder(
+    "audit_reminder": lambda: chasing.compose_audit_reminder(
         _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor"),
-    "audit_reminder--overdue-qa-copied": lambda: reminders.compose_audit_reminder(
+    "audit_reminder--overdue-qa-copied": lambda: chasing.compose_audit_reminder(
         _reminder(working_days=3, overdue=True), recipient_name="Quinn Manager", qa_copied=True),
     "audit_withdrawn": lambda: notices.compose_withdrawal(
         recipient_name="Alex Auditor", month=MONTH, audit_ref=AUDIT, child_id=CHILD,
@@ -197,9 +197,9 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
                 "reason": "the auditor and the key worker are not both free before the due date"},
                {"key": f"{AUDIT}-FC1", "audit_ref": AUDIT, "child_id": CHILD,
                 "title": f"Family call: mother ({AUDIT})", "reason": "no telephone number is recorded"}]),
-    "conversation_reminder": lambda: reminders.compose_conversation_reminder(
+    "conversation_reminder": lambda: chasing.compose_conversation_reminder(
         _reminder(working_days=1, overdue=False), recipient_names=["Alex Auditor", "Sam Owusu"]),
-    "conversation_reminder--overdue": lambda: reminders.compose_conversation_reminder(
+    "conversation_reminder--overdue": lambda: chasing.compose_conversation_reminder(
         _reminder(working_days=0, overdue=True), recipient_names=["Alex Auditor", "Sam Owusu", "Jo Reviewer"]),
     # Rendered directly by auditcycle.notifications.gateway, with items shaped as it builds them.
     "delivery_failure": lambda: render(
