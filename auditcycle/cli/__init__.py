@@ -1,6 +1,8 @@
 """The `auditcycle` command line."""
 import functools
+import getpass
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,12 +12,15 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import ClockError, Month
 from auditcycle.core.context import AppContext, build_context
 from auditcycle.core.errors import UserError, brief
-from auditcycle.storage.db import session_scope
+from auditcycle.core.settings import describe_problem, get_settings
+from auditcycle.storage.db import get_engine, session_scope
+from auditcycle.storage.trail import acting_as
 
 app = typer.Typer(
     name="auditcycle",
@@ -68,9 +73,7 @@ def unit_of_work(now: str | None) -> Iterator[tuple[Session, AppContext]]:
 
 def deliver_queued() -> int:
     """Send what the command queued, after its transaction has committed; return how many went."""
-    from auditcycle.core.settings import get_settings  # imported here, as the commands are: a fast --help
-    from auditcycle.notifications.gateway import deliver
-    from auditcycle.storage.db import get_engine
+    from auditcycle.notifications.gateway import deliver  # imported here: the mail libraries load slowly
 
     return deliver(engine=get_engine(), settings=get_settings()).sent
 
@@ -89,8 +92,6 @@ def date_option(name: str, help: str) -> typer.models.OptionInfo:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error for the user and return the exit to raise."""
-    from rich.markup import escape
-
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
@@ -100,17 +101,13 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from auditcycle.storage.trail import acting_as
-
         try:
             with acting_as(_actor(kwargs.get("by"))):
                 return func(*args, **kwargs)
         except UserError as exc:
             raise fail(str(exc)) from None
         except ValidationError as exc:
-            from auditcycle.core.settings import describe_problem
-
-            raise fail(describe_problem(exc), code=2) from None
+                raise fail(describe_problem(exc), code=2) from None
 
     return wrapper
 
@@ -119,8 +116,6 @@ def _actor(by: object) -> str:
     """Credit a command's changes to the staff id it names with --by, else to the operator's account."""
     if isinstance(by, str) and by.strip():
         return by.strip()
-    import getpass
-
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -138,15 +133,14 @@ class _NoTracebackForUserErrors(logging.Filter):
 
 def main() -> None:
     """Run the CLI, turning known errors into a clear message and a non-zero exit."""
-    import os
-
     # Before Prefect is imported: this machine's users have no telemetry endpoint to reach.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # The engine logs a failed flow or task run with its traceback; a refusal the user can act on (a
     # busy phase, a clash with another run) is not a bug, and is printed once, plainly, as `error: ...`.
     for name in ("prefect.flow_runs", "prefect.task_runs"):
         logging.getLogger(name).addFilter(_NoTracebackForUserErrors())
-    from auditcycle.cli import commands  # noqa: F401  (registers the commands)
+    # Imported last: each command module registers itself on `app`, defined above.
+    from auditcycle.cli import commands  # noqa: F401
 
     try:
         app(standalone_mode=True)
@@ -154,7 +148,5 @@ def main() -> None:
         fail(str(exc))
         sys.exit(1)
     except ValidationError as exc:
-        from auditcycle.core.settings import describe_problem
-
         fail(describe_problem(exc))
         sys.exit(2)

@@ -8,6 +8,7 @@ from rich.table import Table
 from auditcycle.cli import NowOption, app, console, deliver_queued, guarded
 from auditcycle.core.context import build_context
 from auditcycle.demo.seed import seed_authority
+from auditcycle.runs.phases import get_phase
 from auditcycle.storage.db import session_scope
 
 PROGRESS_FROM = 10_000  # smaller runs finish before a bar would be worth drawing
@@ -80,6 +81,7 @@ def _replay_settings() -> Iterator[None]:
     A heartbeat lets a server notice a crashed run; an in-process replay cannot crash unseen, and the
     heartbeat thread's one-second sleep would otherwise dominate each of the replay's hundred-odd runs.
     """
+    # Imported here: Prefect loads slowly, and only a replay needs its settings.
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
@@ -88,13 +90,12 @@ def _replay_settings() -> Iterator[None]:
 
 def _run_phase(phase: str, *, month: str, now: str, **options) -> dict:
     """Run one phase through the Prefect engine, as its deployment would."""
-    from auditcycle.runs.phases import get_phase
-
     return get_phase(phase).load_flow()(month=month, now=now, **options)
 
 
 def simulate_month(month: Month, *, seed: int):
     """Replay one audit month with a progress bar, print its summary, and return the replay and figures."""
+    # Imported here: the replay imports every flow, and with them Prefect.
     from auditcycle.demo.replay import month_calendar, month_figures, replay_month
 
     calendar = month_calendar(build_context(f"{month.first_day.isoformat()}T12:00"), month)

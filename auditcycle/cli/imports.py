@@ -11,7 +11,7 @@ from auditcycle.cli import NowOption, app, console, err_console, guarded
 from auditcycle.core.context import build_context
 from auditcycle.imports.caseload import import_availability, import_children, import_contacts, import_staff
 from auditcycle.imports.rows import ImportSummary
-from auditcycle.storage.db import session_scope
+from auditcycle.storage.db import get_engine, session_scope
 
 import_app = typer.Typer(help="Import the caseload from CSV files and calendars.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -85,9 +85,9 @@ def availability_command(
 ) -> None:
     """Import busy times from a CSV (staff_id,start,end) or one person's .ics calendar."""
     ctx = build_context(now)
+    # Imported here: booking and the gateway load the calendar and mail libraries, which only this needs.
     from auditcycle.booking.meetings import reschedule_clashes
     from auditcycle.notifications.gateway import deliver
-    from auditcycle.storage.db import get_engine
 
     with _progress(file, 1) as progress, session_scope() as session:
         summary = import_availability(

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from auditcycle.cli import NowOption, app, console, guarded, unit_of_work
+from auditcycle.people.permissions import authorise
 from auditcycle.privacy.retention import purge_expired
 
 
@@ -16,7 +17,6 @@ def retention_command(
     now: NowOption = None,
 ) -> None:
     """Erase the personal fields of children whose last audit is older than retention_years (counts only)."""
-    from auditcycle.people.permissions import authorise
 
     with unit_of_work(now) as (session, ctx):
         if by is not None:

@@ -1,148 +1,10 @@
-"""`auditcycle serve`: run prefect.yaml's deployments from this process, on their schedules, with no worker.
-
-The schedules are read from prefect.yaml, so they are written once for `prefect deploy` and for serving.
-"""
-import os
-from importlib import import_module
+"""`auditcycle serve`: run prefect.yaml's deployments from this process, on their schedules, with no worker."""
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from auditcycle.cli import app, console, guarded
-from auditcycle.core.errors import UserError
-
-if TYPE_CHECKING:
-    from prefect import Flow
-    from prefect.deployments.runner import RunnerDeployment
-
-# The source folders that the installed package maps to auditcycle.<folder> (see pyproject.toml).
-PACKAGE_FOLDERS = {"flows", "tasks", "models", "notifications"}
-SOURCE_ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def find_config(path: Path | None = None) -> Path:
-    """Return prefect.yaml: the one given, else in the current folder, $AUDITCYCLE_HOME or the source tree."""
-    if path is not None:
-        if not path.is_file():
-            raise UserError(f"{path}: no such file; give the path of the project's prefect.yaml")
-        return path
-    candidates = [Path.cwd() / "prefect.yaml"]
-    if home := os.environ.get("AUDITCYCLE_HOME"):
-        candidates.append(Path(home) / "prefect.yaml")
-    candidates.append(SOURCE_ROOT / "prefect.yaml")
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise UserError("no prefect.yaml found here, in $AUDITCYCLE_HOME or beside the source: "
-                    "run from the project folder or give --config PATH")
-
-
-def read_deployments(path: Path) -> list[dict[str, Any]]:
-    """Return the deployment entries of a prefect.yaml."""
-    import yaml
-
-    try:
-        config = yaml.safe_load(path.read_text("utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({exc})") from None
-    deployments = config.get("deployments") or []
-    if not isinstance(deployments, list) or not all(isinstance(d, dict) and d.get("name") for d in deployments):
-        raise UserError(f"{path}: `deployments` must be a list of entries, each with a name")
-    return deployments
-
-
-def resolve_flow(entrypoint: str, root: Path) -> "Flow":
-    """Load the flow an entrypoint names, as `flows/sample.py:sample` or `auditcycle.flows.sample:sample`.
-
-    A path under one of the project's source folders is imported from the installed package, so it
-    works wherever auditcycle is installed; any other path is loaded from the file, relative to `root`.
-    """
-    from prefect import Flow
-    from prefect.flows import load_flow_from_entrypoint
-
-    target, sep, name = entrypoint.rpartition(":")
-    if not sep or not target or not name:
-        raise UserError(f"entrypoint {entrypoint!r}: write it as path/to/file.py:function")
-    if target.endswith(".py"):
-        parts = Path(target).with_suffix("").parts
-        module = "auditcycle." + ".".join(parts) if parts and parts[0] in PACKAGE_FOLDERS else None
-    else:
-        module = target
-    if module is not None:
-        try:
-            found = getattr(import_module(module), name)
-        except (ImportError, AttributeError) as exc:
-            raise UserError(f"entrypoint {entrypoint!r}: cannot load {module}.{name} ({exc})") from None
-    else:
-        file = Path(target) if Path(target).is_absolute() else root / target
-        if not file.is_file():
-            raise UserError(f"entrypoint {entrypoint!r}: no file {file}")
-        found = load_flow_from_entrypoint(f"{file}:{name}", use_placeholder_flow=False)
-    if not isinstance(found, Flow):
-        raise UserError(f"entrypoint {entrypoint!r} names {type(found).__name__}, not a Prefect flow")
-    return found
-
-
-def _schedule(entry: dict[str, Any], deployment: str):
-    from prefect.schedules import Cron, Interval, RRule
-
-    common = {"timezone": entry.get("timezone"), "active": entry.get("active", True), "slug": entry.get("slug"),
-              "parameters": entry.get("parameters")}
-    if "cron" in entry:
-        return Cron(entry["cron"], day_or=entry.get("day_or", True), **common)
-    if "interval" in entry:
-        return Interval(entry["interval"], anchor_date=entry.get("anchor_date"), **common)
-    if "rrule" in entry:
-        return RRule(entry["rrule"], **common)
-    raise UserError(f"deployment {deployment!r}: a schedule needs cron, interval or rrule")
-
-
-def build_deployments(path: Path, names: list[str] | None = None) -> list["RunnerDeployment"]:
-    """Build a served deployment for each entry of prefect.yaml (or the named ones), with its schedules."""
-    from prefect.types.entrypoint import EntrypointType
-
-    from auditcycle.core.settings import get_settings  # imported here, as the commands are: a fast --help
-    from auditcycle.runs.phases import check_schedules
-
-    settings = get_settings()
-    check_schedules(settings)
-    entries = read_deployments(path)
-    known = [e["name"] for e in entries]
-    unknown = sorted(set(names or []) - set(known))
-    if unknown:
-        raise UserError(f"no deployment named {', '.join(unknown)} in {path}: choose from {', '.join(known)}")
-    built = []
-    for entry in entries:
-        if names and entry["name"] not in names:
-            continue
-        flow = resolve_flow(entry.get("entrypoint") or "", path.parent)
-        options = {key: entry[key] for key in ("description", "tags", "version", "concurrency_limit")
-                   if entry.get(key) is not None}
-        declared = entry.get("schedules") or []
-        if own := settings.schedules.get(entry["name"]):
-            # The council's own time replaces the declared one, keeping its zone and slug.
-            declared = [{**(declared[0] if declared else {"timezone": settings.timezone}), "cron": own}]
-        built.append(flow.to_deployment(
-            name=entry["name"],
-            schedules=[_schedule(s, entry["name"]) for s in declared],
-            parameters=entry.get("parameters") or {},
-            # Served runs execute the flow in memory; a module path stays valid wherever it is installed.
-            entrypoint_type=EntrypointType.MODULE_PATH,
-            **options,
-        ))
-    return built
-
-
-def describe(deployment: "RunnerDeployment") -> str:
-    """Say in one line what a served deployment runs and when."""
-    whens = []
-    for schedule in deployment.schedules or []:
-        inner = schedule.schedule
-        when = (getattr(inner, "cron", None) or getattr(inner, "rrule", None)
-                or f"every {getattr(inner, 'interval', '?')}")
-        whens.append(f"{when} ({inner.timezone})" + ("" if schedule.active else " paused"))
-    return f"{deployment.flow_name}/{deployment.name}: {'; '.join(whens) or 'no schedule, runs on demand'}"
 
 
 @app.command("serve")
@@ -152,7 +14,10 @@ def serve_command(
     config: Annotated[Path | None, typer.Option("--config", help="The prefect.yaml to read.")] = None,
 ) -> None:
     """Serve prefect.yaml's deployments from this process on their schedules, until stopped."""
+    # Imported here, as every command's domain is: Prefect takes a second to load, and --help should not.
     from prefect import serve
+
+    from auditcycle.runs.serving import build_deployments, describe, find_config
 
     path = find_config(config)
     deployments = build_deployments(path, names)

@@ -1,5 +1,5 @@
 """`auditcycle init`: create or upgrade the database."""
-
+from sqlalchemy.engine import make_url
 
 from auditcycle.cli import NowOption, app, console, guarded
 from auditcycle.core.context import build_context
@@ -18,7 +18,5 @@ def init_command(now: NowOption = None) -> None:
 
 def _safe_url(url: str) -> str:
     """Hide a password in a database URL before printing it."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 

@@ -12,7 +12,6 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from auditcycle.cli.serve import build_deployments, describe, find_config, resolve_flow
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.errors import UserError
 from auditcycle.core.settings import get_settings
@@ -20,6 +19,7 @@ from auditcycle.flows.chase import chase
 from auditcycle.models import PhaseRun
 from auditcycle.models.enums import PhaseRunStatus
 from auditcycle.runs.leases import acquire, current, release
+from auditcycle.runs.serving import build_deployments, describe, find_config, resolve_flow
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "prefect.yaml"
