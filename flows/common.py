@@ -16,9 +16,13 @@ from prefect.states import Crashed
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
+from auditcycle.core.errors import UserError
 from auditcycle.models.enums import Cohort
+from auditcycle.people.permissions import authorise
 from auditcycle.runs.leases import acquire, busy_message, current, held, holder_name, lease_ttl
 from auditcycle.runs.phases import RunRecord, recorded_run, resolve_month, skip_reason
+from auditcycle.storage.db import session_scope
+from auditcycle.storage.installation import check_clock
 from auditcycle.storage.trail import acting_as
 from auditcycle.tasks.adhoc import book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
 from auditcycle.tasks.delivery import deliver_outbox
@@ -35,9 +39,35 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
         return logging.getLogger(__name__)
 
 
+def _started_by_schedule() -> bool:
+    """Say whether Prefect's scheduler created this flow run from a deployment's schedule."""
+    run_id = _flow_run_id()
+    if run_id is None:
+        return False
+    with get_client(sync_client=True) as client:
+        return bool(client.read_flow_run(run_id).auto_scheduled)
+
+
+def starter(name: str, now: str | None, by: str | None) -> str:
+    """Return who the run of a phase is credited to, after checking they may start it and its clock.
+
+    A person (`by`, checked against the permission table) or, only when Prefect started the run from
+    a deployment's schedule, the scheduler; a parameter can never claim to be the scheduler.
+    """
+    ctx = build_context(now)
+    with session_scope() as session:
+        check_clock(session, ctx)
+        if by:
+            return authorise(session, command="run", staff_id=by).id
+    if _started_by_schedule():
+        return f"scheduler:{name}"
+    raise UserError(f"a {name} run started by hand needs a person: give `by`, the staff id of the QA team member "
+                    "starting it (only Prefect's scheduler runs a phase without one)")
+
+
 @contextmanager
-def phase(name: str, month: str | None, now: str | None) -> Iterator[tuple[str, str, RunRecord]]:
-    """Resolve the clock once, pick the month, hold the phase's lease and record the run.
+def phase(name: str, month: str | None, now: str | None, actor: str) -> Iterator[tuple[str, str, RunRecord]]:
+    """Resolve the clock once, pick the month, hold the phase's lease and record the run, credited to `actor`.
 
     Raise PhaseBusy, naming the holder, if another run of the phase is still going after the
     configured wait (the lease_wait_seconds setting, default 0).
@@ -46,7 +76,7 @@ def phase(name: str, month: str | None, now: str | None) -> Iterator[tuple[str, 
     chosen = resolve_month(name, Month.parse(month) if month is not None else None, ctx)
     run_id = _flow_run_id()
     # Take the lease before recording the run, so two runs' records never overlap in time.
-    with acting_as(f"phase:{name}"), held(name, holder_name(run_id), tz=ctx.tz):
+    with acting_as(actor), held(name, holder_name(run_id), tz=ctx.tz):
         with recorded_run(name, chosen, ctx, flow_run_id=run_id) as record:
             _crash_flow_runs(record.abandoned_flow_runs)
             yield str(chosen), ctx.now.isoformat(), record
@@ -95,21 +125,26 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
     """
 
     def make(body: Callable[..., dict]) -> Flow:
-        signature = inspect.signature(body)
+        # Every phase flow takes `by`, the person starting it, beside the body's own parameters.
+        body_signature = inspect.signature(body)
+        signature = body_signature.replace(parameters=[*body_signature.parameters.values(), inspect.Parameter(
+            "by", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str | None)])
 
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> dict:
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             options = dict(bound.arguments)
-            month, now = options.pop("month", None), options.pop("now", None)
+            month, now, by = options.pop("month", None), options.pop("now", None), options.pop("by")
+            actor = starter(name, now, by)
             if skipped := scheduled_skip(name, month, now):
                 return skipped
-            with phase(name, month, now) as (month, now, record):
+            with phase(name, month, now, actor) as (month, now, record):
                 summary = body(month=month, now=now, **options)
                 record.summary = {**summary, "delivery": deliver_outbox()} if deliver else summary
             return record.summary
 
+        run.__signature__ = signature
         return flow(name=name, persist_result=False, log_prints=False)(run)
 
     return make
@@ -118,7 +153,7 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
 def adhoc_phase(name: str, *, kind: str, theme: str, size: int, due: date, cohort: Cohort | None, team: str | None,
                 reason: str | None, domains: list[str] | None, now: str | None, by: str | None) -> dict:
     """Run an ad-hoc phase (deep dive or dip sample): draw it, announce it and book its meetings, once."""
-    with phase(name, str(Month.of(due)), now) as (_, clock, record):
+    with phase(name, str(Month.of(due)), now, starter(name, now, by)) as (_, clock, record):
         drawn = draw_adhoc_sample(kind=kind, theme=theme, size=size, due=due, now=clock,
                                   cohort=cohort.value if cohort else None, team=team, reason=reason,
                                   domains=domains, by=by)

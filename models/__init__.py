@@ -5,6 +5,7 @@ from auditcycle.models.base import Base
 from auditcycle.models.child import Child, FamilyContact
 from auditcycle.models.event import Event
 from auditcycle.models.immediate_response import ImmediateResponse
+from auditcycle.models.installation import Installation
 from auditcycle.models.learning import MakeADifference, TrendFlag
 from auditcycle.models.lease import PhaseLease
 from auditcycle.models.meeting import Meeting
@@ -19,7 +20,7 @@ from auditcycle.models.trail import TrailEntry
 
 __all__ = [
     "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "Event",
-    "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "MakeADifference", "Meeting",
+    "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Installation", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "OutboxMessage", "PhaseLease", "PhaseRun", "ReportEdition", "Service",
     "Staff", "Submission", "Team", "TrailEntry", "TrendFlag",
 ]

@@ -24,6 +24,9 @@ class TrailEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(120))
+    # Beside the claimed staff id: the operating-system account and host a command-line action came from.
+    os_account: Mapped[str | None] = mapped_column(String(120))
+    host: Mapped[str | None] = mapped_column(String(255))
     action: Mapped[TrailAction] = mapped_column(enum_column(TrailAction, "trail_action"))
     entity: Mapped[str] = mapped_column(String(60))
     entity_id: Mapped[str | None] = mapped_column(String(120))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from auditcycle.core.settings import get_settings
 from auditcycle.models import Base
 from auditcycle.storage import db
+from auditcycle.storage.installation import mark_simulation
 
 # Prefect keeps its home, logs and any stored results here, where the privacy tests can read them.
 PREFECT_HOME = Path(tempfile.mkdtemp(prefix="auditcycle-prefect-"))
@@ -48,11 +49,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int) -> None:
                                     f"first: {_skipped[0]}", red=True)
 
 
+def _mark_simulation(url: str) -> None:
+    """Mark a test database a simulation: the suite sets the clock with --now, as a rehearsal does."""
+    engine = db.make_engine(url)
+    with sessionmaker(bind=engine).begin() as session:
+        mark_simulation(session)
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Migrate one SQLite file once; each test copies it."""
+    """Migrate one SQLite file once, marked a simulation; each test copies it."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     db.upgrade(f"sqlite:///{path}")
+    _mark_simulation(f"sqlite:///{path}")
     return path
 
 
@@ -83,6 +93,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+    _mark_simulation(url)
     yield url
 
 
@@ -110,6 +121,8 @@ def app_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("AUDITCYCLE_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.delenv("AUDITCYCLE_SMTP_HOST", raising=False)
     monkeypatch.delenv("AUDITCYCLE_CONFIG", raising=False)
+    # The suite replays months with --now, on databases created as simulations (see _mark_simulation).
+    monkeypatch.setenv("AUDITCYCLE_SIMULATION", "1")
     get_settings.cache_clear()
     db.engine_for.cache_clear()
     yield db_url
@@ -180,6 +193,8 @@ PLANTED = {
     "dob": "2013-02-17",
 }
 DEMO_NOW = "2026-11-23T09:00"
+# The seeded authority's QA manager, who starts the phases tests run by hand (checked by `authority`).
+QA_MANAGER = "S0009"
 
 
 @pytest.fixture
@@ -192,7 +207,8 @@ def authority(engine: Engine) -> Engine:
     from auditcycle.core.context import build_context
     from auditcycle.core.settings import Settings
     from auditcycle.demo.seed import seed_authority
-    from auditcycle.models import Child, FamilyContact
+    from auditcycle.models import Child, FamilyContact, Staff
+    from auditcycle.models.enums import Role
 
     ctx = build_context(DEMO_NOW, settings=Settings(database_url="sqlite://"))
     with sessionmaker(bind=engine).begin() as s:
@@ -203,6 +219,7 @@ def authority(engine: Engine) -> Engine:
         s.execute(update(FamilyContact).values(phone=PLANTED["phone"]))
         for contact in s.scalars(select(FamilyContact)):
             contact.name = f"{PLANTED['contact_name']} {contact.id}"
+        assert s.get(Staff, QA_MANAGER).role == Role.QA_MANAGER
     return engine
 
 

@@ -1,7 +1,7 @@
 """Helpers the privacy checks share: a month's first phases through Prefect, the planted values, a database dump."""
 import sqlite3
 
-from conftest import PLANTED
+from conftest import PLANTED, QA_MANAGER
 
 from auditcycle.flows.book import book
 from auditcycle.flows.notify import notify
@@ -12,9 +12,9 @@ MONTH = "2026-12"
 
 def _run_month(now_day: int) -> list[dict]:
     return [
-        sample(month=MONTH, now=f"2026-11-{now_day}T09:00", theme="Voice of the child"),
-        notify(month=MONTH, now=f"2026-11-{now_day}T10:00"),
-        book(month=MONTH, now=f"2026-11-{now_day}T11:00"),
+        sample(month=MONTH, now=f"2026-11-{now_day}T09:00", theme="Voice of the child", by=QA_MANAGER),
+        notify(month=MONTH, now=f"2026-11-{now_day}T10:00", by=QA_MANAGER),
+        book(month=MONTH, now=f"2026-11-{now_day}T11:00", by=QA_MANAGER),
     ]
 
 

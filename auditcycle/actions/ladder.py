@@ -238,6 +238,7 @@ def escalate(session: Session, ctx: AppContext) -> EscalationSummary:
 def mark_done(session: Session, ctx: AppContext, *, reference: str, by: str, note: str | None = None) -> Action:
     """Record an open action as done and ask the owner's line manager to sign it off."""
     action = get_action(session, reference)
+    ctx.refuse_before(action.created_at, f"{reference} was set")
     authorise(session, command="action-done", staff_id=by, subject=Subject(owner=action.owner))
     if action.status != ActionStatus.OPEN:
         state = "done and awaiting sign-off" if action.status == ActionStatus.DONE else "signed off"
@@ -264,6 +265,7 @@ def sign_off(session: Session, ctx: AppContext, *, reference: str, by: str, qual
              new_due: date | None = None) -> Action:
     """Sign off a done action (quality met), or reopen it with a new due date (quality not met)."""
     action = get_action(session, reference)
+    ctx.refuse_before(action.created_at, f"{reference} was set")
     authorise(session, command="action-sign-off", staff_id=by, subject=Subject(owner=action.owner))
     if action.status != ActionStatus.DONE:
         state = "still open: it must be recorded as done first" if action.status == ActionStatus.OPEN \

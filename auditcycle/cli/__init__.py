@@ -3,6 +3,7 @@ import functools
 import getpass
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,9 @@ from auditcycle.core.clock import ClockError, Month
 from auditcycle.core.context import AppContext, build_context
 from auditcycle.core.errors import UserError, brief
 from auditcycle.core.settings import describe_problem, get_settings
+from auditcycle.people.permissions import check_operator
 from auditcycle.storage.db import get_engine, session_scope
+from auditcycle.storage.installation import check_clock
 from auditcycle.storage.trail import acting_as
 
 app = typer.Typer(
@@ -65,9 +68,10 @@ def month_option(help: str = "The audit month, YYYY-MM.", *, required: bool = Fa
 
 @contextmanager
 def unit_of_work(now: str | None) -> Iterator[tuple[Session, AppContext]]:
-    """Build a command's context at its clock and open its one transaction, committed when the block ends."""
+    """Open a decision's one transaction at its clock (the real time, unless a simulation), committed at the end."""
     ctx = build_context(now)
     with session_scope() as session:
+        check_clock(session, ctx)
         yield session, ctx
 
 
@@ -97,29 +101,32 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a command so a UserError or bad setting prints a clear message and exits non-zero."""
+    """Wrap a command: credit its changes to a person and an origin; a UserError or bad setting exits non-zero."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            with acting_as(_actor(kwargs.get("by"))):
+            account = operating_account()
+            by = kwargs.get("by")
+            claimed = by.strip() if isinstance(by, str) and by.strip() else None
+            if claimed:
+                check_operator(get_settings(), account)
+            with acting_as(claimed or f"cli:{account}", origin=(account, socket.gethostname())):
                 return func(*args, **kwargs)
         except UserError as exc:
             raise fail(str(exc)) from None
         except ValidationError as exc:
-                raise fail(describe_problem(exc), code=2) from None
+            raise fail(describe_problem(exc), code=2) from None
 
     return wrapper
 
 
-def _actor(by: object) -> str:
-    """Credit a command's changes to the staff id it names with --by, else to the operator's account."""
-    if isinstance(by, str) and by.strip():
-        return by.strip()
+def operating_account() -> str:
+    """Return the operating-system account running the command."""
     try:
-        return f"cli:{getpass.getuser()}"
+        return getpass.getuser()
     except (KeyError, OSError):
-        return "cli"
+        return "unknown"
 
 
 class _NoTracebackForUserErrors(logging.Filter):

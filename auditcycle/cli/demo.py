@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from auditcycle.core.settings import get_settings
 from auditcycle.models import Child, FamilyContact, Service, Staff, Team
 from auditcycle.storage.db import upgrade
+from auditcycle.storage.installation import begin_simulation
 
 
 @app.command("seed-demo")
@@ -37,6 +38,8 @@ def seed_demo(
     now: NowOption = None,
 ) -> None:
     """Fill an empty database with a synthetic authority of services, staff, children and diaries."""
+    with session_scope() as session:
+        begin_simulation(session)
     ctx = build_context(now)
     with Progress(
         TextColumn("Seeding children"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -150,6 +153,8 @@ def simulate_command(
 ) -> None:
     """Replay a whole audit month through the real phases on a moving clock, with synthetic decisions."""
     quiet_prefect()
+    with session_scope() as session:
+        begin_simulation(session)
     simulate_month(month, seed=seed)
 
 
@@ -161,10 +166,11 @@ def demo_command(
     now: NowOption = None,
 ) -> None:
     """Set up the embedded database, seed a synthetic authority if empty, and replay the last three audit months."""
-    
     quiet_prefect()
-    ctx = build_context(now)
     upgrade()
+    with session_scope() as session:
+        begin_simulation(session)
+    ctx = build_context(now)
     with session_scope() as session:
         if session.scalar(select(func.count()).select_from(Staff)) == 0:
             console.print(f"Seeding a synthetic authority of {children:,} children (seed {seed})…")

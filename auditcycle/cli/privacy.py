@@ -13,14 +13,13 @@ from auditcycle.privacy.retention import purge_expired
 @guarded
 def retention_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be erased; change nothing.")] = False,
-    by: Annotated[str | None, typer.Option("--by", help="Your staff id (QA team).")] = None,
+    by: Annotated[str, typer.Option("--by", help="Your staff id (QA team): erasure cannot be undone.")] = ...,
     now: NowOption = None,
 ) -> None:
     """Erase the personal fields of children whose last audit is older than retention_years (counts only)."""
 
     with unit_of_work(now) as (session, ctx):
-        if by is not None:
-            authorise(session, command="run", staff_id=by)
+        authorise(session, command="run", staff_id=by)
         summary = purge_expired(session, now=ctx.now, years=ctx.settings.retention_years, dry_run=dry_run)
         if dry_run:
             session.rollback()

@@ -4,10 +4,8 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import NowOption, app, console, guarded, month_option
+from auditcycle.cli import NowOption, app, console, guarded, month_option, unit_of_work
 from auditcycle.core.clock import Month
-from auditcycle.core.context import build_context
-from auditcycle.storage.db import session_scope
 
 report_app = typer.Typer(help="The monthly Quality Assurance report.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -23,8 +21,7 @@ def report_notes_command(
     """Store the QA manager's notes (the theme's findings and the activity planned) for a month's report."""
     from auditcycle.report.notes import read_notes, store_notes  # imported here: a fast --help
 
-    build_context(now)
     text = read_notes(notes)
-    with session_scope() as session:
+    with unit_of_work(now) as (session, _):
         store_notes(session, month=month, text=text)
     console.print(f"Notes stored for the {month} report; run `auditcycle run report --month {month}` to include them.")

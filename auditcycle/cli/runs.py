@@ -9,7 +9,6 @@ from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.models.enums import Cohort
 from auditcycle.runs.phases import Kind, get_phase, phases_of
-from auditcycle.storage.db import session_scope
 
 # The phases `run` offers: the monthly cycle's, from the one list (ad-hoc cycles have their own commands).
 Phase = StrEnum("Phase", {p.name: p.name for p in phases_of(Kind.MONTHLY)})
@@ -26,18 +25,14 @@ def run_command(
     size: Annotated[int | None, typer.Option(help="sample: audits to draw (default one per auditor).")] = None,
     seed: Annotated[int | None, typer.Option(help="sample: the seed, to reproduce a draw.")] = None,
     reissue: Annotated[bool, typer.Option("--reissue", help="report: mail a corrected edition.")] = False,
-    by: Annotated[str | None, typer.Option("--by", help="Your staff id (QA team).")] = None,
+    by: Annotated[str, typer.Option("--by", help="Your staff id (QA team): the person starting the run.")] = ...,
     now: NowOption = None,
 ) -> None:
     """Run a phase of the month through the Prefect engine."""
-    from auditcycle.people.permissions import authorise  # imported here, as every command's domain is: a fast --help
-
     ctx = build_context(now)
-    if by is not None:
-        with session_scope() as session:
-            authorise(session, command="run", staff_id=by)
     options = {"sample": {"theme": theme, "cohort": cohort.value if cohort else None, "team": team, "size": size,
                           "seed": seed},
                "report": {"reissue": reissue}}.get(phase.value, {})
     flow = get_phase(phase.value).load_flow()
-    console.print_json(data=flow(month=str(month) if month else None, now=ctx.now.isoformat(), **options))
+    clock = ctx.now.isoformat() if ctx.clock_set else None
+    console.print_json(data=flow(month=str(month) if month else None, now=clock, by=by, **options))

@@ -4,6 +4,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from auditcycle.core.clock import now as read_clock
+from auditcycle.core.errors import UserError
 from auditcycle.core.settings import Settings, get_settings
 from auditcycle.core.timescales import Timescales
 
@@ -15,6 +16,14 @@ class AppContext:
     settings: Settings
     now: datetime
     timescales: Timescales
+    clock_set: bool = False  # True when `--now` set the clock, rather than the real time
+
+    def refuse_before(self, moment: datetime, what: str) -> None:
+        """Refuse a decision dated before the record it acts on (possible only when `--now` sets the clock)."""
+        if self.now < moment:
+            raise UserError(f"--now {self.now.astimezone(self.tz):%Y-%m-%d %H:%M} is before {what} "
+                            f"({moment.astimezone(self.tz):%Y-%m-%d %H:%M}): a decision cannot be dated before "
+                            "the record it acts on")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -26,4 +35,5 @@ def build_context(now: str | None = None, settings: Settings | None = None) -> A
     """Build the context, reading `--now` as local time when it has no zone."""
     settings = settings or get_settings()
     tz = ZoneInfo(settings.timezone)
-    return AppContext(settings=settings, now=read_clock(now, tz), timescales=Timescales(settings.framework, tz))
+    return AppContext(settings=settings, now=read_clock(now, tz), timescales=Timescales(settings.framework, tz),
+                      clock_set=now is not None)

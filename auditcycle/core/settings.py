@@ -174,6 +174,12 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     # Years after a child's last audit before their personal fields are erased (see auditcycle.privacy.retention).
     retention_years: int = Field(2, ge=1, le=100)
+    # A demo, a replay or a rehearsal: `--now` may set the clock. Honoured only on a database created as a
+    # simulation (see auditcycle.storage.installation); a council's real database refuses it.
+    simulation: bool = False
+    # The operating-system accounts that may act for a member of staff with `--by` on the command line;
+    # empty, any account may. A council that answers through the web can list only its operators here.
+    cli_operators: list[str] = Field(default_factory=list)
     # A council's own times for a phase's schedule, by phase name (`[schedules]` in TOML, or
     # AUDITCYCLE_SCHEDULES__SAMPLE="0 6 * * 1-5"); a phase not named keeps the default of runs.phases.
     schedules: dict[str, str] = Field(default_factory=dict)

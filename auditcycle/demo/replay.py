@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from auditcycle.actions.ladder import mark_done, sign_off
 from auditcycle.core.clock import Month, localize
 from auditcycle.core.context import AppContext, build_context
+from auditcycle.core.errors import UserError
 from auditcycle.core.timescales import Timescales
 from auditcycle.immediate_responses.lifecycle import respond
 from auditcycle.learning.culture import approve
@@ -588,6 +589,13 @@ def replay_month(month: Month, *, seed: int, run_phase: PhaseRunner, deliver: Ca
     schedule = schedule_phases(ctx, calendar)
     result = Replay(calendar=calendar)
     label = str(month)
+    # The replay stands in for the scheduler, but only Prefect's scheduler may run a phase unnamed:
+    # each replayed run is started by the authority's QA manager.
+    with session_scope() as session:
+        starter = _first_with_role(session, Role.QA_MANAGER)
+        if starter is None:
+            raise UserError("the replay needs a QA manager to start each phase: import or seed one first")
+        by = starter.id
     while (step := schedule.pop()) is not None:
         if on_step is not None:
             on_step(step)
@@ -598,7 +606,7 @@ def replay_month(month: Month, *, seed: int, run_phase: PhaseRunner, deliver: Ca
                     result.skipped += 1
                     continue
         if step.is_phase:
-            summary = run_phase(step.kind, month=label, now=now, **_options(step, month, seed))
+            summary = run_phase(step.kind, month=label, now=now, by=by, **_options(step, month, seed))
             result.sent += (summary.get("delivery") or {}).get("sent", 0)
             result.phase_runs[step.kind] += 1
             continue

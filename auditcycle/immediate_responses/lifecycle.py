@@ -98,6 +98,7 @@ def respond(session: Session, ctx: AppContext, *, reference: str, by: str, note:
         raise UserError("--note is required: say what has been done")
     if ir.status == ResponseStatus.RESPONDED:
         raise UserError(f"{reference} was already answered on {_label(ir.responded_at, ctx)}")
+    ctx.refuse_before(ir.raised_at, f"{reference} was raised")
     ir.status = ResponseStatus.RESPONDED
     ir.responded_by_id = by
     ir.responded_at = ctx.now

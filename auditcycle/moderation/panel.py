@@ -352,6 +352,7 @@ def record_moderation(session: Session, ctx: AppContext, *, reference: str, by: 
     submission = session.scalar(select(Submission).where(Submission.audit_id == audit.id))
     if audit.status != AuditStatus.IN_MODERATION or moderation is None or submission is None:
         raise UserError(f"{reference} is not in moderation")
+    ctx.refuse_before(moderation.selected_at, f"{reference} was selected for moderation")
     problems = _problems(ctx, grade, domains, note)
     if problems:
         raise UserError(f"{reference}: nothing was recorded, because " + "; ".join(problems))

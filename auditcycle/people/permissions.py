@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditcycle.core.errors import PermissionDenied, UserError, shown
-from auditcycle.core.settings import get_settings
+from auditcycle.core.settings import Settings, get_settings
 from auditcycle.models import Audit, Moderation, Staff
 from auditcycle.models.enums import QA_TEAM_ROLES, Role
 from auditcycle.people.directory import moderation_panel
@@ -125,6 +125,13 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "nominate-mad": (_role(Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR),
                      "team managers, service managers and assistant directors"),
 }
+
+
+def check_operator(settings: Settings, account: str) -> None:
+    """Refuse `--by` from an operating-system account the council has not listed in `cli_operators`."""
+    if settings.cli_operators and account not in settings.cli_operators:
+        raise UserError(f"the account {account!r} may not act for a member of staff on the command line "
+                        "(cli_operators): use the link in your email, or ask the QA team")
 
 
 def authorise(session: Session, *, command: str, staff_id: str, subject: Subject | None = None) -> Staff:

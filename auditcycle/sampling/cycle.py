@@ -255,6 +255,7 @@ def replace(session: Session, ctx: AppContext, *, reference: str, by: str, reaso
         raise UserError("--reason is required: say why the audit is being replaced")
     serialise(session, DRAW_LOCK)
     old = get_audit(session, reference)
+    ctx.refuse_before(old.created_at, f"{reference} was drawn")
     if old.status != AuditStatus.ALLOCATED:
         raise UserError(f"{reference} is {old.status.value}: only an audit not yet notified can be replaced")
     cycle = old.cycle
@@ -295,6 +296,7 @@ def withdraw(session: Session, ctx: AppContext, *, reference: str, by: str, reas
     if not reason.strip():
         raise UserError("--reason is required: say why the audit is being withdrawn")
     audit = get_audit(session, reference)
+    ctx.refuse_before(audit.created_at, f"{reference} was drawn")
     if audit.status in CLOSED:
         raise UserError(f"{reference} is already {audit.status.value}")
     was_notified = audit.status != AuditStatus.ALLOCATED

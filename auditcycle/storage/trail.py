@@ -52,6 +52,8 @@ UNTRACKED_UPDATES = frozenset({"outbox_message"})
 MAX_RECORDED_STRING = 60
 
 _actor: ContextVar[str] = ContextVar("auditcycle_trail_actor", default="system")
+# Where a command-line action came from: the operating-system account and host, beside the claimed staff id.
+_origin: ContextVar[tuple[str | None, str | None]] = ContextVar("auditcycle_trail_origin", default=(None, None))
 
 
 def current_actor() -> str:
@@ -60,13 +62,20 @@ def current_actor() -> str:
 
 
 @contextmanager
-def acting_as(actor: str) -> Iterator[None]:
-    """Credit every change made inside the block to `actor` (a staff id, or "phase:<name>")."""
+def acting_as(actor: str, *, origin: tuple[str | None, str | None] | None = None) -> Iterator[None]:
+    """Credit every change made inside the block to `actor` (a staff id, or "scheduler:<phase>").
+
+    `origin`, the (account, host) a command-line action came from, is kept for the block; when not
+    given, the surrounding one stays, so a phase run from the command line still names its operator.
+    """
     token = _actor.set(actor)
+    origin_token = _origin.set(origin) if origin is not None else None
     try:
         yield
     finally:
         _actor.reset(token)
+        if origin_token is not None:
+            _origin.reset(origin_token)
 
 
 def recordable(table: str, column: Column) -> bool:
@@ -117,8 +126,9 @@ def _changes(values: dict[str, Any], withheld: list[str]) -> dict[str, Any]:
 
 def _entry(at: datetime, actor: str, action: TrailAction, entity: str, entity_id: str | None,
            changes: dict[str, Any]) -> dict[str, Any]:
-    return {"at": at, "actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
-            "changes": changes}
+    os_account, host = _origin.get()
+    return {"at": at, "actor": actor, "os_account": os_account, "host": host, "action": action, "entity": entity,
+            "entity_id": entity_id, "changes": changes}
 
 
 def _object_entry(obj: Any, action: TrailAction, at: datetime, actor: str) -> dict[str, Any] | None:

@@ -36,6 +36,7 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     """Store a completed form, replacing an earlier one until moderation, and announce the outcome."""
     audit = get_audit(session, reference)
     authorise(session, command="submit", staff_id=by, subject=Subject(audit=audit))
+    ctx.refuse_before(audit.created_at, f"{reference} was drawn")
     if audit.status not in OPEN_FOR_SUBMISSION:
         raise UserError(f"{reference} is {audit.status.value.replace('_', ' ')}: a form can be submitted or "
                         "replaced only until moderation")
@@ -147,6 +148,7 @@ def dispute(session: Session, ctx: AppContext, *, reference: str, by: str, note:
         state = audit.status.value.replace("_", " ")
         raise UserError(f"{reference} is {state}: a grade can be disputed once the form is submitted and "
                         "until moderation closes")
+    ctx.refuse_before(audit.created_at, f"{reference} was drawn")
     if audit.cycle.moderation_closed_at is not None and audit.status != AuditStatus.IN_MODERATION:
         raise UserError(f"moderation for {audit.cycle.month} has closed; {reference} is final")
     row = Dispute(audit_id=audit.id, raised_by_id=by, note=note.strip(), raised_at=ctx.now, recorded_at=wall_clock())

@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from conftest import QA_MANAGER
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
@@ -24,7 +25,7 @@ def _staff(engine, role: Role) -> str:
 
 @pytest.fixture
 def drawn(authority, app_env, prefect_harness):
-    result = invoke("run", "sample", "--month", "2026-12", "--now", "2026-11-23T09:00", "--seed", "4")
+    result = invoke("run", "sample", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T09:00", "--seed", "4")
     assert result.exit_code == 0, result.output
     return authority
 
@@ -38,7 +39,7 @@ def test_list_json_has_a_stable_shape_when_empty(app_env) -> None:
 
 def test_bad_month_and_bad_clock_say_what_to_fix(app_env) -> None:
     bad_month = invoke("list", "audits", "--month", "2026-13")
-    short_month = invoke("run", "sample", "--month", "2026-1")
+    short_month = invoke("run", "sample", "--by", QA_MANAGER, "--month", "2026-1")
     spring_gap = invoke("list", "audits", "--now", "2026-03-29T01:30")
 
     # A malformed --month is a usage error, refused by the command line before anything runs.
@@ -96,8 +97,8 @@ def test_unknown_staff_id_is_named(drawn) -> None:
 
 def test_withdraw_and_reschedule_through_the_cli(drawn) -> None:
     qa = _staff(drawn, Role.QA_MANAGER)
-    assert invoke("run", "notify", "--month", "2026-12", "--now", "2026-11-24T09:00").exit_code == 0
-    assert invoke("run", "book", "--month", "2026-12", "--now", "2026-11-25T09:00").exit_code == 0
+    assert invoke("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T09:00").exit_code == 0
+    assert invoke("run", "book", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-25T09:00").exit_code == 0
     with sessionmaker(bind=drawn)() as s:
         meeting = s.scalars(select(Meeting).order_by(Meeting.id)).first()
         other = s.scalars(select(Audit).where(Audit.id != meeting.audit_id).order_by(Audit.id)).first()
@@ -122,7 +123,7 @@ def test_report_notes_are_rendered_from_markdown_with_html_escaped(drawn, tmp_pa
     notes.write_text("## Findings\n\nChildren's voices were **clear**.\n\n<script>alert('x')</script>\n")
 
     stored = invoke("report", "notes", str(notes), "--month", "2026-12")
-    published = invoke("run", "report", "--month", "2026-12", "--now", "2026-12-02T10:00")
+    published = invoke("run", "report", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-12-02T10:00")
 
     assert stored.exit_code == 0, stored.output
     assert published.exit_code == 0, published.output

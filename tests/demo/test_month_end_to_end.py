@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from conftest import PLANTED
+from conftest import PLANTED, QA_MANAGER
 from forms import valid_form
 from pypdf import PdfReader
 from sqlalchemy import func, select
@@ -47,7 +47,7 @@ def cli_fails(*args: str) -> str:
 
 
 def run(phase: str, now: str) -> None:
-    cli("run", phase, "--month", MONTH, "--now", now)
+    cli("run", phase, "--by", QA_MANAGER, "--month", MONTH, "--now", now)
 
 
 def form_file(folder: Path, name: str, form: dict) -> str:
@@ -63,7 +63,7 @@ def test_a_month_from_draw_to_final_grades(authority, smtp_env, prefect_harness,
     qa_managers = {s.email for s in staff(Role.QA_MANAGER)}
 
     # --- The last week of November: draw, notices, bookings.
-    cli("run", "sample", "--month", MONTH, "--now", "2026-11-23T09:00", "--size", "6", "--seed", "5")
+    cli("run", "sample", "--by", QA_MANAGER, "--month", MONTH, "--now", "2026-11-23T09:00", "--size", "6", "--seed", "5")
     run("notify", "2026-11-24T09:00")
     run("book", "2026-11-25T09:00")
     audits = db.scalars(select(Audit).order_by(Audit.id)).all()
@@ -141,8 +141,8 @@ def test_a_month_from_draw_to_final_grades(authority, smtp_env, prefect_harness,
                 "--now", "2027-01-12T10:00")
     run("moderate", "2027-01-18T09:00")  # after closure: the rest become final as submitted
     cli("export", "case-notes", "--month", MONTH, "--now", "2027-01-18T10:00")
-    cli("run", "report", "--month", MONTH, "--now", "2027-01-18T11:00")
-    cli("run", "report", "--month", MONTH, "--now", "2027-01-18T12:00")  # rewrites the files, mails nobody
+    cli("run", "report", "--by", QA_MANAGER, "--month", MONTH, "--now", "2027-01-18T11:00")
+    cli("run", "report", "--by", QA_MANAGER, "--month", MONTH, "--now", "2027-01-18T12:00")  # rewrites the files, mails nobody
 
     # --- Everything final, with the history of every change.
     db.expire_all()

@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
+from conftest import QA_MANAGER
 from forms import valid_form
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -70,10 +71,10 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     cli("nominate", cared_for.id, "--by", manager.id, "--month", "2026-12", "--now", "2026-11-20T09:00")
 
     # --- December: draw, notify, book, observations.
-    cli("run", "sample", "--month", "2026-12", "--now", "2026-11-23T09:00", "--size", "5", "--seed", "3")
-    cli("run", "notify", "--month", "2026-12", "--now", "2026-11-24T09:00")
-    cli("run", "book", "--month", "2026-12", "--now", "2026-11-25T09:00")
-    cli("run", "observe", "--month", "2026-12", "--now", "2026-12-01T08:00")
+    cli("run", "sample", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T09:00", "--size", "5", "--seed", "3")
+    cli("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T09:00")
+    cli("run", "book", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-25T09:00")
+    cli("run", "observe", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-12-01T08:00")
     december = db.scalars(select(Audit).order_by(Audit.id)).all()
     first, good, *inadequate = december
 
@@ -93,7 +94,7 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     # --- The action climbs the whole ladder, one working day at a time (weekends and holidays included).
     day = date(2026, 12, 24)
     while day <= date(2027, 1, 13):
-        cli("run", "escalate", "--month", "2026-12", "--now", f"{day}T08:00")
+        cli("run", "escalate", "--by", QA_MANAGER, "--month", "2026-12", "--now", f"{day}T08:00")
         day += timedelta(days=1)
     db.refresh(climbing)
     assert climbing.escalation_step == 3
@@ -128,12 +129,12 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
         "--now", "2026-12-18T16:00")
 
     # --- Moderation, closure, then the follow-ups: summary, trends, learning session, questionnaire.
-    cli("run", "moderate", "--month", "2026-12", "--now", "2027-01-04T09:00")
+    cli("run", "moderate", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2027-01-04T09:00")
     for moderation_audit in db.scalars(select(Audit).where(Audit.status == AuditStatus.IN_MODERATION)).all():
         overall = "good" if moderation_audit.id == good.id else "inadequate"
         cli("moderate", moderation_audit.reference, "--grade", overall, "--by", psw.id, "--note", "Agreed",
             "--now", "2027-01-08T10:00")
-    cli("run", "moderate", "--month", "2026-12", "--now", "2027-01-18T09:00")
+    cli("run", "moderate", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2027-01-18T09:00")
     mad = db.scalar(select(MakeADifference).where(MakeADifference.audit_id == good.id))
     assert mad.status == "draft"
     refused("mad", "approve", mad.reference, "--by", good.child.key_worker_id)
@@ -145,17 +146,17 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
                                                 Child.id.not_in([a.child_id for a in december]))).first()
     manager = next(s for s in staff(Role.SERVICE_MANAGER) if s.service_id == next_child.team.service_id)
     cli("nominate", next_child.id, "--by", manager.id, "--month", "2027-01", "--now", "2026-12-20T09:00")
-    cli("run", "sample", "--month", "2027-01", "--now", "2026-12-21T09:00", "--size", "3", "--seed", "4")
+    cli("run", "sample", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2026-12-21T09:00", "--size", "3", "--seed", "4")
     january = db.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == "2027-01")).all()
-    cli("run", "notify", "--month", "2027-01", "--now", "2026-12-22T09:00")
+    cli("run", "notify", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2026-12-22T09:00")
     for audit in january:
         cli("submit", audit.reference, form(audit, "inadequate", "requires_improvement", date(2027, 1, 20)),
             "--by", audit.auditor_id, "--now", "2027-01-20T10:00")
-    cli("run", "moderate", "--month", "2027-01", "--now", "2027-02-01T09:00")
+    cli("run", "moderate", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2027-02-01T09:00")
     for audit in db.scalars(select(Audit).where(Audit.status == AuditStatus.IN_MODERATION)).all():
         cli("moderate", audit.reference, "--grade", "inadequate", "--by", psw.id, "--note", "Agreed",
             "--now", "2027-02-03T10:00")
-    cli("run", "moderate", "--month", "2027-01", "--now", "2027-02-16T09:00")
+    cli("run", "moderate", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2027-02-16T09:00")
 
     # --- Every trend flag was raised.
     flags = {(f.kind, f.month) for f in db.scalars(select(TrendFlag))}

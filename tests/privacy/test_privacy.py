@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import PLANTED, PREFECT_HOME
+from conftest import PLANTED, PREFECT_HOME, QA_MANAGER
 from privacy_checks import _dump_sqlite, _planted_values, _run_month
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
@@ -105,13 +105,13 @@ def test_phases_and_retention_at_debug_leave_no_planted_personal_data(authority,
     from auditcycle.flows.retention import retention
 
     _run_month(23)
-    chased = chase(month="2026-12", now="2027-01-04T09:00")
-    purged = retention(now=RETENTION_NOW)
+    chased = chase(month="2026-12", now="2027-01-04T09:00", by=QA_MANAGER)
+    purged = retention(now=RETENTION_NOW, by=QA_MANAGER)
     places = _places(authority, smtp_env, prefect_harness, debug_logs, capfd.readouterr(), tmp_path)
 
     # The scans see real content: mail arrived, the trail names the erased fields, DEBUG lines were kept.
     assert smtp_env.received and chased["delivery"]["sent"] > 0 and purged["children"] > 0
-    assert "first_name" in places["audit trail"] and "phase:retention" in places["audit trail"]
+    assert "first_name" in places["audit trail"] and QA_MANAGER in places["audit trail"]  # run by the QA manager
     assert any(" DEBUG " in line for line in debug_logs.lines)
     assert "Voice of the child" in places["Prefect database"]
     hits = _hits(places)
@@ -131,7 +131,7 @@ def test_a_month_with_every_phase_leaves_no_planted_personal_data(authority, smt
     with _replay_settings():
         replay = replay_month(MONTH, seed=3, run_phase=_run_phase, deliver=_deliver)
         month_rows = _trail_count(authority) - seeded
-        purged = retention(now=RETENTION_NOW)
+        purged = retention(now=RETENTION_NOW, by=QA_MANAGER)
     places = _places(authority, smtp_env, prefect_harness, debug_logs, capfd.readouterr(), tmp_path)
 
     assert set(replay.phase_runs) >= {"sample", "notify", "book", "chase", "moderate", "report"}

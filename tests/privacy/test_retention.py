@@ -3,7 +3,7 @@ import json
 from datetime import date
 
 import pytest
-from conftest import PLANTED
+from conftest import PLANTED, QA_MANAGER
 from forms import valid_form
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -100,7 +100,7 @@ def test_purge_erases_personal_fields_once_and_keeps_the_audit_history(s, settin
 def test_dry_run_from_the_cli_prints_counts_and_no_names(authority, app_env, s, settings) -> None:
     audited = _audited(s, settings)
 
-    result = CliRunner().invoke(app, ["retention", "--dry-run", "--now", AFTER_EXPIRY])
+    result = CliRunner().invoke(app, ["retention", "--dry-run", "--by", QA_MANAGER, "--now", AFTER_EXPIRY])
 
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
@@ -115,8 +115,8 @@ def test_retention_phase_through_prefect_purges_once_and_records_its_runs(author
 
     audited = _audited(s, settings)
 
-    first = retention(now=AFTER_EXPIRY)
-    second = retention(now=AFTER_EXPIRY)
+    first = retention(now=AFTER_EXPIRY, by=QA_MANAGER)
+    second = retention(now=AFTER_EXPIRY, by=QA_MANAGER)
 
     runs = list(s.scalars(select(PhaseRun).where(PhaseRun.phase == "retention").order_by(PhaseRun.id)))
     assert (first["children"], second["children"]) == (len(audited), 0)

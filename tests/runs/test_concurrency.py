@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import QA_MANAGER
 from figures import report
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import sessionmaker
@@ -214,8 +215,8 @@ def test_scheduled_and_manual_copies_of_a_writing_phase_at_once_do_it_once(
     """A scheduled and a manual run of the phase, in two real processes, reach its lease at the same moment."""
     _prepare(authority, phase)
     now = f"{SAMPLING_DAY}T{PHASE_HOURS[phase]}"
-    scheduled = ["run", phase, "--now", now]
-    manual = ["run", phase, "--month", MONTH, "--now", now]
+    scheduled = ["run", phase, "--by", QA_MANAGER, "--now", now]
+    manual = ["run", phase, "--by", QA_MANAGER, "--month", MONTH, "--now", now]
 
     finished = race(authority, tmp_path, race_env, phase, scheduled, manual)
 
@@ -408,7 +409,7 @@ if os.environ.get("AUDITCYCLE_CLI_CLASH") == "1":
             other.connection()  # on SQLite, BEGIN IMMEDIATE: the write lock, held until the end of the block
             booked = book(other, ctx("11:00"), cycle=other.scalar(select(AuditCycle)))
             with out.open("w") as o, err.open("w") as e:
-                cli = subprocess.Popen([AUDITCYCLE, "run", "book", "--month", MONTH,
+                cli = subprocess.Popen([AUDITCYCLE, "run", "book", "--by", QA_MANAGER, "--month", MONTH,
                                         "--now", f"{SAMPLING_DAY}T11:05"],
                                        env=env, stdout=o, stderr=e)
             if sqlite:

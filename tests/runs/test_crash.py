@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PLANTED
+from conftest import PLANTED, QA_MANAGER
 from crash_harness import RANDOM, CrashHarness, Database, random_delays, summarise
 
 from auditcycle.core import faults
@@ -18,9 +18,9 @@ from auditcycle.core import faults
 MONTH = "2026-12"
 # The phases that write and send: each run, killed and resumed, on the starting state that gives it work.
 COMMANDS = {
-    "sample": ["run", "sample", "--month", MONTH, "--now", "2026-11-23T07:00", "--seed", "4"],
-    "notify": ["run", "notify", "--month", MONTH, "--now", "2026-11-23T10:00"],
-    "book": ["run", "book", "--month", MONTH, "--now", "2026-11-23T11:00"],
+    "sample": ["run", "sample", "--by", QA_MANAGER, "--month", MONTH, "--now", "2026-11-23T07:00", "--seed", "4"],
+    "notify": ["run", "notify", "--by", QA_MANAGER, "--month", MONTH, "--now", "2026-11-23T10:00"],
+    "book": ["run", "book", "--by", QA_MANAGER, "--month", MONTH, "--now", "2026-11-23T11:00"],
 }
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 
@@ -32,9 +32,9 @@ def _prepare(phase: str) -> None:
 
     # Done in this process, to spare process starts; the runs under test are separate processes.
     if phase in {"notify", "book"}:
-        assert sample(month=MONTH, now="2026-11-23T09:00", seed=4)["created"]
+        assert sample(month=MONTH, now="2026-11-23T09:00", seed=4, by=QA_MANAGER)["created"]
     if phase == "book":
-        assert notify(month=MONTH, now="2026-11-23T10:00")["queued"] > 0
+        assert notify(month=MONTH, now="2026-11-23T10:00", by=QA_MANAGER)["queued"] > 0
 
 
 @pytest.fixture

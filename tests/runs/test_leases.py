@@ -152,7 +152,7 @@ def test_phase_records_the_run_under_the_lease_and_releases_it(app_env: str) -> 
     from auditcycle.flows.common import phase
     from auditcycle.storage.db import get_engine
 
-    with phase("chase", "2026-12", "2026-12-01T08:00") as (month, _, record):
+    with phase("chase", "2026-12", "2026-12-01T08:00", "scheduler:chase") as (month, _, record):
         holder = current("chase").holder
         record.summary = {"month": month}
 
@@ -171,7 +171,7 @@ def test_phase_refuses_without_recording_a_run_while_the_phase_is_held(app_env: 
     acquire("chase", "another-flow-run", TTL)
 
     with pytest.raises(PhaseBusy, match="held by flow run another-flow-run"):
-        with phase("chase", "2026-12", "2026-12-01T08:00"):
+        with phase("chase", "2026-12", "2026-12-01T08:00", "scheduler:chase"):
             pytest.fail("the phase ran while another run held it")
 
     with sessionmaker(bind=get_engine())() as s:

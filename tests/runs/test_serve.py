@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import QA_MANAGER
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
@@ -160,7 +161,7 @@ def test_served_run_and_cli_run_of_a_phase_never_overlap(app_env: str, prefect_h
             served = run_deployment("chase/chase", parameters={"month": "2026-12", "now": "2026-12-01T08:00"},
                                     timeout=0)
             with (tmp_path / "cli.log").open("w") as out:
-                cli = subprocess.Popen([AUDITCYCLE, "run", "chase", "--month", "2026-12",
+                cli = subprocess.Popen([AUDITCYCLE, "run", "chase", "--by", QA_MANAGER, "--month", "2026-12",
                                         "--now", "2026-12-01T08:05"], env=env, stdout=out, stderr=subprocess.STDOUT)
             _wait_for("both runs to be waiting", lambda: len(_running_chase_runs(client)) == 2, 120, logs)
             time.sleep(1.5)

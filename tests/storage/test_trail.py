@@ -3,7 +3,7 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from conftest import PLANTED
+from conftest import PLANTED, QA_MANAGER
 from forms import valid_form
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DatabaseError
@@ -92,7 +92,7 @@ def test_trail_of_a_seeded_authority_holds_no_planted_personal_data(s) -> None:
 
 def test_withdraw_through_the_cli_is_credited_to_the_staff_member(authority, app_env, prefect_harness) -> None:
     runner = CliRunner()
-    drawn = runner.invoke(app, ["run", "sample", "--month", "2026-12", "--now", "2026-11-23T09:00", "--seed", "4"])
+    drawn = runner.invoke(app, ["run", "sample", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T09:00", "--seed", "4"])
     assert drawn.exit_code == 0, drawn.output
     with sessionmaker(bind=authority)() as s:
         qa = s.scalars(select(Staff.id).where(Staff.role == Role.QA_MANAGER).order_by(Staff.id)).first()
@@ -106,7 +106,8 @@ def test_withdraw_through_the_cli_is_credited_to_the_staff_member(authority, app
         assert s.get(Audit, audit.id).status == AuditStatus.WITHDRAWN
         [created] = _trail(s, entity="audit", entity_id=str(audit.id), action=TrailAction.INSERT)
         [withdrawn] = _trail(s, entity="audit", entity_id=str(audit.id), action=TrailAction.UPDATE)
-    assert created.actor == "phase:sample"
+    assert created.actor == QA_MANAGER  # who ran the sample, with the account and host it came from
+    assert created.os_account and created.host
     assert withdrawn.actor == qa
     assert withdrawn.changes["values"]["status"] == ["allocated", "withdrawn"]
     assert withdrawn.changes["withheld"] == ["status_reason"]
