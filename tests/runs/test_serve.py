@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import factories as make
 import pytest
 import yaml
 from conftest import QA_MANAGER
@@ -18,7 +19,7 @@ from auditcycle.core.errors import UserError
 from auditcycle.core.settings import get_settings
 from auditcycle.flows.chase import chase
 from auditcycle.models import PhaseRun
-from auditcycle.models.enums import PhaseRunStatus
+from auditcycle.models.enums import PhaseRunStatus, Role
 from auditcycle.runs.leases import acquire, current, release
 from auditcycle.runs.serving import build_deployments, describe, find_config, resolve_flow
 
@@ -145,6 +146,8 @@ def test_served_run_and_cli_run_of_a_phase_never_overlap(app_env: str, prefect_h
 
     from auditcycle.storage.db import get_engine
 
+    with sessionmaker(bind=get_engine()).begin() as session:
+        make.staff(session, QA_MANAGER, Role.QA_MANAGER)  # who starts both runs by hand
     env = {**os.environ, "PREFECT_API_URL": prefect.settings.PREFECT_API_URL.value(),
            "PREFECT_RUNNER_POLL_FREQUENCY": "1", "AUDITCYCLE_LEASE_WAIT_SECONDS": "120"}
     logs = tmp_path / "serve.log"
@@ -158,7 +161,7 @@ def test_served_run_and_cli_run_of_a_phase_never_overlap(app_env: str, prefect_h
     try:
         with get_client(sync_client=True) as client:
             _wait_for("the served deployment", lambda: _deployment_ready(client), 120, logs)
-            served = run_deployment("chase/chase", parameters={"month": "2026-12", "now": "2026-12-01T08:00"},
+            served = run_deployment("chase/chase", parameters={"month": "2026-12", "now": "2026-12-01T08:00", "by": QA_MANAGER},
                                     timeout=0)
             with (tmp_path / "cli.log").open("w") as out:
                 cli = subprocess.Popen([AUDITCYCLE, "run", "chase", "--by", QA_MANAGER, "--month", "2026-12",

@@ -46,7 +46,7 @@ def test_trail_update_or_delete_is_refused_by_the_database(engine, statement) ->
 
     assert APPEND_ONLY in str(refused.value)
     with engine.connect() as conn:
-        rows = conn.execute(select(TrailEntry.actor, TrailEntry.entity_id)).all()
+        rows = conn.execute(select(TrailEntry.actor, TrailEntry.entity_id).where(TrailEntry.entity == "audit")).all()
     assert rows == [("S1", "1")]
 
 
