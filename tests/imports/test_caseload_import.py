@@ -1,4 +1,5 @@
 """The caseload import: staff, children, contacts and availability, on every database."""
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -667,3 +668,153 @@ def test_cli_import_bad_file_exits_non_zero_and_writes_nothing(runner: CliRunner
     assert "staff.csv row 8, column role: 'wizard' is not a known role" in result.stderr
     with Session(engine) as session:
         assert snapshot(session) == {model.__table__.name: [] for model in TABLES}
+
+
+# --- strict input types (issue 15, rule 5) -------------------------------------------------
+
+STAFF_ROW = "S9,Hal Hart,hal@example.org,key_worker,Assessment 1,Children's Social Care,S2,no,no"
+CHILD_ROW = "C9,Ann,Bee,2015-02-03,child_in_need,Assessment 1,S3,S4,S5,2026-02-01"
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def with_column(header: str, row: str, column: str, value: str) -> str:
+    """Return the header and the row with one column's value replaced."""
+    columns, values = header.split(","), row.split(",")
+    values[columns.index(column)] = value
+    return f"{header}\n{','.join(values)}\n"
+
+
+def bidi_message(c: str) -> str:
+    return (f"contains a bidirectional control character (U+{ord(c):04X} {unicodedata.name(c)}), which can show "
+            "text in a different order from how it is stored; remove it")
+
+
+@pytest.mark.parametrize("column", STAFF_HEADER.split(","))
+def test_every_staff_column_refuses_bidirectional_controls(staffed: Session, tmp_path: Path, column: str):
+    value = dict(zip(STAFF_HEADER.split(","), STAFF_ROW.split(","), strict=True))[column]
+    failures = []
+    for c in BIDI:
+        path = write(tmp_path, "staff.csv", with_column(STAFF_HEADER, STAFF_ROW, column, value[:1] + c + value[1:]))
+        messages = refused(staffed, lambda path=path: import_staff(session=staffed, path=path, now=NOW))
+        if messages != [f"staff.csv row 2, column {column}: {bidi_message(c)}"]:
+            failures.append(messages)
+    assert not failures
+
+
+@pytest.mark.parametrize("column", CHILD_HEADER.split(","))
+def test_every_children_column_refuses_bidirectional_controls_without_the_value(
+        staffed: Session, tmp_path: Path, column: str):
+    value = dict(zip(CHILD_HEADER.split(","), CHILD_ROW.split(","), strict=True))[column]
+    path = write(tmp_path, "children.csv", with_column(CHILD_HEADER, CHILD_ROW, column, f"\u2067{value}\u2069"))
+
+    messages = refused(staffed, lambda: import_children(session=staffed, path=path, now=NOW))
+
+    assert messages == [f"children.csv row 2, column {column}: {bidi_message(chr(0x2067))}"]
+
+
+@pytest.mark.parametrize(("column", "value"), [("child_id", "C1"), ("relationship", "aunt"), ("name", "Ann Bee"),
+                                                ("phone", "07700 900000"), ("language", "Urdu")])
+def test_every_contacts_column_refuses_bidirectional_controls(with_children: Session, tmp_path: Path, column, value):
+    row = {"child_id": "C1", "relationship": "aunt", "name": "Ann Bee", "phone": "", "language": "",
+           "interpreter_needed": "no"} | {column: f"\u202d{value}"}
+    path = write(tmp_path, "contacts.csv", f"{CONTACT_HEADER}\n{','.join(row.values())}\n")
+
+    messages = refused(with_children, lambda: import_contacts(session=with_children, path=path, now=NOW))
+
+    assert messages == [f"contacts.csv row 2, column {column}: {bidi_message(chr(0x202D))}"]
+
+
+@pytest.mark.parametrize("column", ["staff_id", "start", "end"])
+def test_every_availability_column_refuses_bidirectional_controls(staffed: Session, tmp_path: Path, column):
+    row = {"staff_id": "S1", "start": "2026-03-10T10:00", "end": "2026-03-10T11:00"}
+    row[column] += "\u202c"
+    path = write(tmp_path, "busy.csv", f"staff_id,start,end\n{','.join(row.values())}\n")
+
+    messages = refused(staffed, lambda: import_availability(session=staffed, path=path, now=NOW, tz=LONDON))
+
+    assert messages == [f"busy.csv row 2, column {column}: {bidi_message(chr(0x202C))}"]
+
+
+@pytest.mark.parametrize("column", ["staff_id", "name", "email", "team", "service", "manager_id"])
+def test_ids_and_one_line_staff_columns_refuse_zero_width_characters(staffed: Session, tmp_path: Path, column):
+    value = dict(zip(STAFF_HEADER.split(","), STAFF_ROW.split(","), strict=True))[column]
+    for c in ZERO_WIDTH:
+        path = write(tmp_path, "staff.csv", with_column(STAFF_HEADER, STAFF_ROW, column, value[:1] + c + value[1:]))
+
+        messages = refused(staffed, lambda path=path: import_staff(session=staffed, path=path, now=NOW))
+
+        assert messages == [f"staff.csv row 2, column {column}: contains an invisible character "
+                            f"(U+{ord(c):04X} {unicodedata.name(c)}); type the value again without it"]
+
+
+@pytest.mark.parametrize(("column", "value"), [("child_id", "C\u200b9"), ("first_name", "An\u200dn"),
+                                                ("key_worker_id", "S3\ufeff"), ("cohort", "\u2060early_help")])
+def test_children_ids_and_names_refuse_zero_width_characters(staffed: Session, tmp_path: Path, column, value):
+    path = write(tmp_path, "children.csv", with_column(CHILD_HEADER, CHILD_ROW, column, value))
+
+    messages = refused(staffed, lambda: import_children(session=staffed, path=path, now=NOW))
+
+    assert len(messages) == 1 and messages[0].startswith(f"children.csv row 2, column {column}: contains an "
+                                                         "invisible character (U+")
+
+
+def test_a_value_with_a_c1_control_character_is_refused(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", with_column(STAFF_HEADER, STAFF_ROW, "name", "Hal\x85Hart"))
+
+    messages = refused(staffed, lambda: import_staff(session=staffed, path=path, now=NOW))
+
+    assert messages == ["staff.csv row 2, column name: contains a line break or another control character; "
+                        "give one line of plain text"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2015-02-03T00:00", "a date and time, not a date"),
+        ("03/02/2015 00:00", "a date and time, not a date"),
+        ("42038", "a number, not a date"),
+        ("20150203", "a number, not a date"),
+        ("2015-W05-2", "not a date"),
+        # Arabic-Indic digits: `\d` and int() took them for 03/02/2015.
+        ("٠٣/٠٢/٢٠١٥", "not a date"),
+        ("٢٠١٥-٠٢-٠٣", "not a date"),
+        ("2015-2-3", "not a date"),
+    ],
+)
+@pytest.mark.parametrize("column", ["date_of_birth", "last_supervision_date"])
+def test_children_dates_are_yyyy_mm_dd_or_dd_mm_yyyy_and_nothing_else(
+        staffed: Session, tmp_path: Path, column, value, expected):
+    path = write(tmp_path, "children.csv", with_column(CHILD_HEADER, CHILD_ROW, column, value))
+
+    messages = refused(staffed, lambda: import_children(session=staffed, path=path, now=NOW))
+
+    assert messages == [f"children.csv row 2, column {column}: {expected} (expected YYYY-MM-DD or DD/MM/YYYY)"]
+
+
+def test_children_dates_in_either_documented_form_are_accepted(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "children.csv", f"{CHILD_HEADER}\nC9,Ann,Bee,3/2/2015,child_in_need,Assessment 1,S3,,,"
+                 " 2026-02-01 \n")
+
+    import_children(session=staffed, path=path, now=NOW)
+
+    ann = staffed.get(Child, "C9")
+    assert (ann.date_of_birth, ann.last_supervision_date) == (date(2015, 2, 3), date(2026, 2, 1))
+
+
+@pytest.mark.parametrize("value", ["2026-03-10", "20260310T1000", "2026-W11-2T10:00", "2026-03-10T10"])
+def test_availability_times_are_a_date_and_a_time(staffed: Session, tmp_path: Path, value: str):
+    path = write(tmp_path, "busy.csv", f"staff_id,start,end\nS1,{value},2026-03-10T23:00\n")
+
+    messages = refused(staffed, lambda: import_availability(session=staffed, path=path, now=NOW, tz=LONDON))
+
+    assert messages == [f"busy.csv row 2, column start: {value!r} is not an ISO date-time such as 2026-12-01T09:00"]
+
+
+def test_availability_times_with_a_space_seconds_or_an_offset_are_accepted(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "busy.csv", "staff_id,start,end\nS1,2026-03-10 10:00,2026-03-10T11:00:30\n"
+                 "S2,2026-03-10T10:00Z,2026-03-10T12:00:00.5+01:00\n")
+
+    summary = import_availability(session=staffed, path=path, now=NOW, tz=LONDON)
+
+    assert summary.created == 2
