@@ -22,6 +22,14 @@ Progress = Callable[[int], None]
 
 # Only these roles work inside a team; everyone else may sit at service level or above.
 TEAM_LEVEL_ROLES = frozenset({Role.KEY_WORKER, Role.TEAM_MANAGER})
+# Who may be named in each staff column of a children file. A team manager may hold a case (covering a
+# vacancy, say): the conflict rule already keeps an auditor off their own caseload. Nobody above the team
+# holds one, and only an IRO reviews as the IRO, a CP chair chairs as the CP chair.
+CASE_ROLES = {
+    "key_worker_id": ("a key worker", (Role.KEY_WORKER, Role.TEAM_MANAGER)),
+    "iro_id": ("an IRO", (Role.IRO,)),
+    "cp_chair_id": ("a CP chair", (Role.CP_CHAIR,)),
+}
 EARLIEST_BIRTH_DATE = date(1990, 1, 1)
 # Rows per INSERT/UPDATE statement: large enough to be fast, small enough for PostgreSQL's
 # 65,535 bind-parameter limit with every column of a child.
@@ -76,18 +84,42 @@ class CaseloadImportError(UserError):
 
 
 @dataclass(frozen=True)
+class TeamMove:
+    """A team a staff file placed in another service than the database held."""
+
+    team: str
+    old_service: str
+    new_service: str
+    # Members in the database but not in the file, moved with the team because --move-teams was given.
+    carried: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        how = (f"--move-teams; {len(self.carried)} member{'s' if len(self.carried) != 1 else ''} not in the file "
+               f"moved with it: {listed(self.carried)}" if self.carried else "every member of it is in the file")
+        return f"team {self.team!r} moved from service {self.old_service!r} to {self.new_service!r} ({how})"
+
+
+def listed(ids: Sequence[str], limit: int = 5) -> str:
+    """Return ids for a message: the first few, and how many more."""
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+@dataclass(frozen=True)
 class ImportSummary:
-    """What an import wrote: rows created and updated, and which staff it touched."""
+    """What an import wrote: rows created and updated, which staff it touched, and the teams it moved."""
 
     file: str
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     staff_ids: frozenset[str] = field(default_factory=frozenset)
+    moved_teams: tuple[TeamMove, ...] = ()
 
     def __str__(self) -> str:
         text = f"{self.file}: {self.created} created, {self.updated} updated"
-        return text + (f", {self.unchanged} already present" if self.unchanged else "")
+        text += f", {self.unchanged} already present" if self.unchanged else ""
+        return "".join([text, *(f"\n  {move}" for move in self.moved_teams)])
 
 
 # --- field validators -------------------------------------------------------------------

@@ -188,6 +188,13 @@ def _specific_cases(kind: ImportKind) -> list[Case]:
             bad("manager_unknown", "manager_id", "S404", "no staff member"),
             bad("manager_self", "manager_id", "S9", "cannot manage themselves"),
             Case("duplicate_id", _text(STAFF.csv(rows=2)), True, ("row 3", "column staff_id")),
+            # The organisation must stay whole: a loop of managers, one address for two people, a team moved
+            # by a file that leaves its other members behind.
+            Case("manager_loop_through_database", _text(STAFF.csv({
+                "staff_id": "S1", "name": "Alice Ames", "email": "alice@example.org", "role": "service_manager",
+                "team": "", "manager_id": "S3"})), True, ("row 2", "column manager_id", "S1 → S3 → S2 → S1")),
+            bad("email_of_someone_else", "email", "ALICE@example.org", "already the email address of 'S1'"),
+            bad("team_moved_without_its_members", "service", "Elsewhere", "--move-teams"),
         ]
     if kind is CHILDREN:
         return [
@@ -212,6 +219,9 @@ def _specific_cases(kind: ImportKind) -> list[Case]:
             Case("child_id_path", _text(CHILDREN.csv({"child_id": "../../etc/C9"})), False,
                  stored="Ann", extra={"key": "../../etc/C9"}),
             Case("duplicate_id", _text(CHILDREN.csv(rows=2)), True, ("row 3", "column child_id")),
+            bad("key_worker_is_a_service_manager", "key_worker_id", "S1", "a key worker must have the role"),
+            bad("iro_is_a_key_worker", "iro_id", "S3", "an IRO must have the role 'iro'"),
+            bad("cp_chair_is_a_team_manager", "cp_chair_id", "S2", "a CP chair must have the role 'cp_chair'"),
         ]
     if kind is CONTACTS:
         return [
