@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
-from auditcycle.core.clock import ClockError, Month
+from auditcycle.core.clock import ClockError, Month, iso_day
 from auditcycle.core.context import AppContext, build_context
 from auditcycle.core.errors import UserError, brief
 from auditcycle.core.settings import describe_problem, get_settings
@@ -83,10 +83,10 @@ def deliver_queued() -> int:
 
 
 def _parse_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise typer.BadParameter(f"{brief(value)!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-04") from None
+    day = iso_day(value.strip())
+    if day is None:
+        raise typer.BadParameter(f"{brief(value)!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-04")
+    return day
 
 
 def date_option(name: str, help: str) -> typer.models.OptionInfo:

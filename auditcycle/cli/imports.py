@@ -49,15 +49,22 @@ def _run(importer, path: Path, now: str | None, passes: int = 2, **extra) -> Imp
     ctx = build_context(now)
     with _progress(path, passes) as progress, session_scope() as session:
         summary = importer(session=session, path=path, now=ctx.now, progress=progress, **extra)
-    console.print(str(summary), highlight=False)
+    # One line per fact, never folded to the terminal's width: a moved team's line is read whole.
+    console.print(str(summary), highlight=False, soft_wrap=True)
     return summary
 
 
 @import_app.command("staff")
 @guarded
-def staff_command(file: FileArgument, now: NowOption = None) -> None:
+def staff_command(
+    file: FileArgument,
+    move_teams: Annotated[bool, typer.Option(
+        "--move-teams", help="Move a team the file places in another service, with its members not in the file."
+    )] = False,
+    now: NowOption = None,
+) -> None:
     """Import staff, creating their teams and services (staff_id,name,email,role,team,service,...)."""
-    _run(import_staff, file, now)
+    _run(import_staff, file, now, move_teams=move_teams)
 
 
 @import_app.command("children")

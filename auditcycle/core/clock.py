@@ -1,4 +1,5 @@
 """The one clock: every time decision reads `now` from here, so a month can be replayed."""
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,43 @@ EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 def in_supported_years(day: date) -> bool:
     """Say whether a date or date-time falls in the years the cycle works with."""
     return EARLIEST_YEAR <= day.year <= LATEST_YEAR
+
+
+# ASCII digits only: `\d` would also take Arabic-Indic and other digits, which no one means as a date.
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DAY_AND_TIME = re.compile(r"[0-9]{1,4}[-/][0-9]{1,2}[-/][0-9]{1,4}[T ][0-9]")
+
+
+def iso_day(value: object) -> date | None:
+    """Return the date of a string written exactly YYYY-MM-DD, else None.
+
+    Nothing else is taken for a date: not a number, not a date-time, not the compact or week forms
+    (20261204, 2026-W49-5) that `date.fromisoformat` also reads.
+    """
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def not_a_day(value: object) -> str:
+    """Say in a few words what a value given for a date is instead, without repeating it."""
+    if value is None:
+        return "null, not a date"
+    if isinstance(value, bool):
+        return f"{'true' if value else 'false'}, not a date"
+    if isinstance(value, int | float):
+        return "a number, not a date"
+    if not isinstance(value, str):
+        return "not a date"
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return "a number, not a date"
+    if _DAY_AND_TIME.match(text):
+        return "a date and time, not a date"
+    return "not a date"
 
 
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:

@@ -20,7 +20,7 @@ from pydantic_settings import (
 )
 
 from auditcycle.core.errors import UserError
-from auditcycle.core.text import breaks_line
+from auditcycle.core.text import text_problem
 
 DEFAULT_DOMAINS = {
     "help_protection_stability": "Help, protection and stability",
@@ -190,7 +190,7 @@ class Settings(BaseSettings):
     def _five_field_crons(cls, v: dict[str, str]) -> dict[str, str]:
         for phase, cron in v.items():
             fields = cron.split()
-            if len(fields) != 5 or breaks_line(cron):
+            if len(fields) != 5 or text_problem(cron, multiline=False):
                 raise ValueError(f"{phase}: {cron!r} is not a cron of five fields, such as \"0 7 * * 1-5\"")
         return v
 
@@ -205,8 +205,8 @@ class Settings(BaseSettings):
     @classmethod
     def _one_line(cls, v: str) -> str:
         # The name goes into the From header of every message: a line break there would inject headers.
-        if breaks_line(v):
-            raise ValueError("must be one line of text, without control characters")
+        if problem := text_problem(v, multiline=False):
+            raise ValueError(problem)
         return v
 
     @field_validator("timezone")

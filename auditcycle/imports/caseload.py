@@ -7,17 +7,20 @@ changes nothing and its report names every problem at once. The caller's transac
 Children and contacts files hold personal data: their messages name the file, row,
 column and child id only, never a name, date of birth or phone number.
 """
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from auditcycle.core.errors import brief
 from auditcycle.imports.files import is_duplicate, open_table, tick, validate_rows, write_rows
 from auditcycle.imports.ics import ics_periods
 from auditcycle.imports.rows import (
     AVAILABILITY_COLUMNS,
+    CASE_ROLES,
     CHILD_COLUMNS,
     CONTACT_COLUMNS,
     STAFF_COLUMNS,
@@ -31,17 +34,39 @@ from auditcycle.imports.rows import (
     ImportSummary,
     Progress,
     StaffRow,
+    TeamMove,
+    listed,
 )
 from auditcycle.models import BusyPeriod, Child, FamilyContact, Service, Staff, Team
 
 # --- staff --------------------------------------------------------------------------------
 
 
-def import_staff(*, session: Session, path: Path, now: datetime, progress: Progress | None = None) -> ImportSummary:
-    """Create or update staff, and the teams and services they belong to, from a staff CSV."""
+@dataclass(frozen=True)
+class _Held:
+    """What the database holds of a member of staff, for the checks across the whole organisation."""
+
+    manager_id: str | None
+    email: str
+    team_id: int | None
+    active: bool
+
+
+def import_staff(
+    *, session: Session, path: Path, now: datetime, progress: Progress | None = None, move_teams: bool = False
+) -> ImportSummary:
+    """Create or update staff, and the teams and services they belong to, from a staff CSV.
+
+    A team the file places in another service moves only when every member the database holds of it is
+    in the file, or `move_teams` is given (then the members not in the file move with it).
+    """
     table = open_table(path, STAFF_COLUMNS, STAFF_OPTIONAL)
     has_new_auditor = "new_auditor" in table.columns
-    known_staff = set(session.scalars(select(Staff.id)))
+    held = {
+        staff_id: _Held(manager_id, email, team_id, active)
+        for staff_id, manager_id, email, team_id, active in session.execute(
+            select(Staff.id, Staff.manager_id, Staff.email, Staff.team_id, Staff.active))
+    }
     teams = {t.name: t for t in session.scalars(select(Team))}
     services = {s.name: s for s in session.scalars(select(Service))}
     service_names = {s.id: s.name for s in services.values()}
@@ -50,6 +75,7 @@ def import_staff(*, session: Session, path: Path, now: datetime, progress: Progr
     first_seen: dict[str, int] = {}
     team_service: dict[str, tuple[str, int]] = {}
     managers: list[tuple[int, str | None, str]] = []
+    emails: list[tuple[int, str, str]] = []
     for line, values in table.rows():
         row, ok = validate_rows(StaffRow, table, line, values)
         tick(progress, 1)
@@ -71,15 +97,21 @@ def import_staff(*, session: Session, path: Path, now: datetime, progress: Progr
             table.issues.append(ImportIssue(table.name, line, "team", f"required for the role {role!r}"))
         if ok.get("manager_id"):
             managers.append((line, staff_id, ok["manager_id"]))
+        if staff_id and ok.get("email"):
+            emails.append((line, staff_id, ok["email"]))
         if row is not None:
             rows.append(row)
     for line, staff_id, manager_id in managers:
         if manager_id == staff_id:
             table.issues.append(ImportIssue(table.name, line, "manager_id", "a member of staff cannot manage themselves"))
-        elif manager_id not in first_seen and manager_id not in known_staff:
+        elif manager_id not in first_seen and manager_id not in held:
             table.issues.append(ImportIssue(
                 table.name, line, "manager_id", f"no staff member with id {manager_id!r} in this file or the database"
             ))
+    table.issues.extend(_manager_loops(table.name, held, first_seen, managers))
+    table.issues.extend(_shared_emails(table.name, held, first_seen, emails))
+    moves, issues = _team_moves(table.name, held, first_seen, team_service, teams, service_names, move_teams)
+    table.issues.extend(issues)
     if table.issues:
         raise CaseloadImportError(table.issues)
 
@@ -88,13 +120,14 @@ def import_staff(*, session: Session, path: Path, now: datetime, progress: Progr
         session.add(services[service_name])
     session.flush()
     for team_name, (service_name, _) in team_service.items():
-        team = teams.get(team_name)
-        if team is None:
+        if team_name not in teams:
             teams[team_name] = Team(name=team_name, service_id=services[service_name].id)
             session.add(teams[team_name])
-        elif service_names.get(team.service_id) != service_name:
-            # The staff file is the current structure chart: a team it places elsewhere has moved.
-            team.service_id = services[service_name].id
+    for move in moves:
+        team, service_id = teams[move.team], services[move.new_service].id
+        team.service_id = service_id
+        if move.carried:
+            session.execute(update(Staff).where(Staff.id.in_(move.carried)).values(service_id=service_id))
     session.flush()
 
     records = []
@@ -108,15 +141,111 @@ def import_staff(*, session: Session, path: Path, now: datetime, progress: Progr
         if has_new_auditor:
             record["new_auditor"] = row.new_auditor
         records.append(record)
-    new = [r | {"manager_id": None} for r in records if r["id"] not in known_staff]
-    existing = [r for r in records if r["id"] in known_staff]
+    new = [r | {"manager_id": None} for r in records if r["id"] not in held]
+    existing = [r for r in records if r["id"] in held]
     # New staff go in without managers first: a manager may appear later in the file, and
     # the self-referencing foreign key is checked row by row.
     write_rows(session, Staff, new, [], progress)
-    write_rows(session, Staff, [], existing + [r for r in records if r["id"] not in known_staff and r["manager_id"]], None)
+    write_rows(session, Staff, [], existing + [r for r in records if r["id"] not in held and r["manager_id"]], None)
     tick(progress, len(existing))
     session.flush()
-    return ImportSummary(file=table.name, created=len(new), updated=len(existing), staff_ids=frozenset(first_seen))
+    return ImportSummary(file=table.name, created=len(new), updated=len(existing), staff_ids=frozenset(first_seen),
+                         moved_teams=tuple(moves))
+
+
+def _manager_loops(
+    name: str, held: dict[str, _Held], first_seen: dict[str, int], managers: list[tuple[int, str | None, str]]
+) -> list[ImportIssue]:
+    """Find the lines of managers the import would close into a loop (A manages B manages A, or longer).
+
+    The file's managers replace the database's for the staff it lists, so a loop may run through staff
+    the file does not list. Each loop is reported once, on its first row in the file; a member of staff
+    managing themselves is reported on its own.
+    """
+    manager_of = {staff_id: h.manager_id for staff_id, h in held.items()}
+    manager_of.update({staff_id: None for staff_id in first_seen})
+    manager_of.update({staff_id: manager_id for _, staff_id, manager_id in managers if staff_id})
+    done: set[str] = set()
+    issues = []
+    for start in first_seen:
+        path: dict[str, int] = {}  # in order climbed, with each one's place
+        at: str | None = start
+        while at is not None and at not in done and at not in path:
+            path[at] = len(path)
+            at = manager_of.get(at)
+        done.update(path)
+        if at is None or at not in path:
+            continue
+        loop = list(path)[path[at]:]
+        if len(loop) < 2 or not any(s in first_seen for s in loop):
+            continue  # themselves (reported above), or a loop the database held before this file
+        # Start the loop at its first row in the file, and follow it upwards from there.
+        first = min((s for s in loop if s in first_seen), key=first_seen.__getitem__)
+        loop = loop[loop.index(first):] + loop[:loop.index(first)]
+        in_file = sorted(first_seen[s] for s in loop if s in first_seen)
+        held_only = [s for s in loop if s not in first_seen]
+        where = f"row{'s' if len(in_file) > 1 else ''} {', '.join(map(str, in_file))}"
+        if held_only:
+            where += f"; {', '.join(held_only)} as the database holds {'them' if len(held_only) > 1 else 'it'}"
+        issues.append(ImportIssue(
+            name, first_seen[first], "manager_id",
+            f"the managers go round in a loop: {' → '.join([*loop, first])} (each is managed by the next; {where}); "
+            "the line of managers above someone must end with a person who has no manager",
+        ))
+    return issues
+
+
+def _shared_emails(
+    name: str, held: dict[str, _Held], first_seen: dict[str, int], emails: list[tuple[int, str, str]]
+) -> list[ImportIssue]:
+    """Refuse an email address given to two people, in the file or beside an active member it does not list.
+
+    Addresses are compared ignoring case: Alice@Example.org and alice@example.org reach the same person.
+    """
+    issues = []
+    seen: dict[str, tuple[int, str]] = {}
+    others = {h.email.casefold(): staff_id for staff_id, h in held.items() if h.active and staff_id not in first_seen}
+    for line, staff_id, email in emails:
+        key = email.casefold()
+        if key in seen:
+            first_line, first_id = seen[key]
+            issues.append(ImportIssue(
+                name, line, "email", f"{brief(email)} is also the email address of {first_id!r} on row {first_line} "
+                "(compared ignoring case); each member of staff needs their own"))
+        elif key in others:
+            issues.append(ImportIssue(
+                name, line, "email", f"{brief(email)} is already the email address of {others[key]!r} in the "
+                "database, who is not in this file (compared ignoring case); each member of staff needs their own"))
+        seen.setdefault(key, (line, staff_id))
+    return issues
+
+
+def _team_moves(
+    name: str, held: dict[str, _Held], first_seen: dict[str, int], team_service: dict[str, tuple[str, int]],
+    teams: dict[str, Team], service_names: dict[int, str], move_teams: bool,
+) -> tuple[list[TeamMove], list[ImportIssue]]:
+    """Find the teams the file moves to another service, refusing a move the file does not make for every member.
+
+    A partial file that happens to name a team's new service for one member would otherwise move the
+    whole team, and its other members with it, without anyone saying so.
+    """
+    moves, issues = [], []
+    for team_name, (service_name, line) in team_service.items():
+        team = teams.get(team_name)
+        if team is None or service_names.get(team.service_id) == service_name:
+            continue
+        old = service_names.get(team.service_id, "")
+        absent = sorted(s for s, h in held.items() if h.team_id == team.id and s not in first_seen)
+        if absent and not move_teams:
+            issues.append(ImportIssue(
+                name, line, "service",
+                f"moves team {team_name!r} from service {old!r} to {service_name!r}, but {len(absent)} of its "
+                f"members in the database {'is' if len(absent) == 1 else 'are'} not in this file ({listed(absent)}); "
+                "give each of them a row with the new service, or import with --move-teams to move the whole team",
+            ))
+            continue
+        moves.append(TeamMove(team=team_name, old_service=old, new_service=service_name, carried=tuple(absent)))
+    return moves, issues
 
 
 # --- children -----------------------------------------------------------------------------
@@ -126,7 +255,7 @@ def import_children(*, session: Session, path: Path, now: datetime, progress: Pr
     """Create or update children on the caseload from a children CSV."""
     table = open_table(path, CHILD_COLUMNS)
     team_ids = {name: team_id for name, team_id in session.execute(select(Team.name, Team.id))}
-    staff_ids = set(session.scalars(select(Staff.id)))
+    roles = {staff_id: role for staff_id, role in session.execute(select(Staff.id, Staff.role))}
     known_children = set(session.scalars(select(Child.id)))
     context = {"today": now.date()}
 
@@ -143,10 +272,18 @@ def import_children(*, session: Session, path: Path, now: datetime, progress: Pr
             table.issues.append(ImportIssue(
                 table.name, line, "team", f"no team named {team!r}; import the staff file first, which creates teams"
             ))
-        for column in ("key_worker_id", "iro_id", "cp_chair_id"):
+        for column, (noun, allowed) in CASE_ROLES.items():
             staff_id = ok.get(column)
-            if staff_id is not None and staff_id not in staff_ids:
+            if staff_id is None:
+                continue
+            if staff_id not in roles:
                 table.issues.append(ImportIssue(table.name, line, column, f"no staff member with id {staff_id!r}"))
+            elif roles[staff_id] not in allowed:
+                table.issues.append(ImportIssue(
+                    table.name, line, column,
+                    f"staff member {staff_id!r} has the role {roles[staff_id].value!r}; {noun} must have the role "
+                    f"{' or '.join(repr(r.value) for r in allowed)}",
+                ))
         if row is None or table.issues:
             continue  # Nothing will be written, so stop collecting records.
         record = {

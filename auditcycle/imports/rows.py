@@ -12,9 +12,9 @@ from typing import Annotated, Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationInfo, field_validator
 
-from auditcycle.core.clock import ClockError, parse_instant
+from auditcycle.core.clock import ClockError, iso_day, not_a_day, parse_instant
 from auditcycle.core.errors import UserError, brief
-from auditcycle.core.text import breaks_line
+from auditcycle.core.text import text_problem
 from auditcycle.models.enums import Cohort, Role
 
 Progress = Callable[[int], None]
@@ -22,6 +22,14 @@ Progress = Callable[[int], None]
 
 # Only these roles work inside a team; everyone else may sit at service level or above.
 TEAM_LEVEL_ROLES = frozenset({Role.KEY_WORKER, Role.TEAM_MANAGER})
+# Who may be named in each staff column of a children file. A team manager may hold a case (covering a
+# vacancy, say): the conflict rule already keeps an auditor off their own caseload. Nobody above the team
+# holds one, and only an IRO reviews as the IRO, a CP chair chairs as the CP chair.
+CASE_ROLES = {
+    "key_worker_id": ("a key worker", (Role.KEY_WORKER, Role.TEAM_MANAGER)),
+    "iro_id": ("an IRO", (Role.IRO,)),
+    "cp_chair_id": ("a CP chair", (Role.CP_CHAIR,)),
+}
 EARLIEST_BIRTH_DATE = date(1990, 1, 1)
 # Rows per INSERT/UPDATE statement: large enough to be fast, small enough for PostgreSQL's
 # 65,535 bind-parameter limit with every column of a child.
@@ -76,18 +84,42 @@ class CaseloadImportError(UserError):
 
 
 @dataclass(frozen=True)
+class TeamMove:
+    """A team a staff file placed in another service than the database held."""
+
+    team: str
+    old_service: str
+    new_service: str
+    # Members in the database but not in the file, moved with the team because --move-teams was given.
+    carried: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        how = (f"--move-teams; {len(self.carried)} member{'s' if len(self.carried) != 1 else ''} not in the file "
+               f"moved with it: {listed(self.carried)}" if self.carried else "every member of it is in the file")
+        return f"team {self.team!r} moved from service {self.old_service!r} to {self.new_service!r} ({how})"
+
+
+def listed(ids: Sequence[str], limit: int = 5) -> str:
+    """Return ids for a message: the first few, and how many more."""
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+@dataclass(frozen=True)
 class ImportSummary:
-    """What an import wrote: rows created and updated, and which staff it touched."""
+    """What an import wrote: rows created and updated, which staff it touched, and the teams it moved."""
 
     file: str
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     staff_ids: frozenset[str] = field(default_factory=frozenset)
+    moved_teams: tuple[TeamMove, ...] = ()
 
     def __str__(self) -> str:
         text = f"{self.file}: {self.created} created, {self.updated} updated"
-        return text + (f", {self.unchanged} already present" if self.unchanged else "")
+        text += f", {self.unchanged} already present" if self.unchanged else ""
+        return "".join([text, *(f"\n  {move}" for move in self.moved_teams)])
 
 
 # --- field validators -------------------------------------------------------------------
@@ -96,8 +128,14 @@ class ImportSummary:
 
 _TRUE = frozenset({"yes", "y", "true", "1"})
 _FALSE = frozenset({"no", "n", "false", "0", ""})
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+# ASCII digits only: `\d` would also take Arabic-Indic and other digits.
+_UK_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+# A local date and time, as the README documents: 2026-12-01T09:00 (or a space for the T), seconds and
+# an offset optional. Not a bare date (is an end of 2026-12-01 the start or the end of that day?), nor the
+# compact and week forms `datetime.fromisoformat` also reads.
+_ISO_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
 _PHONE = re.compile(r"\+?[0-9 ()\-]{6,}")
 
 
@@ -114,8 +152,6 @@ def _text(max_length: int, *, required: bool = True, echo: bool = True) -> Any:
             return None
         if len(value) > max_length:
             raise ValueError(f"{_shown(value, echo)}is longer than {max_length} characters")
-        if breaks_line(value):
-            raise ValueError("contains a line break or another control character; give one line of plain text")
         return value
 
     return Annotated[str | None, PlainValidator(check)]
@@ -170,36 +206,67 @@ def _phone(value: str | None) -> str | None:
 
 
 def parse_date(value: str) -> date:
-    """Parse YYYY-MM-DD or DD/MM/YYYY; the ValueError never repeats the value."""
+    """Parse YYYY-MM-DD or DD/MM/YYYY and nothing else; the ValueError never repeats the value."""
     value = value.strip()
-    try:
-        if _ISO_DATE.fullmatch(value):
-            return date.fromisoformat(value)
-        uk = _UK_DATE.fullmatch(value)
-        if uk:
-            return date(int(uk[3]), int(uk[2]), int(uk[1]))
-    except ValueError:
-        pass
-    raise ValueError("not a date (expected YYYY-MM-DD or DD/MM/YYYY)")
-
-
-def _date_no_later_than_today(value: str | None, info: ValidationInfo, *, required: bool) -> date | None:
-    if not (value or "").strip():
-        if required:
-            raise ValueError("a value is required")
-        return None
-    day = parse_date(value)
-    today: date = info.context["today"]
-    if day > today:
-        raise ValueError(f"is in the future (after {today.isoformat()})")
+    day = iso_day(value)
+    uk = _UK_DATE.fullmatch(value)
+    if day is None and uk:
+        try:
+            day = date(int(uk[3]), int(uk[2]), int(uk[1]))
+        except ValueError:
+            pass
+    if day is None:
+        raise ValueError(f"{not_a_day(value)} (expected YYYY-MM-DD or DD/MM/YYYY)")
     return day
+
+
+def _day(*, required: bool, earliest: date | None = None) -> Any:
+    """A date no later than today (the validation context's "today"), and no earlier than `earliest`."""
+    def check(value: str | None, info: ValidationInfo) -> date | None:
+        if not (value or "").strip():
+            if required:
+                raise ValueError("a value is required")
+            return None
+        day = parse_date(value)
+        today: date = info.context["today"]
+        if day > today:
+            raise ValueError(f"is in the future (after {today.isoformat()})")
+        if earliest is not None and day < earliest:
+            raise ValueError(f"is before {earliest.isoformat()}")
+        return day
+
+    return Annotated[date | None, PlainValidator(check)]
+
+
+def _instant(value: str | None, info: ValidationInfo) -> datetime:
+    value = (value or "").strip()
+    if not value:
+        raise ValueError("a value is required")
+    if not _ISO_INSTANT.fullmatch(value):
+        raise ValueError(f"{brief(value)} is not an ISO date-time such as 2026-12-01T09:00")
+    try:
+        return parse_instant(value, info.context["tz"]).astimezone(UTC)
+    except ClockError as exc:
+        raise ValueError(str(exc)) from None
 
 
 # --- row models ---------------------------------------------------------------------------
 
 
 class Row(BaseModel):
+    """A validated row. Every column is one line of text before it is anything else."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _characters(cls, value: Any) -> Any:
+        # Runs before each column's own check. Surrounding whitespace (a tab or CR Excel leaves) is
+        # trimmed by those checks, so only what is kept is judged. A field type must be an Annotated
+        # PlainValidator: a `mode="plain"` field_validator in a subclass would skip this check.
+        if isinstance(value, str) and (problem := text_problem(value.strip(), multiline=False)):
+            raise ValueError(problem)
+        return value
 
 
 # Field types. Those with echo=False belong to the children and contacts files.
@@ -218,6 +285,9 @@ Language = _text(60, required=False, echo=False)
 PrivateFlag = _flag(echo=False)
 Email = Annotated[str, PlainValidator(_check_email)]
 Phone = Annotated[str | None, PlainValidator(_phone)]
+BirthDate = _day(required=True, earliest=EARLIEST_BIRTH_DATE)
+OptionalPastDate = _day(required=False)
+Instant = Annotated[datetime, PlainValidator(_instant)]
 
 
 class StaffRow(Row):
@@ -241,26 +311,13 @@ class ChildRow(Row):
     child_id: Id
     first_name: ChildName
     last_name: ChildName
-    date_of_birth: date
+    date_of_birth: BirthDate
     cohort: CohortValue
     team: TeamName
     key_worker_id: OptionalId
     iro_id: OptionalId
     cp_chair_id: OptionalId
-    last_supervision_date: date | None
-
-    @field_validator("date_of_birth", mode="plain")
-    @classmethod
-    def _birth(cls, value: str | None, info: ValidationInfo) -> date:
-        day = _date_no_later_than_today(value, info, required=True)
-        if day < EARLIEST_BIRTH_DATE:
-            raise ValueError(f"is before {EARLIEST_BIRTH_DATE.isoformat()}")
-        return day
-
-    @field_validator("last_supervision_date", mode="plain")
-    @classmethod
-    def _supervision(cls, value: str | None, info: ValidationInfo) -> date | None:
-        return _date_no_later_than_today(value, info, required=False)
+    last_supervision_date: OptionalPastDate
 
 
 class ContactRow(Row):
@@ -278,15 +335,5 @@ class BusyRow(Row):
     """One validated row of an availability CSV; needs context {"tz": ZoneInfo}."""
 
     staff_id: Id
-    start: datetime
-    end: datetime
-
-    @field_validator("start", "end", mode="plain")
-    @classmethod
-    def _instant(cls, value: str | None, info: ValidationInfo) -> datetime:
-        if not (value or "").strip():
-            raise ValueError("a value is required")
-        try:
-            return parse_instant(value, info.context["tz"]).astimezone(UTC)
-        except ClockError as exc:
-            raise ValueError(str(exc)) from None
+    start: Instant
+    end: Instant

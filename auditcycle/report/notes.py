@@ -5,13 +5,14 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError
+from auditcycle.core.text import text_problem
 from auditcycle.sampling.cycle import monthly_cycle
 
 MAX_CHARACTERS = 100_000
 
 
 def read_notes(path: Path) -> str:
-    """Read a notes file as UTF-8 text, or say what to fix: too large, not UTF-8, or holding control characters."""
+    """Read a notes file as UTF-8 text, or say what to fix: too large, not UTF-8, or holding characters it may not."""
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     # Checked before reading: four bytes a character at most, so a larger file cannot be within the limit.
@@ -25,14 +26,15 @@ def read_notes(path: Path) -> str:
 
 
 def check_notes(text: str, *, source: str) -> str:
-    """Return the notes if they are within the limit and free of control characters, else say what to fix."""
+    """Return the notes if they are within the limit and hold only what free text may, else say what to fix."""
     if len(text) > MAX_CHARACTERS:
         raise UserError(f"{source}: {len(text):,} characters; the notes are at most {MAX_CHARACTERS:,}")
-    if any(ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in text):
-        # PostgreSQL refuses NUL, and no editor writes control characters into prose on purpose.
-        line = next(n for n, row in enumerate(text.split("\n"), 1)
-                    if any(ord(c) < 32 and c not in "\r\t" or ord(c) == 127 for c in row))
-        raise UserError(f"{source} line {line}: contains a control character such as NUL; save the notes as plain text")
+    if text_problem(text, multiline=True):
+        # PostgreSQL refuses NUL, no editor writes control characters into prose on purpose, and a
+        # bidirectional control would show the report's readers text in another order than it holds.
+        line, problem = next((n, p) for n, row in enumerate(text.split("\n"), 1)
+                             if (p := text_problem(row, multiline=True)))
+        raise UserError(f"{source} line {line}: {problem}")
     return text
 
 

@@ -1,15 +1,15 @@
 """The audit form: its JSON shape, and every check a form must pass before it is stored."""
 import json
-import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 
+from auditcycle.core.clock import iso_day, not_a_day
 from auditcycle.core.errors import UserError
 from auditcycle.core.settings import FrameworkSettings
-from auditcycle.core.text import breaks_line
+from auditcycle.core.text import text_problem
 from auditcycle.core.timescales import action_due_problem
 
 MAX_FORM_BYTES = 2_000_000
@@ -24,21 +24,27 @@ class FormError(UserError):
                          + "\n".join(f"  - {p}" for p in problems))
 
 
-def _free_text(value: str) -> str:
-    # NUL and other control characters are never typed on purpose, and PostgreSQL refuses NUL outright.
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
-        raise ValueError("contains a control character such as NUL; only text, line breaks and tabs are allowed")
-    return value
+def _characters(*, multiline: bool) -> AfterValidator:
+    def check(value: str) -> str:
+        if problem := text_problem(value, multiline=multiline):
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
 
 
-def _one_line(value: str) -> str:
-    if breaks_line(value):
-        raise ValueError("must be one line of text, without line breaks or control characters")
-    return value
+def _day(value: object) -> date:
+    # Strict: JSON has no dates, so a date is the string YYYY-MM-DD. A number (0 would be 1970-01-01) or a
+    # date-time would otherwise be read by pydantic's lax rules and slip past the check on action dates.
+    day = iso_day(value)
+    if day is None:
+        raise ValueError(f'{not_a_day(value)}; write the date as a string "YYYY-MM-DD", such as "2026-12-04"')
+    return day
 
 
-FreeText = Annotated[str, AfterValidator(_free_text)]
-OneLine = Annotated[str, AfterValidator(_one_line)]
+FreeText = Annotated[str, _characters(multiline=True)]
+OneLine = Annotated[str, _characters(multiline=False)]
+Day = Annotated[date, PlainValidator(_day)]
 
 
 class DuplicateKey(ValueError):
@@ -70,7 +76,7 @@ class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     description: FreeText = Field(min_length=1, max_length=2000)
     owner_id: OneLine = Field(min_length=1, max_length=64)
-    due: date
+    due: Day
 
 
 class ImmediateResponseIn(BaseModel):
@@ -129,12 +135,16 @@ def validate_form(data: dict, *, source: str, framework: FrameworkSettings, toda
                   domains: list[str] | None = None) -> AuditForm:
     """Check a form whole and return it, or raise one FormError listing every problem."""
     problems: list[str] = []
+    refused: set[str] = set()
     form: AuditForm | None = None
     try:
         form = AuditForm.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            problems.append(f"{_where(error['loc'])}: {error['msg']}")
+        for error in exc.errors(include_url=False):
+            # Our own checks raise ValueError: show their words without pydantic's "Value error, " before them.
+            cause = error.get("ctx", {}).get("error")
+            refused.add(_where(error["loc"]))
+            problems.append(f"{_where(error['loc'])}: {cause if isinstance(cause, ValueError) else error['msg']}")
     wanted = domains if domains is not None else list(framework.domains)
     allowed = ", ".join(framework.grades)
     grades = data.get("grades") if isinstance(data.get("grades"), dict) else {}
@@ -154,12 +164,12 @@ def validate_form(data: dict, *, source: str, framework: FrameworkSettings, toda
         if not isinstance(action, dict):
             continue
         owner = action.get("owner_id")
-        if isinstance(owner, str) and owner.strip() and owner.strip() not in known_staff:
+        if (isinstance(owner, str) and owner.strip() and f"actions.{index}.owner_id" not in refused
+                and owner.strip() not in known_staff):
             problems.append(f"actions.{index}.owner_id: {owner[:64]!r} is not a known staff id")
-        try:
-            due = date.fromisoformat(str(action.get("due")))
-        except ValueError:
-            continue  # the schema check has already reported it
+        due = iso_day(action.get("due"))
+        if due is None:
+            continue  # not a date: the schema check has already said so
         if problem := action_due_problem(framework, due, today, since="the submission date"):
             problems.append(f"actions.{index}.due: {due} {problem}")
     if problems:

@@ -129,6 +129,17 @@ def import_cases(kind: ImportKind) -> list[Case]:
         Case("header_injection_crlf", _text(kind.csv({col: HEADER_INJECTION})), True, (*at, "line break")),
         Case("unicode_line_separator", _text(kind.csv({col: "Ann\u2028Bcc: v@example.com"})), True,
              (*at, "line break")),
+        # "Trojan Source": text shown in another order than it is stored; and values that look alike but differ.
+        Case("bidi_override", _text(kind.csv({col: kind.row[col] + "\u202e9S"})), True,
+             (*at, "bidirectional control character (U+202E")),
+        Case("bidi_isolate", _text(kind.csv({col: "\u2067" + kind.row[col] + "\u2069"})), True,
+             (*at, "bidirectional control character (U+2067")),
+        Case("zero_width_space", _text(kind.csv({col: kind.row[col][:1] + "\u200b" + kind.row[col][1:]})), True,
+             (*at, "invisible character (U+200B")),
+        Case("bom_inside_value", _text(kind.csv({col: kind.row[col] + "\ufeff"})), True,
+             (*at, "invisible character (U+FEFF")),
+        Case("c1_control_nel", _text(kind.csv({col: kind.row[col][:1] + "\x85" + kind.row[col][1:]})), True,
+             (*at, "control character")),
         Case("empty", _text(""), True, ("the file is empty",)),
         Case("whitespace_only", _text(" \r\n\r\n"), True, ("the file is empty",)),
         Case("header_only", _text(header), True, ("header but no rows",)),
@@ -168,13 +179,22 @@ def _specific_cases(kind: ImportKind) -> list[Case]:
         return [
             bad("unknown_role", "role", "wizard", "not a known role"),
             bad("flag_not_yes_no", "auditor", "perhaps", "not yes or no"),
-            bad("email_header_injection", "email", "nina@example.org\r\nBcc: victim@example.com",
-                "not a valid email address"),
+            bad("email_header_injection", "email", "nina@example.org\r\nBcc: victim@example.com", "line break"),
             bad("email_two_addresses", "email", "nina@example.org, victim@example.com", "not a valid email address"),
             bad("team_header_injection", "team", "Team A\r\nBcc: victim@example.com", "line break"),
+            bad("team_bidi_override", "team", "Team \u202eA", "bidirectional control character"),
+            bad("email_zero_width", "email", "nina\u200b@example.org", "invisible character"),
+            bad("manager_zero_width", "manager_id", "S\u200d2", "invisible character"),
             bad("manager_unknown", "manager_id", "S404", "no staff member"),
             bad("manager_self", "manager_id", "S9", "cannot manage themselves"),
             Case("duplicate_id", _text(STAFF.csv(rows=2)), True, ("row 3", "column staff_id")),
+            # The organisation must stay whole: a loop of managers, one address for two people, a team moved
+            # by a file that leaves its other members behind.
+            Case("manager_loop_through_database", _text(STAFF.csv({
+                "staff_id": "S1", "name": "Alice Ames", "email": "alice@example.org", "role": "service_manager",
+                "team": "", "manager_id": "S3"})), True, ("row 2", "column manager_id", "S1 → S3 → S2 → S1")),
+            bad("email_of_someone_else", "email", "ALICE@example.org", "already the email address of 'S1'"),
+            bad("team_moved_without_its_members", "service", "Elsewhere", "--move-teams"),
         ]
     if kind is CHILDREN:
         return [
@@ -185,6 +205,13 @@ def _specific_cases(kind: ImportKind) -> list[Case]:
             bad("dob_5000_digit_year", "date_of_birth", "9" * 5000 + "-01-01", "not a date"),
             bad("supervision_in_future", "last_supervision_date", "2030-01-01", "in the future"),
             bad("supervision_00_00_0000", "last_supervision_date", "00/00/0000", "not a date"),
+            bad("dob_date_time", "date_of_birth", "2015-02-03T00:00", "a date and time, not a date"),
+            bad("dob_uk_date_time", "date_of_birth", "03/02/2015 00:00", "a date and time, not a date"),
+            bad("dob_excel_serial", "date_of_birth", "42038", "a number, not a date"),
+            bad("dob_week_form", "date_of_birth", "2015-W05-2", "not a date"),
+            bad("dob_arabic_indic_digits", "date_of_birth", "٠٣/٠٢/٢٠١٥", "not a date"),
+            bad("dob_bidi_override", "date_of_birth", "\u202e2015-02-03", "bidirectional control character"),
+            bad("key_worker_zero_width", "key_worker_id", "S\u200b3", "invisible character"),
             bad("unknown_cohort", "cohort", "martian", "not a known cohort"),
             bad("unknown_team", "team", "Team Z", "no team named"),
             bad("child_id_header_injection", "child_id", "C9\r\nBcc: victim@example.com", "line break"),
@@ -192,14 +219,19 @@ def _specific_cases(kind: ImportKind) -> list[Case]:
             Case("child_id_path", _text(CHILDREN.csv({"child_id": "../../etc/C9"})), False,
                  stored="Ann", extra={"key": "../../etc/C9"}),
             Case("duplicate_id", _text(CHILDREN.csv(rows=2)), True, ("row 3", "column child_id")),
+            bad("key_worker_is_a_service_manager", "key_worker_id", "S1", "a key worker must have the role"),
+            bad("iro_is_a_key_worker", "iro_id", "S3", "an IRO must have the role 'iro'"),
+            bad("cp_chair_is_a_team_manager", "cp_chair_id", "S2", "a CP chair must have the role 'cp_chair'"),
         ]
     if kind is CONTACTS:
         return [
             bad("phone_letters", "phone", "call me maybe", "not a phone number"),
-            bad("phone_header_injection", "phone", "07700\r\n900000", "not a phone number"),
+            bad("phone_header_injection", "phone", "07700\r\n900000", "line break"),
             bad("flag_not_yes_no", "interpreter_needed", "maybe", "not yes or no"),
             bad("unknown_child", "child_id", "C404", "no child with id"),
             bad("relationship_too_long", "relationship", "m" * 61, "longer than 60"),
+            bad("language_bidi_embedding", "language", "\u202bUrdu\u202c", "bidirectional control character"),
+            bad("phone_zero_width", "phone", "07700\u2060900000", "invisible character"),
         ]
     return [
         bad("start_year_1999", "start", "1999-12-31T09:00", "outside the years 2000 to 2100"),
@@ -210,6 +242,10 @@ def _specific_cases(kind: ImportKind) -> list[Case]:
         bad("start_in_spring_gap", "start", "2026-03-29T01:30", "does not exist in Europe/London"),
         bad("end_before_start", "end", "2026-12-01T08:00", "must be after start"),
         bad("end_ten_kb", "end", "9" * 10_000, "not an ISO date-time"),
+        bad("start_bare_date", "start", "2026-12-01", "not an ISO date-time"),
+        bad("start_compact_form", "start", "20261201T0900", "not an ISO date-time"),
+        bad("start_week_form", "start", "2026-W49-2T09:00", "not an ISO date-time"),
+        bad("end_bidi_isolate", "end", "\u20662026-12-01T10:00\u2069", "bidirectional control character"),
     ]
 
 

@@ -1,4 +1,5 @@
 """The caseload import: staff, children, contacts and availability, on every database."""
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -667,3 +668,375 @@ def test_cli_import_bad_file_exits_non_zero_and_writes_nothing(runner: CliRunner
     assert "staff.csv row 8, column role: 'wizard' is not a known role" in result.stderr
     with Session(engine) as session:
         assert snapshot(session) == {model.__table__.name: [] for model in TABLES}
+
+
+# --- strict input types (issue 15, rule 5) -------------------------------------------------
+
+STAFF_ROW = "S9,Hal Hart,hal@example.org,key_worker,Assessment 1,Children's Social Care,S2,no,no"
+CHILD_ROW = "C9,Ann,Bee,2015-02-03,child_in_need,Assessment 1,S3,S4,S5,2026-02-01"
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def with_column(header: str, row: str, column: str, value: str) -> str:
+    """Return the header and the row with one column's value replaced."""
+    columns, values = header.split(","), row.split(",")
+    values[columns.index(column)] = value
+    return f"{header}\n{','.join(values)}\n"
+
+
+def bidi_message(c: str) -> str:
+    return (f"contains a bidirectional control character (U+{ord(c):04X} {unicodedata.name(c)}), which can show "
+            "text in a different order from how it is stored; remove it")
+
+
+@pytest.mark.parametrize("column", STAFF_HEADER.split(","))
+def test_every_staff_column_refuses_bidirectional_controls(staffed: Session, tmp_path: Path, column: str):
+    value = dict(zip(STAFF_HEADER.split(","), STAFF_ROW.split(","), strict=True))[column]
+    failures = []
+    for c in BIDI:
+        path = write(tmp_path, "staff.csv", with_column(STAFF_HEADER, STAFF_ROW, column, value[:1] + c + value[1:]))
+        messages = refused(staffed, lambda path=path: import_staff(session=staffed, path=path, now=NOW))
+        if messages != [f"staff.csv row 2, column {column}: {bidi_message(c)}"]:
+            failures.append(messages)
+    assert not failures
+
+
+@pytest.mark.parametrize("column", CHILD_HEADER.split(","))
+def test_every_children_column_refuses_bidirectional_controls_without_the_value(
+        staffed: Session, tmp_path: Path, column: str):
+    value = dict(zip(CHILD_HEADER.split(","), CHILD_ROW.split(","), strict=True))[column]
+    path = write(tmp_path, "children.csv", with_column(CHILD_HEADER, CHILD_ROW, column, f"\u2067{value}\u2069"))
+
+    messages = refused(staffed, lambda: import_children(session=staffed, path=path, now=NOW))
+
+    assert messages == [f"children.csv row 2, column {column}: {bidi_message(chr(0x2067))}"]
+
+
+@pytest.mark.parametrize(("column", "value"), [("child_id", "C1"), ("relationship", "aunt"), ("name", "Ann Bee"),
+                                                ("phone", "07700 900000"), ("language", "Urdu")])
+def test_every_contacts_column_refuses_bidirectional_controls(with_children: Session, tmp_path: Path, column, value):
+    row = {"child_id": "C1", "relationship": "aunt", "name": "Ann Bee", "phone": "", "language": "",
+           "interpreter_needed": "no"} | {column: f"\u202d{value}"}
+    path = write(tmp_path, "contacts.csv", f"{CONTACT_HEADER}\n{','.join(row.values())}\n")
+
+    messages = refused(with_children, lambda: import_contacts(session=with_children, path=path, now=NOW))
+
+    assert messages == [f"contacts.csv row 2, column {column}: {bidi_message(chr(0x202D))}"]
+
+
+@pytest.mark.parametrize("column", ["staff_id", "start", "end"])
+def test_every_availability_column_refuses_bidirectional_controls(staffed: Session, tmp_path: Path, column):
+    row = {"staff_id": "S1", "start": "2026-03-10T10:00", "end": "2026-03-10T11:00"}
+    row[column] += "\u202c"
+    path = write(tmp_path, "busy.csv", f"staff_id,start,end\n{','.join(row.values())}\n")
+
+    messages = refused(staffed, lambda: import_availability(session=staffed, path=path, now=NOW, tz=LONDON))
+
+    assert messages == [f"busy.csv row 2, column {column}: {bidi_message(chr(0x202C))}"]
+
+
+@pytest.mark.parametrize("column", ["staff_id", "name", "email", "team", "service", "manager_id"])
+def test_ids_and_one_line_staff_columns_refuse_zero_width_characters(staffed: Session, tmp_path: Path, column):
+    value = dict(zip(STAFF_HEADER.split(","), STAFF_ROW.split(","), strict=True))[column]
+    for c in ZERO_WIDTH:
+        path = write(tmp_path, "staff.csv", with_column(STAFF_HEADER, STAFF_ROW, column, value[:1] + c + value[1:]))
+
+        messages = refused(staffed, lambda path=path: import_staff(session=staffed, path=path, now=NOW))
+
+        assert messages == [f"staff.csv row 2, column {column}: contains an invisible character "
+                            f"(U+{ord(c):04X} {unicodedata.name(c)}); type the value again without it"]
+
+
+@pytest.mark.parametrize(("column", "value"), [("child_id", "C\u200b9"), ("first_name", "An\u200dn"),
+                                                ("key_worker_id", "S3\ufeff"), ("cohort", "\u2060early_help")])
+def test_children_ids_and_names_refuse_zero_width_characters(staffed: Session, tmp_path: Path, column, value):
+    path = write(tmp_path, "children.csv", with_column(CHILD_HEADER, CHILD_ROW, column, value))
+
+    messages = refused(staffed, lambda: import_children(session=staffed, path=path, now=NOW))
+
+    assert len(messages) == 1 and messages[0].startswith(f"children.csv row 2, column {column}: contains an "
+                                                         "invisible character (U+")
+
+
+def test_a_value_with_a_c1_control_character_is_refused(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", with_column(STAFF_HEADER, STAFF_ROW, "name", "Hal\x85Hart"))
+
+    messages = refused(staffed, lambda: import_staff(session=staffed, path=path, now=NOW))
+
+    assert messages == ["staff.csv row 2, column name: contains a line break or another control character; "
+                        "give one line of plain text"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2015-02-03T00:00", "a date and time, not a date"),
+        ("03/02/2015 00:00", "a date and time, not a date"),
+        ("42038", "a number, not a date"),
+        ("20150203", "a number, not a date"),
+        ("2015-W05-2", "not a date"),
+        # Arabic-Indic digits: `\d` and int() took them for 03/02/2015.
+        ("٠٣/٠٢/٢٠١٥", "not a date"),
+        ("٢٠١٥-٠٢-٠٣", "not a date"),
+        ("2015-2-3", "not a date"),
+    ],
+)
+@pytest.mark.parametrize("column", ["date_of_birth", "last_supervision_date"])
+def test_children_dates_are_yyyy_mm_dd_or_dd_mm_yyyy_and_nothing_else(
+        staffed: Session, tmp_path: Path, column, value, expected):
+    path = write(tmp_path, "children.csv", with_column(CHILD_HEADER, CHILD_ROW, column, value))
+
+    messages = refused(staffed, lambda: import_children(session=staffed, path=path, now=NOW))
+
+    assert messages == [f"children.csv row 2, column {column}: {expected} (expected YYYY-MM-DD or DD/MM/YYYY)"]
+
+
+def test_children_dates_in_either_documented_form_are_accepted(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "children.csv", f"{CHILD_HEADER}\nC9,Ann,Bee,3/2/2015,child_in_need,Assessment 1,S3,,,"
+                 " 2026-02-01 \n")
+
+    import_children(session=staffed, path=path, now=NOW)
+
+    ann = staffed.get(Child, "C9")
+    assert (ann.date_of_birth, ann.last_supervision_date) == (date(2015, 2, 3), date(2026, 2, 1))
+
+
+@pytest.mark.parametrize("value", ["2026-03-10", "20260310T1000", "2026-W11-2T10:00", "2026-03-10T10"])
+def test_availability_times_are_a_date_and_a_time(staffed: Session, tmp_path: Path, value: str):
+    path = write(tmp_path, "busy.csv", f"staff_id,start,end\nS1,{value},2026-03-10T23:00\n")
+
+    messages = refused(staffed, lambda: import_availability(session=staffed, path=path, now=NOW, tz=LONDON))
+
+    assert messages == [f"busy.csv row 2, column start: {value!r} is not an ISO date-time such as 2026-12-01T09:00"]
+
+
+def test_availability_times_with_a_space_seconds_or_an_offset_are_accepted(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "busy.csv", "staff_id,start,end\nS1,2026-03-10 10:00,2026-03-10T11:00:30\n"
+                 "S2,2026-03-10T10:00Z,2026-03-10T12:00:00.5+01:00\n")
+
+    summary = import_availability(session=staffed, path=path, now=NOW, tz=LONDON)
+
+    assert summary.created == 2
+
+
+# --- a consistent organisation (issue 15, rule 6) -------------------------------------------
+
+
+def test_staff_managing_each_other_are_refused_naming_rows_and_ids(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", f"""{STAFF_HEADER}
+S8,Ida Ince,ida@example.org,service_manager,,Early Help,S9,no,no
+S7,Gus Gray,gus@example.org,iro,,,S1,no,no
+S9,Hal Hart,hal@example.org,service_manager,,Early Help,S8,no,no
+S10,Jo Jay,jo@example.org,team_manager,Hub,Early Help,S11,no,no
+S11,Kim Kay,kim@example.org,team_manager,Hub,Early Help,S12,no,no
+S12,Lee Lin,lee@example.org,service_manager,,Early Help,S10,no,no
+""")
+
+    messages = refused(staffed, lambda: import_staff(session=staffed, path=path, now=NOW))
+
+    assert messages == [
+        "staff.csv row 2, column manager_id: the managers go round in a loop: S8 → S9 → S8 (each is managed by "
+        "the next; rows 2, 4); the line of managers above someone must end with a person who has no manager",
+        "staff.csv row 5, column manager_id: the managers go round in a loop: S10 → S11 → S12 → S10 (each is "
+        "managed by the next; rows 5, 6, 7); the line of managers above someone must end with a person who has "
+        "no manager",
+    ]
+
+
+def test_a_manager_loop_through_staff_the_file_does_not_list_is_refused(staffed: Session, tmp_path: Path):
+    # The database holds S3 managed by S2, managed by S1: making S1's manager S3 closes the loop.
+    path = write(tmp_path, "staff.csv", f"{STAFF_HEADER}\n"
+                 "S1,Alice Ames,alice@example.org,service_manager,,Children's Social Care,S3,yes,no\n")
+
+    messages = refused(staffed, lambda: import_staff(session=staffed, path=path, now=NOW))
+
+    assert messages == [
+        "staff.csv row 2, column manager_id: the managers go round in a loop: S1 → S3 → S2 → S1 (each is managed "
+        "by the next; row 2; S3, S2 as the database holds them); the line of managers above someone must end "
+        "with a person who has no manager",
+    ]
+
+
+def test_a_file_that_reorders_managers_without_a_loop_is_accepted(staffed: Session, tmp_path: Path):
+    # S2 now manages S1, and S1 no longer has a manager above S2: the file's managers replace the database's.
+    path = write(tmp_path, "staff.csv", f"""{STAFF_HEADER}
+S1,Alice Ames,alice@example.org,service_manager,,Children's Social Care,S2,yes,no
+S2,Bob Brown,bob@example.org,team_manager,Assessment 1,Children's Social Care,,Y,0
+""")
+
+    import_staff(session=staffed, path=path, now=NOW)
+
+    assert staffed.get(Staff, "S1").manager_id == "S2"
+
+
+def test_an_email_address_given_twice_is_refused_naming_both_rows(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", f"""{STAFF_HEADER}
+S8,Ida Ince,ida@example.org,iro,,,,no,no
+S9,Hal Hart,hal@example.org,iro,,,,no,no
+S10,Ida Two,IDA@Example.org,iro,,,,no,no
+S11,Al Ames,Alice@example.ORG,iro,,,,no,no
+""")
+
+    messages = refused(staffed, lambda: import_staff(session=staffed, path=path, now=NOW))
+
+    assert messages == [
+        "staff.csv row 4, column email: 'IDA@Example.org' is also the email address of 'S8' on row 2 (compared "
+        "ignoring case); each member of staff needs their own",
+        "staff.csv row 5, column email: 'Alice@example.ORG' is already the email address of 'S1' in the database, "
+        "who is not in this file (compared ignoring case); each member of staff needs their own",
+    ]
+
+
+def test_staff_may_swap_email_addresses_in_one_file(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", f"""{STAFF_HEADER}
+S1,Alice Ames,bob@example.org,service_manager,,Children's Social Care,,yes,no
+S2,Bob Brown,alice@example.org,team_manager,Assessment 1,Children's Social Care,S1,Y,0
+""")
+
+    import_staff(session=staffed, path=path, now=NOW)
+
+    assert (staffed.get(Staff, "S1").email, staffed.get(Staff, "S2").email) == ("bob@example.org", "alice@example.org")
+
+
+@pytest.fixture
+def senior(staffed: Session, tmp_path: Path) -> Session:
+    """STAFF_CSV and an assistant director, a QA manager and a principal social worker."""
+    import_staff(session=staffed, path=write(tmp_path, "senior.csv", f"""{STAFF_HEADER}
+S20,Ada Dee,ada@example.org,assistant_director,,,,yes,no
+S21,Quin Ash,quin@example.org,qa_manager,,,,yes,no
+S22,Pat Sow,pat@example.org,principal_social_worker,,,,yes,no
+"""), now=NOW)
+    staffed.commit()
+    return staffed
+
+
+@pytest.mark.parametrize(
+    ("column", "staff_id", "role", "noun", "allowed"),
+    [
+        ("key_worker_id", "S1", "service_manager", "a key worker", "'key_worker' or 'team_manager'"),
+        ("key_worker_id", "S20", "assistant_director", "a key worker", "'key_worker' or 'team_manager'"),
+        ("key_worker_id", "S21", "qa_manager", "a key worker", "'key_worker' or 'team_manager'"),
+        ("key_worker_id", "S4", "iro", "a key worker", "'key_worker' or 'team_manager'"),
+        ("iro_id", "S5", "cp_chair", "an IRO", "'iro'"),
+        ("iro_id", "S3", "key_worker", "an IRO", "'iro'"),
+        ("cp_chair_id", "S4", "iro", "a CP chair", "'cp_chair'"),
+        ("cp_chair_id", "S22", "principal_social_worker", "a CP chair", "'cp_chair'"),
+    ],
+)
+def test_children_staff_of_the_wrong_role_are_refused_naming_file_row_and_column(
+        senior: Session, tmp_path: Path, column, staff_id, role, noun, allowed):
+    path = write(tmp_path, "children.csv", CHILDREN_CSV + with_column(CHILD_HEADER, CHILD_ROW, column, staff_id)
+                 .split("\n", 1)[1])
+
+    messages = refused(senior, lambda: import_children(session=senior, path=path, now=NOW))
+
+    assert messages == [f"children.csv row 5, column {column}: staff member {staff_id!r} has the role {role!r}; "
+                        f"{noun} must have the role {allowed}"]
+
+
+def test_a_team_manager_may_hold_a_case(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "children.csv", with_column(CHILD_HEADER, CHILD_ROW, "key_worker_id", "S2"))
+
+    import_children(session=staffed, path=path, now=NOW)
+
+    assert staffed.get(Child, "C9").key_worker_id == "S2"
+
+
+@pytest.fixture
+def two_in_early_help(staffed: Session, tmp_path: Path) -> Session:
+    """STAFF_CSV, with a second member (S7) in team Early Help North."""
+    import_staff(session=staffed, path=write(tmp_path, "s7.csv", f"{STAFF_HEADER}\n"
+                 "S7,Gus Gray,gus@example.org,key_worker,Early Help North,Early Help,,no,no\n"), now=NOW)
+    staffed.commit()
+    return staffed
+
+
+MOVE_S6 = f"{STAFF_HEADER}\nS6,Eve Early,eve@example.org,key_worker,Early Help North,Children's Social Care,,yes,no\n"
+
+
+def service_of_team(session: Session, name: str) -> str:
+    team = session.scalars(select(Team).where(Team.name == name)).one()
+    session.refresh(team)
+    return team.service.name
+
+
+def test_a_file_moving_a_team_without_all_its_members_is_refused(two_in_early_help: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", MOVE_S6)
+
+    messages = refused(two_in_early_help, lambda: import_staff(session=two_in_early_help, path=path, now=NOW))
+
+    assert messages == [
+        "staff.csv row 2, column service: moves team 'Early Help North' from service 'Early Help' to "
+        "\"Children's Social Care\", but 1 of its members in the database is not in this file (S7); give each of "
+        "them a row with the new service, or import with --move-teams to move the whole team",
+    ]
+
+
+def test_move_teams_moves_the_team_and_its_members_not_in_the_file(two_in_early_help: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", MOVE_S6)
+
+    summary = import_staff(session=two_in_early_help, path=path, now=NOW, move_teams=True)
+    two_in_early_help.commit()
+
+    assert str(summary) == (
+        "staff.csv: 0 created, 1 updated\n  team 'Early Help North' moved from service 'Early Help' to "
+        "\"Children's Social Care\" (--move-teams; 1 member not in the file moved with it: S7)"
+    )
+    assert service_of_team(two_in_early_help, "Early Help North") == "Children's Social Care"
+    gus = two_in_early_help.get(Staff, "S7")
+    two_in_early_help.refresh(gus)
+    assert gus.service.name == "Children's Social Care"
+
+
+def test_a_file_moving_a_team_with_every_member_moves_it_and_says_so(two_in_early_help: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", MOVE_S6 + "S7,Gus Gray,gus@example.org,key_worker,Early Help North,"
+                 "Children's Social Care,,no,no\n")
+
+    summary = import_staff(session=two_in_early_help, path=path, now=NOW)
+    two_in_early_help.commit()
+
+    assert str(summary) == (
+        "staff.csv: 0 created, 2 updated\n  team 'Early Help North' moved from service 'Early Help' to "
+        "\"Children's Social Care\" (every member of it is in the file)"
+    )
+    assert service_of_team(two_in_early_help, "Early Help North") == "Children's Social Care"
+
+
+def test_a_member_leaving_the_team_in_the_same_file_need_not_carry_its_new_service(
+        two_in_early_help: Session, tmp_path: Path):
+    # S7 moves to Assessment 1 in this file, so S6 is the whole of Early Help North that remains.
+    path = write(tmp_path, "staff.csv", MOVE_S6 + "S7,Gus Gray,gus@example.org,key_worker,Assessment 1,"
+                 "Children's Social Care,S2,no,no\n")
+
+    import_staff(session=two_in_early_help, path=path, now=NOW)
+
+    assert service_of_team(two_in_early_help, "Early Help North") == "Children's Social Care"
+
+
+def test_a_refused_team_move_writes_nothing_else_from_the_file(two_in_early_help: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", f"{STAFF_HEADER}\nS30,New Person,new@example.org,iro,,,,no,no\n"
+                 "S3,Cara Renamed,cara@example.org,key_worker,Assessment 1,Children's Social Care,S2,no,TRUE\n"
+                 + MOVE_S6.split("\n", 1)[1])
+
+    messages = refused(two_in_early_help, lambda: import_staff(session=two_in_early_help, path=path, now=NOW))
+
+    assert [m.split(":")[0] for m in messages] == ["staff.csv row 4, column service"]
+    assert two_in_early_help.get(Staff, "S30") is None
+
+
+def test_cli_import_staff_move_teams_flag_reports_the_move(runner: CliRunner, tmp_path: Path, engine):
+    from auditcycle.cli import app
+
+    write(tmp_path, "staff.csv", STAFF_CSV + "S7,Gus Gray,gus@example.org,key_worker,Early Help North,Early Help,,no,no\n")
+    write(tmp_path, "move.csv", MOVE_S6)
+    assert runner.invoke(app, ["import", "staff", "staff.csv"]).exit_code == 0
+
+    without = runner.invoke(app, ["import", "staff", "move.csv"])
+    moved = runner.invoke(app, ["import", "staff", "move.csv", "--move-teams"])
+
+    assert without.exit_code == 1 and "--move-teams to move the whole team" in without.stderr
+    assert (moved.exit_code, moved.stdout) == (0, (
+        "staff.csv: 0 created, 1 updated\n  team 'Early Help North' moved from service 'Early Help' to "
+        "\"Children's Social Care\" (--move-teams; 1 member not in the file moved with it: S7)\n"
+    ).replace("staff.csv", "move.csv"))

@@ -17,7 +17,17 @@ def test_notes_with_a_control_character_name_the_line(tmp_path: Path) -> None:
         read_notes(path)
 
     assert str(refused.value) == ("notes.md line 3: contains a control character such as NUL; "
-                                  "save the notes as plain text")
+                                  "only text, line breaks and tabs are allowed")
+
+
+def test_notes_with_a_bidirectional_control_name_the_line_and_keep_invisible_characters() -> None:
+    # Free text keeps tabs, CRs and joiners (a family emoji is three characters joined by U+200D).
+    assert check_notes("# Findings\r\n\tfamily \U0001F469\u200d\U0001F467\n", source="notes.md")
+
+    with pytest.raises(UserError) as refused:
+        check_notes("# Findings\n\nThe team \u202edeggolnu\u202c\n", source="notes.md")
+
+    assert str(refused.value).startswith("notes.md line 3: contains a bidirectional control character (U+202E ")
 
 
 def test_notes_over_the_limit_are_refused() -> None:
