@@ -4,10 +4,10 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import NowOption, app, console, guarded, month_option
+from auditcycle.cli import NowOption, app, console, guarded, month_option, unit_of_work
 from auditcycle.core.clock import Month
-from auditcycle.core.context import build_context
 from auditcycle.models.enums import Cohort
+from auditcycle.people.permissions import authorise
 from auditcycle.runs.phases import Kind, get_phase, phases_of
 
 # The phases `run` offers: the monthly cycle's, from the one list (ad-hoc cycles have their own commands).
@@ -29,7 +29,9 @@ def run_command(
     now: NowOption = None,
 ) -> None:
     """Run a phase of the month through the Prefect engine."""
-    ctx = build_context(now)
+    # Checked here as well as in the flow, so a refusal is one line before Prefect starts.
+    with unit_of_work(now) as (session, ctx):
+        authorise(session, command="run", staff_id=by)
     options = {"sample": {"theme": theme, "cohort": cohort.value if cohort else None, "team": team, "size": size,
                           "seed": seed},
                "report": {"reissue": reissue}}.get(phase.value, {})
