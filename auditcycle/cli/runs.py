@@ -4,11 +4,14 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import NowOption, app, console, guarded, month_option, unit_of_work
+from auditcycle.cli import NowOption, app, console, guarded, month_option
 from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
 from auditcycle.models.enums import Cohort
 from auditcycle.people.permissions import authorise
 from auditcycle.runs.phases import Kind, get_phase, phases_of
+from auditcycle.storage.db import read_scope
+from auditcycle.storage.installation import check_clock
 
 # The phases `run` offers: the monthly cycle's, from the one list (ad-hoc cycles have their own commands).
 Phase = StrEnum("Phase", {p.name: p.name for p in phases_of(Kind.MONTHLY)})
@@ -29,8 +32,11 @@ def run_command(
     now: NowOption = None,
 ) -> None:
     """Run a phase of the month through the Prefect engine."""
-    # Checked here as well as in the flow, so a refusal is one line before Prefect starts.
-    with unit_of_work(now) as (session, ctx):
+    # Checked here as well as in the flow, so a refusal is one line before Prefect starts; only read, so
+    # it never waits behind another run's write.
+    ctx = build_context(now)
+    with read_scope() as session:
+        check_clock(session, ctx)
         authorise(session, command="run", staff_id=by)
     options = {"sample": {"theme": theme, "cohort": cohort.value if cohort else None, "team": team, "size": size,
                           "seed": seed},

@@ -138,6 +138,22 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
             raise
 
 
+@lru_cache(maxsize=4)
+def _reader_for(url: str) -> Engine:
+    # A plain engine: on SQLite its reads begin no IMMEDIATE transaction, so they never queue behind a writer.
+    return make_engine(url) if not url.startswith("sqlite") else create_engine(url)
+
+
+@contextmanager
+def read_scope() -> Iterator[Session]:
+    """Open a session for checks that only read; it writes nothing and never waits for the write lock."""
+    with sessionmaker(bind=_reader_for(get_settings().database_url))() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
 @contextmanager
 def lazy_commits(engine: Engine) -> Iterator[Connection]:
     """Hold a connection whose commits survive a crash of this process but not necessarily a power cut."""
