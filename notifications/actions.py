@@ -3,6 +3,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from auditcycle.core.clock import Month
+from auditcycle.core.text import Redacted
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import day_label, month_label
 from auditcycle.notifications.render import day_end, render
@@ -16,7 +17,7 @@ class ActionFacts:
     audit_ref: str
     month: Month
     child_id: str
-    description: str
+    description: Redacted
     owner_id: str
     owner_name: str
     due: date
@@ -46,13 +47,13 @@ def compose_action_overdue(facts: ActionFacts, *, recipient_name: str, capacity:
 
 
 def compose_action_done(facts: ActionFacts, *, recipient_name: str, completed_by_name: str, completed_label: str,
-                        note: str | None) -> Composed:
+                        note: Redacted | None) -> Composed:
     """Compose the line manager's prompt that a completed action awaits their sign-off."""
     return render("action_done", recipient_name=recipient_name, completed_by_name=completed_by_name,
                   completed_label=completed_label, note=note, **_context(facts))
 
 
-def compose_action_reopened(facts: ActionFacts, *, recipient_name: str, reviewer_name: str, reason: str,
+def compose_action_reopened(facts: ActionFacts, *, recipient_name: str, reviewer_name: str, reason: Redacted,
                             reopen_count: int) -> Composed:
     """Compose the owner's message that an action was reopened because its quality was not met, and why."""
     return render("action_reopened", recipient_name=recipient_name, reviewer_name=reviewer_name, reason=reason,

@@ -1,6 +1,7 @@
 """Compose Immediate Response messages: raised, reminded, escalated and answered."""
 from dataclasses import dataclass, replace
 
+from auditcycle.core.text import Redacted
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.render import render
 
@@ -13,7 +14,7 @@ class ResponseFacts:
     audit_ref: str
     child_id: str
     team: str
-    reason: str
+    reason: Redacted
     raised_label: str
     raised_by_name: str | None
     deadline_label: str
@@ -21,7 +22,7 @@ class ResponseFacts:
     responder_name: str | None = None
     responded_label: str | None = None
     same_day: bool | None = None
-    response: str | None = None
+    response: Redacted | None = None
 
 
 def compose_response(facts: ResponseFacts, *, stage: str, recipient_name: str) -> Composed:

@@ -5,6 +5,7 @@ from functools import lru_cache
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from auditcycle.core.text import Redacted
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.notifications.render import render
 
@@ -84,7 +85,7 @@ class MeetingFacts:
 
 
 def compose_invite(invite: Invite, facts: MeetingFacts, *, recipient_name: str, method: str, stamp: datetime,
-                   reason: str | None = None) -> Composed:
+                   reason: Redacted | None = None) -> Composed:
     """Compose a meeting request, update or cancellation with its calendar part."""
     body = render("meeting_invite", recipient_name=recipient_name, title=facts.title, audit_ref=facts.audit_ref,
                   child_id=facts.child_id, note=facts.note, location=facts.location, minutes=facts.minutes,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from auditcycle.core.clock import Month
+from auditcycle.core.text import Redacted
 from auditcycle.notifications.invites import Invite, calendar_text
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import month_label
@@ -39,7 +40,7 @@ class TrendFacts:
 
 
 def compose_mad_draft(*, recipient_name: str, reference: str, audit_ref: str, child_id: str, month: Month,
-                      grade_label: str, practitioner_name: str | None, summary: str) -> Composed:
+                      grade_label: str, practitioner_name: str | None, summary: Redacted) -> Composed:
     """Compose the note asking the QA team to review and approve a draft Make a Difference summary."""
     return render("mad_draft", recipient_name=recipient_name, reference=reference, audit_ref=audit_ref,
                   child_id=child_id, month_label=month_label(month), grade_label=grade_label,

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from auditcycle.core.clock import Month
+from auditcycle.core.text import Redacted
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.render import render
 
@@ -50,7 +51,7 @@ def compose_notice(*, recipient_name: str, month: Month, due: date, items: Seque
                   lookback_months=lookback_months, guidance_url=guidance_url)
 
 
-def compose_withdrawal(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, reason: str) -> Composed:
+def compose_withdrawal(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, reason: Redacted) -> Composed:
     """Compose the message telling someone an audit was withdrawn."""
     return render("audit_withdrawn", recipient_name=recipient_name, month_label=month_label(month),
                   audit_ref=audit_ref, child_id=child_id, reason=reason)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from auditcycle.core.clock import Month
+from auditcycle.core.text import Redacted
 from auditcycle.notifications.chasing import timing_label
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import day_label, month_label
@@ -18,7 +19,7 @@ class ObservationItem:
     practitioner_name: str
     kind: str
     team: str | None
-    theme: str | None
+    theme: Redacted | None
     asye: bool
     record_command: str
 
@@ -69,7 +70,7 @@ def compose_reminder(*, recipient_name: str, month: Month, due: date, items: Seq
                   timing=timing_label(working_days=working_days, overdue=overdue))
 
 
-def compose_summary(*, recipient_name: str, month: Month, due: date, theme: str | None,
+def compose_summary(*, recipient_name: str, month: Month, due: date, theme: Redacted | None,
                     assignments: Sequence[AssignmentRow], due_rows: Sequence[DueRow],
                     auditors_without: Sequence[str], newly_qualified_without: Sequence[str],
                     interval_months: int) -> Composed:

@@ -2,6 +2,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from auditcycle.core.text import Redacted
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.render import render
 
@@ -19,7 +20,7 @@ class ActionRow:
     """One action, with its owner's name and due date label."""
 
     reference: str
-    description: str
+    description: Redacted
     owner: str
     due: str
 

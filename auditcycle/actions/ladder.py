@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, selectinload
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
+from auditcycle.core.text import Redacted
 from auditcycle.core.timescales import action_due_problem, latest_action_due
 from auditcycle.models import Action, Audit, AuditCycle, Child, Staff
 from auditcycle.models.enums import ActionStatus
@@ -53,7 +54,7 @@ from auditcycle.notifications.message import Composed
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import Directory, assistant_directors
 from auditcycle.people.permissions import Subject, authorise
-from auditcycle.privacy.redaction import child_names, redact
+from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 
 PHASE = "escalate"
@@ -163,10 +164,10 @@ class _People:
         return sorted(found.values(), key=lambda pair: pair[0].id)
 
 
-def _facts(action: Action) -> ActionFacts:
+def _facts(session: Session, action: Action) -> ActionFacts:
     audit = action.audit
     return ActionFacts(action_ref=action.reference, audit_ref=audit.reference, month=audit.cycle.month,
-                       child_id=audit.child_id, description=redact(action.description, child_names(audit.child)),
+                       child_id=audit.child_id, description=Redactor.about(session, audit.child)(action.description),
                        owner_id=action.owner_id, owner_name=action.owner.name, due=action.due_date)
 
 
@@ -199,7 +200,7 @@ def escalate(session: Session, ctx: AppContext) -> EscalationSummary:
     offsets = [n for n in framework.action_reminder_working_days if n >= 0]
     for action in actions:
         summary.open_actions += 1
-        facts = _facts(action)
+        facts = _facts(session, action)
         late = working_days_overdue(ctx, due=action.due_date)
         if not ts.is_overdue(action.due_date, ctx.now):
             reached = [n for n in offsets if ts.add_working_days(action.due_date, -n) <= today]
@@ -214,7 +215,7 @@ def escalate(session: Session, ctx: AppContext) -> EscalationSummary:
             if sent:
                 summary.reminders += sent
                 log_event(session, ctx, subject_ref=action.reference, kind="action-reminded",
-                          detail=f"due {action.due_date.isoformat()}; {left} working days left")
+                          detail=Redacted.fixed(f"due {action.due_date.isoformat()}; {left} working days left"))
             continue
         for number, threshold, roles in steps:
             if late < threshold or number <= action.escalation_step:
@@ -229,8 +230,8 @@ def escalate(session: Session, ctx: AppContext) -> EscalationSummary:
             action.escalation_step = number
             summary.steps += 1
             log_event(session, ctx, subject_ref=action.reference, kind="action-escalated",
-                      detail=f"step {number} of {len(steps)}: {late} working days overdue; told "
-                             + ", ".join(sorted(p.id for p, _ in told)))
+                      detail=Redacted.fixed(f"step {number} of {len(steps)}: {late} working days overdue; told "
+                                            + ", ".join(sorted(p.id for p, _ in told))))
     session.flush()
     return summary
 
@@ -244,19 +245,20 @@ def mark_done(session: Session, ctx: AppContext, *, reference: str, by: str, not
         state = "done and awaiting sign-off" if action.status == ActionStatus.DONE else "signed off"
         raise UserError(f"{reference} is already {state}; only an open action can be recorded as done")
     note = note.strip() if note and note.strip() else None
+    redact = Redactor.about(session, action.audit.child)
     action.status = ActionStatus.DONE
     action.completed_at = ctx.now
     action.completed_by_id = by
     action.recorded_at = wall_clock()
     session.flush()
-    log_event(session, ctx, subject_ref=action.reference, kind="action-done", actor_id=by, detail=note or "")
+    log_event(session, ctx, subject_ref=action.reference, kind="action-done", actor_id=by, detail=redact(note))
     completed_by = session.get(Staff, by)
-    facts = _facts(action)
+    facts = _facts(session, action)
     people = _People(session)
     managers = people.team_managers(action.owner) or people.directory.qa_managers
     for manager in managers:
         message = compose_action_done(facts, recipient_name=manager.name, completed_by_name=completed_by.name,
-                                      completed_label=_label(ctx.now, ctx), note=note)
+                                      completed_label=_label(ctx.now, ctx), note=redact.optional(note))
         _queue(session, ctx, action, step=f"{_round(action)}-done", person=manager, message=message)
     return action
 
@@ -286,7 +288,8 @@ def sign_off(session: Session, ctx: AppContext, *, reference: str, by: str, qual
         action.sign_off_note = note
         action.recorded_at = wall_clock()
         session.flush()
-        log_event(session, ctx, subject_ref=action.reference, kind="action-signed-off", actor_id=by, detail=note)
+        log_event(session, ctx, subject_ref=action.reference, kind="action-signed-off", actor_id=by,
+                  detail=Redactor.about(session, action.audit.child)(note))
         return action
     today = ctx.timescales.today(ctx.now)
     due = new_due or _default_due(ctx, today)
@@ -303,11 +306,12 @@ def sign_off(session: Session, ctx: AppContext, *, reference: str, by: str, qual
     action.sign_off_note = note
     action.recorded_at = wall_clock()
     session.flush()
+    said = Redactor.about(session, action.audit.child)(note)
     log_event(session, ctx, subject_ref=action.reference, kind="action-reopened", actor_id=by,
-              detail=f"quality not met; due {previous.isoformat()} -> {due.isoformat()}: {note}")
+              detail=Redacted.fixed(f"quality not met; due {previous.isoformat()} -> {due.isoformat()}: {said}"))
     reviewer = session.get(Staff, by)
-    message = compose_action_reopened(_facts(action), recipient_name=action.owner.name, reviewer_name=reviewer.name,
-                                      reason=redact(note, child_names(action.audit.child)),
+    message = compose_action_reopened(_facts(session, action), recipient_name=action.owner.name, reviewer_name=reviewer.name,
+                                      reason=said,
                                       reopen_count=action.reopen_count)
     _queue(session, ctx, action, step=f"{_round(action)}-reopened", person=action.owner, message=message)
     return action

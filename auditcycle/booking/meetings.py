@@ -12,6 +12,7 @@ from auditcycle.booking.slots import Interval, SlotRequest, find_slot, plan_slot
 from auditcycle.core.clock import Month, parse_instant
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
+from auditcycle.core.text import Redacted
 from auditcycle.models import Audit, AuditCycle, BusyPeriod, Child, FamilyContact, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, Cohort, CycleKind, MeetingKind, MeetingStatus
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
@@ -151,7 +152,7 @@ def _when(meeting: Meeting, ctx: AppContext) -> str:
 
 
 def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method: str, step: str,
-                  reason: str | None = None) -> int:
+                  reason: Redacted | None = None) -> int:
     """Queue the request, update or cancellation to each participant, one To each."""
     invite = _invite(meeting, ctx)
     minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
@@ -243,7 +244,7 @@ def get_meeting(session: Session, reference: str) -> Meeting:
 
 
 def move(session: Session, ctx: AppContext, meeting: Meeting, *, to: datetime | None = None,
-         reason: str | None = None) -> bool:
+         reason: Redacted | None = None) -> bool:
     """Move a booked meeting to `to`, or to the next free slot; send an update. False if no slot."""
     minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
     people = tuple(s.id for s in _participants(meeting))
@@ -301,7 +302,7 @@ def reschedule_clashes(session: Session, ctx: AppContext, *, staff_ids: set[str]
             BusyPeriod.starts_at < meeting.ends_at, BusyPeriod.ends_at > meeting.starts_at).limit(1))
         if clash is None:
             continue
-        if move(session, ctx, meeting, reason="a diary clash"):
+        if move(session, ctx, meeting, reason=Redacted.fixed("a diary clash")):
             moved += 1
         else:
             stuck.append(meeting.reference)
@@ -313,7 +314,7 @@ def reschedule_clashes(session: Session, ctx: AppContext, *, staff_ids: set[str]
     return moved, stuck
 
 
-def cancel_meetings(session: Session, ctx: AppContext, *, audit: Audit, reason: str) -> int:
+def cancel_meetings(session: Session, ctx: AppContext, *, audit: Audit, reason: Redacted) -> int:
     """Cancel an audit's booked meetings, sending METHOD:CANCEL with a higher sequence."""
     queued = 0
     for meeting in session.scalars(select(Meeting).where(Meeting.audit_id == audit.id,

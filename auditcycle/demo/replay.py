@@ -63,28 +63,50 @@ from auditcycle.storage.db import session_scope
 from auditcycle.storage.records import get_audit
 from auditcycle.submissions.submit import dispute, submit
 
-THEMES = ("The voice of the child", "Management oversight and supervision", "Planning that makes a difference",
-          "Working with fathers", "Chronologies and history", "Transitions to adulthood")
 # Mostly requires improvement or good, some inadequate, a few outstanding (best grade first).
 GRADE_WEIGHTS = (0.07, 0.36, 0.42, 0.15)
 LATE_SHARE = 0.15
 ACTION_COUNTS, ACTION_COUNT_WEIGHTS = (0, 1, 2), (1, 5, 4)
 ACTION_DONE_SHARE = 0.85
 OBSERVED_BY_MID_MONTH, OBSERVED_BY_MONTH_END = 0.45, 0.85
-ACTION_TEXTS = ("Update the chronology with the events of the last six months",
-                "Record the child's wishes and feelings in their own words",
-                "Make the plan SMART: named owners and dates for each outcome",
-                "Hold and record a supervision discussion of this case",
-                "Share the updated assessment with the family and the IRO")
-STRENGTHS = ("Warm, child-centred recording; the child's lived experience is clear.",
-             "Good multi-agency working, with partners' views recorded.",
-             "Visits are regular and purposeful, and the plan is reviewed on time.")
-FEEDBACK = ("A reflective conversation; the practitioner is keen to update the chronology.",
-            "The practitioner knows the family well and described the direct work in detail.")
 RELATIONSHIPS = ("mother", "father", "carer", "grandmother")
 OUTCOMES, OUTCOME_WEIGHTS = ("spoke", "declined", "unreachable"), (6, 1, 2)
-IR_REASONS = ("Recent bruising reported by school, not yet followed up",
-              "No plan for a child who has been missing from home twice this month")
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Everything the replay types into a free-text field, so a test can plant what staff might write."""
+
+    themes: tuple[str, ...] = (
+        "The voice of the child", "Management oversight and supervision", "Planning that makes a difference",
+        "Working with fathers", "Chronologies and history", "Transitions to adulthood")
+    actions: tuple[str, ...] = (
+        "Update the chronology with the events of the last six months",
+        "Record the child's wishes and feelings in their own words",
+        "Make the plan SMART: named owners and dates for each outcome",
+        "Hold and record a supervision discussion of this case",
+        "Share the updated assessment with the family and the IRO")
+    strengths: tuple[str, ...] = (
+        "Warm, child-centred recording; the child's lived experience is clear.",
+        "Good multi-agency working, with partners' views recorded.",
+        "Visits are regular and purposeful, and the plan is reviewed on time.")
+    feedback: tuple[str, ...] = (
+        "A reflective conversation; the practitioner is keen to update the chronology.",
+        "The practitioner knows the family well and described the direct work in detail.")
+    family_summary: str = "Felt listened to."
+    ir_reasons: tuple[str, str] = ("Recent bruising reported by school, not yet followed up",
+                                   "No plan for a child who has been missing from home twice this month")
+    ir_answer: str = "Strategy discussion held; a safety plan is in place."
+    supervision_answer: str = "Supervision booked for this week with the team manager."
+    dispute_note: str = "The grade does not reflect the direct work done with the child."
+    moderation_changed: str = "Changed: the record supports a different grade."
+    moderation_agreed: str = "Agreed: the grades are supported by the record."
+    observation_note: str = "Observed a home visit: warm, child-led practice."
+    done_note: str = "Done and recorded on the file."
+    sign_off_note: str = "Checked on the file: complete, and the quality is good."
+
+
+DEMO_TEXTS = Texts()
 
 
 # ---- The calendar of one audit month -----------------------------------------------------------------
@@ -175,6 +197,7 @@ class AuditPlan:
     strengths: str
     feedback: str
     family: tuple[tuple[str, str], ...]
+    family_summary: str
     actions: tuple[ActionPlan, ...]
     disputed_at: datetime | None = None
     immediate_response: str | None = None        # the concern raised by the form, if any
@@ -189,7 +212,7 @@ class AuditPlan:
             "strengths": self.strengths,
             "practitioner_feedback": self.feedback,
             "family_feedback": [{"relationship": who, "outcome": outcome, "interpreter_used": False,
-                                 "summary": "Felt listened to." if outcome == "spoke" else ""}
+                                 "summary": self.family_summary if outcome == "spoke" else ""}
                                 for who, outcome in self.family],
             "actions": [{"description": a.description, "owner_id": owner_id, "due": a.due.isoformat()}
                         for a in self.actions],
@@ -240,7 +263,8 @@ def _nudge_into_hours(ts: Timescales, moment: datetime) -> datetime:
     return _at(ts, day, 9, 30)
 
 
-def plan_month(ctx: AppContext, calendar: MonthCalendar, references: list[str], *, seed: int) -> MonthPlan:
+def plan_month(ctx: AppContext, calendar: MonthCalendar, references: list[str], *, seed: int,
+               texts: Texts = DEMO_TEXTS) -> MonthPlan:
     """Draw the month's synthetic decisions for the audits drawn, the same for the same seed."""
     ts, framework = ctx.timescales, ctx.settings.framework
     rng = random.Random(f"{seed}:{calendar.month}")
@@ -270,20 +294,20 @@ def plan_month(ctx: AppContext, calendar: MonthCalendar, references: list[str], 
         submit_at = _at(ts, day, 10) if ref in concerns else _at(ts, day, rng.randint(9, 15), rng.choice((0, 30)))
         overall = rng.choices(grades, weights=weights)[0]
         domain_grades = {d: _near(rng, grades, overall) for d in framework.domains}
-        actions = tuple(_plan_action(ts, calendar, seed, ref, n, submit_at, rng)
+        actions = tuple(_plan_action(ts, calendar, seed, ref, n, submit_at, rng, texts.actions)
                         for n in range(1, rng.choices(ACTION_COUNTS, weights=ACTION_COUNT_WEIGHTS)[0] + 1))
         family = tuple((rng.choice(RELATIONSHIPS), rng.choices(OUTCOMES, weights=OUTCOME_WEIGHTS)[0])
                        for _ in range(rng.randint(1, 2)))
         plan = AuditPlan(reference=ref, submit_at=submit_at, late=ref in late, overall=overall, grades=domain_grades,
-                         strengths=rng.choice(STRENGTHS), feedback=rng.choice(FEEDBACK), family=family,
-                         actions=actions)
+                         strengths=rng.choice(texts.strengths), feedback=rng.choice(texts.feedback),
+                         family=family, family_summary=texts.family_summary, actions=actions)
         if ref in disputed:
             plan = replace(plan, disputed_at=_at(ts, ts.next_working_day(day), 11))
         if ref in concerns:
             first = ref == concerns[0]
             deadline = ts.immediate_response_deadline(submit_at).astimezone(ts.tz)
             answered = submit_at + timedelta(hours=5) if first else _nudge_into_hours(ts, deadline + timedelta(hours=3))
-            plan = replace(plan, immediate_response=IR_REASONS[0 if first else 1], answered_at=answered,
+            plan = replace(plan, immediate_response=texts.ir_reasons[0 if first else 1], answered_at=answered,
                             escalates=not first)
         plans.append(plan)
     return MonthPlan(month=str(calendar.month), audits=tuple(plans))
@@ -298,7 +322,7 @@ def _near(rng: random.Random, grades: list[str], overall: str) -> str:
 
 
 def _plan_action(ts: Timescales, calendar: MonthCalendar, seed: int, audit_ref: str, number: int,
-                 submit_at: datetime, rng: random.Random) -> ActionPlan:
+                 submit_at: datetime, rng: random.Random, texts: tuple[str, ...]) -> ActionPlan:
     """Plan one action: due within the framework's days, done before it falls due for most, then signed off."""
     reference = f"{audit_ref}-ACT{number}"
     submitted = submit_at.astimezone(ts.tz).date()
@@ -311,7 +335,7 @@ def _plan_action(ts: Timescales, calendar: MonthCalendar, seed: int, audit_ref: 
         done_day = own.choice(window)
         done_at = _at(ts, done_day, 14)
         signed_off_at = _at(ts, min(ts.next_working_day(done_day), calendar.end), 10)
-    return ActionPlan(reference=reference, description=rng.choice(ACTION_TEXTS), due=due, done_at=done_at,
+    return ActionPlan(reference=reference, description=rng.choice(texts), due=due, done_at=done_at,
                       signed_off_at=signed_off_at)
 
 
@@ -434,7 +458,7 @@ def submit_planned(session: Session, ctx: AppContext, plan: AuditPlan) -> bool:
     return True
 
 
-def dispute_planned(session: Session, ctx: AppContext, plan: AuditPlan) -> bool:
+def dispute_planned(session: Session, ctx: AppContext, plan: AuditPlan, texts: Texts = DEMO_TEXTS) -> bool:
     """Record the key worker's disagreement with the grade, once, while moderation is still open."""
 
     audit = get_audit(session, plan.reference)
@@ -443,7 +467,7 @@ def dispute_planned(session: Session, ctx: AppContext, plan: AuditPlan) -> bool:
     if session.scalar(select(Dispute.id).where(Dispute.audit_id == audit.id)) is not None:
         return False
     dispute(session, ctx, reference=plan.reference, by=audit.child.key_worker_id,
-            note="The grade does not reflect the direct work done with the child.")
+            note=texts.dispute_note)
     return True
 
 
@@ -452,29 +476,29 @@ def _answer(session: Session, ctx: AppContext, ir: ImmediateResponse, note: str)
     respond(session, ctx, reference=ir.reference, by=manager.id, note=note)
 
 
-def answer_planned(session: Session, ctx: AppContext, plan: AuditPlan) -> int:
+def answer_planned(session: Session, ctx: AppContext, plan: AuditPlan, texts: Texts = DEMO_TEXTS) -> int:
     """Answer the form's open Immediate Response as the service manager; return how many were answered."""
     audit = get_audit(session, plan.reference)
     open_ = session.scalars(select(ImmediateResponse).where(
         ImmediateResponse.audit_id == audit.id, ImmediateResponse.trigger == ResponseTrigger.SAFEGUARDING_CONCERN,
         ImmediateResponse.status == ResponseStatus.OPEN)).all()
     for ir in open_:
-        _answer(session, ctx, ir, "Strategy discussion held; a safety plan is in place.")
+        _answer(session, ctx, ir, texts.ir_answer)
     return len(open_)
 
 
-def answer_sampling_responses(session: Session, ctx: AppContext, month: Month) -> int:
+def answer_sampling_responses(session: Session, ctx: AppContext, month: Month, texts: Texts = DEMO_TEXTS) -> int:
     """Answer the supervision-gap Immediate Responses the draw raised; return how many were answered."""
     ids = [a.id for a in month_audits(session, month)]
     open_ = session.scalars(select(ImmediateResponse).where(
         ImmediateResponse.audit_id.in_(ids), ImmediateResponse.trigger == ResponseTrigger.SUPERVISION_GAP,
         ImmediateResponse.status == ResponseStatus.OPEN).order_by(ImmediateResponse.reference)).all()
     for ir in open_:
-        _answer(session, ctx, ir, "Supervision booked for this week with the team manager.")
+        _answer(session, ctx, ir, texts.supervision_answer)
     return len(open_)
 
 
-def record_outcomes(session: Session, ctx: AppContext, month: Month) -> int:
+def record_outcomes(session: Session, ctx: AppContext, month: Month, texts: Texts = DEMO_TEXTS) -> int:
     """Record the panel's outcome for each audit in moderation: agreed, except one changed a month."""
     psw = _first_with_role(session, Role.PRINCIPAL_SOCIAL_WORKER)
     everything = month_audits(session, month)
@@ -496,10 +520,10 @@ def record_outcomes(session: Session, ctx: AppContext, month: Month) -> int:
                 grade = grades[1] if submitted == grades[0] else grades[-2]
             domain = next(iter(ctx.settings.framework.domains))
             record_moderation(session, ctx, reference=audit.reference, by=psw.id, grade=grade,
-                              domains={domain: grade}, note="Changed: the record supports a different grade.")
+                              domains={domain: grade}, note=texts.moderation_changed)
         else:
             record_moderation(session, ctx, reference=audit.reference, by=psw.id, grade=submitted, domains={},
-                              note="Agreed: the grades are supported by the record.")
+                              note=texts.moderation_agreed)
     return len(audits)
 
 
@@ -514,7 +538,8 @@ def approve_summaries(session: Session, ctx: AppContext, month: Month) -> int:
     return len(drafts)
 
 
-def record_observations(session: Session, ctx: AppContext, month: Month, *, seed: int, wave: str) -> int:
+def record_observations(session: Session, ctx: AppContext, month: Month, *, seed: int, wave: str,
+                        texts: Texts = DEMO_TEXTS) -> int:
     """Record the month's observations this wave's observers have done; return how many."""
     share = (0.0, OBSERVED_BY_MID_MONTH) if wave == "mid-month" else (OBSERVED_BY_MID_MONTH, OBSERVED_BY_MONTH_END)
     done = 0
@@ -522,28 +547,28 @@ def record_observations(session: Session, ctx: AppContext, month: Month, *, seed
             Observation.month == month, Observation.status == ObservationStatus.ASSIGNED).order_by(Observation.id)):
         if share[0] <= random.Random(f"{seed}:{observation.reference}").random() < share[1]:
             record_observation(session, ctx, reference=observation.reference, by=observation.observer_id,
-                               note="Observed a home visit: warm, child-led practice.")
+                               note=texts.observation_note)
             done += 1
     return done
 
 
-def complete_action(session: Session, ctx: AppContext, reference: str) -> bool:
+def complete_action(session: Session, ctx: AppContext, reference: str, texts: Texts = DEMO_TEXTS) -> bool:
     """Record an open action done, as its owner; say whether it was."""
     action = session.scalar(select(Action).where(Action.reference == reference))
     if action is None or action.status != ActionStatus.OPEN:
         return False
-    mark_done(session, ctx, reference=reference, by=action.owner_id, note="Done and recorded on the file.")
+    mark_done(session, ctx, reference=reference, by=action.owner_id, note=texts.done_note)
     return True
 
 
-def sign_off_action(session: Session, ctx: AppContext, reference: str) -> bool:
+def sign_off_action(session: Session, ctx: AppContext, reference: str, texts: Texts = DEMO_TEXTS) -> bool:
     """Sign off a done action as the owner's line manager (quality met); say whether it was."""
     action = session.scalar(select(Action).where(Action.reference == reference))
     if action is None or action.status != ActionStatus.DONE:
         return False
     by = action.owner.manager_id or _first_with_role(session, Role.QA_MANAGER).id
     sign_off(session, ctx, reference=reference, by=by, quality="met",
-             note="Checked on the file: complete, and the quality is good.")
+             note=texts.sign_off_note)
     return True
 
 
@@ -578,11 +603,12 @@ class Replay:
 
 
 def replay_month(month: Month, *, seed: int, run_phase: PhaseRunner, deliver: Callable[[], int],
-                 on_step: Callable[[Step], None] | None = None) -> Replay:
+                 on_step: Callable[[Step], None] | None = None, texts: Texts = DEMO_TEXTS) -> Replay:
     """Replay an audit month step by step on a moving clock: phases through `run_phase`, decisions in-process.
 
     `run_phase(phase, month=…, now=…, **options)` runs one phase and returns its summary; `deliver()` sends
-    what a decision queued, after its commit, and returns how many messages went.
+    what a decision queued, after its commit, and returns how many messages went. `texts` is what the
+    month's people type into its free-text fields.
     """
     ctx = build_context(f"{month.first_day.isoformat()}T12:00")
     calendar = month_calendar(ctx, month)
@@ -606,7 +632,7 @@ def replay_month(month: Month, *, seed: int, run_phase: PhaseRunner, deliver: Ca
                     result.skipped += 1
                     continue
         if step.is_phase:
-            summary = run_phase(step.kind, month=label, now=now, by=by, **_options(step, month, seed))
+            summary = run_phase(step.kind, month=label, now=now, by=by, **_options(step, month, seed, texts))
             result.sent += (summary.get("delivery") or {}).get("sent", 0)
             result.phase_runs[step.kind] += 1
             continue
@@ -614,44 +640,45 @@ def replay_month(month: Month, *, seed: int, run_phase: PhaseRunner, deliver: Ca
         if step.kind == "plan":
             with session_scope() as session:
                 references = [a.reference for a in month_audits(session, label)]
-            result.plan = plan_month(step_ctx, calendar, references, seed=seed)
+            result.plan = plan_month(step_ctx, calendar, references, seed=seed, texts=texts)
             schedule_decisions(step_ctx, schedule, result.plan)
             continue
         with session_scope() as session:
-            done = _decide(session, step_ctx, step, result.plan, label, seed)
+            done = _decide(session, step_ctx, step, result.plan, label, seed, texts)
         if done:
             result.decisions[step.kind] += done
             result.sent += deliver()
     return result
 
 
-def _options(step: Step, month: Month, seed: int) -> dict:
+def _options(step: Step, month: Month, seed: int, texts: Texts) -> dict:
     if step.kind != "sample":
         return {}
-    return {"theme": THEMES[month.month % len(THEMES)], "seed": random.Random(f"{seed}:{month}:draw").randrange(2**31)}
+    return {"theme": texts.themes[month.month % len(texts.themes)], "seed": random.Random(f"{seed}:{month}:draw").randrange(2**31)}
 
 
-def _decide(session: Session, ctx: AppContext, step: Step, plan: MonthPlan | None, month: Month, seed: int) -> int:
+def _decide(session: Session, ctx: AppContext, step: Step, plan: MonthPlan | None, month: Month, seed: int,
+            texts: Texts) -> int:
     """Take one synthetic decision; return how many records it made (0 when they already exist)."""
     audit_plan = next((a for a in plan.audits if a.reference == step.ref), None) if plan else None
     if step.kind == "submit":
         return int(submit_planned(session, ctx, audit_plan))
     if step.kind == "dispute":
-        return int(dispute_planned(session, ctx, audit_plan))
+        return int(dispute_planned(session, ctx, audit_plan, texts))
     if step.kind == "respond":
-        return answer_planned(session, ctx, audit_plan)
+        return answer_planned(session, ctx, audit_plan, texts)
     if step.kind == "answer-sampling-responses":
-        return answer_sampling_responses(session, ctx, month)
+        return answer_sampling_responses(session, ctx, month, texts)
     if step.kind == "moderation-outcomes":
-        return record_outcomes(session, ctx, month)
+        return record_outcomes(session, ctx, month, texts)
     if step.kind == "approve-summaries":
         return approve_summaries(session, ctx, month)
     if step.kind == "observations":
-        return record_observations(session, ctx, month, seed=seed, wave=step.ref)
+        return record_observations(session, ctx, month, seed=seed, wave=step.ref, texts=texts)
     if step.kind == "action-done":
-        return int(complete_action(session, ctx, step.ref))
+        return int(complete_action(session, ctx, step.ref, texts))
     if step.kind == "action-sign-off":
-        return int(sign_off_action(session, ctx, step.ref))
+        return int(sign_off_action(session, ctx, step.ref, texts))
     raise ValueError(f"unknown step {step.kind!r}")
 
 

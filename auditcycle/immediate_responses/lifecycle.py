@@ -8,13 +8,14 @@ from sqlalchemy.orm import Session, selectinload
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
+from auditcycle.core.text import Redacted
 from auditcycle.models import Audit, Child, ImmediateResponse, Staff
 from auditcycle.models.enums import AuditStatus, ResponseStatus, ResponseTrigger
 from auditcycle.notifications.immediate_responses import ResponseFacts, compose_response
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import Directory, assistant_directors, distinct, service_managers_for
 from auditcycle.people.permissions import Subject, authorise
-from auditcycle.privacy.redaction import child_names, redact
+from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 from auditcycle.storage.records import get_audit
 
@@ -26,21 +27,22 @@ def _label(moment: datetime, ctx: AppContext) -> str:
     return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
 
 
-def _facts(ir: ImmediateResponse, ctx: AppContext) -> ResponseFacts:
+def _facts(session: Session, ir: ImmediateResponse, ctx: AppContext) -> ResponseFacts:
     audit = ir.audit
     responder = ir.responded_by
+    redact = Redactor.about(session, audit.child)
     return ResponseFacts(
         response_ref=ir.reference, audit_ref=audit.reference, child_id=audit.child_id, team=audit.child.team.name,
-        reason=redact(ir.reason, child_names(audit.child)), raised_label=_label(ir.raised_at, ctx),
+        reason=redact(ir.reason), raised_label=_label(ir.raised_at, ctx),
         raised_by_name=ir.raised_by.name if ir.raised_by else "the supervision check at sampling",
         deadline_label=_label(ir.deadline_at, ctx), hours=ctx.settings.framework.immediate_response_hours,
         responder_name=responder.name if responder else None,
         responded_label=_label(ir.responded_at, ctx) if ir.responded_at else None, same_day=ir.same_day,
-        response=redact(ir.response, child_names(audit.child)) if ir.response else None)
+        response=redact.optional(ir.response))
 
 
 def _send(session: Session, ctx: AppContext, ir: ImmediateResponse, *, stage: str, people: list[Staff]) -> int:
-    facts = _facts(ir, ctx)
+    facts = _facts(session, ir, ctx)
     queued = 0
     for person in people:
         message = compose_response(facts, stage=stage, recipient_name=person.name)
@@ -62,10 +64,10 @@ def raise_response(session: Session, ctx: AppContext, *, audit: Audit, trigger: 
     session.add(ir)
     session.flush()
     session.refresh(ir)
-    log_event(session, ctx, subject_ref=ir.reference, kind="raised", actor_id=raised_by, detail=trigger.value)
+    log_event(session, ctx, subject_ref=ir.reference, kind="raised", actor_id=raised_by, detail=Redacted.fixed(trigger.value))
     _send(session, ctx, ir, stage="raised", people=service_managers_for(session, audit.child))
     log_event(session, ctx, subject_ref=ir.reference, kind="notified",
-              detail="service manager of the child's team, high importance")
+              detail=Redacted.fixed("service manager of the child's team, high importance"))
     return ir
 
 
@@ -108,7 +110,7 @@ def respond(session: Session, ctx: AppContext, *, reference: str, by: str, note:
     session.flush()
     session.refresh(ir)
     log_event(session, ctx, subject_ref=ir.reference, kind="responded", actor_id=by,
-              detail="same day" if ir.same_day else "")
+              detail=Redacted.fixed("same day" if ir.same_day else ""))
     told = distinct([ir.raised_by or ir.audit.auditor, *Directory(session).qa_managers])
     _send(session, ctx, ir, stage="responded", people=told)
     return ir
@@ -139,12 +141,12 @@ def check_responses(session: Session, ctx: AppContext) -> ResponseCheck:
                 people = distinct([*assistant_directors(session), *service_managers_for(session, ir.audit.child)])
                 _send(session, ctx, ir, stage="escalation", people=people)
                 log_event(session, ctx, subject_ref=ir.reference, kind="escalated",
-                          detail="deadline passed unanswered; assistant director told")
+                          detail=Redacted.fixed("deadline passed unanswered; assistant director told"))
                 result.escalated += 1
         elif ctx.now >= ir.deadline_at - reminder:
             if _send(session, ctx, ir, stage="reminder", people=service_managers_for(session, ir.audit.child)):
                 log_event(session, ctx, subject_ref=ir.reference, kind="reminded",
-                          detail=f"{reminder.total_seconds() / 3600:.0f} hours before the deadline")
+                          detail=Redacted.fixed(f"{reminder.total_seconds() / 3600:.0f} hours before the deadline"))
                 result.reminded += 1
     session.flush()
     return result

@@ -19,6 +19,7 @@ from auditcycle.booking.slots import Interval, SlotRequest, find_slot
 from auditcycle.core.clock import Month, localize, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
+from auditcycle.core.text import Redacted
 from auditcycle.models import Audit, AuditCycle, MakeADifference, OutboxMessage, Staff, Submission
 from auditcycle.models.enums import QA_TEAM_ROLES, AuditStatus, Role
 from auditcycle.moderation.panel import closure_day
@@ -35,7 +36,7 @@ from auditcycle.notifications.notices import day_label, month_label
 from auditcycle.notifications.outbox import MessageKey, enqueue, mail_domain
 from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
 from auditcycle.people.permissions import authorise
-from auditcycle.privacy.redaction import child_names, redact
+from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 from auditcycle.trends.scrutiny import finalised_audits
 
@@ -89,7 +90,7 @@ def draft_summaries(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> 
         mad = MakeADifference(
             reference=f"MAD-{audit.reference}", kind=SUMMARY, status=DRAFT, audit_id=audit.id,
             practitioner_id=practitioner.id if practitioner else None,
-            summary=redact(submission.strengths or "", child_names(child)), created_at=ctx.now,
+            summary=submission.strengths or "", created_at=ctx.now,
             recorded_at=wall_clock())
         session.add(mad)
         session.flush()
@@ -98,7 +99,7 @@ def draft_summaries(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> 
                                         audit_ref=audit.reference, child_id=child.id, month=cycle.month,
                                         grade_label=framework.grades.get(item.overall, item.overall),
                                         practitioner_name=practitioner.name if practitioner else None,
-                                        summary=mad.summary)
+                                        summary=Redactor.about(session, child)(mad.summary))
             enqueue(session, ctx, MessageKey(PHASE, cycle.month, mad.reference, "draft"), person, message)
         created += 1
     session.flush()
@@ -193,7 +194,8 @@ def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: st
                           nominated_by_id=nominator.id, note=note, created_at=ctx.now, recorded_at=wall_clock())
     session.add(mad)
     session.flush()
-    log_event(session, ctx, subject_ref=mad.reference, kind="mad-nominated", actor_id=by, detail=practitioner.id)
+    log_event(session, ctx, subject_ref=mad.reference, kind="mad-nominated", actor_id=by,
+              detail=Redacted.fixed(practitioner.id))
 
     today = ctx.timescales.today(ctx.now)
     last = ctx.timescales.add_working_days(today, INTERVIEW_WINDOW_WORKING_DAYS)
@@ -239,7 +241,8 @@ def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: st
                                     practitioner_name=practitioner.name, interviewer_name=interviewer.name,
                                     when_label=when)
     enqueue(session, ctx, MessageKey(PHASE, None, mad.reference, "nominated"), nominator, message)
-    log_event(session, ctx, subject_ref=mad.reference, kind="mad-booked", detail=f"interviewer {interviewer.id}")
+    log_event(session, ctx, subject_ref=mad.reference, kind="mad-booked",
+              detail=Redacted.fixed(f"interviewer {interviewer.id}"))
     return mad
 
 
@@ -254,7 +257,7 @@ def _unbooked(session: Session, ctx: AppContext, mad: MakeADifference, *, practi
     message = compose_mad_nominated(recipient_name=nominator.name, reference=mad.reference,
                                     practitioner_name=practitioner.name, interviewer_name=None, when_label=None)
     enqueue(session, ctx, MessageKey(PHASE, None, mad.reference, "nominated"), nominator, message)
-    log_event(session, ctx, subject_ref=mad.reference, kind="mad-unbooked", detail=reason)
+    log_event(session, ctx, subject_ref=mad.reference, kind="mad-unbooked", detail=Redacted.fixed(reason))
 
 
 def session_day(ctx: AppContext, cycle: AuditCycle) -> date:

@@ -61,6 +61,7 @@ from auditcycle.notifications.observations import (
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import Directory
 from auditcycle.people.permissions import Subject, authorise
+from auditcycle.privacy.redaction import Redactor
 from auditcycle.sampling.cycle import monthly_cycle
 
 PHASE = "observe"
@@ -262,12 +263,14 @@ def _team_manager(worker: Staff, staff: dict[str, Staff], directory: Directory) 
     return team[0] if team else None
 
 
-def _item(observation: Observation, staff: dict[str, Staff], teams: dict[int, str]) -> ObservationItem:
+def _item(session: Session, observation: Observation, staff: dict[str, Staff],
+          teams: dict[int, str]) -> ObservationItem:
     practitioner = staff[observation.practitioner_id]
+    # A theme is typed for the month, about no one child, so it is redacted for the whole caseload.
     return ObservationItem(
         reference=observation.reference, practitioner_name=practitioner.name,
         kind=KIND_LABELS.get(practitioner.role, practitioner.role.value.replace("_", " ")),
-        team=teams.get(practitioner.team_id), theme=observation.theme, asye=observation.asye,
+        team=teams.get(practitioner.team_id), theme=Redactor.for_caseload(session).optional(observation.theme), asye=observation.asye,
         record_command=record_command(observation.reference, observation.observer_id))
 
 
@@ -285,7 +288,7 @@ def _queue_assignments(session: Session, ctx: AppContext, *, month: Month, obser
     for observer_id, mine in sorted(by_observer.items()):
         observer = staff[observer_id]
         message = compose_assignment(recipient_name=observer.name, month=month, due=mine[0].due_date,
-                                     items=[_item(o, staff, teams) for o in mine])
+                                     items=[_item(session, o, staff, teams) for o in mine])
         queued += enqueue(session, ctx, MessageKey(PHASE, month, _month_ref(month), "assignment"), observer, message) is not None
     return queued
 
@@ -303,7 +306,7 @@ def _queue_summary(session: Session, ctx: AppContext, *, month: Month, observati
                        last_observed_label=last_observed_label(row.last_observed),
                        assigned_reference=assigned.get(row.staff_id)) for row in rows if row.due]
     due = observations[0].due_date if observations else ctx.timescales.last_working_day(month)
-    theme = next((o.theme for o in observations if o.theme), None)
+    theme = Redactor.for_caseload(session).optional(next((o.theme for o in observations if o.theme), None))
     queued = 0
     for manager in qa_managers:
         message = compose_summary(
@@ -336,7 +339,7 @@ def remind_observations(session: Session, ctx: AppContext, *, month: Month) -> i
         if step is None or not observer.active:
             continue
         message = compose_reminder(recipient_name=observer.name, month=month_label, due=due,
-                                   items=[_item(o, staff, teams) for o in mine],
+                                   items=[_item(session, o, staff, teams) for o in mine],
                                    working_days=step.working_days, overdue=step.overdue)
         queued += enqueue(session, ctx, MessageKey(PHASE, month_label, _month_ref(month_label), step.key), observer, message) is not None
     session.flush()

@@ -26,7 +26,7 @@ from auditcycle.models import (
     Moderation,
     Submission,
 )
-from auditcycle.privacy.redaction import scrub
+from auditcycle.privacy.redaction import Redactor
 
 CHUNK = 500
 # Free text written about an audit, where an auditor may have typed a child's or a relative's name.
@@ -78,23 +78,24 @@ def expired_children(session: Session, *, cutoff: date) -> list[str]:
 def _redact_free_text(session: Session, children: dict[str, Child]) -> int:
     audits = dict(session.execute(select(Audit.id, Audit.child_id).where(Audit.child_id.in_(children))).all())
     changed = 0
+    # Erasure uses the one redactor, so what retention leaves is what a message would have shown.
+    redactors = {child_id: Redactor.about(session, child) for child_id, child in children.items()}
     for model, audit_column, fields in FREE_TEXT:
         for row in session.scalars(select(model).where(audit_column.in_(audits))):
-            child = children[audits[getattr(row, audit_column.key)]]
-            changed += _scrub_fields(row, fields, child)
+            changed += _scrub_fields(row, fields, redactors[audits[getattr(row, audit_column.key)]])
     feedback = session.execute(select(FamilyFeedback, Submission.audit_id).join(Submission)
                                .where(Submission.audit_id.in_(audits))).all()
     for row, audit_id in feedback:
-        changed += _scrub_fields(row, ("summary",), children[audits[audit_id]])
+        changed += _scrub_fields(row, ("summary",), redactors[audits[audit_id]])
     return changed
 
 
-def _scrub_fields(row, fields: Iterable[str], child: Child) -> int:
+def _scrub_fields(row, fields: Iterable[str], redact: Redactor) -> int:
     changed = 0
     for field in fields:
         text = getattr(row, field)
         if text:
-            cleaned = scrub(text, child)
+            cleaned = str(redact(text))
             if cleaned != text:
                 setattr(row, field, cleaned)
                 changed += 1

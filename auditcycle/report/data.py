@@ -11,8 +11,9 @@ percentage is decided here, once. The rules:
 - **Final overall grade** is the panel's grade once moderation has decided, else the submitted one
   (`trends.final_overall`). Domain grades are the current ones, which moderation updates in place.
 - **Percentages** are floats 0-100 rounded to one decimal place, or None when nothing is counted.
-- **Free text** (family feedback quotes, Make a Difference summaries) is redacted of the child's and
-  the family contacts' names, and of the contacts' phone numbers and the child's date of birth.
+- **Free text** (family feedback quotes, Make a Difference summaries, the theme and the QA manager's
+  findings) goes through the one redactor (`privacy.redaction`): for the child it is about, or for the
+  whole caseload when it is about the month.
 - **No wall-clock times**: the only moment used is the context's clock, for "today" (overdue
   actions, observation coverage, whether moderation has closed), so the same database and the same
   `--now` give the same report.
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from auditcycle.actions.ladder import working_days_overdue
 from auditcycle.core.clock import Month
@@ -51,7 +52,7 @@ from auditcycle.models import (
 from auditcycle.models.enums import ActionStatus, AuditStatus, CycleKind, ObservationStatus, ResponseStatus
 from auditcycle.moderation.panel import is_closed
 from auditcycle.observations.assignment import coverage
-from auditcycle.privacy.redaction import scrub
+from auditcycle.privacy.redaction import Redactor, redactors_for
 from auditcycle.trends.scrutiny import PRACTITIONER, REVIEW_UNIT, TEAM, final_overall
 
 CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
@@ -384,13 +385,6 @@ def _moderation(session: Session, ctx: AppContext, cycle: AuditCycle | None) -> 
                            agreement_rate=percentage(agreed, len(decided)), changes=changes)
 
 
-def _children(session: Session, child_ids: set[str]) -> dict[str, Child]:
-    if not child_ids:
-        return {}
-    return {c.id: c for c in session.scalars(
-        select(Child).where(Child.id.in_(sorted(child_ids))).options(selectinload(Child.contacts)))}
-
-
 def _relation_label(relation: str) -> str:
     return relation.strip().replace("_", " ").capitalize()
 
@@ -409,9 +403,8 @@ def _family(session: Session, cycle: AuditCycle | None) -> FamilyStats:
     outcomes = Counter(outcome for _, _, outcome, _, _ in rows)
     spoken = [(child_id, relation, summary.strip()) for child_id, relation, outcome, _, summary in rows
               if outcome == "spoke" and summary and summary.strip()]
-    children = _children(session, {child_id for child_id, _, _ in spoken})
-    quotes = [scrub(f"{_relation_label(relation)}: {summary}", children.get(child_id))
-              for child_id, relation, summary in spoken]
+    redactors = redactors_for(session, {child_id for child_id, _, _ in spoken})
+    quotes = [redactors[child_id](f"{_relation_label(relation)}: {summary}") for child_id, relation, summary in spoken]
     # Every recorded contact is an attempted one (the form records the outcome of each attempt).
     return FamilyStats(attempted=len(rows), spoke=outcomes["spoke"], declined=outcomes["declined"],
                        unreachable=outcomes["unreachable"], not_appropriate=outcomes["not_appropriate"],
@@ -422,8 +415,8 @@ def _good_practice(session: Session, month: Month, rows: Sequence[_AuditRow]) ->
     mine = {r.audit_id: r.child_id for r in rows if r.status not in CLOSED}
     summaries = [m for m in approved_summaries(session, month=str(month))
                  if m.audit_id in mine and m.summary and m.summary.strip()]
-    children = _children(session, {mine[m.audit_id] for m in summaries})
-    return [scrub(m.summary.strip(), children.get(mine[m.audit_id])) for m in summaries]
+    redactors = redactors_for(session, {mine[m.audit_id] for m in summaries})
+    return [redactors[mine[m.audit_id]](m.summary.strip()) for m in summaries]
 
 
 def _month_actions(session: Session, cycle: AuditCycle | None) -> list:
@@ -515,7 +508,8 @@ def _closing_the_loop(session: Session, month: Month) -> list[LoopRow]:
         .group_by(Audit.cycle_id, Action.status)
     ):
         counts[cycle_id][status] += n
-    return [LoopRow(month=m, theme=theme, actions_raised=sum(counts[cid].values()),
+    redact = Redactor.for_caseload(session)
+    return [LoopRow(month=m, theme=redact.optional(theme), actions_raised=sum(counts[cid].values()),
                     actions_open=counts[cid][ActionStatus.OPEN],
                     actions_signed_off=counts[cid][ActionStatus.SIGNED_OFF],
                     actions_awaiting_sign_off=counts[cid][ActionStatus.DONE])
@@ -570,8 +564,9 @@ def build_report_data(session: Session, ctx: AppContext, *, month: Month) -> Rep
         month_label=f"{month.first_day:%B %Y}",
         generated_on=ctx.timescales.today(ctx.now),
         provisional=cycle is not None and not is_closed(ctx, cycle),
-        theme=cycle.theme if cycle else None,
-        notes_markdown=cycle.report_notes if cycle else None,
+        # The theme and the QA manager's findings are about the month, not one child: the whole caseload.
+        theme=Redactor.for_caseload(session).optional(cycle.theme) if cycle else None,
+        notes_markdown=Redactor.for_caseload(session).optional(cycle.report_notes) if cycle else None,
         headline=headline,
         previous=_headline(rows_by_cycle.get(previous_cycle.id, []), ctx) if previous_cycle else None,
         trend=_trend(ctx, month, cycles, rows_by_cycle),

@@ -19,6 +19,7 @@ from auditcycle.models.enums import (
     ResponseTrigger,
 )
 from auditcycle.people.permissions import authorise
+from auditcycle.privacy.redaction import Redactor
 from auditcycle.sampling.draw import (
     Allocation,
     AllocationImpossible,
@@ -302,11 +303,12 @@ def withdraw(session: Session, ctx: AppContext, *, reference: str, by: str, reas
     was_notified = audit.status != AuditStatus.ALLOCATED
     audit.status = AuditStatus.WITHDRAWN
     audit.status_reason = reason.strip()
-    cancel_meetings(session, ctx, audit=audit, reason=reason.strip())
+    said = Redactor.about(session, audit.child)(audit.status_reason)
+    cancel_meetings(session, ctx, audit=audit, reason=said)
     if was_notified:
         for person in sorted(involved_recipients(session, audit)):
             message = compose_withdrawal(recipient_name=person.name, month=audit.cycle.month,
-                                         audit_ref=audit.reference, child_id=audit.child_id, reason=reason.strip())
+                                         audit_ref=audit.reference, child_id=audit.child_id, reason=said)
             enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, "withdrawn"), person, message)
     session.flush()
     return audit

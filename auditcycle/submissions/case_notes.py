@@ -22,6 +22,7 @@ from auditcycle.models import Action, Audit, AuditCycle, Child, Moderation, Subm
 from auditcycle.models.enums import AuditStatus, ModerationStatus
 from auditcycle.notices.queue import KIND_LABELS
 from auditcycle.notifications.notices import day_label, month_label
+from auditcycle.privacy.redaction import Redactor, redactors_for
 
 NOTE_SEPARATOR = "\n\n" + "-" * 72 + "\n\n"
 DECIDED = (ModerationStatus.AGREED, ModerationStatus.CHANGED)
@@ -58,10 +59,11 @@ def export_case_notes(session: Session, ctx: AppContext, *, month: Month, folder
                                   .order_by(Action.due_date, Action.reference).options(selectinload(Action.owner))):
         actions[action.audit_id].append(action)
     by_child: dict[str, list[str]] = defaultdict(list)
+    redactors = redactors_for(session, {a.child_id for a in audits})
     for audit in audits:
         by_child[audit.child_id].append(compose_case_note(
             audit, submissions.get(audit.id), moderations.get(audit.id), actions[audit.id],
-            framework=ctx.settings.framework, month_name=label, tz=ctx.tz))
+            framework=ctx.settings.framework, month_name=label, tz=ctx.tz, redact=redactors[audit.child_id]))
     names = {child_id: note_filename(child_id) for child_id in by_child}
     if len(set(names.values())) < len(names):
         # Two case ids made safe to the same name would overwrite one child's note with another's.
@@ -75,7 +77,7 @@ def export_case_notes(session: Session, ctx: AppContext, *, month: Month, folder
 
 def compose_case_note(audit: Audit, submission: Submission | None, moderation: Moderation | None,
                       actions: list[Action], *, framework: FrameworkSettings, month_name: str,
-                      tz: ZoneInfo) -> str:
+                      tz: ZoneInfo, redact: Redactor) -> str:
     """Compose the case-note text of one finalised audit, naming the child by case id only."""
     grade = framework.grades.get
     child = audit.child
@@ -111,7 +113,7 @@ def compose_case_note(audit: Audit, submission: Submission | None, moderation: M
         lines.append("Moderation: not moderated.")
     lines += ["", "Actions:"]
     for action in actions:
-        description = " ".join(action.description.split())
+        description = " ".join(redact(action.description).split())
         lines.append(f"- {action.reference}: {description} Owner: {action.owner.name}. "
                      f"Due by {framework.working_day_end:%H:%M} on {day_label(action.due_date)}.")
     if not actions:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
+from auditcycle.core.text import Redacted
 from auditcycle.immediate_responses.lifecycle import raise_response
 from auditcycle.models import Action, Audit, Dispute, FamilyFeedback, Staff, Submission
 from auditcycle.models.enums import ActionStatus, AuditStatus, ResponseTrigger
@@ -16,7 +17,7 @@ from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.outcomes import ActionRow, GradeRow, compose_outcome, compose_supervision_prompt
 from auditcycle.people.directory import Directory, distinct
 from auditcycle.people.permissions import Subject, authorise
-from auditcycle.privacy.redaction import child_names, redact
+from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 from auditcycle.storage.records import get_audit
 from auditcycle.submissions.forms import AuditForm, read_form_file, validate_form
@@ -82,7 +83,7 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     audit.status = AuditStatus.SUBMITTED
     session.flush()
     log_event(session, ctx, subject_ref=audit.reference, kind="submitted" if first else "resubmitted", actor_id=by,
-              detail=f"version {submission.version}")
+              detail=Redacted.fixed(f"version {submission.version}"))
     if form.immediate_response is not None:
         raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SAFEGUARDING_CONCERN,
                        reason=form.immediate_response.reason, raised_by=by)
@@ -112,13 +113,13 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
     """Tell the key worker, their team manager and the IRO or CP chair; prompt the supervision discussion."""
     framework = ctx.settings.framework
     child = audit.child
-    names = child_names(child)
+    redact = Redactor.about(session, child)
     rows = [GradeRow(framework.domains[d], framework.grades[grades[d]]) for d in framework.domains if d in grades]
     recorded = list(session.scalars(select(Action).where(Action.audit_id == audit.id).order_by(Action.id)))
     owner_ids = {a.owner_id for a in recorded}
     owners = {sid: name for sid, name in session.execute(
         select(Staff.id, Staff.name).where(Staff.id.in_(owner_ids)))} if owner_ids else {}
-    actions = [ActionRow(a.reference, redact(a.description, names), owners.get(a.owner_id, a.owner_id),
+    actions = [ActionRow(a.reference, redact(a.description), owners.get(a.owner_id, a.owner_id),
                          day_label(a.due_date)) for a in recorded]
     overall = framework.grades[submission.overall]
     team_managers = Directory(session).team_managers_of(child)

@@ -345,7 +345,7 @@ def test_family_counts_and_redacted_quotes(report):
     family = report.family
     assert (family.attempted, family.spoke, family.declined, family.unreachable, family.not_appropriate,
             family.interpreter_used) == (6, 3, 1, 1, 1, 1)
-    assert family.quotes == ["Mother: Z. is happier, said X. (call [removed]).",
+    assert family.quotes == ["Mother: Z. is happier, said X. M. (call [removed]).",
                              "Foster carer: Things are better at school."]
 
 
