@@ -6,9 +6,10 @@ the report, case-note exports, event details, logs, web pages reached by a link)
 `Redactor` first, built for the children the text concerns (and their family contacts) or, where that
 is unclear, for the whole caseload. It removes:
 
-- names, in any case, with accents folded and Unicode normalised: each part of a multi-part first or
-  last name on its own, so hyphenated, spaced and double names go part by part (a name becomes its
-  initial, which the framework allows in mail);
+- the names of the children concerned and their contacts, in any case, with accents folded and Unicode
+  normalised: each part of a multi-part first or last name on its own, so hyphenated, spaced and double
+  names go part by part (a name becomes its initial, which the framework allows in mail); any other
+  child's or contact's name (a sibling, a friend) wherever it is written with a capital;
 - any date that is the date of birth of a child concerned, written in any common UK way;
 - every phone number, whatever its format (Google's `phonenumbers` matcher), not only stored ones;
 - every email address that is not a staff member's.
@@ -23,14 +24,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from auditcycle.core.text import Redacted
 from auditcycle.models import Child, FamilyContact, Staff
 from auditcycle.storage.transactions import transaction_info
 
-__all__ = ["WITHHELD", "Redacted", "Redactor", "fold", "name_parts", "readings", "redactors_for"]
+__all__ = ["WITHHELD", "Redacted", "Redactor", "caseload_names", "fold", "name_parts", "readings", "redactors_for"]
 
 WITHHELD = "[removed]"
 # A name part this short ("Jo", "Al") is still cut, but a single letter is already an initial.
@@ -110,6 +111,8 @@ class Redactor:
     names: frozenset[str] = frozenset()
     birthdays: frozenset[date] = frozenset()
     staff_emails: frozenset[str] = frozenset()
+    # Everyone else's name parts, cut where written with a capital: a sibling or a friend named in a note.
+    others: frozenset[str] = frozenset()
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -117,7 +120,8 @@ class Redactor:
         """Build the redactor for text about these children: theirs and their family contacts' identities."""
         found = _identities(session, sorted(set(child_ids)))
         return cls(frozenset().union(*(names for names, _ in found.values())),
-                   frozenset().union(*(born for _, born in found.values())), _staff_emails(session))
+                   frozenset().union(*(born for _, born in found.values())), _staff_emails(session),
+                   caseload_names(session))
 
     @classmethod
     def about(cls, session: Session, child: Child | None) -> "Redactor":
@@ -126,14 +130,15 @@ class Redactor:
             return cls.for_caseload(session)
         names = name_parts(child.first_name) | name_parts(child.last_name)
         names.update(*(name_parts(contact.name) for contact in child.contacts))
-        return cls(frozenset(names), frozenset({child.date_of_birth}), _staff_emails(session))
+        return cls(frozenset(names), frozenset({child.date_of_birth}), _staff_emails(session), caseload_names(session))
 
     @classmethod
     def for_caseload(cls, session: Session) -> "Redactor":
         """Build the redactor for text whose child is not known: every child's and contact's identity."""
         info = transaction_info(session)
         if "caseload redactor" not in info:
-            info["caseload redactor"] = cls.for_children(session, session.scalars(select(Child.id)))
+            born = frozenset(session.scalars(select(Child.date_of_birth).distinct()))
+            info["caseload redactor"] = cls(caseload_names(session), born, _staff_emails(session))
         return info["caseload redactor"]
 
     def __call__(self, text: str | None) -> Redacted:
@@ -178,7 +183,7 @@ class Redactor:
         folded, origin = _folded_with_origin(text)
         out, last = [], 0
         for word in _WORD.finditer(folded):
-            if word.group(0) in self.names:
+            if word.group(0) in self.names or (word.group(0) in self.others and text[origin[word.start()]].isupper()):
                 start = origin[word.start()]
                 end = origin[word.end()] if word.end() < len(folded) else len(text)
                 out.append(text[last:start] + text[start].upper() + ".")
@@ -220,8 +225,33 @@ def _staff_emails(session: Session) -> frozenset[str]:
 def redactors_for(session: Session, child_ids: Iterable[str]) -> dict[str, Redactor]:
     """Build one redactor per child, sharing the staff list, for a batch of texts each about one child."""
     staff = _staff_emails(session)
-    return {child_id: Redactor(frozenset(names), frozenset(born), staff)
+    others = caseload_names(session)
+    return {child_id: Redactor(frozenset(names), frozenset(born), staff, others)
             for child_id, (names, born) in _identities(session, sorted(set(child_ids))).items()}
+
+
+_CASELOAD_NAMES: dict[str, tuple[tuple, frozenset[str]]] = {}
+
+
+def caseload_names(session: Session) -> frozenset[str]:
+    """Return the name parts of every child and family contact, read again whenever the caseload has changed."""
+    info = transaction_info(session)
+    if "caseload names" in info:
+        return info["caseload names"]
+    # Reading 200,000 names for every decision would be slow; their count and length say when to read again.
+    signature = (tuple(session.execute(select(func.count(), func.sum(func.length(Child.first_name)
+                                                                       + func.length(Child.last_name)))).one()),
+                 tuple(session.execute(select(func.count(), func.sum(func.length(FamilyContact.name)))).one()))
+    url = str(session.get_bind().url)
+    cached = _CASELOAD_NAMES.get(url)
+    if cached is None or cached[0] != signature:
+        names: set[str] = set()
+        for first, last in session.execute(select(Child.first_name, Child.last_name)):
+            names |= name_parts(first) | name_parts(last)
+        names.update(*(name_parts(n) for n in session.scalars(select(FamilyContact.name))))
+        cached = _CASELOAD_NAMES[url] = (signature, frozenset(names))
+    info["caseload names"] = cached[1]
+    return cached[1]
 
 
 def _identities(session: Session, ids: list[str]) -> dict[str, tuple[set[str], set[date]]]:
