@@ -120,3 +120,47 @@ def test_run_and_retention_refuse_to_start_without_by(app_env) -> None:
 
         assert result.exit_code == 2 and "--by" in result.output
 
+
+
+def _deployed_runs(flow, parameters: dict) -> tuple:
+    """Deploy a flow on a daily schedule; return a run Prefect's scheduler made from it and one made by hand."""
+    from datetime import datetime, timezone
+
+    from prefect import get_client
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.states import Scheduled
+
+    with get_client(sync_client=True) as client:
+        deployment_id = client.create_deployment(
+            flow_id=client.create_flow(flow), name=f"scheduled-{flow.name}", parameters=parameters,
+            schedules=[DeploymentScheduleCreate(schedule=CronSchedule(cron="0 8 * * *", timezone="Europe/London"),
+                                                active=True)])
+        # What Prefect's scheduler service does each minute: make the deployment's next runs.
+        start = datetime.now(timezone.utc).isoformat()
+        client.request("POST", f"/deployments/{deployment_id}/schedule", json={"start_time": start, "max_runs": 1})
+        [scheduled] = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])))
+        # Due now rather than at tomorrow's 08:00, so the engine does not wait for it.
+        client.set_flow_run_state(scheduled.id, Scheduled(scheduled_time=datetime.now(timezone.utc)), force=True)
+        by_hand = client.create_flow_run_from_deployment(deployment_id, parameters=parameters)
+    return scheduled, by_hand
+
+
+def test_only_a_run_prefect_made_from_a_schedule_is_credited_to_the_scheduler(authority, app_env,
+                                                                              prefect_harness) -> None:
+    from prefect.flow_engine import run_flow
+
+    from auditcycle.flows.sample import sample
+
+    scheduled, by_hand = _deployed_runs(sample, {"month": "2026-12", "now": "2026-11-23T07:00"})
+    assert scheduled.auto_scheduled and not by_hand.auto_scheduled
+
+    with pytest.raises(UserError, match="a sample run started by hand needs a person"):
+        run_flow(sample, flow_run=by_hand, parameters=by_hand.parameters)
+    run_flow(sample, flow_run=scheduled, parameters=scheduled.parameters)
+
+    with sessionmaker(bind=authority)() as s:
+        actors = set(s.scalars(select(TrailEntry.actor).where(TrailEntry.entity == "audit")))
+    assert actors == {"scheduler:sample"}
