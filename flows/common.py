@@ -4,7 +4,6 @@ import inspect
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 from prefect import Flow, flow
@@ -17,14 +16,13 @@ from prefect.states import Crashed
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import UserError
-from auditcycle.models.enums import Cohort
 from auditcycle.people.permissions import authorise
 from auditcycle.runs.leases import acquire, busy_message, current, held, holder_name, lease_ttl
 from auditcycle.runs.phases import RunRecord, recorded_run, resolve_month, skip_reason
 from auditcycle.storage.db import session_scope
 from auditcycle.storage.installation import check_clock
 from auditcycle.storage.trail import acting_as
-from auditcycle.tasks.adhoc import book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
+from auditcycle.tasks.adhoc import adhoc_request_month, book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
 from auditcycle.tasks.delivery import deliver_outbox
 
 
@@ -150,13 +148,12 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
     return make
 
 
-def adhoc_phase(name: str, *, kind: str, theme: str, size: int, due: date, cohort: Cohort | None, team: str | None,
-                reason: str | None, domains: list[str] | None, now: str | None, by: str | None) -> dict:
-    """Run an ad-hoc phase (deep dive or dip sample): draw it, announce it and book its meetings, once."""
-    with phase(name, str(Month.of(due)), now, starter(name, now, by)) as (_, clock, record):
-        drawn = draw_adhoc_sample(kind=kind, theme=theme, size=size, due=due, now=clock,
-                                  cohort=cohort.value if cohort else None, team=team, reason=reason,
-                                  domains=domains, by=by)
+def adhoc_phase(name: str, *, kind: str, request: str, now: str | None, by: str | None) -> dict:
+    """Run an ad-hoc phase (deep dive or dip sample) from its stored request: draw, announce and book it, once."""
+    actor = starter(name, now, by)
+    month = adhoc_request_month(request=request, kind=kind, now=build_context(now).now.isoformat())
+    with phase(name, month, now, actor) as (_, clock, record):
+        drawn = draw_adhoc_sample(request=request, now=clock, by=by)
         # Each task commits its own work, so a re-run after a failure finishes what was left undone.
         record.summary = {**drawn, "queued": queue_adhoc_notices(cycle=drawn["cycle"], now=clock),
                           **book_adhoc_meetings(cycle=drawn["cycle"], now=clock), "delivery": deliver_outbox()}
