@@ -10,6 +10,7 @@ from auditcycle.core.context import build_context
 from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.people.permissions import authorise
 from auditcycle.runs.phases import Kind, get_phase, phases_of
+from auditcycle.runs.prefect_server import start_temporary_server
 from auditcycle.storage.db import read_scope
 from auditcycle.storage.installation import check_clock
 
@@ -43,6 +44,7 @@ def run_command(
     if phase.value == "sample" and theme is not None:
         options["request"] = _theme_request(theme, by, now)
     flow = get_phase(phase.value).load_flow()
+    start_temporary_server()
     clock = ctx.now.isoformat() if ctx.clock_set else None
     console.print_json(data=flow(month=str(month) if month else None, now=clock, by=by, **options))
 

@@ -10,6 +10,7 @@ from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.runs.phases import get_phase
+from auditcycle.runs.prefect_server import start_temporary_server
 from auditcycle.sampling.requests import MAX_NOTICE_WORKING_DAYS, Asked
 
 ThemeOption = Annotated[str, typer.Option("--theme", help="What the sample looks at.")]
@@ -91,6 +92,7 @@ def _store_and_run(asked: Asked, by: str, now: str | None, store_only: bool) -> 
         console.print(reference, highlight=False)
         return
     flow = get_phase(PHASE_OF[asked.kind]).load_flow()
+    start_temporary_server()
     console.print_json(data=flow(request=reference, now=ctx.now.isoformat(), by=by))
 
 
