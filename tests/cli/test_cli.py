@@ -145,7 +145,7 @@ def test_run_sample_with_a_theme_stores_it_and_gives_prefect_only_its_reference(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 
-    from auditcycle.models import AuditCycle, DrawRequest
+    from auditcycle.models import AuditCycle, DrawRequest, PhaseRun
     from auditcycle.models.enums import CycleKind
 
     theme = "Voice of the child: Tobiah Wrenfield-Ashcombe"
@@ -157,11 +157,12 @@ def test_run_sample_with_a_theme_stores_it_and_gives_prefect_only_its_reference(
     with sessionmaker(bind=authority)() as s:
         cycle = s.scalar(select(AuditCycle).where(AuditCycle.month == "2026-12"))
         request = s.scalar(select(DrawRequest).where(DrawRequest.cycle_id == cycle.id))
+        flow_run_id = s.scalar(select(PhaseRun.flow_run_id).where(PhaseRun.phase == "sample"))
     assert (cycle.theme, request.kind, request.theme, request.requested_by_id) == (
         theme, CycleKind.MONTHLY, theme, QA_MANAGER)
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["sample"])))
-    assert runs[-1].parameters["request"] == f"REQ-{request.id}"
+    assert {str(r.id): r.parameters for r in runs}[flow_run_id]["request"] == f"REQ-{request.id}"
     assert "Wrenfield" not in json.dumps([r.parameters for r in runs])
 
 

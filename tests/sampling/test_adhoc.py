@@ -15,7 +15,18 @@ from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied, UserError
 from auditcycle.core.settings import DEFAULT_DOMAINS
-from auditcycle.models import Audit, AuditCycle, Child, DomainGrade, DrawRequest, Meeting, OutboxMessage, Staff, Team
+from auditcycle.models import (
+    Audit,
+    AuditCycle,
+    Child,
+    DomainGrade,
+    DrawRequest,
+    Meeting,
+    OutboxMessage,
+    PhaseRun,
+    Staff,
+    Team,
+)
 from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, CycleKind, Role
 from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
@@ -319,7 +330,7 @@ def test_flow_run_parameters_hold_no_child_ids_or_names(authority, app_env, pref
         child_ids = list(s.scalars(select(Audit.child_id)))
     parameters = json.dumps([r.parameters for r in runs])
     assert runs and qa in parameters  # the scan sees the real parameters
-    assert set(runs[-1].parameters) == {"request", "now", "by"}
+    assert {frozenset(r.parameters) for r in runs} == {frozenset({"request", "now", "by"})}
     for value in [*child_ids, PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"], "Direct work"]:
         assert value not in parameters
 
@@ -340,12 +351,15 @@ def test_a_deep_dives_theme_and_reason_never_reach_prefect(authority, app_env, p
         cycle = s.scalar(select(AuditCycle).where(AuditCycle.reference == summary["cycle"]))
         asked = s.scalar(select(DrawRequest).where(DrawRequest.cycle_id == cycle.id))
         drawn = s.scalar(select(func.count()).select_from(Audit).where(Audit.cycle_id == cycle.id))
+        flow_run_id = s.scalar(select(PhaseRun.flow_run_id).where(PhaseRun.phase == "deep-dive"))
     assert (cycle.theme, cycle.reason, drawn) == (theme, reason, 3)
     runs = _flow_runs("deep-dive")
-    assert runs[-1].parameters["request"] == f"REQ-{asked.id}"
+    assert {str(r.id): r.parameters for r in runs}[flow_run_id] == {"request": f"REQ-{asked.id}",
+                                                                   "now": "2026-11-23T09:00:00+00:00",
+                                                                   "by": qa}
     assert planted.decode() not in json.dumps([r.parameters for r in runs])
     stored = _prefect_bytes(prefect_harness)
-    assert f"REQ-{asked.id}".encode() in stored  # the scan reads what Prefect wrote
+    assert flow_run_id.encode() in stored  # the scan reads what Prefect wrote of this run
     assert planted not in stored and planted.decode("ascii").encode("utf-16-le") not in stored
 
 
