@@ -4,7 +4,6 @@ import inspect
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 from prefect import Flow, flow
@@ -17,19 +16,23 @@ from prefect.states import Crashed
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import UserError
-from auditcycle.models.enums import Cohort
 from auditcycle.people.permissions import authorise
 from auditcycle.runs.leases import acquire, busy_message, current, held, holder_name, lease_ttl
 from auditcycle.runs.phases import RunRecord, recorded_run, resolve_month, skip_reason
 from auditcycle.storage.db import session_scope
 from auditcycle.storage.installation import check_clock
 from auditcycle.storage.trail import acting_as
-from auditcycle.tasks.adhoc import book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
+from auditcycle.tasks.adhoc import adhoc_request_month, book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
 from auditcycle.tasks.delivery import deliver_outbox
 
 
 def _flow_run_id() -> str | None:
     return str(flow_run.get_id() or "") or None
+
+
+def _holder() -> str:
+    """Name this run as a lease holder, and as the sender of the mail it claims."""
+    return holder_name(_flow_run_id())
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:
@@ -76,7 +79,7 @@ def phase(name: str, month: str | None, now: str | None, actor: str) -> Iterator
     chosen = resolve_month(name, Month.parse(month) if month is not None else None, ctx)
     run_id = _flow_run_id()
     # Take the lease before recording the run, so two runs' records never overlap in time.
-    with acting_as(actor), held(name, holder_name(run_id), tz=ctx.tz):
+    with acting_as(actor), held(name, _holder(), tz=ctx.tz):
         with recorded_run(name, chosen, ctx, flow_run_id=run_id) as record:
             _crash_flow_runs(record.abandoned_flow_runs)
             yield str(chosen), ctx.now.isoformat(), record
@@ -108,7 +111,7 @@ def scheduled_skip(name: str, month: str | None, now: str | None) -> dict | None
         return None
     ctx = build_context(now)
     reason = skip_reason(name, ctx)
-    if reason is None and not acquire(name, holder_name(_flow_run_id()), lease_ttl()):
+    if reason is None and not acquire(name, _holder(), lease_ttl()):
         reason = busy_message(name, current(name), ctx.tz)
     if reason is None:
         return None
@@ -141,7 +144,7 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
                 return skipped
             with phase(name, month, now, actor) as (month, now, record):
                 summary = body(month=month, now=now, **options)
-                record.summary = {**summary, "delivery": deliver_outbox()} if deliver else summary
+                record.summary = {**summary, "delivery": deliver_outbox(holder=_holder())} if deliver else summary
             return record.summary
 
         run.__signature__ = signature
@@ -150,14 +153,14 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
     return make
 
 
-def adhoc_phase(name: str, *, kind: str, theme: str, size: int, due: date, cohort: Cohort | None, team: str | None,
-                reason: str | None, domains: list[str] | None, now: str | None, by: str | None) -> dict:
-    """Run an ad-hoc phase (deep dive or dip sample): draw it, announce it and book its meetings, once."""
-    with phase(name, str(Month.of(due)), now, starter(name, now, by)) as (_, clock, record):
-        drawn = draw_adhoc_sample(kind=kind, theme=theme, size=size, due=due, now=clock,
-                                  cohort=cohort.value if cohort else None, team=team, reason=reason,
-                                  domains=domains, by=by)
+def adhoc_phase(name: str, *, kind: str, request: str, now: str | None, by: str | None) -> dict:
+    """Run an ad-hoc phase (deep dive or dip sample) from its stored request: draw, announce and book it, once."""
+    actor = starter(name, now, by)
+    month = adhoc_request_month(request=request, kind=kind, now=build_context(now).now.isoformat())
+    with phase(name, month, now, actor) as (_, clock, record):
+        drawn = draw_adhoc_sample(request=request, now=clock, by=by)
         # Each task commits its own work, so a re-run after a failure finishes what was left undone.
         record.summary = {**drawn, "queued": queue_adhoc_notices(cycle=drawn["cycle"], now=clock),
-                          **book_adhoc_meetings(cycle=drawn["cycle"], now=clock), "delivery": deliver_outbox()}
+                          **book_adhoc_meetings(cycle=drawn["cycle"], now=clock),
+                          "delivery": deliver_outbox(holder=_holder())}
     return record.summary

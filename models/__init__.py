@@ -3,6 +3,7 @@ from auditcycle.models.action import Action
 from auditcycle.models.audit import Audit, AuditCycle, Nomination
 from auditcycle.models.base import Base
 from auditcycle.models.child import Child, FamilyContact
+from auditcycle.models.draw_request import DrawRequest
 from auditcycle.models.event import Event
 from auditcycle.models.immediate_response import ImmediateResponse
 from auditcycle.models.installation import Installation
@@ -19,7 +20,7 @@ from auditcycle.models.submission import Dispute, DomainGrade, FamilyFeedback, G
 from auditcycle.models.trail import TrailEntry
 
 __all__ = [
-    "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "Event",
+    "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "DrawRequest", "Event",
     "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Installation", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "OutboxMessage", "PhaseLease", "PhaseRun", "ReportEdition", "Service",
     "Staff", "Submission", "Team", "TrailEntry", "TrendFlag",

@@ -43,3 +43,6 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # The run (its lease holder name, host and process id) that last claimed the message for sending, so a
+    # run taking over from a killed one can release that run's claims at once (see runs.leases.acquire).
+    claimed_by: Mapped[str | None] = mapped_column(String(120))

@@ -106,12 +106,14 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def _claim(factory: sessionmaker[Session], limit: int, at: datetime, lease: timedelta) -> list[int]:
-    """Mark a batch of due messages as sending, so a parallel sender skips them until the lease lapses."""
+def _claim(factory: sessionmaker[Session], limit: int, at: datetime, lease: timedelta,
+           holder: str | None) -> list[int]:
+    """Mark a batch of due messages as sending by `holder`, so a parallel sender skips them until the lease lapses."""
     with factory.begin() as session:
         due = or_(
             (OutboxMessage.status == MessageStatus.PENDING) & (OutboxMessage.next_attempt_at <= at),
-            # A sender that died mid-batch leaves its claim; it lapses after the lease.
+            # A sender that died mid-batch leaves its claim; it lapses after the lease, or at once when a run
+            # takes its phase over (notifications.outbox.release_claims).
             (OutboxMessage.status == MessageStatus.SENDING) & (OutboxMessage.next_attempt_at <= at),
         )
         ids = list(
@@ -123,7 +125,7 @@ def _claim(factory: sessionmaker[Session], limit: int, at: datetime, lease: time
         if ids:
             session.execute(
                 update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                .values(status=MessageStatus.SENDING, next_attempt_at=at + lease)
+                .values(status=MessageStatus.SENDING, next_attempt_at=at + lease, claimed_by=holder)
             )
         return ids
 
@@ -133,9 +135,12 @@ def _record(factory: sessionmaker[Session], message_id: int, **values) -> None:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
 
 
-def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
-            transport: Transport | None = None) -> DeliveryReport:
-    """Send every due message once, marking each sent, retrying or failed as its reply says."""
+def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200, transport: Transport | None = None,
+            holder: str | None = None) -> DeliveryReport:
+    """Send every due message once, marking each sent, retrying or failed as its reply says.
+
+    `holder` names the run sending (see runs.leases.holder_name), recorded on each message it claims.
+    """
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     report = DeliveryReport()
     transport = transport or transport_for(settings)
@@ -145,7 +150,7 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200,
     connected = False
     try:
         while True:
-            ids = [i for i in _claim(factory, batch_size, wall_clock(), lease) if i not in seen]
+            ids = [i for i in _claim(factory, batch_size, wall_clock(), lease, holder) if i not in seen]
             if not ids:
                 newly_failed = [i for i in report.failed_ids if i not in reported]
                 reported.update(newly_failed)

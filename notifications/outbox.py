@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from email.utils import make_msgid
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month, wall_clock
@@ -88,3 +88,13 @@ def _queued_keys(session: Session, prefix: str) -> set[str]:
         cache[prefix] = set(session.scalars(select(OutboxMessage.idempotency_key).where(
             OutboxMessage.idempotency_key >= prefix, OutboxMessage.idempotency_key < upper)))
     return cache[prefix]
+
+
+def release_claims(session: Session, holder: str) -> int:
+    """Put the messages a dead sender had claimed back in the queue, due now; return how many.
+
+    Call only for a holder known to be dead: a live sender's claimed messages may be on the wire.
+    """
+    return session.execute(
+        update(OutboxMessage).where(OutboxMessage.status == MessageStatus.SENDING, OutboxMessage.claimed_by == holder)
+        .values(status=MessageStatus.PENDING, next_attempt_at=wall_clock(), claimed_by=None)).rowcount

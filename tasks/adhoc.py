@@ -1,24 +1,23 @@
-"""Draw, announce and book an ad-hoc cycle: a deep dive or a dip sample."""
-from datetime import date
-
+"""Draw, announce and book an ad-hoc cycle: a deep dive or a dip sample, from its stored request."""
 from sqlalchemy.orm import Session
 
 from auditcycle.booking.meetings import book
 from auditcycle.core.context import AppContext
-from auditcycle.models.enums import Cohort, CycleKind
+from auditcycle.models.enums import CycleKind
 from auditcycle.notices.queue import queue_notices
-from auditcycle.sampling.adhoc import AdhocRequest, AdhocSummary, draw_adhoc, get_adhoc_cycle
+from auditcycle.sampling.adhoc import AdhocSummary, draw_adhoc, get_adhoc_cycle, request_month
 from auditcycle.tasks.common import phase_task
 
 
+@phase_task("read-adhoc-request")
+def adhoc_request_month(session: Session, ctx: AppContext, request: str, kind: str) -> str:
+    """Return the month ("YYYY-MM") a stored ad-hoc request is filed under; its text stays in the database."""
+    return str(request_month(session, request=request, kind=CycleKind(kind)))
+
+
 @phase_task("draw-adhoc-sample")
-def draw_adhoc_sample(session: Session, ctx: AppContext, kind: str, theme: str, size: int, due: date,
-                      cohort: str | None = None, team: str | None = None, reason: str | None = None,
-                      domains: list[str] | None = None, by: str | None = None) -> AdhocSummary:
-    """Draw and allocate an ad-hoc sample once, returning its reference and counts only."""
-    request = AdhocRequest(kind=CycleKind(kind), theme=theme, size=size, due=due,
-                           cohort=Cohort(cohort) if cohort else None, team=team, reason=reason,
-                           domains=tuple(domains or ()))
+def draw_adhoc_sample(session: Session, ctx: AppContext, request: str, by: str | None = None) -> AdhocSummary:
+    """Draw and allocate a stored ad-hoc request once, returning its reference and counts only."""
     return draw_adhoc(session, ctx, request=request, by=by)
 
 

@@ -11,8 +11,8 @@ from auditcycle.tasks.common import TASK_OPTIONS
 
 
 @task(name="deliver-outbox", **TASK_OPTIONS)
-def deliver_outbox() -> dict:
-    """Send every message due, after the phase's own transaction has committed."""
+def deliver_outbox(holder: str | None = None) -> dict:
+    """Send every message due, after the phase's own transaction has committed, claiming them as `holder`."""
     checkpoint(BEFORE_DELIVERY)
-    report = deliver(engine=get_engine(), settings=get_settings())
+    report = deliver(engine=get_engine(), settings=get_settings(), holder=holder)
     return {k: v for k, v in asdict(report).items() if k != "failures"}

@@ -9,8 +9,9 @@ from auditcycle.tasks.common import phase_task
 
 
 @phase_task("draw-sample")
-def draw_sample(session: Session, ctx: AppContext, month: Month, theme: str | None = None, cohort: str | None = None,
-                team: str | None = None, size: int | None = None, seed: int | None = None) -> DrawSummary:
-    """Draw and allocate the month's audits once, returning counts only."""
-    return draw(session, ctx, month=month, theme=theme, cohort=Cohort(cohort) if cohort else None, team=team,
+def draw_sample(session: Session, ctx: AppContext, month: Month, request: str | None = None,
+                cohort: str | None = None, team: str | None = None, size: int | None = None,
+                seed: int | None = None) -> DrawSummary:
+    """Draw and allocate the month's audits once, its theme read from a stored request; return counts only."""
+    return draw(session, ctx, month=month, request=request, cohort=Cohort(cohort) if cohort else None, team=team,
                 size=size, seed=seed)

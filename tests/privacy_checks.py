@@ -3,16 +3,28 @@ import sqlite3
 
 from conftest import PLANTED, QA_MANAGER
 
+from auditcycle.core.context import build_context
 from auditcycle.flows.book import book
 from auditcycle.flows.notify import notify
 from auditcycle.flows.sample import sample
+from auditcycle.models.enums import CycleKind
+from auditcycle.sampling.requests import Asked, store_request
+from auditcycle.storage.db import session_scope
 
 MONTH = "2026-12"
 
 
+def _theme(now: str) -> str:
+    """Store the month's theme as `auditcycle run sample --theme` does; return the request's reference."""
+    with session_scope() as session:
+        return store_request(session, build_context(now), by=QA_MANAGER,
+                             asked=Asked(kind=CycleKind.MONTHLY, theme="Voice of the child"))
+
+
 def _run_month(now_day: int) -> list[dict]:
     return [
-        sample(month=MONTH, now=f"2026-11-{now_day}T09:00", theme="Voice of the child", by=QA_MANAGER),
+        sample(month=MONTH, now=f"2026-11-{now_day}T09:00", request=_theme(f"2026-11-{now_day}T09:00"),
+               by=QA_MANAGER),
         notify(month=MONTH, now=f"2026-11-{now_day}T10:00", by=QA_MANAGER),
         book(month=MONTH, now=f"2026-11-{now_day}T11:00", by=QA_MANAGER),
     ]

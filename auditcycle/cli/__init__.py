@@ -78,8 +78,9 @@ def unit_of_work(now: str | None) -> Iterator[tuple[Session, AppContext]]:
 def deliver_queued() -> int:
     """Send what the command queued, after its transaction has committed; return how many went."""
     from auditcycle.notifications.gateway import deliver  # imported here: the mail libraries load slowly
+    from auditcycle.runs.leases import holder_name
 
-    return deliver(engine=get_engine(), settings=get_settings()).sent
+    return deliver(engine=get_engine(), settings=get_settings(), holder=holder_name(None)).sent
 
 
 def _parse_date(value: str) -> date:

@@ -100,8 +100,10 @@ def simulate_month(month: Month, *, seed: int):
     """Replay one audit month with a progress bar, print its summary, and return the replay and figures."""
     # Imported here: the replay imports every flow, and with them Prefect.
     from auditcycle.demo.replay import month_calendar, month_figures, replay_month
+    from auditcycle.runs.prefect_server import start_temporary_server
 
     calendar = month_calendar(build_context(f"{month.first_day.isoformat()}T12:00"), month)
+    start_temporary_server()
     with Progress(TextColumn(f"[bold]{month}"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
                   TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("", total=calendar.days())

@@ -95,6 +95,7 @@ def availability_command(
     # Imported here: booking and the gateway load the calendar and mail libraries, which only this needs.
     from auditcycle.booking.meetings import reschedule_clashes
     from auditcycle.notifications.gateway import deliver
+    from auditcycle.runs.leases import holder_name
 
     with _progress(file, 1) as progress, session_scope() as session:
         summary = import_availability(
@@ -102,7 +103,7 @@ def availability_command(
         )
         # Moving clashing meetings commits with the import, so the updates cannot be lost or doubled.
         moved, stuck = reschedule_clashes(session, ctx, staff_ids=summary.staff_ids)
-    deliver(engine=get_engine(), settings=ctx.settings)
+    deliver(engine=get_engine(), settings=ctx.settings, holder=holder_name(None))
     console.print(str(summary), highlight=False)
     if moved or stuck:
         console.print(f"{moved} clashing meeting(s) moved; {len(stuck)} could not be moved "

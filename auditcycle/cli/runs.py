@@ -4,12 +4,13 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import NowOption, app, console, guarded, month_option
+from auditcycle.cli import NowOption, app, console, guarded, month_option, unit_of_work
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.models.enums import Cohort
+from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.people.permissions import authorise
 from auditcycle.runs.phases import Kind, get_phase, phases_of
+from auditcycle.runs.prefect_server import start_temporary_server
 from auditcycle.storage.db import read_scope
 from auditcycle.storage.installation import check_clock
 
@@ -38,9 +39,19 @@ def run_command(
     with read_scope() as session:
         check_clock(session, ctx)
         authorise(session, command="run", staff_id=by)
-    options = {"sample": {"theme": theme, "cohort": cohort.value if cohort else None, "team": team, "size": size,
-                          "seed": seed},
+    options = {"sample": {"cohort": cohort.value if cohort else None, "team": team, "size": size, "seed": seed},
                "report": {"reissue": reissue}}.get(phase.value, {})
+    if phase.value == "sample" and theme is not None:
+        options["request"] = _theme_request(theme, by, now)
     flow = get_phase(phase.value).load_flow()
+    start_temporary_server()
     clock = ctx.now.isoformat() if ctx.clock_set else None
     console.print_json(data=flow(month=str(month) if month else None, now=clock, by=by, **options))
+
+
+def _theme_request(theme: str, by: str, now: str | None) -> str:
+    """Store the month's theme as a request and return its reference: free text is never a Prefect parameter."""
+    from auditcycle.sampling.requests import Asked, store_request
+
+    with unit_of_work(now) as (session, ctx):
+        return store_request(session, ctx, asked=Asked(kind=CycleKind.MONTHLY, theme=theme), by=by)

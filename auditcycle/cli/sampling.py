@@ -1,6 +1,5 @@
 """Commands of the sample: nominate, replace or withdraw an audit, and draw a deep dive or dip sample."""
 # Each command imports the domain inside its body, so `auditcycle --help` and unrelated commands start fast.
-# Each command imports the domain inside its body, so `auditcycle --help` and unrelated commands start fast.
 from datetime import date
 from typing import Annotated
 
@@ -8,11 +7,11 @@ import typer
 
 from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, month_option, unit_of_work
 from auditcycle.core.clock import Month
-from auditcycle.core.context import AppContext, build_context
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models.enums import Cohort, CycleKind
-from auditcycle.sampling.adhoc import COMMAND, MAX_NOTICE_WORKING_DAYS, AdhocRequest, check_request
-from auditcycle.storage.db import session_scope
+from auditcycle.runs.phases import get_phase
+from auditcycle.runs.prefect_server import start_temporary_server
+from auditcycle.sampling.requests import MAX_NOTICE_WORKING_DAYS, Asked
 
 ThemeOption = Annotated[str, typer.Option("--theme", help="What the sample looks at.")]
 SizeOption = Annotated[int, typer.Option("--size", help="How many audits to draw (at least one).")]
@@ -21,6 +20,9 @@ DueOption = Annotated[str, typer.Option("--due", metavar="DATE", help=(
 CohortOption = Annotated[Cohort | None, typer.Option("--cohort", help="Draw only from this cohort.")]
 TeamOption = Annotated[str | None, typer.Option("--team", help="Draw only from this team.")]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why the sample was called.")]
+StoreOnlyOption = Annotated[bool, typer.Option("--store-only", help=(
+    "Only store the request and print its reference (REQ-…), to start from the Prefect UI or deployment."))]
+PHASE_OF = {CycleKind.DEEP_DIVE: "deep-dive", CycleKind.DIP_SAMPLE: "dip-sample"}
 
 
 @app.command("nominate")
@@ -80,13 +82,18 @@ def _due(value: str) -> date:
         raise UserError(f"--due {shown(value)!r}: not a date; write it as YYYY-MM-DD, e.g. 2026-12-04") from None
 
 
-def _checked(ctx: AppContext, by: str, request: AdhocRequest) -> AdhocRequest:
-    """Authorise the QA team member and check the request, before anything reaches the Prefect engine."""
-    from auditcycle.people.permissions import authorise
+def _store_and_run(asked: Asked, by: str, now: str | None, store_only: bool) -> None:
+    """Store the request (checked, by a QA team member), then run its flow with the reference unless told not to."""
+    from auditcycle.sampling.requests import store_request
 
-    with session_scope() as session:
-        authorise(session, command=COMMAND, staff_id=by)
-        return check_request(session, ctx, request)
+    with unit_of_work(now) as (session, ctx):
+        reference = store_request(session, ctx, asked=asked, by=by)
+    if store_only:
+        console.print(reference, highlight=False)
+        return
+    flow = get_phase(PHASE_OF[asked.kind]).load_flow()
+    start_temporary_server()
+    console.print_json(data=flow(request=reference, now=ctx.now.isoformat(), by=by))
 
 
 @app.command("deep-dive")
@@ -99,17 +106,12 @@ def deep_dive_command(
     cohort: CohortOption = None,
     team: TeamOption = None,
     reason: ReasonOption = None,
+    store_only: StoreOnlyOption = False,
     now: NowOption = None,
 ) -> None:
     """Draw a deep dive at short notice, notify everyone involved and book its meetings, in one run."""
-    from auditcycle.flows.deep_dive import deep_dive
-
-    ctx = build_context(now)
-    request = _checked(ctx, by, AdhocRequest(kind=CycleKind.DEEP_DIVE, theme=theme, size=size, due=_due(due),
-                                             cohort=cohort, team=team, reason=reason))
-    result = deep_dive(theme=request.theme, size=request.size, due=request.due, cohort=request.cohort,
-                       team=request.team, reason=request.reason, now=ctx.now.isoformat(), by=by)
-    console.print_json(data=result)
+    _store_and_run(Asked(kind=CycleKind.DEEP_DIVE, theme=theme, size=size, due=_due(due), cohort=cohort, team=team,
+                         reason=reason), by, now, store_only)
 
 
 @app.command("dip-sample")
@@ -123,16 +125,10 @@ def dip_sample_command(
     cohort: CohortOption = None,
     team: TeamOption = None,
     reason: ReasonOption = None,
+    store_only: StoreOnlyOption = False,
     now: NowOption = None,
 ) -> None:
     """Draw a dip sample on some audit domains at short notice, notify and book its meetings, in one run."""
-    from auditcycle.flows.dip_sample import dip_sample
-
-    ctx = build_context(now)
     slugs = tuple(d.strip() for d in domains.split(",") if d.strip())
-    request = _checked(ctx, by, AdhocRequest(kind=CycleKind.DIP_SAMPLE, theme=theme, size=size, due=_due(due),
-                                             cohort=cohort, team=team, reason=reason, domains=slugs))
-    result = dip_sample(theme=request.theme, size=request.size, due=request.due, domains=list(request.domains),
-                        cohort=request.cohort, team=request.team, reason=request.reason, now=ctx.now.isoformat(),
-                        by=by)
-    console.print_json(data=result)
+    _store_and_run(Asked(kind=CycleKind.DIP_SAMPLE, theme=theme, size=size, due=_due(due), cohort=cohort, team=team,
+                         reason=reason, domains=slugs), by, now, store_only)

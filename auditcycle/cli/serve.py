@@ -17,6 +17,7 @@ def serve_command(
     # Imported here, as every command's domain is: Prefect takes a second to load, and --help should not.
     from prefect import serve
 
+    from auditcycle.runs.prefect_server import start_temporary_server
     from auditcycle.runs.serving import build_deployments, describe, find_config
 
     path = find_config(config)
@@ -24,5 +25,6 @@ def serve_command(
     console.print(f"Serving {len(deployments)} deployment(s) from {path}:", highlight=False)
     for deployment in deployments:
         console.print(f"  {describe(deployment)}", highlight=False)
+    start_temporary_server()
     # Stopping the server must not pause the schedules: `prefect deploy` and a worker may own them too.
     serve(*deployments, pause_on_shutdown=False, print_starting_message=False)

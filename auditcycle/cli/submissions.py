@@ -8,6 +8,7 @@ import typer
 from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, month_option, unit_of_work
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
+from auditcycle.core.files import writable_folder
 from auditcycle.storage.db import session_scope
 
 
@@ -53,7 +54,8 @@ app.add_typer(export_app, name="export")
 @guarded
 def case_notes_command(
     month: Annotated[Month, month_option(required=True)],
-    out: Annotated[Path | None, typer.Option("--out", help="Folder (default REPORTS_DIR/YYYY-MM/case-notes).")] = None,
+    # Read as text, not a Path: typer turns an empty --out into ".", the current folder.
+    out: Annotated[str | None, typer.Option("--out", help="Folder (default REPORTS_DIR/YYYY-MM/case-notes).")] = None,
     now: NowOption = None,
 ) -> None:
     """Write the case-note text of each finalised audit, one file per child named by case id."""
@@ -61,7 +63,7 @@ def case_notes_command(
 
     ctx = build_context(now)
     wanted = str(month)
-    folder = out or ctx.settings.reports_dir / wanted / "case-notes"
+    folder = writable_folder(out, option="--out") if out is not None else ctx.settings.reports_dir / wanted / "case-notes"
     with session_scope() as session:
         paths = export_case_notes(session, ctx, month=wanted, folder=folder)
     if not paths:

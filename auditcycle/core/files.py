@@ -1,7 +1,10 @@
 """Files written whole or not at all: a reader never sees half a report or half a case note."""
+import errno
 import os
 import tempfile
 from pathlib import Path
+
+from auditcycle.core.errors import UserError, shown
 
 
 def write_atomically(path: Path, payload: bytes | str, *, mode: int = 0o600) -> Path:
@@ -20,4 +23,30 @@ def write_atomically(path: Path, payload: bytes | str, *, mode: int = 0o600) -> 
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return path
+
+
+def writable_folder(value: str, *, option: str = "--out") -> Path:
+    """Return the folder an option names, or refuse, naming the option and path, one that cannot be written to.
+
+    The folder may not exist yet (it is made when the first file is written); then its nearest existing
+    parent must be a folder that can be written to. Nothing is created or left behind by the check.
+    """
+    if not value.strip():
+        raise UserError(f"{option} is empty: give the folder to write into")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option} {shown(value)}: is a file, not a folder; give a folder to write into")
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise UserError(f"{option} {shown(value)}: {existing} is a file, so no folder can be made under it; "
+                        "give a folder to write into")
+    try:
+        # Tried rather than asked of os.access, which says yes to root even on a read-only disk.
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        why = f" ({exc.strerror})" if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else ""
+        raise UserError(f"{option} {shown(value)}: cannot write in {existing}{why}; "
+                        "give a folder you may write to") from None
     return path

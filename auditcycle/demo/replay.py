@@ -45,6 +45,7 @@ from auditcycle.models import (
 from auditcycle.models.enums import (
     ActionStatus,
     AuditStatus,
+    CycleKind,
     MessageStatus,
     ModerationStatus,
     ObservationStatus,
@@ -59,6 +60,7 @@ from auditcycle.runs.phases import Kind, get_phase, phases_of
 from auditcycle.runs.schedule import report_day
 from auditcycle.runs.schedule import sampling_day as scheduled_sampling_day
 from auditcycle.sampling.cycle import monthly_cycle
+from auditcycle.sampling.requests import Asked, store_request
 from auditcycle.storage.db import session_scope
 from auditcycle.storage.records import get_audit
 from auditcycle.submissions.submit import dispute, submit
@@ -632,7 +634,7 @@ def replay_month(month: Month, *, seed: int, run_phase: PhaseRunner, deliver: Ca
                     result.skipped += 1
                     continue
         if step.is_phase:
-            summary = run_phase(step.kind, month=label, now=now, by=by, **_options(step, month, seed, texts))
+            summary = run_phase(step.kind, month=label, now=now, by=by, **_options(step, month, seed, by, texts))
             result.sent += (summary.get("delivery") or {}).get("sent", 0)
             result.phase_runs[step.kind] += 1
             continue
@@ -651,10 +653,14 @@ def replay_month(month: Month, *, seed: int, run_phase: PhaseRunner, deliver: Ca
     return result
 
 
-def _options(step: Step, month: Month, seed: int, texts: Texts) -> dict:
+def _options(step: Step, month: Month, seed: int, by: str, texts: Texts) -> dict:
     if step.kind != "sample":
         return {}
-    return {"theme": texts.themes[month.month % len(texts.themes)], "seed": random.Random(f"{seed}:{month}:draw").randrange(2**31)}
+    # The month's theme is stored as a request, as `auditcycle run sample --theme` does, and passed by reference.
+    with session_scope() as session:
+        request = store_request(session, build_context(step.at.isoformat()), by=by,
+                                asked=Asked(kind=CycleKind.MONTHLY, theme=texts.themes[month.month % len(texts.themes)]))
+    return {"request": request, "seed": random.Random(f"{seed}:{month}:draw").randrange(2**31)}
 
 
 def _decide(session: Session, ctx: AppContext, step: Step, plan: MonthPlan | None, month: Month, seed: int,

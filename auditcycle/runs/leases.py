@@ -4,7 +4,8 @@ A served or scheduled run and a run from the command line may start the same pha
 makes one of them wait or refuse. A run that is killed cannot release its lease, so every lease expires
 (30 minutes by default) and a live run renews its own in the background. The holder's name also records
 its host and process id, so a new run on the same host takes over at once from a holder that has died
-rather than waiting for the expiry.
+rather than waiting for the expiry, and puts the mail that holder had claimed for sending back in the
+queue, to be sent in the new run.
 
 The times here are real wall-clock times, never the `--now` decision clock: a lease is about processes
 that are running now, not about the month being replayed.
@@ -27,6 +28,7 @@ from auditcycle.core.clock import wall_clock
 from auditcycle.core.errors import UserError
 from auditcycle.core.settings import get_settings
 from auditcycle.models import PhaseLease
+from auditcycle.notifications.outbox import release_claims
 from auditcycle.storage.db import get_engine, session_scope
 
 DEFAULT_TTL = timedelta(minutes=30)
@@ -114,7 +116,10 @@ def acquire(phase: str, holder: str, ttl: timedelta = DEFAULT_TTL, *, engine: En
         taken = session.execute(update(TABLE).where(TABLE.c.phase == phase, TABLE.c.holder == stale)
                                 .values(**values))
         if taken.rowcount == 1:
-            log.warning("took over the %s lease from %s, whose process has died", phase, stale)
+            # The dead run's claimed mail would otherwise wait out its claim (send_claim_seconds) unsent.
+            released = release_claims(session, stale)
+            log.warning("took over the %s lease from %s, whose process has died; %d message(s) it had claimed "
+                        "are queued again", phase, stale, released)
         return taken.rowcount == 1
 
 

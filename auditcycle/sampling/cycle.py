@@ -30,6 +30,7 @@ from auditcycle.sampling.draw import (
     may_audit,
     redraw_one,
 )
+from auditcycle.sampling.requests import get_request
 from auditcycle.storage.db import serialise
 from auditcycle.storage.records import get_audit
 
@@ -159,10 +160,17 @@ def add_audits(session: Session, ctx: AppContext, cycle: AuditCycle, chosen: lis
 
 
 def draw(
-    session: Session, ctx: AppContext, *, month: Month, theme: str | None = None,
+    session: Session, ctx: AppContext, *, month: Month, theme: str | None = None, request: str | None = None,
     cohort: Cohort | None = None, team: str | None = None, size: int | None = None, seed: int | None = None,
 ) -> DrawSummary:
-    """Draw and allocate a month's audits once; a re-run returns the recorded draw unchanged."""
+    """Draw and allocate a month's audits once; a re-run returns the recorded draw unchanged.
+
+    The theme is given, or read from a stored monthly request (`request`, e.g. REQ-17), which then
+    records the cycle drawn.
+    """
+    asked = get_request(session, request, kind=CycleKind.MONTHLY) if request is not None else None
+    if asked is not None:
+        theme = asked.theme
     serialise(session, DRAW_LOCK)
     existing = monthly_cycle(session, month)
     if existing is not None:
@@ -195,6 +203,8 @@ def draw(
     )
     session.add(cycle)
     session.flush()
+    if asked is not None:
+        asked.cycle_id = cycle.id
     summary = DrawSummary(month=str(month), cycle=cycle.reference, seed=seed, created=True,
                           eligible=len(candidates))
     chosen = [(c, AuditKind.GOOD_PRACTICE) for c in nominated] + [(c, AuditKind.DEEP_DIVE) for c in sample]

@@ -138,3 +138,37 @@ def test_report_notes_for_a_month_not_drawn_is_refused(app_env, tmp_path) -> Non
     notes.write_text("Findings")
     result = invoke("report", "notes", str(notes), "--month", "2027-05")
     assert result.exit_code == 1 and "no sample has been drawn for 2027-05" in result.output
+
+
+def test_run_sample_with_a_theme_stores_it_and_gives_prefect_only_its_reference(
+        authority, app_env, prefect_harness) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    from auditcycle.models import AuditCycle, DrawRequest, PhaseRun
+    from auditcycle.models.enums import CycleKind
+
+    theme = "Voice of the child: Tobiah Wrenfield-Ashcombe"
+
+    result = invoke("run", "sample", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T09:00",
+                    "--seed", "4", "--theme", theme)
+
+    assert result.exit_code == 0, result.output
+    with sessionmaker(bind=authority)() as s:
+        cycle = s.scalar(select(AuditCycle).where(AuditCycle.month == "2026-12"))
+        request = s.scalar(select(DrawRequest).where(DrawRequest.cycle_id == cycle.id))
+        flow_run_id = s.scalar(select(PhaseRun.flow_run_id).where(PhaseRun.phase == "sample"))
+    assert (cycle.theme, request.kind, request.theme, request.requested_by_id) == (
+        theme, CycleKind.MONTHLY, theme, QA_MANAGER)
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["sample"])))
+    assert {str(r.id): r.parameters for r in runs}[flow_run_id]["request"] == f"REQ-{request.id}"
+    assert "Wrenfield" not in json.dumps([r.parameters for r in runs])
+
+
+def test_run_sample_with_a_two_line_theme_is_refused_before_prefect(authority, app_env) -> None:
+    result = invoke("run", "sample", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T09:00",
+                    "--theme", "Voice of\nthe child")
+
+    assert result.exit_code == 1
+    assert "--theme contains a line break" in result.output

@@ -221,18 +221,17 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.moderation.panel import record_moderation
     from auditcycle.observations.assignment import record_observation
     from auditcycle.people.permissions import authorise
-    from auditcycle.sampling.adhoc import COMMAND, AdhocRequest, check_request
     from auditcycle.sampling.cycle import nominate, replace, withdraw
+    from auditcycle.sampling.requests import Asked, store_request
     from auditcycle.submissions.submit import dispute, submit
 
     ctx = build_context(CELL_NOW)
     unsubmitted = sub.unsubmitted
 
     def deep_dive(by: str) -> object:
-        # What `auditcycle deep-dive` checks before anything reaches the Prefect engine (cli/sampling.py).
-        authorise(s, command=COMMAND, staff_id=by)
-        return check_request(s, ctx, AdhocRequest(kind=CycleKind.DEEP_DIVE, theme="Neglect", size=1,
-                                                  due=date(2027, 1, 15)))
+        # What `auditcycle deep-dive` does before anything reaches the Prefect engine: store the request.
+        return store_request(s, ctx, by=by, asked=Asked(kind=CycleKind.DEEP_DIVE, theme="Neglect", size=1,
+                                                         due=date(2027, 1, 15)))
 
     return {
         "submit": lambda by: submit(s, ctx, reference=unsubmitted.reference, by=by, data=valid_form(

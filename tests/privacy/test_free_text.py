@@ -12,6 +12,7 @@ beside it must survive.
 """
 import re
 import unicodedata
+from datetime import date
 from pathlib import Path
 
 from conftest import PREFECT_HOME, QA_MANAGER
@@ -36,7 +37,7 @@ from auditcycle.models import (
     Submission,
     TrailEntry,
 )
-from auditcycle.models.enums import ActionStatus, AuditStatus
+from auditcycle.models.enums import ActionStatus, AuditStatus, CycleKind
 from auditcycle.storage.db import session_scope
 
 MONTH = Month(2026, 12)
@@ -100,6 +101,7 @@ def _the_acts_the_replay_does_not(folder: Path) -> None:
     from auditcycle.actions.ladder import mark_done, sign_off
     from auditcycle.cli import deliver_queued
     from auditcycle.flows.book import book
+    from auditcycle.flows.deep_dive import deep_dive
     from auditcycle.flows.notify import notify
     from auditcycle.flows.report import report
     from auditcycle.flows.sample import sample
@@ -108,9 +110,16 @@ def _the_acts_the_replay_does_not(folder: Path) -> None:
     from auditcycle.people.directory import service_managers_for
     from auditcycle.report.notes import store_notes
     from auditcycle.sampling.cycle import replace, withdraw
+    from auditcycle.sampling.requests import Asked, store_request
     from auditcycle.submissions.case_notes import export_case_notes
 
-    sample(month=NEXT, now="2026-12-21T07:00", theme=THEME, by=QA_MANAGER)
+    with session_scope() as s:
+        theme = store_request(s, build_context("2026-12-21T06:00"), by=QA_MANAGER,
+                              asked=Asked(kind=CycleKind.MONTHLY, theme=THEME))
+        dive = store_request(s, build_context("2026-12-21T06:00"), by=QA_MANAGER, asked=Asked(
+            kind=CycleKind.DEEP_DIVE, theme=THEME, reason=PLANT, size=2, due=date(2027, 1, 8)))
+    sample(month=NEXT, now="2026-12-21T07:00", request=theme, by=QA_MANAGER)
+    deep_dive(request=dive, now="2026-12-21T07:30", by=QA_MANAGER)
     with session_scope() as s:
         first, second = s.scalars(select(Audit.reference).join(AuditCycle).where(AuditCycle.month == NEXT)
                                   .order_by(Audit.reference).limit(2))
@@ -188,6 +197,8 @@ def test_free_text_planted_in_every_field_leaves_only_through_the_redactor(autho
                         .limit(1)) == PLANT
     # ... the places searched hold the month (mail, the report, case notes, events) ...
     mail = places["received mail (decoded)"]
+    with sessionmaker(bind=authority)() as s:
+        assert s.scalar(select(AuditCycle.reason).where(AuditCycle.kind == CycleKind.DEEP_DIVE)) == PLANT
     assert len(smtp_env.received) > 100 and "[removed]" in mail and "withdrawn" in mail.lower()
     assert "Findings" in places["reports, extracts and case notes"]
     assert list((tmp_path / "case-notes").glob("*.txt"))

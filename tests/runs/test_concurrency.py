@@ -510,8 +510,9 @@ def test_a_deep_dive_drawn_during_the_monthly_sample_takes_none_of_its_children(
     from auditcycle.core.context import build_context
     from auditcycle.models import Child, Team
     from auditcycle.models.enums import CycleKind
-    from auditcycle.sampling.adhoc import AdhocRequest, draw_adhoc
+    from auditcycle.sampling.adhoc import draw_adhoc
     from auditcycle.sampling.cycle import draw
+    from auditcycle.sampling.requests import Asked, store_request
     from auditcycle.storage.db import get_engine, session_scope
 
     engine = get_engine()
@@ -521,6 +522,9 @@ def test_a_deep_dive_drawn_during_the_monthly_sample_takes_none_of_its_children(
                                    .order_by(func.count(Child.id).desc())).first()
     size = children // 2 - 1  # together the two draws take nearly the whole team: any overlap would show
     ctx = build_context(f"{SAMPLING_DAY}T07:00")
+    with session_scope() as s:
+        request = store_request(s, ctx, by=QA_MANAGER, asked=Asked(
+            kind=CycleKind.DEEP_DIVE, theme="Neglect", size=size, team=team, due=date(2026, 12, 4)))
 
     def monthly() -> object:
         with session_scope() as s:
@@ -528,8 +532,7 @@ def test_a_deep_dive_drawn_during_the_monthly_sample_takes_none_of_its_children(
 
     def deep_dive() -> object:
         with session_scope() as s:
-            return draw_adhoc(s, ctx, seed=2, request=AdhocRequest(
-                kind=CycleKind.DEEP_DIVE, theme="Neglect", size=size, team=team, due=date(2026, 12, 4)))
+            return draw_adhoc(s, ctx, seed=2, request=request)
 
     outcomes = both_at_once(engine, monthly, deep_dive)
 

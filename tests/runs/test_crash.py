@@ -104,6 +104,26 @@ def test_kill_at_each_named_point_then_resume_loses_and_doubles_nothing(harness:
     _assert_no_personal_data(harness)
 
 
+def test_rerun_after_a_kill_mid_delivery_sends_the_killed_runs_claimed_mail_at_once(harness: CrashHarness) -> None:
+    """With the real ten-minute claim, the rerun that takes over sends every message the killed run had claimed."""
+    from sqlalchemy import select
+
+    from auditcycle.models import PhaseRun
+
+    harness.env.pop("AUDITCYCLE_SEND_CLAIM_SECONDS")  # the default, ten minutes: no claim lapses in this test
+    messages = len(harness.expected)
+    sent_before_kill = messages // 2
+
+    kill = harness.kill_and_resume(faults.MID_BATCH, hit=sent_before_kill)
+
+    assert kill.problems == [], kill.problems
+    assert (kill.killed, kill.landed, kill.runs_closed_as_abandoned) == (True, "while sending", 1)
+    assert (kill.messages_lost, kill.duplicates) == (0, 0)  # every message arrived at the server exactly once
+    with harness.db.engine.connect() as conn:
+        resumed = conn.execute(select(PhaseRun.status, PhaseRun.summary).order_by(PhaseRun.id.desc())).first()
+    assert (str(resumed.status), resumed.summary["delivery"]["sent"]) == ("succeeded", messages - sent_before_kill)
+
+
 # The phase the named points were built for gets the full sweep; the phases around it, random kills.
 SWEEP_RUNS = {"notify": 50, "sample": 20, "book": 20}
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import sessionmaker
 
-from auditcycle.models import PhaseLease, PhaseRun
-from auditcycle.models.enums import PhaseRunStatus
+from auditcycle.models import OutboxMessage, PhaseLease, PhaseRun
+from auditcycle.models.enums import MessageStatus, PhaseRunStatus
 from auditcycle.runs.leases import PhaseBusy, acquire, busy_message, current, held, release, renew
 
 T0 = datetime(2026, 11, 23, 9, 0, 3, tzinfo=UTC)
@@ -239,3 +239,42 @@ def test_busy_message_names_the_holders_process_and_host() -> None:
 
     host = this_host().split("/")[0]
     assert f"held by flow run 0b7c-flow-run, process 4242 on {host}); try again" in message
+
+
+def _claimed(session, n: int, holder: str | None, status: MessageStatus = MessageStatus.SENDING) -> None:
+    """Add a message in the state a sender's claim leaves it: sending, by a holder, until the claim lapses."""
+    session.add(OutboxMessage(
+        idempotency_key=f"notify:2026-12:A-{n}:notice:S{n}", phase="notify", subject_ref=f"A-{n}", step="notice",
+        recipient_email=f"s{n}@council.example", template="audit_notice", subject="Audit", body_text="x",
+        body_html="x", message_id=f"<{n}@council.example>", status=status, attempts=0, created_at=T0,
+        next_attempt_at=datetime.now(UTC) + timedelta(minutes=10), claimed_by=holder))
+
+
+def test_taking_over_from_a_killed_holder_queues_its_claimed_mail_again_but_no_live_senders(engine: Engine) -> None:
+    from auditcycle.runs.leases import holder_name
+
+    killed, live = _process(), _process()
+    dead_holder, live_holder = holder_name("flow-run-1", pid=killed.pid), holder_name("flow-run-2", pid=live.pid)
+    with sessionmaker(bind=engine).begin() as s:
+        _claimed(s, 1, dead_holder)
+        _claimed(s, 2, dead_holder)
+        _claimed(s, 3, live_holder)  # a parallel sender, still running: its messages may be on the wire
+        _claimed(s, 4, dead_holder, MessageStatus.SENT)
+    acquire("notify", dead_holder, TTL, engine=engine)
+    acquire("book", live_holder, TTL, engine=engine)
+    killed.kill()
+    killed.wait()
+    try:
+        taken = acquire("notify", "next-run", TTL, engine=engine)
+        refused = acquire("book", "next-run", TTL, engine=engine)
+    finally:
+        live.kill()
+        live.wait()
+
+    with sessionmaker(bind=engine)() as s:
+        rows = {m.subject_ref: m for m in s.scalars(select(OutboxMessage))}
+    assert (taken, refused) == (True, False)
+    assert {ref: (m.status, m.claimed_by) for ref, m in rows.items()} == {
+        "A-1": (MessageStatus.PENDING, None), "A-2": (MessageStatus.PENDING, None),
+        "A-3": (MessageStatus.SENDING, live_holder), "A-4": (MessageStatus.SENT, dead_holder)}
+    assert rows["A-1"].next_attempt_at <= datetime.now(UTC) and rows["A-3"].next_attempt_at > datetime.now(UTC)

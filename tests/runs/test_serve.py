@@ -4,7 +4,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import factories as make
@@ -210,19 +210,25 @@ def _deployment_ready(client) -> bool:
     return True
 
 
-def test_served_deep_dive_triggered_with_parameters_creates_its_audits(authority, app_env: str, prefect_harness: str,
-                                                                      tmp_path: Path) -> None:
-    """Serve the deep-dive deployment on the local server, trigger it with form parameters, check the audits."""
+def test_served_deep_dive_triggered_with_a_stored_request_creates_its_audits(authority, app_env: str,
+                                                                             prefect_harness: str,
+                                                                             tmp_path: Path) -> None:
+    """Store a deep dive request, serve the deployment, trigger it with the request's reference, check the audits."""
     import prefect.settings
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
 
+    from auditcycle.core.context import build_context
     from auditcycle.models import Audit, AuditCycle, Staff
-    from auditcycle.models.enums import AuditKind, CycleKind, Role
+    from auditcycle.models.enums import AuditKind, Cohort, CycleKind, Role
+    from auditcycle.sampling.requests import Asked, store_request
 
-    with sessionmaker(bind=authority)() as s:
+    with sessionmaker(bind=authority).begin() as s:
         qa = s.scalars(select(Staff.id).where(Staff.role == Role.QA_MANAGER)).first()
+        request = store_request(s, build_context("2026-11-23T09:00"), by=qa, asked=Asked(
+            kind=CycleKind.DEEP_DIVE, theme="Neglect in adolescence", cohort=Cohort.CHILD_PROTECTION, size=3,
+            due=date(2026, 12, 4), reason="Rapid review learning"))
     env = {**os.environ, "PREFECT_API_URL": prefect.settings.PREFECT_API_URL.value(),
            "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
     logs = tmp_path / "serve.log"
@@ -240,14 +246,12 @@ def test_served_deep_dive_triggered_with_parameters_creates_its_audits(authority
     try:
         with get_client(sync_client=True) as client:
             _wait_for("the served deep-dive deployment", lambda: ready(client), 120, logs)
-            parameters = {"theme": "Neglect in adolescence", "cohort": "child_protection", "size": 3,
-                          "due": "2026-12-04", "reason": "Rapid review learning", "now": "2026-11-23T09:00",
-                          "by": qa}
+            parameters = {"request": request, "now": "2026-11-23T09:00", "by": qa}
             run = run_deployment("deep-dive/deep-dive", parameters=parameters, timeout=0)
             final = _wait_for("the deep dive to finish",
                               lambda: (r := client.read_flow_run(run.id)).state.is_final() and r, 180, logs)
             assert final.state.is_completed(), final.state
-            assert final.parameters["theme"] == "Neglect in adolescence"
+            assert final.parameters == parameters
     finally:
         server.send_signal(signal.SIGINT)
         try:

@@ -1,9 +1,10 @@
 """Deep dives and dip samples: drawn, notified and booked at short notice, once, under the monthly rules."""
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
-from conftest import PLANTED
+from conftest import PLANTED, PREFECT_HOME
 from forms import valid_form
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
@@ -14,12 +15,24 @@ from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied, UserError
 from auditcycle.core.settings import DEFAULT_DOMAINS
-from auditcycle.models import Audit, AuditCycle, Child, DomainGrade, Meeting, OutboxMessage, Staff, Team
+from auditcycle.models import (
+    Audit,
+    AuditCycle,
+    Child,
+    DomainGrade,
+    DrawRequest,
+    Meeting,
+    OutboxMessage,
+    PhaseRun,
+    Staff,
+    Team,
+)
 from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, CycleKind, Role
 from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
-from auditcycle.sampling.adhoc import AdhocRequest, draw_adhoc
+from auditcycle.sampling.adhoc import draw_adhoc
 from auditcycle.sampling.cycle import draw
+from auditcycle.sampling.requests import Asked, store_request
 from auditcycle.submissions.forms import FormError
 from auditcycle.submissions.submit import submit
 
@@ -37,21 +50,28 @@ def _busiest_team(s, cohort: Cohort) -> str:
                     .group_by(Team.name).order_by(func.count().desc(), Team.name).limit(1))
 
 
-def _deep_dive(**changes) -> AdhocRequest:
+def _deep_dive(**changes) -> Asked:
     fields = {"kind": CycleKind.DEEP_DIVE, "theme": "Neglect in child protection plans", "size": 3, "due": DUE,
               "cohort": Cohort.CHILD_PROTECTION, "reason": "Rise in repeat plans"}
-    return AdhocRequest(**(fields | changes))
+    return Asked(**(fields | changes))
 
 
-def _dip_sample(**changes) -> AdhocRequest:
+def _dip_sample(**changes) -> Asked:
     fields = {"kind": CycleKind.DIP_SAMPLE, "theme": "Direct work", "size": 2, "due": DUE, "domains": FOCUS}
-    return AdhocRequest(**(fields | changes))
+    return Asked(**(fields | changes))
 
 
-def _run(s, authority, settings, request: AdhocRequest, by: str, now: str = NOW, seed: int | None = 7):
-    """Draw, notify and book as the flow does, one commit each, then deliver."""
+def _draw(s, ctx, asked: Asked, by: str, seed: int | None = None):
+    """Store a request as the command does, then draw it."""
+    request = store_request(s, ctx, asked=asked, by=by)
+    s.commit()
+    return draw_adhoc(s, ctx, request=request, by=by, seed=seed)
+
+
+def _run(s, authority, settings, asked: Asked, by: str, now: str = NOW, seed: int | None = 7):
+    """Store, draw, notify and book as the command and the flow do, one commit each, then deliver."""
     ctx = build_context(now, settings=settings)
-    summary = draw_adhoc(s, ctx, request=request, by=by, seed=seed)
+    summary = _draw(s, ctx, asked, by, seed)
     s.commit()
     cycle = s.scalar(select(AuditCycle).where(AuditCycle.reference == summary.cycle))
     queued = queue_notices(s, ctx, cycle=cycle)
@@ -97,7 +117,7 @@ def test_deep_dive_by_a_key_worker_is_refused_and_draws_nothing(s, settings) -> 
     worker = _staff(s, Role.KEY_WORKER)
 
     with pytest.raises(PermissionDenied, match="may not deep-dive: only the QA team may"):
-        draw_adhoc(s, build_context(NOW, settings=settings), request=_deep_dive(), by=worker)
+        store_request(s, build_context(NOW, settings=settings), asked=_deep_dive(), by=worker)
 
     assert s.scalar(select(func.count()).select_from(AuditCycle)) == 0
 
@@ -124,7 +144,7 @@ def test_same_request_a_day_later_is_a_new_sample_of_other_children(s, authority
     first, _, _ = _run(s, authority, settings, _deep_dive(), by=qa)
     earlier = set(s.scalars(select(Audit.child_id)))
 
-    second = draw_adhoc(s, build_context("2026-11-24T09:01", settings=settings), request=_deep_dive(), by=qa)
+    second = _draw(s, build_context("2026-11-24T09:01", settings=settings), _deep_dive(), qa)
     s.commit()
 
     later = set(s.scalars(select(Audit.child_id).join(AuditCycle).where(AuditCycle.reference == second.cycle)))
@@ -136,8 +156,8 @@ def test_a_different_size_is_a_different_request(s, settings) -> None:
     qa = _staff(s, Role.QA_MANAGER)
     ctx = build_context(NOW, settings=settings)
 
-    first = draw_adhoc(s, ctx, request=_deep_dive(size=2), by=qa, seed=1)
-    second = draw_adhoc(s, ctx, request=_deep_dive(size=3), by=qa, seed=1)
+    first = _draw(s, ctx, _deep_dive(size=2), qa, seed=1)
+    second = _draw(s, ctx, _deep_dive(size=3), qa, seed=1)
 
     assert first.created and second.created and first.cycle != second.cycle
 
@@ -216,21 +236,25 @@ def test_dip_sample_form_grading_only_the_focus_domains_is_accepted(s, settings,
         (_deep_dive(size=0), "--size 0: draw at least one audit"),
         (_deep_dive(theme="  "), "--theme is required"),
         (_deep_dive(team="Nowhere"), "--team 'Nowhere': no team has that name"),
+        (_deep_dive(theme="Neglect\nin plans"), "--theme contains a line break"),
+        (_deep_dive(theme="x" * 201), "--theme is 201 characters; at most 200"),
+        (_deep_dive(reason="Asked by\x00 the panel"), "--reason contains a control character such as NUL"),
+        (Asked(kind=CycleKind.MONTHLY, theme="Voice of the child", size=3), "holds its theme only"),
     ],
 )
-def test_invalid_requests_say_what_to_fix_and_draw_nothing(s, settings, request_, expected) -> None:
+def test_invalid_requests_say_what_to_fix_and_store_nothing(s, settings, request_, expected) -> None:
     with pytest.raises(UserError) as refused:
-        draw_adhoc(s, build_context(NOW, settings=settings), request=request_, by=_staff(s, Role.QA_MANAGER))
+        store_request(s, build_context(NOW, settings=settings), asked=request_, by=_staff(s, Role.QA_MANAGER))
 
     assert expected in str(refused.value)
-    assert s.scalar(select(func.count()).select_from(AuditCycle)) == 0
+    assert s.scalar(select(func.count()).select_from(DrawRequest)) == 0
 
 
 def test_every_problem_is_listed_at_once(s, settings) -> None:
     request = _dip_sample(size=0, due=date(2026, 11, 1), domains=("astrology",))
 
     with pytest.raises(UserError) as refused:
-        draw_adhoc(s, build_context(NOW, settings=settings), request=request, by=_staff(s, Role.QA_MANAGER))
+        store_request(s, build_context(NOW, settings=settings), asked=request, by=_staff(s, Role.QA_MANAGER))
 
     lines = str(refused.value).splitlines()
     assert lines[0] == "the dip sample cannot be drawn:"
@@ -281,24 +305,99 @@ def test_deep_dive_command_draws_notifies_and_books_through_prefect(authority, a
     assert not repeat["created"] and repeat["queued"] == repeat["booked"] == 0
 
 
-def test_flow_run_parameters_hold_no_child_ids_or_names(authority, app_env, prefect_harness) -> None:
+def _flow_runs(name: str) -> list:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[name])))
+
+
+def _prefect_bytes(database: str) -> bytes:
+    """Return every byte Prefect has stored: its database file, any write-ahead log, and its home folder."""
+    files = [Path(database), Path(f"{database}-wal"), *(p for p in PREFECT_HOME.rglob("*") if p.is_file())]
+    return b"".join(f.read_bytes() for f in files if f.is_file())
+
+
+def test_flow_run_parameters_hold_no_child_ids_or_names(authority, app_env, prefect_harness) -> None:
     qa = _qa(authority)
     result = _invoke("dip-sample", "--theme", "Direct work", "--size", "4", "--due", "2026-12-04",
                      "--domains", ",".join(FOCUS), "--by", qa, "--now", NOW)
     assert result.exit_code == 0, result.output
 
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["dip-sample"])))
+    runs = _flow_runs("dip-sample")
     with sessionmaker(bind=authority)() as s:
         child_ids = list(s.scalars(select(Audit.child_id)))
     parameters = json.dumps([r.parameters for r in runs])
-    assert runs and "Direct work" in parameters  # the scan sees the real parameters
-    assert set(runs[-1].parameters) == {"theme", "size", "due", "domains", "cohort", "team", "reason", "now", "by"}
-    for value in [*child_ids, PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"]]:
+    assert runs and qa in parameters  # the scan sees the real parameters
+    assert {frozenset(r.parameters) for r in runs} == {frozenset({"request", "now", "by"})}
+    for value in [*child_ids, PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"], "Direct work"]:
         assert value not in parameters
+
+
+def test_a_deep_dives_theme_and_reason_never_reach_prefect(authority, app_env, prefect_harness) -> None:
+    # What a worried practitioner might type: the child's name in the theme and in the reason.
+    theme = "Neglect: Tobiah Wrenfield-Ashcombe and siblings"
+    reason = "Raised at strategy meeting\nTobiah Wrenfield-Ashcombe, repeat plan"
+    planted = b"Wrenfield-Ashcombe"
+    qa = _qa(authority)
+
+    result = _invoke("deep-dive", "--theme", theme, "--reason", reason, "--size", "3", "--due", "2026-12-04",
+                     "--by", qa, "--now", NOW)
+
+    assert result.exit_code == 0, result.output
+    summary = _printed_json(result.output)
+    with sessionmaker(bind=authority)() as s:
+        cycle = s.scalar(select(AuditCycle).where(AuditCycle.reference == summary["cycle"]))
+        asked = s.scalar(select(DrawRequest).where(DrawRequest.cycle_id == cycle.id))
+        drawn = s.scalar(select(func.count()).select_from(Audit).where(Audit.cycle_id == cycle.id))
+        flow_run_id = s.scalar(select(PhaseRun.flow_run_id).where(PhaseRun.phase == "deep-dive"))
+    assert (cycle.theme, cycle.reason, drawn) == (theme, reason, 3)
+    runs = _flow_runs("deep-dive")
+    assert {str(r.id): r.parameters for r in runs}[flow_run_id] == {"request": f"REQ-{asked.id}",
+                                                                   "now": "2026-11-23T09:00:00+00:00",
+                                                                   "by": qa}
+    assert planted.decode() not in json.dumps([r.parameters for r in runs])
+    stored = _prefect_bytes(prefect_harness)
+    assert flow_run_id.encode() in stored  # the scan reads what Prefect wrote of this run
+    assert planted not in stored and planted.decode("ascii").encode("utf-16-le") not in stored
+
+
+def test_a_stored_request_rerun_through_prefect_draws_nothing_new(authority, app_env, prefect_harness) -> None:
+    from auditcycle.flows.deep_dive import deep_dive
+
+    qa = _qa(authority)
+    stored = _invoke("deep-dive", "--theme", "Neglect", "--size", "3", "--due", "2026-12-04", "--store-only",
+                     "--by", qa, "--now", NOW)
+    assert stored.exit_code == 0, stored.output
+    request = stored.output.strip()
+    with sessionmaker(bind=authority)() as s:
+        assert s.scalar(select(func.count()).select_from(AuditCycle)) == 0  # stored, not drawn
+
+    first = deep_dive(request=request, now=NOW, by=qa)
+    # Two days on, outside the 24 hours in which a new request repeating it would be reused.
+    again = deep_dive(request=request, now="2026-11-25T09:00", by=qa)
+
+    assert first["created"] and not again["created"] and again["cycle"] == first["cycle"]
+    with sessionmaker(bind=authority)() as s:
+        assert s.scalar(select(func.count()).select_from(AuditCycle)) == 1
+        assert s.scalar(select(func.count()).select_from(Audit)) == first["audits"] == 3
+    assert again["queued"] == again["booked"] == 0
+
+
+def test_a_request_for_another_kind_is_refused_by_name(authority, app_env, prefect_harness) -> None:
+    from auditcycle.flows.dip_sample import dip_sample
+
+    qa = _qa(authority)
+    stored = _invoke("deep-dive", "--theme", "Neglect", "--size", "3", "--due", "2026-12-04", "--store-only",
+                     "--by", qa, "--now", NOW)
+    request = stored.output.strip()
+
+    with pytest.raises(UserError, match=f"{request} asks for a deep dive, not a dip sample"):
+        dip_sample(request=request, now=NOW, by=qa)
+
+    with sessionmaker(bind=authority)() as s:
+        assert s.scalar(select(func.count()).select_from(AuditCycle)) == 0
 
 
 def test_dip_sample_command_with_unknown_domains_lists_the_allowed_ones(authority, app_env) -> None:

@@ -215,3 +215,74 @@ def test_export_case_notes_refuses_a_bad_month(s, ctx, tmp_path: Path) -> None:
 ])
 def test_note_filename_keeps_the_case_id_inside_the_folder(case_id: str, expected: str) -> None:
     assert note_filename(case_id) == expected
+
+
+# --- `auditcycle export case-notes --out`: a folder that can be written, or a clear refusal -------------------
+
+def _export(*args: str):
+    from typer.testing import CliRunner
+
+    from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
+
+    return CliRunner().invoke(app, ["export", "case-notes", "--month", "2026-12", "--now", "2027-01-20T09:00", *args])
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*"))
+
+
+def test_export_case_notes_out_onto_an_existing_file_is_refused_naming_it(s, audits, app_env, tmp_path: Path) -> None:
+    _complete(s, audits[0])
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me")
+    before = _files(tmp_path)
+
+    result = _export("--out", str(target))
+
+    assert result.exit_code == 1
+    assert result.output == f"error: --out {target}: is a file, not a folder; give a folder to write into\n"
+    assert target.read_text() == "keep me" and _files(tmp_path) == before
+
+
+def test_export_case_notes_out_under_a_file_is_refused_naming_it(s, audits, app_env, tmp_path: Path) -> None:
+    _complete(s, audits[0])
+    (tmp_path / "notes.txt").write_text("keep me")
+    before = _files(tmp_path)
+
+    result = _export("--out", str(tmp_path / "notes.txt" / "december"))
+
+    assert result.exit_code == 1
+    assert f"--out {tmp_path / 'notes.txt' / 'december'}: {tmp_path / 'notes.txt'} is a file" in result.output
+    assert "Traceback" not in result.output and _files(tmp_path) == before
+
+
+def test_export_case_notes_out_empty_is_refused(s, audits, app_env, tmp_path: Path) -> None:
+    _complete(s, audits[0])
+    before = _files(tmp_path)
+
+    result = _export("--out", "")
+
+    assert result.exit_code == 1
+    assert result.output == "error: --out is empty: give the folder to write into\n"
+    assert _files(tmp_path) == before  # typer would have read "" as ".", the current folder
+
+
+def test_export_case_notes_out_where_nothing_can_be_written_is_refused(s, audits, app_env) -> None:
+    _complete(s, audits[0])
+
+    # /proc takes no new files, even from root, for whom a folder's permission bits are no bar.
+    result = _export("--out", "/proc/auditcycle-case-notes")
+
+    assert result.exit_code == 1
+    assert result.output == ("error: --out /proc/auditcycle-case-notes: cannot write in /proc; "
+                             "give a folder you may write to\n")
+    assert not Path("/proc/auditcycle-case-notes").exists()
+
+
+def test_export_case_notes_out_into_a_new_folder_makes_it(s, audits, app_env, tmp_path: Path) -> None:
+    _complete(s, audits[0])
+
+    result = _export("--out", str(tmp_path / "exports" / "december"))
+
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "exports" / "december").iterdir()] == [f"{audits[0].child_id}.txt"]
