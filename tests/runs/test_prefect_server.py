@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import QA_MANAGER
+from waiting import wait_for
 
 AUDITCYCLE = str(Path(sys.executable).parent / "auditcycle")
 
@@ -41,15 +42,6 @@ def _running(pid: int) -> bool:
         return False
 
 
-def _wait_for(what: str, found, timeout: float, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := found():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}:\n{log.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the server is bound to its parent on Linux only")
 def test_a_killed_runs_temporary_prefect_server_dies_with_it(authority, app_env: str, tmp_path: Path) -> None:
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "AUDITCYCLE_DATABASE_URL": app_env}
@@ -61,7 +53,7 @@ def test_a_killed_runs_temporary_prefect_server_dies_with_it(authority, app_env:
                                    stderr=subprocess.STDOUT)
     server = None
     try:
-        server = _wait_for("the temporary Prefect server", lambda: next(
+        server = wait_for("the temporary Prefect server", lambda: next(
             (pid for pid in _children(command.pid) if "uvicorn" in _command_line(pid)), None), 120, log)
 
         os.kill(command.pid, signal.SIGKILL)

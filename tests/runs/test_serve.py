@@ -13,6 +13,7 @@ import yaml
 from conftest import QA_MANAGER
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
+from waiting import wait_for
 
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.errors import UserError
@@ -113,15 +114,6 @@ def test_find_config_prefers_the_given_file_then_the_current_folder(tmp_path: Pa
         find_config(tmp_path / "missing.yaml")
 
 
-def _wait_for(what: str, check, timeout: float, logs: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}; serve output:\n{logs.read_text(errors='replace')[-4000:]}")
-
-
 def _running_chase_runs(client) -> list:
     from prefect.client.schemas.filters import (
         FlowFilter,
@@ -160,13 +152,13 @@ def test_served_run_and_cli_run_of_a_phase_never_overlap(app_env: str, prefect_h
     cli = None
     try:
         with get_client(sync_client=True) as client:
-            _wait_for("the served deployment", lambda: _deployment_ready(client), 120, logs)
+            wait_for("the served deployment", lambda: _deployment_ready(client), 120, logs)
             served = run_deployment("chase/chase", parameters={"month": "2026-12", "now": "2026-12-01T08:00", "by": QA_MANAGER},
                                     timeout=0)
             with (tmp_path / "cli.log").open("w") as out:
                 cli = subprocess.Popen([AUDITCYCLE, "run", "chase", "--by", QA_MANAGER, "--month", "2026-12",
                                         "--now", "2026-12-01T08:05"], env=env, stdout=out, stderr=subprocess.STDOUT)
-            _wait_for("both runs to be waiting", lambda: len(_running_chase_runs(client)) == 2, 120, logs)
+            wait_for("both runs to be waiting", lambda: len(_running_chase_runs(client)) == 2, 120, logs)
             time.sleep(1.5)
             with sessionmaker(bind=get_engine())() as s:
                 assert list(s.scalars(select(PhaseRun))) == []  # neither started its work under the blocker
@@ -174,7 +166,7 @@ def test_served_run_and_cli_run_of_a_phase_never_overlap(app_env: str, prefect_h
             release("chase", "test-blocker")
 
             assert cli.wait(timeout=120) == 0, (tmp_path / "cli.log").read_text()
-            final = _wait_for("the served run to finish",
+            final = wait_for("the served run to finish",
                               lambda: (r := client.read_flow_run(served.id)).state.is_final() and r, 120, logs)
             assert final.state.is_completed(), final.state
     finally:
@@ -245,10 +237,10 @@ def test_served_deep_dive_triggered_with_a_stored_request_creates_its_audits(aut
 
     try:
         with get_client(sync_client=True) as client:
-            _wait_for("the served deep-dive deployment", lambda: ready(client), 120, logs)
+            wait_for("the served deep-dive deployment", lambda: ready(client), 120, logs)
             parameters = {"request": request, "now": "2026-11-23T09:00", "by": qa}
             run = run_deployment("deep-dive/deep-dive", parameters=parameters, timeout=0)
-            final = _wait_for("the deep dive to finish",
+            final = wait_for("the deep dive to finish",
                               lambda: (r := client.read_flow_run(run.id)).state.is_final() and r, 180, logs)
             assert final.state.is_completed(), final.state
             assert final.parameters == parameters
