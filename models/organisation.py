@@ -27,6 +27,8 @@ class Team(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    # The team's meeting room or online-meeting link, from the staff import (team_meeting_location).
+    meeting_location: Mapped[str | None] = mapped_column(String(500))
 
     service: Mapped[Service] = relationship(back_populates="teams")
 
@@ -47,6 +49,8 @@ class Staff(Base):
     newly_qualified: Mapped[bool] = mapped_column(default=False)
     new_auditor: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # The person's own meeting room or online-meeting link, from the staff import (meeting_location).
+    meeting_location: Mapped[str | None] = mapped_column(String(500))
 
     team: Mapped[Team | None] = relationship()
     service: Mapped[Service | None] = relationship()

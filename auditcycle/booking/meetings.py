@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from auditcycle.booking.location import meeting_location
 from auditcycle.booking.slots import Interval, SlotRequest, find_slot, plan_slots
 from auditcycle.core.clock import Month, parse_instant
 from auditcycle.core.context import AppContext
@@ -24,7 +25,6 @@ from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
 from auditcycle.people.permissions import authorise
 
 PHASE = "book"
-LOCATION = "Microsoft Teams or telephone: the auditor will confirm"
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def _participants(meeting: Meeting) -> list[Staff]:
 def _invite(meeting: Meeting, ctx: AppContext) -> Invite:
     attendees = tuple(recipient(s) for s in _participants(meeting))
     return Invite(uid=meeting.uid, sequence=meeting.sequence, summary=_title(meeting),
-                  description=_description(meeting), location=LOCATION, start=meeting.starts_at,
+                  description=_description(meeting), location=meeting_location(ctx.settings, meeting.organiser), start=meeting.starts_at,
                   end=meeting.ends_at, organiser_name=ctx.settings.mail_from_name,
                   organiser_email=str(ctx.settings.mail_from), attendees=attendees)
 
@@ -157,7 +157,7 @@ def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method
     invite = _invite(meeting, ctx)
     minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
     facts = MeetingFacts(title=_title(meeting), audit_ref=meeting.audit.reference, child_id=meeting.audit.child_id,
-                         note=_note(meeting), location=LOCATION, minutes=minutes, when_label=_when(meeting, ctx))
+                         note=_note(meeting), location=invite.location, minutes=minutes, when_label=_when(meeting, ctx))
     queued = 0
     for person in _participants(meeting):
         message = compose_invite(invite, facts, recipient_name=person.name, method=method, stamp=ctx.now,

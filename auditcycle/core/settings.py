@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     sqlite_busy_seconds: float = Field(30, gt=0, le=3600)
     mail_from: EmailStr = "qa-team@example.org"
     mail_from_name: str = Field("Quality Assurance Team", max_length=200)
+    # Where a meeting happens when neither its organiser nor their team has a room or link of their own
+    # (the staff import's meeting_location and team_meeting_location): a council's usual room or Teams line.
+    meeting_location: str | None = Field(None, max_length=500)
     outbox_dir: Path = Path("outbox")
     reports_dir: Path = Path("reports")
     timezone: str = "Europe/London"
@@ -201,11 +204,12 @@ class Settings(BaseSettings):
             raise ValueError(f"smtp_ca_file names {v}, which is not a file")
         return v
 
-    @field_validator("mail_from_name")
+    @field_validator("mail_from_name", "meeting_location")
     @classmethod
-    def _one_line(cls, v: str) -> str:
-        # The name goes into the From header of every message: a line break there would inject headers.
-        if problem := text_problem(v, multiline=False):
+    def _one_line(cls, v: str | None) -> str | None:
+        # The name goes into the From header of every message, the location into an invite's LOCATION
+        # line: a line break there would inject headers or properties.
+        if v is not None and (problem := text_problem(v, multiline=False)):
             raise ValueError(problem)
         return v
 

@@ -62,6 +62,7 @@ def import_staff(
     """
     table = open_table(path, STAFF_COLUMNS, STAFF_OPTIONAL)
     has_new_auditor = "new_auditor" in table.columns
+    has_location = "meeting_location" in table.columns
     held = {
         staff_id: _Held(manager_id, email, team_id, active)
         for staff_id, manager_id, email, team_id, active in session.execute(
@@ -74,6 +75,7 @@ def import_staff(
     rows: list[StaffRow] = []
     first_seen: dict[str, int] = {}
     team_service: dict[str, tuple[str, int]] = {}
+    team_location: dict[str, tuple[str, int]] = {}
     managers: list[tuple[int, str | None, str]] = []
     emails: list[tuple[int, str, str]] = []
     for line, values in table.rows():
@@ -92,6 +94,15 @@ def import_staff(
                     f"team {team!r} is in service {earlier[0]!r} on row {earlier[1]}, not {service!r}; "
                     "a team belongs to one service",
                 ))
+        if team and (place := ok.get("team_meeting_location")):
+            earlier = team_location.setdefault(team, (place, line))
+            if earlier[0] != place:
+                table.issues.append(ImportIssue(
+                    table.name, line, "team_meeting_location",
+                    f"team {team!r} meets at {earlier[0]!r} on row {earlier[1]}; a team has one meeting location"))
+        elif ok.get("team_meeting_location") and not team:
+            table.issues.append(ImportIssue(table.name, line, "team_meeting_location",
+                                            "a team meeting location needs the row's team"))
         role = (ok.get("role") or "").lower()
         if role in TEAM_LEVEL_ROLES and "team" in ok and not team:
             table.issues.append(ImportIssue(table.name, line, "team", f"required for the role {role!r}"))
@@ -123,6 +134,8 @@ def import_staff(
         if team_name not in teams:
             teams[team_name] = Team(name=team_name, service_id=services[service_name].id)
             session.add(teams[team_name])
+    for team_name, (place, _) in team_location.items():
+        teams[team_name].meeting_location = place
     for move in moves:
         team, service_id = teams[move.team], services[move.new_service].id
         team.service_id = service_id
@@ -140,6 +153,8 @@ def import_staff(
         }
         if has_new_auditor:
             record["new_auditor"] = row.new_auditor
+        if has_location:
+            record["meeting_location"] = row.meeting_location
         records.append(record)
     new = [r | {"manager_id": None} for r in records if r["id"] not in held]
     existing = [r for r in records if r["id"] in held]

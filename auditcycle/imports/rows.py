@@ -41,7 +41,7 @@ MAX_ISSUES_SHOWN = 200
 MAX_ISSUES_COLLECTED = 1000
 
 STAFF_COLUMNS = ("staff_id", "name", "email", "role", "team", "service", "manager_id", "auditor", "newly_qualified")
-STAFF_OPTIONAL = ("new_auditor",)
+STAFF_OPTIONAL = ("new_auditor", "meeting_location", "team_meeting_location")
 CHILD_COLUMNS = (
     "child_id", "first_name", "last_name", "date_of_birth", "cohort", "team",
     "key_worker_id", "iro_id", "cp_chair_id", "last_supervision_date",
@@ -275,6 +275,7 @@ OptionalId = _text(64, required=False)
 TeamName = _text(120)
 OptionalTeamName = _text(120, required=False)
 StaffName = _text(200)
+OptionalLocation = _text(500, required=False)
 RoleValue = _choice(Role, "role")
 Flag = _flag()
 ChildName = _text(100, echo=False)
@@ -303,6 +304,9 @@ class StaffRow(Row):
     auditor: Flag
     newly_qualified: Flag
     new_auditor: Flag = False
+    # A room or an online-meeting link, the person's own and their team's, for the invites they organise.
+    meeting_location: OptionalLocation = None
+    team_meeting_location: OptionalLocation = None
 
 
 class ChildRow(Row):

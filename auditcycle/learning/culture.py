@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from auditcycle.booking.location import meeting_location
 from auditcycle.booking.meetings import diary_busy
 from auditcycle.booking.slots import Interval, SlotRequest, find_slot
 from auditcycle.core.clock import Month, localize, wall_clock
@@ -47,7 +48,6 @@ DRAFT = "draft"
 APPROVED = "approved"
 BOOKED = "booked"
 INTERVIEW_WINDOW_WORKING_DAYS = 15
-LOCATION = "Microsoft Teams or in person: the Quality Assurance team will confirm"
 # Who is invited to the learning session: the people around each audited record, not the IRO or CP chair.
 SESSION_ROLES = frozenset({"allocated key worker", "team manager", "service manager"})
 CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
@@ -229,7 +229,7 @@ def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: st
     invite = Invite(uid=mad.uid, sequence=0, summary=f"Make a Difference interview: {practitioner.name}",
                     description=(f"Make a Difference interview {mad.reference} of {practitioner.name} with "
                                  f"{interviewer.name}.\nBooked by the Quality Assurance team through auditcycle."),
-                    location=LOCATION, start=mad.starts_at, end=mad.ends_at,
+                    location=meeting_location(ctx.settings, interviewer), start=mad.starts_at, end=mad.ends_at,
                     organiser_name=ctx.settings.mail_from_name, organiser_email=str(ctx.settings.mail_from),
                     attendees=tuple(recipient(p) for p in people))
     for person in people:
@@ -311,7 +311,7 @@ def invite_learning_session(session: Session, ctx: AppContext, *, cycle: AuditCy
                         description=(f"The reflective learning session following the {month_label(cycle.month)} "
                                      f"audits ({cycle.reference}): findings, feedback and ideas.\n"
                                      "Booked by the Quality Assurance team through auditcycle."),
-                        location=LOCATION, start=cycle.learning_starts_at, end=cycle.learning_ends_at,
+                        location=meeting_location(ctx.settings), start=cycle.learning_starts_at, end=cycle.learning_ends_at,
                         organiser_name=ctx.settings.mail_from_name, organiser_email=str(ctx.settings.mail_from),
                         attendees=(recipient(person),))
         message = compose_learning_session(invite, recipient_name=person.name, month=cycle.month, when_label=when,

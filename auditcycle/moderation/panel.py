@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from auditcycle.booking.location import meeting_location
 from auditcycle.booking.meetings import diary_busy
 from auditcycle.booking.slots import Interval, SlotRequest, find_slot
 from auditcycle.core.clock import Month, wall_clock
@@ -52,7 +53,6 @@ GOOD = "graded good or better"
 DISPUTED = "disputed"
 RANDOM = "random"
 PIM_EXTRA = "practice improvement manager's moderation"
-LOCATION = "Microsoft Teams or in person: the Quality Assurance team will confirm"
 # Added to the cycle's seed so the moderation top-up is reproducible yet independent of the draw.
 SEED_OFFSET = 7919
 
@@ -279,7 +279,7 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
                         description=(f"Moderation of the {cycle.month} audits ({cycle.reference}). "
                                      "The list of audits comes in a separate email.\n"
                                      "Booked by the Quality Assurance team through auditcycle."),
-                        location=LOCATION, start=cycle.moderation_starts_at, end=cycle.moderation_ends_at,
+                        location=meeting_location(ctx.settings), start=cycle.moderation_starts_at, end=cycle.moderation_ends_at,
                         organiser_name=ctx.settings.mail_from_name, organiser_email=str(ctx.settings.mail_from),
                         attendees=tuple(person for person, _ in audience))
         for person, staff in audience:

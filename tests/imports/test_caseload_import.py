@@ -147,7 +147,7 @@ def test_staff_unknown_column_is_reported(staffed: Session, tmp_path: Path):
 
     assert messages == [
         "staff.csv row 1, column shoe_size: unknown column 'shoe_size'; expected columns: staff_id, name, "
-        "email, role, team, service, manager_id, auditor, newly_qualified (optional: new_auditor)"
+        "email, role, team, service, manager_id, auditor, newly_qualified (optional: new_auditor, meeting_location, team_meeting_location)"
     ]
 
 
@@ -158,7 +158,7 @@ def test_staff_missing_column_is_reported(staffed: Session, tmp_path: Path):
 
     assert messages == [
         "staff.csv row 1, column email: required column is missing; expected columns: staff_id, name, "
-        "email, role, team, service, manager_id, auditor, newly_qualified (optional: new_auditor)"
+        "email, role, team, service, manager_id, auditor, newly_qualified (optional: new_auditor, meeting_location, team_meeting_location)"
     ]
 
 
@@ -205,6 +205,29 @@ def test_staff_team_in_two_services_is_reported(staffed: Session, tmp_path: Path
         "staff.csv row 3, column service: team 'Hub' is in service 'Early Help' on row 2, not "
         "\"Children's Social Care\"; a team belongs to one service"
     ]
+
+
+def test_staff_meeting_locations_are_kept_per_person_and_per_team(staffed: Session, tmp_path: Path):
+    header = f"{STAFF_HEADER},meeting_location,team_meeting_location"
+    path = write(tmp_path, "staff.csv", f"{header}\nS3,Cara Cole,cara@example.org,key_worker,Assessment 1,"
+                 "Children's Social Care,S2,no,TRUE,https://teams.example.org/cara,Room 2.14\n")
+
+    import_staff(session=staffed, path=path, now=NOW)
+
+    assert staffed.get(Staff, "S3").meeting_location == "https://teams.example.org/cara"
+    assert staffed.scalar(select(Team.meeting_location).where(Team.name == "Assessment 1")) == "Room 2.14"
+    assert staffed.get(Staff, "S2").meeting_location is None
+
+
+def test_staff_team_with_two_meeting_locations_is_reported(staffed: Session, tmp_path: Path):
+    header = f"{STAFF_HEADER},meeting_location,team_meeting_location"
+    path = write(tmp_path, "staff.csv", f"{header}\nS8,Ida,ida@example.org,key_worker,Hub,Early Help,,no,no,,Room 1\n"
+                 "S9,Hal,hal@example.org,key_worker,Hub,Early Help,,no,no,,Room 2\n")
+
+    messages = refused(staffed, lambda: import_staff(session=staffed, path=path, now=NOW))
+
+    assert messages == ["staff.csv row 3, column team_meeting_location: team 'Hub' meets at 'Room 1' on row 2; "
+                        "a team has one meeting location"]
 
 
 def test_staff_team_without_service_is_reported(staffed: Session, tmp_path: Path):
