@@ -62,11 +62,15 @@ class Audit(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"))
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # The team manager's record that the audit was discussed at the practitioner's supervision.
+    supervision_discussed_at: Mapped[datetime | None]
+    supervision_discussed_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
 
     cycle: Mapped[AuditCycle] = relationship(back_populates="audits")
     child: Mapped[Child] = relationship()
     auditor: Mapped[Staff | None] = relationship(foreign_keys=[auditor_id])
     buddy: Mapped[Staff | None] = relationship(foreign_keys=[buddy_id])
+    supervision_discussed_by: Mapped[Staff | None] = relationship(foreign_keys=[supervision_discussed_by_id])
 
 
 class Nomination(Base):

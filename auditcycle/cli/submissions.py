@@ -46,6 +46,21 @@ def dispute_command(
     console.print(f"{audit_ref}: disagreement recorded; the audit will be moderated.")
 
 
+@app.command("supervision-discussed")
+@guarded
+def supervision_discussed_command(
+    audit_ref: Annotated[str, typer.Argument(help="The audit discussed at the practitioner's supervision.")],
+    by: ByOption,
+    now: NowOption = None,
+) -> None:
+    """Record, as the key worker's team manager, that the audit was discussed at their supervision."""
+    from auditcycle.submissions.supervision import record_supervision_discussed
+
+    with unit_of_work(now) as (session, ctx):
+        record_supervision_discussed(session, ctx, reference=audit_ref, by=by)
+    console.print(f"{audit_ref}: supervision discussion recorded.")
+
+
 export_app = typer.Typer(help="Export what the case-management system needs.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 

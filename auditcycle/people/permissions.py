@@ -45,16 +45,20 @@ def _service_manager_of_child(_: Session, actor: Staff, subject: Subject) -> boo
             and actor.service_id == _child_service_id(subject))
 
 
+def _team_manager_of_key_worker(_: Session, actor: Staff, subject: Subject) -> bool:
+    if subject.audit is None or actor.role != Role.TEAM_MANAGER:
+        return False
+    child = subject.audit.child
+    return actor.team_id == child.team_id or (child.key_worker is not None and child.key_worker.manager_id == actor.id)
+
+
 def _key_worker_or_their_managers(session: Session, actor: Staff, subject: Subject) -> bool:
     if subject.audit is None:
         return False
     child = subject.audit.child
     if actor.id == child.key_worker_id:
         return True
-    if actor.role == Role.TEAM_MANAGER and (actor.team_id == child.team_id or (
-            child.key_worker is not None and child.key_worker.manager_id == actor.id)):
-        return True
-    return _service_manager_of_child(session, actor, subject)
+    return _team_manager_of_key_worker(session, actor, subject) or _service_manager_of_child(session, actor, subject)
 
 
 def panel_member_ids(session: Session, service: str | None = None) -> set[str]:
@@ -119,6 +123,7 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "deep-dive": (_qa_team, "the QA team"),
     "nominate": (_role(Role.SERVICE_MANAGER), "service managers"),
     "action-done": (_any(_owner, _owners_line_manager), "the action's owner or their line manager"),
+    "supervision-discussed": (_team_manager_of_key_worker, "the key worker's team manager"),
     "action-sign-off": (_any(_owners_line_manager, _qa_team), "the owner's line manager, or the QA team"),
     "observe-done": (_any(_observer, _qa_team), "the assigned observer, or the QA team"),
     "mad-approve": (_qa_team, "the QA team"),

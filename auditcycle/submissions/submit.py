@@ -22,6 +22,7 @@ from auditcycle.storage.events import log_event
 from auditcycle.storage.records import get_audit
 from auditcycle.submissions.forms import AuditForm, read_form_file, validate_form
 from auditcycle.submissions.grades import OVERALL, current_grades, record_grades
+from auditcycle.submissions.supervision import responses_to_raise
 
 PHASE = "submit"
 OPEN_FOR_SUBMISSION = (AuditStatus.ALLOCATED, AuditStatus.NOTIFIED, AuditStatus.BOOKED, AuditStatus.SUBMITTED)
@@ -133,9 +134,11 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
         enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, f"outcome-{digest}"), person, message)
     if child.key_worker is not None:
         for manager in team_managers:
-            message = compose_supervision_prompt(recipient_name=manager.name, audit_ref=audit.reference,
-                                                 child_id=child.id, practitioner_name=child.key_worker.name,
-                                                 overall_label=overall)
+            message = compose_supervision_prompt(
+                recipient_name=manager.name, audit_ref=audit.reference, child_id=child.id,
+                practitioner_name=child.key_worker.name, overall_label=overall,
+                responses=responses_to_raise(session, audit),
+                record_command=f"auditcycle supervision-discussed {audit.reference} --by {manager.id}")
             enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, "supervision-prompt"), manager, message)
 
 

@@ -204,6 +204,8 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "nominate": role == Role.SERVICE_MANAGER,
         "action-done": actor.id == action.owner_id or line_manager,
         "action-sign-off": line_manager or qa,
+        "supervision-discussed": role == Role.TEAM_MANAGER and (
+            actor.team_id == child.team_id or child.key_worker.manager_id == actor.id),
         "observe-done": actor.id == sub.observation.observer_id or qa,
         "nominate-mad": role in {Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR},
     }[command]
@@ -224,6 +226,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.sampling.cycle import nominate, replace, withdraw
     from auditcycle.sampling.requests import Asked, store_request
     from auditcycle.submissions.submit import dispute, submit
+    from auditcycle.submissions.supervision import record_supervision_discussed
 
     ctx = build_context(CELL_NOW)
     unsubmitted = sub.unsubmitted
@@ -251,6 +254,8 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "action-done": lambda by: mark_done(s, ctx, reference=sub.open_action.reference, by=by, note="Done"),
         "action-sign-off": lambda by: sign_off(s, ctx, reference=sub.done_action.reference, by=by, quality="met",
                                                note="Clear and current", new_due=None),
+        "supervision-discussed": lambda by: record_supervision_discussed(s, ctx, reference=sub.moderated.reference,
+                                                                         by=by),
         "observe-done": lambda by: record_observation(s, ctx, reference=sub.observation.reference, by=by,
                                                       note="Child-led visit"),
         "mad-approve": lambda by: approve(s, ctx, reference=sub.mad.reference, by=by),

@@ -37,6 +37,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     from auditcycle.people.permissions import Subject, authorise
     from auditcycle.sampling.cycle import draw, nominate, replace, withdraw
     from auditcycle.submissions.submit import dispute, submit
+    from auditcycle.submissions.supervision import record_supervision_discussed
 
     settings = Settings(database_url="sqlite://")
     at = lambda now: build_context(now, settings=settings)  # noqa: E731
@@ -74,6 +75,8 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
                                          subject=Subject(owner=second.auditor)),
         "action-sign-off": lambda: authorise(s, command="action-sign-off", staff_id=worker.id,
                                              subject=Subject(owner=second.auditor)),
+        "supervision-discussed": lambda: record_supervision_discussed(s, now, reference=second.reference,
+                                                                      by=worker.id),
         "observe-done": lambda: authorise(s, command="observe-done", staff_id=worker.id,
                                           subject=Subject(observer_id=second.auditor_id)),
         "mad-approve": lambda: authorise(s, command="mad-approve", staff_id=worker.id),
