@@ -1,6 +1,7 @@
 """Commands of the sample: nominate, replace or withdraw an audit, and draw a deep dive or dip sample."""
 # Each command imports the domain inside its body, so `auditcycle --help` and unrelated commands start fast.
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.runs.phases import get_phase
 from auditcycle.runs.prefect_server import start_temporary_server
 from auditcycle.sampling.requests import MAX_NOTICE_WORKING_DAYS, Asked
+from auditcycle.storage.db import session_scope
 
 ThemeOption = Annotated[str, typer.Option("--theme", help="What the sample looks at.")]
 SizeOption = Annotated[int, typer.Option("--size", help="How many audits to draw (at least one).")]
@@ -132,3 +134,38 @@ def dip_sample_command(
     slugs = tuple(d.strip() for d in domains.split(",") if d.strip())
     _store_and_run(Asked(kind=CycleKind.DIP_SAMPLE, theme=theme, size=size, due=_due(due), cohort=cohort, team=team,
                          reason=reason, domains=slugs), by, now, store_only)
+
+
+themes_app = typer.Typer(help="The year's plan of monthly audit themes.", no_args_is_help=True)
+app.add_typer(themes_app, name="themes")
+
+
+@themes_app.command("plan")
+@guarded
+def themes_plan_command(
+    plan: Annotated[Path, typer.Argument(help="A TOML file: a [YYYY-MM] table per month, theme = \"...\", "
+                                               "revisit = true for a theme looked at before.")],
+    by: ByOption,
+    now: NowOption = None,
+) -> None:
+    """Store the plan of monthly themes, whole or not at all; each month's draw takes its planned theme."""
+    from auditcycle.sampling.themes import store_plan
+
+    with unit_of_work(now) as (session, ctx):
+        rows = store_plan(session, path=plan, by=by, now=ctx.now)
+        lines = [f"{row.month}  {row.theme}{'  (revisit)' if row.revisit else ''}" for row in rows]
+    console.print(f"{len(lines)} months planned:", *lines, sep="\n", markup=False)
+
+
+@themes_app.command("list")
+@guarded
+def themes_list_command() -> None:
+    """List the planned themes, month by month."""
+    from sqlalchemy import select
+
+    from auditcycle.models import PlannedTheme
+
+    with session_scope() as session:
+        rows = list(session.scalars(select(PlannedTheme).order_by(PlannedTheme.month)))
+        lines = [f"{row.month}  {row.theme}{'  (revisit)' if row.revisit else ''}" for row in rows]
+    console.print(*(lines or ["No themes are planned: see `auditcycle themes plan --help`."]), sep="\n", markup=False)

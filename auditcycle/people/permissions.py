@@ -120,6 +120,7 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "withdraw": (_qa_team, "the QA team"),
     "reschedule": (_qa_team, "the QA team"),
     "run": (_qa_team, "the QA team"),
+    "plan-themes": (_qa_team, "the QA team"),
     "deep-dive": (_qa_team, "the QA team"),
     "nominate": (_role(Role.SERVICE_MANAGER), "service managers"),
     "action-done": (_any(_owner, _owners_line_manager), "the action's owner or their line manager"),

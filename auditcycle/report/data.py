@@ -53,6 +53,7 @@ from auditcycle.models.enums import ActionStatus, AuditStatus, CycleKind, Observ
 from auditcycle.moderation.panel import is_closed
 from auditcycle.observations.assignment import coverage
 from auditcycle.privacy.redaction import Redactor, redactors_for
+from auditcycle.sampling.themes import last_time
 from auditcycle.trends.scrutiny import PRACTITIONER, REVIEW_UNIT, TEAM, final_overall
 
 CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
@@ -81,6 +82,14 @@ class Headline:
     completed_on_time: int
     good_or_better_pct: float | None
     inadequate_pct: float | None
+
+
+@dataclass(frozen=True)
+class ThemeRevisit:
+    """A theme looked at before: the month it was last looked at, and that month at a glance."""
+
+    last_month: Month
+    then: Headline
 
 
 @dataclass(frozen=True)
@@ -207,6 +216,7 @@ class ReportData:
     grades_csv: list[dict[str, str]]
     actions_csv: list[dict[str, str]]
     empty: bool
+    revisit: ThemeRevisit | None = None
 
 
 @dataclass(frozen=True)
@@ -546,6 +556,13 @@ def _grades_csv(ctx: AppContext, rows: Sequence[_AuditRow],
     return result
 
 
+def _revisit(session: Session, ctx: AppContext, cycle: AuditCycle | None) -> ThemeRevisit | None:
+    last = last_time(session, cycle) if cycle is not None else None
+    if last is None:
+        return None
+    return ThemeRevisit(last_month=last.month, then=_headline(_audit_rows(session, [last.id]).get(last.id, []), ctx))
+
+
 def build_report_data(session: Session, ctx: AppContext, *, month: Month) -> ReportData:
     """Build the numbers of a month's QA report from the database; a month with no cycle is an empty report."""
     framework = ctx.settings.framework
@@ -585,4 +602,5 @@ def build_report_data(session: Session, ctx: AppContext, *, month: Month) -> Rep
         grades_csv=_grades_csv(ctx, rows, _domain_grades(session, cycle)),
         actions_csv=_actions_csv(ctx, actions),
         empty=headline.allocated == 0,
+        revisit=_revisit(session, ctx, cycle),
     )

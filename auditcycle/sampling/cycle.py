@@ -31,6 +31,7 @@ from auditcycle.sampling.draw import (
     redraw_one,
 )
 from auditcycle.sampling.requests import get_request
+from auditcycle.sampling.themes import planned_theme
 from auditcycle.storage.db import serialise
 from auditcycle.storage.records import get_audit
 
@@ -166,11 +167,13 @@ def draw(
     """Draw and allocate a month's audits once; a re-run returns the recorded draw unchanged.
 
     The theme is given, or read from a stored monthly request (`request`, e.g. REQ-17), which then
-    records the cycle drawn.
+    records the cycle drawn, or else it is the month's planned theme (auditcycle.sampling.themes).
     """
     asked = get_request(session, request, kind=CycleKind.MONTHLY) if request is not None else None
     if asked is not None:
         theme = asked.theme
+    if theme is None:
+        theme = planned_theme(session, month)
     serialise(session, DRAW_LOCK)
     existing = monthly_cycle(session, month)
     if existing is not None:

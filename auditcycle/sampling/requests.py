@@ -49,7 +49,7 @@ class Asked:
 
 def check_request(session: Session, ctx: AppContext, asked: Asked) -> Asked:
     """Return the request tidied (spacing, domains in framework order), or refuse it listing every problem."""
-    problems = _theme_problems(asked.theme)
+    problems = theme_problems(asked.theme)
     reason = asked.reason.strip() if asked.reason and asked.reason.strip() else None
     if reason and (problem := text_problem(reason, multiline=True)):
         problems.append(f"--reason {problem}")
@@ -72,7 +72,7 @@ def check_request(session: Session, ctx: AppContext, asked: Asked) -> Asked:
     return replace(asked, theme=" ".join(asked.theme.split()), team=team, reason=reason, domains=domains)
 
 
-def _theme_problems(theme: str) -> list[str]:
+def theme_problems(theme: str) -> list[str]:
     """Explain why a theme is not one line of 1 to 200 characters."""
     tidy = " ".join(theme.split())
     if not tidy:

@@ -9,9 +9,11 @@ a refused one must raise PermissionDenied without writing anything. The expected
 comes from the README's table, restated below over the facts of the person and the subject.
 """
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 from figures import report
@@ -200,7 +202,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "moderate": panel or role == Role.ASSISTANT_DIRECTOR or (
             role == Role.PRACTICE_IMPROVEMENT_MANAGER and moderation is not None
             and moderation.moderator_id == actor.id),
-        "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
+        "plan-themes": qa, "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
         "nominate": role == Role.SERVICE_MANAGER,
         "action-done": actor.id == action.owner_id or line_manager,
         "action-sign-off": line_manager or qa,
@@ -225,10 +227,13 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.people.permissions import authorise
     from auditcycle.sampling.cycle import nominate, replace, withdraw
     from auditcycle.sampling.requests import Asked, store_request
+    from auditcycle.sampling.themes import store_plan
     from auditcycle.submissions.submit import dispute, submit
     from auditcycle.submissions.supervision import record_supervision_discussed
 
     ctx = build_context(CELL_NOW)
+    plan = Path(tempfile.mkdtemp()) / "themes.toml"
+    plan.write_text('[2027-06]\ntheme = "Working with fathers"\n', "utf-8")
     unsubmitted = sub.unsubmitted
 
     def deep_dive(by: str) -> object:
@@ -254,6 +259,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "action-done": lambda by: mark_done(s, ctx, reference=sub.open_action.reference, by=by, note="Done"),
         "action-sign-off": lambda by: sign_off(s, ctx, reference=sub.done_action.reference, by=by, quality="met",
                                                note="Clear and current", new_due=None),
+        "plan-themes": lambda by: store_plan(s, path=plan, by=by, now=ctx.now),
         "supervision-discussed": lambda by: record_supervision_discussed(s, ctx, reference=sub.moderated.reference,
                                                                          by=by),
         "observe-done": lambda by: record_observation(s, ctx, reference=sub.observation.reference, by=by,

@@ -70,6 +70,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
         "reschedule": lambda: reschedule(s, now, reference=meeting.reference, by=worker.id),
         "run": lambda: authorise(s, command="run", staff_id=worker.id),
         "deep-dive": lambda: authorise(s, command="deep-dive", staff_id=worker.id),
+        "plan-themes": lambda: authorise(s, command="plan-themes", staff_id=worker.id),
         "nominate": lambda: nominate(s, now, child_id=child, by=worker.id, month=Month(2027, 1)),
         "action-done": lambda: authorise(s, command="action-done", staff_id=worker.id,
                                          subject=Subject(owner=second.auditor)),
