@@ -90,6 +90,22 @@ class ObservationStatus(StrEnum):
     DONE = "done"
 
 
+class ObservationType(StrEnum):
+    """What was observed: the framework's examples of everyday practice."""
+
+    FAMILY_MEETING = "family_meeting"    # a meeting with a family, such as a Child in Need meeting
+    HOME_VISIT = "home_visit"
+    SUPERVISION = "supervision"
+    MEETING_CHAIRED = "meeting_chaired"
+
+
+class RecommendedFrom(StrEnum):
+    """Where an observation was recommended: an audit, or a Personal Development Review."""
+
+    AUDIT = "audit"
+    PDR = "pdr"
+
+
 class MessageStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"

@@ -48,7 +48,7 @@ class DueRow:
 
 def record_command(reference: str, observer_id: str) -> str:
     """Return the command that records an observation done."""
-    return f"auditcycle observe done {reference} --by {observer_id}"
+    return f"auditcycle observe done {reference} --type TYPE --by {observer_id}"
 
 
 def last_observed_label(day: date | None) -> str:

@@ -49,6 +49,7 @@ from auditcycle.models.enums import (
     MessageStatus,
     ModerationStatus,
     ObservationStatus,
+    ObservationType,
     ResponseStatus,
     ResponseTrigger,
     Role,
@@ -548,8 +549,9 @@ def record_observations(session: Session, ctx: AppContext, month: Month, *, seed
     for observation in session.scalars(select(Observation).where(
             Observation.month == month, Observation.status == ObservationStatus.ASSIGNED).order_by(Observation.id)):
         if share[0] <= random.Random(f"{seed}:{observation.reference}").random() < share[1]:
+            kind = random.Random(f"{seed}:{observation.reference}:type").choice(list(ObservationType))
             record_observation(session, ctx, reference=observation.reference, by=observation.observer_id,
-                               note=texts.observation_note)
+                               kind=kind.value, note=texts.observation_note)
             done += 1
     return done
 

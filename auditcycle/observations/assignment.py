@@ -46,7 +46,7 @@ from auditcycle.core.clock import Month, add_months, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models import Observation, Staff, Team
-from auditcycle.models.enums import ObservationStatus, Role
+from auditcycle.models.enums import ObservationStatus, ObservationType, Role
 from auditcycle.notifications.notices import day_label
 from auditcycle.notifications.observations import (
     AssignmentRow,
@@ -59,6 +59,7 @@ from auditcycle.notifications.observations import (
     record_command,
 )
 from auditcycle.notifications.outbox import MessageKey, enqueue
+from auditcycle.observations.recommendations import answer_recommendations, open_recommendations
 from auditcycle.people.directory import Directory
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import Redactor
@@ -215,7 +216,10 @@ def assign_observations(session: Session, ctx: AppContext, *, month: Month) -> O
         theme = cycle.theme if cycle is not None else None
         still_open = set(session.scalars(select(Observation.practitioner_id).where(
             Observation.status == ObservationStatus.ASSIGNED, Observation.month != label)))
-        candidates = [row for row in rows if row.staff_id not in still_open]
+        recommended = open_recommendations(session)
+        # A recommendation from an audit or a PDR comes first, whenever the practitioner was last observed.
+        candidates = sorted((row for row in rows if row.staff_id not in still_open),
+                            key=lambda row: row.staff_id not in recommended)
         pairs = match_observers(
             [_person(s) for s in sorted(auditors, key=lambda s: s.id)],
             [_person(staff[row.staff_id]) for row in candidates if not row.newly_qualified])
@@ -234,6 +238,7 @@ def assign_observations(session: Session, ctx: AppContext, *, month: Month) -> O
                 practitioner_id=practitioner_id, theme=theme, asye=is_asye, due_date=due_date,
                 status=ObservationStatus.ASSIGNED, assigned_at=ctx.now))
         session.flush()
+        answer_recommendations(session, recommended, month=label)
         summary.assigned, summary.asye = len(pairs), len(asye)
     observations = list(session.scalars(select(Observation).where(Observation.month == label)
                                          .order_by(Observation.id)))
@@ -354,8 +359,19 @@ def get_observation(session: Session, reference: str) -> Observation:
     return observation
 
 
-def record_observation(session: Session, ctx: AppContext, *, reference: str, by: str, note: str) -> Observation:
-    """Record an assigned observation done, by its observer or the QA team."""
+def observation_type(value: str) -> ObservationType:
+    """Read what was observed, or refuse naming the types there are."""
+    try:
+        return ObservationType(value.strip().lower().replace("-", "_").replace(" ", "_"))
+    except ValueError:
+        raise UserError(f"--type {shown(value)}: what was observed is one of "
+                        f"{', '.join(t.value for t in ObservationType)}") from None
+
+
+def record_observation(session: Session, ctx: AppContext, *, reference: str, by: str, kind: str,
+                       note: str) -> Observation:
+    """Record an assigned observation done, with what was observed, by its observer or the QA team."""
+    observed = observation_type(kind)
     observation = get_observation(session, reference)
     authorise(session, command="observe-done", staff_id=by, subject=Subject(observer_id=observation.observer_id))
     if observation.status != ObservationStatus.ASSIGNED:
@@ -367,6 +383,7 @@ def record_observation(session: Session, ctx: AppContext, *, reference: str, by:
     if len(text) > limit:
         raise UserError(f"{observation.reference}: the note is {len(text)} characters; keep it to {limit}")
     observation.status = ObservationStatus.DONE
+    observation.kind = observed
     observation.done_at = ctx.now
     observation.done_by_id = by
     observation.note = text or None

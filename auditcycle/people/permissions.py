@@ -126,6 +126,8 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "action-done": (_any(_owner, _owners_line_manager), "the action's owner or their line manager"),
     "supervision-discussed": (_team_manager_of_key_worker, "the key worker's team manager"),
     "action-sign-off": (_any(_owners_line_manager, _qa_team), "the owner's line manager, or the QA team"),
+    "observe-recommend": (_any(_auditor, _owners_line_manager, _qa_team),
+                          "the audit's auditor, the practitioner's line manager, or the QA team"),
     "observe-done": (_any(_observer, _qa_team), "the assigned observer, or the QA team"),
     "mad-approve": (_qa_team, "the QA team"),
     "nominate-mad": (_role(Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR),

@@ -2,15 +2,16 @@
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+import factories as make
 import pytest
 from conftest import PLANTED
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied, UserError
-from auditcycle.models import Observation, OutboxMessage, Staff
-from auditcycle.models.enums import ObservationStatus, Role
+from auditcycle.models import Audit, Observation, ObservationRecommendation, OutboxMessage, Staff
+from auditcycle.models.enums import ObservationStatus, ObservationType, RecommendedFrom, Role
 from auditcycle.notifications.gateway import deliver
 from auditcycle.observations.assignment import (
     ObservationSummary,
@@ -179,7 +180,7 @@ def test_assign_observations_gives_newly_qualified_workers_to_their_own_team_man
     assert len(theirs) == 2
     [digest] = [r for r in smtp_server.received if r.rcpt_tos == [manager.email]]
     assert [ref for ref in theirs if ref not in _text(digest)] == []
-    assert f"auditcycle observe done {theirs[0]} --by {manager.id}" in _text(digest)
+    assert f"auditcycle observe done {theirs[0]} --type TYPE --by {manager.id}" in _text(digest)
     assert "ASYE observation: you observe as their team manager" in _text(digest)
 
 
@@ -280,7 +281,7 @@ def test_remind_observations_stops_once_recorded_done(s, authority, settings, sm
     observer = s.get(Staff, observation.observer_id)
     _remind(s, authority, settings, "2026-12-22T09:00")
     record_observation(s, build_context("2026-12-23T10:00", settings=settings), reference=observation.reference,
-                       by=observer.id, note="Observed a home visit.")
+                       by=observer.id, kind="home_visit", note="Observed a home visit.")
     s.commit()
 
     later = [_remind(s, authority, settings, now) for now in ["2026-12-30T09:00", "2027-01-06T09:00"]]
@@ -296,15 +297,60 @@ def test_record_observation_by_the_observer_marks_it_done(s, authority, settings
     ctx = build_context("2026-12-15T14:30", settings=settings)
 
     done = record_observation(s, ctx, reference=observation.reference.lower(), by=observation.observer_id,
-                              note="  Observed a Child In Need meeting; strong direct work.  ")
+                              kind="Family meeting", note="  Observed a Child In Need meeting; strong direct work.  ")
     s.commit()
 
     s.expire_all()
     stored = s.get(Observation, done.id)
     assert (stored.status, stored.done_by_id, stored.note) == (
         ObservationStatus.DONE, observation.observer_id, "Observed a Child In Need meeting; strong direct work.")
-    assert stored.done_at == ctx.now
+    assert stored.done_at == ctx.now and stored.kind == ObservationType.FAMILY_MEETING
     assert stored.recorded_at is not None and stored.recorded_at != stored.done_at
+
+
+def test_an_observation_is_recorded_with_what_was_observed(s, authority, settings) -> None:
+    _assign(s, authority, settings)
+    observation = _month_observations(s)[0]
+    ctx = build_context("2026-12-15T14:30", settings=settings)
+
+    with pytest.raises(UserError, match="family_meeting, home_visit, supervision, meeting_chaired"):
+        record_observation(s, ctx, reference=observation.reference, by=observation.observer_id, kind="lunch",
+                           note="")
+    assert s.get(Observation, observation.id).status == ObservationStatus.ASSIGNED
+
+
+def test_a_recommended_practitioner_is_observed_first_however_recently_observed(s, authority, settings) -> None:
+    from auditcycle.observations.recommendations import recommend
+
+    draw(s, build_context("2026-11-23T09:00", settings=settings), month=DEC, size=3, seed=2)
+    _assign(s, authority, settings)
+    first = _month_observations(s)[0]
+    record_observation(s, build_context("2026-12-15T14:30", settings=settings), reference=first.reference,
+                       by=first.observer_id, kind="home_visit", note="")
+    practitioner = s.get(Staff, first.practitioner_id)
+    audit = s.scalars(select(Audit).order_by(Audit.id)).first()
+    row = recommend(s, build_context("2026-12-20T10:00", settings=settings), practitioner_id=practitioner.id,
+                    by=audit.auditor_id, audit_ref=audit.reference, note="Capture the direct work seen in audit")
+    s.commit()
+    with pytest.raises(UserError, match="already recommended"):
+        recommend(s, build_context("2026-12-21T10:00", settings=settings), practitioner_id=practitioner.id,
+                  by="S0009")
+
+    # One auditor left, so January assigns one observation: without the recommendation, it would go to
+    # someone never observed, not to a practitioner observed a month ago.
+    observer = next(a for a in s.scalars(select(Staff).where(Staff.auditor, Staff.active).order_by(Staff.id))
+                    if a.id != practitioner.id and practitioner.manager_id != a.id and a.manager_id != practitioner.id)
+    s.execute(update(Staff).where(Staff.id != observer.id).values(auditor=False))
+    newcomer = make.staff(s, "S9901", in_team=practitioner.team)  # never observed: first in line otherwise
+    s.commit()
+    assign_observations(s, build_context("2027-01-04T08:00", settings=settings), month=Month(2027, 1))
+    s.commit()
+
+    january = s.scalar(select(Observation).where(Observation.month == "2027-01",
+                                                 Observation.practitioner_id == practitioner.id))
+    assert january is not None and s.get(ObservationRecommendation, row.id).observation_id == january.id
+    assert s.scalar(select(Observation.id).where(Observation.practitioner_id == newcomer.id)) is None
+    assert row.source == RecommendedFrom.AUDIT
 
 
 def test_record_observation_refused_to_someone_else(s, authority, settings) -> None:
@@ -315,7 +361,7 @@ def test_record_observation_refused_to_someone_else(s, authority, settings) -> N
 
     with pytest.raises(PermissionDenied, match="only the assigned observer, or the QA team may"):
         record_observation(s, build_context("2026-12-15T14:30", settings=settings),
-                           reference=observation.reference, by=other, note="")
+                           reference=observation.reference, by=other, kind="home_visit", note="")
 
     assert s.get(Observation, observation.id).status == ObservationStatus.ASSIGNED
 
@@ -324,18 +370,20 @@ def test_record_observation_refused_twice(s, authority, settings) -> None:
     _assign(s, authority, settings)
     observation = _month_observations(s)[0]
     ctx = build_context("2026-12-15T14:30", settings=settings)
-    record_observation(s, ctx, reference=observation.reference, by=observation.observer_id, note="Done.")
+    record_observation(s, ctx, reference=observation.reference, by=observation.observer_id, kind="home_visit",
+                       note="Done.")
     s.commit()
 
     with pytest.raises(UserError, match=f"{observation.reference} was already recorded done on Tuesday 15 "
                                         "December 2026"):
-        record_observation(s, ctx, reference=observation.reference, by=observation.observer_id, note="Again.")
+        record_observation(s, ctx, reference=observation.reference, by=observation.observer_id, kind="home_visit",
+                           note="Again.")
 
 
 def test_record_observation_unknown_reference_says_so(s, authority, settings) -> None:
     with pytest.raises(UserError, match="OBS-2026-12-999: no observation has that reference"):
         record_observation(s, build_context(ASSIGN_AT, settings=settings), reference="OBS-2026-12-999",
-                           by="S0009", note="")
+                           by="S0009", kind="home_visit", note="")
 
 
 def test_coverage_flags_people_not_observed_within_12_months(s, authority, settings) -> None:

@@ -209,6 +209,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "supervision-discussed": role == Role.TEAM_MANAGER and (
             actor.team_id == child.team_id or child.key_worker.manager_id == actor.id),
         "observe-done": actor.id == sub.observation.observer_id or qa,
+        "observe-recommend": actor.id == audit.auditor_id or line_manager or qa,
         "nominate-mad": role in {Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR},
     }[command]
 
@@ -224,6 +225,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.models.enums import CycleKind
     from auditcycle.moderation.panel import record_moderation
     from auditcycle.observations.assignment import record_observation
+    from auditcycle.observations.recommendations import recommend
     from auditcycle.people.permissions import authorise
     from auditcycle.sampling.cycle import nominate, replace, withdraw
     from auditcycle.sampling.requests import Asked, store_request
@@ -263,7 +265,9 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "supervision-discussed": lambda by: record_supervision_discussed(s, ctx, reference=sub.moderated.reference,
                                                                          by=by),
         "observe-done": lambda by: record_observation(s, ctx, reference=sub.observation.reference, by=by,
-                                                      note="Child-led visit"),
+                                                      kind="home_visit", note="Child-led visit"),
+        "observe-recommend": lambda by: recommend(s, ctx, practitioner_id=sub.open_action.owner_id, by=by,
+                                                  audit_ref=sub.moderated.reference),
         "mad-approve": lambda by: approve(s, ctx, reference=sub.mad.reference, by=by),
         "nominate-mad": lambda by: nominate_interview(s, ctx, practitioner_id=sub.open_action.owner_id, by=by,
                                                       note="Turned a plan around"),

@@ -80,6 +80,8 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
                                                                       by=worker.id),
         "observe-done": lambda: authorise(s, command="observe-done", staff_id=worker.id,
                                           subject=Subject(observer_id=second.auditor_id)),
+        "observe-recommend": lambda: authorise(s, command="observe-recommend", staff_id=worker.id,
+                                               subject=Subject(audit=second, owner=second.auditor)),
         "mad-approve": lambda: authorise(s, command="mad-approve", staff_id=worker.id),
         "nominate-mad": lambda: authorise(s, command="nominate-mad", staff_id=worker.id),
     }
