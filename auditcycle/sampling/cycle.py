@@ -18,6 +18,7 @@ from auditcycle.models.enums import (
     CycleKind,
     ResponseTrigger,
 )
+from auditcycle.people.directory import Directory
 from auditcycle.people.permissions import authorise
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.sampling.draw import (
@@ -88,8 +89,12 @@ def eligible_candidates(
     """List the children who may be drawn: allocated, and not audited within the re-audit exclusion."""
     key_worker = aliased(Staff)
     cutoff = ctx.timescales.reaudit_cutoff(ctx.timescales.today(ctx.now))
+    # Service managers in post only: the assistant directors who hear when there are none have no part in the case.
+    service_managers = {service_id: frozenset(s.id for s in managers)
+                        for service_id, managers in Directory(session).service_managers.items()}
     stmt = (
-        select(Child.id, Team.name, Child.key_worker_id, key_worker.manager_id)
+        select(Child.id, Team.name, Child.key_worker_id, key_worker.manager_id, Child.iro_id, Child.cp_chair_id,
+               Team.service_id)
         .join(Team, Child.team_id == Team.id)
         .join(key_worker, Child.key_worker_id == key_worker.id)
         .where(Child.key_worker_id.is_not(None), Child.id.not_in(_recently_audited(session, cutoff)))
@@ -102,8 +107,9 @@ def eligible_candidates(
     if only is not None:
         stmt = stmt.where(Child.id.in_(only))
     return [
-        Candidate(child_id=cid, team=tname, key_worker_id=kw, key_worker_manager_id=mgr)
-        for cid, tname, kw, mgr in session.execute(stmt)
+        Candidate(child_id=cid, team=tname, key_worker_id=kw, key_worker_manager_id=mgr, iro_id=iro,
+                  cp_chair_id=chair, service_manager_ids=service_managers.get(service_id, frozenset()))
+        for cid, tname, kw, mgr, iro, chair, service_id in session.execute(stmt)
         if cid not in exclude
     ]
 
