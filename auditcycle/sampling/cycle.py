@@ -18,6 +18,7 @@ from auditcycle.models.enums import (
     CycleKind,
     ResponseTrigger,
 )
+from auditcycle.people.cases import case_of, cases_of
 from auditcycle.people.directory import Directory
 from auditcycle.people.permissions import authorise
 from auditcycle.privacy.redaction import Redactor
@@ -153,13 +154,16 @@ def add_audits(session: Session, ctx: AppContext, cycle: AuditCycle, chosen: lis
                allocations: dict[str, Allocation], *, stem: str) -> dict[str, int]:
     """Add an allocated audit to the cycle for each chosen child, numbered under the stem; count them by team."""
     teams: dict[str, int] = {}
+    cases = cases_of(session, [candidate.child_id for candidate, _ in chosen])
     for number, (candidate, kind) in enumerate(chosen, start=1):
         allocation = allocations[candidate.child_id]
-        session.add(Audit(
+        audit = Audit(
             reference=f"{stem}-{number:03d}", cycle_id=cycle.id, child_id=candidate.child_id,
             auditor_id=allocation.auditor_id, buddy_id=allocation.buddy_id, kind=kind,
             status=AuditStatus.ALLOCATED, due_date=cycle.due_date, stratum=candidate.team, created_at=ctx.now,
-        ))
+        )
+        cases[candidate.child_id].record_on(audit)
+        session.add(audit)
         teams[candidate.team] = teams.get(candidate.team, 0) + 1
     session.flush()
     return teams
@@ -296,6 +300,7 @@ def replace(session: Session, ctx: AppContext, *, reference: str, by: str, reaso
         auditor_id=old.auditor_id, buddy_id=old.buddy_id, kind=old.kind, status=AuditStatus.ALLOCATED,
         due_date=old.due_date, stratum=old.stratum, replaces_id=old.id, created_at=ctx.now,
     )
+    case_of(session, choice.child_id).record_on(new)
     session.add(new)
     session.flush()
     raise_supervision_gaps(session, ctx, cycle)
