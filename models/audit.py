@@ -62,6 +62,12 @@ class Audit(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"))
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # Who and where the child's case was: taken at the draw, taken again at the first submission, then kept,
+    # so trends and the report count the audit where it was done, whatever the child's allocation later.
+    key_worker_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    cohort: Mapped[Cohort] = mapped_column(enum_column(Cohort, "audit_cohort"))
     # The team manager's record that the audit was discussed at the practitioner's supervision.
     supervision_discussed_at: Mapped[datetime | None]
     supervision_discussed_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))

@@ -26,6 +26,11 @@ def write_atomically(path: Path, payload: bytes | str, *, mode: int = 0o600) -> 
     return path
 
 
+# A path is shown whole in an error (a folder deep in a share is still a path a person can read), but
+# not without bound: this is the most of one an error repeats.
+PATH_SHOWN = 500
+
+
 def writable_folder(value: str, *, option: str = "--out") -> Path:
     """Return the folder an option names, or refuse, naming the option and path, one that cannot be written to.
 
@@ -36,10 +41,10 @@ def writable_folder(value: str, *, option: str = "--out") -> Path:
         raise UserError(f"{option} is empty: give the folder to write into")
     path = Path(value).expanduser()
     if path.exists() and not path.is_dir():
-        raise UserError(f"{option} {shown(value)}: is a file, not a folder; give a folder to write into")
+        raise UserError(f"{option} {shown(value, PATH_SHOWN)}: is a file, not a folder; give a folder to write into")
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
     if existing is None or not existing.is_dir():
-        raise UserError(f"{option} {shown(value)}: {existing} is a file, so no folder can be made under it; "
+        raise UserError(f"{option} {shown(value, PATH_SHOWN)}: {existing} is a file, so no folder can be made under it; "
                         "give a folder to write into")
     try:
         # Tried rather than asked of os.access, which says yes to root even on a read-only disk.
@@ -47,6 +52,6 @@ def writable_folder(value: str, *, option: str = "--out") -> Path:
             pass
     except OSError as exc:
         why = f" ({exc.strerror})" if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else ""
-        raise UserError(f"{option} {shown(value)}: cannot write in {existing}{why}; "
+        raise UserError(f"{option} {shown(value, PATH_SHOWN)}: cannot write in {existing}{why}; "
                         "give a folder you may write to") from None
     return path

@@ -8,6 +8,8 @@ percentage is decided here, once. The rules:
   left out of every audit count; their actions and Immediate Responses, if any, still count.
 - **Completed** means a form has been submitted. **On time** means the (latest) form was submitted by
   the end of working hours (`working_day_end`) on the audit's due date, the framework's "due on a date".
+- **Team and service** are those the audit recorded of the child's case (drawn, then fixed at the first
+  submission: `people.cases`), not the child's allocation today.
 - **Final overall grade** is the panel's grade once moderation has decided, else the submitted one
   (`trends.final_overall`). Domain grades are the current ones, which moderation updates in place.
 - **Percentages** are floats 0-100 rounded to one decimal place, or None when nothing is counted.
@@ -37,7 +39,6 @@ from auditcycle.models import (
     Action,
     Audit,
     AuditCycle,
-    Child,
     DomainGrade,
     FamilyFeedback,
     ImmediateResponse,
@@ -285,7 +286,10 @@ def _monthly_cycles(session: Session, first: str, last: str) -> dict[str, AuditC
 
 
 def _audit_rows(session: Session, cycle_ids: Iterable[int]) -> dict[int, list[_AuditRow]]:
-    """Load the audits of some cycles with team, service, submission and moderation, grouped by cycle id."""
+    """Load the audits of some cycles with team, service, submission and moderation, grouped by cycle id.
+
+    The team and service are the audit's own (people.cases), so a child moved on is counted where it was audited.
+    """
     ids = list(cycle_ids)
     if not ids:
         return {}
@@ -293,9 +297,8 @@ def _audit_rows(session: Session, cycle_ids: Iterable[int]) -> dict[int, list[_A
         select(Audit.cycle_id, Audit.id, Audit.reference, Audit.child_id, Audit.kind, Audit.status, Audit.due_date,
                Team.name, Service.name, Submission.submitted_at, Submission.overall, Moderation.moderated_overall,
                Moderation.decided_at)
-        .join(Child, Audit.child_id == Child.id)
-        .join(Team, Child.team_id == Team.id)
-        .join(Service, Team.service_id == Service.id)
+        .join(Team, Audit.team_id == Team.id)
+        .join(Service, Audit.service_id == Service.id)
         .outerjoin(Submission, Submission.audit_id == Audit.id)
         .outerjoin(Moderation, Moderation.audit_id == Audit.id)
         .where(Audit.cycle_id.in_(ids))

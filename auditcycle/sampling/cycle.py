@@ -18,6 +18,8 @@ from auditcycle.models.enums import (
     CycleKind,
     ResponseTrigger,
 )
+from auditcycle.people.cases import case_of, cases_of
+from auditcycle.people.directory import Directory
 from auditcycle.people.permissions import authorise
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.sampling.draw import (
@@ -89,8 +91,12 @@ def eligible_candidates(
     """List the children who may be drawn: allocated, and not audited within the re-audit exclusion."""
     key_worker = aliased(Staff)
     cutoff = ctx.timescales.reaudit_cutoff(ctx.timescales.today(ctx.now))
+    # Service managers in post only: the assistant directors who hear when there are none have no part in the case.
+    service_managers = {service_id: frozenset(s.id for s in managers)
+                        for service_id, managers in Directory(session).service_managers.items()}
     stmt = (
-        select(Child.id, Team.name, Child.key_worker_id, key_worker.manager_id)
+        select(Child.id, Team.name, Child.key_worker_id, key_worker.manager_id, Child.iro_id, Child.cp_chair_id,
+               Team.service_id)
         .join(Team, Child.team_id == Team.id)
         .join(key_worker, Child.key_worker_id == key_worker.id)
         .where(Child.key_worker_id.is_not(None), Child.id.not_in(_recently_audited(session, cutoff)))
@@ -103,8 +109,9 @@ def eligible_candidates(
     if only is not None:
         stmt = stmt.where(Child.id.in_(only))
     return [
-        Candidate(child_id=cid, team=tname, key_worker_id=kw, key_worker_manager_id=mgr)
-        for cid, tname, kw, mgr in session.execute(stmt)
+        Candidate(child_id=cid, team=tname, key_worker_id=kw, key_worker_manager_id=mgr, iro_id=iro,
+                  cp_chair_id=chair, service_manager_ids=service_managers.get(service_id, frozenset()))
+        for cid, tname, kw, mgr, iro, chair, service_id in session.execute(stmt)
         if cid not in exclude
     ]
 
@@ -148,13 +155,16 @@ def add_audits(session: Session, ctx: AppContext, cycle: AuditCycle, chosen: lis
                allocations: dict[str, Allocation], *, stem: str) -> dict[str, int]:
     """Add an allocated audit to the cycle for each chosen child, numbered under the stem; count them by team."""
     teams: dict[str, int] = {}
+    cases = cases_of(session, [candidate.child_id for candidate, _ in chosen])
     for number, (candidate, kind) in enumerate(chosen, start=1):
         allocation = allocations[candidate.child_id]
-        session.add(Audit(
+        audit = Audit(
             reference=f"{stem}-{number:03d}", cycle_id=cycle.id, child_id=candidate.child_id,
             auditor_id=allocation.auditor_id, buddy_id=allocation.buddy_id, kind=kind,
             status=AuditStatus.ALLOCATED, due_date=cycle.due_date, stratum=candidate.team, created_at=ctx.now,
-        ))
+        )
+        cases[candidate.child_id].record_on(audit)
+        session.add(audit)
         teams[candidate.team] = teams.get(candidate.team, 0) + 1
     session.flush()
     return teams
@@ -293,6 +303,7 @@ def replace(session: Session, ctx: AppContext, *, reference: str, by: str, reaso
         auditor_id=old.auditor_id, buddy_id=old.buddy_id, kind=old.kind, status=AuditStatus.ALLOCATED,
         due_date=old.due_date, stratum=old.stratum, replaces_id=old.id, created_at=ctx.now,
     )
+    case_of(session, choice.child_id).record_on(new)
     session.add(new)
     session.flush()
     raise_supervision_gaps(session, ctx, cycle)

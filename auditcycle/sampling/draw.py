@@ -28,11 +28,28 @@ class Candidate:
     team: str  # the stratum
     key_worker_id: str
     key_worker_manager_id: str | None
+    iro_id: str | None = None
+    cp_chair_id: str | None = None
+    service_manager_ids: frozenset[str] = frozenset()  # the managers of the service the child's team is in
+
+    @property
+    def conflicts(self) -> dict[str, str]:
+        """Map each member of staff who may not audit this child to their part in the child's case."""
+        parts = [(self.key_worker_manager_id, f"manages its key worker {self.key_worker_id}"),
+                 (self.key_worker_id, "is its key worker"),
+                 # The IRO or CP chair has a conversation with the auditor, so cannot be the auditor.
+                 (self.iro_id, "is its IRO"), (self.cp_chair_id, "is its CP chair"),
+                 *((staff_id, "is its service manager") for staff_id in sorted(self.service_manager_ids))]
+        found: dict[str, str] = {}
+        for staff_id, part in parts:
+            if staff_id is not None:
+                found.setdefault(staff_id, part)
+        return found
 
     @property
     def conflicted_staff(self) -> frozenset[str]:
-        """Return the staff who may not audit this child: the key worker and their manager."""
-        return frozenset(s for s in (self.key_worker_id, self.key_worker_manager_id) if s is not None)
+        """Return the staff who may not audit this child: key worker, their manager, IRO, CP chair, service manager."""
+        return frozenset(self.conflicts)
 
 
 def team_quotas(eligible_by_team: Mapping[str, int], size: int, rng: random.Random) -> dict[str, int]:
@@ -171,7 +188,7 @@ class AllocationImpossible(UserError):
 
 
 def may_audit(auditor: Auditor, child: Candidate) -> bool:
-    """Say whether the conflict rules let this auditor audit (or buddy) this child."""
+    """Say whether the conflict rule lets this auditor audit (or buddy) this child: not of its team, no part in its case."""
     return auditor.team != child.team and auditor.staff_id not in child.conflicted_staff
 
 
@@ -323,14 +340,15 @@ def _conflict_reason(child: Candidate, pool: Sequence[Auditor]) -> str:
         return "there are no auditors this month"
     reasons: list[str] = []
     if any(a.team == child.team for a in pool):
-        reasons.append(f"in team {child.team}")
-    if any(a.staff_id == child.key_worker_manager_id for a in pool):
-        reasons.append(f"manages its key worker {child.key_worker_id}")
-    if any(a.staff_id == child.key_worker_id for a in pool):
-        reasons.append("is its key worker")
+        reasons.append(f"is in team {child.team}")
+    in_pool = {a.staff_id for a in pool}
+    for staff_id, part in child.conflicts.items():
+        if staff_id in in_pool and part not in reasons:
+            reasons.append(part)
     if any(a.new and may_audit(a, child) for a in pool):
-        reasons.append("new with no conflict-free experienced auditor to buddy them")
-    return "every auditor is " + _or_join(reasons)
+        reasons.append("is new with no conflict-free experienced auditor to buddy them")
+    # Each phrase carries its own verb, so any one of them reads alone: "every auditor is its IRO".
+    return "every auditor " + _or_join(reasons)
 
 
 def _capacity_reason(mask: int, pool: Sequence[Auditor]) -> str:

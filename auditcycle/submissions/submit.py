@@ -15,6 +15,7 @@ from auditcycle.models.enums import ActionStatus, AuditStatus, ResponseTrigger
 from auditcycle.notifications.notices import day_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.outcomes import ActionRow, GradeRow, compose_outcome, compose_supervision_prompt
+from auditcycle.people.cases import case_of
 from auditcycle.people.directory import Directory, distinct
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import Redactor
@@ -56,6 +57,8 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     submission = session.scalar(select(Submission).where(Submission.audit_id == audit.id))
     first = submission is None
     if first:
+        # The first form fixes who and where the case was; a resubmission corrects the form, not the case.
+        case_of(session, audit.child_id).record_on(audit)
         submission = Submission(audit_id=audit.id, submitted_by_id=by, overall=form.overall, version=1,
                                 submitted_at=ctx.now, recorded_at=wall_clock(), strengths=form.strengths,
                                 practitioner_feedback=form.practitioner_feedback, disagreement=form.disagreement)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
-from auditcycle.models import Audit, AuditCycle, Child, DomainGrade, Moderation, Staff, Submission, Team, TrendFlag
+from auditcycle.models import Audit, AuditCycle, DomainGrade, Moderation, Staff, Submission, Team, TrendFlag
 from auditcycle.models.enums import AuditStatus, Cohort, Role
 from auditcycle.notifications.learning import FlaggedAudit, TrendFacts, audit_lines, compose_trend_flag
 from auditcycle.notifications.notices import month_label
@@ -35,7 +35,7 @@ CONSECUTIVE = 2
 
 @dataclass(frozen=True)
 class Finalised:
-    """One finalised audit as trend scrutiny sees it: ids, month and final overall grade."""
+    """One finalised audit as trend scrutiny sees it: ids, month, the case as the audit kept it, final overall grade."""
 
     audit_id: int
     audit_ref: str
@@ -43,6 +43,7 @@ class Finalised:
     month: Month
     key_worker_id: str | None
     team_id: int
+    service_id: int
     cohort: Cohort
     overall: str
 
@@ -54,12 +55,15 @@ def final_overall(submitted: str, moderated: str | None, decided: bool) -> str:
 
 def finalised_audits(session: Session, *, up_to: str, since: str | None = None,
                      cycle_id: int | None = None) -> list[Finalised]:
-    """List completed audits by cycle month (up to and including `up_to`), oldest first."""
+    """List completed audits by cycle month (up to and including `up_to`), oldest first.
+
+    The key worker, team, service and cohort are the audit's own (people.cases), not the child's today.
+    """
     stmt = (
-        select(Audit.id, Audit.reference, Audit.child_id, AuditCycle.month, Child.key_worker_id, Child.team_id,
-               Child.cohort, Submission.overall, Moderation.moderated_overall, Moderation.decided_at)
+        select(Audit.id, Audit.reference, Audit.child_id, AuditCycle.month, Audit.key_worker_id, Audit.team_id,
+               Audit.service_id, Audit.cohort, Submission.overall, Moderation.moderated_overall,
+               Moderation.decided_at)
         .join(AuditCycle, Audit.cycle_id == AuditCycle.id)
-        .join(Child, Audit.child_id == Child.id)
         .join(Submission, Submission.audit_id == Audit.id)
         .outerjoin(Moderation, Moderation.audit_id == Audit.id)
         .where(Audit.status == AuditStatus.COMPLETED, AuditCycle.month <= up_to)
@@ -70,8 +74,10 @@ def finalised_audits(session: Session, *, up_to: str, since: str | None = None,
     if cycle_id is not None:
         stmt = stmt.where(Audit.cycle_id == cycle_id)
     return [Finalised(audit_id=aid, audit_ref=ref, child_id=cid, month=month, key_worker_id=kw, team_id=team,
-                      cohort=cohort, overall=final_overall(submitted, moderated, decided is not None))
-            for aid, ref, cid, month, kw, team, cohort, submitted, moderated, decided in session.execute(stmt)]
+                      service_id=service, cohort=cohort,
+                      overall=final_overall(submitted, moderated, decided is not None))
+            for aid, ref, cid, month, kw, team, service, cohort, submitted, moderated, decided
+            in session.execute(stmt)]
 
 
 def trailing_inadequate(history: Sequence[Finalised]) -> list[Finalised]:
@@ -191,7 +197,6 @@ def scrutinise(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> list[
         for audit in history:
             if audit.audit_id not in flagged_domain or audit.cohort != Cohort.CARED_FOR:
                 continue
-            child = session.get(Child, audit.child_id)
             domain_label = framework.domains[REVIEW_UNIT_DOMAIN]
             overall = framework.grades.get(audit.overall, audit.overall)
             item = FlaggedAudit(audit_ref=audit.audit_ref, child_id=audit.child_id, month=audit.month,
@@ -203,7 +208,7 @@ def scrutinise(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> list[
                                staff_name=None, team_name=None, share_label=None, window_label=None,
                                audits=(item,))
             flag = _raise(session, ctx, cycle, kind=REVIEW_UNIT, subject_ref=audit.audit_ref, facts=facts,
-                          people=[*_service_managers(session, directory, child.team.service_id), *psws])
+                          people=[*_service_managers(session, directory, audit.service_id), *psws])
             raised += [flag] if flag else []
     session.flush()
     return raised

@@ -48,6 +48,7 @@ from auditcycle.models.enums import (
     ResponseTrigger,
     Role,
 )
+from auditcycle.people.cases import case_of
 from auditcycle.report.data import (
     BAND_1_5,
     BAND_6_10,
@@ -107,10 +108,12 @@ class World:
 
     def audit(self, cycle: AuditCycle, number: int, child: Child, *, status: AuditStatus = AuditStatus.COMPLETED,
               kind: AuditKind = AuditKind.DIP_SAMPLE) -> Audit:
-        return self.add(Audit(reference=f"A-{cycle.month}-{number:03d}" if cycle.kind == CycleKind.MONTHLY
-                              else f"DD-{cycle.month}-{number:03d}", cycle_id=cycle.id, child_id=child.id,
-                              auditor_id="QA1", kind=kind, status=status, due_date=cycle.due_date,
-                              created_at=at("2026-08-01T09:00")))
+        audit = Audit(reference=f"A-{cycle.month}-{number:03d}" if cycle.kind == CycleKind.MONTHLY
+                      else f"DD-{cycle.month}-{number:03d}", cycle_id=cycle.id, child_id=child.id,
+                      auditor_id="QA1", kind=kind, status=status, due_date=cycle.due_date,
+                      created_at=at("2026-08-01T09:00"))
+        case_of(self.s, child.id).record_on(audit)  # as the draw does
+        return self.add(audit)
 
     def submit(self, audit: Audit, overall: str, when: str, grades: dict[str, str] | None = None) -> Submission:
         submission = self.add(Submission(audit_id=audit.id, submitted_by_id="QA1", overall=overall,

@@ -346,7 +346,7 @@ def test_allocate_impossible_when_only_new_auditors_are_free() -> None:
     sample = [Candidate("C1", "North", "KW1", None)]
     auditors = [Auditor("A1", "North", False), Auditor("A2", "South", True)]
 
-    with pytest.raises(AllocationImpossible, match="C1: every auditor is in team North or new with no"):
+    with pytest.raises(AllocationImpossible, match="C1: every auditor is in team North or is new with no"):
         allocate(sample, auditors, seed=1)
 
 

@@ -123,7 +123,12 @@ def test_run_and_retention_refuse_to_start_without_by(app_env) -> None:
 
 
 def _deployed_runs(flow, parameters: dict) -> tuple:
-    """Deploy a flow on a daily schedule; return a run Prefect's scheduler made from it and one made by hand."""
+    """Deploy a flow on a daily schedule; return a run Prefect's scheduler made from it and one made by hand.
+
+    The deployment's name is new each time: the Prefect server outlives a test, and runs of an earlier
+    test's deployment of the same name would be listed with this one's.
+    """
+    import uuid
     from datetime import datetime, timezone
 
     from prefect import get_client
@@ -134,7 +139,7 @@ def _deployed_runs(flow, parameters: dict) -> tuple:
 
     with get_client(sync_client=True) as client:
         deployment_id = client.create_deployment(
-            flow_id=client.create_flow(flow), name=f"scheduled-{flow.name}", parameters=parameters,
+            flow_id=client.create_flow(flow), name=f"scheduled-{flow.name}-{uuid.uuid4().hex[:8]}", parameters=parameters,
             schedules=[DeploymentScheduleCreate(schedule=CronSchedule(cron="0 8 * * *", timezone="Europe/London"),
                                                 active=True)])
         # What Prefect's scheduler service does each minute: make the deployment's next runs.

@@ -1,6 +1,6 @@
 """Migrations build the schema from empty on both databases, with no drift from the models."""
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from auditcycle.models import Base
 from auditcycle.storage import db
@@ -23,3 +23,29 @@ def test_upgrade_is_repeatable_and_downgrade_empties(db_url: str) -> None:
     db.upgrade(db_url)
     assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
     engine.dispose()
+
+
+def test_upgrade_to_0011_fills_each_audits_case_from_its_child(db_url: str) -> None:
+    command.downgrade(db.alembic_config(db_url), "0010")
+    engine = db.make_engine(db_url)
+    with engine.begin() as conn:
+        for statement in (
+            "INSERT INTO service (id, name) VALUES (7, 'Children''s Social Care')",
+            "INSERT INTO team (id, name, service_id) VALUES (3, 'North', 7)",
+            "INSERT INTO staff (id, name, email, role, team_id, auditor, newly_qualified, new_auditor, active) "
+            "VALUES ('KW1', 'Kay Worker', 'kw1@council.example', 'key_worker', 3, false, false, false, true)",
+            "INSERT INTO child (id, first_name, last_name, date_of_birth, cohort, team_id, key_worker_id) "
+            "VALUES ('C1', 'Alex', 'Example', '2015-06-01', 'cared_for', 3, 'KW1')",
+            "INSERT INTO audit_cycle (id, reference, kind, month, due_date) "
+            "VALUES (1, 'C-2026-12', 'monthly', '2026-12', '2026-12-31')",
+            "INSERT INTO audit (reference, cycle_id, child_id, kind, status, due_date, created_at) "
+            "VALUES ('A-2026-12-001', 1, 'C1', 'deep_dive', 'completed', '2026-12-31', '2026-11-23 09:00:00')",
+        ):
+            conn.execute(text(statement))
+
+    db.upgrade(db_url)
+
+    with engine.connect() as conn:
+        case = conn.execute(text("SELECT key_worker_id, team_id, service_id, cohort FROM audit")).one()
+    engine.dispose()
+    assert tuple(case) == ("KW1", 3, 7, "cared_for")

@@ -13,6 +13,7 @@ from auditcycle.core.errors import UserError
 from auditcycle.core.settings import DEFAULT_DOMAINS, Settings
 from auditcycle.models import Action, Audit, Child, DomainGrade, Moderation, Staff, Submission
 from auditcycle.models.enums import ActionStatus, AuditStatus, ModerationStatus, Role
+from auditcycle.people.cases import case_of
 from auditcycle.sampling.cycle import draw
 from auditcycle.submissions.case_notes import export_case_notes, note_filename
 
@@ -144,6 +145,7 @@ def test_case_note_holds_both_audits_of_a_child_in_one_file(s, ctx, audits, tmp_
     again = Audit(reference=f"{first.reference}-X", cycle_id=first.cycle_id, child_id=first.child_id,
                   auditor_id=audits[1].auditor_id, kind=first.kind, status=AuditStatus.NOTIFIED,
                   due_date=first.due_date, created_at=WHEN)
+    case_of(s, first.child_id).record_on(again)  # as the draw does
     s.add(again)
     s.commit()
     _complete(s, first, overall="good")

@@ -17,6 +17,7 @@ from auditcycle.models import (
 from auditcycle.models.enums import AuditStatus, Cohort, Role
 from auditcycle.moderation.panel import record_moderation, select_for_moderation
 from auditcycle.notifications.gateway import deliver
+from auditcycle.people.cases import case_of
 from auditcycle.sampling.cycle import draw
 from auditcycle.submissions.grades import record_grades
 from auditcycle.trends.scrutiny import (
@@ -52,6 +53,7 @@ def _drawn(s, settings, month: Month, size: int) -> tuple[AuditCycle, list[Audit
 def _submit(s, settings, audit: Audit, overall: str, month: Month, **domains: str) -> None:
     """Record a form graded `overall`, every domain requiring improvement unless given."""
     ctx = ctx_at(SUBMIT_NOW[month], settings)
+    case_of(s, audit.child_id).record_on(audit)  # as the first submission does
     submission = Submission(audit_id=audit.id, submitted_by_id=audit.auditor_id, overall=overall,
                             submitted_at=ctx.now, recorded_at=ctx.now)
     s.add(submission)
@@ -103,7 +105,7 @@ def _assert_sent_individually(s, received, flag: TrendFlag, people: list[Staff])
 
 def _f(ref: str, month: str, overall: str) -> Finalised:
     return Finalised(audit_id=int(ref), audit_ref=ref, child_id=f"C{ref}", month=month, key_worker_id="KW",
-                     team_id=1, cohort=Cohort.CHILD_IN_NEED, overall=overall)
+                     team_id=1, service_id=1, cohort=Cohort.CHILD_IN_NEED, overall=overall)
 
 
 def test_trailing_inadequate_takes_only_the_last_unbroken_run() -> None:
