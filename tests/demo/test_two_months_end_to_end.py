@@ -125,8 +125,8 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
         assert worker.newly_qualified and observer.role == Role.TEAM_MANAGER, (o.reference, worker.id, observer.id)
         assert observer.id == worker.manager_id or observer.team_id == worker.team_id
     assert asye
-    cli("observe", "done", asye[0].reference, "--by", asye[0].observer_id, "--note", "Warm, child-led visit",
-        "--now", "2026-12-18T16:00")
+    cli("observe", "done", asye[0].reference, "--by", asye[0].observer_id, "--type", "home_visit",
+        "--note", "Warm, child-led visit", "--now", "2026-12-18T16:00")
 
     # --- Moderation, closure, then the follow-ups: summary, trends, learning session, questionnaire.
     cli("run", "moderate", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2027-01-04T09:00")
