@@ -24,7 +24,7 @@ from auditcycle.models import OutboxMessage, Staff
 from auditcycle.models.enums import MessageStatus, Role
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.render import one_line, render
-from auditcycle.notifications.transport import DeliveryError, Transport, transport_for
+from auditcycle.notifications.transport import DeliveryError, Transport, outbox_name, transport_for
 from auditcycle.storage.db import lazy_commits
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,8 @@ def _send_one(marks: Connection, factory, transport: Transport, row: OutboxMessa
     try:
         if not transport.usable:
             transport.open()  # the server dropped the connection on an earlier message of this batch
-        transport.send(build_email(row, settings), sender=str(settings.mail_from), recipient=row.recipient_email)
+        transport.send(build_email(row, settings), sender=str(settings.mail_from), recipient=row.recipient_email,
+                       name=outbox_name(row))
     except DeliveryError as exc:
         _fail_or_retry(factory, row, exc, report)
         return

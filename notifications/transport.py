@@ -1,5 +1,6 @@
 """The two ways a message leaves: an SMTP connection, or .eml files in the outbox folder."""
 import os
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -9,6 +10,11 @@ from typing import Protocol
 import yagmail
 
 from auditcycle.core.settings import Settings
+from auditcycle.models import OutboxMessage
+
+# Each part of a file name keeps letters, digits and the marks an address or reference uses; the rest
+# becomes "-", so no stored value can name a folder, a hidden file or a character a file system refuses.
+_UNSAFE = re.compile(r"[^A-Za-z0-9.@+_-]+")
 
 
 class DeliveryError(Exception):
@@ -37,8 +43,8 @@ class Transport(Protocol):
         """Connect, or make ready to write."""
         ...
 
-    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
-        """Send one message, or raise DeliveryError saying whether to retry."""
+    def send(self, message: EmailMessage, *, sender: str, recipient: str, name: str) -> None:
+        """Send one message, or raise DeliveryError saying whether to retry; `name` is its outbox_name."""
         ...
 
     def close(self) -> None:
@@ -56,9 +62,8 @@ class FolderTransport:
         """Make sure the folder exists."""
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
-        """Write the message atomically, named by its Message-ID so a retry overwrites itself."""
-        name = message["Message-ID"].strip("<>").replace("/", "_").replace("@", "_at_")
+    def send(self, message: EmailMessage, *, sender: str, recipient: str, name: str) -> None:
+        """Write the message atomically as `name`.eml: the same name on a retry, so a retry overwrites itself."""
         target = self.folder / f"{name}.eml"
         partial = target.with_suffix(".eml.part")
         partial.write_bytes(message.as_bytes())
@@ -122,8 +127,8 @@ class SmtpTransport:
             raise DeliveryError(f"cannot reach SMTP server {s.smtp_host}:{s.smtp_port}: {exc}",
                                 code=None, transient=True) from exc
 
-    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
-        """Send one message; a 4xx reply is transient, a 5xx permanent."""
+    def send(self, message: EmailMessage, *, sender: str, recipient: str, name: str) -> None:
+        """Send one message; a 4xx reply is transient, a 5xx permanent (`name` is for the folder only)."""
         assert self.client is not None and self.client.smtp is not None
         try:
             refused = self.client.smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
@@ -155,6 +160,17 @@ class SmtpTransport:
                 pass
             self.client.is_closed = True
         self.client = None
+
+
+def outbox_name(row: OutboxMessage) -> str:
+    """Name a message for a person browsing the outbox folder: when it was queued, its kind, its reference, to whom.
+
+    Sorted by name the folder reads in the order the mail was queued; the outbox number (M000123, as the
+    logs name a message) keeps two messages apart and is the same on every retry. The Message-ID is inside.
+    """
+    parts = (row.created_at.strftime("%Y-%m-%d_%H%M"), row.template.replace("_", "-"), row.subject_ref[:60],
+             row.recipient_email[:80], f"M{row.id:06d}")
+    return "_".join(_UNSAFE.sub("-", part).strip(".-") or "-" for part in parts)
 
 
 def transport_for(settings: Settings) -> Transport:

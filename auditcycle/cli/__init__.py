@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
@@ -139,10 +140,56 @@ class _NoTracebackForUserErrors(logging.Filter):
         return True
 
 
+def offline() -> None:
+    """Turn off Prefect's usage reports, its server's and its client's, and the notice it prints about them."""
+    # This machine's users have no telemetry endpoint to reach.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def quiet_libraries() -> None:
+    """Keep Prefect to warnings and offline, and the report's renderers to errors, so a command prints its own words.
+
+    It must run before Prefect is first imported: Prefect reads its settings once, at import. A person who
+    wants Prefect's INFO lines back sets PREFECT_LOGGING_LEVEL=INFO, which this leaves alone.
+    """
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    offline()
+    # The report's inline SVG uses properties WeasyPrint ignores: a warning per property would bury the summary.
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def installed_version() -> str:
+    """Return the installed auditcycle's version, from its package metadata."""
+    try:
+        return version("auditcycle")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"auditcycle {installed_version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                           help="Print the installed version and exit.")] = False,
+) -> None:
+    """Run the monthly case-audit cycle of the Quality Assurance & Impact Framework."""
+
+
 def main() -> None:
     """Run the CLI, turning known errors into a clear message and a non-zero exit."""
-    # Before Prefect is imported: this machine's users have no telemetry endpoint to reach.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # `serve` is a service: Prefect's log of the runs it starts is its output. Every other command prints its own.
+    if sys.argv[1:2] != ["serve"]:
+        quiet_libraries()
+    else:
+        offline()
     # The engine logs a failed flow or task run with its traceback; a refusal the user can act on (a
     # busy phase, a clash with another run) is not a bug, and is printed once, plainly, as `error: ...`.
     for name in ("prefect.flow_runs", "prefect.task_runs"):

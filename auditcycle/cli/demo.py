@@ -5,19 +5,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from auditcycle.cli import NowOption, app, console, deliver_queued, guarded
+from auditcycle.cli import NowOption, app, console, deliver_queued, guarded, month_option, quiet_libraries
 from auditcycle.core.context import build_context
 from auditcycle.demo.seed import seed_authority
 from auditcycle.runs.phases import get_phase
 from auditcycle.storage.db import session_scope
 
 PROGRESS_FROM = 10_000  # smaller runs finish before a bar would be worth drawing
-import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from auditcycle.cli import month_option
 from auditcycle.core.clock import Month
 
 DEFAULT_SEED = 2026
@@ -61,20 +58,6 @@ def seed_demo(
     ):
         table.add_row(label, f"{count:,}")
     console.print(table)
-
-
-def quiet_prefect() -> None:
-    """Keep Prefect to warnings and offline, so a replay prints only its progress and summary.
-
-    It must run before Prefect is first imported: Prefect reads its settings once, at import.
-    """
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # The report's inline SVG uses properties WeasyPrint ignores; a replay renders several reports,
-    # and a warning per property would bury the summary.
-    for name in ("weasyprint", "fontTools"):
-        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 @contextmanager
@@ -154,7 +137,7 @@ def simulate_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic decisions.")] = DEFAULT_SEED,
 ) -> None:
     """Replay a whole audit month through the real phases on a moving clock, with synthetic decisions."""
-    quiet_prefect()
+    quiet_libraries()
     with session_scope() as session:
         begin_simulation(session)
     simulate_month(month, seed=seed)
@@ -168,7 +151,7 @@ def demo_command(
     now: NowOption = None,
 ) -> None:
     """Set up the embedded database, seed a synthetic authority if empty, and replay the last three audit months."""
-    quiet_prefect()
+    quiet_libraries()
     upgrade()
     with session_scope() as session:
         begin_simulation(session)

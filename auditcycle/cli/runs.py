@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import NowOption, app, console, guarded, month_option, unit_of_work
+from auditcycle.cli import NowOption, app, guarded, month_option, unit_of_work
+from auditcycle.cli.summaries import JsonOption, run_and_show
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.models.enums import Cohort, CycleKind
@@ -31,6 +32,7 @@ def run_command(
     reissue: Annotated[bool, typer.Option("--reissue", help="report: mail a corrected edition.")] = False,
     by: Annotated[str, typer.Option("--by", help="Your staff id (QA team): the person starting the run.")] = ...,
     now: NowOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run a phase of the month through the Prefect engine."""
     # Checked here as well as in the flow, so a refusal is one line before Prefect starts; only read, so
@@ -46,7 +48,9 @@ def run_command(
     flow = get_phase(phase.value).load_flow()
     start_temporary_server()
     clock = ctx.now.isoformat() if ctx.clock_set else None
-    console.print_json(data=flow(month=str(month) if month else None, now=clock, by=by, **options))
+    title = f"{phase.value} {month}" if month else phase.value
+    run_and_show(phase.value, title, lambda: flow(month=str(month) if month else None, now=clock, by=by, **options),
+                 as_json=as_json)
 
 
 def _theme_request(theme: str, by: str, now: str | None) -> str:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, month_option, unit_of_work
+from auditcycle.cli.summaries import JsonOption, run_and_show
 from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models.enums import Cohort, CycleKind
@@ -84,7 +85,7 @@ def _due(value: str) -> date:
         raise UserError(f"--due {shown(value)!r}: not a date; write it as YYYY-MM-DD, e.g. 2026-12-04") from None
 
 
-def _store_and_run(asked: Asked, by: str, now: str | None, store_only: bool) -> None:
+def _store_and_run(asked: Asked, by: str, now: str | None, store_only: bool, as_json: bool) -> None:
     """Store the request (checked, by a QA team member), then run its flow with the reference unless told not to."""
     from auditcycle.sampling.requests import store_request
 
@@ -95,7 +96,9 @@ def _store_and_run(asked: Asked, by: str, now: str | None, store_only: bool) -> 
         return
     flow = get_phase(PHASE_OF[asked.kind]).load_flow()
     start_temporary_server()
-    console.print_json(data=flow(request=reference, now=ctx.now.isoformat(), by=by))
+    phase = PHASE_OF[asked.kind]
+    run_and_show(phase, f"{phase} {reference}", lambda: flow(request=reference, now=ctx.now.isoformat(), by=by),
+                 as_json=as_json)
 
 
 @app.command("deep-dive")
@@ -110,10 +113,11 @@ def deep_dive_command(
     reason: ReasonOption = None,
     store_only: StoreOnlyOption = False,
     now: NowOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Draw a deep dive at short notice, notify everyone involved and book its meetings, in one run."""
     _store_and_run(Asked(kind=CycleKind.DEEP_DIVE, theme=theme, size=size, due=_due(due), cohort=cohort, team=team,
-                         reason=reason), by, now, store_only)
+                         reason=reason), by, now, store_only, as_json)
 
 
 @app.command("dip-sample")
@@ -129,11 +133,12 @@ def dip_sample_command(
     reason: ReasonOption = None,
     store_only: StoreOnlyOption = False,
     now: NowOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Draw a dip sample on some audit domains at short notice, notify and book its meetings, in one run."""
     slugs = tuple(d.strip() for d in domains.split(",") if d.strip())
     _store_and_run(Asked(kind=CycleKind.DIP_SAMPLE, theme=theme, size=size, due=_due(due), cohort=cohort, team=team,
-                         reason=reason, domains=slugs), by, now, store_only)
+                         reason=reason, domains=slugs), by, now, store_only, as_json)
 
 
 themes_app = typer.Typer(help="The year's plan of monthly audit themes.", no_args_is_help=True)

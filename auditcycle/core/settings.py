@@ -5,10 +5,13 @@ defaults, so another council changes them in TOML without touching code.
 """
 import os
 import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
@@ -274,6 +277,57 @@ def describe_problem(exc: ValidationError) -> str:
     lines = [f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
              for error in exc.errors(include_url=False, include_input=False)]
     return f"configuration ({where}):\n" + "\n".join(f"  - {line}" for line in lines)
+
+
+# Domains kept for examples and tests (RFC 2606, RFC 6761): an address or link there reaches nobody.
+EXAMPLE_DOMAINS = ("example.org", "example.com", "example.net")
+EXAMPLE_TLDS = (".example", ".test", ".invalid")
+
+
+def is_example_domain(host: str | None) -> bool:
+    """Say whether a host name is one kept for examples, so a value there is still a placeholder."""
+    host = (host or "").lower().rstrip(".")
+    return (any(host == d or host.endswith("." + d) for d in EXAMPLE_DOMAINS)
+            or any(host.endswith(t) or host == t[1:] for t in EXAMPLE_TLDS))
+
+
+@dataclass(frozen=True)
+class GoLiveSetting:
+    """A setting a council sets before its first real month, its value, and whether it is still a placeholder."""
+
+    name: str
+    variable: str
+    value: str
+    placeholder: bool
+    means: str
+
+
+# Each: the setting as TOML names it, what it is for, its value, and whether that value is still a placeholder.
+_GO_LIVE: tuple[tuple[str, str, Callable[["Settings"], str | None], Callable[[str | None], bool]], ...] = (
+    ("mail_from", "the QA team's address every email is sent from, and replies reach",
+     lambda s: str(s.mail_from), lambda v: is_example_domain((v or "").rpartition("@")[2])),
+    ("mail_from_name", "the name every email is sent under", lambda s: s.mail_from_name, lambda v: not v),
+    ("smtp_host", "the council's mail server; unset, mail is only written to the outbox folder",
+     lambda s: s.smtp_host, lambda v: not v),
+    ("framework.guidance_url", "the audit guidance every notice and reminder links to",
+     lambda s: s.framework.guidance_url, lambda v: is_example_domain(urlsplit(v or "").hostname)),
+    ("framework.questionnaire_url", "the new auditors' questionnaire their invitation links to",
+     lambda s: s.framework.questionnaire_url, lambda v: is_example_domain(urlsplit(v or "").hostname)),
+)
+
+
+def go_live_settings(settings: "Settings") -> list[GoLiveSetting]:
+    """List the settings a council must set before going live, each with its value and whether it is a placeholder.
+
+    A placeholder is a value nobody can receive: an address or link at a domain kept for examples
+    (example.org, *.example, …), or a mail server left unset.
+    """
+    found = []
+    for name, means, read, is_placeholder in _GO_LIVE:
+        value = read(settings)
+        found.append(GoLiveSetting(name=name, variable="AUDITCYCLE_" + name.upper().replace(".", "__"),
+                                   value=value or "", placeholder=is_placeholder(value), means=means))
+    return found
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from auditcycle.core.errors import Conflict, DatabaseBusy, UserError
@@ -19,11 +20,22 @@ from auditcycle.storage import trail  # noqa: F401  (registers the audit trail's
 
 # PostgreSQL SQLSTATEs a concurrent run causes: unique violation, serialisation failure, deadlock.
 CONCURRENT_SQLSTATES = {"23505", "40001", "40P01"}
+# The PostgreSQL driver is an extra, so an install for SQLite does without it.
+POSTGRES_INSTALL = "pip install 'auditcycle[postgres]'"
 
 
 def sqlite_busy_seconds() -> float:
     """Return how long SQLite waits for another process's write lock: the sqlite_busy_seconds setting."""
     return get_settings().sqlite_busy_seconds
+
+
+def missing_driver(url: str, module: str | None) -> str:
+    """Say, in one line, which driver a database URL needs and how to install it."""
+    driver = make_url(url).get_driver_name()
+    if driver == "psycopg":
+        return f"database_url is a PostgreSQL one, and its driver psycopg is not installed: run {POSTGRES_INSTALL}"
+    return (f"database_url names the driver {driver}, which is not installed (no module {module!r}); install it, "
+            f"or write postgresql://user@host/db and run {POSTGRES_INSTALL}")
 
 
 def make_engine(url: str) -> Engine:
@@ -50,7 +62,13 @@ def make_engine(url: str) -> Engine:
     else:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        engine = create_engine(url, pool_pre_ping=True)
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise UserError(missing_driver(url, exc.name)) from None
+        except NoSuchModuleError:
+            raise UserError(f"database_url: SQLAlchemy knows no database {make_url(url).drivername!r}; "
+                            "write sqlite:///file.db or postgresql://user@host/db") from None
 
     @event.listens_for(engine, "handle_error")
     def _clear_concurrency_errors(context) -> None:

@@ -1,14 +1,21 @@
 """The command line: clear errors, refusals, the tracker's JSON shape, and the cycle commands."""
 import json
+import os
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
 
 import pytest
 from conftest import QA_MANAGER
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
-from auditcycle.models import Audit, Child, Meeting, Staff
+from auditcycle.core.settings import get_settings
+from auditcycle.models import Audit, Child, Meeting, OutboxMessage, PhaseRun, Staff
 from auditcycle.models.enums import AuditStatus, MeetingStatus, Role
 
 runner = CliRunner()
@@ -172,3 +179,112 @@ def test_run_sample_with_a_two_line_theme_is_refused_before_prefect(authority, a
 
     assert result.exit_code == 1
     assert "--theme contains a line break" in result.output
+
+
+def _figures(output: str) -> dict[str, str]:
+    """Read a run's printed summary back as {name: figure}, one aligned line each under its title."""
+    lines = [line.strip() for line in output.splitlines() if line.startswith("  ")]
+    return dict(re.split(r"\s{2,}", line, maxsplit=1) for line in lines)
+
+
+def test_run_names_each_figure_and_the_mail_adds_up(drawn) -> None:
+    result = invoke("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T09:00")
+
+    assert result.exit_code == 0, result.output
+    with sessionmaker(bind=drawn)() as s:
+        notices = s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.phase == "notify"))
+    assert result.stdout.splitlines()[0] == "notify 2026-12"
+    assert _figures(result.stdout) == {
+        "notices queued": str(notices), "mail": f"{notices} due: sent {notices}, to retry 0, held 0, failed 0"}
+    assert "{" not in result.stdout
+
+
+def test_run_sample_names_what_was_drawn(authority, app_env, prefect_harness) -> None:
+    result = invoke("run", "sample", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T09:00",
+                    "--seed", "4")
+
+    assert result.exit_code == 0, result.output
+    with sessionmaker(bind=authority)() as s:
+        drawn = s.scalar(select(func.count()).select_from(Audit))
+    figures = _figures(result.stdout)
+    assert (figures["audits drawn"], figures["drawn by this run"], figures["seed (to reproduce the draw)"]) == (
+        str(drawn), "yes", "4")
+
+
+def test_run_with_json_prints_the_flows_summary_exactly(drawn) -> None:
+    result = invoke("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T09:00", "--json")
+
+    assert result.exit_code == 0, result.output
+    with sessionmaker(bind=drawn)() as s:
+        stored = s.scalar(select(PhaseRun.summary).where(PhaseRun.phase == "notify"))
+    assert json.loads(result.stdout) == stored
+    assert stored["delivery"]["sent"] == stored["queued"] > 0
+
+
+def test_version_is_the_installed_packages() -> None:
+    result = invoke("--version")
+
+    assert result.exit_code == 0
+    assert result.stdout == f"auditcycle {metadata.version('auditcycle')}\n"
+
+
+GO_LIVE = {"AUDITCYCLE_MAIL_FROM": "qa-team@haringey.gov.uk", "AUDITCYCLE_SMTP_HOST": "smtp.haringey.gov.uk",
+           "AUDITCYCLE_FRAMEWORK__GUIDANCE_URL": "https://intranet.haringey.gov.uk/audit-guidance",
+           "AUDITCYCLE_FRAMEWORK__QUESTIONNAIRE_URL": "https://forms.haringey.gov.uk/new-auditors"}
+
+
+@pytest.fixture
+def shipped_settings(monkeypatch, tmp_path):
+    """Settings as a fresh install has them: no auditcycle.toml, no AUDITCYCLE_* variable set."""
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("AUDITCYCLE_")]:
+        monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+def test_check_config_names_every_placeholder_and_fails(shipped_settings) -> None:
+    result = invoke("check-config")
+
+    assert result.exit_code == 1
+    assert "mail_from = qa-team@example.org" in result.stdout
+    assert "framework.guidance_url = https://example.org/auditcycle/audit-guidance" in result.stdout
+    assert " ".join(result.stderr.split()) == (
+        "error: still placeholders: mail_from, smtp_host, framework.guidance_url, framework.questionnaire_url; "
+        "set them in auditcycle.toml or the environment before the first real month")
+
+
+def test_check_config_names_only_what_is_left(shipped_settings) -> None:
+    shipped_settings.setenv("AUDITCYCLE_MAIL_FROM", GO_LIVE["AUDITCYCLE_MAIL_FROM"])
+    shipped_settings.setenv("AUDITCYCLE_FRAMEWORK__GUIDANCE_URL", "https://guidance.council.example/audits")
+
+    result = invoke("check-config")
+
+    assert result.exit_code == 1
+    assert "still placeholders: smtp_host, framework.guidance_url, framework.questionnaire_url;" in result.stderr
+
+
+def test_check_config_passes_once_every_setting_is_set(shipped_settings) -> None:
+    for name, value in GO_LIVE.items():
+        shipped_settings.setenv(name, value)
+
+    result = invoke("check-config")
+
+    assert result.exit_code == 0, result.output
+    assert "placeholder" not in result.stdout and result.stdout.endswith("Every go-live setting is set.\n")
+
+
+def test_a_normal_run_prints_its_summary_and_nothing_of_prefects(authority, app_env, tmp_path) -> None:
+    # As a council's operator runs it: no Prefect API configured, so a temporary server, and no log settings.
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "AUDITCYCLE_DATABASE_URL": app_env}
+    for name in ("PREFECT_API_URL", "PREFECT_LOGGING_LEVEL", "PREFECT_SERVER_LOGGING_LEVEL"):
+        env.pop(name, None)
+
+    done = subprocess.run([str(Path(sys.executable).parent / "auditcycle"), "run", "chase", "--by", QA_MANAGER,
+                           "--month", "2026-12", "--now", "2026-12-07T09:00"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[0] == "chase 2026-12"
+    assert _figures(done.stdout)["mail"] == "0 due: sent 0, to retry 0, held 0, failed 0"

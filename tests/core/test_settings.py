@@ -108,3 +108,12 @@ def test_lease_and_lock_waits_come_from_the_settings(tmp_path: Path, monkeypatch
         assert (lease_ttl(), lease_wait(), sqlite_busy_seconds()) == (timedelta(minutes=45), 12.0, 5.0)
     finally:
         get_settings.cache_clear()
+
+
+def test_example_domains_are_placeholders_and_real_ones_are_not() -> None:
+    from auditcycle.core.settings import is_example_domain
+
+    examples = ["example.org", "intranet.example.com", "council.example", "mail.test", "EXAMPLE.NET."]
+    real = ["haringey.gov.uk", "example.org.uk", "myexample.org", "localhost", ""]
+
+    assert [is_example_domain(h) for h in examples + real] == [True] * len(examples) + [False] * len(real)

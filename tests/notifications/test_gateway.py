@@ -1,5 +1,6 @@
 """The outbox and its one gateway, against a real SMTP server on loopback."""
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 
 import pytest
 from icalendar import Calendar
@@ -202,6 +203,33 @@ def test_without_smtp_host_messages_become_eml_files(session, engine, tmp_path) 
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert report.sent == 1 and len(files) == 1
     assert b"METHOD:REQUEST" in files[0].read_bytes()
+
+
+def test_outbox_files_are_named_by_date_kind_reference_and_recipient(session, engine, tmp_path) -> None:
+    _staff(session)
+    row = _queue(session, ALICE)
+    settings = Settings(database_url="sqlite://", outbox_dir=tmp_path / "outbox")
+
+    deliver(engine=engine, settings=settings)
+
+    [file] = (tmp_path / "outbox").iterdir()
+    assert file.name == f"2026-11-25_0900_meeting-invite_A-1-LC_alice@council.example_M{row.id:06d}.eml"
+    assert message_from_bytes(file.read_bytes())["Message-ID"] == row.message_id
+
+
+def test_a_stored_reference_cannot_name_a_file_outside_the_outbox(session, engine, tmp_path) -> None:
+    _staff(session)
+    message = render("delivery_failure", recipient_name=ALICE.name, items=[])
+    enqueue(session, build_context(NOW.isoformat()), MessageKey("book", "2026-12", "../../etc/passwd\\x", "x"), ALICE,
+            message)
+    session.commit()
+    settings = Settings(database_url="sqlite://", outbox_dir=tmp_path / "outbox" / "mail")
+
+    report = deliver(engine=engine, settings=settings)
+
+    [file] = (tmp_path / "outbox" / "mail").iterdir()
+    assert report.sent == 1 and list((tmp_path / "outbox").iterdir()) == [tmp_path / "outbox" / "mail"]
+    assert file.name.startswith("2026-11-25_0900_delivery-failure_etc-passwd-x_alice@council.example_M")
 
 
 def test_html_variant_escapes_what_it_is_given() -> None:

@@ -215,8 +215,8 @@ def test_scheduled_and_manual_copies_of_a_writing_phase_at_once_do_it_once(
     """A scheduled and a manual run of the phase, in two real processes, reach its lease at the same moment."""
     _prepare(authority, phase)
     now = f"{SAMPLING_DAY}T{PHASE_HOURS[phase]}"
-    scheduled = ["run", phase, "--by", QA_MANAGER, "--now", now]
-    manual = ["run", phase, "--by", QA_MANAGER, "--month", MONTH, "--now", now]
+    scheduled = ["run", phase, "--by", QA_MANAGER, "--now", now, "--json"]
+    manual = ["run", phase, "--by", QA_MANAGER, "--month", MONTH, "--now", now, "--json"]
 
     finished = race(authority, tmp_path, race_env, phase, scheduled, manual)
 

@@ -94,7 +94,7 @@ def test_a_run_with_no_prefect_api_completes_on_its_temporary_server_and_stops_i
 
     output = log.read_text(errors="replace")
     assert command.returncode == 0, output[-3000:]
-    assert "Flow run" in output and "Finished in state Completed()" in output and '"reminders": 0' in output
+    assert "Flow run" in output and "Finished in state Completed()" in output and "reminders to auditors" in output
     # One server, started by the command and stopped at its exit as Prefect stops its own.
     assert len(servers) == 1 and not any(_running(pid) for pid in servers)
     assert "Stopping temporary server" in output

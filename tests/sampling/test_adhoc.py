@@ -272,10 +272,9 @@ def _invoke(*args: str):
     return runner.invoke(app, list(args))
 
 
-def _printed_json(output: str) -> dict:
-    """Return the JSON summary a command printed among the Prefect engine's log lines."""
-    start = 0 if output.startswith("{") else output.index("\n{") + 1
-    return json.JSONDecoder().raw_decode(output, start)[0]
+def _printed_json(result) -> dict:
+    """Return the JSON summary a command printed with --json: all it writes to stdout."""
+    return json.loads(result.stdout)
 
 
 def _qa(engine) -> str:
@@ -285,15 +284,15 @@ def _qa(engine) -> str:
 
 def test_deep_dive_command_draws_notifies_and_books_through_prefect(authority, app_env, prefect_harness) -> None:
     qa = _qa(authority)
-    args = ("deep-dive", "--theme", "Neglect", "--cohort", "child_protection", "--size", "3", "--due", "2026-12-04",
-            "--reason", "Rise in repeat plans", "--by", qa, "--now", NOW)
+    args = ("deep-dive", "--json", "--theme", "Neglect", "--cohort", "child_protection", "--size", "3", "--due",
+            "2026-12-04", "--reason", "Rise in repeat plans", "--by", qa, "--now", NOW)
 
     result = _invoke(*args)
     again = _invoke(*args[:-1], "2026-11-23T11:00")
 
     assert result.exit_code == 0, result.output
     assert again.exit_code == 0, again.output
-    summary, repeat = _printed_json(result.output), _printed_json(again.output)
+    summary, repeat = _printed_json(result), _printed_json(again)
     with sessionmaker(bind=authority)() as s:
         audits = list(s.scalars(select(Audit).order_by(Audit.id)))
         assert {a.child.cohort for a in audits} == {Cohort.CHILD_PROTECTION}
@@ -342,11 +341,11 @@ def test_a_deep_dives_theme_and_reason_never_reach_prefect(authority, app_env, p
     planted = b"Wrenfield-Ashcombe"
     qa = _qa(authority)
 
-    result = _invoke("deep-dive", "--theme", theme, "--reason", reason, "--size", "3", "--due", "2026-12-04",
-                     "--by", qa, "--now", NOW)
+    result = _invoke("deep-dive", "--json", "--theme", theme, "--reason", reason, "--size", "3", "--due",
+                     "2026-12-04", "--by", qa, "--now", NOW)
 
     assert result.exit_code == 0, result.output
-    summary = _printed_json(result.output)
+    summary = _printed_json(result)
     with sessionmaker(bind=authority)() as s:
         cycle = s.scalar(select(AuditCycle).where(AuditCycle.reference == summary["cycle"]))
         asked = s.scalar(select(DrawRequest).where(DrawRequest.cycle_id == cycle.id))
