@@ -40,7 +40,6 @@ from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import Redacted
-from auditcycle.core.timescales import action_due_problem, latest_action_due
 from auditcycle.models import Action, Audit, AuditCycle, Child, Staff
 from auditcycle.models.enums import ActionStatus
 from auditcycle.notifications.actions import (
@@ -293,7 +292,7 @@ def sign_off(session: Session, ctx: AppContext, *, reference: str, by: str, qual
         return action
     today = ctx.timescales.today(ctx.now)
     due = new_due or _default_due(ctx, today)
-    if problem := action_due_problem(ctx.settings.framework, due, today, since="today"):
+    if problem := ctx.timescales.action_due_problem(due, today, since="today"):
         raise UserError(f"--due {due}: the new due date {problem}")
     previous = action.due_date
     action.status = ActionStatus.OPEN
@@ -319,7 +318,7 @@ def sign_off(session: Session, ctx: AppContext, *, reference: str, by: str, qual
 
 def _default_due(ctx: AppContext, today: date) -> date:
     return min(ctx.timescales.add_working_days(today, ctx.settings.framework.action_reopen_working_days),
-               latest_action_due(ctx.settings.framework, today))
+               ctx.timescales.latest_action_due(today))
 
 
 def tracker_row(ctx: AppContext, action: Action, *, audit_ref: str, month: Month) -> dict:
