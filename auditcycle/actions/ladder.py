@@ -98,6 +98,20 @@ def ladder(ctx: AppContext) -> list[tuple[int, int, list[str]]]:
     return [(number, step.after_working_days, list(step.notify)) for number, step in enumerate(steps, start=1)]
 
 
+SENIOR_ROLES = frozenset({"service_manager", "assistant_director"})
+
+
+def senior_step(ctx: AppContext) -> int | None:
+    """Return the number of the ladder's first step that tells a service manager or above, or None if none does."""
+    return next((number for number, _, roles in ladder(ctx) if SENIOR_ROLES & set(roles)), None)
+
+
+def reached_senior(ctx: AppContext, escalation_step: int) -> bool:
+    """Say whether an action escalated to this step has reached a service manager or above."""
+    first = senior_step(ctx)
+    return first is not None and escalation_step >= first
+
+
 def get_action(session: Session, reference: str) -> Action:
     """Get an action by reference, or say plainly that there is none."""
     action = session.scalar(select(Action).where(Action.reference == reference).options(*_ACTION_PEOPLE))
