@@ -40,7 +40,6 @@ from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import Redacted
-from auditcycle.core.timescales import action_due_problem, latest_action_due
 from auditcycle.models import Action, Audit, AuditCycle, Child, Staff
 from auditcycle.models.enums import ActionStatus
 from auditcycle.notifications.actions import (
@@ -97,6 +96,20 @@ def ladder(ctx: AppContext) -> list[tuple[int, int, list[str]]]:
     """Return the overdue ladder as (step number, working days overdue, who is told), lowest first."""
     steps = sorted(ctx.settings.framework.action_ladder, key=lambda s: s.after_working_days)
     return [(number, step.after_working_days, list(step.notify)) for number, step in enumerate(steps, start=1)]
+
+
+SENIOR_ROLES = frozenset({"service_manager", "assistant_director"})
+
+
+def senior_step(ctx: AppContext) -> int | None:
+    """Return the number of the ladder's first step that tells a service manager or above, or None if none does."""
+    return next((number for number, _, roles in ladder(ctx) if SENIOR_ROLES & set(roles)), None)
+
+
+def reached_senior(ctx: AppContext, escalation_step: int) -> bool:
+    """Say whether an action escalated to this step has reached a service manager or above."""
+    first = senior_step(ctx)
+    return first is not None and escalation_step >= first
 
 
 def get_action(session: Session, reference: str) -> Action:
@@ -293,7 +306,7 @@ def sign_off(session: Session, ctx: AppContext, *, reference: str, by: str, qual
         return action
     today = ctx.timescales.today(ctx.now)
     due = new_due or _default_due(ctx, today)
-    if problem := action_due_problem(ctx.settings.framework, due, today, since="today"):
+    if problem := ctx.timescales.action_due_problem(due, today, since="today"):
         raise UserError(f"--due {due}: the new due date {problem}")
     previous = action.due_date
     action.status = ActionStatus.OPEN
@@ -319,7 +332,7 @@ def sign_off(session: Session, ctx: AppContext, *, reference: str, by: str, qual
 
 def _default_due(ctx: AppContext, today: date) -> date:
     return min(ctx.timescales.add_working_days(today, ctx.settings.framework.action_reopen_working_days),
-               latest_action_due(ctx.settings.framework, today))
+               ctx.timescales.latest_action_due(today))
 
 
 def tracker_row(ctx: AppContext, action: Action, *, audit_ref: str, month: Month) -> dict:

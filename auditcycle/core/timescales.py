@@ -9,21 +9,6 @@ from auditcycle.core.clock import Month, add_months, localize
 from auditcycle.core.settings import FrameworkSettings
 
 
-def latest_action_due(framework: FrameworkSettings, today: date) -> date:
-    """Return the latest due date an action set on a day may have: the framework's action limit."""
-    return today + timedelta(days=framework.action_max_days)
-
-
-def action_due_problem(framework: FrameworkSettings, due: date, today: date, *, since: str) -> str | None:
-    """Say why an action's due date set on a day breaks the rule (after that day, within the limit), else None."""
-    latest = latest_action_due(framework, today)
-    if due <= today:
-        return f"is not after {since} ({today})"
-    if due > latest:
-        return f"is more than {framework.action_max_days} days after {since} (latest {latest})"
-    return None
-
-
 class Timescales:
     """The framework's calendar in one place, for one council's settings and zone."""
 
@@ -44,6 +29,14 @@ class Timescales:
     def is_working_day(self, day: date) -> bool:
         """Say whether a day is a working weekday and not a bank holiday."""
         return day.weekday() in self.framework.working_weekdays and not self.is_bank_holiday(day)
+
+    def why_not_working(self, day: date) -> str | None:
+        """Say what makes a day no working day ('a Saturday', 'a bank holiday (Boxing Day)'), or None if it is one."""
+        if self.is_working_day(day):
+            return None
+        if name := self._bank_holidays.get(day):
+            return f"a bank holiday ({name})"
+        return f"a {day:%A}"
 
     def add_working_days(self, day: date, n: int) -> date:
         """Count n working days from a day, which is day 0; negative n counts back."""
@@ -83,6 +76,27 @@ class Timescales:
     def first_working_day(self, month: Month) -> date:
         """Return a month's first working day."""
         return self.working_day_on_or_after(month.first_day)
+
+    def latest_action_due(self, today: date) -> date:
+        """Return the latest due date an action set on a day may have: the last working day within the limit."""
+        return self.working_day_on_or_before(today + timedelta(days=self.framework.action_max_days))
+
+    def action_due_problem(self, due: date, today: date, *, since: str) -> str | None:
+        """Say why an action's due date set on a day breaks the rules (a working day, after it, within the limit)."""
+        limit = today + timedelta(days=self.framework.action_max_days)
+        if due <= today:
+            return f"is not after {since} ({today})"
+        if due > limit:
+            return (f"is more than {self.framework.action_max_days} days after {since} "
+                    f"(latest {self.latest_action_due(today)})")
+        if reason := self.why_not_working(due):
+            earlier = self.working_day_on_or_before(due)
+            if earlier > today:
+                return f"is {reason}, not a working day; the nearest earlier working day is {earlier:%A} {earlier}"
+            # The day before is the day the action is set, or earlier: only a later working day will do.
+            later = self.working_day_on_or_after(due)
+            return f"is {reason}, not a working day; the nearest working day after {since} is {later:%A} {later}"
+        return None
 
     def due_at(self, day: date) -> datetime:
         """Return the moment something due on a day falls due: the end of working hours."""

@@ -326,10 +326,11 @@ def _near(rng: random.Random, grades: list[str], overall: str) -> str:
 
 def _plan_action(ts: Timescales, calendar: MonthCalendar, seed: int, audit_ref: str, number: int,
                  submit_at: datetime, rng: random.Random, texts: tuple[str, ...]) -> ActionPlan:
-    """Plan one action: due within the framework's days, done before it falls due for most, then signed off."""
+    """Plan one action: due on a working day within the framework's days, done before then for most, signed off."""
     reference = f"{audit_ref}-ACT{number}"
     submitted = submit_at.astimezone(ts.tz).date()
-    due = submitted + timedelta(days=rng.randint(7, 28))
+    # A form with a due date on a weekend or bank holiday is refused, so the plan picks the working day before.
+    due = ts.working_day_on_or_before(submitted + timedelta(days=rng.randint(7, 28)))
     own = random.Random(f"{seed}:{reference}")
     done_at = signed_off_at = None
     last = ts.add_working_days(calendar.end, -1)

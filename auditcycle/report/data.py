@@ -12,6 +12,13 @@ percentage is decided here, once. The rules:
   submission: `people.cases`), not the child's allocation today.
 - **Final overall grade** is the panel's grade once moderation has decided, else the submitted one
   (`trends.final_overall`). Domain grades are the current ones, which moderation updates in place.
+- **Escalated to senior managers** counts actions, not ladder steps: those whose escalation step is at
+  or beyond the ladder's first step telling a service manager or assistant director
+  (`actions.ladder.reached_senior`).
+- **Immediate Responses** fall in exactly one of four categories, which add up to the number raised:
+  answered the same day (within the deadline), answered within 24 hours (within the deadline, a later
+  day), answered late (after the deadline) and still open. Each late one is listed by reference and
+  case id with its raised and answered times.
 - **Percentages** are floats 0-100 rounded to one decimal place, or None when nothing is counted.
 - **Free text** (family feedback quotes, Make a Difference summaries, the theme and the QA manager's
   findings) goes through the one redactor (`privacy.redaction`): for the child it is about, or for the
@@ -31,7 +38,7 @@ from datetime import date, datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from auditcycle.actions.ladder import working_days_overdue
+from auditcycle.actions.ladder import reached_senior, working_days_overdue
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.learning.culture import approved_summaries
@@ -50,7 +57,7 @@ from auditcycle.models import (
     Team,
     TrendFlag,
 )
-from auditcycle.models.enums import ActionStatus, AuditStatus, CycleKind, ObservationStatus, ResponseStatus
+from auditcycle.models.enums import ActionStatus, AuditStatus, CycleKind, ObservationStatus
 from auditcycle.moderation.panel import is_closed
 from auditcycle.observations.assignment import coverage
 from auditcycle.privacy.redaction import Redactor, redactors_for
@@ -72,6 +79,7 @@ FLAG_LABELS = {
     REVIEW_UNIT: "Cared for child with the review unit domain graded inadequate",
 }
 YES, NO = "yes", "no"
+SAME_DAY, WITHIN_24H, LATE, OPEN = "same day", "within 24 hours", "late", "still open"
 
 
 @dataclass(frozen=True)
@@ -139,22 +147,35 @@ class FamilyStats:
 
 @dataclass(frozen=True)
 class ActionStats:
-    """The month's audit actions: raised, completed in time, overdue and escalated."""
+    """The month's audit actions: raised, completed in time, overdue, and how many reached senior managers."""
 
     raised: int
     completed_within_timescale: int
     overdue_by_band: dict[str, int]
-    escalations: int
+    # Actions, not messages or steps: each counts once however many rungs of the ladder it climbed.
+    escalated_to_senior: int
+
+
+@dataclass(frozen=True)
+class LateResponse:
+    """An Immediate Response answered after its deadline: by reference and case id only, no free text."""
+
+    reference: str
+    case_id: str
+    raised_at: datetime
+    answered_at: datetime
 
 
 @dataclass(frozen=True)
 class ResponseStats:
-    """The month's Immediate Responses: raised, answered within the deadline, still open, answered the same day."""
+    """The month's Immediate Responses, each in one of four categories that add up to the number raised."""
 
     raised: int
-    within_24h: int
-    outstanding: int
     same_day: int
+    within_24h: int  # within the deadline, but not the day it was raised
+    late: int
+    outstanding: int
+    late_responses: list[LateResponse]
 
 
 @dataclass(frozen=True)
@@ -466,7 +487,7 @@ def _actions(ctx: AppContext, actions: Sequence) -> ActionStats:
             if band is not None:
                 bands[band] += 1
     return ActionStats(raised=len(actions), completed_within_timescale=within, overdue_by_band=bands,
-                       escalations=sum(row[6] for row in actions))
+                       escalated_to_senior=sum(reached_senior(ctx, row[6]) for row in actions))
 
 
 def _actions_csv(ctx: AppContext, actions: Sequence) -> list[dict[str, str]]:
@@ -481,18 +502,35 @@ def _actions_csv(ctx: AppContext, actions: Sequence) -> list[dict[str, str]]:
     return result
 
 
-def _responses(session: Session, cycle: AuditCycle | None) -> ResponseStats:
+def response_category(*, responded_at: datetime | None, deadline_at: datetime, same_day: bool | None) -> str:
+    """Place an Immediate Response in one of the report's four categories: open, late, same day or within 24h."""
+    if responded_at is None:
+        return OPEN
+    if responded_at > deadline_at:
+        return LATE
+    return SAME_DAY if same_day else WITHIN_24H
+
+
+def _responses(session: Session, ctx: AppContext, cycle: AuditCycle | None) -> ResponseStats:
     if cycle is None:
-        return ResponseStats(raised=0, within_24h=0, outstanding=0, same_day=0)
-    raised, within, outstanding, same_day = session.execute(
-        select(func.count(ImmediateResponse.id),
-               func.sum(case((ImmediateResponse.responded_at <= ImmediateResponse.deadline_at, 1), else_=0)),
-               func.sum(case((ImmediateResponse.status == ResponseStatus.OPEN, 1), else_=0)),
-               func.sum(case((ImmediateResponse.same_day.is_(True), 1), else_=0)))
+        return ResponseStats(raised=0, same_day=0, within_24h=0, late=0, outstanding=0, late_responses=[])
+    rows = session.execute(
+        select(ImmediateResponse.reference, Audit.child_id, ImmediateResponse.raised_at,
+               ImmediateResponse.deadline_at, ImmediateResponse.responded_at, ImmediateResponse.same_day)
         .join(Audit, ImmediateResponse.audit_id == Audit.id)
-        .where(Audit.cycle_id == cycle.id)).one()
-    return ResponseStats(raised=raised, within_24h=int(within or 0), outstanding=int(outstanding or 0),
-                         same_day=int(same_day or 0))
+        .where(Audit.cycle_id == cycle.id)
+        .order_by(ImmediateResponse.raised_at, ImmediateResponse.id)).all()
+    categories: Counter[str] = Counter()
+    late = []
+    for reference, case_id, raised_at, deadline_at, responded_at, same_day in rows:
+        category = response_category(responded_at=responded_at, deadline_at=deadline_at, same_day=same_day)
+        categories[category] += 1
+        if category == LATE:
+            # Local times: the report is read by people, in the council's zone.
+            late.append(LateResponse(reference=reference, case_id=case_id, raised_at=raised_at.astimezone(ctx.tz),
+                                     answered_at=responded_at.astimezone(ctx.tz)))
+    return ResponseStats(raised=len(rows), same_day=categories[SAME_DAY], within_24h=categories[WITHIN_24H],
+                         late=categories[LATE], outstanding=categories[OPEN], late_responses=late)
 
 
 def _observations(session: Session, ctx: AppContext, month: Month) -> ObservationStats:
@@ -598,7 +636,7 @@ def build_report_data(session: Session, ctx: AppContext, *, month: Month) -> Rep
         family=_family(session, cycle),
         good_practice=_good_practice(session, month, rows),
         actions=_actions(ctx, actions),
-        responses=_responses(session, cycle),
+        responses=_responses(session, ctx, cycle),
         observations=_observations(session, ctx, month),
         closing_the_loop=_closing_the_loop(session, month),
         restricted_flags=_flags(session, month),

@@ -10,6 +10,7 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from markdown_it import MarkdownIt
@@ -224,6 +225,11 @@ def notes_html(notes: str | None) -> Markup | None:
     return Markup(_markdown().render(notes))
 
 
+def moment_label(moment: datetime) -> str:
+    """Format a local moment as '22 Dec 2026, 18:00'."""
+    return f"{moment.day} {moment:%b %Y}, {moment:%H:%M}"
+
+
 def pct(value: float | None) -> str:
     """Format a percentage as '50%' or '33.3%', or say there is no figure."""
     if value is None:
@@ -320,6 +326,7 @@ def _context(data: ReportData, *, restricted: bool, reissue_of: int | None, min_
         "teams": _team_rows(data, min_cell=min_cell, exact=restricted),
         "notes": notes_html(data.notes_markdown),
         "pct": pct,
+        "moment_label": moment_label,
         "flag_kind": flag_kind,
         "css_string": css_string,
         "month_label_of": month_label,

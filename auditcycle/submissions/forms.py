@@ -8,9 +8,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 
 from auditcycle.core.clock import iso_day, not_a_day
 from auditcycle.core.errors import UserError
-from auditcycle.core.settings import FrameworkSettings
 from auditcycle.core.text import text_problem
-from auditcycle.core.timescales import action_due_problem
+from auditcycle.core.timescales import Timescales
 
 MAX_FORM_BYTES = 2_000_000
 
@@ -131,9 +130,10 @@ def read_form_file(path: Path) -> dict:
     return data
 
 
-def validate_form(data: dict, *, source: str, framework: FrameworkSettings, today: date, known_staff: set[str],
+def validate_form(data: dict, *, source: str, timescales: Timescales, today: date, known_staff: set[str],
                   domains: list[str] | None = None) -> AuditForm:
     """Check a form whole and return it, or raise one FormError listing every problem."""
+    framework = timescales.framework
     problems: list[str] = []
     refused: set[str] = set()
     form: AuditForm | None = None
@@ -170,7 +170,7 @@ def validate_form(data: dict, *, source: str, framework: FrameworkSettings, toda
         due = iso_day(action.get("due"))
         if due is None:
             continue  # not a date: the schema check has already said so
-        if problem := action_due_problem(framework, due, today, since="the submission date"):
+        if problem := timescales.action_due_problem(due, today, since="the submission date"):
             problems.append(f"actions.{index}.due: {due} {problem}")
     if problems:
         # The same field can be reported by both passes; keep the first mention.

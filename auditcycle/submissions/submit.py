@@ -52,7 +52,7 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     # A dip sample grades only the domains it focuses on; every other audit grades them all.
     focus = audit.cycle.focus_domains
     domains = [d for d in focus.split(",") if d] if focus else None
-    form = validate_form(data, source=source, framework=ctx.settings.framework, today=today, known_staff=known,
+    form = validate_form(data, source=source, timescales=ctx.timescales, today=today, known_staff=known,
                          domains=domains)
     submission = session.scalar(select(Submission).where(Submission.audit_id == audit.id))
     first = submission is None

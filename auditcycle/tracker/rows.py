@@ -5,12 +5,25 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from auditcycle.actions.ladder import tracker_row
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext, build_context
-from auditcycle.models import Action, Audit, AuditCycle, ImmediateResponse, Meeting, OutboxMessage
+from auditcycle.models import (
+    Action,
+    Audit,
+    AuditCycle,
+    ImmediateResponse,
+    Meeting,
+    Moderation,
+    OutboxMessage,
+    Staff,
+    Submission,
+)
+from auditcycle.models.enums import ModerationStatus
+from auditcycle.moderation.panel import is_closed
+from auditcycle.trends.scrutiny import final_overall
 
 
 class TrackerKind(StrEnum):
@@ -21,28 +34,79 @@ class TrackerKind(StrEnum):
     MESSAGES = "messages"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+def _plain(value: Any, ctx: AppContext) -> Any:
+    if isinstance(value, datetime):
+        # Stored in UTC; a person reads the council's local time, and the offset keeps it exact for scripts.
+        return value.astimezone(ctx.tz).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, StrEnum):
         return value.value
     return value
 
 
-def _audits(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
-    stmt = select(Audit, AuditCycle.month).join(AuditCycle).order_by(Audit.id)
+NOT_SELECTED = "not_selected"
+
+
+def moderation_state(moderation: ModerationStatus | None, *, submitted: bool, closed: bool) -> str | None:
+    """Return an audit's moderation state: pending, agreed, changed, not_selected once closed, else None."""
+    if moderation is not None:
+        return moderation.value
+    return NOT_SELECTED if submitted and closed else None
+
+
+def final_grade(submitted: str | None, moderated: str | None, state: str | None) -> str | None:
+    """Return an audit's final overall grade, or None while moderation may still change it."""
+    if submitted is None or state in (None, ModerationStatus.PENDING):
+        return None
+    return final_overall(submitted, moderated, state != NOT_SELECTED)
+
+
+def _audits(month: Month | None, ctx: AppContext) -> tuple[Select, Callable[[Any], dict]]:
+    auditor, buddy = aliased(Staff), aliased(Staff)
+    stmt = (
+        select(Audit, AuditCycle, auditor.name.label("auditor_name"), buddy.name.label("buddy_name"),
+               Submission.overall, Submission.submitted_at, Moderation.status.label("moderation"),
+               Moderation.original_overall, Moderation.moderated_overall)
+        .join(AuditCycle, Audit.cycle_id == AuditCycle.id)
+        .outerjoin(auditor, Audit.auditor_id == auditor.id)
+        .outerjoin(buddy, Audit.buddy_id == buddy.id)
+        .outerjoin(Submission, Submission.audit_id == Audit.id)
+        .outerjoin(Moderation, Moderation.audit_id == Audit.id)
+        .order_by(Audit.id)
+    )
     if month:
         stmt = stmt.where(AuditCycle.month == str(month))
-    return stmt, lambda row: {
-        "reference": row.Audit.reference,
-        "status": row.Audit.status,
-        "month": row.month,
-        "kind": row.Audit.kind,
-        "child_id": row.Audit.child_id,
-        "auditor_id": row.Audit.auditor_id,
-        "buddy_id": row.Audit.buddy_id,
-        "due_date": row.Audit.due_date,
-    }
+    today = ctx.timescales.today(ctx.now)
+    closed: dict[int, bool] = {}
+
+    def to_item(row: Any) -> dict:
+        submitted = row.original_overall or row.overall
+        cycle = row.AuditCycle
+        if cycle.id not in closed:
+            closed[cycle.id] = is_closed(ctx, cycle)
+        state = moderation_state(row.moderation, submitted=submitted is not None, closed=closed[cycle.id])
+        return {
+            "reference": row.Audit.reference,
+            "status": row.Audit.status,
+            "month": row.AuditCycle.month,
+            "kind": row.Audit.kind,
+            "child_id": row.Audit.child_id,
+            "auditor_id": row.Audit.auditor_id,
+            "auditor_name": row.auditor_name,
+            "buddy_id": row.Audit.buddy_id,
+            "buddy_name": row.buddy_name,
+            "due_date": row.Audit.due_date,
+            "submitted_at": row.submitted_at,
+            "submitted_grade": submitted,
+            # Moderation updates the form's overall grade in place, so the form's row holds the final grade.
+            "final_grade": final_grade(row.overall, row.moderated_overall, state),
+            "moderation": state,
+            # Age runs from the draw, at the decision clock, so `--now` replays the tracker too.
+            "age_days": max((today - ctx.timescales.today(row.Audit.created_at)).days, 0),
+        }
+
+    return stmt, to_item
 
 
 def _actions(month: Month | None, ctx: AppContext) -> tuple[Select, Callable[[Any], dict]]:
@@ -122,9 +186,8 @@ def _messages(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
     }
 
 
-# Actions are listed against the clock (age, days overdue), so list_items builds their query with ctx.
+# Audits and actions are listed against the clock (age, moderation closed, days overdue): built with ctx.
 _QUERIES = {
-    TrackerKind.AUDITS: _audits,
     TrackerKind.MEETINGS: _meetings,
     TrackerKind.RESPONSES: _responses,
     TrackerKind.MESSAGES: _messages,
@@ -134,8 +197,11 @@ _QUERIES = {
 def list_items(*, session: Session, kind: TrackerKind, month: Month | None = None,
                ctx: AppContext | None = None) -> list[dict]:
     """List one kind of tracked item as plain, JSON-ready dicts, each with a reference and status."""
-    if kind == TrackerKind.ACTIONS:
-        stmt, to_item = _actions(month, ctx or build_context())
+    ctx = ctx or build_context()
+    if kind == TrackerKind.AUDITS:
+        stmt, to_item = _audits(month, ctx)
+    elif kind == TrackerKind.ACTIONS:
+        stmt, to_item = _actions(month, ctx)
     else:
         stmt, to_item = _QUERIES[kind](month)
-    return [{k: _plain(v) for k, v in to_item(row).items()} for row in session.execute(stmt)]
+    return [{k: _plain(v, ctx) for k, v in to_item(row).items()} for row in session.execute(stmt)]

@@ -318,7 +318,9 @@ def test_sign_off_not_met_reopens_with_a_new_due_date_and_the_ladder_restarts(s,
 
 @pytest.mark.parametrize(("new_due", "expected"), [
     (date(2026, 12, 17), "--due 2026-12-17: the new due date is not after today (2026-12-17)"),
-    (date(2027, 1, 18), "--due 2027-01-18: the new due date is more than 31 days after today (latest 2027-01-17)"),
+    (date(2027, 1, 18), "--due 2027-01-18: the new due date is more than 31 days after today (latest 2027-01-15)"),
+    (date(2027, 1, 16), "--due 2027-01-16: the new due date is a Saturday, not a working day; "
+                        "the nearest earlier working day is Friday 2027-01-15"),
 ])
 def test_sign_off_not_met_refuses_a_new_due_date_out_of_range(s, settings, action, new_due, expected) -> None:
     ctx = build_context("2026-12-17T11:00", settings=settings)
@@ -337,9 +339,9 @@ def test_sign_off_not_met_takes_the_given_due_date(s, settings, action) -> None:
     mark_done(s, ctx, reference=action.reference, by=action.owner_id)
 
     reopened = sign_off(s, ctx, reference=action.reference, by=action.owner.manager_id, quality="not_met",
-                        note="Not yet.", new_due=date(2027, 1, 17))
+                        note="Not yet.", new_due=date(2027, 1, 15))
 
-    assert (reopened.status, reopened.due_date) == (ActionStatus.OPEN, date(2027, 1, 17))
+    assert (reopened.status, reopened.due_date) == (ActionStatus.OPEN, date(2027, 1, 15))
 
 
 def test_done_action_is_no_longer_escalated(s, authority, settings, smtp_server, action) -> None:

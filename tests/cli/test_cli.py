@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 
@@ -288,3 +289,80 @@ def test_a_normal_run_prints_its_summary_and_nothing_of_prefects(authority, app_
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines()[0] == "chase 2026-12"
     assert _figures(done.stdout)["mail"] == "0 due: sent 0, to retry 0, held 0, failed 0"
+JULY = "2026-07"
+
+
+@pytest.fixture
+def july(authority, app_env):
+    """July as the QA manager sees it: a form moderated and changed, one awaiting the panel, one late."""
+    from forms import valid_form
+
+    from auditcycle.core.clock import Month
+    from auditcycle.core.context import build_context
+    from auditcycle.models import AuditCycle
+    from auditcycle.moderation.panel import record_moderation, select_for_moderation
+    from auditcycle.sampling.cycle import draw
+    from auditcycle.submissions.submit import submit
+
+    def submit_at(audit: Audit, now: str, overall: str) -> None:
+        today = date.fromisoformat(now[:10])
+        submit(s, build_context(now), reference=audit.reference, by=audit.auditor_id,
+               data=valid_form(audit.auditor_id, today=today, overall=overall, grade=overall))
+        s.commit()
+
+    with sessionmaker(bind=authority)() as s:
+        draw(s, build_context("2026-06-22T09:00"), month=Month(2026, 7), size=3, seed=4)
+        s.commit()
+        audits = list(s.scalars(select(Audit).order_by(Audit.id)))
+        # 10:00 in London is 09:00 UTC in July: the tracker shows the local time.
+        submit_at(audits[0], "2026-07-14T10:00", "good")
+        submit_at(audits[1], "2026-07-14T10:00", "inadequate")
+        select_for_moderation(s, build_context("2026-08-03T09:00"), cycle=s.scalar(select(AuditCycle)))
+        s.commit()
+        submit_at(audits[2], "2026-08-04T11:30", "requires_improvement")  # after the selection: not selected
+        psw = s.scalar(select(Staff.id).where(Staff.role == Role.PRINCIPAL_SOCIAL_WORKER).order_by(Staff.id))
+        record_moderation(s, build_context("2026-08-05T14:00"), reference=audits[0].reference, by=psw,
+                          grade="requires_improvement", domains={}, note="The record supports a lower grade.")
+        s.commit()
+        return [(a.reference, a.auditor_id, a.auditor.name, a.child_id) for a in audits]
+
+
+def _tracked(*args: str) -> list[tuple]:
+    result = invoke("list", "audits", "--month", JULY, "--json", *args)
+    assert result.exit_code == 0, result.output
+    fields = ("reference", "auditor_id", "auditor_name", "submitted_at", "submitted_grade", "final_grade",
+              "moderation", "age_days")
+    return [tuple(item[f] for f in fields) for item in json.loads(result.output)["items"]]
+
+
+def test_list_audits_json_gives_grades_moderation_age_names_and_local_times(july) -> None:
+    during = _tracked("--now", "2026-08-07T09:00")
+    after = _tracked("--now", "2026-08-17T09:00")  # moderation closed on Friday 14 August
+
+    (one, one_id, one_name, _), (two, two_id, two_name, _), (three, three_id, three_name, _) = july
+    assert during == [
+        (one, one_id, one_name, "2026-07-14T10:00:00+01:00", "good", "requires_improvement", "changed", 46),
+        (two, two_id, two_name, "2026-07-14T10:00:00+01:00", "inadequate", None, "pending", 46),
+        # Not selected, but moderation is still open: the grade is not final yet.
+        (three, three_id, three_name, "2026-08-04T11:30:00+01:00", "requires_improvement", None, None, 46),
+    ]
+    assert [row[4:] for row in after] == [
+        ("good", "requires_improvement", "changed", 56), ("inadequate", None, "pending", 56),
+        ("requires_improvement", "requires_improvement", "not_selected", 56)]
+
+
+def test_list_audits_table_fits_80_columns_with_names_beside_ids(july) -> None:
+    result = runner.invoke(app, ["list", "audits", "--month", JULY, "--now", "2026-08-17T09:00"],
+                           env={"COLUMNS": "80"})
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.output
+    (one, one_id, one_name, child), (two, *_), _ = july
+    start = next(n for n, line in enumerate(lines) if one in line)
+    record = lines[start:next(n for n, line in enumerate(lines) if two in line)]
+    # The auditor's name sits in the id's cell, wrapped under it when the line is short.
+    assert child in record[0] and one_id in record[0] and all(part in "\n".join(record) for part in one_name.split())
+    assert "14 Jul" in record[0] and "10:00" in record[1] and "due 31 Jul" in record[2]
+    for shown in ("good →", "improvement", "(not final)", "pending", "selected", "56d"):
+        assert shown in result.output, shown

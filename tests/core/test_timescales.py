@@ -6,7 +6,7 @@ import pytest
 
 from auditcycle.core.clock import ClockError, Month, localize, parse_instant
 from auditcycle.core.settings import FrameworkSettings, Settings
-from auditcycle.core.timescales import Timescales, action_due_problem, latest_action_due
+from auditcycle.core.timescales import Timescales
 
 LONDON = ZoneInfo("Europe/London")
 T = Timescales(FrameworkSettings(), LONDON)
@@ -152,11 +152,40 @@ def test_working_calendar_follows_configured_weekdays() -> None:
 @pytest.mark.parametrize("due, problem", [
     (date(2026, 12, 2), "is not after the submission date (2026-12-02)"),
     (date(2026, 12, 3), None),
-    (date(2027, 1, 2), None),
-    (date(2027, 1, 3), "is more than 31 days after the submission date (latest 2027-01-02)"),
+    (date(2026, 12, 31), None),
+    (date(2027, 1, 3), "is more than 31 days after the submission date (latest 2026-12-31)"),
 ])
 def test_an_action_is_due_after_the_day_it_is_set_and_within_31_days(due: date, problem: str | None) -> None:
-    framework = Settings(database_url="sqlite://").framework
+    ts = Timescales(Settings(database_url="sqlite://").framework, LONDON)
 
-    assert action_due_problem(framework, due, date(2026, 12, 2), since="the submission date") == problem
-    assert latest_action_due(framework, date(2026, 12, 2)) == date(2027, 1, 2)
+    assert ts.action_due_problem(due, date(2026, 12, 2), since="the submission date") == problem
+    # The 31st day, Saturday 2 January, and New Year's Day before it are no working days.
+    assert ts.latest_action_due(date(2026, 12, 2)) == date(2026, 12, 31)
+
+
+@pytest.mark.parametrize("due, problem", [
+    (date(2026, 12, 19), "is a Saturday, not a working day; the nearest earlier working day is Friday 2026-12-18"),
+    (date(2026, 12, 20), "is a Sunday, not a working day; the nearest earlier working day is Friday 2026-12-18"),
+    (date(2026, 12, 28), "is a bank holiday (Boxing Day (observed)), not a working day; "
+                         "the nearest earlier working day is Thursday 2026-12-24"),
+    (date(2027, 1, 1), "is a bank holiday (New Year's Day), not a working day; "
+                       "the nearest earlier working day is Thursday 2026-12-31"),
+    (date(2027, 1, 2), "is a Saturday, not a working day; the nearest earlier working day is Thursday 2026-12-31"),
+])
+def test_an_action_due_on_a_weekend_or_bank_holiday_names_the_working_day_before(due: date, problem: str) -> None:
+    assert T.action_due_problem(due, date(2026, 12, 2), since="the submission date") == problem
+
+
+def test_an_action_set_on_a_friday_for_the_weekend_names_the_next_working_day() -> None:
+    problem = T.action_due_problem(date(2026, 12, 5), date(2026, 12, 4), since="today")
+
+    assert problem == "is a Saturday, not a working day; the nearest working day after today is Monday 2026-12-07"
+
+
+@pytest.mark.parametrize(("day", "reason"), [
+    (date(2026, 12, 24), None),
+    (date(2026, 12, 26), "a bank holiday (Boxing Day)"),
+    (date(2026, 11, 29), "a Sunday"),
+])
+def test_why_not_working_names_the_weekday_or_the_bank_holiday(day: date, reason: str | None) -> None:
+    assert T.why_not_working(day) == reason

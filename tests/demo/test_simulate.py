@@ -65,7 +65,8 @@ def test_plan_month_keeps_to_the_framework() -> None:
         assert ts.is_overdue(calendar.due, audit.submit_at) == audit.late, audit.reference
         assert submitted < calendar.closure and ts.is_working_day(submitted), audit.reference
         for action in audit.actions:
-            assert submitted < action.due <= submitted + timedelta(days=31), action.reference
+            # The form's own rule: after the submission date, within 31 days, on a working day.
+            assert ts.action_due_problem(action.due, submitted, since="submission") is None, action.reference
             if action.done_at:
                 assert audit.submit_at < action.done_at < action.signed_off_at, action.reference
     concerns = [a for a in plan.audits if a.immediate_response]

@@ -89,7 +89,8 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
             "--now", "2026-12-14T10:00")
     climbing = db.scalar(select(Action).where(Action.audit_id == first.id))
     reopened = db.scalar(select(Action).where(Action.audit_id == good.id))
-    assert climbing.due_date == date(2026, 12, 28)
+    # Two weeks on is Monday 28 December, the Boxing Day bank holiday: the form names Thursday 24th.
+    assert climbing.due_date == date(2026, 12, 24)
 
     # --- The action climbs the whole ladder, one working day at a time (weekends and holidays included).
     day = date(2026, 12, 24)

@@ -4,8 +4,9 @@ import html
 import io
 import re
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -21,6 +22,7 @@ from auditcycle.report.data import (
     FamilyStats,
     FlagRow,
     Headline,
+    LateResponse,
     LoopRow,
     ModerationStats,
     MonthPoint,
@@ -35,6 +37,7 @@ GRADES = ["Outstanding", "Good", "Requires improvement to be good", "Inadequate"
 DOMAINS = ["Help, protection and stability", "Recording and communication", "Assessment"]
 TREND_MONTHS = ["2025-12", "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07", "2026-08",
                 "2026-09", "2026-10", "2026-11"]
+LONDON = ZoneInfo("Europe/London")
 FLAG_DETAIL = "Sandpiper Team: 67% (2 of 3) of audits graded Inadequate"
 NOW = "2026-12-07T10:00"
 
@@ -65,8 +68,10 @@ def report_data(**changes) -> ReportData:
         good_practice=["The worker built trust through weekly visits."],
         actions=ActionStats(raised=9, completed_within_timescale=5,
                             overdue_by_band={"1–5 working days": 2, "6–10 working days": 1,
-                                             "more than 10 working days": 0}, escalations=1),
-        responses=ResponseStats(raised=2, within_24h=2, outstanding=0, same_day=1),
+                                             "more than 10 working days": 0}, escalated_to_senior=1),
+        responses=ResponseStats(raised=4, same_day=1, within_24h=1, late=1, outstanding=1, late_responses=[
+            LateResponse(reference="IR-7", case_id="C100", raised_at=datetime(2026, 11, 9, 18, 0, tzinfo=LONDON),
+                         answered_at=datetime(2026, 11, 11, 9, 15, tzinfo=LONDON))]),
         observations=ObservationStats(assigned=4, done=3, coverage_pct=75.0, due=5),
         closing_the_loop=[LoopRow(month="2026-10", theme="Supervision", actions_raised=6, actions_open=2,
                                   actions_signed_off=3, actions_awaiting_sign_off=1)],
@@ -86,7 +91,7 @@ def empty_data() -> ReportData:
         headline=nothing, previous=None, trend=[MonthPoint(m, nothing) for m in TREND_MONTHS],
         domain_distribution={d: {} for d in DOMAINS}, teams=[],
         moderation=ModerationStats(0, 0, 0, None, []), family=FamilyStats(0, 0, 0, 0, 0, 0, []), good_practice=[],
-        actions=ActionStats(0, 0, {}, 0), responses=ResponseStats(0, 0, 0, 0),
+        actions=ActionStats(0, 0, {}, 0), responses=ResponseStats(0, 0, 0, 0, 0, []),
         observations=ObservationStats(0, 0, None, 0), closing_the_loop=[], restricted_flags=[], grades_csv=[],
         actions_csv=[], empty=True, notes_markdown=None, theme=None)
 
@@ -213,7 +218,11 @@ def test_render_html_sections_in_plain_english() -> None:
     assert "Conversations that used an interpreter 1" in text
     assert "“The social worker listened to me.”" in text
     assert "1–5 working days 2" in text
-    assert "Responded to within 24 hours 2" in text
+    assert "Actions escalated to a service manager or above 1" in text
+    assert ("Immediate Responses raised 4 Answered the same day 1 Answered within 24 hours, on a later day 1 "
+            "Answered late, after the 24 hours 1 Still open 1") in text
+    assert "Immediate Responses answered late Response Case Raised Answered IR-7 C100 9 Nov 2026, 18:00 " \
+           "11 Nov 2026, 09:15" in text
     assert "Staff observed in the last 12 months (annual coverage) 75%" in text
     assert "October 2026 Supervision 6 2 1 3" in text
 
@@ -255,7 +264,8 @@ def test_render_html_shows_date_but_no_time() -> None:
     text = text_of(render_html(report_data()))
 
     assert "Produced on Monday 7 December 2026" in text
-    assert re.findall(r"\b\d{1,2}:\d{2}\b", text) == []
+    # The only times are those of the late Immediate Response, from the data: never the moment of rendering.
+    assert re.findall(r"\b\d{1,2}:\d{2}\b", text) == ["18:00", "09:15"]
 
 
 # -- files ----------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month, localize
 from auditcycle.core.context import AppContext
-from auditcycle.core.settings import DEFAULT_DOMAINS
+from auditcycle.core.settings import DEFAULT_DOMAINS, FrameworkSettings, LadderStep, Settings
 from auditcycle.models import (
     Action,
     Audit,
@@ -55,6 +55,7 @@ from auditcycle.report.data import (
     BAND_OVER_10,
     FlagRow,
     Headline,
+    LateResponse,
     LoopRow,
     ModerationStats,
     ReportData,
@@ -358,7 +359,9 @@ def test_good_practice_only_approved_monthly_summaries_redacted(report):
 
 def test_actions_within_timescale_bands_and_escalations(report):
     # Done at 16:59 on the due day counts; done at 17:30 on it does not; done ten days early counts.
-    assert (report.actions.raised, report.actions.completed_within_timescale, report.actions.escalations) == (7, 2, 6)
+    # Escalated: the actions at step 2 (service manager) and step 3 (assistant director), not 1 + 2 + 3 steps.
+    assert (report.actions.raised, report.actions.completed_within_timescale,
+            report.actions.escalated_to_senior) == (7, 2, 2)
     assert report.actions.overdue_by_band == {BAND_1_5: 1, BAND_6_10: 1, BAND_OVER_10: 1}
     assert list(report.actions.overdue_by_band) == [BAND_1_5, BAND_6_10, BAND_OVER_10]
 
@@ -369,9 +372,64 @@ def test_actions_bands_move_with_the_clock(session, world):
     assert later.actions.overdue_by_band == {BAND_1_5: 1, BAND_6_10: 1, BAND_OVER_10: 2}
 
 
-def test_responses_within_24h_outstanding_same_day(report):
-    assert (report.responses.raised, report.responses.within_24h, report.responses.outstanding,
-            report.responses.same_day) == (3, 1, 1, 1)
+def test_responses_same_day_within_24h_late_and_open_add_up(report):
+    # IR-8 answered five hours on, IR-9 25 hours on (late), IR-10 still open.
+    responses = report.responses
+    assert (responses.raised, responses.same_day, responses.within_24h, responses.late, responses.outstanding) == (
+        3, 1, 0, 1, 1)
+    assert responses.late_responses == [LateResponse(reference="IR-9", case_id="C3", raised_at=at("2026-12-22T18:00"),
+                                                     answered_at=at("2026-12-23T19:00"))]
+
+
+@pytest.fixture
+def figures_month(session: Session) -> Month:
+    """A December whose Immediate Responses fall in every category, and whose actions climbed the ladder."""
+    w = World(session)
+    teams = _organisation(w)
+    cycle = w.cycle(DEC)
+    audit = w.audit(cycle, 1, w.child("C1", teams["Alpha"], "KW1"))
+    other = w.audit(cycle, 2, w.child("C2", teams["Bravo"], "KW2"))
+    for step in (0, 1, 2, 3, 3):
+        w.action(audit, "2026-12-10", ActionStatus.OPEN, step=step)
+    w.response(audit, "2026-12-14T09:00", "2026-12-14T16:00")  # IR-6: the same day
+    w.response(audit, "2026-12-14T15:00", "2026-12-15T11:00")  # IR-7: the next morning, within 24 hours
+    w.response(other, "2026-12-16T09:00", "2026-12-17T09:00")  # IR-8: at the deadline itself: within 24 hours
+    w.response(audit, "2026-12-15T10:00", "2026-12-16T10:30")  # IR-9: half an hour late
+    w.response(other, "2026-12-18T17:30", "2026-12-21T09:00")  # IR-10: over the weekend: 24 clock hours, late
+    w.response(audit, "2026-12-17T10:00", None)                # IR-11: still open
+    session.commit()
+    return DEC
+
+
+def test_immediate_responses_fall_in_four_categories_that_add_up_to_those_raised(session, figures_month):
+    responses = build_report_data(session, CTX, month=figures_month).responses
+
+    assert (responses.same_day, responses.within_24h, responses.late, responses.outstanding) == (1, 2, 2, 1)
+    assert responses.same_day + responses.within_24h + responses.late + responses.outstanding == responses.raised == 6
+    assert responses.late_responses == [
+        LateResponse(reference="IR-9", case_id="C1", raised_at=at("2026-12-15T10:00"),
+                     answered_at=at("2026-12-16T10:30")),
+        LateResponse(reference="IR-10", case_id="C2", raised_at=at("2026-12-18T17:30"),
+                     answered_at=at("2026-12-21T09:00")),
+    ]
+
+
+def test_escalated_to_senior_counts_actions_that_reached_a_service_manager(session, figures_month):
+    default = build_report_data(session, CTX, month=figures_month).actions
+    sooner = Settings(database_url="sqlite://", framework=FrameworkSettings(action_ladder=[
+        LadderStep(after_working_days=1, notify=["owner", "service_manager"]),
+        LadderStep(after_working_days=2, notify=["assistant_director"]),
+    ]))
+    never = Settings(database_url="sqlite://", framework=FrameworkSettings(action_ladder=[
+        LadderStep(after_working_days=1, notify=["owner", "team_manager"]),
+        LadderStep(after_working_days=5, notify=["qa_manager"])]))
+
+    # Steps 0, 1, 2, 3, 3: the three at step 2 (service manager) or 3 (assistant director); not the 9 steps.
+    assert default.escalated_to_senior == 3
+    assert build_report_data(session, context_at(REPORT_NOW, sooner), month=figures_month).actions \
+        .escalated_to_senior == 4
+    assert build_report_data(session, context_at(REPORT_NOW, never), month=figures_month).actions \
+        .escalated_to_senior == 0
 
 
 def test_observations_assigned_done_and_coverage(report):

@@ -9,6 +9,7 @@ import pytest
 from forms import valid_form
 
 from auditcycle.core.settings import FrameworkSettings
+from auditcycle.core.timescales import Timescales
 from auditcycle.submissions.forms import FormError, validate_form
 
 TODAY = date(2026, 12, 14)
@@ -18,12 +19,12 @@ OWNER = "S1"
 def problems(form: dict) -> list[str]:
     """Validate a form that must be refused; return its problems."""
     with pytest.raises(FormError) as refused:
-        validate_form(form, source="form.json", framework=FrameworkSettings(), today=TODAY, known_staff={OWNER})
+        validate_form(form, source="form.json", timescales=Timescales(FrameworkSettings(), "Europe/London"), today=TODAY, known_staff={OWNER})
     return refused.value.problems
 
 
 def accepted(form: dict):
-    return validate_form(form, source="form.json", framework=FrameworkSettings(), today=TODAY, known_staff={OWNER})
+    return validate_form(form, source="form.json", timescales=Timescales(FrameworkSettings(), "Europe/London"), today=TODAY, known_staff={OWNER})
 
 
 def with_due(due) -> dict:
@@ -61,9 +62,15 @@ def test_a_due_date_that_is_not_a_yyyy_mm_dd_string_is_refused_naming_the_field(
 
 
 def test_a_due_date_string_is_still_held_to_the_31_day_rule() -> None:
-    assert accepted(with_due("2026-12-20")).actions[0].due == date(2026, 12, 20)
+    assert accepted(with_due("2026-12-18")).actions[0].due == date(2026, 12, 18)
     assert problems(with_due("2100-01-01")) == [
         "actions.0.due: 2100-01-01 is more than 31 days after the submission date (latest 2027-01-14)"
+    ]
+
+
+def test_a_due_date_on_a_weekend_is_refused_naming_the_working_day_before() -> None:
+    assert problems(with_due("2026-12-20")) == [
+        "actions.0.due: 2026-12-20 is a Sunday, not a working day; the nearest earlier working day is Friday 2026-12-18"
     ]
 
 

@@ -1,10 +1,10 @@
 """Submitting forms: every check, stored whole or not at all, the outcome announced once."""
 import json
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from conftest import PLANTED
-from forms import valid_form
+from forms import due_in_two_weeks, valid_form
 from sqlalchemy import func, select
 
 from auditcycle.core.clock import Month
@@ -67,6 +67,12 @@ def _submit(s, settings, audit, form, by=None, now=NOW):
         (lambda f: f["actions"][0].update(due="2026-12-14"), "actions.0.due: 2026-12-14 is not after"),
         (lambda f: f["actions"][0].update(due="2027-01-20"), "actions.0.due: 2027-01-20 is more than 31 days"),
         (lambda f: f["actions"][0].update(due="20/12/2026"), "actions.0.due"),
+        (lambda f: f["actions"][0].update(due="2026-12-28"),
+         "actions.0.due: 2026-12-28 is a bank holiday (Boxing Day (observed)), not a working day; "
+         "the nearest earlier working day is Thursday 2026-12-24"),
+        (lambda f: f["actions"][0].update(due="2026-12-19"),
+         "actions.0.due: 2026-12-19 is a Saturday, not a working day; "
+         "the nearest earlier working day is Friday 2026-12-18"),
         (lambda f: f["actions"][0].update(owner_id="S9999"), "actions.0.owner_id: 'S9999' is not a known staff id"),
         (lambda f: f.update(strengths="x" * 10_001), "strengths: String should have at most 10000 characters"),
         (lambda f: f["family_feedback"][0].update(outcome="maybe"), "family_feedback.0.outcome"),
@@ -109,7 +115,8 @@ def test_submit_stores_grades_feedback_actions_and_history(s, settings, audit) -
     assert len(grades) == 8 and set(grades.values()) == {"good"}
     assert submission.overall == "requires_improvement" and submission.version == 1
     assert len(history) == 9 and all(h.old_grade is None and h.changed_by_id == audit.auditor_id for h in history)
-    assert s.scalar(select(Action.due_date)) == TODAY + timedelta(days=14)
+    # Two weeks on is Monday 28 December, the Boxing Day bank holiday: the form names Thursday 24th.
+    assert s.scalar(select(Action.due_date)) == due_in_two_weeks(TODAY) == date(2026, 12, 24)
     assert s.get(Audit, audit.id).status == AuditStatus.SUBMITTED
     assert submission.recorded_at is not None and submission.submitted_at.date() == TODAY
 
@@ -126,7 +133,7 @@ def test_outcome_goes_once_to_key_worker_team_manager_and_iro(s, settings, audit
     assert sorted(r.rcpt_tos[0] for r in outcome) == sorted(expected)
     body = outcome[0].message.get_body(("plain",)).get_content()
     assert "Requires improvement to be good" in body and "Update the chronology" in body
-    assert (TODAY + timedelta(days=14)).strftime("%B %Y") in body
+    assert due_in_two_weeks(TODAY).strftime("%B %Y") in body
     prompts = [r for r in smtp_server.received if "next supervision" in r.message["Subject"]]
     assert sorted(r.rcpt_tos[0] for r in prompts) == sorted(team_managers)
 
