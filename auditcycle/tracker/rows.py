@@ -1,4 +1,4 @@
-"""The central tracker: every audit, action, meeting, response and message with its status."""
+"""The central tracker: every audit, action, meeting, response, moderation and message with its status."""
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 from auditcycle.actions.ladder import tracker_row
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext, build_context
-from auditcycle.models import Action, Audit, AuditCycle, ImmediateResponse, Meeting, OutboxMessage
+from auditcycle.models import Action, Audit, AuditCycle, ImmediateResponse, Meeting, Moderation, OutboxMessage
+from auditcycle.models.enums import AuditStatus
+from auditcycle.moderation.panel import age_working_days, awaiting_director
 
 
 class TrackerKind(StrEnum):
@@ -18,6 +20,7 @@ class TrackerKind(StrEnum):
     ACTIONS = "actions"
     MEETINGS = "meetings"
     RESPONSES = "responses"
+    MODERATIONS = "moderations"
     MESSAGES = "messages"
 
 
@@ -102,6 +105,39 @@ def _responses(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
     }
 
 
+def _moderations(month: Month | None, ctx: AppContext) -> tuple[Select, Callable[[Any], dict]]:
+    stmt = (
+        select(Moderation, Audit.reference.label("audit"), Audit.status.label("audit_status"), AuditCycle.month)
+        .join(Audit, Moderation.audit_id == Audit.id)
+        .join(AuditCycle)
+        .order_by(Moderation.id)
+    )
+    if month:
+        stmt = stmt.where(AuditCycle.month == str(month))
+    framework = ctx.settings.framework
+
+    def row(r: Any) -> dict:
+        m: Moderation = r.Moderation
+        in_progress = r.audit_status == AuditStatus.IN_MODERATION
+        stage = ("final" if not in_progress else
+                 "awaiting an assistant director" if awaiting_director(framework, m) else "awaiting the panel")
+        return {
+            "reference": r.audit,
+            "status": stage,
+            "month": r.month,
+            "reason": m.reason,
+            "submitted_grade": m.original_overall,
+            "moderated_grade": m.moderated_overall,
+            "selected_at": m.selected_at,
+            # Counted at the decision clock while in progress, so `--now` replays it; a final one has no age.
+            "age_working_days": age_working_days(ctx, m) if in_progress else None,
+            "assistant_director_id": m.assistant_director_id,
+            "director_agreed_by_id": m.director_agreed_by_id,
+        }
+
+    return stmt, row
+
+
 def _messages(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
     stmt = select(OutboxMessage).order_by(OutboxMessage.id)
     if month:
@@ -122,7 +158,7 @@ def _messages(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
     }
 
 
-# Actions are listed against the clock (age, days overdue), so list_items builds their query with ctx.
+# Actions and moderations are listed against the clock (age, days overdue), so list_items builds them with ctx.
 _QUERIES = {
     TrackerKind.AUDITS: _audits,
     TrackerKind.MEETINGS: _meetings,
@@ -136,6 +172,8 @@ def list_items(*, session: Session, kind: TrackerKind, month: Month | None = Non
     """List one kind of tracked item as plain, JSON-ready dicts, each with a reference and status."""
     if kind == TrackerKind.ACTIONS:
         stmt, to_item = _actions(month, ctx or build_context())
+    elif kind == TrackerKind.MODERATIONS:
+        stmt, to_item = _moderations(month, ctx or build_context())
     else:
         stmt, to_item = _QUERIES[kind](month)
     return [{k: _plain(v) for k, v in to_item(row).items()} for row in session.execute(stmt)]

@@ -1,4 +1,5 @@
 """Moderation: selection, the panel's list and invite, closure, and recording the panel's decision."""
+import json
 from collections import Counter
 from datetime import date, datetime, timedelta
 
@@ -649,3 +650,37 @@ def test_awaiting_director_chase_says_so(s, authority, settings, smtp_server) ->
     body = chase.get_body(("plain",)).get_content()
     assert "an assistant director to agree the panel's grade" in body
     assert f"auditcycle agree-moderation {audits[0].reference}" in body
+
+
+def test_tracker_lists_moderations_in_progress_with_their_age(s, authority, settings, app_env) -> None:
+    from typer.testing import CliRunner
+
+    from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
+
+    audits, psw = _in_moderation(s, authority, settings, ["good", "inadequate", "inadequate"])
+    record_moderation(s, ctx_at("2027-01-05T14:00", settings), reference=audits[0].reference, by=psw.id,
+                      grade="good", domains={}, note="Agreed.")
+    s.commit()
+    refs = [m.audit.reference for m in s.scalars(select(Moderation).order_by(Moderation.id))]
+
+    def listing(now: str):
+        s.commit()  # the command opens its own session: leave the database to it
+        return CliRunner().invoke(app, ["list", "moderations", "--month", "2026-12", "--json", "--now", now])
+
+    result = listing("2027-01-07T10:00")  # selected Monday 4 January: 3 working days on
+
+    assert result.exit_code == 0, result.output
+    items = {i["reference"]: i for i in json.loads(result.output)["items"]}
+    assert list(items) == refs
+    assert items[audits[0].reference]["status"] == "awaiting an assistant director"
+    assert {i["status"] for r, i in items.items() if r != audits[0].reference} == {"awaiting the panel"}
+    assert {i["age_working_days"] for i in items.values()} == {3}
+
+    director = _moderation(s, audits[0]).assistant_director_id
+    agree_moderation(s, ctx_at("2027-01-07T11:00", settings), reference=audits[0].reference, by=director)
+    s.commit()
+    later = {i["reference"]: i for i in json.loads(listing("2027-01-08T10:00").output)["items"]}
+
+    assert later[audits[0].reference]["status"] == "final" and later[audits[0].reference]["age_working_days"] is None
+    assert later[audits[0].reference]["director_agreed_by_id"] == director
+    assert {i["age_working_days"] for r, i in later.items() if r != audits[0].reference} == {4}
