@@ -21,6 +21,8 @@ class Moderation(Base):
     moderator_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     assistant_director_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     decided_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    # A good or better grade is final only once an assistant director has agreed it (the framework).
+    director_agreed_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     status: Mapped[ModerationStatus] = mapped_column(enum_column(ModerationStatus, "moderation_status"))
     original_overall: Mapped[str | None] = mapped_column(String(40))
     moderated_overall: Mapped[str | None] = mapped_column(String(40))
@@ -28,5 +30,6 @@ class Moderation(Base):
     selected_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
     recorded_at: Mapped[datetime | None]
+    director_agreed_at: Mapped[datetime | None]
 
     audit: Mapped[Audit] = relationship()

@@ -1,4 +1,4 @@
-"""Compose the messages of moderation: the panel's list and invite, assignments, exceptions and outcomes.
+"""Compose the messages of moderation: the panel's list and invite, assignments, chases, exceptions and outcomes.
 
 Pure functions: given the facts, return the composed message; recipients and queueing live in
 `auditcycle/moderation/panel.py`.
@@ -27,6 +27,24 @@ class PanelItem:
 
 
 @dataclass(frozen=True)
+class ChaseFacts:
+    """An undecided moderation as a chase states it: references, grade, age and what it waits for."""
+
+    audit_ref: str
+    child_id: str
+    month: Month
+    reason: str
+    grade_label: str
+    working_days: int
+    awaiting_director: bool  # the panel has decided a good or better grade; an assistant director has not agreed
+
+
+# Who each step of the chase goes to, in the order of the ladder, as the message names them.
+CHASE_AUDIENCES = {"panel": "the moderation panel", "qa-manager": "the Quality Assurance manager",
+                   "assistant-director": "an assistant director"}
+
+
+@dataclass(frozen=True)
 class GradeMove:
     """One grade the moderation changed, as labels."""
 
@@ -36,10 +54,11 @@ class GradeMove:
 
 
 def compose_panel_list(*, recipient_name: str, month: Month, items: Sequence[PanelItem], updated: bool,
-                       meeting_label: str | None, close_label: str) -> Composed:
-    """Compose the list of audits selected for moderation, or its update after late forms."""
+                       meeting_label: str | None, close_label: str, closed: bool = False) -> Composed:
+    """Compose the list of audits selected for moderation, or its update after late forms (even after closure)."""
     return render("moderation_panel", recipient_name=recipient_name, month_label=month_label(month),
-                  items=list(items), updated=updated, meeting_label=meeting_label, close_label=close_label)
+                  items=list(items), updated=updated, meeting_label=meeting_label, close_label=close_label,
+                  closed=closed)
 
 
 def compose_panel_invite(invite: Invite, *, recipient_name: str, month: Month, when_label: str, minutes: int,
@@ -63,6 +82,14 @@ def compose_unbooked(*, recipient_name: str, month: Month, reason: str, audits: 
     """Compose the exception telling the QA manager the panel meeting could not be booked."""
     return render("moderation_unbooked", recipient_name=recipient_name, month_label=month_label(month),
                   reason=reason, audits=audits)
+
+
+def compose_chase(facts: ChaseFacts, *, recipient_name: str, step: str) -> Composed:
+    """Compose the chase of a moderation still undecided some working days after selection, for one step."""
+    return render("moderation_chase", recipient_name=recipient_name, month_label=month_label(facts.month),
+                  audit_ref=facts.audit_ref, child_id=facts.child_id, reason=facts.reason,
+                  grade_label=facts.grade_label, working_days=facts.working_days,
+                  awaiting_director=facts.awaiting_director, audience=CHASE_AUDIENCES[step])
 
 
 def compose_outcome(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, original_label: str,

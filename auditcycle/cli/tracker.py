@@ -25,7 +25,7 @@ def list_command(
     as_json: JsonOption = False,
     now: NowOption = None,
 ) -> None:
-    """List audits, actions, meetings, responses or messages with their status."""
+    """List audits, actions, meetings, responses, moderations or messages with their status."""
     ctx = build_context(now)
     wanted = month
     with session_scope() as session:

@@ -89,6 +89,8 @@ class FrameworkSettings(BaseModel):
     moderation_close_working_days: int = Field(10, ge=1, le=60)
     moderation_meeting_minutes: int = Field(120, ge=30, le=480)
     moderation_panel_service: str = "Safeguarding & Review Unit"
+    # Working days after selection an undecided moderation is chased: the panel, the QA manager, an assistant director.
+    moderation_chase_working_days: list[int] = Field(default_factory=lambda: [3, 5, 8], min_length=3, max_length=3)
     immediate_response_reminder_hours: int = Field(4, ge=1, le=23)
     text_max_chars: int = Field(10_000, ge=100, le=100_000)
     action_reminder_working_days: list[int] = Field(default_factory=lambda: [2])
@@ -128,6 +130,14 @@ class FrameworkSettings(BaseModel):
         if any(d < 0 for d in v):
             raise ValueError("reminder offsets count working days before the due date, so must be >= 0")
         return sorted(set(v), reverse=True)
+
+    @field_validator("moderation_chase_working_days")
+    @classmethod
+    def _chase_ascending(cls, v: list[int]) -> list[int]:
+        if any(d < 1 for d in v) or v != sorted(set(v)):
+            raise ValueError("moderation_chase_working_days lists three working-day counts, each at least 1, "
+                             "in rising order (panel, QA manager, assistant director)")
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> "FrameworkSettings":

@@ -54,7 +54,7 @@ from auditcycle.models.enums import (
     ResponseTrigger,
     Role,
 )
-from auditcycle.moderation.panel import record_moderation
+from auditcycle.moderation.panel import agree_moderation, awaiting_director, record_moderation
 from auditcycle.observations.assignment import record_observation
 from auditcycle.people.directory import service_managers_for
 from auditcycle.runs.phases import Kind, get_phase, phases_of
@@ -503,7 +503,8 @@ def answer_sampling_responses(session: Session, ctx: AppContext, month: Month, t
 
 
 def record_outcomes(session: Session, ctx: AppContext, month: Month, texts: Texts = DEMO_TEXTS) -> int:
-    """Record the panel's outcome for each audit in moderation: agreed, except one changed a month."""
+    """Record the panel's outcome for each audit in moderation (agreed, except one changed a month), and an
+    assistant director's agreement of each good or better grade."""
     psw = _first_with_role(session, Role.PRINCIPAL_SOCIAL_WORKER)
     everything = month_audits(session, month)
     audits = [a for a in everything if a.status == AuditStatus.IN_MODERATION]
@@ -528,6 +529,10 @@ def record_outcomes(session: Session, ctx: AppContext, month: Month, texts: Text
         else:
             record_moderation(session, ctx, reference=audit.reference, by=psw.id, grade=submitted, domains={},
                               note=texts.moderation_agreed)
+        moderation = session.scalar(select(Moderation).where(Moderation.audit_id == audit.id))
+        if awaiting_director(ctx.settings.framework, moderation):
+            director = moderation.assistant_director_id or _first_with_role(session, Role.ASSISTANT_DIRECTOR).id
+            agree_moderation(session, ctx, reference=audit.reference, by=director)
     return len(audits)
 
 

@@ -3,6 +3,21 @@
 The framework asks for about a third of each month's audits to be moderated: every audit graded
 good or better (with an assistant director), every audit whose grade is disputed, and a random
 top-up. Each practice improvement manager also moderates one colleague's audit a month.
+
+Moderation always closes:
+
+- **Late forms.** A good or better form, or a disputed one, that comes in after selection ran is
+  selected on the next run, even after the window has closed; only the other late forms become final
+  as submitted at closure (no random top-up or manager's audit is added once it has closed).
+- **An assistant director agrees a good grade.** When the submitted or the moderated overall grade is
+  good or better, the panel's decision (`record_moderation`) is final only once an assistant director
+  has agreed it (`agree_moderation`, `auditcycle agree-moderation`); an assistant director who records
+  the decision themselves agrees it at once. Until then the audit stays in moderation.
+- **Undecided audits are chased.** Each run chases every audit still in moderation, counting working
+  days from its selection: the panel (and the practice improvement manager moderating it) at the first
+  of `moderation_chase_working_days` (3), each QA manager at the second (5), the audit's assistant
+  director (or every one, when it has none) at the third (8). Each step goes once (its outbox step key
+  is ``chase-<step>``); a run that missed a step's day sends it on the next run, with any later step due.
 """
 import hashlib
 import math
@@ -20,11 +35,13 @@ from auditcycle.booking.slots import Interval, SlotRequest, find_slot
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
+from auditcycle.core.settings import FrameworkSettings
 from auditcycle.models import (
     Audit,
     AuditCycle,
     Child,
     Dispute,
+    GradeChange,
     Moderation,
     OutboxMessage,
     Staff,
@@ -33,9 +50,11 @@ from auditcycle.models import (
 from auditcycle.models.enums import AuditStatus, ModerationStatus, Role
 from auditcycle.notifications.invites import Invite
 from auditcycle.notifications.moderation import (
+    ChaseFacts,
     GradeMove,
     PanelItem,
     compose_assignment,
+    compose_chase,
     compose_outcome,
     compose_panel_invite,
     compose_panel_list,
@@ -46,15 +65,18 @@ from auditcycle.notifications.outbox import MessageKey, enqueue, mail_domain
 from auditcycle.people.directory import Directory, moderation_panel, recipient, staff_with_role
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.storage.records import get_audit
-from auditcycle.submissions.grades import OVERALL, current_grades, record_grades
+from auditcycle.submissions.grades import OVERALL, record_grades
 
 PHASE = "moderate"
+MODERATION = "moderation"  # the reason a grade change made by moderation is recorded under
 GOOD = "graded good or better"
 DISPUTED = "disputed"
 RANDOM = "random"
 PIM_EXTRA = "practice improvement manager's moderation"
 # Added to the cycle's seed so the moderation top-up is reproducible yet independent of the draw.
 SEED_OFFSET = 7919
+# The steps of the chase of an undecided moderation, in the order of `moderation_chase_working_days`.
+CHASE_STEPS = ("panel", "qa-manager", "assistant-director")
 
 
 @dataclass
@@ -68,6 +90,7 @@ class ModerationSummary:
     meeting_unbooked: str | None = None
     closed: bool = False
     finalised: int = 0
+    chased: int = 0
     messages: int = 0
 
     @property
@@ -84,6 +107,24 @@ def closure_day(ctx: AppContext, cycle: AuditCycle) -> date:
 def is_closed(ctx: AppContext, cycle: AuditCycle) -> bool:
     """Say whether moderation of a cycle has closed, by record or by the calendar."""
     return cycle.moderation_closed_at is not None or ctx.timescales.today(ctx.now) > closure_day(ctx, cycle)
+
+
+def needs_director(framework: FrameworkSettings, moderation: Moderation) -> bool:
+    """Say whether a moderation is final only with an assistant director's agreement: a good or better grade."""
+    good = framework.good_or_better
+    return moderation.original_overall in good or moderation.moderated_overall in good
+
+
+def awaiting_director(framework: FrameworkSettings, moderation: Moderation) -> bool:
+    """Say whether the panel has decided a moderation that still waits for an assistant director's agreement."""
+    return (moderation.decided_at is not None and moderation.director_agreed_at is None
+            and needs_director(framework, moderation))
+
+
+def age_working_days(ctx: AppContext, moderation: Moderation) -> int:
+    """Return how many working days have passed since a moderation was selected."""
+    ts = ctx.timescales
+    return max(ts.working_days_between(ts.today(moderation.selected_at), ts.today(ctx.now)), 0)
 
 
 def share_target(share: float, submitted: int) -> int:
@@ -105,8 +146,9 @@ def cycle_moderations(session: Session, cycle: AuditCycle) -> list[Moderation]:
         .options(selectinload(Moderation.audit).selectinload(Audit.child))))
 
 
-def _select(session: Session, ctx: AppContext, cycle: AuditCycle, summary: ModerationSummary) -> None:
-    """Add this run's selections: good, disputed, the random top-up, then each manager's audit."""
+def _select(session: Session, ctx: AppContext, cycle: AuditCycle, summary: ModerationSummary, *,
+            closed: bool) -> None:
+    """Add this run's selections: good, disputed, then (while open) the random top-up and each manager's audit."""
     framework = ctx.settings.framework
     rows = session.execute(
         select(Audit, Submission).join(Submission, Submission.audit_id == Audit.id)
@@ -139,6 +181,10 @@ def _select(session: Session, ctx: AppContext, cycle: AuditCycle, summary: Moder
     for audit, submission in candidates:
         if audit.id not in chosen and (audit.id in disputed or submission.disagreement):
             take(audit, submission, DISPUTED)
+    if closed:
+        # The framework's musts still apply to late forms; the top-up and the managers' audits belong to the window.
+        session.flush()
+        return
 
     rng = random.Random((cycle.seed or 0) + SEED_OFFSET)
     remaining = [(a, sub) for a, sub in candidates if a.id not in chosen]
@@ -243,7 +289,8 @@ def _book_panel(session: Session, ctx: AppContext, cycle: AuditCycle, members: l
     return 0
 
 
-def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, members: list[Staff]) -> int:
+def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, members: list[Staff], *,
+                    closed: bool) -> int:
     """Queue the list to the panel and assistant directors, the invite, and each manager's assignment."""
     framework = ctx.settings.framework
     moderations = cycle_moderations(session, cycle)
@@ -271,9 +318,10 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
     for person, staff in audience:
         message = compose_panel_list(recipient_name=staff.name, month=cycle.month, items=items,
                                      updated=person.staff_id in had_list, meeting_label=meeting_label,
-                                     close_label=close_label)
+                                     close_label=close_label, closed=closed)
         queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"{cycle.reference}-list-{digest}", "list"), person, message) is not None
-    if cycle.moderation_uid and cycle.moderation_starts_at and cycle.moderation_ends_at:
+    # The meeting lies inside the window, so nobody added to the list after closure is invited to it.
+    if cycle.moderation_uid and cycle.moderation_starts_at and cycle.moderation_ends_at and not closed:
         invite = Invite(uid=cycle.moderation_uid, sequence=0,
                         summary=f"Audit moderation panel: {month_label(cycle.month)}",
                         description=(f"Moderation of the {cycle.month} audits ({cycle.reference}). "
@@ -299,19 +347,61 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
     return queued
 
 
+def _chase_people(session: Session, step: str, moderation: Moderation, members: list[Staff]) -> list[Staff]:
+    """Return who one step of the chase goes to."""
+    if step == "panel":
+        moderator = [session.get(Staff, moderation.moderator_id)] if moderation.moderator_id else []
+        return [*members, *moderator]
+    if step == "qa-manager":
+        return Directory(session).qa_managers
+    director = session.get(Staff, moderation.assistant_director_id) if moderation.assistant_director_id else None
+    return [director] if director is not None and director.active else staff_with_role(
+        session, Role.ASSISTANT_DIRECTOR)
+
+
+def _chase(session: Session, ctx: AppContext, cycle: AuditCycle, moderations: list[Moderation],
+           members: list[Staff]) -> int:
+    """Queue each chase step that has fallen due for the cycle's undecided moderations, once; return how many."""
+    ts, framework = ctx.timescales, ctx.settings.framework
+    if not ts.is_working_day(ts.today(ctx.now)):
+        return 0
+    queued = 0
+    for moderation in moderations:
+        if moderation.audit.status != AuditStatus.IN_MODERATION:
+            continue
+        age = age_working_days(ctx, moderation)
+        facts = ChaseFacts(audit_ref=moderation.audit.reference, child_id=moderation.audit.child_id,
+                           month=cycle.month, reason=moderation.reason,
+                           grade_label=framework.grades.get(moderation.original_overall or "", "not graded"),
+                           working_days=age, awaiting_director=awaiting_director(framework, moderation))
+        for step, days in zip(CHASE_STEPS, framework.moderation_chase_working_days, strict=True):
+            if age < days:
+                break
+            key = MessageKey(PHASE, cycle.month, moderation.audit.reference, f"chase-{step}")
+            for person, staff in sorted({recipient(s): s for s in _chase_people(session, step, moderation,
+                                                                                 members)}.items()):
+                message = compose_chase(facts, recipient_name=staff.name, step=step)
+                queued += enqueue(session, ctx, key, person, message) is not None
+    return queued
+
+
 def select_for_moderation(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> ModerationSummary:
-    """Select the cycle's audits for moderation, book the panel and tell everyone; close the window when due."""
+    """Select the cycle's audits for moderation, book the panel and tell everyone, chase, and close when due."""
     summary = ModerationSummary(month=cycle.month)
-    if is_closed(ctx, cycle):
+    closed = is_closed(ctx, cycle)
+    # Selection comes first even once closed, so a late good or disputed form is moderated, not finalised.
+    _select(session, ctx, cycle, summary, closed=closed)
+    if closed:
         _finalise(session, ctx, cycle, summary)
-        return summary
-    _select(session, ctx, cycle, summary)
     moderations = cycle_moderations(session, cycle)
     if not moderations:
         return summary
     members = panel(session, ctx)
-    summary.messages += _book_panel(session, ctx, cycle, members, summary, len(moderations))
-    summary.messages += _panel_messages(session, ctx, cycle, members)
+    if not closed:
+        summary.messages += _book_panel(session, ctx, cycle, members, summary, len(moderations))
+    summary.messages += _panel_messages(session, ctx, cycle, members, closed=closed)
+    summary.chased = _chase(session, ctx, cycle, moderations, members)
+    summary.messages += summary.chased
     session.flush()
     return summary
 
@@ -345,9 +435,9 @@ def parse_domain_grades(items: list[str]) -> dict[str, str]:
 
 def record_moderation(session: Session, ctx: AppContext, *, reference: str, by: str, grade: str,
                       domains: dict[str, str], note: str) -> Moderation:
-    """Record the moderated grades of an audit, which become final, and tell its auditor and key worker."""
+    """Record the moderated grades of an audit; final at once, or once an assistant director agrees a good grade."""
     audit = get_audit(session, reference)
-    authorise(session, command="moderate", staff_id=by, subject=Subject(audit=audit))
+    actor = authorise(session, command="moderate", staff_id=by, subject=Subject(audit=audit))
     moderation = session.scalar(select(Moderation).where(Moderation.audit_id == audit.id))
     submission = session.scalar(select(Submission).where(Submission.audit_id == audit.id))
     if audit.status != AuditStatus.IN_MODERATION or moderation is None or submission is None:
@@ -357,31 +447,71 @@ def record_moderation(session: Session, ctx: AppContext, *, reference: str, by: 
     if problems:
         raise UserError(f"{reference}: nothing was recorded, because " + "; ".join(problems))
     framework = ctx.settings.framework
-    before = current_grades(session, submission)
-    changes = record_grades(session, audit=audit, submission=submission, grades=dict(domains), overall=grade,
-                            by=by, reason="moderation", now=ctx.now)
-    moderation.status = ModerationStatus.CHANGED if changes else ModerationStatus.AGREED
+    record_grades(session, audit=audit, submission=submission, grades=dict(domains), overall=grade,
+                  by=by, reason=MODERATION, now=ctx.now)
+    # Judged against the submitted grades, so a second decision before it is final reads the same as a first.
+    changed = bool(_moves(session, framework, audit))
+    moderation.status = ModerationStatus.CHANGED if changed else ModerationStatus.AGREED
     moderation.moderated_overall = grade
     moderation.note = note
     moderation.decided_by_id = by
     moderation.decided_at = ctx.now
     moderation.recorded_at = wall_clock()
+    if needs_director(framework, moderation):
+        if actor.role != Role.ASSISTANT_DIRECTOR:
+            session.flush()
+            return moderation  # final once an assistant director agrees (agree_moderation)
+        moderation.director_agreed_by_id, moderation.director_agreed_at = by, ctx.now
+    _make_final(session, ctx, audit, moderation)
+    return moderation
+
+
+def agree_moderation(session: Session, ctx: AppContext, *, reference: str, by: str) -> Moderation:
+    """Record an assistant director's agreement of the panel's good or better grade, which then becomes final."""
+    audit = get_audit(session, reference)
+    authorise(session, command="agree-moderation", staff_id=by, subject=Subject(audit=audit))
+    moderation = session.scalar(select(Moderation).where(Moderation.audit_id == audit.id))
+    if audit.status != AuditStatus.IN_MODERATION or moderation is None:
+        raise UserError(f"{reference} is not in moderation")
+    if moderation.decided_at is None:
+        raise UserError(f"{reference}: the panel has not recorded its decision yet (auditcycle moderate); "
+                        "an assistant director agrees it once it has")
+    ctx.refuse_before(moderation.decided_at, f"{reference}'s moderation was recorded")
+    moderation.director_agreed_by_id, moderation.director_agreed_at = by, ctx.now
+    _make_final(session, ctx, audit, moderation)
+    return moderation
+
+
+def _moves(session: Session, framework: FrameworkSettings, audit: Audit) -> list[GradeMove]:
+    """Return the grades moderation changed, from the submitted grade to the last decision, as labels."""
+    first: dict[str, str | None] = {}
+    last: dict[str, str] = {}
+    for change in session.scalars(select(GradeChange).where(
+            GradeChange.audit_id == audit.id, GradeChange.reason == MODERATION).order_by(GradeChange.id)):
+        first.setdefault(change.domain, change.old_grade)
+        last[change.domain] = change.new_grade
+    labels = {OVERALL: "Overall grade", **framework.domains}
+    return [GradeMove(domain_label=labels.get(domain, domain),
+                      old_label=framework.grades.get(first[domain] or "", first[domain] or "not graded"),
+                      new_label=framework.grades.get(new, new))
+            for domain, new in last.items() if first[domain] != new]
+
+
+def _make_final(session: Session, ctx: AppContext, audit: Audit, moderation: Moderation) -> None:
+    """Make the moderated grades final and tell the auditor and the key worker."""
+    framework = ctx.settings.framework
     audit.status = AuditStatus.COMPLETED
     session.flush()
-
-    labels = {OVERALL: "Overall grade", **framework.domains}
-    moves = [GradeMove(domain_label=labels.get(c.domain, c.domain),
-                       old_label=framework.grades.get(c.old_grade or "", c.old_grade or "not graded"),
-                       new_label=framework.grades.get(c.new_grade, c.new_grade)) for c in changes]
-    original = moderation.original_overall or before.get(OVERALL) or ""
+    original = moderation.original_overall or ""
+    grade = moderation.moderated_overall or original
+    moves = _moves(session, framework, audit)
     child: Child = audit.child
     people = [s for s in (audit.auditor, child.key_worker) if s is not None]
     for person, staff in sorted({recipient(s): s for s in people}.items()):
         message = compose_outcome(recipient_name=staff.name, month=audit.cycle.month, audit_ref=audit.reference,
                                   child_id=audit.child_id, original_label=framework.grades.get(original, original),
-                                  moderated_label=framework.grades[grade], moves=moves)
+                                  moderated_label=framework.grades.get(grade, grade), moves=moves)
         enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, "outcome"), person, message)
-    return moderation
 
 
 def agreement_rate(session: Session, *, month: Month) -> float | None:

@@ -116,6 +116,7 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "dispute": (_key_worker_or_their_managers, "the child's key worker, or their team manager or service manager"),
     "moderate": (_any(_panel, _role(Role.ASSISTANT_DIRECTOR), _assigned_pim),
                  "the moderation panel, an assistant director, the practice improvement manager assigned to that audit"),
+    "agree-moderation": (_role(Role.ASSISTANT_DIRECTOR), "an assistant director"),
     "replace": (_qa_team, "the QA team"),
     "withdraw": (_qa_team, "the QA team"),
     "reschedule": (_qa_team, "the QA team"),

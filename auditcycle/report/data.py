@@ -130,6 +130,7 @@ class ModerationStats:
     agreed: int
     agreement_rate: float | None
     changes: list[tuple[str, str, int]]
+    undecided: int = 0  # still in moderation: the panel or an assistant director has yet to decide
 
 
 @dataclass(frozen=True)
@@ -405,10 +406,10 @@ def _moderation(session: Session, ctx: AppContext, cycle: AuditCycle | None) -> 
     if cycle is None:
         return ModerationStats(selected=0, decided=0, agreed=0, agreement_rate=None, changes=[])
     rows = session.execute(
-        select(Moderation.original_overall, Moderation.moderated_overall, Moderation.decided_at)
+        select(Moderation.original_overall, Moderation.moderated_overall, Moderation.decided_at, Audit.status)
         .join(Audit, Moderation.audit_id == Audit.id)
         .where(Audit.cycle_id == cycle.id, Audit.status.not_in(CLOSED))).all()
-    decided = [(original, moderated) for original, moderated, at in rows if at is not None]
+    decided = [(original, moderated) for original, moderated, at, _ in rows if at is not None]
     agreed = sum(original == moderated for original, moderated in decided)
     moves = Counter((original, moderated) for original, moderated in decided if original != moderated)
     order = {slug: i for i, slug in enumerate(ctx.settings.framework.grades)}
@@ -416,7 +417,8 @@ def _moderation(session: Session, ctx: AppContext, cycle: AuditCycle | None) -> 
                sorted(moves.items(), key=lambda item: (order.get(item[0][0], len(order)),
                                                        order.get(item[0][1], len(order)), item[0]))]
     return ModerationStats(selected=len(rows), decided=len(decided), agreed=agreed,
-                           agreement_rate=percentage(agreed, len(decided)), changes=changes)
+                           agreement_rate=percentage(agreed, len(decided)), changes=changes,
+                           undecided=sum(status == AuditStatus.IN_MODERATION for *_, status in rows))
 
 
 def _relation_label(relation: str) -> str:

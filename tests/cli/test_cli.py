@@ -39,7 +39,7 @@ def drawn(authority, app_env, prefect_harness):
 
 
 def test_list_json_has_a_stable_shape_when_empty(app_env) -> None:
-    for kind in ("audits", "actions", "meetings", "responses", "messages"):
+    for kind in ("audits", "actions", "meetings", "responses", "moderations", "messages"):
         result = invoke("list", kind, "--json", "--month", "2026-12")
         assert result.exit_code == 0, result.output
         assert json.loads(result.output) == {"kind": kind, "month": "2026-12", "items": []}

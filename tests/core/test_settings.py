@@ -37,6 +37,7 @@ def test_defaults_follow_the_framework() -> None:
     assert (f.working_day_start, f.working_day_end) == (time(9), time(17))
     assert f.working_weekdays == [0, 1, 2, 3, 4]
     assert f.good_or_better == ["outstanding", "good"]
+    assert f.moderation_chase_working_days == [3, 5, 8]
 
 
 def test_toml_in_working_directory_changes_the_framework(tmp_path: Path) -> None:
@@ -82,6 +83,8 @@ def test_config_path_that_does_not_exist_is_named(monkeypatch: pytest.MonkeyPatc
         ("unknown_setting = 1\n", "unknown_setting"),
         ("lease_wait_seconds = -1\n", "lease_wait_seconds"),
         ("sqlite_busy_seconds = 0\n", "sqlite_busy_seconds"),
+        ("[framework]\nmoderation_chase_working_days = [5, 3, 8]\n", "moderation_chase_working_days"),
+        ("[framework]\nmoderation_chase_working_days = [3, 5]\n", "moderation_chase_working_days"),
     ],
 )
 def test_bad_toml_names_the_field(tmp_path: Path, toml: str, field: str) -> None:

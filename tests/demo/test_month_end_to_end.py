@@ -139,6 +139,13 @@ def test_a_month_from_draw_to_final_grades(authority, smtp_env, prefect_harness,
             overall = db.scalar(select(Submission.overall).where(Submission.audit_id == audit_id))
             cli("moderate", audit.reference, "--grade", overall, "--by", psw.id, "--note", "Agreed",
                 "--now", "2027-01-12T10:00")
+    # A good or better grade is final once an assistant director agrees the panel's decision.
+    director = staff(Role.ASSISTANT_DIRECTOR)[0]
+    for audit_id in selected:
+        audit = db.get(Audit, audit_id)
+        db.refresh(audit)
+        if audit.status == AuditStatus.IN_MODERATION:
+            cli("agree-moderation", audit.reference, "--by", director.id, "--now", "2027-01-13T10:00")
     run("moderate", "2027-01-18T09:00")  # after closure: the rest become final as submitted
     cli("export", "case-notes", "--month", MONTH, "--now", "2027-01-18T10:00")
     cli("run", "report", "--by", QA_MANAGER, "--month", MONTH, "--now", "2027-01-18T11:00")

@@ -135,6 +135,9 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
         overall = "good" if moderation_audit.id == good.id else "inadequate"
         cli("moderate", moderation_audit.reference, "--grade", overall, "--by", psw.id, "--note", "Agreed",
             "--now", "2027-01-08T10:00")
+    # The good grade is final once an assistant director agrees it; the panel cannot agree it for them.
+    refused("agree-moderation", good.reference, "--by", psw.id)
+    cli("agree-moderation", good.reference, "--by", staff(Role.ASSISTANT_DIRECTOR)[0].id, "--now", "2027-01-08T11:00")
     cli("run", "moderate", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2027-01-18T09:00")
     mad = db.scalar(select(MakeADifference).where(MakeADifference.audit_id == good.id))
     assert mad.status == "draft"

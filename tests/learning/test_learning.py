@@ -31,7 +31,7 @@ from auditcycle.models import (
     Submission,
 )
 from auditcycle.models.enums import AuditStatus, Role
-from auditcycle.moderation.panel import record_moderation, select_for_moderation
+from auditcycle.moderation.panel import agree_moderation, record_moderation, select_for_moderation
 from auditcycle.notifications.gateway import deliver
 from auditcycle.sampling.cycle import draw
 from auditcycle.submissions.grades import record_grades
@@ -119,6 +119,10 @@ def _good_summaries(s, authority, settings) -> tuple[AuditCycle, list[Audit]]:
     record_moderation(s, decided, reference=audits[1].reference, by=psw.id, grade="outstanding", domains={}, note="")
     record_moderation(s, decided, reference=audits[2].reference, by=psw.id, grade="requires_improvement",
                       domains={}, note="")
+    # Each was graded good or better, so each is final once an assistant director agrees.
+    director = _role(s, Role.ASSISTANT_DIRECTOR)[0]
+    for audit in audits[:3]:
+        agree_moderation(s, ctx_at("2027-01-08T10:00", settings), reference=audit.reference, by=director.id)
     s.commit()
     _close(s, settings, cycle)
     return cycle, audits

@@ -1,4 +1,5 @@
 """Moderation: selection, the panel's list and invite, closure, and recording the panel's decision."""
+import json
 from collections import Counter
 from datetime import date, datetime, timedelta
 
@@ -30,6 +31,7 @@ from auditcycle.moderation.panel import (
     GOOD,
     PIM_EXTRA,
     RANDOM,
+    agree_moderation,
     agreement_rate,
     record_moderation,
     select_for_moderation,
@@ -347,12 +349,12 @@ def test_late_good_form_is_added_with_one_updated_list(s, authority, settings, s
     assert Counter(_calendar(m) is not None for m in _to(smtp_server.received, director.email)) == {True: 1, False: 1}
 
 
-def test_closure_finalises_the_rest_and_late_forms_are_not_selected(s, authority, settings) -> None:
-    cycle, audits = _drawn(s, settings, size=7)
+def test_closure_finalises_the_rest_but_moderates_late_good_forms(s, authority, settings, smtp_server) -> None:
+    cycle, audits = _drawn(s, settings, size=8)
     _grades(s, settings, audits[:5], ["good", "inadequate", "inadequate", "inadequate", "inadequate"])
     _run(s, authority, settings, cycle)
     selected = {m.audit_id for m in s.scalars(select(Moderation))}
-    _submit(s, settings, audits[5], "good", now="2027-01-16T10:00")
+    _submit(s, settings, audits[5], "requires_improvement", now="2027-01-16T10:00")
     s.commit()
 
     closing = _run(s, authority, settings, cycle, now=AFTER_CLOSURE)
@@ -365,15 +367,27 @@ def test_closure_finalises_the_rest_and_late_forms_are_not_selected(s, authority
     assert {i for i, st in statuses.items() if st == AuditStatus.IN_MODERATION} == selected
     assert {i for i, st in statuses.items() if st == AuditStatus.COMPLETED} == {a.id for a in audits[:6]} - selected
     closed_at = cycle.moderation_closed_at
+    smtp_server.received.clear()
 
-    _submit(s, settings, audits[6], "good", now="2027-01-20T10:00")
+    # A good form after closure is still moderated, with an assistant director; an ordinary late one is final.
+    _submit(s, settings, audits[6], "outstanding", now="2027-01-20T10:00")
+    _submit(s, settings, audits[7], "requires_improvement", now="2027-01-20T11:00")
     s.commit()
     later = _run(s, authority, settings, cycle, now=LATER)
 
     s.refresh(cycle)
-    assert later.closed and later.selected_count == 0 and later.messages == 0 and later.finalised == 1
-    assert _moderation(s, audits[6]) is None and s.get(Audit, audits[6].id).status == AuditStatus.COMPLETED
-    assert cycle.moderation_closed_at == closed_at
+    assert later.closed and later.selected == {GOOD: [audits[6].reference]} and later.finalised == 1
+    late = _moderation(s, audits[6])
+    assert late.reason == GOOD and late.assistant_director_id is not None
+    assert s.get(Audit, audits[6].id).status == AuditStatus.IN_MODERATION
+    assert _moderation(s, audits[7]) is None and s.get(Audit, audits[7].id).status == AuditStatus.COMPLETED
+    assert cycle.moderation_closed_at == closed_at and not later.meeting_booked
+    for person in [*_panel(s, settings), s.get(Staff, late.assistant_director_id)]:
+        [update] = [m for m in _to(smtp_server.received, person.email) if "Audits for moderation" in m["Subject"]]
+        body = update.get_body(("plain",)).get_content()
+        assert audits[6].reference in body and "Moderation closed at the end of" in body
+        assert _calendar(update) is None
+    assert not [r for r in _ours(smtp_server.received) if _calendar(r.message)]
 
 
 def _in_moderation(s, authority, settings, grades: list[str]) -> tuple[list[Audit], Staff]:
@@ -391,6 +405,10 @@ def test_record_moderation_changing_a_grade_keeps_its_history(s, authority, sett
     moderation = record_moderation(s, ctx, reference=audit.reference, by=psw.id, grade="requires_improvement",
                                    domains={"assessment": "inadequate", "recording_communication": "good"},
                                    note="Assessment lacks the child's voice.")
+    s.commit()
+    # Submitted as good, so the panel's decision is final once an assistant director agrees it.
+    agree_moderation(s, ctx_at("2027-01-08T10:00", settings), reference=audit.reference,
+                     by=_role(s, Role.ASSISTANT_DIRECTOR)[0].id)
     s.commit()
     deliver(engine=authority, settings=settings)
 
@@ -495,3 +513,174 @@ def test_moderation_mail_names_no_child(s, authority, settings, smtp_server) -> 
         assert planted not in raw
     assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.phase == "moderate")) \
         == len(ours)
+
+
+def test_good_grade_is_final_only_once_an_assistant_director_agrees(s, authority, settings, smtp_server) -> None:
+    audits, psw = _in_moderation(s, authority, settings, ["good", "inadequate", "inadequate"])
+    audit = audits[0]
+    director = s.get(Staff, _moderation(s, audit).assistant_director_id)
+    smtp_server.received.clear()
+
+    moderation = record_moderation(s, ctx_at("2027-01-07T14:00", settings), reference=audit.reference,
+                                   by=psw.id, grade="good", domains={}, note="Agreed.")
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    assert moderation.status == ModerationStatus.AGREED and moderation.decided_at is not None
+    assert moderation.director_agreed_at is None
+    assert s.get(Audit, audit.id).status == AuditStatus.IN_MODERATION
+    assert [r for r in _ours(smtp_server.received) if "moderated" in r.message["Subject"]] == []
+    with pytest.raises(PermissionDenied, match=rf"{psw.id} \(principal social worker\) may not agree-moderation"):
+        agree_moderation(s, ctx_at("2027-01-08T10:00", settings), reference=audit.reference, by=psw.id)
+
+    agreed = agree_moderation(s, ctx_at("2027-01-08T10:00", settings), reference=audit.reference, by=director.id)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    assert agreed.director_agreed_by_id == director.id
+    assert agreed.director_agreed_at == ctx_at("2027-01-08T10:00", settings).now
+    assert s.get(Audit, audit.id).status == AuditStatus.COMPLETED
+    recipients = Counter(r.rcpt_tos[0] for r in _ours(smtp_server.received) if "moderated" in r.message["Subject"])
+    assert recipients == {audit.auditor.email: 1, audit.child.key_worker.email: 1}
+    with pytest.raises(UserError, match=f"^{audit.reference} is not in moderation$"):
+        agree_moderation(s, ctx_at("2027-01-08T11:00", settings), reference=audit.reference, by=director.id)
+
+
+def test_assistant_director_agreement_needs_the_panels_decision_first(s, authority, settings) -> None:
+    audits, _ = _in_moderation(s, authority, settings, ["outstanding", "inadequate", "inadequate"])
+    director = _role(s, Role.ASSISTANT_DIRECTOR)[0]
+
+    with pytest.raises(UserError, match="the panel has not recorded its decision yet"):
+        agree_moderation(s, ctx_at("2027-01-07T14:00", settings), reference=audits[0].reference, by=director.id)
+
+    assert _moderation(s, audits[0]).director_agreed_at is None
+    assert s.get(Audit, audits[0].id).status == AuditStatus.IN_MODERATION
+
+
+def test_assistant_director_recording_a_good_grade_agrees_it_at_once(s, authority, settings) -> None:
+    audits, _ = _in_moderation(s, authority, settings, ["inadequate", "inadequate", "inadequate"])
+    audit = next(a for a in audits if _moderation(s, a) is not None)
+    director = _role(s, Role.ASSISTANT_DIRECTOR)[0]
+
+    moderation = record_moderation(s, ctx_at("2027-01-07T14:00", settings), reference=audit.reference,
+                                   by=director.id, grade="good", domains={}, note="Better than graded.")
+
+    assert moderation.status == ModerationStatus.CHANGED and moderation.director_agreed_by_id == director.id
+    assert s.get(Audit, audit.id).status == AuditStatus.COMPLETED
+
+
+def test_panel_raising_a_grade_to_good_waits_for_an_assistant_director(s, authority, settings) -> None:
+    audits, psw = _in_moderation(s, authority, settings, ["inadequate", "inadequate", "inadequate"])
+    audit = next(a for a in audits if _moderation(s, a) is not None)
+
+    record_moderation(s, ctx_at("2027-01-07T14:00", settings), reference=audit.reference, by=psw.id,
+                      grade="good", domains={}, note="Better than graded.")
+
+    assert s.get(Audit, audit.id).status == AuditStatus.IN_MODERATION
+
+
+def _chases(received) -> list[tuple[str, str]]:
+    """Return (recipient, audit reference) of each chase received."""
+    return [(r.rcpt_tos[0], r.message["Subject"].split()[3]) for r in _ours(received)
+            if "undecided after" in r.message["Subject"]]
+
+
+def test_undecided_moderation_is_chased_once_per_step(s, authority, settings, smtp_server) -> None:
+    audits, psw = _in_moderation(s, authority, settings, ["good", *["inadequate"] * 8])
+    cycle = audits[0].cycle
+    moderations = list(s.scalars(select(Moderation).order_by(Moderation.id)))
+    decided = next(m for m in moderations if m.original_overall == "inadequate")
+    record_moderation(s, ctx_at("2027-01-05T14:00", settings), reference=decided.audit.reference, by=psw.id,
+                      grade="inadequate", domains={}, note="Agreed.")
+    s.commit()
+    undecided = [m for m in moderations if m is not decided]
+    [qa] = _role(s, Role.QA_MANAGER)
+    directors = _role(s, Role.ASSISTANT_DIRECTOR)
+    smtp_server.received.clear()
+
+    chased: dict[date, list[tuple[str, str]]] = {}
+    for day in [date(2027, 1, 4) + timedelta(days=n) for n in range(21)]:  # selected on Monday 4 January
+        for hour in ("09:00", "12:00"):  # the second run of a day sends nothing new
+            _run(s, authority, settings, cycle, now=f"{day.isoformat()}T{hour}")
+        chased[day] = _chases(smtp_server.received)
+        smtp_server.received.clear()
+
+    expected: dict[date, list[tuple[str, str]]] = {}
+    for m in undecided:
+        ref = m.audit.reference
+        moderator = [s.get(Staff, m.moderator_id)] if m.moderator_id else []
+        director = [s.get(Staff, m.assistant_director_id)] if m.assistant_director_id else directors
+        # 3, 5 and 8 working days after selection: Thursday 7, Monday 11 and Thursday 14 January.
+        expected.setdefault(date(2027, 1, 7), []).extend(
+            (p.email, ref) for p in {p.id: p for p in [*_panel(s, settings), *moderator]}.values())
+        expected.setdefault(date(2027, 1, 11), []).append((qa.email, ref))
+        expected.setdefault(date(2027, 1, 14), []).extend((d.email, ref) for d in director)
+    assert {day: sorted(got) for day, got in chased.items() if got} == {
+        day: sorted(want) for day, want in expected.items()}
+    assert len(undecided) >= 2 and any(m.assistant_director_id for m in undecided)
+
+
+def test_a_missed_chase_day_is_caught_up_once(s, authority, settings, smtp_server) -> None:
+    audits, _ = _in_moderation(s, authority, settings, ["good", "inadequate", "inadequate"])
+    moderation = _moderation(s, audits[0])
+    director = s.get(Staff, moderation.assistant_director_id)
+    [qa] = _role(s, Role.QA_MANAGER)
+    smtp_server.received.clear()
+
+    first = _run(s, authority, settings, audits[0].cycle, now="2027-01-14T09:00")  # 8 working days: every step due
+    again = _run(s, authority, settings, audits[0].cycle, now="2027-01-15T09:00")
+
+    got = Counter(to for to, ref in _chases(smtp_server.received) if ref == audits[0].reference)
+    assert got[qa.email] == 1 and got[director.email] == 1
+    assert all(got[p.email] == 1 for p in _panel(s, settings))
+    assert first.chased > 0 and again.chased == 0
+
+
+def test_awaiting_director_chase_says_so(s, authority, settings, smtp_server) -> None:
+    audits, psw = _in_moderation(s, authority, settings, ["good", "inadequate", "inadequate"])
+    record_moderation(s, ctx_at("2027-01-05T14:00", settings), reference=audits[0].reference, by=psw.id,
+                      grade="good", domains={}, note="Agreed.")
+    s.commit()
+    director = s.get(Staff, _moderation(s, audits[0]).assistant_director_id)
+    smtp_server.received.clear()
+
+    _run(s, authority, settings, audits[0].cycle, now="2027-01-14T09:00")
+
+    [chase] = [m for m in _to(smtp_server.received, director.email) if audits[0].reference in m["Subject"]]
+    body = chase.get_body(("plain",)).get_content()
+    assert "an assistant director to agree the panel's grade" in body
+    assert f"auditcycle agree-moderation {audits[0].reference}" in body
+
+
+def test_tracker_lists_moderations_in_progress_with_their_age(s, authority, settings, app_env) -> None:
+    from typer.testing import CliRunner
+
+    from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
+
+    audits, psw = _in_moderation(s, authority, settings, ["good", "inadequate", "inadequate"])
+    record_moderation(s, ctx_at("2027-01-05T14:00", settings), reference=audits[0].reference, by=psw.id,
+                      grade="good", domains={}, note="Agreed.")
+    s.commit()
+    refs = [m.audit.reference for m in s.scalars(select(Moderation).order_by(Moderation.id))]
+
+    def listing(now: str):
+        s.commit()  # the command opens its own session: leave the database to it
+        return CliRunner().invoke(app, ["list", "moderations", "--month", "2026-12", "--json", "--now", now])
+
+    result = listing("2027-01-07T10:00")  # selected Monday 4 January: 3 working days on
+
+    assert result.exit_code == 0, result.output
+    items = {i["reference"]: i for i in json.loads(result.output)["items"]}
+    assert list(items) == refs
+    assert items[audits[0].reference]["status"] == "awaiting an assistant director"
+    assert {i["status"] for r, i in items.items() if r != audits[0].reference} == {"awaiting the panel"}
+    assert {i["age_working_days"] for i in items.values()} == {3}
+
+    director = _moderation(s, audits[0]).assistant_director_id
+    agree_moderation(s, ctx_at("2027-01-07T11:00", settings), reference=audits[0].reference, by=director)
+    s.commit()
+    later = {i["reference"]: i for i in json.loads(listing("2027-01-08T10:00").output)["items"]}
+
+    assert later[audits[0].reference]["status"] == "final" and later[audits[0].reference]["age_working_days"] is None
+    assert later[audits[0].reference]["director_agreed_by_id"] == director
+    assert {i["age_working_days"] for r, i in later.items() if r != audits[0].reference} == {4}

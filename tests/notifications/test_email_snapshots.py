@@ -152,7 +152,14 @@ def _trend(kind: str) -> Composed:
     return learning.compose_trend_flag(facts, recipient_name="Morgan Service")
 
 
-def _panel(*, updated: bool = False) -> Composed:
+def _chase(step: str, *, awaiting_director: bool = False) -> Composed:
+    facts = moderation.ChaseFacts(audit_ref=AUDIT, child_id=CHILD, month=MONTH, reason="graded good or better",
+                                  grade_label="Good", working_days={"panel": 3, "assistant-director": 8}[step],
+                                  awaiting_director=awaiting_director)
+    return moderation.compose_chase(facts, recipient_name="Dana Director", step=step)
+
+
+def _panel(*, updated: bool = False, closed: bool = False) -> Composed:
     items = [moderation.PanelItem(AUDIT, CHILD, "graded good or better", "Good",
                                   assistant_director_name="Dana Director"),
              moderation.PanelItem("A-2026-12-011", "C000456", "random one in three", "Requires improvement to be good",
@@ -160,7 +167,7 @@ def _panel(*, updated: bool = False) -> Composed:
              moderation.PanelItem("A-2026-12-012", "C000789", "graded inadequate", "Inadequate")]
     return moderation.compose_panel_list(recipient_name="Dana Director", month=MONTH, items=items, updated=updated,
                                          meeting_label="on Thursday 14 January 2027 at 10:00",
-                                         close_label="Friday 15 January 2027")
+                                         close_label="Friday 15 January 2027", closed=closed)
 
 
 SAMPLES: dict[str, Callable[[], Composed]] = {
@@ -255,6 +262,9 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         moderated_label="Good", moves=[]),
     "moderation_panel": _panel,
     "moderation_panel--updated": lambda: _panel(updated=True),
+    "moderation_panel--after-closure": lambda: _panel(updated=True, closed=True),
+    "moderation_chase": lambda: _chase("panel"),
+    "moderation_chase--awaiting-director": lambda: _chase("assistant-director", awaiting_director=True),
     "moderation_unbooked": lambda: moderation.compose_unbooked(
         recipient_name="Quinn Manager", month=MONTH, reason="no two-hour slot has the whole panel free", audits=3),
     "observation_assignment": lambda: observations.compose_assignment(

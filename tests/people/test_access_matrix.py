@@ -52,6 +52,7 @@ class Subjects:
 
     unsubmitted: Audit      # submit
     moderated: Audit        # raise-ir, dispute, moderate: in moderation, with an assigned PIM
+    awaiting: Audit         # agree-moderation: the panel has agreed a good grade, no assistant director yet
     response: ImmediateResponse
     allocated: Audit        # replace, withdraw: drawn but not yet announced
     meeting: Meeting        # reschedule
@@ -68,7 +69,7 @@ def _month_to_moderation(s: Session) -> None:
     from auditcycle.core.context import build_context
     from auditcycle.immediate_responses.lifecycle import raise_ir
     from auditcycle.learning.culture import draft_summaries
-    from auditcycle.moderation.panel import record_moderation
+    from auditcycle.moderation.panel import agree_moderation, record_moderation
     from auditcycle.submissions.submit import submit
     from auditcycle.tasks.booking import book_month_meetings
     from auditcycle.tasks.moderation import moderate_month
@@ -98,7 +99,12 @@ def _month_to_moderation(s: Session) -> None:
     psw = s.scalars(select(Staff).where(Staff.role == Role.PRINCIPAL_SOCIAL_WORKER)).first()
     good = [a for a in december[:-1] if a.status == AuditStatus.IN_MODERATION
             and s.scalar(select(Moderation.original_overall).where(Moderation.audit_id == a.id)) == "good"]
+    director = s.scalars(select(Staff).where(Staff.role == Role.ASSISTANT_DIRECTOR)).first()
     record_moderation(s, build_context("2027-01-04T12:00"), reference=good[0].reference, by=psw.id, grade="good",
+                      domains={}, note="Agreed")
+    agree_moderation(s, build_context("2027-01-04T12:30"), reference=good[0].reference, by=director.id)
+    # The second good audit is left waiting for an assistant director's agreement.
+    record_moderation(s, build_context("2027-01-04T12:00"), reference=good[1].reference, by=psw.id, grade="good",
                       domains={}, note="Agreed")
     draft_summaries(s, build_context("2027-01-04T13:00"), cycle=good[0].cycle)
     s.commit()
@@ -115,6 +121,8 @@ def _subjects(s: Session) -> Subjects:
     return Subjects(
         unsubmitted=december[-1],
         moderated=moderated,
+        awaiting=next(a for a in december if a.status == AuditStatus.IN_MODERATION and s.scalar(
+            select(Moderation.decided_at).where(Moderation.audit_id == a.id)) is not None),
         response=s.scalars(select(ImmediateResponse).where(ImmediateResponse.raised_by_id.is_not(None))).one(),
         allocated=s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == "2027-02")
                             .order_by(Audit.id)).first(),
@@ -132,7 +140,8 @@ def _subjects(s: Session) -> Subjects:
 
 def _audit_of(command: str, sub: Subjects) -> Audit:
     return {"submit": sub.unsubmitted, "replace": sub.allocated, "withdraw": sub.allocated,
-            "reschedule": sub.meeting.audit, "respond": sub.response.audit}.get(command, sub.moderated)
+            "reschedule": sub.meeting.audit, "respond": sub.response.audit,
+            "agree-moderation": sub.awaiting}.get(command, sub.moderated)
 
 
 def _action_of(command: str, sub: Subjects) -> Action:
@@ -202,6 +211,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "moderate": panel or role == Role.ASSISTANT_DIRECTOR or (
             role == Role.PRACTICE_IMPROVEMENT_MANAGER and moderation is not None
             and moderation.moderator_id == actor.id),
+        "agree-moderation": role == Role.ASSISTANT_DIRECTOR,
         "plan-themes": qa, "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
         "nominate": role == Role.SERVICE_MANAGER,
         "action-done": actor.id == action.owner_id or line_manager,
@@ -223,7 +233,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.immediate_responses.lifecycle import raise_ir, respond
     from auditcycle.learning.culture import approve, nominate_interview
     from auditcycle.models.enums import CycleKind
-    from auditcycle.moderation.panel import record_moderation
+    from auditcycle.moderation.panel import agree_moderation, record_moderation
     from auditcycle.observations.assignment import record_observation
     from auditcycle.observations.recommendations import recommend
     from auditcycle.people.permissions import authorise
@@ -251,6 +261,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "dispute": lambda by: dispute(s, ctx, reference=sub.moderated.reference, by=by, note="Grade too low"),
         "moderate": lambda by: record_moderation(s, ctx, reference=sub.moderated.reference, by=by, grade="good",
                                                  domains={}, note="Agreed"),
+        "agree-moderation": lambda by: agree_moderation(s, ctx, reference=sub.awaiting.reference, by=by),
         "replace": lambda by: replace(s, ctx, reference=sub.allocated.reference, by=by, reason="Family moved"),
         "withdraw": lambda by: withdraw(s, ctx, reference=sub.allocated.reference, by=by, reason="Case closed"),
         "reschedule": lambda by: reschedule(s, ctx, reference=sub.meeting.reference, by=by),

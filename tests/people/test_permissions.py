@@ -65,6 +65,8 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
         "respond": lambda: respond(s, now, reference=ir.reference, by=worker.id, note="x"),
         "dispute": lambda: dispute(s, now, reference=second.reference, by=worker.id, note="x"),
         "moderate": lambda: authorise(s, command="moderate", staff_id=worker.id, subject=Subject(audit=second)),
+        "agree-moderation": lambda: authorise(s, command="agree-moderation", staff_id=worker.id,
+                                              subject=Subject(audit=second)),
         "replace": lambda: replace(s, now, reference=audit.reference, by=worker.id, reason="x"),
         "withdraw": lambda: withdraw(s, now, reference=audit.reference, by=worker.id, reason="x"),
         "reschedule": lambda: reschedule(s, now, reference=meeting.reference, by=worker.id),

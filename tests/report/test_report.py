@@ -62,7 +62,7 @@ def report_data(**changes) -> ReportData:
                TeamRow(service="Early Help", team="Sandpiper Team", audits=2,
                        grades={"Good": 1, "Inadequate": 1}, good_or_better_pct=50.0, inadequate_pct=50.0)],
         moderation=ModerationStats(selected=4, decided=3, agreed=2, agreement_rate=66.7,
-                                   changes=[("Requires improvement to be good", "Good", 1)]),
+                                   changes=[("Requires improvement to be good", "Good", 1)], undecided=1),
         family=FamilyStats(attempted=6, spoke=3, declined=1, unreachable=1, not_appropriate=1, interpreter_used=1,
                            quotes=["The social worker listened to me."]),
         good_practice=["The worker built trust through weekly visits."],
@@ -214,6 +214,7 @@ def test_render_html_sections_in_plain_english() -> None:
                         "Good practice", "Actions", "Immediate Responses", "Observations of practice",
                         "Closing the loop"]
     assert "Agreement rate (of decisions made) 66.7%" in text
+    assert "Audits still undecided (awaiting the panel or an assistant director) 1" in text
     assert "Requires improvement to be good Good 1" in text
     assert "Conversations that used an interpreter 1" in text
     assert "“The social worker listened to me.”" in text

@@ -342,7 +342,16 @@ def test_team_rows_sorted_by_service_then_team(report):
 
 def test_moderation_agreement_and_changes(report):
     assert report.moderation == ModerationStats(selected=3, decided=2, agreed=1, agreement_rate=50.0,
-                                                changes=[(G, RI, 1)])
+                                                changes=[(G, RI, 1)], undecided=1)
+
+
+def test_undecided_counts_audits_still_in_moderation_even_once_decided_by_the_panel(session, world):
+    # A2's outstanding grade, agreed by the panel, waits for an assistant director: not final, so undecided.
+    a2 = next(a for a in world["dec"].audits if a.reference == "A-2026-12-002")
+    a2.status = AuditStatus.IN_MODERATION
+    session.flush()
+
+    assert build_report_data(session, CTX, month=DEC).moderation.undecided == 2
 
 
 def test_family_counts_and_redacted_quotes(report):

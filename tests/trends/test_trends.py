@@ -288,7 +288,8 @@ def test_trend_mail_goes_to_the_service_of_each_subject(s, authority, settings, 
     december, audits = _drawn(s, settings, DEC, size=6)
     for audit in audits:
         audit.child.cohort = Cohort.CARED_FOR
-        _submit(s, settings, audit, "good", DEC, **{REVIEW_UNIT_DOMAIN: "inadequate"})
+        # Not good, so no audit waits in moderation: all six are final when moderation closes.
+        _submit(s, settings, audit, "requires_improvement", DEC, **{REVIEW_UNIT_DOMAIN: "inadequate"})
     s.commit()
     _close(s, settings, december, DEC)
 
