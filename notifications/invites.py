@@ -26,6 +26,8 @@ class Invite:
     organiser_name: str
     organiser_email: str
     attendees: tuple[Recipient, ...]
+    # Invited to come if they can (a new auditor's buddy): the meeting never waits on their diary or reply.
+    optional: tuple[Recipient, ...] = ()
 
 
 def _address(email: str, name: str) -> vCalAddress:
@@ -59,11 +61,14 @@ def calendar_text(invite: Invite, *, method: str, stamp: datetime) -> str:
     event.add("transp", "OPAQUE")
     organizer = _address(invite.organiser_email, invite.organiser_name)
     event.add("organizer", organizer)
-    for person in invite.attendees:
+    required = {person.email.lower() for person in invite.attendees}
+    roles = [(p, "REQ-PARTICIPANT") for p in invite.attendees]
+    roles += [(p, "OPT-PARTICIPANT") for p in invite.optional if p.email.lower() not in required]
+    for person, role in roles:
         if person.email.lower() == invite.organiser_email.lower():
             continue  # the organiser is never also an attendee
         attendee = _address(person.email, person.name)
-        attendee.params["ROLE"] = "REQ-PARTICIPANT"
+        attendee.params["ROLE"] = role
         attendee.params["PARTSTAT"] = "NEEDS-ACTION"
         attendee.params["RSVP"] = "TRUE"
         event.add("attendee", attendee, encode=0)
@@ -85,10 +90,10 @@ class MeetingFacts:
 
 
 def compose_invite(invite: Invite, facts: MeetingFacts, *, recipient_name: str, method: str, stamp: datetime,
-                   reason: Redacted | None = None) -> Composed:
-    """Compose a meeting request, update or cancellation with its calendar part."""
+                   reason: Redacted | None = None, optional: bool = False) -> Composed:
+    """Compose a meeting request, update or cancellation with its calendar part; `optional` for a buddy."""
     body = render("meeting_invite", recipient_name=recipient_name, title=facts.title, audit_ref=facts.audit_ref,
                   child_id=facts.child_id, note=facts.note, location=facts.location, minutes=facts.minutes,
                   when_label=facts.when_label, sequence=invite.sequence, cancelled=method == "CANCEL",
-                  reason=reason)
+                  reason=reason, optional=optional)
     return replace(body, calendar=calendar_text(invite, method=method, stamp=stamp), calendar_method=method)

@@ -33,6 +33,15 @@ def compose_outcome(*, recipient_name: str, audit_ref: str, child_id: str, audit
                   max_days=max_days, version=version)
 
 
+def compose_buddy_review(*, recipient_name: str, audit_ref: str, child_id: str, auditor_name: str, overall_label: str,
+                         grades: Sequence[GradeRow], strengths: Redacted, actions: Sequence[ActionRow], version: int,
+                         close_label: str) -> Composed:
+    """Compose a copy of a new auditor's submitted form for their buddy to comment on before it is final."""
+    return render("buddy_review", recipient_name=recipient_name, audit_ref=audit_ref, child_id=child_id,
+                  auditor_name=auditor_name, overall_label=overall_label, grades=list(grades), strengths=strengths,
+                  actions=list(actions), version=version, close_label=close_label)
+
+
 def compose_supervision_prompt(*, recipient_name: str, audit_ref: str, child_id: str, practitioner_name: str,
                                overall_label: str, responses: Sequence[str] = (), record_command: str) -> Composed:
     """Compose the team manager's prompt to discuss the audit, and any Immediate Response, at the next supervision."""

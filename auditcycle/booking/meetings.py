@@ -113,12 +113,21 @@ def _participants(meeting: Meeting) -> list[Staff]:
     return [s for s in (meeting.organiser, meeting.attendee) if s is not None]
 
 
+def _optional(meeting: Meeting) -> list[Staff]:
+    """Return who is invited to come if they can: a new auditor's buddy, to their learning conversation."""
+    buddy = meeting.audit.buddy
+    if meeting.kind != MeetingKind.LEARNING_CONVERSATION or buddy is None or buddy in _participants(meeting):
+        return []
+    return [buddy]
+
+
 def _invite(meeting: Meeting, ctx: AppContext) -> Invite:
     attendees = tuple(recipient(s) for s in _participants(meeting))
     return Invite(uid=meeting.uid, sequence=meeting.sequence, summary=_title(meeting),
-                  description=_description(meeting), location=meeting_location(ctx.settings, meeting.organiser), start=meeting.starts_at,
-                  end=meeting.ends_at, organiser_name=ctx.settings.mail_from_name,
-                  organiser_email=str(ctx.settings.mail_from), attendees=attendees)
+                  description=_description(meeting), location=meeting_location(ctx.settings, meeting.organiser),
+                  start=meeting.starts_at, end=meeting.ends_at, organiser_name=ctx.settings.mail_from_name,
+                  organiser_email=str(ctx.settings.mail_from), attendees=attendees,
+                  optional=tuple(recipient(s) for s in _optional(meeting)))
 
 
 def _title(meeting: Meeting) -> str:
@@ -159,9 +168,10 @@ def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method
     facts = MeetingFacts(title=_title(meeting), audit_ref=meeting.audit.reference, child_id=meeting.audit.child_id,
                          note=_note(meeting), location=invite.location, minutes=minutes, when_label=_when(meeting, ctx))
     queued = 0
-    for person in _participants(meeting):
+    optional = _optional(meeting)
+    for person in [*_participants(meeting), *optional]:
         message = compose_invite(invite, facts, recipient_name=person.name, method=method, stamp=ctx.now,
-                                 reason=reason)
+                                 reason=reason, optional=person in optional)
         queued += enqueue(session, ctx, MessageKey(PHASE, meeting.audit.cycle.month, meeting.reference, step), person, message) is not None
     return queued
 

@@ -26,6 +26,10 @@ class Timescales:
         """Say whether a day is a bank holiday (including substitute days)."""
         return day in self._bank_holidays
 
+    def moderation_closes(self, due: date) -> date:
+        """Return the last day of a cycle's moderation window: N working days after its due date."""
+        return self.add_working_days(due, self.framework.moderation_close_working_days)
+
     def is_working_day(self, day: date) -> bool:
         """Say whether a day is a working weekday and not a bank holiday."""
         return day.weekday() in self.framework.working_weekdays and not self.is_bank_holiday(day)

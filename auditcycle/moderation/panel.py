@@ -101,7 +101,7 @@ class ModerationSummary:
 
 def closure_day(ctx: AppContext, cycle: AuditCycle) -> date:
     """Return the last day of the moderation window: N working days after the due date."""
-    return ctx.timescales.add_working_days(cycle.due_date, ctx.settings.framework.moderation_close_working_days)
+    return ctx.timescales.moderation_closes(cycle.due_date)
 
 
 def is_closed(ctx: AppContext, cycle: AuditCycle) -> bool:

@@ -14,7 +14,13 @@ from auditcycle.models import Action, Audit, Dispute, FamilyFeedback, Staff, Sub
 from auditcycle.models.enums import ActionStatus, AuditStatus, ResponseTrigger
 from auditcycle.notifications.notices import day_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
-from auditcycle.notifications.outcomes import ActionRow, GradeRow, compose_outcome, compose_supervision_prompt
+from auditcycle.notifications.outcomes import (
+    ActionRow,
+    GradeRow,
+    compose_buddy_review,
+    compose_outcome,
+    compose_supervision_prompt,
+)
 from auditcycle.people.cases import case_of
 from auditcycle.people.directory import Directory, distinct
 from auditcycle.people.permissions import Subject, authorise
@@ -143,6 +149,15 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
                 responses=responses_to_raise(session, audit),
                 record_command=f"auditcycle supervision-discussed {audit.reference} --by {manager.id}")
             enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, "supervision-prompt"), manager, message)
+    if audit.buddy is not None:
+        # The buddy sees a new auditor's form before it is final (until the web issue's review step, a copy).
+        message = compose_buddy_review(
+            recipient_name=audit.buddy.name, audit_ref=audit.reference, child_id=child.id,
+            auditor_name=audit.auditor.name if audit.auditor else "the QA team", overall_label=overall, grades=rows,
+            strengths=redact(submission.strengths), actions=actions, version=submission.version,
+            close_label=day_label(ctx.timescales.moderation_closes(audit.cycle.due_date)))
+        enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, f"buddy-review-{digest}"),
+                audit.buddy, message)
 
 
 def dispute(session: Session, ctx: AppContext, *, reference: str, by: str, note: str) -> Dispute:

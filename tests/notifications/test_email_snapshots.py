@@ -19,6 +19,7 @@ import pytest
 from markupsafe import escape
 
 from auditcycle.core.settings import get_settings
+from auditcycle.core.text import Redacted
 from auditcycle.notifications import actions, chasing, learning, moderation, notices, observations, outcomes
 from auditcycle.notifications import report as report_mail
 from auditcycle.notifications.immediate_responses import ResponseFacts, compose_response
@@ -110,6 +111,17 @@ def _outcome(*, version: int = 1, with_actions: bool = True) -> Composed:
                                     actions=rows if with_actions else [], max_days=31, version=version)
 
 
+def _buddy_review(*, version: int = 1) -> Composed:
+    grades = [outcomes.GradeRow("Help, protection and stability", "Good"),
+              outcomes.GradeRow("Impact and overall outcomes", "Requires improvement to be good")]
+    rows = [outcomes.ActionRow(f"{AUDIT}-ACT1", Redacted("Update the chronology"), "Sam Owusu",
+                               "Friday 15 January 2027")]
+    return outcomes.compose_buddy_review(recipient_name="Bea Buddy", audit_ref=AUDIT, child_id=CHILD,
+                                         auditor_name="Nia Newauditor", overall_label="Requires improvement to be good",
+                                         grades=grades, strengths=Redacted("Z. talks about school with the worker."),
+                                         actions=rows, version=version, close_label="Friday 15 January 2027")
+
+
 def _observation_items() -> list[observations.ObservationItem]:
     return [observations.ObservationItem(reference="OBS-2026-12-001", practitioner_name="Rae Newman",
                                          kind="social worker", team="Kestrel Team", theme="Voice of the child",
@@ -188,6 +200,8 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "audit_notice--allocated-only": lambda: _notice(involved=False),
     "audit_notice--involved-only": lambda: _notice(allocated=False),
     "audit_outcome": _outcome,
+    "buddy_review": _buddy_review,
+    "buddy_review--corrected": lambda: _buddy_review(version=2),
     "audit_outcome--updated-without-actions": lambda: _outcome(version=2, with_actions=False),
     "audit_reminder": lambda: chasing.compose_audit_reminder(
         _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor"),
@@ -245,6 +259,7 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         nominator_name="Terry Manager", reason="no hour in the next 20 working days has them both free"),
     "meeting_invite": _meeting,
     "meeting_invite--updated": lambda: _meeting(sequence=1),
+    "meeting_invite--optional-buddy": lambda: _meeting(optional=True),
     "meeting_invite--cancelled": lambda: _meeting(sequence=2, method="CANCEL", reason="the audit was withdrawn"),
     "moderation_assignment": lambda: moderation.compose_assignment(
         recipient_name="Pat Improver", month=MONTH, audit_ref=AUDIT, child_id=CHILD, grade_label="Good",
