@@ -56,6 +56,8 @@ class MeetingKind(StrEnum):
     FAMILY_CALL = "family_call"
     YOUNG_PERSON_CALL = "young_person_call"
     IRO_CONVERSATION = "iro_conversation"
+    # With the key worker's team manager, where the framework asks: an inadequate grade, an IR, a dispute.
+    MANAGER_CONVERSATION = "manager_conversation"
 
 
 class MeetingStatus(StrEnum):

@@ -136,6 +136,7 @@ def _title(meeting: Meeting) -> str:
         MeetingKind.LEARNING_CONVERSATION: f"Audit learning conversation ({ref})",
         MeetingKind.IRO_CONVERSATION: f"{'CP chair' if meeting.slot_key == 'CPC' else 'IRO'} conversation ({ref})",
         MeetingKind.YOUNG_PERSON_CALL: f"Call with the young person ({ref})",
+        MeetingKind.MANAGER_CONVERSATION: f"Team manager conversation ({ref})",
         MeetingKind.FAMILY_CALL: f"Family call: {meeting.contact.relation if meeting.contact else 'family'} ({ref})",
     }[meeting.kind]
 
@@ -243,6 +244,42 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSumm
             audit.status = AuditStatus.BOOKED
     session.flush()
     return summary
+
+
+def book_manager_conversation(session: Session, ctx: AppContext, *, audit: Audit, why: str) -> Meeting | None:
+    """Book, once per audit, the auditor's conversation with the key worker's team manager that the framework asks for.
+
+    It is asked for when an audit is graded inadequate, raises an Immediate Response or is disputed
+    (`why` says which, for the exception mail). It falls after the notice setting and on or before the
+    day moderation closes; with no free slot, the QA manager is told.
+    """
+    managers = Directory(session).team_managers_of(audit.child)
+    if audit.auditor is None or not managers or session.scalar(select(Meeting.id).where(
+            Meeting.audit_id == audit.id, Meeting.slot_key == "TM")) is not None:
+        return None
+    manager, f = managers[0], ctx.settings.framework
+    earliest = ctx.timescales.add_working_days(ctx.timescales.today(ctx.now), f.manager_conversation_notice_working_days)
+    latest = ctx.timescales.moderation_closes(audit.cycle.due_date)
+    request = SlotRequest(key=f"{audit.reference}-TM", people=(audit.auditor.id, manager.id),
+                          minutes=f.manager_conversation_minutes, earliest=earliest, latest=latest)
+    window_start, _ = ctx.timescales.working_hours(earliest)
+    busy = diary_busy(session, set(request.people), window_start, ctx.timescales.due_at(latest))
+    start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
+    if start is None:
+        _report_exceptions(session, ctx, audit.cycle.month, [{
+            "key": request.key, "audit_ref": audit.reference, "child_id": audit.child_id,
+            "title": f"Team manager conversation ({audit.reference})",
+            "reason": f"{why}; no {request.minutes}-minute window when {audit.auditor.name} and {manager.name} are "
+                      f"both free before moderation closes on {latest}"}])
+        return None
+    meeting = Meeting(reference=f"{audit.reference}-TM", uid=f"{uuid.uuid4()}@{mail_domain(ctx)}", audit=audit,
+                      kind=MeetingKind.MANAGER_CONVERSATION, slot_key="TM", organiser=audit.auditor,
+                      attendee=manager, starts_at=start, ends_at=start + timedelta(minutes=request.minutes),
+                      sequence=0, status=MeetingStatus.BOOKED, booked_at=ctx.now)
+    session.add(meeting)
+    session.flush()
+    _send_invites(session, ctx, meeting, method="REQUEST", step="request-0")
+    return meeting
 
 
 def get_meeting(session: Session, reference: str) -> Meeting:

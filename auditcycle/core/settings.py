@@ -76,6 +76,9 @@ class FrameworkSettings(BaseModel):
     family_call_minutes: int = Field(30, ge=10, le=240)
     young_person_call_minutes: int = Field(30, ge=10, le=240)
     iro_conversation_minutes: int = Field(30, ge=10, le=240)
+    manager_conversation_minutes: int = Field(30, ge=10, le=240)
+    # The team manager's conversation is booked no sooner than this after the reason for it arises.
+    manager_conversation_notice_working_days: int = Field(1, ge=0, le=10)
     young_person_min_age: int = Field(12, ge=0, le=25)
     adult_age: int = Field(18, ge=16, le=25)
     working_day_start: time = time(9, 0)
@@ -152,6 +155,12 @@ class FrameworkSettings(BaseModel):
         """Return the grades that count as good or better."""
         slugs = list(self.grades)
         return slugs[: slugs.index("good") + 1] if "good" in slugs else slugs[:1]
+
+    @property
+    def worst_grade(self) -> str:
+        """Return the grade that counts as inadequate: "inadequate", or the last grade of a council's own scale."""
+        slugs = list(self.grades)
+        return "inadequate" if "inadequate" in slugs else slugs[-1]
 
 
 class Settings(BaseSettings):

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from auditcycle.booking.meetings import book_manager_conversation
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
@@ -80,8 +81,11 @@ def raise_ir(session: Session, ctx: AppContext, *, reference: str, by: str, reas
         raise UserError("--reason is required: say what the concern is")
     if audit.status in (AuditStatus.REPLACED, AuditStatus.WITHDRAWN):
         raise UserError(f"{reference} is {audit.status.value}; raise the concern on the child's current audit")
-    return raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SAFEGUARDING_CONCERN, reason=reason,
-                          raised_by=by)
+    ir = raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SAFEGUARDING_CONCERN, reason=reason,
+                        raised_by=by)
+    # The framework has the auditor talk with the team manager where an IR is raised: that meeting is booked.
+    book_manager_conversation(session, ctx, audit=audit, why="an Immediate Response was raised")
+    return ir
 
 
 def get_response(session: Session, reference: str) -> ImmediateResponse:

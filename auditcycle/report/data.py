@@ -291,8 +291,7 @@ def _headline(rows: Sequence[_AuditRow], ctx: AppContext) -> Headline:
 
 
 def _worst(ctx: AppContext) -> str:
-    grades = list(ctx.settings.framework.grades)
-    return "inadequate" if "inadequate" in grades else grades[-1]
+    return ctx.settings.framework.worst_grade
 
 
 def _grade_label(ctx: AppContext, slug: str | None) -> str:

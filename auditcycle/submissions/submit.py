@@ -5,6 +5,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from auditcycle.booking.meetings import book_manager_conversation
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
@@ -97,6 +98,10 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     if form.immediate_response is not None:
         raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SAFEGUARDING_CONCERN,
                        reason=form.immediate_response.reason, raised_by=by)
+    if form.overall == ctx.settings.framework.worst_grade or form.immediate_response is not None:
+        why = "graded inadequate" if form.overall == ctx.settings.framework.worst_grade else \
+            "the form raised an Immediate Response"
+        book_manager_conversation(session, ctx, audit=audit, why=why)
     if first:
         # Just written from the form, so the grades need not be read back.
         _announce(session, ctx, audit, submission, {**form.grades, OVERALL: form.overall})
@@ -177,5 +182,6 @@ def dispute(session: Session, ctx: AppContext, *, reference: str, by: str, note:
     session.add(row)
     session.flush()
     log_event(session, ctx, subject_ref=audit.reference, kind="disputed", actor_id=by)
+    book_manager_conversation(session, ctx, audit=audit, why="the grade is disputed")
     return row
 
