@@ -13,7 +13,7 @@ from auditcycle.models.meeting import Meeting
 from auditcycle.models.moderation import Moderation
 from auditcycle.models.observation import Observation, ObservationRecommendation
 from auditcycle.models.organisation import BusyPeriod, Service, Staff, Team
-from auditcycle.models.outbox import OutboxMessage
+from auditcycle.models.outbox import OutboxItem, OutboxMessage
 from auditcycle.models.phase_run import PhaseRun
 from auditcycle.models.report import ReportEdition
 from auditcycle.models.submission import Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
@@ -23,6 +23,6 @@ from auditcycle.models.trail import TrailEntry
 __all__ = [
     "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "DrawRequest", "Event",
     "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Installation", "MakeADifference", "Meeting",
-    "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "ReportEdition", "Service",
+    "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "ReportEdition", "Service",
     "Staff", "Submission", "Team", "TrailEntry", "TrendFlag",
 ]

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auditcycle.models.base import Base, enum_column
 from auditcycle.models.enums import MessageStatus
@@ -46,3 +46,18 @@ class OutboxMessage(Base):
     # The run (its lease holder name, host and process id) that last claimed the message for sending, so a
     # run taking over from a killed one can release that run's claims at once (see runs.leases.acquire).
     claimed_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class OutboxItem(Base):
+    """One item a digest told its recipient about, under the key the item would have had as a message alone."""
+
+    __tablename__ = "outbox_item"
+    __table_args__ = (
+        # An item is told to a person once, alone or in one digest.
+        UniqueConstraint("item_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id"))
+    item_key: Mapped[str] = mapped_column(String(255))
+    digest: Mapped[OutboxMessage] = relationship()

@@ -1,4 +1,5 @@
 """Compose the messages about audit actions: due soon, overdue on the ladder, done, and reopened."""
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -23,6 +24,26 @@ class ActionFacts:
     due: date
 
 
+@dataclass(frozen=True)
+class ReminderItem:
+    """One action a reminder names, with the working days left before it falls due."""
+
+    facts: ActionFacts
+    working_days_left: int
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    """One rung of the overdue ladder for one action, as one person is told of it."""
+
+    facts: ActionFacts
+    capacity: str
+    working_days_overdue: int
+    step: int
+    steps: int
+    max_days: int
+
+
 def _days(n: int) -> str:
     return f"{n} working {'day' if n == 1 else 'days'}"
 
@@ -31,10 +52,38 @@ def _context(facts: ActionFacts) -> dict:
     return {**facts.__dict__, "due_label": day_label(facts.due), "month_label": month_label(facts.month)}
 
 
+def _timing(working_days_left: int) -> str:
+    return f"due today by {day_end()}" if working_days_left <= 0 else f"{_days(working_days_left)} left"
+
+
+def compose_action_reminders(*, recipient_name: str, items: Sequence[ReminderItem]) -> Composed:
+    """Compose one person's reminder of the actions falling due soon: the action alone, or a digest naming each."""
+    if len(items) == 1:
+        [item] = items
+        return compose_action_reminder(item.facts, recipient_name=recipient_name,
+                                       working_days_left=item.working_days_left)
+    rows = [{**_context(i.facts), "timing": _timing(i.working_days_left)}
+            for i in sorted(items, key=lambda i: (i.facts.due, i.facts.action_ref))]
+    return render("action_reminders", recipient_name=recipient_name, items=rows)
+
+
+def compose_actions_overdue(*, recipient_name: str, items: Sequence[OverdueItem]) -> Composed:
+    """Compose one person's rungs of the overdue ladder: the rung alone, or a digest naming each; high importance."""
+    if len(items) == 1:
+        [item] = items
+        return compose_action_overdue(item.facts, recipient_name=recipient_name, capacity=item.capacity,
+                                      working_days_overdue=item.working_days_overdue, step=item.step,
+                                      steps=item.steps, max_days=item.max_days)
+    rows = [{**_context(i.facts), "capacity": i.capacity, "overdue": _days(i.working_days_overdue), "step": i.step,
+             "steps": i.steps} for i in sorted(items, key=lambda i: (i.facts.due, i.facts.action_ref, i.step))]
+    composed = render("actions_overdue", recipient_name=recipient_name, items=rows, max_days=items[0].max_days)
+    return replace(composed, importance="high")
+
+
 def compose_action_reminder(facts: ActionFacts, *, recipient_name: str, working_days_left: int) -> Composed:
     """Compose the reminder, to the owner and their team manager, that an action falls due soon."""
-    timing = f"due today by {day_end()}" if working_days_left <= 0 else f"{_days(working_days_left)} left"
-    return render("action_reminder", recipient_name=recipient_name, timing=timing, **_context(facts))
+    return render("action_reminder", recipient_name=recipient_name, timing=_timing(working_days_left),
+                  **_context(facts))
 
 
 def compose_action_overdue(facts: ActionFacts, *, recipient_name: str, capacity: str, working_days_overdue: int,

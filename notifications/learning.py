@@ -39,6 +39,26 @@ class TrendFacts:
     audits: tuple[FlaggedAudit, ...]
 
 
+@dataclass(frozen=True)
+class MadDraft:
+    """One draft Make a Difference summary as the QA team is asked to approve it: references and a redacted summary."""
+
+    reference: str
+    audit_ref: str
+    child_id: str
+    grade_label: str
+    practitioner_name: str | None
+    summary: Redacted
+
+
+def compose_mad_drafts(*, recipient_name: str, month: Month, drafts: Sequence[MadDraft]) -> Composed:
+    """Compose one QA team member's note of the drafts to approve: the draft alone, or a digest naming each."""
+    if len(drafts) == 1:
+        [draft] = drafts
+        return compose_mad_draft(recipient_name=recipient_name, month=month, **draft.__dict__)
+    return render("mad_drafts", recipient_name=recipient_name, month_label=month_label(month), drafts=list(drafts))
+
+
 def compose_mad_draft(*, recipient_name: str, reference: str, audit_ref: str, child_id: str, month: Month,
                       grade_label: str, practitioner_name: str | None, summary: Redacted) -> Composed:
     """Compose the note asking the QA team to review and approve a draft Make a Difference summary."""

@@ -1,13 +1,16 @@
 """Queue messages in the outbox, in the same transaction as the change that caused them."""
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import make_msgid
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
-from auditcycle.models import OutboxMessage, Staff
+from auditcycle.models import OutboxItem, OutboxMessage, Staff
 from auditcycle.models.enums import MessageStatus
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.storage.transactions import transaction_info
@@ -30,6 +33,9 @@ class MessageKey:
     def for_recipient(self, recipient: Recipient) -> str:
         """Return the idempotency key of this message to one recipient."""
         return f"{self.prefix}{self.subject_ref}:{self.step}:{recipient.staff_id}"
+
+
+T = TypeVar("T")
 
 
 def mail_domain(ctx: AppContext) -> str:
@@ -79,14 +85,68 @@ def enqueue(session: Session, ctx: AppContext, key: MessageKey, to: Recipient | 
     return row
 
 
+def enqueue_digest(session: Session, ctx: AppContext, key: MessageKey, to: Recipient | Staff,
+                   items: Sequence[tuple[MessageKey, T]], compose: Callable[[list[T]], Composed]) -> OutboxMessage | None:
+    """Queue one message telling a recipient of the items not yet told them; return the new row, or None if none is new.
+
+    Each item is keyed as it would be as a message alone. A single new item goes alone under its own key; several
+    go as one digest under `key`, its step naming the items, and each item is recorded as told. So a re-run sends
+    nothing, and a later run the same day tells the person only of the items new since.
+    """
+    recipient = to if isinstance(to, Recipient) else Recipient.of(to)
+    new: dict[str, tuple[MessageKey, T]] = {}
+    for item_key, item in items:
+        idempotency_key = item_key.for_recipient(recipient)
+        if idempotency_key not in new and not told(session, item_key, recipient):
+            new[idempotency_key] = (item_key, item)
+    if not new:
+        return None
+    message = compose([item for _, item in new.values()])
+    if len(new) == 1:
+        [(item_key, _)] = new.values()
+        return enqueue(session, ctx, item_key, recipient, message)
+    # The same new items give the same key, so a run retried after a failed commit queues the same digest.
+    names = hashlib.sha256("\n".join(sorted(new)).encode()).hexdigest()[:12]
+    row = enqueue(session, ctx, MessageKey(key.phase, key.month, key.subject_ref, f"{key.step}-{names}"), recipient,
+                  message)
+    if row is None:
+        return None
+    for idempotency_key, (item_key, _) in new.items():
+        session.add(OutboxItem(digest=row, item_key=idempotency_key))
+        _told_keys(session, item_key.prefix).add(idempotency_key)
+    return row
+
+
+def told(session: Session, key: MessageKey, to: Recipient | Staff) -> bool:
+    """Say whether a message under this key has reached the outbox for a recipient, alone or in a digest."""
+    recipient = to if isinstance(to, Recipient) else Recipient.of(to)
+    idempotency_key = key.for_recipient(recipient)
+    return idempotency_key in _queued_keys(session, key.prefix) or idempotency_key in _told_keys(session, key.prefix)
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """Return the bounds of the keys starting with a prefix, as a range an index serves."""
+    # A range on the unique index rather than LIKE, which neither engine can always serve from it.
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _told_keys(session: Session, prefix: str) -> set[str]:
+    """Return the item keys digests have told under a phase and month, loaded once per transaction."""
+    cache: dict[str, set[str]] = transaction_info(session).setdefault("outbox.told", {})
+    if prefix not in cache:
+        lower, upper = _prefix_range(prefix)
+        cache[prefix] = set(session.scalars(select(OutboxItem.item_key).where(
+            OutboxItem.item_key >= lower, OutboxItem.item_key < upper)))
+    return cache[prefix]
+
+
 def _queued_keys(session: Session, prefix: str) -> set[str]:
     """Return the keys already queued under a phase and month, loaded once per transaction."""
     cache: dict[str, set[str]] = transaction_info(session).setdefault("outbox.queued", {})
     if prefix not in cache:
-        # A range on the unique index rather than LIKE, which neither engine can always serve from it.
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        lower, upper = _prefix_range(prefix)
         cache[prefix] = set(session.scalars(select(OutboxMessage.idempotency_key).where(
-            OutboxMessage.idempotency_key >= prefix, OutboxMessage.idempotency_key < upper)))
+            OutboxMessage.idempotency_key >= lower, OutboxMessage.idempotency_key < upper)))
     return cache[prefix]
 
 

@@ -44,13 +44,15 @@ from auditcycle.models import Action, Audit, AuditCycle, Child, Staff
 from auditcycle.models.enums import ActionStatus
 from auditcycle.notifications.actions import (
     ActionFacts,
+    OverdueItem,
+    ReminderItem,
     compose_action_done,
-    compose_action_overdue,
-    compose_action_reminder,
+    compose_action_reminders,
     compose_action_reopened,
+    compose_actions_overdue,
 )
 from auditcycle.notifications.message import Composed
-from auditcycle.notifications.outbox import MessageKey, enqueue
+from auditcycle.notifications.outbox import MessageKey, enqueue, enqueue_digest, told
 from auditcycle.people.directory import Directory, assistant_directors
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.privacy.redaction import Redactor
@@ -188,10 +190,15 @@ def _round(action: Action) -> str:
     return f"r{action.reopen_count}"
 
 
+def _key(action: Action, step: str) -> MessageKey:
+    """Return the key of one step of one action, under which it is told alone or as an item of a digest."""
+    return MessageKey(PHASE, action.audit.cycle.month, action.reference, step)
+
+
 def _queue(session: Session, ctx: AppContext, action: Action, *, step: str, person: Staff,
            message: Composed) -> bool:
     """Queue one message about an action to one person; say whether it was new."""
-    return enqueue(session, ctx, MessageKey(PHASE, action.audit.cycle.month, action.reference, step), person, message) is not None
+    return enqueue(session, ctx, _key(action, step), person, message) is not None
 
 
 def _label(moment: datetime, ctx: AppContext) -> str:
@@ -211,6 +218,8 @@ def escalate(session: Session, ctx: AppContext) -> EscalationSummary:
     people = _People(session)
     steps = ladder(ctx)
     offsets = [n for n in framework.action_reminder_working_days if n >= 0]
+    reminders: dict[str, tuple[Staff, list[tuple[MessageKey, ReminderItem]]]] = {}
+    overdue: dict[str, tuple[Staff, list[tuple[MessageKey, OverdueItem]]]] = {}
     for action in actions:
         summary.open_actions += 1
         facts = _facts(session, action)
@@ -219,32 +228,39 @@ def escalate(session: Session, ctx: AppContext) -> EscalationSummary:
             reached = [n for n in offsets if ts.add_working_days(action.due_date, -n) <= today]
             if not reached:
                 continue
-            key = f"{_round(action)}-due-in-{min(reached)}"
+            key = _key(action, f"{_round(action)}-due-in-{min(reached)}")
             left = max(ts.working_days_between(today, action.due_date), 0)
-            sent = 0
-            for person, _ in people.resolve(["owner", "team_manager"], action.owner):
-                message = compose_action_reminder(facts, recipient_name=person.name, working_days_left=left)
-                sent += _queue(session, ctx, action, step=key, person=person, message=message)
-            if sent:
-                summary.reminders += sent
+            told_now = [person for person, _ in people.resolve(["owner", "team_manager"], action.owner)
+                        if not told(session, key, person)]
+            for person in told_now:
+                reminders.setdefault(person.id, (person, []))[1].append((key, ReminderItem(facts, left)))
+            if told_now:
                 log_event(session, ctx, subject_ref=action.reference, kind="action-reminded",
                           detail=Redacted.fixed(f"due {action.due_date.isoformat()}; {left} working days left"))
             continue
         for number, threshold, roles in steps:
             if late < threshold or number <= action.escalation_step:
                 continue
-            told = people.resolve(roles, action.owner)
-            for person, capacity in told:
-                message = compose_action_overdue(facts, recipient_name=person.name, capacity=capacity,
-                                                 working_days_overdue=late, step=number, steps=len(steps),
-                                                 max_days=framework.action_max_days)
-                summary.escalations += _queue(session, ctx, action, step=f"{_round(action)}-step-{number}",
-                                              person=person, message=message)
+            told_step = people.resolve(roles, action.owner)
+            key = _key(action, f"{_round(action)}-step-{number}")
+            for person, capacity in told_step:
+                item = OverdueItem(facts, capacity=capacity, working_days_overdue=late, step=number, steps=len(steps),
+                                   max_days=framework.action_max_days)
+                overdue.setdefault(person.id, (person, []))[1].append((key, item))
             action.escalation_step = number
             summary.steps += 1
             log_event(session, ctx, subject_ref=action.reference, kind="action-escalated",
                       detail=Redacted.fixed(f"step {number} of {len(steps)}: {late} working days overdue; told "
-                                            + ", ".join(sorted(p.id for p, _ in told))))
+                                            + ", ".join(sorted(p.id for p, _ in told_step))))
+    # One message per person and kind a day, however many of their actions are due or overdue.
+    for person, items in reminders.values():
+        summary.reminders += enqueue_digest(
+            session, ctx, MessageKey(PHASE, None, f"actions-due-{today.isoformat()}", "reminders"), person, items,
+            lambda found, person=person: compose_action_reminders(recipient_name=person.name, items=found)) is not None
+    for person, items in overdue.values():
+        summary.escalations += enqueue_digest(
+            session, ctx, MessageKey(PHASE, None, f"actions-overdue-{today.isoformat()}", "overdue"), person, items,
+            lambda found, person=person: compose_actions_overdue(recipient_name=person.name, items=found)) is not None
     session.flush()
     return summary
 

@@ -26,15 +26,16 @@ from auditcycle.models.enums import QA_TEAM_ROLES, AuditStatus, Role
 from auditcycle.moderation.panel import closure_day
 from auditcycle.notifications.invites import Invite
 from auditcycle.notifications.learning import (
+    MadDraft,
     compose_learning_session,
-    compose_mad_draft,
+    compose_mad_drafts,
     compose_mad_interview,
     compose_mad_nominated,
     compose_mad_unbooked,
     compose_questionnaire,
 )
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.outbox import MessageKey, enqueue, mail_domain
+from auditcycle.notifications.outbox import MessageKey, enqueue, enqueue_digest, mail_domain
 from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
 from auditcycle.people.permissions import authorise
 from auditcycle.privacy.redaction import Redactor
@@ -79,7 +80,7 @@ def draft_summaries(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> 
     have = set(session.scalars(select(MakeADifference.audit_id).where(
         MakeADifference.audit_id.in_([a.audit_id for a in finalised]))))
     team = _qa_team(session)
-    created = 0
+    drafts: list[tuple[MessageKey, MadDraft]] = []
     for item in finalised:
         if item.audit_id in have:
             continue
@@ -94,16 +95,19 @@ def draft_summaries(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> 
             recorded_at=wall_clock())
         session.add(mad)
         session.flush()
-        for person in team:
-            message = compose_mad_draft(recipient_name=person.name, reference=mad.reference,
-                                        audit_ref=audit.reference, child_id=child.id, month=cycle.month,
-                                        grade_label=framework.grades.get(item.overall, item.overall),
-                                        practitioner_name=practitioner.name if practitioner else None,
-                                        summary=Redactor.about(session, child)(mad.summary))
-            enqueue(session, ctx, MessageKey(PHASE, cycle.month, mad.reference, "draft"), person, message)
-        created += 1
+        drafts.append((MessageKey(PHASE, cycle.month, mad.reference, "draft"), MadDraft(
+            reference=mad.reference, audit_ref=audit.reference, child_id=child.id,
+            grade_label=framework.grades.get(item.overall, item.overall),
+            practitioner_name=practitioner.name if practitioner else None,
+            summary=Redactor.about(session, child)(mad.summary))))
+    # One message per person a day, however many audits became final: each draft named with its reference.
+    digest = MessageKey(PHASE, cycle.month, f"MAD-drafts-{ctx.timescales.today(ctx.now).isoformat()}", "draft")
+    for person in team:
+        enqueue_digest(session, ctx, digest, person, drafts,
+                       lambda items, person=person: compose_mad_drafts(recipient_name=person.name,
+                                                                       month=cycle.month, drafts=items))
     session.flush()
-    return created
+    return len(drafts)
 
 
 def approve(session: Session, ctx: AppContext, *, reference: str, by: str) -> MakeADifference:

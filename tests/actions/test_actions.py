@@ -154,6 +154,73 @@ def test_escalate_after_missed_runs_sends_every_missed_step_once(s, authority, s
     assert all("11 working days overdue" in x for x in subjects)
 
 
+@pytest.fixture
+def three_actions(s, authority, settings, smtp_server) -> list[Action]:
+    """Three open actions of one owner, all due 15 December; setup mail cleared."""
+    draw(s, build_context("2026-11-23T09:00", settings=settings), month=DEC, size=1, seed=21)
+    s.commit()
+    [audit] = s.scalars(select(Audit))
+    owner = audit.child.key_worker
+    form = valid_form(owner.id, today=SUBMITTED)
+    form["actions"] = [{"description": f"Task {n} for the chronology", "owner_id": owner.id, "due": DUE.isoformat()}
+                       for n in (1, 2, 3)]
+    submit(s, build_context(f"{SUBMITTED}T10:00", settings=settings), reference=audit.reference, data=form,
+           by=audit.auditor_id)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+    smtp_server.received.clear()
+    return list(s.scalars(select(Action).order_by(Action.reference)))
+
+
+def test_actions_of_one_owner_due_the_same_day_are_one_reminder_and_one_escalation_each(
+        s, authority, settings, smtp_server, three_actions) -> None:
+    people = _people(s, three_actions[0])
+    references = [a.reference for a in three_actions]
+
+    reminded = [_run(s, authority, settings, now) for now in ["2026-12-11T09:00", "2026-12-11T15:00"]]
+    reminders = [r.message for r in smtp_server.received]
+    smtp_server.received.clear()
+    escalated = [_run(s, authority, settings, now) for now in ["2026-12-16T09:00", "2026-12-16T15:00"]]
+    overdue = [r.message for r in smtp_server.received]
+
+    assert [x.reminders for x in reminded] == [2, 0]
+    assert [x.escalations for x in escalated] == [2, 0]
+    assert sorted(m["To"].split("<")[-1].rstrip(">") for m in reminders) == sorted(
+        people["owner"] + people["team_manager"])
+    assert sorted(m["To"].split("<")[-1].rstrip(">") for m in overdue) == sorted(
+        people["owner"] + people["team_manager"])
+    assert {m["Subject"] for m in reminders} == {
+        "Reminder: 3 actions are due soon, the first by 17:00 on Tuesday 15 December 2026"}
+    assert {m["Subject"] for m in overdue} == {
+        "Overdue actions: 3 escalations, not recorded as done by their due date"}
+    for message in reminders + overdue:
+        body = message.get_body(("plain",)).get_content()
+        assert [r for r in references if f"auditcycle action done {r} --by" in body] == references
+    assert {m["Importance"] for m in overdue} == {"high"}
+
+
+def test_an_action_due_soon_added_later_the_same_day_is_reminded_once_more(
+        s, authority, settings, smtp_server, three_actions) -> None:
+    owner = three_actions[0].owner
+    _run(s, authority, settings, "2026-12-11T09:00")
+    # A fourth action of the same owner, due the same day, is recorded that afternoon.
+    late = Action(reference=f"{three_actions[0].audit.reference}-ACT9", audit_id=three_actions[0].audit_id,
+                  description="Task 9 for the chronology", owner_id=owner.id, due_date=DUE,
+                  status=ActionStatus.OPEN, created_at=three_actions[0].created_at,
+                  recorded_at=three_actions[0].recorded_at)
+    s.add(late)
+    s.commit()
+
+    later = _run(s, authority, settings, "2026-12-11T15:00")
+    again = _run(s, authority, settings, "2026-12-11T16:00")
+
+    to_owner = [r.message["Subject"] for r in smtp_server.received if r.rcpt_tos == [owner.email]]
+    assert (later.reminders, again.reminders) == (2, 0)
+    assert to_owner == ["Reminder: 3 actions are due soon, the first by 17:00 on Tuesday 15 December 2026",
+                        f"Reminder: action {late.reference} is due by 17:00 on Tuesday 15 December 2026 "
+                        "(2 working days left)"]
+
+
 @pytest.mark.parametrize(("now", "next_working_day"), [
     ("2026-12-19T09:00", "2026-12-21T09:00"),  # Saturday
     ("2026-12-25T09:00", "2026-12-29T09:00"),  # Christmas Day

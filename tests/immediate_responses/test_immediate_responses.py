@@ -54,6 +54,28 @@ def test_raise_ir_mid_audit_notifies_service_manager_marked_high(s, authority, s
     assert "Thursday 10 December 2026 at 15:10" in alert.message["Subject"]
 
 
+def test_two_responses_for_one_service_manager_on_one_day_go_as_two_messages_at_once(
+        s, authority, settings, audit, smtp_server) -> None:
+    managers = sorted(sm.email for sm in _service_managers(s, audit))
+    first = raise_ir(s, _at("2026-12-09T10:00", settings), reference=audit.reference, by=audit.auditor_id,
+                     reason="Child left alone overnight")
+    s.commit()
+    deliver(engine=authority, settings=settings)
+    sent_first = [r.message["Subject"] for r in smtp_server.received]
+
+    second = raise_ir(s, _at("2026-12-09T11:00", settings), reference=audit.reference, by=audit.auditor_id,
+                      reason="No safety plan in place")
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    # Never held for a digest: each is its own message, delivered on the run that raised it.
+    assert len(sent_first) == 1 and first.reference in sent_first[0]
+    assert [sorted(r.rcpt_tos) for r in smtp_server.received] == [managers, managers]
+    assert [ir.reference in r.message["Subject"] for r in smtp_server.received for ir in (first, second)] == [
+        True, False, False, True]
+    assert {r.message["Importance"] for r in smtp_server.received} == {"high"}
+
+
 def test_same_day_response_is_recorded_as_such(s, authority, settings, audit) -> None:
     ir = raise_ir(s, _at("2026-12-09T10:00", settings), reference=audit.reference, by=audit.auditor_id,
                   reason="Concern")

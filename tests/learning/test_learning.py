@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import vobject
-from conftest import PLANTED
+from conftest import PLANTED, QA_MANAGER
 from factories import context_at as ctx_at
 from icalendar import Calendar
 from sqlalchemy import func, select
@@ -73,6 +73,10 @@ def _close(s, settings, cycle: AuditCycle, now: str = AFTER_CLOSURE) -> None:
     """Close moderation through the real phase: every submitted audit not selected becomes final."""
     select_for_moderation(s, ctx_at(now, settings), cycle=cycle)
     s.commit()
+
+
+def QA_MANAGER_EMAIL(s) -> str:  # noqa: N802 - read like the QA_MANAGER constant
+    return s.get(Staff, QA_MANAGER).email
 
 
 def _ours(received) -> list:
@@ -146,11 +150,79 @@ def test_draft_summaries_from_good_finalised_audits_email_the_qa_team_once(s, au
     assert rows[0].practitioner_id == audits[0].child.key_worker_id
     team = _qa_team(s)
     assert len(team) == 4
+    # Both drafts of the day in one message to each member of the team, each under its own reference.
     received = Counter(r.rcpt_tos[0] for r in _ours(smtp_server.received))
-    assert received == {person.email: 2 for person in team}
-    [message] = [m for m in _to(smtp_server.received, team[0].email) if rows[0].reference in m["Subject"]]
+    assert received == {person.email: 1 for person in team}
+    [message] = _to(smtp_server.received, team[0].email)
     body = message.get_body(("plain",)).get_content()
-    assert "trusts the worker" in body and audits[0].child_id in body and "Good" in message["Subject"]
+    assert message["Subject"] == "Make a Difference summaries to approve: 2 drafts from December 2026"
+    assert "trusts the worker" in body and audits[0].child_id in body and "(Good)" in body
+    for row in rows:
+        assert f"auditcycle mad approve {row.reference} --by YOUR_STAFF_ID" in body
+
+
+def _final_good(s, settings, audits: list[Audit],
+                times: tuple[str, ...] = (SUBMIT_NOW, AFTER_DUE, "2027-01-07T14:00", "2027-01-08T10:00")) -> None:
+    """Submit each audit good, then select, moderate good and agree it at the times given, so it is final."""
+    submitted, selected, decided, agreed = times
+    for audit in audits:
+        _submit(s, settings, audit, "good", strengths=f"Strengths seen in case {audit.child_id}.", now=submitted)
+    s.commit()
+    select_for_moderation(s, ctx_at(selected, settings), cycle=audits[0].cycle)
+    psw = _role(s, Role.PRINCIPAL_SOCIAL_WORKER)[0]
+    director = _role(s, Role.ASSISTANT_DIRECTOR)[0]
+    for audit in audits:
+        record_moderation(s, ctx_at(decided, settings), reference=audit.reference, by=psw.id,
+                          grade="good", domains={}, note="")
+        agree_moderation(s, ctx_at(agreed, settings), reference=audit.reference, by=director.id)
+    s.commit()
+
+
+def test_fifteen_drafts_on_one_day_reach_each_of_the_qa_team_as_one_message_naming_all(s, authority, settings,
+                                                                                        smtp_server) -> None:
+    cycle, audits = _drawn(s, settings, size=15)
+    _final_good(s, settings, audits)
+    _close(s, settings, cycle)
+
+    created = draft_summaries(s, ctx_at(AFTER_CLOSURE, settings), cycle=cycle)
+    s.commit()
+    again = draft_summaries(s, ctx_at("2027-01-18T15:00", settings), cycle=cycle)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    assert (created, again) == (15, 0)
+    team = _qa_team(s)
+    assert Counter(r.rcpt_tos[0] for r in _ours(smtp_server.received)) == {p.email: 1 for p in team}
+    [message] = _to(smtp_server.received, QA_MANAGER_EMAIL(s))
+    body = message.get_body(("plain",)).get_content()
+    assert message["Subject"] == "Make a Difference summaries to approve: 15 drafts from December 2026"
+    references = sorted(f"MAD-{a.reference}" for a in audits)
+    assert sorted(r for r in references if f"auditcycle mad approve {r} --by YOUR_STAFF_ID" in body) == references
+    for audit in audits:
+        assert f"Strengths seen in case {audit.child_id}." in body
+
+
+def test_a_draft_made_later_the_same_day_is_told_once_on_its_own(s, authority, settings, smtp_server) -> None:
+    cycle, audits = _drawn(s, settings, size=4)
+    _final_good(s, settings, audits[:3])
+    _close(s, settings, cycle)
+    draft_summaries(s, ctx_at(AFTER_CLOSURE, settings), cycle=cycle)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+    # The fourth form arrives late, is moderated after closure, and becomes final that afternoon.
+    _final_good(s, settings, audits[3:],
+                ("2027-01-18T09:30", "2027-01-18T10:00", "2027-01-18T11:00", "2027-01-18T12:00"))
+
+    later = draft_summaries(s, ctx_at("2027-01-18T14:00", settings), cycle=cycle)
+    s.commit()
+    again = draft_summaries(s, ctx_at("2027-01-18T16:00", settings), cycle=cycle)
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    assert (later, again) == (1, 0)
+    subjects = [m["Subject"] for m in _to(smtp_server.received, QA_MANAGER_EMAIL(s))]
+    assert subjects == ["Make a Difference summaries to approve: 3 drafts from December 2026",
+                        f"Make a Difference summary to approve: MAD-{audits[3].reference} (Good)"]
 
 
 def test_draft_summary_keeps_the_strengths_as_written_and_mails_them_redacted(s, authority, settings,

@@ -45,6 +45,10 @@ ACTION = actions.ActionFacts(
     action_ref=f"{AUDIT}-ACT1", audit_ref=AUDIT, month=MONTH, child_id=CHILD,
     description="Update the chronology to include J.'s change of school", owner_id="S0042",
     owner_name="Sam Owusu", due=date(2027, 1, 15))
+ACTION_TWO = actions.ActionFacts(
+    action_ref="A-2026-12-011-ACT2", audit_ref="A-2026-12-011", month=MONTH, child_id="C000456",
+    description="Hold a core group meeting & share <the plan>", owner_id="S0043", owner_name="Lee Park",
+    due=date(2027, 1, 13))
 
 
 def _invite(summary: str, *, minutes: int = 60, sequence: int = 0) -> Invite:
@@ -193,9 +197,16 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         ACTION, recipient_name="Sam Owusu", working_days_left=2),
     "action_reminder--due-today": lambda: actions.compose_action_reminder(
         ACTION, recipient_name="Sam Owusu", working_days_left=0),
+    "action_reminders": lambda: actions.compose_action_reminders(recipient_name="Terry Manager", items=[
+        actions.ReminderItem(ACTION, working_days_left=2), actions.ReminderItem(ACTION_TWO, working_days_left=0)]),
     "action_reopened": lambda: actions.compose_action_reopened(
         ACTION, recipient_name="Sam Owusu", reviewer_name="Terry Manager",
         reason="The chronology still omits J.'s school move.", reopen_count=2),
+    "actions_overdue": lambda: actions.compose_actions_overdue(recipient_name="Terry Manager", items=[
+        actions.OverdueItem(ACTION, capacity="the owner's team manager", working_days_overdue=1, step=1, steps=3,
+                            max_days=31),
+        actions.OverdueItem(ACTION_TWO, capacity="the owner's team manager", working_days_overdue=5, step=2,
+                            steps=3, max_days=31)]),
     "audit_notice": _notice,
     "audit_notice--allocated-only": lambda: _notice(involved=False),
     "audit_notice--involved-only": lambda: _notice(allocated=False),
@@ -244,6 +255,12 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "mad_draft--no-strengths": lambda: learning.compose_mad_draft(
         recipient_name="Quinn Manager", reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, month=MONTH,
         grade_label="Outstanding", practitioner_name=None, summary="  "),
+    "mad_drafts": lambda: learning.compose_mad_drafts(
+        recipient_name="Quinn Manager", month=MONTH, drafts=[
+            learning.MadDraft(reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, grade_label="Good",
+                              practitioner_name="Sam Owusu", summary="J. trusts the worker; visits are <never> rushed."),
+            learning.MadDraft(reference="MAD-A-2026-12-011", audit_ref="A-2026-12-011", child_id="C000456",
+                              grade_label="Outstanding", practitioner_name=None, summary="  ")]),
     "mad_interview": lambda: learning.compose_mad_interview(
         _invite("Make a Difference interview (MAD-I-3)"), recipient_name="Sam Owusu", reference="MAD-I-3",
         practitioner_name="Sam Owusu", interviewer_name="Pat Improver",
