@@ -1,14 +1,14 @@
 """the auditor's conversation with the team manager is a kind of meeting
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-03 13:30:00.000000
 """
 from alembic import op
 
 
 revision = '0020'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

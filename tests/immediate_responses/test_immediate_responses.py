@@ -39,6 +39,11 @@ def _check(s, authority, settings, now: str):
     return result
 
 
+def _alerts(smtp_server) -> list:
+    """The mail an Immediate Response sends, without the invites to the auditor's talk with the team manager."""
+    return [r for r in smtp_server.received if not r.message["Subject"].startswith("Team manager conversation")]
+
+
 def test_raise_ir_mid_audit_notifies_service_manager_marked_high(s, authority, settings, audit,
                                                                  smtp_server) -> None:
     ir = raise_ir(s, _at("2026-12-09T15:10", settings), reference=audit.reference, by=audit.auditor_id,
@@ -47,8 +52,7 @@ def test_raise_ir_mid_audit_notifies_service_manager_marked_high(s, authority, s
     deliver(engine=authority, settings=settings)
 
     assert ir.deadline_at - ir.raised_at == timedelta(hours=24)
-    # Beside the alert, only the invites to the auditor's conversation with the team manager go out.
-    [alert] = [r for r in smtp_server.received if not r.message["Subject"].startswith("Team manager conversation")]
+    [alert] = _alerts(smtp_server)
     assert alert.rcpt_tos == [sm.email for sm in _service_managers(s, audit)]
     assert alert.message["Importance"] == "high"
     assert "Thursday 10 December 2026 at 15:10" in alert.message["Subject"]
@@ -61,7 +65,7 @@ def test_two_responses_for_one_service_manager_on_one_day_go_as_two_messages_at_
                      reason="Child left alone overnight")
     s.commit()
     deliver(engine=authority, settings=settings)
-    sent_first = [r.message["Subject"] for r in smtp_server.received]
+    sent_first = [r.message["Subject"] for r in _alerts(smtp_server)]
 
     second = raise_ir(s, _at("2026-12-09T11:00", settings), reference=audit.reference, by=audit.auditor_id,
                       reason="No safety plan in place")
@@ -70,10 +74,10 @@ def test_two_responses_for_one_service_manager_on_one_day_go_as_two_messages_at_
 
     # Never held for a digest: each is its own message, delivered on the run that raised it.
     assert len(sent_first) == 1 and first.reference in sent_first[0]
-    assert [sorted(r.rcpt_tos) for r in smtp_server.received] == [managers, managers]
-    assert [ir.reference in r.message["Subject"] for r in smtp_server.received for ir in (first, second)] == [
+    assert [sorted(r.rcpt_tos) for r in _alerts(smtp_server)] == [managers, managers]
+    assert [ir.reference in r.message["Subject"] for r in _alerts(smtp_server) for ir in (first, second)] == [
         True, False, False, True]
-    assert {r.message["Importance"] for r in smtp_server.received} == {"high"}
+    assert {r.message["Importance"] for r in _alerts(smtp_server)} == {"high"}
 
 
 def test_same_day_response_is_recorded_as_such(s, authority, settings, audit) -> None:
