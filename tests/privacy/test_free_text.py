@@ -82,7 +82,8 @@ def _texts():
     from auditcycle.demo.replay import Texts
 
     return Texts(themes=(THEME,), actions=(PLANT,), strengths=(PLANT,), feedback=(PLANT,), family_summary=PLANT,
-                 ir_reasons=(PLANT, PLANT), ir_answer=PLANT, supervision_answer=PLANT, dispute_note=PLANT,
+                 ir_reasons=(PLANT, PLANT), ir_answer=PLANT, supervision_answer=PLANT, gap_confirmed=PLANT,
+                 gap_dismissed=PLANT, dispute_note=PLANT,
                  moderation_changed=PLANT, moderation_agreed=PLANT, observation_note=PLANT, done_note=PLANT,
                  sign_off_note=PLANT)
 
