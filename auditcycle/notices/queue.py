@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
+from auditcycle.immediate_responses.supervision_gaps import decision_command, since_label, suspected_gaps
 from auditcycle.models import Audit, AuditCycle, Staff, SupervisionGap, Team
 from auditcycle.models.enums import AuditKind, AuditStatus
-from auditcycle.immediate_responses.supervision_gaps import decision_command, since_label, suspected_gaps
 from auditcycle.notifications.notices import AllocationItem, GapNote, NoticeItem, compose_notice, day_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import AUDIT_PEOPLE, TEAM_MANAGER, Directory
