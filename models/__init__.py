@@ -17,6 +17,7 @@ from auditcycle.models.outbox import OutboxItem, OutboxMessage
 from auditcycle.models.phase_run import PhaseRun
 from auditcycle.models.report import ReportEdition
 from auditcycle.models.submission import Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
+from auditcycle.models.supervision_gap import SupervisionGap
 from auditcycle.models.theme_plan import PlannedTheme
 from auditcycle.models.trail import TrailEntry
 
@@ -24,5 +25,5 @@ __all__ = [
     "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "DrawRequest", "Event",
     "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Installation", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "ReportEdition", "Service",
-    "Staff", "Submission", "Team", "TrailEntry", "TrendFlag",
+    "Staff", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
 ]

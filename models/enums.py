@@ -82,6 +82,13 @@ class ResponseTrigger(StrEnum):
     SAFEGUARDING_CONCERN = "safeguarding_concern"
 
 
+class SupervisionGapStatus(StrEnum):
+    SUSPECTED = "suspected"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+    RAISED_AUTOMATICALLY = "raised_automatically"
+
+
 class ResponseStatus(StrEnum):
     OPEN = "open"
     RESPONDED = "responded"

@@ -10,6 +10,15 @@ from auditcycle.notifications.render import render
 
 
 @dataclass(frozen=True)
+class GapNote:
+    """What the records show of a sampled child's supervision, and what the auditor must do about it."""
+
+    shown: str          # e.g. "no supervision since 22 May 2026"
+    decide_by_label: str
+    command: str
+
+
+@dataclass(frozen=True)
 class NoticeItem:
     """One audit as a notice lists it: references and roles only."""
 
@@ -18,6 +27,7 @@ class NoticeItem:
     role: str
     auditor_name: str
     due_label: str
+    gap: "GapNote | None" = None  # told to the team manager: the auditor will confirm it with them
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class AllocationItem:
     team: str
     buddy_name: str | None = None
     buddy_note: str | None = None
+    gap: "GapNote | None" = None  # the auditor confirms or dismisses it
 
 
 def day_label(day: date) -> str:
@@ -44,11 +55,14 @@ def month_label(month: Month) -> str:
 
 
 def compose_notice(*, recipient_name: str, month: Month, due: date, items: Sequence[NoticeItem],
-                   allocated: Sequence[AllocationItem], lookback_months: int, guidance_url: str) -> Composed:
+                   allocated: Sequence[AllocationItem], lookback_months: int, guidance_url: str,
+                   gap_months: int = 6, response_hours: int = 24) -> Composed:
     """Compose one person's digest for the month: audits allocated to them and records they are involved with."""
     return render("audit_notice", recipient_name=recipient_name, month_label=month_label(month),
                   due_label=day_label(due), items=list(items), allocated=list(allocated),
-                  lookback_months=lookback_months, guidance_url=guidance_url)
+                  lookback_months=lookback_months, guidance_url=guidance_url,
+                  gaps_allocated=[i for i in allocated if i.gap], gaps_involved=[i for i in items if i.gap],
+                  gap_months=gap_months, response_hours=response_hours)
 
 
 def compose_withdrawal(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, reason: Redacted) -> Composed:

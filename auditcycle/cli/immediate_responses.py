@@ -1,4 +1,4 @@
-"""Commands of Immediate Responses: raise one, answer one."""
+"""Commands of Immediate Responses: raise one, answer one, confirm or dismiss a supervision gap."""
 # Each command imports the domain inside its body, so `auditcycle --help` and unrelated commands start fast.
 from typing import Annotated
 
@@ -41,3 +41,27 @@ def respond_command(
         same_day = ir.same_day
     deliver_queued()
     console.print(f"{response_ref} answered{' the same day' if same_day else ''}.")
+
+
+@app.command("supervision-gap")
+@guarded
+def supervision_gap_command(
+    audit_ref: Annotated[str, typer.Argument(help="The audit whose records show a supervision gap.")],
+    decision: Annotated[str, typer.Argument(help="confirm (raise the Immediate Response) or dismiss (not a gap).")],
+    by: ByOption,
+    reason: Annotated[str, typer.Option("--reason", help="What the records and the team manager showed.")],
+    now: NowOption = None,
+) -> None:
+    """Confirm a supervision gap the records show, raising the Immediate Response, or dismiss it with the reason."""
+    from auditcycle.immediate_responses.supervision_gaps import decide_gap
+
+    with unit_of_work(now) as (session, ctx):
+        gap = decide_gap(session, ctx, reference=audit_ref, decision=decision, reason=reason, by=by)
+        response = gap.response
+        said = (response.reference, response.deadline_at.astimezone(ctx.tz)) if response else None
+    deliver_queued()
+    if said:
+        console.print(f"{audit_ref}: supervision gap confirmed; {said[0]} raised, the service manager must "
+                      f"respond by {said[1]:%a %d %b %Y %H:%M}.")
+    else:
+        console.print(f"{audit_ref}: supervision gap dismissed; the reason is kept.")

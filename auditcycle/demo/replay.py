@@ -3,9 +3,9 @@
 The schedule is the production calendar: the sample on the sampling day of the month before, chasing,
 escalation and observations on working days, Immediate Response checks around the clock, moderation
 after the due date and at closure, and the report on its working day of the next month. The decisions
-people make in between (forms with grades and actions, late forms, disputes, answers to Immediate
-Responses, moderation outcomes, sign-offs, observations, approvals) are synthetic, drawn from
-`random.Random` so one seed always replays the same month.
+people make in between (forms with grades and actions, late forms, disputes, findings on supervision
+gaps, answers to Immediate Responses, moderation outcomes, sign-offs, observations, approvals) are
+synthetic, drawn from `random.Random` so one seed always replays the same month.
 
 Nothing here imports the flows: the caller passes the function that runs a phase, so data still flows
 one way and the plan can be tested on its own. Every decision is skipped when its record already
@@ -29,6 +29,7 @@ from auditcycle.core.context import AppContext, build_context
 from auditcycle.core.errors import UserError
 from auditcycle.core.timescales import Timescales
 from auditcycle.immediate_responses.lifecycle import respond
+from auditcycle.immediate_responses.supervision_gaps import decide_gap, suspected_gaps
 from auditcycle.learning.culture import approve
 from auditcycle.models import (
     Action,
@@ -41,6 +42,7 @@ from auditcycle.models import (
     OutboxMessage,
     Staff,
     Submission,
+    SupervisionGap,
 )
 from auditcycle.models.enums import (
     ActionStatus,
@@ -53,6 +55,7 @@ from auditcycle.models.enums import (
     ResponseStatus,
     ResponseTrigger,
     Role,
+    SupervisionGapStatus,
 )
 from auditcycle.moderation.panel import agree_moderation, awaiting_director, record_moderation
 from auditcycle.observations.assignment import record_observation
@@ -74,6 +77,7 @@ ACTION_DONE_SHARE = 0.85
 OBSERVED_BY_MID_MONTH, OBSERVED_BY_MONTH_END = 0.45, 0.85
 RELATIONSHIPS = ("mother", "father", "carer", "grandmother")
 OUTCOMES, OUTCOME_WEIGHTS = ("spoke", "declined", "unreachable"), (6, 1, 2)
+GAP_CONFIRMED_SHARE = 0.6  # of the supervision gaps the records show, how many the auditor confirms
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ class Texts:
     ir_reasons: tuple[str, str] = ("Recent bruising reported by school, not yet followed up",
                                    "No plan for a child who has been missing from home twice this month")
     ir_answer: str = "Strategy discussion held; a safety plan is in place."
+    gap_confirmed: str = "No supervision on the file or elsewhere; the team manager agrees."
+    gap_dismissed: str = "Supervision is recorded on the team's own log; the import was behind."
     supervision_answer: str = "Supervision booked for this week with the team manager."
     dispute_note: str = "The grade does not reflect the direct work done with the child."
     moderation_changed: str = "Changed: the record supports a different grade."
@@ -374,6 +380,8 @@ def schedule_phases(ctx: AppContext, calendar: MonthCalendar) -> Schedule:
     s.add(at(calendar.sampling, "notify"), "notify")
     s.add(at(calendar.sampling, "book"), "book")
     s.add(_at(ts, calendar.sampling, 8, 5), "plan")
+    # Auditors check the supervision gaps the notices named, then service managers answer the confirmed ones.
+    s.add(_at(ts, calendar.sampling, 11), "decide-supervision-gaps")
     s.add(_at(ts, calendar.sampling, 14), "answer-sampling-responses")
     # Every working day of the month: chase and escalate. Observations are assigned on the first working
     # day; their reminders can fall due only on the reminder days before the due date and on the due date.
@@ -491,8 +499,23 @@ def answer_planned(session: Session, ctx: AppContext, plan: AuditPlan, texts: Te
     return len(open_)
 
 
+def decide_supervision_gaps(session: Session, ctx: AppContext, month: Month, *, seed: int,
+                            texts: Texts = DEMO_TEXTS) -> int:
+    """Confirm or dismiss, as each auditor, the month's undecided supervision gaps; return how many were decided."""
+    audits = {a.id: a for a in month_audits(session, month)}
+    decided = 0
+    for audit_id, gap in sorted(suspected_gaps(session, list(audits)).items()):
+        audit = audits[audit_id]
+        confirm = random.Random(f"{seed}:{audit.reference}:gap").random() < GAP_CONFIRMED_SHARE
+        decide_gap(session, ctx, reference=audit.reference, decision="confirm" if confirm else "dismiss",
+                   reason=texts.gap_confirmed if confirm else texts.gap_dismissed,
+                   by=audit.auditor_id or _first_with_role(session, Role.QA_MANAGER).id)
+        decided += 1
+    return decided
+
+
 def answer_sampling_responses(session: Session, ctx: AppContext, month: Month, texts: Texts = DEMO_TEXTS) -> int:
-    """Answer the supervision-gap Immediate Responses the draw raised; return how many were answered."""
+    """Answer the supervision-gap Immediate Responses the auditors confirmed; return how many were answered."""
     ids = [a.id for a in month_audits(session, month)]
     open_ = session.scalars(select(ImmediateResponse).where(
         ImmediateResponse.audit_id.in_(ids), ImmediateResponse.trigger == ResponseTrigger.SUPERVISION_GAP,
@@ -585,8 +608,12 @@ def sign_off_action(session: Session, ctx: AppContext, reference: str, texts: Te
 def nothing_to_do(session: Session, condition: str, month: Month) -> bool:
     """Say whether a conditional step would find nothing to act on, so it can be skipped."""
     if condition == "open-responses":
+        # An undecided supervision gap is the phase's business too: it raises it once its deadline passes.
         return session.scalar(select(ImmediateResponse.id).where(
-            ImmediateResponse.status == ResponseStatus.OPEN).limit(1)) is None
+            ImmediateResponse.status == ResponseStatus.OPEN).limit(1)) is None and session.scalar(
+            select(SupervisionGap.id).join(Audit, SupervisionGap.audit_id == Audit.id).where(
+                SupervisionGap.status == SupervisionGapStatus.SUSPECTED,
+                Audit.status.not_in((AuditStatus.REPLACED, AuditStatus.WITHDRAWN))).limit(1)) is None
     if condition == "open-audits":
         return not any(a.status in (AuditStatus.ALLOCATED, AuditStatus.NOTIFIED, AuditStatus.BOOKED)
                        for a in month_audits(session, month))
@@ -681,6 +708,8 @@ def _decide(session: Session, ctx: AppContext, step: Step, plan: MonthPlan | Non
         return int(dispute_planned(session, ctx, audit_plan, texts))
     if step.kind == "respond":
         return answer_planned(session, ctx, audit_plan, texts)
+    if step.kind == "decide-supervision-gaps":
+        return decide_supervision_gaps(session, ctx, month, seed=seed, texts=texts)
     if step.kind == "answer-sampling-responses":
         return answer_sampling_responses(session, ctx, month, texts)
     if step.kind == "moderation-outcomes":

@@ -35,7 +35,7 @@ def _facts(session: Session, ir: ImmediateResponse, ctx: AppContext) -> Response
     return ResponseFacts(
         response_ref=ir.reference, audit_ref=audit.reference, child_id=audit.child_id, team=audit.child.team.name,
         reason=redact(ir.reason), raised_label=_label(ir.raised_at, ctx),
-        raised_by_name=ir.raised_by.name if ir.raised_by else "the supervision check at sampling",
+        raised_by_name=ir.raised_by.name if ir.raised_by else "the supervision check, undecided by the auditor in time",
         deadline_label=_label(ir.deadline_at, ctx), hours=ctx.settings.framework.immediate_response_hours,
         responder_name=responder.name if responder else None,
         responded_label=_label(ir.responded_at, ctx) if ir.responded_at else None, same_day=ir.same_day,

@@ -6,15 +6,22 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
-from auditcycle.models import Audit, AuditCycle, Staff, Team
+from auditcycle.immediate_responses.supervision_gaps import decision_command, since_label, suspected_gaps
+from auditcycle.models import Audit, AuditCycle, Staff, SupervisionGap, Team
 from auditcycle.models.enums import AuditKind, AuditStatus
-from auditcycle.notifications.notices import AllocationItem, NoticeItem, compose_notice, day_label
+from auditcycle.notifications.notices import AllocationItem, GapNote, NoticeItem, compose_notice, day_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
-from auditcycle.people.directory import AUDIT_PEOPLE, Directory
+from auditcycle.people.directory import AUDIT_PEOPLE, TEAM_MANAGER, Directory
 
 PHASE = "notify"
 KIND_LABELS = {AuditKind.DEEP_DIVE: "deep dive", AuditKind.DIP_SAMPLE: "dip sample",
                AuditKind.GOOD_PRACTICE: "good practice example"}
+
+
+def _gap_note(ctx: AppContext, gap: SupervisionGap, audit: Audit) -> GapNote:
+    deadline = gap.decide_by.astimezone(ctx.tz)
+    return GapNote(shown=since_label(gap), decide_by_label=f"{deadline:%H:%M} on {day_label(deadline.date())}",
+                   command=decision_command(audit.reference, audit.auditor_id))
 
 
 def _digest_ref(month: Month, refs: list[str]) -> str:
@@ -31,23 +38,26 @@ def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> in
     directory = Directory(session)
     teams = {t.id: t.name for t in session.scalars(select(Team))}
     due = day_label(cycle.due_date)
+    gaps = suspected_gaps(session, [a.id for a in audits])
     notices: dict[str, tuple[Staff, list[NoticeItem]]] = {}
     allocations: dict[str, tuple[Staff, list[AllocationItem]]] = {}
     for audit in audits:
         child, auditor = audit.child, audit.auditor
+        gap = _gap_note(ctx, gaps[audit.id], audit) if audit.id in gaps else None
         for person in directory.involved(child):
             if auditor is not None and person.staff.id == auditor.id:
                 continue
             notices.setdefault(person.staff.id, (person.staff, []))[1].append(NoticeItem(
                 audit_ref=audit.reference, child_id=child.id, role=person.role,
-                auditor_name=auditor.name if auditor else "to be confirmed", due_label=due))
+                auditor_name=auditor.name if auditor else "to be confirmed", due_label=due,
+                gap=gap if person.role == TEAM_MANAGER else None))
         if auditor is not None:
             buddy = audit.buddy
             allocations.setdefault(auditor.id, (auditor, []))[1].append(AllocationItem(
                 audit_ref=audit.reference, child_id=child.id, child_initials=child.initials,
                 kind_label=KIND_LABELS[audit.kind], team=teams[child.team_id],
                 buddy_name=buddy.name if buddy else None,
-                buddy_note=f"Paired with experienced auditor {buddy.name}." if buddy else None))
+                buddy_note=f"Paired with experienced auditor {buddy.name}." if buddy else None, gap=gap))
             if buddy is not None:
                 allocations.setdefault(buddy.id, (buddy, []))[1].append(AllocationItem(
                     audit_ref=audit.reference, child_id=child.id, child_initials=child.initials,
@@ -62,7 +72,8 @@ def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> in
         allocated = allocations.get(staff_id, (staff, []))[1]
         message = compose_notice(recipient_name=staff.name, month=cycle.month, due=cycle.due_date, items=items,
                                  allocated=allocated, lookback_months=framework.audit_lookback_months,
-                                 guidance_url=framework.guidance_url)
+                                 guidance_url=framework.guidance_url, gap_months=framework.supervision_gap_months,
+                                 response_hours=framework.immediate_response_hours)
         refs = [f"n:{i.audit_ref}" for i in items] + [f"a:{i.audit_ref}" for i in allocated]
         queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, _digest_ref(cycle.month, refs), "notice"), staff, message) is not None
     session.flush()

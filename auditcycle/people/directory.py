@@ -31,6 +31,9 @@ def recipient(staff: Staff) -> Recipient:
 
 
 
+TEAM_MANAGER = "team manager"  # the capacity in which the key worker's team manager is told
+
+
 @dataclass(frozen=True)
 class Involved:
     """Someone told about an audit, and in what capacity."""
@@ -59,7 +62,7 @@ class Directory:
         people: list[Involved] = []
         if child.key_worker is not None:
             people.append(Involved(child.key_worker, "allocated key worker"))
-        people += [Involved(s, "team manager") for s in self.team_managers_of(child)]
+        people += [Involved(s, TEAM_MANAGER) for s in self.team_managers_of(child)]
         people += [Involved(s, "service manager") for s in self.service_managers.get(child.team.service_id, [])]
         if child.iro is not None:
             people.append(Involved(child.iro, "independent reviewing officer"))

@@ -111,6 +111,7 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "submit": (_any(_auditor, _qa_team), "the audit's auditor, or the QA team"),
     "raise-ir": (_any(_auditor, _moderator_of_audit, _qa_team),
                  "the audit's auditor, any moderator of the audit, the QA team"),
+    "supervision-gap": (_any(_auditor, _qa_team), "the audit's auditor, or the QA team"),
     "respond": (_any(_service_manager_of_child, _role(Role.ASSISTANT_DIRECTOR)),
                 "the service manager of the child's team, or an assistant director"),
     "dispute": (_key_worker_or_their_managers, "the child's key worker, or their team manager or service manager"),

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
+from auditcycle.immediate_responses.supervision_gaps import record_suspected_gaps
 from auditcycle.models import AuditCycle
 from auditcycle.models.enums import AuditKind, CycleKind
 from auditcycle.people.permissions import authorise
@@ -36,7 +37,6 @@ from auditcycle.sampling.cycle import (
     auditor_pool,
     choose_seed,
     eligible_candidates,
-    raise_supervision_gaps,
     sample_and_allocate,
 )
 from auditcycle.sampling.requests import COMMANDS, LABELS, Asked, check_request, get_request, reference_of
@@ -60,7 +60,7 @@ class AdhocSummary:
     audits: int = 0
     eligible: int = 0
     teams: dict[str, int] = field(default_factory=dict)
-    immediate_responses: int = 0
+    supervision_gaps: int = 0  # suspected, for the auditor to confirm or dismiss
 
 
 def find_repeat(session: Session, ctx: AppContext, asked: Asked) -> AuditCycle | None:
@@ -135,7 +135,7 @@ def draw_adhoc(session: Session, ctx: AppContext, *, request: str, by: str | Non
     summary.teams = add_audits(session, ctx, cycle, [(c, AUDIT_KINDS[asked.kind]) for c in sample], allocations,
                                stem=cycle.reference)
     summary.audits = len(sample)
-    summary.immediate_responses = raise_supervision_gaps(session, ctx, cycle)
+    summary.supervision_gaps = record_suspected_gaps(session, ctx, cycle)
     return summary
 
 

@@ -9,14 +9,13 @@ from sqlalchemy.orm import Session, aliased
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
-from auditcycle.immediate_responses.lifecycle import raise_response
-from auditcycle.models import Audit, AuditCycle, Child, ImmediateResponse, Nomination, Staff, Team
+from auditcycle.immediate_responses.supervision_gaps import record_suspected_gaps
+from auditcycle.models import Audit, AuditCycle, Child, Nomination, Staff, Team
 from auditcycle.models.enums import (
     AuditKind,
     AuditStatus,
     Cohort,
     CycleKind,
-    ResponseTrigger,
 )
 from auditcycle.people.cases import case_of, cases_of
 from auditcycle.people.directory import Directory
@@ -55,7 +54,7 @@ class DrawSummary:
     good_practice: int = 0
     eligible: int = 0
     teams: dict[str, int] = field(default_factory=dict)
-    immediate_responses: int = 0
+    supervision_gaps: int = 0  # suspected, for the auditor to confirm or dismiss
 
 
 def cycle_reference(kind: CycleKind, month: Month) -> str:
@@ -227,31 +226,8 @@ def draw(
     for nomination in nominations:
         nomination.audit_id = audit_of.get(nomination.child_id)
     summary.audits = len(chosen)
-    summary.immediate_responses = raise_supervision_gaps(session, ctx, cycle)
+    summary.supervision_gaps = record_suspected_gaps(session, ctx, cycle)
     return summary
-
-
-def raise_supervision_gaps(session: Session, ctx: AppContext, cycle: AuditCycle) -> int:
-    """Record an Immediate Response for each sampled child whose supervision gap is too long."""
-    today = ctx.timescales.today(ctx.now)
-    rows = session.execute(
-        select(Audit, Child.last_supervision_date).join(Child, Audit.child_id == Child.id)
-        .where(Audit.cycle_id == cycle.id, Audit.status.not_in(CLOSED))
-    )
-    already = set(session.scalars(
-        select(ImmediateResponse.audit_id).join(Audit, ImmediateResponse.audit_id == Audit.id)
-        .where(Audit.cycle_id == cycle.id, ImmediateResponse.trigger == ResponseTrigger.SUPERVISION_GAP)))
-    raised = 0
-    for audit, last in rows:
-        if audit.id in already or not ctx.timescales.supervision_gap(last, today):
-            continue
-        since = f"since {last.isoformat()}" if last else "on record"
-        months = ctx.settings.framework.supervision_gap_months
-        raise_response(session, ctx, audit=audit, trigger=ResponseTrigger.SUPERVISION_GAP,
-                       reason=f"No supervision recorded {since}: {months} months or more.", raised_by=None)
-        raised += 1
-    session.flush()
-    return raised
 
 
 def nominate(session: Session, ctx: AppContext, *, child_id: str, by: str, month: Month) -> Nomination:
@@ -306,7 +282,7 @@ def replace(session: Session, ctx: AppContext, *, reference: str, by: str, reaso
     case_of(session, choice.child_id).record_on(new)
     session.add(new)
     session.flush()
-    raise_supervision_gaps(session, ctx, cycle)
+    record_suspected_gaps(session, ctx, cycle)
     return new
 
 

@@ -366,3 +366,34 @@ def test_list_audits_table_fits_80_columns_with_names_beside_ids(july) -> None:
     assert "14 Jul" in record[0] and "10:00" in record[1] and "due 31 Jul" in record[2]
     for shown in ("good →", "improvement", "(not final)", "pending", "selected", "56d"):
         assert shown in result.output, shown
+
+
+def test_supervision_gap_confirm_names_the_response_and_dismiss_keeps_the_reason(authority, app_env,
+                                                                                 prefect_harness) -> None:
+    from sqlalchemy import update
+
+    from auditcycle.models import Audit, Child, ImmediateResponse, SupervisionGap
+
+    with sessionmaker(bind=authority).begin() as s:
+        s.execute(update(Child).values(last_supervision_date=None))
+    sampled = invoke("run", "sample", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T09:00",
+                     "--seed", "4", "--size", "2")
+    with sessionmaker(bind=authority)() as s:
+        first, second = s.execute(select(Audit.reference, Audit.auditor_id).order_by(Audit.id)).all()
+
+    confirmed = invoke("supervision-gap", first[0], "confirm", "--reason", "Nothing on file", "--by", first[1],
+                       "--now", "2026-11-24T10:00")
+    dismissed = invoke("supervision-gap", second[0], "dismiss", "--reason", "On the team log", "--by", second[1],
+                       "--now", "2026-11-24T10:00")
+    unsure = invoke("supervision-gap", second[0], "maybe", "--reason", "x", "--by", second[1])
+
+    assert sampled.exit_code == 0 and "supervision gaps for the auditor to check 2" in " ".join(
+        sampled.output.split()), sampled.output
+    assert confirmed.exit_code == 0, confirmed.output
+    assert (f"IR-{first[0]}-1 raised, the service manager must respond by Wed 25 Nov 2026 10:00"
+            in " ".join(confirmed.output.split()))
+    assert dismissed.exit_code == 0 and "dismissed" in dismissed.output
+    assert unsure.exit_code == 1 and "DECISION 'maybe': say confirm or dismiss" in unsure.output
+    with sessionmaker(bind=authority)() as s:
+        assert s.scalar(select(func.count()).select_from(ImmediateResponse)) == 1
+        assert s.scalar(select(SupervisionGap.reason).where(SupervisionGap.status == "dismissed")) == "On the team log"

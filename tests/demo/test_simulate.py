@@ -183,3 +183,29 @@ def test_simulate_month_ends_final_reported_and_sent_once_even_when_replayed(aut
         assert sorted(db.scalars(select(OutboxMessage.idempotency_key))) == keys
         assert len(db.scalars(select(Submission.id)).all()) == len(audits)
     assert "0 by this run" in again.output
+
+
+def test_auditors_decide_the_notified_gaps_by_seed_and_service_managers_answer_the_confirmed(s) -> None:
+    from sqlalchemy import update
+
+    from auditcycle.demo.replay import answer_sampling_responses, decide_supervision_gaps
+    from auditcycle.models import Child, SupervisionGap
+    from auditcycle.models.enums import ResponseStatus, SupervisionGapStatus
+    from auditcycle.notices.queue import queue_notices
+    from auditcycle.sampling.cycle import draw
+
+    s.execute(update(Child).values(last_supervision_date=None))
+    draw(s, context_at("2026-11-23T07:00"), month=Month.parse(MONTH), size=6, seed=2)
+    queue_notices(s, context_at("2026-11-23T07:30"), cycle=s.scalars(select(Audit)).first().cycle)
+    s.commit()
+
+    decided = decide_supervision_gaps(s, context_at("2026-11-23T11:00"), MONTH, seed=5)
+    again = decide_supervision_gaps(s, context_at("2026-11-23T11:30"), MONTH, seed=5)
+    answered = answer_sampling_responses(s, context_at("2026-11-23T14:00"), MONTH)
+    s.commit()
+
+    statuses = Counter(s.scalars(select(SupervisionGap.status)))
+    assert (decided, again) == (6, 0)
+    assert statuses == {SupervisionGapStatus.CONFIRMED: 3, SupervisionGapStatus.DISMISSED: 3}
+    assert answered == 3 == len(s.scalars(select(ImmediateResponse).where(
+        ImmediateResponse.status == ResponseStatus.RESPONDED)).all())

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from figures import report
 from forms import valid_form
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from auditcycle.core.errors import PermissionDenied
@@ -27,6 +27,7 @@ from auditcycle.models import (
     Audit,
     AuditCycle,
     Base,
+    Child,
     ImmediateResponse,
     MakeADifference,
     Meeting,
@@ -77,6 +78,9 @@ def _month_to_moderation(s: Session) -> None:
     from auditcycle.tasks.observations import assign_month_observations
     from auditcycle.tasks.sampling import draw_sample
 
+    # No child's supervision is on record, so each December audit has a gap for its auditor to decide.
+    s.execute(update(Child).values(last_supervision_date=None))
+    s.commit()
     draw_sample.fn(month="2026-12", now="2026-11-23T09:00", size=6, seed=3)
     queue_month_notices.fn(month="2026-12", now="2026-11-24T09:00")
     book_month_meetings.fn(month="2026-12", now="2026-11-25T09:00")
@@ -206,6 +210,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "raise-ir": actor.id == audit.auditor_id or qa or panel or (moderation is not None and actor.id in {
             moderation.moderator_id, moderation.assistant_director_id}),
         "respond": child_sm or role == Role.ASSISTANT_DIRECTOR,
+        "supervision-gap": actor.id == audit.auditor_id or qa,
         "dispute": actor.id == child.key_worker_id or child_sm or (role == Role.TEAM_MANAGER and (
             actor.team_id == child.team_id or child.key_worker.manager_id == actor.id)),
         "moderate": panel or role == Role.ASSISTANT_DIRECTOR or (
@@ -231,6 +236,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.core.clock import Month
     from auditcycle.core.context import build_context
     from auditcycle.immediate_responses.lifecycle import raise_ir, respond
+    from auditcycle.immediate_responses.supervision_gaps import decide_gap
     from auditcycle.learning.culture import approve, nominate_interview
     from auditcycle.models.enums import CycleKind
     from auditcycle.moderation.panel import agree_moderation, record_moderation
@@ -258,6 +264,8 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
             unsubmitted.child.key_worker_id, today=date(2027, 1, 5))),
         "raise-ir": lambda by: raise_ir(s, ctx, reference=sub.moderated.reference, by=by, reason="A concern"),
         "respond": lambda by: respond(s, ctx, reference=sub.response.reference, by=by, note="Visited today"),
+        "supervision-gap": lambda by: decide_gap(s, ctx, reference=sub.moderated.reference, decision="dismiss",
+                                                 by=by, reason="Supervision recorded on the team's own log"),
         "dispute": lambda by: dispute(s, ctx, reference=sub.moderated.reference, by=by, note="Grade too low"),
         "moderate": lambda by: record_moderation(s, ctx, reference=sub.moderated.reference, by=by, grade="good",
                                                  domains={}, note="Agreed"),

@@ -31,6 +31,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     from auditcycle.core.errors import PermissionDenied
     from auditcycle.core.settings import Settings
     from auditcycle.immediate_responses.lifecycle import raise_ir, respond
+    from auditcycle.immediate_responses.supervision_gaps import decide_gap
     from auditcycle.models import Audit, Child, Event, Meeting, Staff
     from auditcycle.models.enums import Role
     from auditcycle.notices.queue import queue_notices
@@ -63,6 +64,8 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
                                  data=valid_form(worker.id, today=date(2026, 12, 15))),
         "raise-ir": lambda: raise_ir(s, now, reference=audit.reference, by=worker.id, reason="x"),
         "respond": lambda: respond(s, now, reference=ir.reference, by=worker.id, note="x"),
+        "supervision-gap": lambda: decide_gap(s, now, reference=audit.reference, decision="confirm", reason="x",
+                                              by=worker.id),
         "dispute": lambda: dispute(s, now, reference=second.reference, by=worker.id, note="x"),
         "moderate": lambda: authorise(s, command="moderate", staff_id=worker.id, subject=Subject(audit=second)),
         "agree-moderation": lambda: authorise(s, command="agree-moderation", staff_id=worker.id,

@@ -35,9 +35,10 @@ from auditcycle.models import (
     PhaseRun,
     Staff,
     Submission,
+    SupervisionGap,
     TrailEntry,
 )
-from auditcycle.models.enums import ActionStatus, AuditStatus, CycleKind
+from auditcycle.models.enums import ActionStatus, AuditStatus, CycleKind, ResponseTrigger
 from auditcycle.storage.db import session_scope
 
 MONTH = Month(2026, 12)
@@ -82,7 +83,8 @@ def _texts():
     from auditcycle.demo.replay import Texts
 
     return Texts(themes=(THEME,), actions=(PLANT,), strengths=(PLANT,), feedback=(PLANT,), family_summary=PLANT,
-                 ir_reasons=(PLANT, PLANT), ir_answer=PLANT, supervision_answer=PLANT, dispute_note=PLANT,
+                 ir_reasons=(PLANT, PLANT), ir_answer=PLANT, supervision_answer=PLANT, gap_confirmed=PLANT,
+                 gap_dismissed=PLANT, dispute_note=PLANT,
                  moderation_changed=PLANT, moderation_agreed=PLANT, observation_note=PLANT, done_note=PLANT,
                  sign_off_note=PLANT)
 
@@ -193,8 +195,9 @@ def test_free_text_planted_in_every_field_leaves_only_through_the_redactor(autho
     # The text is the council's record, stored as written ...
     with sessionmaker(bind=authority)() as s:
         assert s.scalar(select(Submission.strengths).limit(1)) == PLANT
-        assert s.scalar(select(ImmediateResponse.reason).where(ImmediateResponse.raised_by_id.is_not(None))
-                        .limit(1)) == PLANT
+        assert s.scalar(select(ImmediateResponse.reason).where(
+            ImmediateResponse.trigger == ResponseTrigger.SAFEGUARDING_CONCERN).limit(1)) == PLANT
+        assert set(s.scalars(select(SupervisionGap.reason).where(SupervisionGap.reason.is_not(None)))) == {PLANT}
     # ... the places searched hold the month (mail, the report, case notes, events) ...
     mail = places["received mail (decoded)"]
     with sessionmaker(bind=authority)() as s:

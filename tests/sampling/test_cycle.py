@@ -1,5 +1,6 @@
-"""Drawing the month's sample, nominations, replacement and the supervision-gap trigger."""
-from datetime import date, timedelta
+"""Drawing the month's sample, nominations, replacement and the supervision gaps the records show."""
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from factories import context_at
@@ -8,8 +9,8 @@ from sqlalchemy import func, select, update
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied, UserError
-from auditcycle.models import Audit, AuditCycle, Child, ImmediateResponse, Staff, Team
-from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, ResponseTrigger, Role
+from auditcycle.models import Audit, AuditCycle, Child, ImmediateResponse, Staff, SupervisionGap, Team
+from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, Role, SupervisionGapStatus
 from auditcycle.sampling.cycle import draw, nominate, replace
 
 NOW = "2026-11-23T09:00"
@@ -159,8 +160,8 @@ def test_replace_by_a_key_worker_is_refused_and_changes_nothing(s, ctx) -> None:
     assert s.get(Audit, old.id).status == AuditStatus.ALLOCATED
 
 
-def test_supervision_gap_raises_an_immediate_response_once(s, ctx) -> None:
-    # Every child's supervision is 6 months and a day old, so every sampled child triggers one.
+def test_draw_records_supervision_gaps_once_and_raises_no_response(s, ctx) -> None:
+    # Every child's supervision is 6 months and a day old, so every sampled child's records show a gap.
     s.execute(update(Child).values(last_supervision_date=date(2026, 5, 22)))
     s.commit()
 
@@ -168,10 +169,12 @@ def test_supervision_gap_raises_an_immediate_response_once(s, ctx) -> None:
     draw(s, ctx, month=DEC, size=4, seed=2)
     s.commit()
 
-    responses = list(s.scalars(select(ImmediateResponse)))
-    assert summary.immediate_responses == 4 == len(responses)
-    assert {r.trigger for r in responses} == {ResponseTrigger.SUPERVISION_GAP}
-    assert all(r.deadline_at - r.raised_at == timedelta(hours=24) for r in responses)
+    gaps = list(s.scalars(select(SupervisionGap)))
+    assert summary.supervision_gaps == 4 == len(gaps)
+    assert {(g.status, g.since) for g in gaps} == {(SupervisionGapStatus.SUSPECTED, date(2026, 5, 22))}
+    # December's first working day is Tuesday 1 December: the auditor has until 17:00 that day.
+    assert {g.decide_by for g in gaps} == {datetime(2026, 12, 1, 17, tzinfo=ZoneInfo("Europe/London"))}
+    assert s.scalar(select(func.count()).select_from(ImmediateResponse)) == 0
 
 
 def test_unknown_team_filter_is_a_clear_error(s, ctx) -> None:
