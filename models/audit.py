@@ -28,6 +28,10 @@ class AuditCycle(Base):
     sample_size: Mapped[int | None]
     due_date: Mapped[date]
     sampled_at: Mapped[datetime | None]
+    # The QA team's review of a monthly list: notices wait until it is approved or its window closes.
+    list_review_closes_at: Mapped[datetime | None]
+    list_approved_at: Mapped[datetime | None]
+    list_approved_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     moderation_uid: Mapped[str | None] = mapped_column(String(120))
     moderation_starts_at: Mapped[datetime | None]

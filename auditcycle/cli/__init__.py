@@ -67,6 +67,11 @@ def month_option(help: str = "The audit month, YYYY-MM.", *, required: bool = Fa
                         metavar="YYYY-MM")
 
 
+def month_argument(help: str = "The audit month, YYYY-MM.") -> typer.models.ArgumentInfo:
+    """Return a MONTH argument parsed and checked at the command line, as --month is."""
+    return typer.Argument(help=help, parser=_parse_month, metavar="YYYY-MM")
+
+
 @contextmanager
 def unit_of_work(now: str | None) -> Iterator[tuple[Session, AppContext]]:
     """Open a decision's one transaction at its clock (the real time, unless a simulation), committed at the end."""

@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import ByOption, NowOption, app, console, deliver_queued, guarded, month_option, unit_of_work
+from auditcycle.cli import (
+    ByOption,
+    NowOption,
+    app,
+    console,
+    deliver_queued,
+    guarded,
+    month_argument,
+    month_option,
+    unit_of_work,
+)
 from auditcycle.cli.summaries import JsonOption, run_and_show
 from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError, shown
@@ -42,6 +52,28 @@ def nominate_command(
     with unit_of_work(now) as (session, ctx):
         nominate(session, ctx, child_id=child_id, by=by, month=month)
     console.print(f"Nominated {child_id} for {month} as good practice.")
+
+
+@app.command("approve-list")
+@guarded
+def approve_list_command(
+    month: Annotated[Month, month_argument("The audit month whose drawn list you approve.")],
+    by: ByOption,
+    now: NowOption = None,
+) -> None:
+    """Approve a month's drawn list after review, so its notices go with the next notify run."""
+    from auditcycle.sampling.cycle import require_monthly_cycle
+    from auditcycle.sampling.review import approve_list, moment_label
+
+    with unit_of_work(now) as (session, ctx):
+        cycle = require_monthly_cycle(session, month)
+        recorded = approve_list(session, ctx, cycle=cycle, by=by)
+        approver, when = cycle.list_approved_by_id, moment_label(ctx, cycle.list_approved_at)
+    if not recorded:
+        console.print(f"The {month.label} list was already approved by {approver} at {when}; nothing changed.")
+    else:
+        console.print(f"Approved the {month.label} list at {when}: its notices go with the next notify run "
+                      f"(or now with `auditcycle run notify --month {month} --by {by}`).")
 
 
 @app.command("replace")

@@ -71,6 +71,10 @@ class FrameworkSettings(BaseModel):
     action_max_days: int = Field(31, ge=1, le=365)
     immediate_response_hours: int = Field(24, ge=1, le=168)
     supervision_gap_months: int = Field(6, ge=1, le=36)
+    # The QA team reviews a drawn monthly list before anyone is told: notices wait for its approval or,
+    # unapproved, until this many working days after the draw at this time (0: the draw's own day).
+    list_review_working_days: int = Field(1, ge=0, le=10)
+    list_review_time: time = time(12, 0)
     moderation_share: float = Field(1 / 3, gt=0, le=1)
     learning_conversation_minutes: int = Field(60, ge=15, le=480)
     family_call_minutes: int = Field(30, ge=10, le=240)

@@ -30,6 +30,11 @@ class Timescales:
         """Return the last day of a cycle's moderation window: N working days after its due date."""
         return self.add_working_days(due, self.framework.moderation_close_working_days)
 
+    def list_review_closes(self, drawn_at: datetime) -> datetime:
+        """Return when a monthly list drawn at a moment is released unapproved: a working day later, at noon by default."""
+        day = self.add_working_days(self.today(drawn_at), self.framework.list_review_working_days)
+        return localize(datetime.combine(day, self.framework.list_review_time), self.tz)
+
     def is_working_day(self, day: date) -> bool:
         """Say whether a day is a working weekday and not a bank holiday."""
         return day.weekday() in self.framework.working_weekdays and not self.is_bank_holiday(day)

@@ -12,6 +12,7 @@ from auditcycle.models.enums import AuditKind, AuditStatus
 from auditcycle.notifications.notices import AllocationItem, GapNote, NoticeItem, compose_notice, day_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import AUDIT_PEOPLE, TEAM_MANAGER, Directory
+from auditcycle.sampling.review import require_released
 
 PHASE = "notify"
 KIND_LABELS = {AuditKind.DEEP_DIVE: "deep dive", AuditKind.DIP_SAMPLE: "dip sample",
@@ -29,7 +30,11 @@ def _digest_ref(month: Month, refs: list[str]) -> str:
 
 
 def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> int:
-    """Queue one digest per person involved and one allocation per auditor; mark the audits notified."""
+    """Queue one digest per person involved and one allocation per auditor; mark the audits notified.
+
+    A monthly list still under the QA team's review is refused (auditcycle.sampling.review).
+    """
+    require_released(cycle, ctx)
     audits = list(session.scalars(
         select(Audit).where(Audit.cycle_id == cycle.id, Audit.status == AuditStatus.ALLOCATED).order_by(Audit.id)
         .options(*AUDIT_PEOPLE)))

@@ -118,6 +118,7 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "moderate": (_any(_panel, _role(Role.ASSISTANT_DIRECTOR), _assigned_pim),
                  "the moderation panel, an assistant director, the practice improvement manager assigned to that audit"),
     "agree-moderation": (_role(Role.ASSISTANT_DIRECTOR), "an assistant director"),
+    "approve-list": (_role(Role.QA_MANAGER), "a QA manager"),
     "replace": (_qa_team, "the QA team"),
     "withdraw": (_qa_team, "the QA team"),
     "reschedule": (_qa_team, "the QA team"),

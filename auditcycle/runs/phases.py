@@ -79,12 +79,12 @@ class Phase:
         return settings.schedules.get(self.name, self.cron) if self.cron else None
 
     def cron_time(self, settings: Settings | None = None) -> tuple[int, int]:
-        """Return the (hour, minute) of the schedule; an hourly schedule gives hour 0."""
+        """Return the (hour, minute) of the schedule's first run of a day; an hourly schedule gives hour 0."""
         cron = self.schedule_for(settings) if settings is not None else self.cron
         if cron is None:
             raise ValueError(f"the {self.name} phase has no schedule")
         minute, hour, *_ = cron.split()
-        return (0 if hour == "*" else int(hour)), int(minute)
+        return (0 if hour == "*" else int(hour.split(",")[0].split("-")[0])), int(minute)
 
 
 PHASES: dict[str, Phase] = {}
@@ -120,13 +120,15 @@ def phases_of(kind: Kind) -> list[Phase]:
 
 WORKING_DAYS = "* * 1-5"
 for _phase in (
-    # Sampling, notices and booking look ahead to next month and fire every working-day morning, but
-    # only the sampling day does anything; notify follows sample and book follows notify.
+    # Sampling, notices and booking look ahead to next month. The draw fires every working-day morning but
+    # acts only on the sampling day; notices and booking check through the working day, acting once the QA
+    # team has approved the list or its review window has closed (auditcycle.sampling.review).
     Phase("sample", Kind.MONTHLY, Covers.NEXT, "flows/sample.py:sample", f"0 7 {WORKING_DAYS}",
           schedule.on_sampling_day),
-    Phase("notify", Kind.MONTHLY, Covers.NEXT, "flows/notify.py:notify", f"30 7 {WORKING_DAYS}",
-          schedule.on_sampling_day),
-    Phase("book", Kind.MONTHLY, Covers.NEXT, "flows/book.py:book", f"0 8 {WORKING_DAYS}", schedule.on_sampling_day),
+    Phase("notify", Kind.MONTHLY, Covers.NEXT, "flows/notify.py:notify", f"30 7-16 {WORKING_DAYS}",
+          schedule.once_list_released),
+    Phase("book", Kind.MONTHLY, Covers.NEXT, "flows/book.py:book", f"45 7-16 {WORKING_DAYS}",
+          schedule.once_notified),
     Phase("chase", Kind.MONTHLY, Covers.CURRENT, "flows/chase.py:chase", f"0 8 {WORKING_DAYS}"),
     Phase("moderate", Kind.MONTHLY, Covers.PREVIOUS, "flows/moderate.py:moderate", f"0 9 {WORKING_DAYS}",
           schedule.from_moderation_day),

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.core.timescales import Timescales
+from auditcycle.models.enums import AuditStatus
 
 
 def last_full_week_monday(month: Month) -> date:
@@ -22,7 +23,7 @@ def sampling_day(timescales: Timescales, month: Month) -> date:
 
 
 def is_sampling_day(ctx: AppContext) -> bool:
-    """Say whether today is this month's sampling day (notices and booking follow later the same day)."""
+    """Say whether today is this month's sampling day (notices and booking follow once the list is reviewed)."""
     today = ctx.timescales.today(ctx.now)
     return today == sampling_day(ctx.timescales, Month.of(today))
 
@@ -46,11 +47,38 @@ def scheduled_report_due(ctx: AppContext) -> bool:
 
 
 def on_sampling_day(phase: str, ctx: AppContext, month: Month) -> str | None:
-    """Skip a sampling-day phase (sample, notify, book) on any other day."""
+    """Skip the draw on any day but the sampling day."""
     if is_sampling_day(ctx):
         return None
     day = sampling_day(ctx.timescales, Month.of(ctx.timescales.today(ctx.now)))
     return f"not the sampling day: this month's is {day:%a %d %b %Y}; give a month to run {phase} now"
+
+
+def _once_released(phase: str, ctx: AppContext, month: Month, status: AuditStatus, what: str) -> str | None:
+    # Imported here: the phase list (and so every CLI command) imports this module, and these import the domain.
+    from auditcycle.sampling.cycle import monthly_cycle
+    from auditcycle.sampling.review import held_reason, waiting
+    from auditcycle.storage.db import session_scope
+
+    with session_scope() as session:
+        cycle = monthly_cycle(session, month)
+        if cycle is None:
+            return f"the {month} sample has not been drawn"
+        if (held := held_reason(cycle, ctx)) is not None:
+            return held
+        if not waiting(session, cycle, status):
+            return f"no audit of {month} is waiting to be {what}"
+    return None
+
+
+def once_list_released(phase: str, ctx: AppContext, month: Month) -> str | None:
+    """Skip the notices until next month's list is approved or its review window has closed, and once all have gone."""
+    return _once_released(phase, ctx, month, AuditStatus.ALLOCATED, "announced")
+
+
+def once_notified(phase: str, ctx: AppContext, month: Month) -> str | None:
+    """Skip the booking until next month's notices have gone, and once every notified audit is booked."""
+    return _once_released(phase, ctx, month, AuditStatus.NOTIFIED, "booked")
 
 
 def from_moderation_day(phase: str, ctx: AppContext, month: Month) -> str | None:

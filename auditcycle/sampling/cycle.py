@@ -32,6 +32,7 @@ from auditcycle.sampling.draw import (
     redraw_one,
 )
 from auditcycle.sampling.requests import get_request
+from auditcycle.sampling.review import open_review
 from auditcycle.sampling.themes import planned_theme
 from auditcycle.storage.db import serialise
 from auditcycle.storage.records import get_audit
@@ -55,6 +56,7 @@ class DrawSummary:
     eligible: int = 0
     teams: dict[str, int] = field(default_factory=dict)
     supervision_gaps: int = 0  # suspected, for the auditor to confirm or dismiss
+    list_sent: int = 0  # the drawn list, one message to each QA manager for review
 
 
 def cycle_reference(kind: CycleKind, month: Month) -> str:
@@ -227,6 +229,7 @@ def draw(
         nomination.audit_id = audit_of.get(nomination.child_id)
     summary.audits = len(chosen)
     summary.supervision_gaps = record_suspected_gaps(session, ctx, cycle)
+    summary.list_sent = open_review(session, ctx, cycle)
     return summary
 
 

@@ -32,7 +32,7 @@ def action(s, authority, settings, smtp_server) -> Action:
     """One open action owned by the audited child's key worker, due 15 December; setup mail cleared."""
     draw(s, build_context("2026-11-23T09:00", settings=settings), month=DEC, size=1, seed=21)
     s.commit()
-    queue_notices(s, build_context("2026-11-24T09:00", settings=settings), cycle=monthly_cycle(s, DEC))
+    queue_notices(s, build_context("2026-11-24T12:00", settings=settings), cycle=monthly_cycle(s, DEC))
     s.commit()
     [audit] = s.scalars(select(Audit))
     owner = audit.child.key_worker

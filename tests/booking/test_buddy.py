@@ -52,7 +52,7 @@ def test_the_buddy_is_an_optional_attendee_whose_diary_never_holds_up_the_meetin
     s.add(BusyPeriod(staff_id=buddy.id, starts_at=ctx_at("2026-11-24T00:00", settings).now,
                      ends_at=ctx_at("2027-01-05T00:00", settings).now, source="test"))
     s.commit()
-    queue_notices(s, ctx_at("2026-11-24T09:00", settings), cycle=audit.cycle)
+    queue_notices(s, ctx_at("2026-11-24T12:00", settings), cycle=audit.cycle)
     book(s, ctx_at("2026-11-25T09:00", settings), cycle=audit.cycle)
     s.commit()
     deliver(engine=authority, settings=settings)
@@ -72,7 +72,7 @@ def test_the_buddy_is_an_optional_attendee_whose_diary_never_holds_up_the_meetin
 def test_the_buddy_gets_the_submitted_form_to_comment_on_before_it_is_final(s, authority, settings,
                                                                             smtp_server) -> None:
     audit = _buddied(s, settings)
-    queue_notices(s, ctx_at("2026-11-24T09:00", settings), cycle=audit.cycle)
+    queue_notices(s, ctx_at("2026-11-24T12:00", settings), cycle=audit.cycle)
     s.commit()
     form = valid_form(audit.child.key_worker_id, today=date(2026, 12, 14))
     form["strengths"] = f"{audit.child.first_name} talks about school with the worker."

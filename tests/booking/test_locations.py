@@ -72,7 +72,7 @@ def _booked_after_draw(s, authority, settings) -> dict[str, str]:
     cycle = s.scalars(select(Audit)).first().cycle
     s.execute(delete(OutboxMessage))
     s.commit()
-    queue_notices(s, ctx_at("2026-11-24T09:00", settings), cycle=cycle)
+    queue_notices(s, ctx_at("2026-11-24T12:00", settings), cycle=cycle)
     book(s, ctx_at("2026-11-25T09:00", settings), cycle=cycle)
     s.commit()
     deliver(engine=authority, settings=settings)

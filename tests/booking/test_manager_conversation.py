@@ -25,7 +25,7 @@ def audits(s, settings):
     draw(s, ctx_at("2026-11-23T09:00", settings), month=Month(2026, 12), size=3, seed=2)
     s.commit()
     s.execute(delete(OutboxMessage))
-    queue_notices(s, ctx_at("2026-11-24T09:00", settings), cycle=s.scalars(select(Audit)).first().cycle)
+    queue_notices(s, ctx_at("2026-11-24T12:00", settings), cycle=s.scalars(select(Audit)).first().cycle)
     s.commit()
     return list(s.scalars(select(Audit).order_by(Audit.id)))
 

@@ -36,7 +36,7 @@ def _drawn(s, settings, size: int | None = 6) -> object:
     return s.scalars(select(Audit)).first().cycle
 
 
-def _notify(s, authority, settings, cycle, now="2026-11-24T09:00") -> int:
+def _notify(s, authority, settings, cycle, now="2026-11-24T12:00") -> int:
     queued = queue_notices(s, ctx_at(now, settings), cycle=cycle)
     s.commit()
     deliver(engine=authority, settings=settings)

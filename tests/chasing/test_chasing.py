@@ -27,7 +27,7 @@ def audit(s, authority, settings, smtp_server) -> Audit:
     """One December audit, notified, with nothing booked; the notices already delivered and cleared."""
     draw(s, build_context("2026-11-23T09:00", settings=settings), month=DEC, size=1, seed=21)
     s.commit()
-    queue_notices(s, build_context("2026-11-24T09:00", settings=settings), cycle=monthly_cycle(s, DEC))
+    queue_notices(s, build_context("2026-11-24T12:00", settings=settings), cycle=monthly_cycle(s, DEC))
     s.commit()
     deliver(engine=authority, settings=settings)
     smtp_server.received.clear()

@@ -105,7 +105,7 @@ def test_unknown_staff_id_is_named(drawn) -> None:
 
 def test_withdraw_and_reschedule_through_the_cli(drawn) -> None:
     qa = _staff(drawn, Role.QA_MANAGER)
-    assert invoke("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T09:00").exit_code == 0
+    assert invoke("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T12:00").exit_code == 0
     assert invoke("run", "book", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-25T09:00").exit_code == 0
     with sessionmaker(bind=drawn)() as s:
         meeting = s.scalars(select(Meeting).order_by(Meeting.id)).first()
@@ -189,7 +189,7 @@ def _figures(output: str) -> dict[str, str]:
 
 
 def test_run_names_each_figure_and_the_mail_adds_up(drawn) -> None:
-    result = invoke("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T09:00")
+    result = invoke("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T12:00")
 
     assert result.exit_code == 0, result.output
     with sessionmaker(bind=drawn)() as s:
@@ -213,7 +213,7 @@ def test_run_sample_names_what_was_drawn(authority, app_env, prefect_harness) ->
 
 
 def test_run_with_json_prints_the_flows_summary_exactly(drawn) -> None:
-    result = invoke("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T09:00", "--json")
+    result = invoke("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T12:00", "--json")
 
     assert result.exit_code == 0, result.output
     with sessionmaker(bind=drawn)() as s:

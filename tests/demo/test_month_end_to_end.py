@@ -64,7 +64,7 @@ def test_a_month_from_draw_to_final_grades(authority, smtp_env, prefect_harness,
 
     # --- The last week of November: draw, notices, bookings.
     cli("run", "sample", "--by", QA_MANAGER, "--month", MONTH, "--now", "2026-11-23T09:00", "--size", "6", "--seed", "5")
-    run("notify", "2026-11-24T09:00")
+    run("notify", "2026-11-24T12:00")
     run("book", "2026-11-25T09:00")
     audits = db.scalars(select(Audit).order_by(Audit.id)).all()
     assert len(audits) == 6

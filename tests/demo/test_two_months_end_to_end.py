@@ -44,11 +44,11 @@ def cli(*args: str) -> str:
     return result.output
 
 
-def refused(*args: str) -> str:
+def refused(*args: str, because: str = "may not") -> str:
     for s in OPEN_SESSIONS:
         s.commit()
     result = runner.invoke(app, list(args))
-    assert result.exit_code == 1 and "may not" in result.output, f"{args}: {result.output}"
+    assert result.exit_code == 1 and because in " ".join(result.output.split()), f"{args}: {result.output}"
     return result.output
 
 
@@ -73,7 +73,11 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
 
     # --- December: draw, notify, book, observations.
     cli("run", "sample", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T09:00", "--size", "5", "--seed", "3")
-    cli("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-24T09:00")
+    # The QA manager reviews December's list and approves it the same morning: the notices follow at once.
+    refused("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T10:00",
+            because="notices held: the December 2026 list is with the QA team for review")
+    cli("approve-list", "2026-12", "--by", qa.id, "--now", "2026-11-23T11:00")
+    cli("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T11:30")
     cli("run", "book", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-25T09:00")
     cli("run", "observe", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-12-01T08:00")
     december = db.scalars(select(Audit).order_by(Audit.id)).all()
@@ -153,7 +157,10 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     cli("nominate", next_child.id, "--by", manager.id, "--month", "2027-01", "--now", "2026-12-20T09:00")
     cli("run", "sample", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2026-12-21T09:00", "--size", "3", "--seed", "4")
     january = db.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == "2027-01")).all()
-    cli("run", "notify", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2026-12-22T09:00")
+    # January's list is not approved: its notices wait for the review window to close, at noon the next working day.
+    refused("run", "notify", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2026-12-22T11:59",
+            because="or, unapproved, at 12:00 on Tuesday 22 December 2026")
+    cli("run", "notify", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2026-12-22T12:00")
     for audit in january:
         cli("submit", audit.reference, form(audit, "inadequate", "requires_improvement", date(2027, 1, 20)),
             "--by", audit.auditor_id, "--now", "2027-01-20T10:00")

@@ -162,7 +162,7 @@ def month(authority, smtp_env):
         draw(s, build_context("2026-11-23T09:00", settings=settings), month=Month(2026, 12), size=3, seed=2)
         s.commit()
         cycle = s.scalars(select(Audit)).first().cycle
-        queue_notices(s, build_context("2026-11-24T09:00", settings=settings), cycle=cycle)
+        queue_notices(s, build_context("2026-11-24T12:00", settings=settings), cycle=cycle)
         s.commit()
         audits = list(s.scalars(select(Audit).order_by(Audit.id)))
         audit = audits[0]

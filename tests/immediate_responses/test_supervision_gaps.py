@@ -42,7 +42,7 @@ def _responses(s) -> list[ImmediateResponse]:
 def test_notice_tells_the_auditor_and_the_team_manager_of_the_gap(s, authority, settings, audits,
                                                                     smtp_server) -> None:
     audit = audits[0]
-    queue_notices(s, _at("2026-11-24T09:00", settings), cycle=audit.cycle)
+    queue_notices(s, _at("2026-11-24T12:00", settings), cycle=audit.cycle)
     s.commit()
     deliver(engine=authority, settings=settings)
 

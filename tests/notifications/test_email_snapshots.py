@@ -26,6 +26,7 @@ from auditcycle.notifications.immediate_responses import ResponseFacts, compose_
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.notifications.render import render
+from auditcycle.sampling import review
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "emails"
 UPDATE = os.environ.get("AUDITCYCLE_UPDATE_SNAPSHOTS") == "1"
@@ -235,6 +236,15 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
                 "reason": "the auditor and the key worker are not both free before the due date"},
                {"key": f"{AUDIT}-FC1", "audit_ref": AUDIT, "child_id": CHILD,
                 "title": f"Family call: mother ({AUDIT})", "reason": "no telephone number is recorded"}]),
+    # Rendered directly by auditcycle.sampling.review, with rows shaped as it builds them.
+    "drawn_list": lambda: render(
+        "drawn_list", recipient_name="Quinn Manager", month="2026-12", month_label="December 2026",
+        closes_label="12:00 on Tuesday 24 November 2026", staff_id="S0001",
+        rows=[review.ListedAudit(audit_ref=AUDIT, child_id=CHILD, kind="deep dive", team="Family Support East",
+                                 auditor="Alex Auditor (S0101)", buddy=None, supervision_gap=True),
+              review.ListedAudit(audit_ref="A-2026-12-002", child_id="C00042", kind="good practice",
+                                 team="Children in Care", auditor="Jo Reviewer (S0102)",
+                                 buddy="Sam Mentor (S0103)", supervision_gap=False)]),
     "conversation_reminder": lambda: chasing.compose_conversation_reminder(
         _reminder(working_days=1, overdue=False), recipient_names=["Alex Auditor", "Sam Owusu"]),
     "conversation_reminder--overdue": lambda: chasing.compose_conversation_reminder(

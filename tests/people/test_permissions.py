@@ -45,7 +45,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     s = sessionmaker(bind=authority, expire_on_commit=False)()
     draw(s, at("2026-11-23T09:00"), month=Month(2026, 12), size=3, seed=2)
     cycle = s.scalars(select(Audit)).first().cycle
-    queue_notices(s, at("2026-11-24T09:00"), cycle=cycle)
+    queue_notices(s, at("2026-11-24T12:00"), cycle=cycle)
     book(s, at("2026-11-25T09:00"), cycle=cycle)
     s.commit()
     audit, second = s.scalars(select(Audit).order_by(Audit.id)).all()[:2]

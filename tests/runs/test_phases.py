@@ -47,7 +47,8 @@ def test_a_council_sets_its_own_time_for_a_phase() -> None:
 
     assert get_phase("sample").schedule_for(council) == "45 6 * * 1-5"
     assert get_phase("sample").cron_time(council) == (6, 45)
-    assert get_phase("notify").schedule_for(council) == "30 7 * * 1-5"
+    assert get_phase("notify").schedule_for(council) == "30 7-16 * * 1-5"
+    assert get_phase("notify").cron_time(council) == (7, 30)
 
 
 def test_a_council_schedule_must_be_a_cron_for_a_scheduled_phase() -> None:

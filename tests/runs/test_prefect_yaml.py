@@ -20,7 +20,7 @@ SCHEDULES = [(name, s) for name, d in DEPLOYMENTS.items() for s in d.get("schedu
 
 def _minutes_past_midnight(cron: str) -> int:
     minute, hour, *_ = cron.split()
-    return int(hour) * 60 + int(minute)
+    return int(hour.split("-")[0]) * 60 + int(minute)
 
 
 def test_every_phase_has_a_deployment() -> None:
@@ -75,11 +75,12 @@ def test_every_monthly_phase_is_scheduled_and_slugs_are_unique() -> None:
 
 
 def test_sample_notify_book_check_every_working_day_in_that_order() -> None:
-    # Cron cannot say "the first working day from the Monday of the last full week": the three fire
-    # every weekday and the flows decide (auditcycle.runs.schedule), so notify must follow sample and book
-    # must follow notify on the same morning.
+    # Cron cannot say "the first working day from the Monday of the last full week", nor "once the list is
+    # approved": the three fire every weekday and the flows decide (auditcycle.runs.schedule). Notify and book
+    # check every working hour, so notices follow an approval within the hour, and book follows notify.
     crons = [DEPLOYMENTS[p]["schedules"][0]["cron"] for p in ("sample", "notify", "book")]
 
     assert [c.split()[2:] for c in crons] == [["*", "*", "1-5"]] * 3
+    assert [c.split()[1] for c in crons] == ["7", "7-16", "7-16"]
     times = [_minutes_past_midnight(c) for c in crons]
     assert times == sorted(times) and len(set(times)) == 3

@@ -81,11 +81,10 @@ def test_is_sampling_day_only_on_the_day_in_local_time() -> None:
     assert not is_sampling_day(ctx_at("2026-11-22T23:30+00:00"))
 
 
-@pytest.mark.parametrize("phase", ["sample", "notify", "book"])
-def test_skip_reason_sampling_phases_run_only_on_the_sampling_day(phase: str) -> None:
-    assert skip_reason(phase, ctx_at("2026-11-23T08:00")) is None
-    assert skip_reason(phase, ctx_at("2026-11-24T08:00")) == (
-        f"not the sampling day: this month's is Mon 23 Nov 2026; give a month to run {phase} now")
+def test_skip_reason_the_draw_runs_only_on_the_sampling_day() -> None:
+    assert skip_reason("sample", ctx_at("2026-11-23T08:00")) is None
+    assert skip_reason("sample", ctx_at("2026-11-24T08:00")) == (
+        "not the sampling day: this month's is Mon 23 Nov 2026; give a month to run sample now")
 
 
 def test_moderation_day_is_the_first_working_day_after_the_due_date() -> None:

@@ -37,7 +37,7 @@ NOW = "2026-12-14T10:00"
 def audit(s, settings, authority, smtp_server):
     draw(s, build_context("2026-11-23T09:00", settings=settings), month=Month(2026, 12), size=3, seed=2)
     s.commit()
-    queue_notices(s, build_context("2026-11-24T09:00", settings=settings),
+    queue_notices(s, build_context("2026-11-24T12:00", settings=settings),
                   cycle=s.scalars(select(Audit)).first().cycle)
     s.commit()
     deliver(engine=authority, settings=settings)

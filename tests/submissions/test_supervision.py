@@ -25,7 +25,7 @@ def submitted(s, settings, authority, smtp_server):
     draw(s, build_context("2026-11-23T09:00", settings=settings), month=Month(2026, 12), size=3, seed=2)
     s.commit()
     audit = s.scalars(select(Audit).order_by(Audit.id)).first()
-    queue_notices(s, build_context("2026-11-24T09:00", settings=settings), cycle=audit.cycle)
+    queue_notices(s, build_context("2026-11-24T12:00", settings=settings), cycle=audit.cycle)
     s.commit()
     form = valid_form(audit.child.key_worker_id, today=date(2026, 12, 14),
                       immediate_response={"reason": "Bruising seen at the home visit, not yet followed up"})
