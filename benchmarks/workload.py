@@ -24,7 +24,7 @@ POSTGRES_BENCH = "postgresql://postgres@127.0.0.1:5432/bench"
 MONTH = "2027-03"            # due Wednesday 31 March; Easter falls on 26 and 29 March
 SEED_NOW = "2027-02-22T08:00"
 NOW = {
-    "draw": "2027-02-22T09:00", "notify": "2027-02-23T09:00", "book": "2027-02-24T09:00",
+    "draw": "2027-02-22T09:00", "notify": "2027-02-23T12:00", "book": "2027-02-24T09:00",
     "chase": "2027-03-30T08:00", "moderate": "2027-04-01T09:00", "escalate": "2027-04-28T08:00",
     "report": "2027-04-28T11:00",
 }

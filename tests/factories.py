@@ -73,3 +73,16 @@ def contact(session: Session, of: Child, *, relation: str = "mother", name: str 
     session.add(row)
     session.flush()
     return row
+
+
+def approve_list_at(session: Session, now: str, month: str = "2026-12") -> None:
+    """Approve a drawn monthly list as the first QA manager, so its notices may go at once (sampling/review.py)."""
+    from sqlalchemy import select
+
+    from auditcycle.core.clock import Month
+    from auditcycle.sampling.cycle import require_monthly_cycle
+    from auditcycle.sampling.review import approve_list
+
+    manager = session.scalars(select(Staff).where(Staff.role == Role.QA_MANAGER).order_by(Staff.id)).first()
+    approve_list(session, build_context(now), cycle=require_monthly_cycle(session, Month.parse(month)),
+                 by=manager.id)

@@ -2,6 +2,7 @@
 import sqlite3
 
 from conftest import PLANTED, QA_MANAGER
+from factories import approve_list_at
 
 from auditcycle.core.context import build_context
 from auditcycle.flows.book import book
@@ -22,9 +23,12 @@ def _theme(now: str) -> str:
 
 
 def _run_month(now_day: int) -> list[dict]:
+    drawn = sample(month=MONTH, now=f"2026-11-{now_day}T09:00", request=_theme(f"2026-11-{now_day}T09:00"),
+                   by=QA_MANAGER)
+    with session_scope() as session:
+        approve_list_at(session, f"2026-11-{now_day}T09:30", MONTH)
     return [
-        sample(month=MONTH, now=f"2026-11-{now_day}T09:00", request=_theme(f"2026-11-{now_day}T09:00"),
-               by=QA_MANAGER),
+        drawn,
         notify(month=MONTH, now=f"2026-11-{now_day}T10:00", by=QA_MANAGER),
         book(month=MONTH, now=f"2026-11-{now_day}T11:00", by=QA_MANAGER),
     ]

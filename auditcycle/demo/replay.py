@@ -65,6 +65,7 @@ from auditcycle.runs.schedule import report_day
 from auditcycle.runs.schedule import sampling_day as scheduled_sampling_day
 from auditcycle.sampling.cycle import monthly_cycle
 from auditcycle.sampling.requests import Asked, store_request
+from auditcycle.sampling.review import approve_list
 from auditcycle.storage.db import session_scope
 from auditcycle.storage.records import get_audit
 from auditcycle.submissions.submit import dispute, submit
@@ -77,6 +78,7 @@ ACTION_DONE_SHARE = 0.85
 OBSERVED_BY_MID_MONTH, OBSERVED_BY_MONTH_END = 0.45, 0.85
 RELATIONSHIPS = ("mother", "father", "carer", "grandmother")
 OUTCOMES, OUTCOME_WEIGHTS = ("spoke", "declined", "unreachable"), (6, 1, 2)
+LIST_APPROVED_HOUR = 10  # the QA manager approves the drawn list at 10:00 on the sampling day
 GAP_CONFIRMED_SHARE = 0.6  # of the supervision gaps the records show, how many the auditor confirms
 
 
@@ -375,10 +377,12 @@ def schedule_phases(ctx: AppContext, calendar: MonthCalendar) -> Schedule:
     def at(day: date, phase: str) -> datetime:
         return _at(ts, day, *get_phase(phase).cron_time(ctx.settings))
 
-    # The draw, the notices and the bookings on the sampling day, at their deployments' times.
+    # The draw on the sampling day at its deployment's time; the QA manager approves the list mid-morning,
+    # and the notices and bookings follow at the next of their deployments' hourly checks.
     s.add(at(calendar.sampling, "sample"), "sample")
-    s.add(at(calendar.sampling, "notify"), "notify")
-    s.add(at(calendar.sampling, "book"), "book")
+    s.add(_at(ts, calendar.sampling, LIST_APPROVED_HOUR), "approve-list")
+    for phase in ("notify", "book"):
+        s.add(_at(ts, calendar.sampling, LIST_APPROVED_HOUR, get_phase(phase).cron_time(ctx.settings)[1]), phase)
     s.add(_at(ts, calendar.sampling, 8, 5), "plan")
     # Auditors check the supervision gaps the notices named, then service managers answer the confirmed ones.
     s.add(_at(ts, calendar.sampling, 11), "decide-supervision-gaps")
@@ -497,6 +501,15 @@ def answer_planned(session: Session, ctx: AppContext, plan: AuditPlan, texts: Te
     for ir in open_:
         _answer(session, ctx, ir, texts.ir_answer)
     return len(open_)
+
+
+def approve_drawn_list(session: Session, ctx: AppContext, month: Month) -> int:
+    """Approve the month's drawn list as its QA manager; 1 when recorded now, 0 if already approved."""
+    cycle = monthly_cycle(session, month)
+    manager = _first_with_role(session, Role.QA_MANAGER)
+    if cycle is None or manager is None:
+        return 0
+    return int(approve_list(session, ctx, cycle=cycle, by=manager.id))
 
 
 def decide_supervision_gaps(session: Session, ctx: AppContext, month: Month, *, seed: int,
@@ -708,6 +721,8 @@ def _decide(session: Session, ctx: AppContext, step: Step, plan: MonthPlan | Non
         return int(dispute_planned(session, ctx, audit_plan, texts))
     if step.kind == "respond":
         return answer_planned(session, ctx, audit_plan, texts)
+    if step.kind == "approve-list":
+        return approve_drawn_list(session, ctx, month)
     if step.kind == "decide-supervision-gaps":
         return decide_supervision_gaps(session, ctx, month, seed=seed, texts=texts)
     if step.kind == "answer-sampling-responses":

@@ -99,7 +99,10 @@ def test_schedule_phases_runs_daily_phases_on_working_days_only() -> None:
 
     daily = [s for s in steps if s.kind in {"chase", "escalate", "observe"}]
     assert all(ctx.timescales.is_working_day(s.at.date()) for s in daily)
-    assert [s.kind for s in steps[:3]] == ["sample", "notify", "book"]
+    # The plan is laid after the draw; the QA manager approves the list at 10:00, the notices and booking follow.
+    first_day = [s for s in steps[:8] if s.kind != "responses"]
+    assert [s.kind for s in first_day[:5]] == ["sample", "plan", "approve-list", "notify", "book"]
+    assert [f"{s.at:%H:%M}" for s in first_day[2:5]] == ["10:00", "10:30", "10:45"]
     assert steps[0].at.date() == calendar.sampling == date(2026, 11, 23)
     assert steps == sorted(steps)
     reports = [s.at.date() for s in steps if s.kind == "report"]
@@ -196,7 +199,7 @@ def test_auditors_decide_the_notified_gaps_by_seed_and_service_managers_answer_t
 
     s.execute(update(Child).values(last_supervision_date=None))
     draw(s, context_at("2026-11-23T07:00"), month=Month.parse(MONTH), size=6, seed=2)
-    queue_notices(s, context_at("2026-11-23T07:30"), cycle=s.scalars(select(Audit)).first().cycle)
+    queue_notices(s, context_at("2026-11-24T12:00"), cycle=s.scalars(select(Audit)).first().cycle)
     s.commit()
 
     decided = decide_supervision_gaps(s, context_at("2026-11-23T11:00"), MONTH, seed=5)

@@ -1,6 +1,11 @@
 """Two audit months closing the loop, through the CLI and Prefect, with a real SMTP server.
 
-December and January 2027: an action climbs the whole ladder, a sign-off is refused to the wrong
+December and January 2027: the drawn list goes only to the QA managers and its notices wait for approval
+(December) or the review window (January); supervision gaps are confirmed, dismissed or raised when left
+undecided, and their Immediate Responses answered the same day, within 24 hours, late or not at all; an
+undecided moderation is chased; a good form submitted late is still moderated and moderation closes with
+nothing undecided; the report's Immediate Response and escalation figures match a count of the rows;
+an action climbs the whole ladder, a sign-off is refused to the wrong
 manager and accepted by the right one, a not_met sign-off reopens an action, observations are
 assigned (a newly qualified worker's to their own team manager), a Make a Difference summary is
 drafted and approved, every trend flag is raised, the learning session is invited and the
@@ -13,17 +18,22 @@ from pathlib import Path
 
 from conftest import QA_MANAGER
 from forms import valid_form
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
+from auditcycle.core.clock import Month
+from auditcycle.core.context import build_context
+from auditcycle.core.settings import get_settings
 from auditcycle.models import (
     Action,
     Audit,
     AuditCycle,
     Child,
+    ImmediateResponse,
     MakeADifference,
+    Moderation,
     Observation,
     OutboxItem,
     OutboxMessage,
@@ -31,6 +41,7 @@ from auditcycle.models import (
     TrendFlag,
 )
 from auditcycle.models.enums import ActionStatus, AuditStatus, Cohort, MessageStatus, Role
+from auditcycle.report.data import build_report_data
 
 runner = CliRunner()
 OPEN_SESSIONS: list = []
@@ -71,8 +82,15 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     manager = next(s for s in staff(Role.SERVICE_MANAGER) if s.service_id == cared_for.team.service_id)
     cli("nominate", cared_for.id, "--by", manager.id, "--month", "2026-12", "--now", "2026-11-20T09:00")
 
-    # --- December: draw, notify, book, observations.
+    # No child's supervision is on record since May, so every December audit is a suspected supervision gap.
+    db.execute(update(Child).values(last_supervision_date=date(2026, 5, 1)))
+
+    # --- December: draw, review of the list, notify, book, observations.
     cli("run", "sample", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T09:00", "--size", "5", "--seed", "3")
+    # Nobody but the QA managers is told of the draw: they get the list, as one message each.
+    drawn_mail = db.scalars(select(OutboxMessage)).all()
+    assert {(m.phase, m.step) for m in drawn_mail} == {("sample", "drawn-list")}
+    assert sorted(m.recipient_id for m in drawn_mail) == sorted(s.id for s in staff(Role.QA_MANAGER))
     # The QA manager reviews December's list and approves it the same morning: the notices follow at once.
     refused("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T10:00",
             because="notices held: the December 2026 list is with the QA team for review")
@@ -82,6 +100,28 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     cli("run", "observe", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-12-01T08:00")
     december = db.scalars(select(Audit).order_by(Audit.id)).all()
     first, good, *inadequate = december
+
+    # --- Supervision gaps: one confirmed (its Immediate Response answered the same day), one dismissed, the
+    # rest left undecided and raised by the hourly check once the audit month's first working day has ended.
+    director = staff(Role.ASSISTANT_DIRECTOR)[0]
+    cli("supervision-gap", first.reference, "confirm", "--by", first.auditor_id, "--now", "2026-11-26T10:00",
+        "--reason", "No supervision on file since May; the team manager agrees.")
+    cli("supervision-gap", good.reference, "dismiss", "--by", good.auditor_id, "--now", "2026-11-26T10:05",
+        "--reason", "Supervision is recorded on the team's own log.")
+    [confirmed] = db.scalars(select(ImmediateResponse)).all()
+    cli("respond", confirmed.reference, "--by", director.id, "--note", "Supervision held today.",
+        "--now", "2026-11-26T15:00")
+    cli("run", "responses", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-12-01T16:55")
+    assert db.scalar(select(func.count()).select_from(ImmediateResponse)) == 1  # not before the day's end
+    cli("run", "responses", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-12-01T17:05")
+    raised = db.scalars(select(ImmediateResponse).where(ImmediateResponse.id != confirmed.id)
+                        .order_by(ImmediateResponse.id)).all()
+    assert sorted(r.audit_id for r in raised) == sorted(a.id for a in inadequate)
+    answered_in_time, answered_late, _left_open = raised
+    cli("respond", answered_in_time.reference, "--by", director.id, "--note", "Supervision booked.",
+        "--now", "2026-12-02T09:00")
+    cli("respond", answered_late.reference, "--by", director.id, "--note", "Supervision held late.",
+        "--now", "2026-12-03T10:00")
 
     # --- Forms: one good, the rest inadequate (the cared-for child's review-unit domain too).
     today = date(2026, 12, 14)
@@ -136,6 +176,11 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
 
     # --- Moderation, closure, then the follow-ups: summary, trends, learning session, questionnaire.
     cli("run", "moderate", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2027-01-04T09:00")
+    # Three working days on, the panel is chased for each moderation it has not decided.
+    cli("run", "moderate", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2027-01-07T09:00")
+    undecided = db.scalars(select(Audit).where(Audit.status == AuditStatus.IN_MODERATION)).all()
+    chased = {m.subject_ref for m in db.scalars(select(OutboxMessage).where(OutboxMessage.step == "chase-panel"))}
+    assert undecided and chased == {a.reference for a in undecided}
     for moderation_audit in db.scalars(select(Audit).where(Audit.status == AuditStatus.IN_MODERATION)).all():
         overall = "good" if moderation_audit.id == good.id else "inadequate"
         cli("moderate", moderation_audit.reference, "--grade", overall, "--by", psw.id, "--note", "Agreed",
@@ -149,6 +194,18 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     refused("mad", "approve", mad.reference, "--by", good.child.key_worker_id)
     cli("mad", "approve", mad.reference, "--by", qa.id, "--now", "2027-01-19T09:00")
 
+    # --- December's report: figures that add up, beside a count made from the rows themselves.
+    figures = build_report_data(db, build_context("2027-01-19T10:00"), month=Month(2026, 12))
+    responses = figures.responses
+    assert (responses.raised, responses.same_day, responses.within_24h, responses.late, responses.outstanding) == (
+        4, 1, 1, 1, 1)
+    assert [r.reference for r in responses.late_responses] == [answered_late.reference]
+    senior_step = next(n for n, step in enumerate(get_settings().framework.action_ladder, 1)
+                       if "service_manager" in step.notify)
+    december_actions = db.scalars(select(Action).join(Audit).where(Audit.cycle_id == first.cycle_id)).all()
+    assert figures.actions.escalated_to_senior == sum(a.escalation_step >= senior_step for a in december_actions) >= 1
+    assert figures.moderation.undecided == 0
+
     # --- January: the same practitioner's next audit is inadequate too (nominated so it is drawn).
     practitioner = first.child.key_worker_id
     next_child = db.scalars(select(Child).where(Child.key_worker_id == practitioner,
@@ -161,14 +218,27 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     refused("run", "notify", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2026-12-22T11:59",
             because="or, unapproved, at 12:00 on Tuesday 22 December 2026")
     cli("run", "notify", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2026-12-22T12:00")
+    # One January form is good and late: submitted after the due date (Friday 29th) and after selection, it is
+    # moderated all the same.
+    late_good = next(a for a in january if a.child_id != next_child.id)
     for audit in january:
-        cli("submit", audit.reference, form(audit, "inadequate", "requires_improvement", date(2027, 1, 20)),
-            "--by", audit.auditor_id, "--now", "2027-01-20T10:00")
+        if audit.id != late_good.id:
+            cli("submit", audit.reference, form(audit, "inadequate", "requires_improvement", date(2027, 1, 20)),
+                "--by", audit.auditor_id, "--now", "2027-01-20T10:00")
     cli("run", "moderate", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2027-02-01T09:00")
+    cli("submit", late_good.reference, form(late_good, "good", "good", date(2027, 2, 2)), "--by", late_good.auditor_id,
+        "--now", "2027-02-02T10:00")
+    cli("run", "moderate", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2027-02-03T09:00")
+    db.expire_all()
+    assert db.get(Audit, late_good.id).status == AuditStatus.IN_MODERATION
     for audit in db.scalars(select(Audit).where(Audit.status == AuditStatus.IN_MODERATION)).all():
         cli("moderate", audit.reference, "--grade", "inadequate", "--by", psw.id, "--note", "Agreed",
             "--now", "2027-02-03T10:00")
     cli("run", "moderate", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2027-02-16T09:00")
+    db.expire_all()
+    assert not db.scalars(select(Audit).join(AuditCycle).where(
+        AuditCycle.month == "2027-01", Audit.status == AuditStatus.IN_MODERATION)).all()
+    assert db.scalar(select(Moderation).where(Moderation.audit_id == late_good.id)) is not None
 
     # --- Every trend flag was raised.
     flags = {(f.kind, f.month) for f in db.scalars(select(TrendFlag))}

@@ -40,8 +40,10 @@ def _check(s, authority, settings, now: str):
 
 
 def _alerts(smtp_server) -> list:
-    """The mail an Immediate Response sends, without the invites to the auditor's talk with the team manager."""
-    return [r for r in smtp_server.received if not r.message["Subject"].startswith("Team manager conversation")]
+    """The mail an Immediate Response sends, without the invites to the auditor's talk with the team manager
+    (nor the drawn list the QA managers were sent at the draw)."""
+    return [r for r in smtp_server.received if not r.message["Subject"].startswith("Team manager conversation")
+            and "audit list to review" not in r.message["Subject"]]
 
 
 def test_raise_ir_mid_audit_notifies_service_manager_marked_high(s, authority, settings, audit,

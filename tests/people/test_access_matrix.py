@@ -82,7 +82,7 @@ def _month_to_moderation(s: Session) -> None:
     s.execute(update(Child).values(last_supervision_date=None))
     s.commit()
     draw_sample.fn(month="2026-12", now="2026-11-23T09:00", size=6, seed=3)
-    queue_month_notices.fn(month="2026-12", now="2026-11-24T09:00")
+    queue_month_notices.fn(month="2026-12", now="2026-11-24T12:00")
     book_month_meetings.fn(month="2026-12", now="2026-11-25T09:00")
     assign_month_observations.fn(month="2026-12", now="2026-12-01T08:00")
     december = list(s.scalars(select(Audit).order_by(Audit.id)))
@@ -96,7 +96,7 @@ def _month_to_moderation(s: Session) -> None:
     mark_done(s, build_context("2026-12-15T10:00"), reference=first.reference, by=first.owner_id, note="Done")
     s.commit()
     draw_sample.fn(month="2027-01", now="2026-12-21T09:00", size=3, seed=4)
-    queue_month_notices.fn(month="2027-01", now="2026-12-22T09:00")
+    queue_month_notices.fn(month="2027-01", now="2026-12-22T12:00")
     book_month_meetings.fn(month="2027-01", now="2026-12-23T09:00")
     moderate_month.fn(month="2026-12", now="2027-01-04T09:00")
     s.expire_all()
@@ -217,6 +217,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
             role == Role.PRACTICE_IMPROVEMENT_MANAGER and moderation is not None
             and moderation.moderator_id == actor.id),
         "agree-moderation": role == Role.ASSISTANT_DIRECTOR,
+        "approve-list": role == Role.QA_MANAGER,
         "plan-themes": qa, "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
         "nominate": role == Role.SERVICE_MANAGER,
         "action-done": actor.id == action.owner_id or line_manager,
@@ -245,6 +246,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.people.permissions import authorise
     from auditcycle.sampling.cycle import nominate, replace, withdraw
     from auditcycle.sampling.requests import Asked, store_request
+    from auditcycle.sampling.review import approve_list
     from auditcycle.sampling.themes import store_plan
     from auditcycle.submissions.submit import dispute, submit
     from auditcycle.submissions.supervision import record_supervision_discussed
@@ -270,6 +272,8 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "moderate": lambda by: record_moderation(s, ctx, reference=sub.moderated.reference, by=by, grade="good",
                                                  domains={}, note="Agreed"),
         "agree-moderation": lambda by: agree_moderation(s, ctx, reference=sub.awaiting.reference, by=by),
+        # February's list, drawn at 09:00 on 5 January, is under review until noon the next working day.
+        "approve-list": lambda by: approve_list(s, ctx, cycle=sub.allocated.cycle, by=by),
         "replace": lambda by: replace(s, ctx, reference=sub.allocated.reference, by=by, reason="Family moved"),
         "withdraw": lambda by: withdraw(s, ctx, reference=sub.allocated.reference, by=by, reason="Case closed"),
         "reschedule": lambda by: reschedule(s, ctx, reference=sub.meeting.reference, by=by),

@@ -37,6 +37,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     from auditcycle.notices.queue import queue_notices
     from auditcycle.people.permissions import Subject, authorise
     from auditcycle.sampling.cycle import draw, nominate, replace, withdraw
+    from auditcycle.sampling.review import approve_list
     from auditcycle.submissions.submit import dispute, submit
     from auditcycle.submissions.supervision import record_supervision_discussed
 
@@ -70,6 +71,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
         "moderate": lambda: authorise(s, command="moderate", staff_id=worker.id, subject=Subject(audit=second)),
         "agree-moderation": lambda: authorise(s, command="agree-moderation", staff_id=worker.id,
                                               subject=Subject(audit=second)),
+        "approve-list": lambda: approve_list(s, now, cycle=audit.cycle, by=worker.id),
         "replace": lambda: replace(s, now, reference=audit.reference, by=worker.id, reason="x"),
         "withdraw": lambda: withdraw(s, now, reference=audit.reference, by=worker.id, reason="x"),
         "reschedule": lambda: reschedule(s, now, reference=meeting.reference, by=worker.id),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import QA_MANAGER
+from factories import approve_list_at
 from figures import report
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import sessionmaker
@@ -196,6 +197,7 @@ def _prepare(engine: Engine, phase: str) -> None:
     if phase in {"notify", "book"}:
         with sessionmaker(bind=engine).begin() as s:
             draw(s, build_context(f"{SAMPLING_DAY}T07:00"), month=Month.parse(MONTH), size=6, seed=5)
+            approve_list_at(s, f"{SAMPLING_DAY}T07:30", MONTH)
     if phase == "book":
         with sessionmaker(bind=engine).begin() as s:
             queue_notices(s, build_context(f"{SAMPLING_DAY}T10:00"), cycle=s.scalar(select(AuditCycle)))
@@ -343,6 +345,8 @@ def test_lease_bypassed_the_database_still_does_each_phase_once(authority: Engin
     name = engine.dialect.name
 
     drawn, draw_errors = _split(both_at_once(engine, lambda: draw_sample.fn(month=MONTH, now=f"{SAMPLING_DAY}T07:00")))
+    with factory.begin() as s:
+        approve_list_at(s, f"{SAMPLING_DAY}T08:00", MONTH)
     queued, notify_errors = _split(both_at_once(engine,
                                                 lambda: queue_month_notices.fn(month=MONTH, now=f"{SAMPLING_DAY}T10:00")))
     booked, book_errors = _split(both_at_once(engine, lambda: book_month_meetings.fn(month=MONTH, now=f"{SAMPLING_DAY}T11:00")))
@@ -399,6 +403,7 @@ if os.environ.get("AUDITCYCLE_CLI_CLASH") == "1":
         ctx = lambda hour: build_context(f"{SAMPLING_DAY}T{hour}")  # noqa: E731
         with sessionmaker(bind=authority).begin() as s:
             draw(s, ctx("07:00"), month=Month.parse(MONTH), size=4, seed=5)
+            approve_list_at(s, f"{SAMPLING_DAY}T07:30", MONTH)
         with sessionmaker(bind=authority).begin() as s:
             queue_notices(s, ctx("10:00"), cycle=s.scalar(select(AuditCycle)))
         env = {**race_env, "AUDITCYCLE_SQLITE_BUSY_SECONDS": "1"}

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import PLANTED, QA_MANAGER
 from crash_harness import RANDOM, CrashHarness, Database, random_delays, summarise
+from factories import approve_list_at
 
 from auditcycle.core import faults
+from auditcycle.storage.db import session_scope
 
 MONTH = "2026-12"
 # The phases that write and send: each run, killed and resumed, on the starting state that gives it work.
@@ -33,6 +35,8 @@ def _prepare(phase: str) -> None:
     # Done in this process, to spare process starts; the runs under test are separate processes.
     if phase in {"notify", "book"}:
         assert sample(month=MONTH, now="2026-11-23T09:00", seed=4, by=QA_MANAGER)["created"]
+        with session_scope() as session:
+            approve_list_at(session, "2026-11-23T09:30", MONTH)
     if phase == "book":
         assert notify(month=MONTH, now="2026-11-23T10:00", by=QA_MANAGER)["queued"] > 0
 

@@ -67,7 +67,7 @@ def test_a_council_schedule_replaces_the_declared_time_when_served(monkeypatch: 
         get_settings.cache_clear()
 
     assert [describe(d) for d in built] == ["sample/sample: 45 6 * * 1-5 (Europe/London)",
-                                            "notify/notify: 30 7 * * 1-5 (Europe/London)"]
+                                            "notify/notify: 30 7-16 * * 1-5 (Europe/London)"]
     assert built[0].schedules[0].slug == "sample-daily-check"
 
 
