@@ -235,9 +235,10 @@ def test_christmas_week_books_around_bank_holidays(s, authority, settings) -> No
     cycle = _drawn(s, settings, size=3)
     _notify(s, authority, settings, cycle)
 
-    # Booking at 16:45 on Christmas Eve: nothing fits before 17:00, then 25, 26, 27 and 28 (the
-    # substitute day for Boxing Day) are not working days, so the first slots are on 29 December.
-    _book(s, authority, settings, cycle, now="2026-12-24T16:45")
+    # Invites sent at 16:45 on Monday 21 December: the three working days' notice runs from 09:00 on the
+    # 22nd and counts 23 and 24 December, then (25, 26, 27 and 28, the substitute day for Boxing Day,
+    # being no working days) 29 December, so every meeting falls from 29 December.
+    _book(s, authority, settings, cycle, now="2026-12-21T16:45")
 
     days = {m.starts_at.astimezone(LONDON_TS.tz).date() for m in s.scalars(select(Meeting))}
     assert days and days <= {date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31)}
@@ -341,13 +342,15 @@ def test_week_the_clocks_go_back_books_in_local_working_hours(s, authority, sett
     cycle = s.scalars(select(Audit)).first().cycle
     _notify(s, authority, settings, cycle, now="2026-09-22T09:00")
 
-    # Friday 23 October is BST (UTC+1); Monday 26 October, after the clocks go back, is GMT.
-    # Only 16:30-17:00 is free on the Friday, so the hour-long conversations fall on the Monday.
+    # Friday 23 October is BST (UTC+1); Monday 26 October, after the clocks go back, is GMT. Invites sent
+    # at 14:00 on Tuesday 20 October give three working days' notice, to 14:00 on the Friday; the
+    # auditors are busy until 16:30 that day, so only half-hour calls fit it and the least-loaded day
+    # after it, the Monday, takes the first hour-long conversations.
     for staff_id in set(s.scalars(select(Audit.auditor_id))):
         s.add(BusyPeriod(staff_id=staff_id, starts_at=datetime(2026, 10, 23, 13, 0, tzinfo=UTC),
                          ends_at=datetime(2026, 10, 23, 15, 30, tzinfo=UTC)))
     s.commit()
-    _book(s, authority, settings, cycle, now="2026-10-23T14:00")
+    _book(s, authority, settings, cycle, now="2026-10-20T14:00")
 
     meetings = list(s.scalars(select(Meeting)))
     days = {m.starts_at.astimezone(LONDON_TS.tz).date() for m in meetings}
