@@ -235,9 +235,9 @@ def test_christmas_week_books_around_bank_holidays(s, authority, settings) -> No
     cycle = _drawn(s, settings, size=3)
     _notify(s, authority, settings, cycle)
 
-    # Invites sent at 16:45 on Monday 21 December: the three working days' notice runs from 09:00 on the
-    # 22nd and counts 23 and 24 December, then (25, 26, 27 and 28, the substitute day for Boxing Day,
-    # being no working days) 29 December, so every meeting falls from 29 December.
+    # Invites sent at 16:45 on Monday 21 December give three working days' notice, to 16:45 on Christmas
+    # Eve: nothing fits before 17:00, then 25, 26, 27 and 28 (the substitute day for Boxing Day) are not
+    # working days, so the first slots are on 29 December.
     _book(s, authority, settings, cycle, now="2026-12-21T16:45")
 
     days = {m.starts_at.astimezone(LONDON_TS.tz).date() for m in s.scalars(select(Meeting))}
