@@ -1,7 +1,6 @@
 """When a meeting may start: its minimum notice after the invite is sent, and its kind's window."""
 from datetime import date, datetime
 
-import pytest
 from factories import context_at as ctx_at
 
 from auditcycle.booking.window import earliest_start, panel_earliest_start
@@ -18,22 +17,6 @@ DEEP_DIVE = AuditCycle(reference="DD-2026-12-01", kind=CycleKind.DEEP_DIVE, mont
 
 def local(*parts: int) -> datetime:
     return localize(datetime(*parts), ctx_at("2026-11-23T09:00", SETTINGS).tz)
-
-
-@pytest.mark.parametrize(("sent", "n", "expected"), [
-    ("2026-11-24T13:58", 1, local(2026, 11, 25, 13, 58)),   # Tuesday afternoon: the same time next day
-    ("2026-11-27T13:58", 1, local(2026, 11, 30, 13, 58)),   # Friday: the weekend does not count
-    ("2026-11-28T10:00", 1, local(2026, 12, 1, 9)),        # Saturday: counts from Monday 09:00
-    ("2026-11-24T17:30", 1, local(2026, 11, 26, 9)),       # after hours: counts from the next morning
-    ("2026-11-24T07:00", 1, local(2026, 11, 25, 9)),       # before hours: counts from 09:00 that day
-    ("2026-12-21T16:45", 3, local(2026, 12, 24, 16, 45)),  # before Christmas: 22, 23 and 24 December
-    ("2026-12-21T16:45", 4, local(2026, 12, 29, 16, 45)),  # over it: 25, 26 and the substitute 28th skipped
-    ("2026-11-24T13:58", 0, local(2026, 11, 24, 13, 58)),  # no notice: now, if within working hours
-])
-def test_working_days_after_counts_from_the_next_working_moment(sent: str, n: int, expected: datetime) -> None:
-    ctx = ctx_at(sent, SETTINGS)
-
-    assert ctx.timescales.working_days_after(ctx.now, n) == expected
 
 
 def test_monthly_meetings_wait_three_working_days_and_the_month_to_open() -> None:
