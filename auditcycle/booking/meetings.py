@@ -192,11 +192,25 @@ def _report_exceptions(session: Session, ctx: AppContext, month: Month, items: l
     return queued
 
 
-def booked_starts(session: Session, start: datetime, end: datetime) -> list[tuple[datetime, tuple[str, ...]]]:
-    """List every booked meeting starting in a window, as (start, people), for spreading a month's bookings."""
-    return [(s, tuple(p for p in (o, a) if p is not None)) for s, o, a in session.execute(
-        select(Meeting.starts_at, Meeting.organiser_id, Meeting.attendee_id)
-        .where(Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at >= start, Meeting.starts_at < end))]
+def booked_starts(session: Session, start: datetime, end: datetime, *, staff_ids: set[str] | None = None,
+                  skip_meeting: int | None = None) -> list[tuple[datetime, tuple[str, ...]]]:
+    """List booked meetings starting in a window (all, or of some staff), as (start, people), for spreading."""
+    query = select(Meeting.starts_at, Meeting.organiser_id, Meeting.attendee_id).where(
+        Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at >= start, Meeting.starts_at < end)
+    if staff_ids is not None:
+        query = query.where(or_(Meeting.organiser_id.in_(staff_ids), Meeting.attendee_id.in_(staff_ids)))
+    if skip_meeting is not None:
+        query = query.where(Meeting.id != skip_meeting)
+    return [(s, tuple(p for p in (o, a) if p is not None)) for s, o, a in session.execute(query)]
+
+
+def _cap(session: Session, ctx: AppContext, request: SlotRequest, skip_meeting: int | None = None) -> Spread:
+    """Return the daily cap on a request's people, counting their audit meetings already booked in its window."""
+    assert request.not_before is not None
+    opens, _ = ctx.timescales.working_hours(request.earliest)
+    existing = booked_starts(session, opens, ctx.timescales.due_at(request.latest), staff_ids=set(request.people),
+                             skip_meeting=skip_meeting)
+    return Spread(daily_cap=ctx.settings.framework.audit_meetings_per_person_per_day, existing=existing)
 
 
 def _request(ctx: AppContext, cycle: AuditCycle, kind: MeetingKind, *, key: str, people: tuple[str, ...],
@@ -272,13 +286,14 @@ def book_manager_conversation(session: Session, ctx: AppContext, *, audit: Audit
                        people=(audit.auditor.id, manager.id), minutes=f.manager_conversation_minutes, latest=latest)
     assert request.not_before is not None
     busy = diary_busy(session, set(request.people), request.not_before, ctx.timescales.due_at(latest))
-    start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
+    start = find_slot(request, busy, ctx.timescales, not_before=ctx.now, spread=_cap(session, ctx, request))
     if start is None:
         _report_exceptions(session, ctx, audit.cycle.month, [{
             "key": request.key, "audit_ref": audit.reference, "child_id": audit.child_id,
             "title": f"Team manager conversation ({audit.reference})",
             "reason": f"{why}; no {request.minutes}-minute window when {audit.auditor.name} and {manager.name} are "
-                      f"both free before moderation closes on {latest}"}])
+                      f"both free, on a day when each has fewer than {f.audit_meetings_per_person_per_day} "
+                      f"audit meetings, before moderation closes on {latest}"}])
         return None
     meeting = Meeting(reference=f"{audit.reference}-TM", uid=f"{uuid.uuid4()}@{mail_domain(ctx)}", audit=audit,
                       kind=MeetingKind.MANAGER_CONVERSATION, slot_key="TM", organiser=audit.auditor,
@@ -311,19 +326,21 @@ def move(session: Session, ctx: AppContext, meeting: Meeting, *, to: datetime | 
                        minutes=minutes, latest=due)
     assert request.not_before is not None
     busy = diary_busy(session, set(people), request.not_before, ctx.timescales.due_at(due), skip_meeting=meeting.id)
+    cap = _cap(session, ctx, request, skip_meeting=meeting.id)
     if to is not None:
-        valid = find_slot(request, busy, ctx.timescales, not_before=to, step_minutes=1)
+        valid = find_slot(request, busy, ctx.timescales, not_before=to, step_minutes=1, spread=cap)
         if valid is None or valid != to:
             raise UserError(f"--to {to.astimezone(ctx.tz):%Y-%m-%d %H:%M} is not free: it must be a working day "
                             f"within working hours, no sooner than "
                             f"{request.not_before.astimezone(ctx.tz):%Y-%m-%d %H:%M} (the meeting's notice), "
-                            f"on or before {due}, and clear of {' and '.join(people)}'s diaries")
+                            f"on or before {due}, clear of {' and '.join(people)}'s diaries, and on a day when "
+                            f"each has fewer than {cap.daily_cap} audit meetings")
         start = to
     else:
         # The current slot is no longer wanted, so it counts as busy while looking for the next.
         for person in people:
             busy.setdefault(person, []).append(Interval(meeting.starts_at, meeting.ends_at))
-        start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
+        start = find_slot(request, busy, ctx.timescales, not_before=ctx.now, spread=cap)
         if start is None:
             return False
     meeting.starts_at = start

@@ -10,7 +10,7 @@ the earlier day), at a start in that day's least-loaded hour, with no person ove
 """
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -102,10 +102,12 @@ def find_slot(
     *,
     not_before: datetime | None = None,
     step_minutes: int = 15,
+    spread: Spread | None = None,
 ) -> datetime | None:
-    """Return the earliest valid UTC start for a request, or None when there is none."""
+    """Return the earliest valid UTC start for a request, or None; given a spread, on a day under its cap."""
     planner = _Planner(busy, timescales, step_minutes, not_before)
-    start = planner.search(request)
+    room = None if spread is None else _Loads(planner, spread).has_room
+    start = planner.search(request, room)
     return None if start is None else _moment(start)
 
 
@@ -244,9 +246,11 @@ class _Planner:
                 yield day, hours[0], hours[1]
             day += timedelta(days=1)
 
-    def search(self, request: SlotRequest) -> int | None:
-        """Return the earliest valid start for a request in epoch microseconds, or None."""
-        for _day, opens, closes in self.days(request):
+    def search(self, request: SlotRequest, room: Callable[[SlotRequest, date], bool] | None = None) -> int | None:
+        """Return the earliest valid start for a request in epoch microseconds (on a day with room), or None."""
+        for day, opens, closes in self.days(request):
+            if room is not None and not room(request, day):
+                continue
             for start in self.starts(request, opens, closes):
                 return start
         return None
@@ -319,6 +323,10 @@ class _Loads:
         self.hour[day, hour] += 1
         for person in dict.fromkeys(people):
             self.person[person, day] += 1
+
+    def has_room(self, request: SlotRequest, day: date) -> bool:
+        """Say whether everyone a request needs has fewer than the cap's meetings on a day."""
+        return all(self.person[person, day] < self.cap for person in request.people)
 
     def place(self, request: SlotRequest) -> int | None:
         """Return a start on the least-loaded eligible day, in its least-loaded hour, or None."""

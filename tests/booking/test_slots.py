@@ -442,3 +442,11 @@ def test_find_slot_request_not_before_is_its_notice_on_top_of_the_runs() -> None
 def test_spread_with_no_room_a_day_is_refused() -> None:
     with pytest.raises(ValueError, match="daily_cap must be at least 1"):
         Spread(daily_cap=0)
+
+
+def test_find_slot_with_a_spread_skips_a_day_on_which_a_person_is_at_the_cap() -> None:
+    existing = [(local(2026, 12, 1, 9), ("S1",)), (local(2026, 12, 1, 10), ("S1", "S2"))]
+
+    start = find_slot(request(people=("S1", "S3")), {}, T, spread=Spread(daily_cap=2, existing=existing))
+
+    assert start == local(2026, 12, 2, 9)
