@@ -9,13 +9,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from auditcycle.booking.location import meeting_location
-from auditcycle.booking.slots import Interval, SlotRequest, find_slot, plan_slots
+from auditcycle.booking.slots import Interval, SlotRequest, Spread, find_slot, plan_slots
+from auditcycle.booking.window import earliest_start
 from auditcycle.core.clock import Month, parse_instant
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import Redacted
 from auditcycle.models import Audit, AuditCycle, BusyPeriod, Child, FamilyContact, Meeting, Staff
-from auditcycle.models.enums import AuditStatus, Cohort, CycleKind, MeetingKind, MeetingStatus
+from auditcycle.models.enums import AuditStatus, Cohort, MeetingKind, MeetingStatus
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
 from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import month_label
@@ -191,14 +192,33 @@ def _report_exceptions(session: Session, ctx: AppContext, month: Month, items: l
     return queued
 
 
-def _earliest(ctx: AppContext, cycle: AuditCycle) -> date:
-    """Return the first day a meeting may fall: for a monthly cycle its first working day or today if later."""
-    today = ctx.timescales.today(ctx.now)
-    if cycle.kind != CycleKind.MONTHLY:
-        # An ad-hoc cycle is called at short notice and filed under its due date's month, which may not
-        # have begun: its meetings start from today (or the next working day), not that month's first day.
-        return ctx.timescales.working_day_on_or_after(today)
-    return max(ctx.timescales.first_working_day(Month.parse(cycle.month)), today)
+def booked_starts(session: Session, start: datetime, end: datetime, *, staff_ids: set[str] | None = None,
+                  skip_meeting: int | None = None) -> list[tuple[datetime, tuple[str, ...]]]:
+    """List booked meetings starting in a window (all, or of some staff), as (start, people), for spreading."""
+    query = select(Meeting.starts_at, Meeting.organiser_id, Meeting.attendee_id).where(
+        Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at >= start, Meeting.starts_at < end)
+    if staff_ids is not None:
+        query = query.where(or_(Meeting.organiser_id.in_(staff_ids), Meeting.attendee_id.in_(staff_ids)))
+    if skip_meeting is not None:
+        query = query.where(Meeting.id != skip_meeting)
+    return [(s, tuple(p for p in (o, a) if p is not None)) for s, o, a in session.execute(query)]
+
+
+def _cap(session: Session, ctx: AppContext, request: SlotRequest, skip_meeting: int | None = None) -> Spread:
+    """Return the daily cap on a request's people, counting their audit meetings already booked in its window."""
+    assert request.not_before is not None
+    opens, _ = ctx.timescales.working_hours(request.earliest)
+    existing = booked_starts(session, opens, ctx.timescales.due_at(request.latest), staff_ids=set(request.people),
+                             skip_meeting=skip_meeting)
+    return Spread(daily_cap=ctx.settings.framework.audit_meetings_per_person_per_day, existing=existing)
+
+
+def _request(ctx: AppContext, cycle: AuditCycle, kind: MeetingKind, *, key: str, people: tuple[str, ...],
+             minutes: int, latest: date) -> SlotRequest:
+    """Make the slot request of a meeting whose invite is sent now: from its earliest start to `latest`."""
+    not_before = earliest_start(ctx, cycle, kind)
+    return SlotRequest(key=key, people=people, minutes=minutes, earliest=ctx.timescales.today(not_before),
+                       latest=latest, not_before=not_before)
 
 
 def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSummary:
@@ -213,13 +233,16 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSumm
     needs = [n for a in audits if a.auditor_id for n in needs_of(a, ctx) if (a.id, n.slot_key) not in have]
     # Two-person meetings are hardest to place, so they go first.
     needs.sort(key=lambda n: (n.attendee is None, n.kind != MeetingKind.LEARNING_CONVERSATION))
-    earliest = _earliest(ctx, cycle)
-    requests = [SlotRequest(key=n.key, people=n.people, minutes=n.minutes, earliest=earliest,
-                            latest=cycle.due_date) for n in needs]
-    window_start, _ = ctx.timescales.working_hours(earliest)
+    requests = [_request(ctx, cycle, n.kind, key=n.key, people=n.people, minutes=n.minutes, latest=cycle.due_date)
+                for n in needs]
+    window_start = min((r.not_before for r in requests if r.not_before), default=ctx.now)
     window_end = ctx.timescales.due_at(cycle.due_date)
     busy = diary_busy(session, {p for n in needs for p in n.people}, window_start, window_end)
-    booked, unbooked = plan_slots(requests, busy, ctx.timescales, not_before=ctx.now)
+    # The whole council's booked meetings load the days, so this batch fills the quieter ones.
+    start_of_day, _ = ctx.timescales.working_hours(ctx.timescales.today(window_start))
+    spread = Spread(daily_cap=ctx.settings.framework.audit_meetings_per_person_per_day,
+                    existing=booked_starts(session, start_of_day, window_end))
+    booked, unbooked = plan_slots(requests, busy, ctx.timescales, not_before=ctx.now, spread=spread)
     by_key = {n.key: n for n in needs}
     for slot in booked:
         need = by_key[slot.key]
@@ -258,19 +281,19 @@ def book_manager_conversation(session: Session, ctx: AppContext, *, audit: Audit
             Meeting.audit_id == audit.id, Meeting.slot_key == "TM")) is not None:
         return None
     manager, f = managers[0], ctx.settings.framework
-    earliest = ctx.timescales.add_working_days(ctx.timescales.today(ctx.now), f.manager_conversation_notice_working_days)
     latest = ctx.timescales.moderation_closes(audit.cycle.due_date)
-    request = SlotRequest(key=f"{audit.reference}-TM", people=(audit.auditor.id, manager.id),
-                          minutes=f.manager_conversation_minutes, earliest=earliest, latest=latest)
-    window_start, _ = ctx.timescales.working_hours(earliest)
-    busy = diary_busy(session, set(request.people), window_start, ctx.timescales.due_at(latest))
-    start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
+    request = _request(ctx, audit.cycle, MeetingKind.MANAGER_CONVERSATION, key=f"{audit.reference}-TM",
+                       people=(audit.auditor.id, manager.id), minutes=f.manager_conversation_minutes, latest=latest)
+    assert request.not_before is not None
+    busy = diary_busy(session, set(request.people), request.not_before, ctx.timescales.due_at(latest))
+    start = find_slot(request, busy, ctx.timescales, not_before=ctx.now, spread=_cap(session, ctx, request))
     if start is None:
         _report_exceptions(session, ctx, audit.cycle.month, [{
             "key": request.key, "audit_ref": audit.reference, "child_id": audit.child_id,
             "title": f"Team manager conversation ({audit.reference})",
             "reason": f"{why}; no {request.minutes}-minute window when {audit.auditor.name} and {manager.name} are "
-                      f"both free before moderation closes on {latest}"}])
+                      f"both free, on a day when each has fewer than {f.audit_meetings_per_person_per_day} "
+                      f"audit meetings, before moderation closes on {latest}"}])
         return None
     meeting = Meeting(reference=f"{audit.reference}-TM", uid=f"{uuid.uuid4()}@{mail_domain(ctx)}", audit=audit,
                       kind=MeetingKind.MANAGER_CONVERSATION, slot_key="TM", organiser=audit.auditor,
@@ -292,26 +315,32 @@ def get_meeting(session: Session, reference: str) -> Meeting:
 
 def move(session: Session, ctx: AppContext, meeting: Meeting, *, to: datetime | None = None,
          reason: Redacted | None = None) -> bool:
-    """Move a booked meeting to `to`, or to the next free slot; send an update. False if no slot."""
+    """Move a booked meeting to `to`, or to the next free slot; send an update. False if no slot.
+
+    The update is sent now, so the new time keeps the meeting's minimum notice from now (booking.window).
+    """
     minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
     people = tuple(s.id for s in _participants(meeting))
     due = meeting.audit.due_date
-    earliest = _earliest(ctx, meeting.audit.cycle)
-    start_window, _ = ctx.timescales.working_hours(earliest)
-    busy = diary_busy(session, set(people), start_window, ctx.timescales.due_at(due), skip_meeting=meeting.id)
-    request = SlotRequest(key=meeting.reference, people=people, minutes=minutes, earliest=earliest, latest=due)
+    request = _request(ctx, meeting.audit.cycle, meeting.kind, key=meeting.reference, people=people,
+                       minutes=minutes, latest=due)
+    assert request.not_before is not None
+    busy = diary_busy(session, set(people), request.not_before, ctx.timescales.due_at(due), skip_meeting=meeting.id)
+    cap = _cap(session, ctx, request, skip_meeting=meeting.id)
     if to is not None:
-        valid = find_slot(request, busy, ctx.timescales, not_before=to, step_minutes=1)
+        valid = find_slot(request, busy, ctx.timescales, not_before=to, step_minutes=1, spread=cap)
         if valid is None or valid != to:
             raise UserError(f"--to {to.astimezone(ctx.tz):%Y-%m-%d %H:%M} is not free: it must be a working day "
-                            f"within working hours, on or before {due}, and clear of "
-                            f"{' and '.join(people)}'s diaries")
+                            f"within working hours, no sooner than "
+                            f"{request.not_before.astimezone(ctx.tz):%Y-%m-%d %H:%M} (the meeting's notice), "
+                            f"on or before {due}, clear of {' and '.join(people)}'s diaries, and on a day when "
+                            f"each has fewer than {cap.daily_cap} audit meetings")
         start = to
     else:
         # The current slot is no longer wanted, so it counts as busy while looking for the next.
         for person in people:
             busy.setdefault(person, []).append(Interval(meeting.starts_at, meeting.ends_at))
-        start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
+        start = find_slot(request, busy, ctx.timescales, not_before=ctx.now, spread=cap)
         if start is None:
             return False
     meeting.starts_at = start

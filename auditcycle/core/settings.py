@@ -83,6 +83,14 @@ class FrameworkSettings(BaseModel):
     manager_conversation_minutes: int = Field(30, ge=10, le=240)
     # The team manager's conversation is booked no sooner than this after the reason for it arises.
     manager_conversation_notice_working_days: int = Field(1, ge=0, le=10)
+    # Minimum notice: no meeting starts sooner than this many working days after its invite (or update) is sent.
+    monthly_meeting_notice_working_days: int = Field(3, ge=0, le=20)
+    adhoc_meeting_notice_working_days: int = Field(1, ge=0, le=20)
+    # A monthly learning conversation waits until the auditor has had time to read the record: from this
+    # working day of the audit month (the first working day is 1).
+    learning_conversation_from_working_day: int = Field(5, ge=1, le=20)
+    # A month's meetings are spread across its window: no person has more audit meetings than this in a day.
+    audit_meetings_per_person_per_day: int = Field(2, ge=1, le=16)
     young_person_min_age: int = Field(12, ge=0, le=25)
     adult_age: int = Field(18, ge=16, le=25)
     working_day_start: time = time(9, 0)
@@ -95,6 +103,8 @@ class FrameworkSettings(BaseModel):
     overdue_qa_copy_working_days: int = Field(3, ge=1, le=30)
     moderation_close_working_days: int = Field(10, ge=1, le=60)
     moderation_meeting_minutes: int = Field(120, ge=30, le=480)
+    # The moderation panel meeting starts no sooner than this many working days after its invite is sent.
+    moderation_panel_notice_working_days: int = Field(2, ge=0, le=20)
     moderation_panel_service: str = "Safeguarding & Review Unit"
     # Working days after selection an undecided moderation is chased: the panel, the QA manager, an assistant director.
     moderation_chase_working_days: list[int] = Field(default_factory=lambda: [3, 5, 8], min_length=3, max_length=3)

@@ -70,6 +70,18 @@ class Timescales:
         """Return the day itself if it is a working day, else the one before."""
         return day if self.is_working_day(day) else self.add_working_days(day, -1)
 
+    def working_days_after(self, moment: datetime, n: int) -> datetime:
+        """Return the moment n working days after a moment, counted from the next moment within working hours."""
+        local = moment.astimezone(self.tz)
+        day, at = local.date(), local.time()
+        opens, closes = self.working_hours(day)
+        # Sent out of hours, a notice starts to run when the office next opens: Saturday counts from Monday 09:00.
+        if not self.is_working_day(day) or local >= closes:
+            day, at = self.next_working_day(day), self.framework.working_day_start
+        elif local < opens:
+            at = self.framework.working_day_start
+        return localize(datetime.combine(self.add_working_days(day, n), at), self.tz)
+
     def working_days_between(self, start: date, end: date) -> int:
         """Count working days after start up to and including end (negative if end is earlier)."""
         if end < start:

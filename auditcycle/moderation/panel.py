@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, selectinload
 from auditcycle.booking.location import meeting_location
 from auditcycle.booking.meetings import diary_busy
 from auditcycle.booking.slots import Interval, SlotRequest, find_slot
+from auditcycle.booking.window import panel_earliest_start
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
@@ -260,14 +261,16 @@ def _book_panel(session: Session, ctx: AppContext, cycle: AuditCycle, members: l
         return 0
     framework = ctx.settings.framework
     last = closure_day(ctx, cycle)
-    earliest = max(ctx.timescales.next_working_day(cycle.due_date), ctx.timescales.today(ctx.now))
+    # The invite goes out in this run, so the panel meets no sooner than its notice from now.
+    not_before = panel_earliest_start(ctx, cycle)
+    earliest = ctx.timescales.today(not_before)
     start = None
     if members:
         ids = {m.id for m in members}
         request = SlotRequest(key=f"{cycle.reference}-panel", people=tuple(sorted(ids)),
-                              minutes=framework.moderation_meeting_minutes, earliest=earliest, latest=last)
-        window_start, _ = ctx.timescales.working_hours(earliest)
-        busy = _busy(session, cycle, ids, window_start, ctx.timescales.due_at(last))
+                              minutes=framework.moderation_meeting_minutes, earliest=earliest, latest=last,
+                              not_before=not_before)
+        busy = _busy(session, cycle, ids, not_before, ctx.timescales.due_at(last))
         start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
         reason = (f"no {framework.moderation_meeting_minutes}-minute window within working hours between "
                   f"{day_label(earliest)} and {day_label(last)} when the whole panel is free")

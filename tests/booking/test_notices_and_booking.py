@@ -235,9 +235,10 @@ def test_christmas_week_books_around_bank_holidays(s, authority, settings) -> No
     cycle = _drawn(s, settings, size=3)
     _notify(s, authority, settings, cycle)
 
-    # Booking at 16:45 on Christmas Eve: nothing fits before 17:00, then 25, 26, 27 and 28 (the
-    # substitute day for Boxing Day) are not working days, so the first slots are on 29 December.
-    _book(s, authority, settings, cycle, now="2026-12-24T16:45")
+    # Invites sent at 16:45 on Monday 21 December give three working days' notice, to 16:45 on Christmas
+    # Eve: nothing fits before 17:00, then 25, 26, 27 and 28 (the substitute day for Boxing Day) are not
+    # working days, so the first slots are on 29 December.
+    _book(s, authority, settings, cycle, now="2026-12-21T16:45")
 
     days = {m.starts_at.astimezone(LONDON_TS.tz).date() for m in s.scalars(select(Meeting))}
     assert days and days <= {date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31)}
@@ -341,13 +342,15 @@ def test_week_the_clocks_go_back_books_in_local_working_hours(s, authority, sett
     cycle = s.scalars(select(Audit)).first().cycle
     _notify(s, authority, settings, cycle, now="2026-09-22T09:00")
 
-    # Friday 23 October is BST (UTC+1); Monday 26 October, after the clocks go back, is GMT.
-    # Only 16:30-17:00 is free on the Friday, so the hour-long conversations fall on the Monday.
+    # Friday 23 October is BST (UTC+1); Monday 26 October, after the clocks go back, is GMT. Invites sent
+    # at 14:00 on Tuesday 20 October give three working days' notice, to 14:00 on the Friday; the
+    # auditors are busy until 16:30 that day, so only half-hour calls fit it and the least-loaded day
+    # after it, the Monday, takes the first hour-long conversations.
     for staff_id in set(s.scalars(select(Audit.auditor_id))):
         s.add(BusyPeriod(staff_id=staff_id, starts_at=datetime(2026, 10, 23, 13, 0, tzinfo=UTC),
                          ends_at=datetime(2026, 10, 23, 15, 30, tzinfo=UTC)))
     s.commit()
-    _book(s, authority, settings, cycle, now="2026-10-23T14:00")
+    _book(s, authority, settings, cycle, now="2026-10-20T14:00")
 
     meetings = list(s.scalars(select(Meeting)))
     days = {m.starts_at.astimezone(LONDON_TS.tz).date() for m in meetings}
@@ -357,3 +360,46 @@ def test_week_the_clocks_go_back_books_in_local_working_hours(s, authority, sett
         utc_start = m.starts_at.astimezone(UTC).replace(tzinfo=None)
         assert utc_start.time() >= (datetime(2000, 1, 1, 9) - offset).time()
         assert (m.ends_at.astimezone(UTC).replace(tzinfo=None)).time() <= (datetime(2000, 1, 1, 17) - offset).time()
+
+
+def test_monthly_meetings_wait_their_notice_and_learning_conversations_the_fifth_working_day(
+        s, authority, settings) -> None:
+    cycle = _drawn(s, settings, size=None)
+    _notify(s, authority, settings, cycle)
+
+    # Invites sent at 13:58 on Friday 27 November: three working days' notice runs to 13:58 on Wednesday
+    # 2 December; 1 December is a Tuesday, so the 5th working day of the month is Monday 7 December.
+    _book(s, authority, settings, cycle, now="2026-11-27T13:58")
+
+    meetings = list(s.scalars(select(Meeting)))
+    sent = datetime(2026, 11, 27, 13, 58, tzinfo=UTC)
+    conversations = [m for m in meetings if m.kind == MeetingKind.LEARNING_CONVERSATION]
+    others = [m for m in meetings if m.kind != MeetingKind.LEARNING_CONVERSATION]
+    assert conversations and others and {m.booked_at.replace(tzinfo=UTC) for m in meetings} == {sent}
+    assert min(m.starts_at for m in others) >= datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
+    assert min(m.starts_at for m in conversations) >= datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+def test_a_move_keeps_the_minimum_notice_from_when_the_update_is_sent(s, authority, settings, smtp_server) -> None:
+    cycle = _drawn(s, settings, size=2)
+    _notify(s, authority, settings, cycle)
+    _book(s, authority, settings, cycle)
+    meeting = s.scalars(select(Meeting).where(Meeting.kind == MeetingKind.FAMILY_CALL)).first()
+    qa = s.scalars(select(Staff).where(Staff.role == Role.QA_MANAGER)).first()
+    s.execute(delete(BusyPeriod).where(BusyPeriod.staff_id == meeting.organiser_id))
+    s.execute(update(Meeting).where(Meeting.id != meeting.id).values(status=MeetingStatus.CANCELLED))
+    # Out of the way of the slot the move should find, wherever the spread first put it.
+    s.execute(update(Meeting).where(Meeting.id == meeting.id).values(
+        starts_at=datetime(2026, 12, 30, 9, 0, tzinfo=UTC), ends_at=datetime(2026, 12, 30, 9, 30, tzinfo=UTC)))
+    s.commit()
+
+    # Moved at 10:00 on Wednesday 9 December: three working days' notice runs to 10:00 on Monday the 14th.
+    with pytest.raises(UserError, match="no sooner than 2026-12-14 10:00"):
+        reschedule(s, ctx_at("2026-12-09T10:00", settings), reference=meeting.reference, by=qa.id,
+                   to="2026-12-11T10:00")
+    reschedule(s, ctx_at("2026-12-09T10:00", settings), reference=meeting.reference, by=qa.id)
+    s.commit()
+
+    s.refresh(meeting)
+    assert meeting.starts_at == datetime(2026, 12, 14, 10, 0, tzinfo=UTC) and meeting.sequence == 1
+

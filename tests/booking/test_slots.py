@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditcycle.booking.slots import Booked, Interval, SlotRequest, Unbooked, find_slot, plan_slots
+from auditcycle.booking.slots import Booked, Interval, SlotRequest, Spread, Unbooked, find_slot, plan_slots
 from auditcycle.core.clock import localize
 from auditcycle.core.settings import FrameworkSettings
 from auditcycle.core.timescales import Timescales
@@ -374,3 +374,79 @@ def test_plan_slots_random_diaries_books_valid_non_overlapping_slots(case) -> No
         assert results[req.key].start == expected
         for person in req.people:
             diary.setdefault(person, []).append(Interval(results[req.key].start, results[req.key].end))
+
+
+# Spreading a batch across its window.
+
+
+def test_plan_slots_spread_puts_each_request_on_the_least_loaded_day_earlier_first() -> None:
+    requests = [request(people=(f"S{n}",), key=f"R{n}", earliest=date(2026, 12, 1), latest=date(2026, 12, 3))
+                for n in range(6)]
+
+    booked, unbooked = plan_slots(requests, {}, T, spread=Spread(daily_cap=2))
+
+    days = [b.start.astimezone(LONDON).date() for b in booked]
+    assert not unbooked
+    assert days == [date(2026, 12, 1), date(2026, 12, 2), date(2026, 12, 3)] * 2
+
+
+def test_plan_slots_spread_starts_a_days_meetings_in_its_quieter_hours() -> None:
+    requests = [request(people=(f"S{n}",), key=f"R{n}", earliest=date(2026, 12, 1), latest=date(2026, 12, 1))
+                for n in range(3)]
+
+    booked, _ = plan_slots(requests, {}, T, spread=Spread(daily_cap=2))
+
+    assert [b.start for b in booked] == [local(2026, 12, 1, 9), local(2026, 12, 1, 10), local(2026, 12, 1, 11)]
+
+
+def test_plan_slots_spread_counts_existing_meetings_towards_the_days_load() -> None:
+    existing = [(local(2026, 12, 1, 9), ("S9",)), (local(2026, 12, 1, 10), ("S8",))]
+
+    booked, _ = plan_slots([request(people=("S1",), latest=date(2026, 12, 2))], {}, T,
+                           spread=Spread(daily_cap=2, existing=existing))
+
+    assert [b.start for b in booked] == [local(2026, 12, 2, 9)]
+
+
+def test_plan_slots_spread_keeps_a_person_under_the_daily_cap_and_says_why_not() -> None:
+    existing = [(local(2026, 12, 1, 9), ("S1",)), (local(2026, 12, 1, 10), ("S1", "S2"))]
+    requests = [request(people=("S1",), key="A", latest=date(2026, 12, 1)),
+                request(people=("S2",), key="B", latest=date(2026, 12, 1))]
+
+    booked, unbooked = plan_slots(requests, {}, T, spread=Spread(daily_cap=2, existing=existing))
+
+    assert [b.key for b in booked] == ["B"]
+    assert unbooked == [Unbooked("A", "each working day on 1 December 2026 when S1 is free for 60 minutes already "
+                                      "holds 2 audit meetings for them (the daily limit per person)")]
+
+
+def test_plan_slots_spread_spreads_one_persons_meetings_over_their_days() -> None:
+    requests = [request(people=("S1", f"K{n}"), key=f"R{n}", latest=date(2026, 12, 3)) for n in range(3)]
+    # After the first meeting each day holds one, a tie the earlier day would win; S1's own load decides first.
+    existing = [(local(2026, 12, 2, 9), ("X",)), (local(2026, 12, 3, 9), ("Y",))]
+
+    booked, _ = plan_slots(requests, {}, T, spread=Spread(daily_cap=2, existing=existing))
+
+    assert sorted(b.start.astimezone(LONDON).date() for b in booked) == [
+        date(2026, 12, 1), date(2026, 12, 2), date(2026, 12, 3)]
+
+
+def test_find_slot_request_not_before_is_its_notice_on_top_of_the_runs() -> None:
+    req = SlotRequest(key="R", people=("S1",), minutes=60, earliest=date(2026, 12, 1), latest=date(2026, 12, 31),
+                      not_before=local(2026, 12, 4, 14))
+
+    assert find_slot(req, {}, T, not_before=local(2026, 12, 1, 9)) == local(2026, 12, 4, 14)
+    assert find_slot(req, {}, T, not_before=local(2026, 12, 7, 10)) == local(2026, 12, 7, 10)
+
+
+def test_spread_with_no_room_a_day_is_refused() -> None:
+    with pytest.raises(ValueError, match="daily_cap must be at least 1"):
+        Spread(daily_cap=0)
+
+
+def test_find_slot_with_a_spread_skips_a_day_on_which_a_person_is_at_the_cap() -> None:
+    existing = [(local(2026, 12, 1, 9), ("S1",)), (local(2026, 12, 1, 10), ("S1", "S2"))]
+
+    start = find_slot(request(people=("S1", "S3")), {}, T, spread=Spread(daily_cap=2, existing=existing))
+
+    assert start == local(2026, 12, 2, 9)

@@ -189,3 +189,17 @@ def test_an_action_set_on_a_friday_for_the_weekend_names_the_next_working_day() 
 ])
 def test_why_not_working_names_the_weekday_or_the_bank_holiday(day: date, reason: str | None) -> None:
     assert T.why_not_working(day) == reason
+
+
+@pytest.mark.parametrize(("sent", "n", "expected"), [
+    ("2026-11-24T13:58", 1, (2026, 11, 25, 13, 58)),  # Tuesday afternoon: the same time next day
+    ("2026-11-27T13:58", 1, (2026, 11, 30, 13, 58)),  # Friday: the weekend does not count
+    ("2026-11-28T10:00", 1, (2026, 12, 1, 9)),  # Saturday: counts from Monday 09:00
+    ("2026-11-24T17:30", 1, (2026, 11, 26, 9)),  # after hours: counts from the next morning
+    ("2026-11-24T07:00", 1, (2026, 11, 25, 9)),  # before hours: counts from 09:00 that day
+    ("2026-12-21T16:45", 3, (2026, 12, 24, 16, 45)),  # before Christmas: 22, 23 and 24 December
+    ("2026-12-21T16:45", 4, (2026, 12, 29, 16, 45)),  # over Christmas: 25 to 28 December skipped
+    ("2026-11-24T13:58", 0, (2026, 11, 24, 13, 58)),  # no notice: now, if within working hours
+])
+def test_working_days_after_counts_from_the_next_working_moment(sent: str, n: int, expected: tuple) -> None:
+    assert T.working_days_after(parse_instant(sent, LONDON), n) == localize(datetime(*expected), LONDON)

@@ -291,6 +291,21 @@ def test_panel_invite_is_an_outlook_ready_request_after_the_due_date(s, authorit
         assert parsed.vevent.dtstart.value.utcoffset() == timedelta(0)
 
 
+def test_panel_meeting_is_two_working_days_after_its_invite(s, authority, settings, smtp_server) -> None:
+    cycle, audits = _drawn(s, settings, size=6)
+    _grades(s, settings, audits, ["good"] + ["requires_improvement"] * 5)
+
+    # Sent at 11:20 on Tuesday 5 January: the panel may meet from 11:30 on Thursday 7 January.
+    _run(s, authority, settings, cycle, now="2027-01-05T11:20")
+
+    s.refresh(cycle)
+    tz = build_context(AFTER_DUE, settings=settings).tz
+    stamps = {Calendar.from_ical(ics).walk("VEVENT")[0].decoded("DTSTAMP")
+              for ics in map(_calendar, (r.message for r in _ours(smtp_server.received))) if ics}
+    assert stamps == {localize(datetime(2027, 1, 5, 11, 20), tz)}
+    assert cycle.moderation_starts_at == localize(datetime(2027, 1, 7, 11, 30), tz)
+
+
 def test_panel_meeting_avoids_busy_diaries(s, authority, settings) -> None:
     cycle, audits = _drawn(s, settings, size=3)
     _grades(s, settings, audits, ["good", "inadequate", "inadequate"])

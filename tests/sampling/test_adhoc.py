@@ -1,6 +1,6 @@
 """Deep dives and dip samples: drawn, notified and booked at short notice, once, under the monthly rules."""
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from auditcycle.booking.meetings import book
-from auditcycle.core.clock import Month
+from auditcycle.core.clock import Month, localize
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied, UserError
 from auditcycle.core.settings import DEFAULT_DOMAINS
@@ -27,7 +27,7 @@ from auditcycle.models import (
     Staff,
     Team,
 )
-from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, CycleKind, Role
+from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, CycleKind, MeetingKind, Role
 from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
 from auditcycle.sampling.adhoc import draw_adhoc
@@ -111,6 +111,21 @@ def test_deep_dive_samples_with_the_filters_notifies_and_books_before_the_due_da
     assert date(2026, 11, 23) <= min(starts) < date(2026, 12, 1) and max(starts) <= DUE
     assert {a.status for a in audits} == {AuditStatus.BOOKED}
     assert len(smtp_server.received) == s.scalar(select(func.count()).select_from(OutboxMessage)) > 0
+
+
+def test_a_deep_dive_drawn_at_1358_meets_no_sooner_than_a_working_day_later(
+        s, authority, settings, smtp_server) -> None:
+    qa = _staff(s, Role.QA_MANAGER)
+
+    _run(s, authority, settings, _deep_dive(), by=qa, now="2026-11-24T13:58")
+
+    meetings = list(s.scalars(select(Meeting)))
+    conversations = [m for m in meetings if m.kind == MeetingKind.LEARNING_CONVERSATION]
+    ctx = build_context("2026-11-24T13:58", settings=settings)
+    # One working day's notice from the invites sent at 13:58 on Tuesday: from 14:00 on Wednesday.
+    assert len(conversations) == 3 and {m.booked_at.replace(tzinfo=UTC) for m in meetings} == {ctx.now}
+    assert min(m.starts_at for m in conversations) >= localize(datetime(2026, 11, 25, 14, 0), ctx.tz)
+    assert min(m.starts_at for m in meetings) >= localize(datetime(2026, 11, 25, 14, 0), ctx.tz)
 
 
 def test_deep_dive_by_a_key_worker_is_refused_and_draws_nothing(s, settings) -> None:
