@@ -340,7 +340,7 @@ def test_week_the_clocks_go_back_books_in_local_working_hours(s, authority, sett
     draw(s, ctx_at("2026-09-21T09:00", settings), month=october, size=4, seed=3)
     s.commit()
     cycle = s.scalars(select(Audit)).first().cycle
-    _notify(s, authority, settings, cycle, now="2026-09-22T09:00")
+    _notify(s, authority, settings, cycle, now="2026-09-22T12:00")
 
     # Friday 23 October is BST (UTC+1); Monday 26 October, after the clocks go back, is GMT. Invites sent
     # at 14:00 on Tuesday 20 October give three working days' notice, to 14:00 on the Friday; the

@@ -32,7 +32,7 @@ def test_a_thousand_audit_month_is_booked_after_notice_spread_and_within_the_dai
     with sessionmaker(bind=engine).begin() as s:
         assert draw(s, ctx_at("2027-02-22T09:00", SETTINGS), month=MONTH, size=1000, seed=7).audits == 1000
     with sessionmaker(bind=engine).begin() as s:
-        queue_notices(s, ctx_at("2027-02-23T09:00", SETTINGS), cycle=monthly_cycle(s, MONTH))
+        queue_notices(s, ctx_at("2027-02-23T12:00", SETTINGS), cycle=monthly_cycle(s, MONTH))
     booking = ctx_at("2027-02-24T09:00", SETTINGS)
     with sessionmaker(bind=engine).begin() as s:
         cycle = monthly_cycle(s, MONTH)

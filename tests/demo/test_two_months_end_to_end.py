@@ -1,6 +1,6 @@
 """Two audit months closing the loop, through the CLI and Prefect, with a real SMTP server.
 
-December and January 2027: the drawn list goes only to the QA managers and its notices wait for approval
+December and January 2027: meetings are booked after their notice, spread and within the daily cap; the drawn list goes only to the QA managers and its notices wait for approval
 (December) or the review window (January); supervision gaps are confirmed, dismissed or raised when left
 undecided, and their Immediate Responses answered the same day, within 24 hours, late or not at all; an
 undecided moderation is chased; a good form submitted late is still moderated and moderation closes with
@@ -33,6 +33,7 @@ from auditcycle.models import (
     Child,
     ImmediateResponse,
     MakeADifference,
+    Meeting,
     Moderation,
     Observation,
     OutboxItem,
@@ -40,7 +41,15 @@ from auditcycle.models import (
     Staff,
     TrendFlag,
 )
-from auditcycle.models.enums import ActionStatus, AuditStatus, Cohort, MessageStatus, Role
+from auditcycle.models.enums import (
+    ActionStatus,
+    AuditStatus,
+    Cohort,
+    MeetingKind,
+    MeetingStatus,
+    MessageStatus,
+    Role,
+)
 from auditcycle.report.data import build_report_data
 
 runner = CliRunner()
@@ -100,6 +109,19 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     cli("run", "observe", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-12-01T08:00")
     december = db.scalars(select(Audit).order_by(Audit.id)).all()
     first, good, *inadequate = december
+
+    # --- The meetings give time to prepare and are spread: three working days' notice from the invite, learning
+    # conversations from the audit month's 5th working day (Monday 7 December), at most two a person a day.
+    meetings = db.scalars(select(Meeting).where(Meeting.status == MeetingStatus.BOOKED)).all()
+    ts = build_context("2026-11-25T09:00").timescales
+    assert meetings
+    for meeting in meetings:
+        assert meeting.starts_at >= ts.working_days_after(meeting.booked_at, 3) > meeting.booked_at
+        if meeting.kind == MeetingKind.LEARNING_CONVERSATION:
+            assert meeting.starts_at.astimezone(ts.tz).date() >= date(2026, 12, 7)
+    per_person_day = Counter((person, m.starts_at.astimezone(ts.tz).date()) for m in meetings
+                             for person in {m.organiser_id, m.attendee_id} - {None})
+    assert max(per_person_day.values()) <= 2
 
     # --- Supervision gaps: one confirmed (its Immediate Response answered the same day), one dismissed, the
     # rest left undecided and raised by the hourly check once the audit month's first working day has ended.
@@ -234,6 +256,8 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     for audit in db.scalars(select(Audit).where(Audit.status == AuditStatus.IN_MODERATION)).all():
         cli("moderate", audit.reference, "--grade", "inadequate", "--by", psw.id, "--note", "Agreed",
             "--now", "2027-02-03T10:00")
+    # The late form was graded good, so the panel's decision is final only once an assistant director agrees it.
+    cli("agree-moderation", late_good.reference, "--by", director.id, "--now", "2027-02-04T10:00")
     cli("run", "moderate", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2027-02-16T09:00")
     db.expire_all()
     assert not db.scalars(select(Audit).join(AuditCycle).where(
