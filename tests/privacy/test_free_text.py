@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from conftest import PREFECT_HOME, QA_MANAGER
+from factories import approve_list_at
 from privacy_checks import _dump_sqlite
 from pypdf import PdfReader
 from sqlalchemy import select, update
@@ -126,6 +127,7 @@ def _the_acts_the_replay_does_not(folder: Path) -> None:
         first, second = s.scalars(select(Audit.reference).join(AuditCycle).where(AuditCycle.month == NEXT)
                                   .order_by(Audit.reference).limit(2))
         replace(s, build_context("2026-12-21T08:00"), reference=first, by=QA_MANAGER, reason=PLANT)
+        approve_list_at(s, "2026-12-21T08:30", NEXT)
     notify(month=NEXT, now="2026-12-21T09:00", by=QA_MANAGER)
     book(month=NEXT, now="2026-12-21T10:00", by=QA_MANAGER)
     with session_scope() as s:
