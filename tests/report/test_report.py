@@ -147,12 +147,39 @@ def test_charts_have_no_clashing_ids() -> None:
 def test_render_html_headline_figures_labelled_with_previous_month() -> None:
     text = text_of(render_html(report_data()))
 
+    # More audits drawn is neither better nor worse; fewer inadequate is better, though the arrow points down.
     assert "Audits allocated 12 ▲ up 3 from 9 in October 2026" in text
-    assert "Audits completed 10 ▲ up 1 from 9 in October 2026" in text
+    assert "Audits completed 10 ▲ Better: up 1 from 9 in October 2026" in text
     assert "Audits completed on time 7 = no change from 7 in October 2026" in text
-    assert ("Completed audits graded good or better 60% ▲ up 14.5 percentage points from 45.5% in October 2026"
+    assert ("Completed audits graded good or better 60% ▲ Better: up 14.5 percentage points from 45.5% in "
+            "October 2026" in text)
+    assert ("Completed audits graded inadequate 10% ▼ Better: down 10 percentage points from 20% in October 2026"
             in text)
-    assert "Completed audits graded inadequate 10% ▼ down 10 percentage points from 20% in October 2026" in text
+
+
+def test_render_html_a_rise_in_inadequate_is_worse_in_red_and_in_words() -> None:
+    page = render_html(report_data(previous=Headline(allocated=12, completed=12, completed_on_time=9,
+                                                     good_or_better_pct=70.0, inadequate_pct=5.0)))
+
+    assert "Completed audits graded inadequate 10% ▲ Worse: up 5 percentage points from 5% in October 2026" in \
+        text_of(page)
+    assert "Completed audits graded good or better 60% ▼ Worse: down 10 percentage points" in text_of(page)
+    assert '<span class="arrow worse" aria-hidden="true">▲</span> <strong class="verdict worse">Worse:</strong>' in page
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+@pytest.mark.parametrize("rule", ["better", "worse"])
+def test_better_and_worse_colours_meet_wcag_aa_contrast_on_white(rule: str) -> None:
+    css = (Path(__file__).parents[2] / "templates" / "reports" / "report.css").read_text()
+    colour = re.search(rf"^\.{rule} {{ color: (#[0-9a-f]{{6}}); }}", css, flags=re.MULTILINE).group(1)
+
+    contrast = 1.05 / (_relative_luminance(colour) + 0.05)
+    assert contrast >= 4.5
 
 
 def test_render_html_no_previous_month_says_so() -> None:
@@ -161,25 +188,45 @@ def test_render_html_no_previous_month_says_so() -> None:
     assert "Audits allocated 12 no figure for October 2026" in text
 
 
-def test_render_html_small_team_withheld_in_broadcast() -> None:
-    text = text_of(render_html(report_data()))
+def test_render_html_small_cells_suppressed_in_broadcast_with_totals() -> None:
+    text = text_of(render_html(report_data(), min_cell=2))
 
-    assert "Early Help Sandpiper Team fewer than 3 audits" in text
-    assert "Children's Social Care Kestrel Team 8 1 4 2 1 62.5% 12.5%" in text
-    assert "Sandpiper Team 2 0 1 0 1 50% 50%" not in text
+    # Under 2: the 1s, Kestrel's Outstanding and Inadequate and Sandpiper's Good and Inadequate; then Kestrel's
+    # Good and Sandpiper's Outstanding, else the Outstanding and Good totals would give the 1s back. A share
+    # resting on a hidden cell is hidden with it; the totals are shown.
+    assert "Children's Social Care Kestrel Team 8 [c] [c] 2 [c] [c] [c]" in text
+    assert "Early Help Sandpiper Team 2 [c] [c] 0 [c] [c] [c]" in text
+    assert "All teams 10 1 5 2 2 60% 10%" in text
+    assert "a count under 2 is shown as [c]" in text
 
 
 def test_render_html_restricted_shows_small_team_exactly() -> None:
     text = text_of(render_html(report_data(), restricted=True))
 
     assert "Early Help Sandpiper Team 2 0 1 0 1 50% 50%" in text
-    assert "fewer than 3 audits:" not in text
+    assert "[c]" not in text.split("Exact figures by service and team")[1].split("shows as [c].")[1]
 
 
 def test_render_html_min_cell_from_argument() -> None:
     text = text_of(render_html(report_data(), min_cell=9))
 
-    assert "Children's Social Care Kestrel Team fewer than 9 audits" in text
+    assert "Children's Social Care Kestrel Team 8 [c] [c] [c] [c] [c] [c]" in text
+    assert "a count under 9 is shown as [c]" in text
+
+
+def test_render_html_a_share_is_shown_when_its_cells_are() -> None:
+    data = report_data(good_or_better_labels=("Outstanding", "Good"), worst_label="Inadequate",
+                       teams=[TeamRow(service="S", team="Kestrel Team", audits=16,
+                                      grades={"Outstanding": 5, "Good": 6, "Requires improvement to be good": 3,
+                                              "Inadequate": 2}, good_or_better_pct=68.8, inadequate_pct=12.5),
+                              TeamRow(service="S", team="Heron Team", audits=20,
+                                      grades={"Outstanding": 5, "Good": 6, "Requires improvement to be good": 5,
+                                              "Inadequate": 4}, good_or_better_pct=55.0, inadequate_pct=20.0)])
+
+    text = text_of(render_html(data, min_cell=5))
+
+    assert "Kestrel Team 16 5 6 [c] [c] 68.8% [c]" in text
+    assert "Heron Team 20 5 6 [c] [c] 55% [c]" in text
 
 
 def test_render_html_trend_flags_only_in_restricted() -> None:
@@ -210,7 +257,7 @@ def test_render_html_sections_in_plain_english() -> None:
     text = text_of(render_html(report_data()))
 
     headings = re.findall(r"<h2>([^<]+)</h2>", render_html(report_data()))
-    assert headings == ["Headline", "Grades", "Theme and findings", "Moderation", "Family and child feedback",
+    assert headings == ["Summary", "Headline", "Grades", "Theme and findings", "Moderation", "Family and child feedback",
                         "Good practice", "Actions", "Immediate Responses", "Observations of practice",
                         "Closing the loop"]
     assert "Agreement rate (of decisions made) 66.7%" in text
