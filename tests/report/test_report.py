@@ -517,3 +517,70 @@ def test_issue_report_keeps_each_edition_attachment(staffed, settings, files) ->
     assert "Reissued" not in pdf_text(folder / "edition-1" / "report.pdf")
     assert "Reissued — corrected edition 2." in pdf_text(folder / "edition-2" / "report.pdf")
 
+
+
+# -- a report a Director reads ------------------------------------------------------------------------------
+
+def test_drafted_summary_states_the_month_in_three_to_six_plain_sentences() -> None:
+    from auditcycle.report.summary import drafted_summary
+
+    summary = drafted_summary(report_data())
+
+    assert summary == (
+        "In November 2026, 10 of the 12 audits drawn were completed, 7 of them on time. "
+        "60% of completed audits were graded good or better and 10% inadequate, against 45.5% and 20% in "
+        "October 2026 (good or better up 14.5 points; inadequate down 10 points). "
+        "The month's audits raised 9 actions: 3 are overdue and 1 has been escalated to a service manager or above. "
+        "4 Immediate Responses were raised: 1 answered late and 1 still open. "
+        "1 moderated audit is still undecided, so grades may change.")
+    assert 3 <= summary.count(". ") + 1 <= 6
+
+
+def test_drafted_summary_of_a_quiet_month_with_nothing_completed() -> None:
+    from auditcycle.report.summary import drafted_summary
+
+    data = report_data(headline=Headline(allocated=1, completed=0, completed_on_time=0, good_or_better_pct=None,
+                                         inadequate_pct=None), previous=None,
+                       actions=ActionStats(0, 0, {}, 0), responses=ResponseStats(0, 0, 0, 0, 0, []),
+                       moderation=ModerationStats(0, 0, 0, None, []))
+
+    assert drafted_summary(data) == (
+        "In November 2026, none of the 1 audit drawn has been completed yet, so there is no grade mix to report. "
+        "The month's audits raised no actions. No Immediate Response was raised.")
+
+
+def test_summary_written_by_the_qa_manager_replaces_the_drafted_one() -> None:
+    page = render_html(report_data(summary_markdown="Practice is **steady**.", summary_by="Quinn Adebayo"))
+
+    assert "<strong>steady</strong>" in page
+    assert "Written by Quinn Adebayo for this report." in text_of(page)
+    assert "In November 2026, 10 of the 12" not in page
+    assert "Drafted from this month's figures." in text_of(render_html(report_data()))
+
+
+def test_repeated_feedback_shown_once_with_how_often() -> None:
+    said = "Mother: The social worker listened to me."
+    quotes = [said] * 30 + ["mother:  the social WORKER listened to me. "] + ["Father: Visits were on time."]
+
+    text = text_of(render_html(report_data(family=replace(report_data().family, quotes=quotes))))
+
+    assert text.count("listened to me") == 1
+    assert "“Mother: The social worker listened to me.” (31 times)" in text
+    assert "“Father: Visits were on time.”" in text and "on time.” (" not in text
+
+
+def test_trend_starts_where_the_data_starts() -> None:
+    data = report_data(trend=[MonthPoint(m, Headline(9, 8, 6, 50.0, 10.0)) for m in TREND_MONTHS[-3:]])
+
+    page = render_html(data)
+
+    assert "The chart starts in September 2026, the first month with completed audits." in text_of(page)
+    assert re.search(r"Month Sep 2026 Oct 2026 Nov 2026 Audits completed 8 8 8", text_of(page))
+    chart = charts(data)["trend"]
+    assert "Aug" not in chart and "Sep" in chart
+
+
+def test_produced_on_is_the_real_date_and_the_figures_say_their_own() -> None:
+    text = text_of(render_html(report_data(generated_on=date(2026, 12, 3), as_at=date(2026, 12, 7))))
+
+    assert "Produced on Thursday 3 December 2026. Figures as at Monday 7 December 2026." in text

@@ -5,9 +5,9 @@ from dataclasses import replace
 
 import pikepdf
 import pytest
+from test_report import report_data
 
 from auditcycle.report.render import pdf_bytes, render_html
-from test_report import report_data
 
 HEADINGS = ("/H1", "/H2", "/H3")
 
