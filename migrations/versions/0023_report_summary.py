@@ -15,15 +15,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('audit_cycle', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('report_summary', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('report_summary_by', sa.String(length=64), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_audit_cycle_report_summary_by_staff'), 'staff',
-                                    ['report_summary_by'], ['id'])
+    # Added in place, not by batch: on SQLite a batch copies the table and drops the old one, which the
+    # audits referring to their cycle forbid. So the staff id is a plain column; `authorise` checks it.
+    op.add_column('audit_cycle', sa.Column('report_summary', sa.Text(), nullable=True))
+    op.add_column('audit_cycle', sa.Column('report_summary_by', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('audit_cycle', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_audit_cycle_report_summary_by_staff'), type_='foreignkey')
         batch_op.drop_column('report_summary_by')
         batch_op.drop_column('report_summary')
