@@ -35,7 +35,7 @@ from auditcycle.notifications.report import (
     compose_report_restricted,
 )
 from auditcycle.people.directory import distinct
-from auditcycle.report.data import ReportData
+from auditcycle.report.data import TREND_MONTHS, ReportData
 from auditcycle.report.summary import summary_credit, summary_text
 from auditcycle.report.suppression import suppressed_cells
 
@@ -216,8 +216,9 @@ def charts(data: ReportData) -> dict[str, str]:
     result: dict[str, str] = {}
     if any(p.headline.good_or_better_pct is not None or p.headline.inadequate_pct is not None
            for p in data.trend):
+        span = "over 12 months" if len(data.trend) == TREND_MONTHS else f"since {month_label(data.trend[0].month)}"
         result["trend"] = _svg(
-            "trend", "Direction of travel over 12 months: the share of completed audits graded good or better, "
+            "trend", f"Direction of travel {span}: the share of completed audits graded good or better, "
                      "and the share graded inadequate", _trend_figure(data))
     draw, any_grades = _domains_figure(data)
     if any_grades:

@@ -578,6 +578,7 @@ def test_trend_starts_where_the_data_starts() -> None:
     assert re.search(r"Month Sep 2026 Oct 2026 Nov 2026 Audits completed 8 8 8", text_of(page))
     chart = charts(data)["trend"]
     assert "Aug" not in chart and "Sep" in chart
+    assert "<title id=\"trend-title\">Direction of travel since September 2026: the share" in chart
 
 
 def test_produced_on_is_the_real_date_and_the_figures_say_their_own() -> None:
