@@ -549,6 +549,14 @@ def test_drafted_summary_of_a_quiet_month_with_nothing_completed() -> None:
         "The month's audits raised no actions. No Immediate Response was raised.")
 
 
+def test_drafted_summary_says_when_every_immediate_response_was_answered_in_time() -> None:
+    from auditcycle.report.summary import drafted_summary
+
+    summary = drafted_summary(report_data(responses=ResponseStats(3, 2, 1, 0, 0, [])))
+
+    assert "3 Immediate Responses were raised, all answered in time." in summary
+
+
 def test_summary_written_by_the_qa_manager_replaces_the_drafted_one() -> None:
     page = render_html(report_data(summary_markdown="Practice is **steady**.", summary_by="Quinn Adebayo"))
 
