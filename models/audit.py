@@ -41,6 +41,9 @@ class AuditCycle(Base):
     learning_starts_at: Mapped[datetime | None]
     learning_ends_at: Mapped[datetime | None]
     report_notes: Mapped[str | None] = mapped_column(Text)
+    # The QA manager's executive summary, replacing the drafted one; who set it (the trail keeps when).
+    report_summary: Mapped[str | None] = mapped_column(Text)
+    report_summary_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     focus_domains: Mapped[str | None] = mapped_column(String(400))  # comma-separated slugs of a dip sample
 

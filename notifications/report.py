@@ -18,6 +18,7 @@ class HeadlineFigure:
     value: str
     arrow: str
     change: str
+    verdict: str = ""  # "better" or "worse" when the change is good or bad news; "" when neither or no change
 
 
 @dataclass(frozen=True)

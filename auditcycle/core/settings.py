@@ -132,7 +132,8 @@ class FrameworkSettings(BaseModel):
         "assistant_director", "service_manager", "principal_social_worker"])
     # After moderation closes (10 working days after the due date), so the mailed report is final.
     report_working_day: int = Field(12, ge=1, le=20)
-    report_min_cell: int = Field(3, ge=1, le=20)
+    # Team figures under this are suppressed in the broadcast report, with the cells that would give them back.
+    report_min_cell: int = Field(5, ge=1, le=20)
 
     @field_validator("working_weekdays")
     @classmethod

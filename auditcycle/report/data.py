@@ -23,9 +23,11 @@ percentage is decided here, once. The rules:
 - **Free text** (family feedback quotes, Make a Difference summaries, the theme and the QA manager's
   findings) goes through the one redactor (`privacy.redaction`): for the child it is about, or for the
   whole caseload when it is about the month.
-- **No wall-clock times**: the only moment used is the context's clock, for "today" (overdue
-  actions, observation coverage, whether moderation has closed), so the same database and the same
-  `--now` give the same report.
+- **The trend** covers the twelve months to the report's month, starting at the first of them with a
+  completed audit: a chart of months before the service began auditing would be a row of gaps.
+- **One wall-clock date**: "produced on" is the real date of production (`generated_on`). Every
+  figure reads only the context's clock (`as_at`), for "today" (overdue actions, observation coverage,
+  whether moderation has closed), so the same database and the same `--now` give the same figures.
 
 Every query is bounded by the month (or the twelve months of the trend) and loads each kind of row
 once; nothing is queried per audit.
@@ -39,7 +41,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from auditcycle.actions.ladder import reached_senior, working_days_overdue
-from auditcycle.core.clock import Month
+from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.learning.culture import approved_summaries
 from auditcycle.models import (
@@ -217,7 +219,7 @@ class ReportData:
 
     month: Month
     month_label: str
-    generated_on: date
+    generated_on: date  # the real date the report was produced, whatever the clock of its figures
     provisional: bool
     theme: str | None
     notes_markdown: str | None
@@ -240,6 +242,13 @@ class ReportData:
     actions_csv: list[dict[str, str]]
     empty: bool
     revisit: ThemeRevisit | None = None
+    as_at: date | None = None  # the figures' "today": the context's clock, a simulated one with `--now`
+    # The QA manager's executive summary, replacing the one drafted from the figures, and who wrote it.
+    summary_markdown: str | None = None
+    summary_by: str | None = None
+    # Which grade labels the "good or better" and "inadequate" shares count, so a share is hidden with its cells.
+    good_or_better_labels: tuple[str, ...] = ()
+    worst_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,7 +355,8 @@ def _trend(ctx: AppContext, month: Month, cycles: dict[str, AuditCycle],
     for m in reversed(months):
         cycle = cycles.get(str(m))
         points.append(MonthPoint(month=str(m), headline=_headline(rows.get(cycle.id, []) if cycle else [], ctx)))
-    return points
+    first = next((i for i, p in enumerate(points) if p.headline.completed), len(points))
+    return points[first:]
 
 
 def _domain_distribution(session: Session, ctx: AppContext, cycle: AuditCycle | None) -> dict[str, dict[str, int]]:
@@ -621,7 +631,8 @@ def build_report_data(session: Session, ctx: AppContext, *, month: Month) -> Rep
     return ReportData(
         month=str(month),
         month_label=f"{month.first_day:%B %Y}",
-        generated_on=ctx.timescales.today(ctx.now),
+        generated_on=ctx.timescales.today(wall_clock()),
+        as_at=ctx.timescales.today(ctx.now),
         provisional=cycle is not None and not is_closed(ctx, cycle),
         # The theme and the QA manager's findings are about the month, not one child: the whole caseload.
         theme=Redactor.for_caseload(session).optional(cycle.theme) if cycle else None,
@@ -645,4 +656,14 @@ def build_report_data(session: Session, ctx: AppContext, *, month: Month) -> Rep
         actions_csv=_actions_csv(ctx, actions),
         empty=headline.allocated == 0,
         revisit=_revisit(session, ctx, cycle),
+        summary_markdown=Redactor.for_caseload(session).optional(cycle.report_summary) if cycle else None,
+        summary_by=_staff_name(session, cycle.report_summary_by) if cycle else None,
+        good_or_better_labels=tuple(framework.grades[g] for g in framework.good_or_better if g in framework.grades),
+        worst_label=framework.grades.get(framework.worst_grade),
     )
+
+
+def _staff_name(session: Session, staff_id: str | None) -> str | None:
+    if staff_id is None:
+        return None
+    return session.scalar(select(Staff.name).where(Staff.id == staff_id)) or staff_id

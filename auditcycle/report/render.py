@@ -7,6 +7,7 @@ re-run mails nobody and a correction goes out once as a numbered reissue.
 """
 import csv
 import io
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ from auditcycle.notifications.report import (
     compose_report_restricted,
 )
 from auditcycle.people.directory import distinct
-from auditcycle.report.data import ReportData
+from auditcycle.report.data import TREND_MONTHS, ReportData
+from auditcycle.report.summary import summary_credit, summary_text
+from auditcycle.report.suppression import suppressed_cells
 
 PHASE = "report"
 # Report files are for the owner's group (the QA team's share) to read as well as the owner.
@@ -50,6 +53,17 @@ FLAG_KINDS = {
 # One colour per grade, best first: colour-blind safe, and still distinct when printed in grey.
 GRADE_COLOURS = ["#1a6b3c", "#74b88a", "#f0a35e", "#b2182b", "#6d6d6d", "#3b5ba5"]
 GOOD_COLOUR, INADEQUATE_COLOUR = "#1a6b3c", "#b2182b"
+# The Government Statistical Service's mark for a figure withheld so that no one can be identified.
+SUPPRESSED = "[c]"
+BETTER, WORSE = "better", "worse"
+# Presentation attributes of SVG, which matplotlib writes as inline styles: WeasyPrint's HTML parser does not
+# know them as CSS and warns for each, though its SVG renderer draws them. Only these warnings are silenced.
+SVG_PROPERTIES = frozenset({
+    "fill", "fill-opacity", "fill-rule", "stroke", "stroke-width", "stroke-linejoin", "stroke-linecap",
+    "stroke-dasharray", "stroke-dashoffset", "stroke-miterlimit", "stroke-opacity", "text-anchor", "clip-path",
+    "clip-rule", "marker", "marker-start", "marker-mid", "marker-end", "stop-color", "stop-opacity",
+    "paint-order", "dominant-baseline", "alignment-baseline", "shape-rendering", "vector-effect", "mask",
+})
 
 
 @dataclass(frozen=True)
@@ -202,8 +216,9 @@ def charts(data: ReportData) -> dict[str, str]:
     result: dict[str, str] = {}
     if any(p.headline.good_or_better_pct is not None or p.headline.inadequate_pct is not None
            for p in data.trend):
+        span = "over 12 months" if len(data.trend) == TREND_MONTHS else f"since {month_label(data.trend[0].month)}"
         result["trend"] = _svg(
-            "trend", "Direction of travel over 12 months: the share of completed audits graded good or better, "
+            "trend", f"Direction of travel {span}: the share of completed audits graded good or better, "
                      "and the share graded inadequate", _trend_figure(data))
     draw, any_grades = _domains_figure(data)
     if any_grades:
@@ -238,42 +253,57 @@ def pct(value: float | None) -> str:
     return f"{rounded:.1f}".removesuffix(".0") + "%"
 
 
-def _change(current, previous, *, percent: bool, previous_label: str) -> tuple[str, str]:
-    """Return an arrow and the plain-English change from the previous month."""
+def _change(current, previous, *, percent: bool, previous_label: str, up_is: str | None) -> tuple[str, str, str]:
+    """Return an arrow, the plain-English change from the previous month, and whether it is better or worse."""
     if previous is None:
-        return "", f"no figure for {previous_label}"
+        return "", f"no figure for {previous_label}", ""
     if current is None:
-        return "", f"{pct(previous) if percent else previous} in {previous_label}"
+        return "", f"{pct(previous) if percent else previous} in {previous_label}", ""
     shown_now, shown_then = (round(current, 1), round(previous, 1)) if percent else (current, previous)
     diff = round(shown_now - shown_then, 1)
     then = pct(previous) if percent else str(previous)
     if diff == 0:
-        return "=", f"no change from {then} in {previous_label}"
+        return "=", f"no change from {then} in {previous_label}", ""
     amount = (f"{abs(diff):.1f}".removesuffix(".0") + (" percentage point" if abs(diff) == 1 else
                                                         " percentage points")) if percent else str(abs(diff))
-    return ("▲", f"up {amount} from {then} in {previous_label}") if diff > 0 else \
-        ("▼", f"down {amount} from {then} in {previous_label}")
+    verdict = "" if up_is is None else up_is if diff > 0 else ({BETTER: WORSE, WORSE: BETTER}[up_is])
+    return ("▲", f"up {amount} from {then} in {previous_label}", verdict) if diff > 0 else \
+        ("▼", f"down {amount} from {then} in {previous_label}", verdict)
 
 
 def headline_figures(data: ReportData) -> list[HeadlineFigure]:
     """List the five headline figures, each with its change from the previous month."""
     previous_label = month_label(str(Month.parse(data.month).previous()))
     now, before = data.headline, data.previous
+    # Whether a rise is good news: more audits drawn is neither (the sample follows the caseload).
     rows = [
-        ("Audits allocated", now.allocated, before and before.allocated, False),
-        ("Audits completed", now.completed, before and before.completed, False),
-        ("Audits completed on time", now.completed_on_time, before and before.completed_on_time, False),
+        ("Audits allocated", now.allocated, before and before.allocated, False, None),
+        ("Audits completed", now.completed, before and before.completed, False, BETTER),
+        ("Audits completed on time", now.completed_on_time, before and before.completed_on_time, False, BETTER),
         ("Completed audits graded good or better", now.good_or_better_pct,
-         before and before.good_or_better_pct, True),
-        ("Completed audits graded inadequate", now.inadequate_pct, before and before.inadequate_pct, True),
+         before and before.good_or_better_pct, True, BETTER),
+        ("Completed audits graded inadequate", now.inadequate_pct, before and before.inadequate_pct, True, WORSE),
     ]
     figures = []
-    for label, value, then, percent in rows:
-        arrow, change = _change(value, then if before is not None else None, percent=percent,
-                                previous_label=previous_label)
+    for label, value, then, percent, up_is in rows:
+        arrow, change, verdict = _change(value, then if before is not None else None, percent=percent,
+                                         previous_label=previous_label, up_is=up_is)
         figures.append(HeadlineFigure(label=label, value=pct(value) if percent else str(value), arrow=arrow,
-                                      change=change))
+                                      change=change, verdict=verdict))
     return figures
+
+
+def repeated_once(lines: Iterable[str]) -> list[tuple[str, int]]:
+    """Group lines that say the same (case and spacing aside), each once with how often it was said, most often first."""
+    counts: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    for line in lines:
+        tidy = " ".join(line.split())
+        key = tidy.casefold()
+        shown.setdefault(key, tidy)
+        counts[key] = counts.get(key, 0) + 1
+    # Stable: lines said equally often keep the order they were first said in.
+    return sorted(((shown[key], n) for key, n in counts.items()), key=lambda item: -item[1])
 
 
 def css_string(text: str) -> Markup:
@@ -289,16 +319,34 @@ def flag_kind(kind: str) -> str:
     return kind.replace("_", " ").capitalize() if "_" in kind else kind
 
 
-def _team_rows(data: ReportData, *, min_cell: int, exact: bool) -> list[dict]:
+def _share_shown(data: ReportData, hidden_labels: set[str], labels: Iterable[str]) -> bool:
+    """Say whether a team's share may be shown: only when none of the cells it is worked out from is hidden."""
+    wanted = set(labels)
+    # Without the framework's labels (a hand-built report) any hidden cell hides both shares.
+    return not (hidden_labels & wanted) if wanted else not hidden_labels
+
+
+def team_table(data: ReportData, *, min_cell: int, exact: bool) -> dict:
+    """Return the teams' overall grades with their totals, cells under min_cell suppressed unless exact."""
+    counts = [[team.grades.get(g, 0) for g in data.grade_labels] for team in data.teams]
+    hidden = frozenset() if exact else suppressed_cells(counts, threshold=min_cell)
     rows = []
-    for team in data.teams:
-        withheld = not exact and team.audits < min_cell
+    for r, team in enumerate(data.teams):
+        hidden_labels = {data.grade_labels[c] for row, c in hidden if row == r}
+        good_labels = data.good_or_better_labels
+        worst = (data.worst_label,) if data.worst_label else ()
         rows.append({
-            "service": team.service, "team": team.team, "withheld": withheld, "audits": team.audits,
-            "grades": [team.grades.get(g, 0) for g in data.grade_labels],
-            "good_or_better": pct(team.good_or_better_pct), "inadequate": pct(team.inadequate_pct),
+            "service": team.service, "team": team.team, "audits": team.audits,
+            "grades": [SUPPRESSED if (r, c) in hidden else str(n) for c, n in enumerate(counts[r])],
+            "good_or_better": pct(team.good_or_better_pct)
+            if _share_shown(data, hidden_labels, good_labels) else SUPPRESSED,
+            "inadequate": pct(team.inadequate_pct) if _share_shown(data, hidden_labels, worst) else SUPPRESSED,
         })
-    return rows
+    totals = [sum(column) for column in zip(*counts, strict=True)] if counts else []
+    return {"rows": rows, "suppressed": bool(hidden),
+            "total": {"audits": sum(t.audits for t in data.teams), "grades": [str(n) for n in totals],
+                      "good_or_better": pct(data.headline.good_or_better_pct),
+                      "inadequate": pct(data.headline.inadequate_pct)}}
 
 
 def _context(data: ReportData, *, restricted: bool, reissue_of: int | None, min_cell: int) -> dict:
@@ -317,13 +365,20 @@ def _context(data: ReportData, *, restricted: bool, reissue_of: int | None, min_
         "reissue_of": reissue_of,
         "min_cell": min_cell,
         "generated_label": day_label(data.generated_on),
+        "as_at_label": day_label(data.as_at) if data.as_at and data.as_at != data.generated_on else None,
+        "summary": notes_html(summary_text(data)),
+        "summary_credit": summary_credit(data),
+        "quotes": repeated_once(data.family.quotes),
+        "good_practice": repeated_once(data.good_practice),
+        "suppressed_mark": SUPPRESSED,
         "previous_label": month_label(str(Month.parse(data.month).previous())),
         "figures": headline_figures(data),
         "charts": {} if restricted else {k: Markup(v) for k, v in charts(data).items()},
+        "trend_first": month_label(data.trend[0].month) if data.trend else None,
         "trend_rows": [{"short": _short_month(p.month), "completed": p.headline.completed,
                         "good": _pct_or_dash(p.headline.good_or_better_pct),
                         "inadequate": _pct_or_dash(p.headline.inadequate_pct)} for p in data.trend],
-        "teams": _team_rows(data, min_cell=min_cell, exact=restricted),
+        "teams": team_table(data, min_cell=min_cell, exact=restricted),
         "notes": notes_html(data.notes_markdown),
         "pct": pct,
         "moment_label": moment_label,
@@ -344,17 +399,31 @@ def render_html(data: ReportData, *, restricted: bool = False, reissue_of: int |
 
 # -- files ----------------------------------------------------------------------------------------------
 
-
-
 def _refuse_fetch(url: str, *args, **kwargs):
     raise ValueError(f"the report is self-contained and fetches nothing ({url})")
 
 
+class SvgPropertyWarnings(logging.Filter):
+    """Drop WeasyPrint's warning that an inline SVG's presentation attribute is an unknown CSS property."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        # Two spellings: the declaration's check (its value keeps its leading space) and the property's own.
+        unknown_svg = (record.msg in ("Ignored `%s:%s` at %d:%d, %s.", "Ignored `%s: %s` at %d:%d, %s.")
+                       and len(args) == 5 and str(args[0]).lower() in SVG_PROPERTIES
+                       and args[4] == "unknown property")
+        return not unknown_svg
+
+
+_SVG_WARNINGS = SvgPropertyWarnings()
+
+
 def pdf_bytes(html: str) -> bytes:
-    """Print HTML to PDF with WeasyPrint, fetching nothing from outside the page."""
+    """Print HTML to a tagged, accessible PDF (PDF/UA-1) with WeasyPrint, fetching nothing from outside the page."""
     from weasyprint import HTML  # imported here: slow to load, and only the report needs it
 
-    return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
+    logging.getLogger("weasyprint").addFilter(_SVG_WARNINGS)  # the same filter once, however often called
+    return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf(pdf_variant="pdf/ua-1")
 
 
 def write_report(data: ReportData, folder: Path, *, reissue_of: int | None = None,

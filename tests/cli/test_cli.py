@@ -141,6 +141,54 @@ def test_report_notes_are_rendered_from_markdown_with_html_escaped(drawn, tmp_pa
     assert "PROVISIONAL" in html  # moderation has not closed
 
 
+def test_report_summary_drafted_then_replaced_by_the_qa_manager_credited_in_the_trail(drawn, tmp_path) -> None:
+    from pathlib import Path
+
+    from auditcycle.models import AuditCycle, TrailEntry
+
+    drafted = invoke("report", "summary", "--month", "2026-12", "--now", "2026-12-02T10:00")
+    mine = tmp_path / "summary.md"
+    mine.write_text("December's audits show **steady** practice; supervision is the theme to watch.\n")
+    stored = invoke("report", "summary", str(mine), "--month", "2026-12", "--by", QA_MANAGER)
+    published = invoke("run", "report", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-12-02T10:00")
+
+    assert drafted.exit_code == 0, drafted.output
+    assert "In December 2026, none of the" in drafted.output and "Drafted from this month's figures." in drafted.output
+    assert stored.exit_code == 0, stored.output
+    assert published.exit_code == 0, published.output
+    html = (Path("reports") / "2026-12" / "report.html").read_text()
+    assert "December's audits show <strong>steady</strong> practice" in html
+    assert "In December 2026, none of the" not in html
+    with sessionmaker(bind=drawn)() as s:
+        qa_name = s.get(Staff, QA_MANAGER).name
+        cycle = s.scalars(select(AuditCycle).where(AuditCycle.month == "2026-12")).one()
+        trail = s.scalars(select(TrailEntry).where(TrailEntry.entity == "audit_cycle",
+                                                   TrailEntry.entity_id == str(cycle.id))
+                          .order_by(TrailEntry.id.desc())).first()
+    assert f"Written by {qa_name} for this report." in html
+    # The trail names the long free text changed, without copying it, and who set it.
+    assert trail.actor == QA_MANAGER
+    assert trail.changes == {"values": {"report_summary_by": [None, QA_MANAGER]}, "withheld": ["report_summary"]}
+
+    restored = invoke("report", "summary", "--month", "2026-12", "--by", QA_MANAGER, "--drafted")
+    assert restored.exit_code == 0, restored.output
+    with sessionmaker(bind=drawn)() as s:
+        cycle = s.scalars(select(AuditCycle).where(AuditCycle.month == "2026-12")).one()
+        assert (cycle.report_summary, cycle.report_summary_by) == (None, None)
+
+
+def test_report_summary_needs_by_and_the_qa_team(drawn, tmp_path) -> None:
+    mine = tmp_path / "summary.md"
+    mine.write_text("A summary.")
+    worker = _staff(drawn, Role.KEY_WORKER)
+
+    anonymous = invoke("report", "summary", str(mine), "--month", "2026-12")
+    refused = invoke("report", "summary", str(mine), "--month", "2026-12", "--by", worker)
+
+    assert anonymous.exit_code == 1 and "--by: give your staff id" in anonymous.output
+    assert refused.exit_code == 1 and "may not report-summary: only the QA team may" in refused.output
+
+
 def test_report_notes_for_a_month_not_drawn_is_refused(app_env, tmp_path) -> None:
     notes = tmp_path / "notes.md"
     notes.write_text("Findings")

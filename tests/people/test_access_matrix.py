@@ -219,6 +219,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "agree-moderation": role == Role.ASSISTANT_DIRECTOR,
         "approve-list": role == Role.QA_MANAGER,
         "plan-themes": qa, "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
+        "report-summary": qa,
         "nominate": role == Role.SERVICE_MANAGER,
         "action-done": actor.id == action.owner_id or line_manager,
         "action-sign-off": line_manager or qa,
@@ -244,6 +245,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.observations.assignment import record_observation
     from auditcycle.observations.recommendations import recommend
     from auditcycle.people.permissions import authorise
+    from auditcycle.report.notes import store_summary
     from auditcycle.sampling.cycle import nominate, replace, withdraw
     from auditcycle.sampling.requests import Asked, store_request
     from auditcycle.sampling.review import approve_list
@@ -292,6 +294,8 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "observe-recommend": lambda by: recommend(s, ctx, practitioner_id=sub.open_action.owner_id, by=by,
                                                   audit_ref=sub.moderated.reference),
         "mad-approve": lambda by: approve(s, ctx, reference=sub.mad.reference, by=by),
+        "report-summary": lambda by: store_summary(s, month=Month(sub.allocated.cycle.month), text="A summary",
+                                                   by=by),
         "nominate-mad": lambda by: nominate_interview(s, ctx, practitioner_id=sub.open_action.owner_id, by=by,
                                                       note="Turned a plan around"),
     }

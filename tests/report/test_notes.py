@@ -5,8 +5,9 @@ import factories as make
 import pytest
 
 from auditcycle.core.clock import Month
-from auditcycle.core.errors import UserError
-from auditcycle.report.notes import check_notes, read_notes, store_notes
+from auditcycle.core.errors import PermissionDenied, UserError
+from auditcycle.models.enums import Role
+from auditcycle.report.notes import MAX_SUMMARY_CHARACTERS, check_notes, read_notes, store_notes, store_summary
 
 
 def test_notes_with_a_control_character_name_the_line(tmp_path: Path) -> None:
@@ -40,3 +41,22 @@ def test_notes_for_a_month_not_drawn_change_nothing(session) -> None:
 
     with pytest.raises(UserError, match="no sample has been drawn for 2026-12"):
         store_notes(session, month=Month(2026, 12), text="# Findings")
+
+
+def test_summary_refused_to_someone_outside_the_qa_team(session) -> None:
+    worker = make.staff(session, role=Role.KEY_WORKER, in_team=make.team(session))
+
+    with pytest.raises(PermissionDenied, match="may not report-summary: only the QA team may"):
+        store_summary(session, month=Month(2026, 12), text="A summary", by=worker.id)
+
+
+def test_summary_for_a_month_not_drawn_changes_nothing(session) -> None:
+    qa = make.staff(session, role=Role.QA_MANAGER, in_team=make.team(session))
+
+    with pytest.raises(UserError, match="no sample has been drawn for 2026-12: there is no report to add a summary"):
+        store_summary(session, month=Month(2026, 12), text="A summary", by=qa.id)
+
+
+def test_summary_over_its_limit_is_refused() -> None:
+    with pytest.raises(UserError, match="3,001 characters; the summary is at most 3,000"):
+        check_notes("x" * 3_001, source="summary.md", limit=MAX_SUMMARY_CHARACTERS, what="the summary is")

@@ -147,12 +147,39 @@ def test_charts_have_no_clashing_ids() -> None:
 def test_render_html_headline_figures_labelled_with_previous_month() -> None:
     text = text_of(render_html(report_data()))
 
+    # More audits drawn is neither better nor worse; fewer inadequate is better, though the arrow points down.
     assert "Audits allocated 12 ▲ up 3 from 9 in October 2026" in text
-    assert "Audits completed 10 ▲ up 1 from 9 in October 2026" in text
+    assert "Audits completed 10 ▲ Better: up 1 from 9 in October 2026" in text
     assert "Audits completed on time 7 = no change from 7 in October 2026" in text
-    assert ("Completed audits graded good or better 60% ▲ up 14.5 percentage points from 45.5% in October 2026"
+    assert ("Completed audits graded good or better 60% ▲ Better: up 14.5 percentage points from 45.5% in "
+            "October 2026" in text)
+    assert ("Completed audits graded inadequate 10% ▼ Better: down 10 percentage points from 20% in October 2026"
             in text)
-    assert "Completed audits graded inadequate 10% ▼ down 10 percentage points from 20% in October 2026" in text
+
+
+def test_render_html_a_rise_in_inadequate_is_worse_in_red_and_in_words() -> None:
+    page = render_html(report_data(previous=Headline(allocated=12, completed=12, completed_on_time=9,
+                                                     good_or_better_pct=70.0, inadequate_pct=5.0)))
+
+    assert "Completed audits graded inadequate 10% ▲ Worse: up 5 percentage points from 5% in October 2026" in \
+        text_of(page)
+    assert "Completed audits graded good or better 60% ▼ Worse: down 10 percentage points" in text_of(page)
+    assert '<span class="arrow worse" aria-hidden="true">▲</span> <strong class="verdict worse">Worse:</strong>' in page
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+@pytest.mark.parametrize("rule", ["better", "worse"])
+def test_better_and_worse_colours_meet_wcag_aa_contrast_on_white(rule: str) -> None:
+    css = (Path(__file__).parents[2] / "templates" / "reports" / "report.css").read_text()
+    colour = re.search(rf"^\.{rule} {{ color: (#[0-9a-f]{{6}}); }}", css, flags=re.MULTILINE).group(1)
+
+    contrast = 1.05 / (_relative_luminance(colour) + 0.05)
+    assert contrast >= 4.5
 
 
 def test_render_html_no_previous_month_says_so() -> None:
@@ -161,25 +188,45 @@ def test_render_html_no_previous_month_says_so() -> None:
     assert "Audits allocated 12 no figure for October 2026" in text
 
 
-def test_render_html_small_team_withheld_in_broadcast() -> None:
-    text = text_of(render_html(report_data()))
+def test_render_html_small_cells_suppressed_in_broadcast_with_totals() -> None:
+    text = text_of(render_html(report_data(), min_cell=2))
 
-    assert "Early Help Sandpiper Team fewer than 3 audits" in text
-    assert "Children's Social Care Kestrel Team 8 1 4 2 1 62.5% 12.5%" in text
-    assert "Sandpiper Team 2 0 1 0 1 50% 50%" not in text
+    # Under 2: the 1s, Kestrel's Outstanding and Inadequate and Sandpiper's Good and Inadequate; then Kestrel's
+    # Good and Sandpiper's Outstanding, else the Outstanding and Good totals would give the 1s back. A share
+    # resting on a hidden cell is hidden with it; the totals are shown.
+    assert "Children's Social Care Kestrel Team 8 [c] [c] 2 [c] [c] [c]" in text
+    assert "Early Help Sandpiper Team 2 [c] [c] 0 [c] [c] [c]" in text
+    assert "All teams 10 1 5 2 2 60% 10%" in text
+    assert "a count under 2 is shown as [c]" in text
 
 
 def test_render_html_restricted_shows_small_team_exactly() -> None:
     text = text_of(render_html(report_data(), restricted=True))
 
     assert "Early Help Sandpiper Team 2 0 1 0 1 50% 50%" in text
-    assert "fewer than 3 audits:" not in text
+    assert "[c]" not in text.split("Exact figures by service and team")[1].split("shows as [c].")[1]
 
 
 def test_render_html_min_cell_from_argument() -> None:
     text = text_of(render_html(report_data(), min_cell=9))
 
-    assert "Children's Social Care Kestrel Team fewer than 9 audits" in text
+    assert "Children's Social Care Kestrel Team 8 [c] [c] [c] [c] [c] [c]" in text
+    assert "a count under 9 is shown as [c]" in text
+
+
+def test_render_html_a_share_is_shown_when_its_cells_are() -> None:
+    data = report_data(good_or_better_labels=("Outstanding", "Good"), worst_label="Inadequate",
+                       teams=[TeamRow(service="S", team="Kestrel Team", audits=16,
+                                      grades={"Outstanding": 5, "Good": 6, "Requires improvement to be good": 3,
+                                              "Inadequate": 2}, good_or_better_pct=68.8, inadequate_pct=12.5),
+                              TeamRow(service="S", team="Heron Team", audits=20,
+                                      grades={"Outstanding": 5, "Good": 6, "Requires improvement to be good": 5,
+                                              "Inadequate": 4}, good_or_better_pct=55.0, inadequate_pct=20.0)])
+
+    text = text_of(render_html(data, min_cell=5))
+
+    assert "Kestrel Team 16 5 6 [c] [c] 68.8% [c]" in text
+    assert "Heron Team 20 5 6 [c] [c] 55% [c]" in text
 
 
 def test_render_html_trend_flags_only_in_restricted() -> None:
@@ -210,7 +257,7 @@ def test_render_html_sections_in_plain_english() -> None:
     text = text_of(render_html(report_data()))
 
     headings = re.findall(r"<h2>([^<]+)</h2>", render_html(report_data()))
-    assert headings == ["Headline", "Grades", "Theme and findings", "Moderation", "Family and child feedback",
+    assert headings == ["Summary", "Headline", "Grades", "Theme and findings", "Moderation", "Family and child feedback",
                         "Good practice", "Actions", "Immediate Responses", "Observations of practice",
                         "Closing the loop"]
     assert "Agreement rate (of decisions made) 66.7%" in text
@@ -470,3 +517,79 @@ def test_issue_report_keeps_each_edition_attachment(staffed, settings, files) ->
     assert "Reissued" not in pdf_text(folder / "edition-1" / "report.pdf")
     assert "Reissued — corrected edition 2." in pdf_text(folder / "edition-2" / "report.pdf")
 
+
+
+# -- a report a Director reads ------------------------------------------------------------------------------
+
+def test_drafted_summary_states_the_month_in_three_to_six_plain_sentences() -> None:
+    from auditcycle.report.summary import drafted_summary
+
+    summary = drafted_summary(report_data())
+
+    assert summary == (
+        "In November 2026, 10 of the 12 audits drawn were completed, 7 of them on time. "
+        "60% of completed audits were graded good or better and 10% inadequate, against 45.5% and 20% in "
+        "October 2026 (good or better up 14.5 points; inadequate down 10 points). "
+        "The month's audits raised 9 actions: 3 are overdue and 1 has been escalated to a service manager or above. "
+        "4 Immediate Responses were raised: 1 answered late and 1 still open. "
+        "1 moderated audit is still undecided, so grades may change.")
+    assert 3 <= summary.count(". ") + 1 <= 6
+
+
+def test_drafted_summary_of_a_quiet_month_with_nothing_completed() -> None:
+    from auditcycle.report.summary import drafted_summary
+
+    data = report_data(headline=Headline(allocated=1, completed=0, completed_on_time=0, good_or_better_pct=None,
+                                         inadequate_pct=None), previous=None,
+                       actions=ActionStats(0, 0, {}, 0), responses=ResponseStats(0, 0, 0, 0, 0, []),
+                       moderation=ModerationStats(0, 0, 0, None, []))
+
+    assert drafted_summary(data) == (
+        "In November 2026, none of the 1 audit drawn has been completed yet, so there is no grade mix to report. "
+        "The month's audits raised no actions. No Immediate Response was raised.")
+
+
+def test_drafted_summary_says_when_every_immediate_response_was_answered_in_time() -> None:
+    from auditcycle.report.summary import drafted_summary
+
+    summary = drafted_summary(report_data(responses=ResponseStats(3, 2, 1, 0, 0, [])))
+
+    assert "3 Immediate Responses were raised, all answered in time." in summary
+
+
+def test_summary_written_by_the_qa_manager_replaces_the_drafted_one() -> None:
+    page = render_html(report_data(summary_markdown="Practice is **steady**.", summary_by="Quinn Adebayo"))
+
+    assert "<strong>steady</strong>" in page
+    assert "Written by Quinn Adebayo for this report." in text_of(page)
+    assert "In November 2026, 10 of the 12" not in page
+    assert "Drafted from this month's figures." in text_of(render_html(report_data()))
+
+
+def test_repeated_feedback_shown_once_with_how_often() -> None:
+    said = "Mother: The social worker listened to me."
+    quotes = [said] * 30 + ["mother:  the social WORKER listened to me. "] + ["Father: Visits were on time."]
+
+    text = text_of(render_html(report_data(family=replace(report_data().family, quotes=quotes))))
+
+    assert text.count("listened to me") == 1
+    assert "“Mother: The social worker listened to me.” (31 times)" in text
+    assert "“Father: Visits were on time.”" in text and "on time.” (" not in text
+
+
+def test_trend_starts_where_the_data_starts() -> None:
+    data = report_data(trend=[MonthPoint(m, Headline(9, 8, 6, 50.0, 10.0)) for m in TREND_MONTHS[-3:]])
+
+    page = render_html(data)
+
+    assert "The chart starts in September 2026, the first month with completed audits." in text_of(page)
+    assert re.search(r"Month Sep 2026 Oct 2026 Nov 2026 Audits completed 8 8 8", text_of(page))
+    chart = charts(data)["trend"]
+    assert "Aug" not in chart and "Sep" in chart
+    assert "<title id=\"trend-title\">Direction of travel since September 2026: the share" in chart
+
+
+def test_produced_on_is_the_real_date_and_the_figures_say_their_own() -> None:
+    text = text_of(render_html(report_data(generated_on=date(2026, 12, 3), as_at=date(2026, 12, 7))))
+
+    assert "Produced on Thursday 3 December 2026. Figures as at Monday 7 December 2026." in text

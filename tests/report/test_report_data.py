@@ -287,9 +287,15 @@ def test_overdue_band_edges():
 
 
 def test_report_month_cycle_fields(report):
-    assert (report.month, report.month_label, report.generated_on, report.theme, report.notes_markdown,
+    assert (report.month, report.month_label, report.as_at, report.theme, report.notes_markdown,
             report.empty) == ("2026-12", "December 2026", date(2027, 1, 8), "Neglect",
                               "Thanks to everyone who audited.", False)
+
+
+def test_produced_on_is_the_real_date_not_the_simulated_clock(report):
+    # The figures are as at the context's clock (8 January 2027); the report was produced today.
+    assert report.generated_on == datetime.now(CTX.tz).date()
+    assert report.generated_on != report.as_at
 
 
 def test_headline_counts_on_time_and_final_grades(report):
@@ -304,15 +310,15 @@ def test_previous_is_november(report):
                                        inadequate_pct=50.0)
 
 
-def test_trend_twelve_months_oldest_first_with_empty_months(report):
-    assert [p.month for p in report.trend] == [f"2026-{m:02d}" for m in range(1, 13)]
+def test_trend_starts_at_the_first_month_with_data_oldest_first_gaps_kept(report):
+    # Of the twelve months to December 2026, September is the first with a completed audit.
+    assert [p.month for p in report.trend] == ["2026-09", "2026-10", "2026-11", "2026-12"]
     by_month = {p.month: p.headline for p in report.trend}
     assert by_month["2026-12"] == report.headline
     assert by_month["2026-11"] == report.previous
     assert by_month["2026-09"] == Headline(allocated=1, completed=1, completed_on_time=1, good_or_better_pct=100.0,
                                            inadequate_pct=0.0)
-    assert [m for m, h in by_month.items() if h == ZERO_HEADLINE] == [
-        "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-10"]
+    assert [m for m, h in by_month.items() if h == ZERO_HEADLINE] == ["2026-10"]
 
 
 def test_labels_in_framework_order(report):
@@ -524,7 +530,8 @@ def test_empty_month_with_no_cycle_has_zeros(session, world):
     assert data.headline == ZERO_HEADLINE
     assert data.previous == Headline(allocated=1, completed=1, completed_on_time=1, good_or_better_pct=100.0,
                                      inadequate_pct=0.0)
-    assert [p.month for p in data.trend][-1] == "2026-10" and len(data.trend) == 12
+    # December 2025, inside these twelve months, is the first with a completed audit.
+    assert [p.month for p in data.trend][0] == "2025-12" and [p.month for p in data.trend][-1] == "2026-10"
     assert (data.teams, data.grades_csv, data.actions_csv, data.good_practice, data.restricted_flags) == (
         [], [], [], [], [])
     assert data.moderation == ModerationStats(selected=0, decided=0, agreed=0, agreement_rate=None, changes=[])
@@ -536,7 +543,7 @@ def test_empty_month_with_no_cycle_has_zeros(session, world):
 def test_empty_database_gives_empty_report(session):
     data = build_report_data(session, CTX, month=DEC)
     assert (data.empty, data.previous, data.headline, data.closing_the_loop) == (True, None, ZERO_HEADLINE, [])
-    assert [p.headline for p in data.trend] == [ZERO_HEADLINE] * 12
+    assert data.trend == []
     assert (data.observations.assigned, data.observations.coverage_pct, data.observations.due) == (0, None, 0)
 
 
