@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+STARTUP_SECONDS = 90
 
 
 def start_temporary_server() -> None:
@@ -26,11 +27,17 @@ def start_temporary_server() -> None:
     Call it from the main thread, before the first flow: the kernel's signal follows the thread that
     started the server, and the main thread lives as long as the process.
     """
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    )
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED or not sys.platform.startswith("linux"):
         return  # a configured server outlives us by design; elsewhere Prefect starts its own as before
-    _server_class()().start()
+    # Prefect waits 20 s by default, which a first run (creating the server's database) on a busy two-core
+    # machine can exceed, failing a phase that had nothing wrong with it; a longer wait costs a healthy start nothing.
+    _server_class()().start(timeout=max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), STARTUP_SECONDS))
 
 
 def _dies_with(parent: int) -> Callable[[], None]:
