@@ -76,12 +76,12 @@ def contact(session: Session, of: Child, *, relation: str = "mother", name: str 
 
 
 def approve_list_at(session: Session, now: str, month: str = "2026-12") -> None:
-    """Approve a drawn monthly list as the first QA manager, so its notices may go at once (sampling/review.py)."""
+    """Approve a drawn monthly list as the first QA manager, so its notices may go at once (notices/review.py)."""
     from sqlalchemy import select
 
     from auditcycle.core.clock import Month
+    from auditcycle.notices.review import approve_list
     from auditcycle.sampling.cycle import require_monthly_cycle
-    from auditcycle.sampling.review import approve_list
 
     manager = session.scalars(select(Staff).where(Staff.role == Role.QA_MANAGER).order_by(Staff.id)).first()
     approve_list(session, build_context(now), cycle=require_monthly_cycle(session, Month.parse(month)),

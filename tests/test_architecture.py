@@ -11,9 +11,11 @@ LAYERS = [
     {"models"},
     {"storage"},
     {"notifications"},
-    {"people", "privacy", "runs", "imports"},
+    {"people", "privacy", "imports"},
     {"actions", "booking", "chasing", "immediate_responses", "learning", "moderation", "notices", "observations",
-     "report", "sampling", "submissions", "tracker", "trends", "demo"},
+     "report", "sampling", "submissions", "tracker", "trends"},
+    # The phases of the month and their calendar (which asks whether a drawn list is released), and the replay.
+    {"runs", "demo"},
     {"tasks"},
     {"flows"},
     {"cli"},

@@ -62,8 +62,8 @@ def approve_list_command(
     now: NowOption = None,
 ) -> None:
     """Approve a month's drawn list after review, so its notices go with the next notify run."""
+    from auditcycle.notices.review import approve_list, moment_label
     from auditcycle.sampling.cycle import require_monthly_cycle
-    from auditcycle.sampling.review import approve_list, moment_label
 
     with unit_of_work(now) as (session, ctx):
         cycle = require_monthly_cycle(session, month)

@@ -58,6 +58,7 @@ from auditcycle.models.enums import (
     SupervisionGapStatus,
 )
 from auditcycle.moderation.panel import agree_moderation, awaiting_director, record_moderation
+from auditcycle.notices.review import approve_list
 from auditcycle.observations.assignment import record_observation
 from auditcycle.people.directory import service_managers_for
 from auditcycle.runs.phases import Kind, get_phase, phases_of
@@ -65,7 +66,6 @@ from auditcycle.runs.schedule import report_day
 from auditcycle.runs.schedule import sampling_day as scheduled_sampling_day
 from auditcycle.sampling.cycle import monthly_cycle
 from auditcycle.sampling.requests import Asked, store_request
-from auditcycle.sampling.review import approve_list
 from auditcycle.storage.db import session_scope
 from auditcycle.storage.records import get_audit
 from auditcycle.submissions.submit import dispute, submit

@@ -9,10 +9,10 @@ from auditcycle.core.context import AppContext
 from auditcycle.immediate_responses.supervision_gaps import decision_command, since_label, suspected_gaps
 from auditcycle.models import Audit, AuditCycle, Staff, SupervisionGap, Team
 from auditcycle.models.enums import AuditKind, AuditStatus
+from auditcycle.notices.review import require_released
 from auditcycle.notifications.notices import AllocationItem, GapNote, NoticeItem, compose_notice, day_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import AUDIT_PEOPLE, TEAM_MANAGER, Directory
-from auditcycle.sampling.review import require_released
 
 PHASE = "notify"
 KIND_LABELS = {AuditKind.DEEP_DIVE: "deep dive", AuditKind.DIP_SAMPLE: "dip sample",
@@ -32,7 +32,7 @@ def _digest_ref(month: Month, refs: list[str]) -> str:
 def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> int:
     """Queue one digest per person involved and one allocation per auditor; mark the audits notified.
 
-    A monthly list still under the QA team's review is refused (auditcycle.sampling.review).
+    A monthly list still under the QA team's review is refused (auditcycle.notices.review).
     """
     require_released(cycle, ctx)
     audits = list(session.scalars(

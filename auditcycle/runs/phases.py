@@ -122,7 +122,7 @@ WORKING_DAYS = "* * 1-5"
 for _phase in (
     # Sampling, notices and booking look ahead to next month. The draw fires every working-day morning but
     # acts only on the sampling day; notices and booking check through the working day, acting once the QA
-    # team has approved the list or its review window has closed (auditcycle.sampling.review).
+    # team has approved the list or its review window has closed (auditcycle.notices.review).
     Phase("sample", Kind.MONTHLY, Covers.NEXT, "flows/sample.py:sample", f"0 7 {WORKING_DAYS}",
           schedule.on_sampling_day),
     Phase("notify", Kind.MONTHLY, Covers.NEXT, "flows/notify.py:notify", f"30 7-16 {WORKING_DAYS}",

@@ -56,8 +56,8 @@ def on_sampling_day(phase: str, ctx: AppContext, month: Month) -> str | None:
 
 def _once_released(phase: str, ctx: AppContext, month: Month, status: AuditStatus, what: str) -> str | None:
     # Imported here: the phase list (and so every CLI command) imports this module, and these import the domain.
+    from auditcycle.notices.review import held_reason, waiting
     from auditcycle.sampling.cycle import monthly_cycle
-    from auditcycle.sampling.review import held_reason, waiting
     from auditcycle.storage.db import session_scope
 
     with session_scope() as session:

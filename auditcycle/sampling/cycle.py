@@ -17,6 +17,7 @@ from auditcycle.models.enums import (
     Cohort,
     CycleKind,
 )
+from auditcycle.notices.review import open_review
 from auditcycle.people.cases import case_of, cases_of
 from auditcycle.people.directory import Directory
 from auditcycle.people.permissions import authorise
@@ -32,7 +33,6 @@ from auditcycle.sampling.draw import (
     redraw_one,
 )
 from auditcycle.sampling.requests import get_request
-from auditcycle.sampling.review import open_review
 from auditcycle.sampling.themes import planned_theme
 from auditcycle.storage.db import serialise
 from auditcycle.storage.records import get_audit

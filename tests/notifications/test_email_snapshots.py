@@ -20,13 +20,13 @@ from markupsafe import escape
 
 from auditcycle.core.settings import get_settings
 from auditcycle.core.text import Redacted
+from auditcycle.notices import review
 from auditcycle.notifications import actions, chasing, learning, moderation, notices, observations, outcomes
 from auditcycle.notifications import report as report_mail
 from auditcycle.notifications.immediate_responses import ResponseFacts, compose_response
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.notifications.render import render
-from auditcycle.sampling import review
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "emails"
 UPDATE = os.environ.get("AUDITCYCLE_UPDATE_SNAPSHOTS") == "1"
@@ -236,7 +236,7 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
                 "reason": "the auditor and the key worker are not both free before the due date"},
                {"key": f"{AUDIT}-FC1", "audit_ref": AUDIT, "child_id": CHILD,
                 "title": f"Family call: mother ({AUDIT})", "reason": "no telephone number is recorded"}]),
-    # Rendered directly by auditcycle.sampling.review, with rows shaped as it builds them.
+    # Rendered directly by auditcycle.notices.review, with rows shaped as it builds them.
     "drawn_list": lambda: render(
         "drawn_list", recipient_name="Quinn Manager", month="2026-12", month_label="December 2026",
         closes_label="12:00 on Tuesday 24 November 2026", staff_id="S0001",

@@ -242,13 +242,13 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.learning.culture import approve, nominate_interview
     from auditcycle.models.enums import CycleKind
     from auditcycle.moderation.panel import agree_moderation, record_moderation
+    from auditcycle.notices.review import approve_list
     from auditcycle.observations.assignment import record_observation
     from auditcycle.observations.recommendations import recommend
     from auditcycle.people.permissions import authorise
     from auditcycle.report.notes import store_summary
     from auditcycle.sampling.cycle import nominate, replace, withdraw
     from auditcycle.sampling.requests import Asked, store_request
-    from auditcycle.sampling.review import approve_list
     from auditcycle.sampling.themes import store_plan
     from auditcycle.submissions.submit import dispute, submit
     from auditcycle.submissions.supervision import record_supervision_discussed

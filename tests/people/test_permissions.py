@@ -35,9 +35,9 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     from auditcycle.models import Audit, Child, Event, Meeting, Staff
     from auditcycle.models.enums import Role
     from auditcycle.notices.queue import queue_notices
+    from auditcycle.notices.review import approve_list
     from auditcycle.people.permissions import Subject, authorise
     from auditcycle.sampling.cycle import draw, nominate, replace, withdraw
-    from auditcycle.sampling.review import approve_list
     from auditcycle.submissions.submit import dispute, submit
     from auditcycle.submissions.supervision import record_supervision_discussed
 

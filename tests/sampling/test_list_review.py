@@ -17,10 +17,10 @@ from auditcycle.core.timescales import Timescales
 from auditcycle.models import Audit, Child, OutboxMessage, Staff
 from auditcycle.models.enums import AuditStatus, Role
 from auditcycle.notices.queue import queue_notices
+from auditcycle.notices.review import approve_list
 from auditcycle.notifications.gateway import deliver
 from auditcycle.runs.phases import skip_reason
 from auditcycle.sampling.cycle import draw, monthly_cycle, replace
-from auditcycle.sampling.review import approve_list
 
 LONDON = ZoneInfo("Europe/London")
 DEC = Month(2026, 12)

@@ -1,4 +1,4 @@
-"""The QA team's review of a drawn monthly list: sent to the QA managers, then approved or released by its window.
+"""When a month's notices may go: the QA team's review of the drawn list, then its approval or the close of its window.
 
 The framework has the QA team check the sample before anyone is told. A monthly list is mailed to the QA
 managers as one message at the draw; its notices wait until a QA manager approves it or, unapproved, until
