@@ -16,6 +16,7 @@ LAYERS = [
      "report", "sampling", "submissions", "tracker", "trends", "demo"},
     {"tasks"},
     {"flows"},
+    {"web"},
     {"cli"},
 ]
 LAYER_OF = {package: n for n, layer in enumerate(LAYERS) for package in layer}
