@@ -18,6 +18,7 @@ LAYERS = [
     {"runs", "demo"},
     {"tasks"},
     {"flows"},
+    {"web"},
     {"cli"},
 ]
 LAYER_OF = {package: n for n, layer in enumerate(LAYERS) for package in layer}

@@ -14,7 +14,16 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -223,6 +232,15 @@ class Settings(BaseSettings):
     # A council's own times for a phase's schedule, by phase name (`[schedules]` in TOML, or
     # AUDITCYCLE_SCHEDULES__SAMPLE="0 6 * * 1-5"); a phase not named keeps the default of runs.phases.
     schedules: dict[str, str] = Field(default_factory=dict)
+    # The web application (auditcycle.web): the key that signs its session cookie, at least 32 characters
+    # (`python -c "import secrets; print(secrets.token_hex(32))"`). Unset, the app refuses to start, except
+    # in a simulation, where each start makes a throwaway key.
+    web_secret_key: SecretStr | None = Field(None, min_length=32)
+    # The service's name in every page's header and title, and the council's name in its footer and statement.
+    web_service_name: str = Field("Case audit", min_length=1, max_length=80)
+    web_council_name: str = Field("The council", min_length=1, max_length=120)
+    # Cookies go over HTTPS only; turned off only to try the app over plain http on a developer's machine.
+    web_cookie_secure: bool = True
     framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
 
     @field_validator("schedules")
@@ -241,7 +259,7 @@ class Settings(BaseSettings):
             raise ValueError(f"smtp_ca_file names {v}, which is not a file")
         return v
 
-    @field_validator("mail_from_name", "meeting_location")
+    @field_validator("mail_from_name", "meeting_location", "web_service_name", "web_council_name")
     @classmethod
     def _one_line(cls, v: str | None) -> str | None:
         # The name goes into the From header of every message, the location into an invite's LOCATION

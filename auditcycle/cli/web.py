@@ -1,0 +1,26 @@
+"""`auditcycle web`: serve the web application staff reach from the links in their email."""
+from typing import Annotated
+
+import typer
+
+from auditcycle.cli import app, console, guarded
+
+
+@app.command("web")
+@guarded
+def web_command(
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="gunicorn's worker processes.")] = 2,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Flask's development server with its reloader instead of gunicorn: never in production.")] = False,
+) -> None:
+    """Serve the web application under gunicorn until stopped (Flask's development server with --debug)."""
+    # Imported here, as every command's domain is: --help should not load Flask.
+    from auditcycle.web import create_app
+    from auditcycle.web.server import serve
+
+    web_app = create_app()
+    server = "Flask's development server (--debug)" if debug else f"gunicorn, {workers} worker(s)"
+    console.print(f"Serving the web application on http://{host}:{port} with {server}", highlight=False)
+    serve(web_app, host=host, port=port, workers=workers, debug=debug)
