@@ -11,7 +11,7 @@ LAYERS = [
     {"models"},
     {"storage"},
     {"notifications"},
-    {"people", "privacy", "runs", "imports"},
+    {"people", "privacy", "runs", "imports", "links"},
     {"actions", "booking", "chasing", "immediate_responses", "learning", "moderation", "notices", "observations",
      "report", "sampling", "submissions", "tracker", "trends", "demo"},
     {"tasks"},
