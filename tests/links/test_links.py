@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import PLANTED
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,7 +26,6 @@ from auditcycle.links.tokens import (
     use_link,
 )
 from auditcycle.models import Child, Link, LinkSecret, Staff
-from conftest import PLANTED
 
 LONDON = ZoneInfo("Europe/London")
 BASE = "https://audits.council.example"
