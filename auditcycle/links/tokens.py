@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
@@ -26,6 +26,7 @@ SUBJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,79}")
 # Longer than any token this module makes: a huge value is refused before it is decoded.
 MAX_TOKEN_CHARS = 600
 REPLACED = "a newer link was sent"
+DONE_ELSEWHERE = "done through another link"
 
 
 class LinkProblemKind(StrEnum):
@@ -58,11 +59,19 @@ def _when(ctx: AppContext, moment: datetime) -> str:
     return f"{local:%H:%M} on {local:%A} {local.day} {local:%B %Y}"
 
 
-def _problem(ctx: AppContext, link: Link) -> LinkProblem | None:
+def _same_act(link: Link) -> ColumnElement[bool]:
+    """Return the condition for the links of one act by one person on one record (a notice's and a reminder's, say)."""
+    return (Link.purpose == link.purpose) & (Link.subject_ref == link.subject_ref) & (Link.staff_id == link.staff_id)
+
+
+def _problem(session: Session, ctx: AppContext, link: Link) -> LinkProblem | None:
     """Return what stops a known link being followed now, or None if it may be."""
-    if link.used_at is not None:
-        who = link.used_by.name if link.used_by is not None else link.staff.name
-        return LinkProblem(LinkProblemKind.USED, f"This was already done by {who} at {_when(ctx, link.used_at)}. "
+    # The act is done once, through whichever of its links: the later click on any of them says so.
+    done = link if link.used_at is not None else session.scalar(
+        select(Link).where(_same_act(link), Link.used_at.is_not(None)).order_by(Link.used_at).limit(1))
+    if done is not None:
+        who = done.used_by.name if done.used_by is not None else done.staff.name
+        return LinkProblem(LinkProblemKind.USED, f"This was already done by {who} at {_when(ctx, done.used_at)}. "
                            "Nothing was changed.", link)
     if link.revoked_at is not None:
         return LinkProblem(LinkProblemKind.REVOKED, f"This link was withdrawn at {_when(ctx, link.revoked_at)} "
@@ -117,7 +126,7 @@ def issue_link(session: Session, ctx: AppContext, *, purpose: str, subject_ref: 
     keys = signing_keys(session, ctx, create=True)
     if key is not None:
         if (existing := _by_key(session, key)) is not None:
-            return _url(ctx, keys, _same_act(existing, purpose, subject_ref, staff))
+            return _url(ctx, keys, _as_asked(existing, purpose, subject_ref, staff))
         if not key or len(key) > 255 or text_problem(key, multiline=False):
             raise UserError("key: one line of at most 255 characters, such as the message's idempotency key")
     link = Link(id=secrets.token_urlsafe(16), purpose=purpose, subject_ref=subject_ref, staff_id=staff.id,
@@ -130,7 +139,7 @@ def issue_link(session: Session, ctx: AppContext, *, purpose: str, subject_ref: 
         existing = _by_key(session, key) if key is not None else None
         if existing is None:
             raise
-        link = _same_act(existing, purpose, subject_ref, staff)
+        link = _as_asked(existing, purpose, subject_ref, staff)
     return _url(ctx, keys, link)
 
 
@@ -138,7 +147,7 @@ def _by_key(session: Session, key: str) -> Link | None:
     return session.scalar(select(Link).where(Link.issue_key == key))
 
 
-def _same_act(link: Link, purpose: str, subject_ref: str, staff: Staff) -> Link:
+def _as_asked(link: Link, purpose: str, subject_ref: str, staff: Staff) -> Link:
     if (link.purpose, link.subject_ref, link.staff_id) != (purpose, subject_ref, staff.id):
         raise UserError("key: already names the link for another act, record or person; give each message its own key")
     return link
@@ -175,22 +184,34 @@ def read_link(session: Session, ctx: AppContext, token: str, purpose: str | None
     if purpose is not None and link.purpose != purpose:
         raise LinkProblem(LinkProblemKind.WRONG_PURPOSE, "This link is for something else, not this page. Open it "
                           "again from the email it came in.", link)
-    if problem := _problem(ctx, link):
+    if problem := _problem(session, ctx, link):
         raise problem
     return link
 
 
 def use_link(session: Session, ctx: AppContext, link: Link) -> None:
     """Mark a link used, in the caller's transaction; exactly one of two uses at once succeeds, the other is refused."""
-    # Conditional on the row as it is now, not as this session read it: no read-then-write gap.
+    # Conditional on the rows as they are now, not as this session read them: no read-then-write gap.
+    sibling = aliased(Link)
+    done_elsewhere = exists().where(sibling.purpose == link.purpose, sibling.subject_ref == link.subject_ref,
+                                    sibling.staff_id == link.staff_id, sibling.used_at.is_not(None))
     result = session.execute(
         update(Link)
-        .where(Link.id == link.id, Link.used_at.is_(None), Link.revoked_at.is_(None), Link.expires_at > ctx.now)
+        .where(Link.id == link.id, Link.used_at.is_(None), Link.revoked_at.is_(None), Link.expires_at > ctx.now,
+               ~done_elsewhere)
         .values(used_at=ctx.now, used_by_id=link.staff_id)
         .execution_options(synchronize_session=False))
-    session.refresh(link)
     if result.rowcount != 1:
-        raise _problem(ctx, link) or _tampered(ctx)
+        session.refresh(link)
+        raise _problem(session, ctx, link) or _tampered(ctx)
+    # The act's other links (an earlier email's) are withdrawn with it: a use racing through one of them
+    # finds its row withdrawn, or meets this row's lock, and fails.
+    session.execute(
+        update(Link)
+        .where(_same_act(link), Link.id != link.id, Link.used_at.is_(None), Link.revoked_at.is_(None))
+        .values(revoked_at=ctx.now, revoked_reason=DONE_ELSEWHERE)
+        .execution_options(synchronize_session=False))
+    session.refresh(link)
 
 
 def revoke_links(session: Session, ctx: AppContext, *, staff_id: str, reason: str) -> int:
@@ -209,15 +230,14 @@ def revoke_links(session: Session, ctx: AppContext, *, staff_id: str, reason: st
 def reissue(session: Session, ctx: AppContext, link: Link) -> str:
     """Mail-me-a-fresh-link: make a new link for the same act, person and record, withdraw the old ones, return its URL."""
     session.refresh(link)
-    if link.used_at is not None:
-        raise _problem(ctx, link)
+    if (problem := _problem(session, ctx, link)) is not None and problem.kind == LinkProblemKind.USED:
+        raise problem
     if not link.staff.active:
         raise UserError(f"{link.staff_id} is no longer active, so is sent no new link; ask the Quality Assurance "
                         f"team ({ctx.settings.mail_from})")
     session.execute(
         update(Link)
-        .where(Link.purpose == link.purpose, Link.subject_ref == link.subject_ref, Link.staff_id == link.staff_id,
-               Link.used_at.is_(None), Link.revoked_at.is_(None))
+        .where(_same_act(link), Link.used_at.is_(None), Link.revoked_at.is_(None))
         .values(revoked_at=ctx.now, revoked_reason=REPLACED)
         .execution_options(synchronize_session=False))
     session.expire_all()

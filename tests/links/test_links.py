@@ -88,6 +88,39 @@ def test_a_link_is_used_once_and_a_second_use_names_who_and_when(s: Session) -> 
     assert s.get(Link, link.id).used_at == datetime(2026, 12, 1, 10, 0, tzinfo=LONDON)
 
 
+def test_an_act_is_done_once_whichever_of_its_links_is_followed(s: Session) -> None:
+    ctx = _ctx()
+    holder, other = _people(s)
+    notice, reminder = _issue(s, ctx, holder), _issue(s, ctx, holder)
+    others = _issue(s, ctx, other)
+    read_first = read_link(s, ctx, notice)
+
+    use_link(s, ctx, read_link(s, ctx, reminder))
+    s.commit()
+    with pytest.raises(LinkProblem) as stale:
+        use_link(s, ctx, read_first)
+    assert stale.value.kind == LinkProblemKind.USED
+
+    later = _ctx("2026-12-02T09:00")
+    problem = _refused(s, later, notice)
+    assert problem.kind == LinkProblemKind.USED and holder.name in str(problem) and "10:00 on Tuesday" in str(problem)
+    with pytest.raises(LinkProblem):
+        reissue(s, later, problem.link)
+    assert read_link(s, later, others).staff_id == other.id
+
+
+def test_a_replaced_link_says_the_act_was_done_through_the_new_one(s: Session) -> None:
+    ctx = _ctx()
+    holder, _ = _people(s)
+    old = _issue(s, ctx, holder)
+    fresh = _token(reissue(s, ctx, read_link(s, ctx, old)))
+    assert _refused(s, ctx, old).kind == LinkProblemKind.REVOKED
+    use_link(s, ctx, read_link(s, ctx, fresh))
+    s.commit()
+
+    assert _refused(s, ctx, old).kind == LinkProblemKind.USED
+
+
 @pytest.mark.parametrize("damage", ["flip_signature", "flip_payload", "cut_short", "empty", "not_a_token"])
 def test_a_tampered_link_is_refused(s: Session, damage: str) -> None:
     ctx = _ctx()
