@@ -123,12 +123,16 @@ def issue_link(session: Session, ctx: AppContext, *, purpose: str, subject_ref: 
     _check_names(purpose, subject_ref)
     if not staff.active:
         raise UserError(f"staff: {staff.id} is no longer active, so is sent no link")
+    if deadline is not None and (not isinstance(deadline, date)
+                                 or isinstance(deadline, datetime) and deadline.tzinfo is None):
+        raise UserError("deadline: a date, or a date and time with its zone, when the act falls due")
+    if key is not None and (not isinstance(key, str) or not key or len(key) > 255
+                            or text_problem(key, multiline=False)):
+        raise UserError("key: one line of at most 255 characters, such as the message's idempotency key")
+    # Only once the request is sound: a refused one writes nothing, not even the database's first secret.
     keys = signing_keys(session, ctx, create=True)
-    if key is not None:
-        if (existing := _by_key(session, key)) is not None:
-            return _url(ctx, keys, _as_asked(existing, purpose, subject_ref, staff))
-        if not key or len(key) > 255 or text_problem(key, multiline=False):
-            raise UserError("key: one line of at most 255 characters, such as the message's idempotency key")
+    if key is not None and (existing := _by_key(session, key)) is not None:
+        return _url(ctx, keys, _as_asked(existing, purpose, subject_ref, staff))
     link = Link(id=secrets.token_urlsafe(16), purpose=purpose, subject_ref=subject_ref, staff_id=staff.id,
                 issue_key=key, created_at=ctx.now, expires_at=link_expires_at(ctx, deadline))
     try:

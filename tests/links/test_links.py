@@ -240,15 +240,21 @@ def test_the_same_key_gives_the_same_link_and_one_row(s: Session) -> None:
     assert _issue(s, ctx, holder) != first  # without a key, each email gets a link of its own
 
 
-@pytest.mark.parametrize(("field", "purpose", "subject_ref"), [
-    ("purpose", "Sign Off", "ACT-2026-12-001"),
-    ("subject_ref", "action-sign-off", f"{PLANTED['child_first']} {PLANTED['child_last']}"),
-    ("subject_ref", "action-sign-off", "kay@council.example"),
+@pytest.mark.parametrize(("field", "given"), [
+    ("purpose", {"purpose": "Sign Off"}),
+    ("subject_ref", {"subject_ref": f"{PLANTED['child_first']} {PLANTED['child_last']}"}),
+    ("subject_ref", {"subject_ref": "kay@council.example"}),
+    ("deadline", {"deadline": "2026-12-24"}),
+    ("deadline", {"deadline": datetime(2026, 12, 24, 17, 0)}),
+    ("key", {"key": "line\nbreak"}),
 ])
-def test_a_bad_purpose_or_subject_is_refused_naming_the_field(s: Session, field, purpose, subject_ref) -> None:
+def test_a_bad_request_is_refused_naming_the_field_and_writes_nothing(s: Session, field, given) -> None:
+    asked = {"purpose": "action-sign-off", "subject_ref": "ACT-2026-12-001", **given}
     with pytest.raises(UserError, match=f"^{field}: "):
-        issue_link(s, _ctx(), purpose=purpose, subject_ref=subject_ref, staff=_people(s)[0])
+        issue_link(s, _ctx(), staff=_people(s)[0], **asked)
+    s.commit()
     assert s.scalar(select(func.count()).select_from(Link)) == 0
+    assert s.scalar(select(func.count()).select_from(LinkSecret)) == 0
 
 
 def test_the_url_carries_only_a_purpose_a_subject_and_a_random_id(s: Session, caplog) -> None:
@@ -321,3 +327,10 @@ def test_a_short_link_secret_is_refused_without_repeating_it() -> None:
     said = describe_problem(caught.value)
     assert "link_secret_keys: Value error, key 2 is shorter than 32 characters" in said
     assert "tooshort-secret" not in said
+
+
+def test_the_base_address_is_a_web_address_without_a_trailing_slash() -> None:
+    assert _settings(base_url="https://audits.council.example/").base_url == BASE
+    for wrong in ("audits.council.example", "ftp://audits.council.example", "https://audits.council.example/?a=1"):
+        with pytest.raises(ValidationError, match="base_url"):
+            _settings(base_url=wrong)
