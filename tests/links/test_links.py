@@ -34,7 +34,7 @@ NOW = "2026-12-01T10:00"
 
 
 def _settings(**overrides) -> Settings:
-    return Settings(database_url="sqlite://", base_url=BASE, **overrides)
+    return Settings(**{"database_url": "sqlite://", "base_url": BASE, **overrides})
 
 
 def _ctx(now: str = NOW, **overrides):
