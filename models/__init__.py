@@ -9,6 +9,7 @@ from auditcycle.models.immediate_response import ImmediateResponse
 from auditcycle.models.installation import Installation
 from auditcycle.models.learning import MakeADifference, TrendFlag
 from auditcycle.models.lease import PhaseLease
+from auditcycle.models.link import Link, LinkSecret
 from auditcycle.models.meeting import Meeting
 from auditcycle.models.moderation import Moderation
 from auditcycle.models.observation import Observation, ObservationRecommendation
@@ -23,7 +24,7 @@ from auditcycle.models.trail import TrailEntry
 
 __all__ = [
     "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "DrawRequest", "Event",
-    "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Installation", "MakeADifference", "Meeting",
+    "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "ReportEdition", "Service",
     "Staff", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
 ]

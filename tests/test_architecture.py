@@ -11,7 +11,7 @@ LAYERS = [
     {"models"},
     {"storage"},
     {"notifications"},
-    {"people", "privacy", "imports"},
+    {"people", "privacy", "imports", "links"},
     {"actions", "booking", "chasing", "immediate_responses", "learning", "moderation", "notices", "observations",
      "report", "sampling", "submissions", "tracker", "trends"},
     # The phases of the month and their calendar (which asks whether a drawn list is released), and the replay.

@@ -241,7 +241,35 @@ class Settings(BaseSettings):
     web_council_name: str = Field("The council", min_length=1, max_length=120)
     # Cookies go over HTTPS only; turned off only to try the app over plain http on a developer's machine.
     web_cookie_secure: bool = True
+    # Where the web front end is reached: every signed link in an email is {base_url}/act/{token}.
+    base_url: str = Field("http://127.0.0.1:8000", max_length=200)
+    # Secrets that sign the links, newest first: the first signs, every one is accepted (add a new key at the
+    # front, drop the old one once its links have expired). Unset, the secret generated once in the database
+    # signs them (see auditcycle.links.keys).
+    link_secret_keys: list[SecretStr] = Field(default_factory=list)
+    # A link lasts the later of this many days after it is sent and this many working days after the act's deadline.
+    link_min_days: int = Field(14, ge=1, le=365)
+    link_working_days_after_deadline: int = Field(5, ge=0, le=60)
     framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+                or text_problem(v, multiline=False):
+            raise ValueError(f"{v!r} is not a web address such as https://audits.council.example")
+        return v.rstrip("/")
+
+    @field_validator("link_secret_keys")
+    @classmethod
+    def _long_secrets(cls, v: list[SecretStr]) -> list[SecretStr]:
+        # The value itself is never repeated in the message: it is a secret.
+        for number, key in enumerate(v, start=1):
+            if len(key.get_secret_value()) < 32:
+                raise ValueError(f"key {number} is shorter than 32 characters; make one with "
+                                 "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        return v
 
     @field_validator("schedules")
     @classmethod
@@ -343,6 +371,12 @@ def is_example_domain(host: str | None) -> bool:
             or any(host.endswith(t) or host == t[1:] for t in EXAMPLE_TLDS))
 
 
+def _is_local_address(url: str | None) -> bool:
+    """Say whether a web address reaches only this computer or nobody, so links to it are still a placeholder."""
+    host = (urlsplit(url or "").hostname or "").lower()
+    return host in ("", "localhost", "127.0.0.1", "::1", "0.0.0.0") or host.startswith("127.") or is_example_domain(host)
+
+
 @dataclass(frozen=True)
 class GoLiveSetting:
     """A setting a council sets before its first real month, its value, and whether it is still a placeholder."""
@@ -365,6 +399,8 @@ _GO_LIVE: tuple[tuple[str, str, Callable[["Settings"], str | None], Callable[[st
      lambda s: s.framework.guidance_url, lambda v: is_example_domain(urlsplit(v or "").hostname)),
     ("framework.questionnaire_url", "the new auditors' questionnaire their invitation links to",
      lambda s: s.framework.questionnaire_url, lambda v: is_example_domain(urlsplit(v or "").hostname)),
+    ("base_url", "where the web front end is reached; every signed link in an email starts with it",
+     lambda s: s.base_url, _is_local_address),
 )
 
 
