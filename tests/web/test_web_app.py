@@ -4,10 +4,25 @@ import re
 import pytest
 from flask import Flask
 from flask_wtf.csrf import generate_csrf
+from web_app import add_form_page, web_settings
 
 from auditcycle.web import create_app
 from auditcycle.web.security import NoSecretKey
-from tests.web.conftest import web_settings
+
+
+@pytest.fixture
+def received() -> list[str]:
+    """Each POST the test form accepted."""
+    return []
+
+
+@pytest.fixture
+def app(received: list[str]) -> Flask:
+    """The app, as production builds it (Secure cookies), with the test form page."""
+    web_app = create_app(web_settings())
+    add_form_page(web_app, received)
+    return web_app
+
 
 PAGES = ["/", "/accessibility", "/health", "/test-form", "/no-such-page", "/assets/govuk-frontend.min.css"]
 

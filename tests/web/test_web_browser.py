@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
+from web_app import web_settings
 from werkzeug.serving import make_server
 
 from auditcycle.web import create_app
-from tests.web.conftest import web_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"

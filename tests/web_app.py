@@ -1,10 +1,8 @@
-"""The web application built from real settings, with one test-only form page to exercise CSRF."""
-import pytest
+"""The web application built from real settings, with one test-only form page to exercise CSRF (tests/web)."""
 from flask import Flask, redirect, render_template_string
 from flask_wtf import FlaskForm
 
 from auditcycle.core.settings import Settings
-from auditcycle.web import create_app
 
 SECRET = "k" * 40
 _FORM_PAGE = """{% extends "base.html" %}{% block content %}
@@ -34,17 +32,3 @@ def add_form_page(app: Flask, received: list[str]) -> None:
     @app.get("/test-crash")
     def _crash() -> str:
         raise RuntimeError("secret internals: /srv/auditcycle/db.py line 12")
-
-
-@pytest.fixture
-def received() -> list[str]:
-    """Each POST the test form accepted."""
-    return []
-
-
-@pytest.fixture
-def app(received: list[str]) -> Flask:
-    """The app, as production builds it (Secure cookies), with the test form page."""
-    web_app = create_app(web_settings())
-    add_form_page(web_app, received)
-    return web_app
