@@ -1,7 +1,7 @@
 """Compose the notices of an audit month: the digest to people involved, the auditor's allocation."""
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, tzinfo
 
 from auditcycle.core.clock import Month
 from auditcycle.core.text import Redacted
@@ -47,6 +47,12 @@ class AllocationItem:
 def day_label(day: date) -> str:
     """Format a day as 'Thursday 31 December 2026'."""
     return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def moment_label(moment: datetime, tz: tzinfo) -> str:
+    """Format a moment in a zone as '12:00 on Tuesday 24 November 2026'."""
+    local = moment.astimezone(tz)
+    return f"{local:%H:%M} on {day_label(local.date())}"
 
 
 def month_label(month: Month) -> str:

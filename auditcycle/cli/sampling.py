@@ -62,13 +62,14 @@ def approve_list_command(
     now: NowOption = None,
 ) -> None:
     """Approve a month's drawn list after review, so its notices go with the next notify run."""
-    from auditcycle.notices.review import approve_list, moment_label
+    from auditcycle.notices.review import approve_list
+    from auditcycle.notifications.notices import moment_label
     from auditcycle.sampling.cycle import require_monthly_cycle
 
     with unit_of_work(now) as (session, ctx):
         cycle = require_monthly_cycle(session, month)
         recorded = approve_list(session, ctx, cycle=cycle, by=by)
-        approver, when = cycle.list_approved_by_id, moment_label(ctx, cycle.list_approved_at)
+        approver, when = cycle.list_approved_by_id, moment_label(cycle.list_approved_at, ctx.tz)
     if not recorded:
         console.print(f"The {month.label} list was already approved by {approver} at {when}; nothing changed.")
     else:

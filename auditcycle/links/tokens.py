@@ -19,6 +19,7 @@ from auditcycle.core.errors import UserError
 from auditcycle.core.text import text_problem
 from auditcycle.links.keys import serializer, signing_keys
 from auditcycle.models import Link, Staff
+from auditcycle.notifications.notices import moment_label
 
 # A purpose is a short code ("action-sign-off"); a subject a record's reference ("ACT-2026-12-001"), never a name.
 PURPOSE = re.compile(r"[a-z][a-z0-9-]{1,39}")
@@ -54,11 +55,6 @@ class LinkProblem(UserError):
                 and self.link.staff.active)
 
 
-def _when(ctx: AppContext, moment: datetime) -> str:
-    local = moment.astimezone(ctx.tz)
-    return f"{local:%H:%M} on {local:%A} {local.day} {local:%B %Y}"
-
-
 def _same_act(link: Link) -> ColumnElement[bool]:
     """Return the condition for the links of one act by one person on one record (a notice's and a reminder's, say)."""
     return (Link.purpose == link.purpose) & (Link.subject_ref == link.subject_ref) & (Link.staff_id == link.staff_id)
@@ -71,14 +67,14 @@ def _problem(session: Session, ctx: AppContext, link: Link) -> LinkProblem | Non
         select(Link).where(_same_act(link), Link.used_at.is_not(None)).order_by(Link.used_at).limit(1))
     if done is not None:
         who = done.used_by.name if done.used_by is not None else done.staff.name
-        return LinkProblem(LinkProblemKind.USED, f"This was already done by {who} at {_when(ctx, done.used_at)}. "
+        return LinkProblem(LinkProblemKind.USED, f"This was already done by {who} at {moment_label(done.used_at, ctx.tz)}. "
                            "Nothing was changed.", link)
     if link.revoked_at is not None:
-        return LinkProblem(LinkProblemKind.REVOKED, f"This link was withdrawn at {_when(ctx, link.revoked_at)} "
+        return LinkProblem(LinkProblemKind.REVOKED, f"This link was withdrawn at {moment_label(link.revoked_at, ctx.tz)} "
                            f"({link.revoked_reason or 'no reason given'}). A fresh link can be mailed to you, "
                            f"or ask the Quality Assurance team ({ctx.settings.mail_from}).", link)
     if link.expires_at <= ctx.now:
-        return LinkProblem(LinkProblemKind.EXPIRED, f"This link expired at {_when(ctx, link.expires_at)}. "
+        return LinkProblem(LinkProblemKind.EXPIRED, f"This link expired at {moment_label(link.expires_at, ctx.tz)}. "
                            "A fresh link can be mailed to you.", link)
     return None
 

@@ -10,7 +10,14 @@ from auditcycle.immediate_responses.supervision_gaps import decision_command, si
 from auditcycle.models import Audit, AuditCycle, Staff, SupervisionGap, Team
 from auditcycle.models.enums import AuditKind, AuditStatus
 from auditcycle.notices.review import require_released
-from auditcycle.notifications.notices import AllocationItem, GapNote, NoticeItem, compose_notice, day_label
+from auditcycle.notifications.notices import (
+    AllocationItem,
+    GapNote,
+    NoticeItem,
+    compose_notice,
+    day_label,
+    moment_label,
+)
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import AUDIT_PEOPLE, TEAM_MANAGER, Directory
 
@@ -20,8 +27,7 @@ KIND_LABELS = {AuditKind.DEEP_DIVE: "deep dive", AuditKind.DIP_SAMPLE: "dip samp
 
 
 def _gap_note(ctx: AppContext, gap: SupervisionGap, audit: Audit) -> GapNote:
-    deadline = gap.decide_by.astimezone(ctx.tz)
-    return GapNote(shown=since_label(gap), decide_by_label=f"{deadline:%H:%M} on {day_label(deadline.date())}",
+    return GapNote(shown=since_label(gap), decide_by_label=moment_label(gap.decide_by, ctx.tz),
                    command=decision_command(audit.reference, audit.auditor_id))
 
 

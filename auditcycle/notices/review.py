@@ -7,7 +7,6 @@ Replacements made meanwhile go out with the first notices, because the notices a
 Ad-hoc samples (deep dives, dip samples) are called at short notice and are announced at once.
 """
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,7 +17,7 @@ from auditcycle.core.errors import UserError
 from auditcycle.immediate_responses.supervision_gaps import suspected_gaps
 from auditcycle.models import Audit, AuditCycle, Staff, Team
 from auditcycle.models.enums import AuditStatus, CycleKind
-from auditcycle.notifications.notices import day_label, month_label
+from auditcycle.notifications.notices import moment_label, month_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.render import render
 from auditcycle.people.directory import AUDIT_PEOPLE, Directory
@@ -40,12 +39,6 @@ class ListedAudit:
     supervision_gap: bool
 
 
-def moment_label(ctx: AppContext, moment: datetime) -> str:
-    """Format a moment in the council's zone as '12:00 on Tuesday 24 November 2026'."""
-    local = moment.astimezone(ctx.tz)
-    return f"{local:%H:%M} on {day_label(local.date())}"
-
-
 def released(cycle: AuditCycle, ctx: AppContext) -> bool:
     """Say whether a cycle's notices may go: an ad-hoc sample, an approved list, or a review window that has closed."""
     if cycle.kind != CycleKind.MONTHLY or cycle.list_approved_at is not None or cycle.list_review_closes_at is None:
@@ -60,7 +53,7 @@ def held_reason(cycle: AuditCycle, ctx: AppContext) -> str | None:
     assert cycle.list_review_closes_at is not None
     return (f"the {Month.parse(cycle.month).label} list is with the QA team for review: its notices go once a QA "
             f"manager approves it (`auditcycle approve-list {cycle.month} --by STAFF_ID`) or, unapproved, "
-            f"at {moment_label(ctx, cycle.list_review_closes_at)}")
+            f"at {moment_label(cycle.list_review_closes_at, ctx.tz)}")
 
 
 def require_released(cycle: AuditCycle, ctx: AppContext) -> None:
@@ -84,7 +77,7 @@ def open_review(session: Session, ctx: AppContext, cycle: AuditCycle) -> int:
     for manager in Directory(session).qa_managers:
         message = render("drawn_list", recipient_name=manager.name, month=cycle.month,
                          month_label=month_label(cycle.month), rows=rows,
-                         closes_label=moment_label(ctx, cycle.list_review_closes_at), staff_id=manager.id)
+                         closes_label=moment_label(cycle.list_review_closes_at, ctx.tz), staff_id=manager.id)
         queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, cycle.reference, "drawn-list"),
                           manager, message) is not None
     return queued
@@ -99,7 +92,7 @@ def approve_list(session: Session, ctx: AppContext, *, cycle: AuditCycle, by: st
     if cycle.list_approved_at is not None:
         return False
     if released(cycle, ctx):
-        closed = f"at {moment_label(ctx, cycle.list_review_closes_at)}" if cycle.list_review_closes_at else "at the draw"
+        closed = f"at {moment_label(cycle.list_review_closes_at, ctx.tz)}" if cycle.list_review_closes_at else "at the draw"
         raise UserError(f"the {month.label} list no longer needs approving: its review window closed {closed} "
                         "and its notices go (or went) with the next notify run")
     cycle.list_approved_at = ctx.now
