@@ -30,6 +30,7 @@ class ReminderItem:
 
     facts: ActionFacts
     working_days_left: int
+    done_url: str | None = None  # the recipient's link to record it done, when they may
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class OverdueItem:
     step: int
     steps: int
     max_days: int
+    done_url: str | None = None  # the recipient's link to record it done, when they may
 
 
 def _days(n: int) -> str:
@@ -61,8 +63,8 @@ def compose_action_reminders(*, recipient_name: str, items: Sequence[ReminderIte
     if len(items) == 1:
         [item] = items
         return compose_action_reminder(item.facts, recipient_name=recipient_name,
-                                       working_days_left=item.working_days_left)
-    rows = [{**_context(i.facts), "timing": _timing(i.working_days_left)}
+                                       working_days_left=item.working_days_left, done_url=item.done_url)
+    rows = [{**_context(i.facts), "timing": _timing(i.working_days_left), "done_url": i.done_url}
             for i in sorted(items, key=lambda i: (i.facts.due, i.facts.action_ref))]
     return render("action_reminders", recipient_name=recipient_name, items=rows)
 
@@ -73,33 +75,34 @@ def compose_actions_overdue(*, recipient_name: str, items: Sequence[OverdueItem]
         [item] = items
         return compose_action_overdue(item.facts, recipient_name=recipient_name, capacity=item.capacity,
                                       working_days_overdue=item.working_days_overdue, step=item.step,
-                                      steps=item.steps, max_days=item.max_days)
+                                      steps=item.steps, max_days=item.max_days, done_url=item.done_url)
     rows = [{**_context(i.facts), "capacity": i.capacity, "overdue": _days(i.working_days_overdue), "step": i.step,
-             "steps": i.steps} for i in sorted(items, key=lambda i: (i.facts.due, i.facts.action_ref, i.step))]
+             "steps": i.steps, "done_url": i.done_url} for i in sorted(items, key=lambda i: (i.facts.due, i.facts.action_ref, i.step))]
     composed = render("actions_overdue", recipient_name=recipient_name, items=rows, max_days=items[0].max_days)
     return replace(composed, importance="high")
 
 
-def compose_action_reminder(facts: ActionFacts, *, recipient_name: str, working_days_left: int) -> Composed:
+def compose_action_reminder(facts: ActionFacts, *, recipient_name: str, working_days_left: int,
+                            done_url: str | None = None) -> Composed:
     """Compose the reminder, to the owner and their team manager, that an action falls due soon."""
     return render("action_reminder", recipient_name=recipient_name, timing=_timing(working_days_left),
-                  **_context(facts))
+                  done_url=done_url, **_context(facts))
 
 
 def compose_action_overdue(facts: ActionFacts, *, recipient_name: str, capacity: str, working_days_overdue: int,
-                           step: int, steps: int, max_days: int) -> Composed:
+                           step: int, steps: int, max_days: int, done_url: str | None = None) -> Composed:
     """Compose one rung of the overdue ladder for one person; every rung is high importance."""
     composed = render("action_overdue", recipient_name=recipient_name, capacity=capacity,
                       overdue=_days(working_days_overdue), step=step, steps=steps, max_days=max_days,
-                      **_context(facts))
+                      done_url=done_url, **_context(facts))
     return replace(composed, importance="high")
 
 
 def compose_action_done(facts: ActionFacts, *, recipient_name: str, completed_by_name: str, completed_label: str,
-                        note: Redacted | None) -> Composed:
-    """Compose the line manager's prompt that a completed action awaits their sign-off."""
+                        note: Redacted | None, sign_off_url: str) -> Composed:
+    """Compose the line manager's prompt, with their link, that a completed action awaits their sign-off."""
     return render("action_done", recipient_name=recipient_name, completed_by_name=completed_by_name,
-                  completed_label=completed_label, note=note, **_context(facts))
+                  completed_label=completed_label, note=note, sign_off_url=sign_off_url, **_context(facts))
 
 
 def compose_action_reopened(facts: ActionFacts, *, recipient_name: str, reviewer_name: str, reason: Redacted,

@@ -86,3 +86,36 @@ def approve_list_at(session: Session, now: str, month: str = "2026-12") -> None:
     manager = session.scalars(select(Staff).where(Staff.role == Role.QA_MANAGER).order_by(Staff.id)).first()
     approve_list(session, build_context(now), cycle=require_monthly_cycle(session, Month.parse(month)),
                  by=manager.id)
+
+
+def open_action(session: Session, engine, settings: Settings, *, due: date, description: str,
+                submitted: date = date(2026, 12, 1)):
+    """Draw one December audit, announce it, submit its form with one action for the key worker; return the action.
+
+    The setup's mail is delivered, so the next message the test sees is the one it caused.
+    """
+    from forms import valid_form
+    from sqlalchemy import select
+
+    from auditcycle.core.clock import Month
+    from auditcycle.models import Action, Audit
+    from auditcycle.notices.queue import queue_notices
+    from auditcycle.notifications.gateway import deliver
+    from auditcycle.sampling.cycle import draw, monthly_cycle
+    from auditcycle.submissions.submit import submit
+
+    december = Month(2026, 12)
+    draw(session, build_context("2026-11-23T09:00", settings=settings), month=december, size=1, seed=21)
+    session.commit()
+    queue_notices(session, build_context("2026-11-24T12:00", settings=settings), cycle=monthly_cycle(session, december))
+    session.commit()
+    [audit] = session.scalars(select(Audit))
+    owner = audit.child.key_worker
+    form = valid_form(owner.id, today=submitted)
+    form["actions"] = [{"description": description, "owner_id": owner.id, "due": due.isoformat()}]
+    submit(session, build_context(f"{submitted}T10:00", settings=settings), reference=audit.reference, data=form,
+           by=audit.auditor_id)
+    session.commit()
+    deliver(engine=engine, settings=settings)
+    [only] = session.scalars(select(Action))
+    return only

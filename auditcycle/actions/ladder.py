@@ -40,6 +40,7 @@ from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import Redacted
+from auditcycle.links.tokens import issue_link
 from auditcycle.models import Action, Audit, AuditCycle, Child, Staff
 from auditcycle.models.enums import ActionStatus
 from auditcycle.notifications.actions import (
@@ -51,10 +52,10 @@ from auditcycle.notifications.actions import (
     compose_action_reopened,
     compose_actions_overdue,
 )
-from auditcycle.notifications.message import Composed
+from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.notifications.outbox import MessageKey, enqueue, enqueue_digest, told
 from auditcycle.people.directory import Directory, assistant_directors
-from auditcycle.people.permissions import Subject, authorise
+from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 
@@ -201,6 +202,16 @@ def _queue(session: Session, ctx: AppContext, action: Action, *, step: str, pers
     return enqueue(session, ctx, _key(action, step), person, message) is not None
 
 
+def _link(session: Session, ctx: AppContext, action: Action, key: MessageKey, person: Staff, *, purpose: str,
+          deadline: date | None = None) -> str | None:
+    """Return the person's link for an act on the action, made once per message, or None if they may not do it."""
+    command = "action-done" if purpose == "action-done" else "action-sign-off"
+    if not may(session, command, person, Subject(owner=action.owner)):
+        return None
+    return issue_link(session, ctx, purpose=purpose, subject_ref=action.reference, staff=person, deadline=deadline,
+                      key=f"{key.for_recipient(Recipient.of(person))}:{purpose}")
+
+
 def _label(moment: datetime, ctx: AppContext) -> str:
     local = moment.astimezone(ctx.tz)
     return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
@@ -233,7 +244,8 @@ def escalate(session: Session, ctx: AppContext) -> EscalationSummary:
             told_now = [person for person, _ in people.resolve(["owner", "team_manager"], action.owner)
                         if not told(session, key, person)]
             for person in told_now:
-                reminders.setdefault(person.id, (person, []))[1].append((key, ReminderItem(facts, left)))
+                url = _link(session, ctx, action, key, person, purpose="action-done", deadline=action.due_date)
+                reminders.setdefault(person.id, (person, []))[1].append((key, ReminderItem(facts, left, url)))
             if told_now:
                 log_event(session, ctx, subject_ref=action.reference, kind="action-reminded",
                           detail=Redacted.fixed(f"due {action.due_date.isoformat()}; {left} working days left"))
@@ -245,7 +257,8 @@ def escalate(session: Session, ctx: AppContext) -> EscalationSummary:
             key = _key(action, f"{_round(action)}-step-{number}")
             for person, capacity in told_step:
                 item = OverdueItem(facts, capacity=capacity, working_days_overdue=late, step=number, steps=len(steps),
-                                   max_days=framework.action_max_days)
+                                   max_days=framework.action_max_days,
+                                   done_url=_link(session, ctx, action, key, person, purpose="action-done"))
                 overdue.setdefault(person.id, (person, []))[1].append((key, item))
             action.escalation_step = number
             summary.steps += 1
@@ -284,11 +297,16 @@ def mark_done(session: Session, ctx: AppContext, *, reference: str, by: str, not
     completed_by = session.get(Staff, by)
     facts = _facts(session, action)
     people = _People(session)
-    managers = people.team_managers(action.owner) or people.directory.qa_managers
-    for manager in managers:
+    # Only someone who may sign it off is asked to: a team manager who is not the owner's line manager
+    # may not, so then the QA team is asked.
+    managers = [m for m in people.team_managers(action.owner) if may(session, "action-sign-off", m, Subject(owner=action.owner))]
+    step = f"{_round(action)}-done"
+    for manager in managers or people.directory.qa_managers:
+        url = _link(session, ctx, action, _key(action, step), manager, purpose="action-sign-off")
         message = compose_action_done(facts, recipient_name=manager.name, completed_by_name=completed_by.name,
-                                      completed_label=_label(ctx.now, ctx), note=redact.optional(note))
-        _queue(session, ctx, action, step=f"{_round(action)}-done", person=manager, message=message)
+                                      completed_label=_label(ctx.now, ctx), note=redact.optional(note),
+                                      sign_off_url=url)
+        _queue(session, ctx, action, step=step, person=manager, message=message)
     return action
 
 

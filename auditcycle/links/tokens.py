@@ -51,8 +51,9 @@ class LinkProblem(UserError):
     @property
     def can_reissue(self) -> bool:
         """Say whether a fresh link may be mailed to the link's person: it expired or was withdrawn, and they are still here."""
+        # A link already replaced by a fresh one gets no button: the newer email has the link that works.
         return (self.kind in (LinkProblemKind.EXPIRED, LinkProblemKind.REVOKED) and self.link is not None
-                and self.link.staff.active)
+                and self.link.staff.active and self.link.revoked_reason != REPLACED)
 
 
 def _same_act(link: Link) -> ColumnElement[bool]:
@@ -69,6 +70,10 @@ def _problem(session: Session, ctx: AppContext, link: Link) -> LinkProblem | Non
         who = done.used_by.name if done.used_by is not None else done.staff.name
         return LinkProblem(LinkProblemKind.USED, f"This was already done by {who} at {moment_label(done.used_at, ctx.tz)}. "
                            "Nothing was changed.", link)
+    if link.revoked_at is not None and link.revoked_reason == REPLACED:
+        return LinkProblem(LinkProblemKind.REVOKED, "A newer link for this was mailed to you at "
+                           f"{moment_label(link.revoked_at, ctx.tz)}: open it from the newest email. If it has not "
+                           f"arrived, ask the Quality Assurance team ({ctx.settings.mail_from}).", link)
     if link.revoked_at is not None:
         return LinkProblem(LinkProblemKind.REVOKED, f"This link was withdrawn at {moment_label(link.revoked_at, ctx.tz)} "
                            f"({link.revoked_reason or 'no reason given'}). A fresh link can be mailed to you, "
@@ -230,7 +235,8 @@ def revoke_links(session: Session, ctx: AppContext, *, staff_id: str, reason: st
 def reissue(session: Session, ctx: AppContext, link: Link) -> str:
     """Mail-me-a-fresh-link: make a new link for the same act, person and record, withdraw the old ones, return its URL."""
     session.refresh(link)
-    if (problem := _problem(session, ctx, link)) is not None and problem.kind == LinkProblemKind.USED:
+    problem = _problem(session, ctx, link)
+    if problem is not None and (problem.kind == LinkProblemKind.USED or link.revoked_reason == REPLACED):
         raise problem
     if not link.staff.active:
         raise UserError(f"{link.staff_id} is no longer active, so is sent no new link; ask the Quality Assurance "

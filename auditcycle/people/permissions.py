@@ -146,6 +146,12 @@ def check_operator(settings: Settings, account: str) -> None:
                         "(cli_operators): use the link in your email, or ask the QA team")
 
 
+def may(session: Session, command: str, actor: Staff, subject: Subject | None = None) -> bool:
+    """Say whether a member of staff may do this now: who is sent a link for an act is asked this first."""
+    rule, _ = PERMISSIONS[command]
+    return actor.active and rule(session, actor, subject or Subject())
+
+
 def authorise(session: Session, *, command: str, staff_id: str, subject: Subject | None = None) -> Staff:
     """Return the acting member of staff, or refuse with who may do this instead."""
     rule, who = PERMISSIONS[command]

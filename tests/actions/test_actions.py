@@ -4,7 +4,9 @@ from datetime import date
 
 import pytest
 from conftest import PLANTED
+from factories import open_action
 from forms import valid_form
+from mail_links import body_text, labelled_link, link_row, link_urls
 from sqlalchemy import select, update
 
 from auditcycle.actions.ladder import EscalationSummary, escalate, mark_done, outstanding, sign_off
@@ -13,9 +15,8 @@ from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied, UserError
 from auditcycle.models import Action, Audit, Event, OutboxMessage, Staff
 from auditcycle.models.enums import ActionStatus, Role
-from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
-from auditcycle.sampling.cycle import draw, monthly_cycle
+from auditcycle.sampling.cycle import draw
 from auditcycle.submissions.submit import submit
 from auditcycle.tracker.rows import TrackerKind, list_items
 
@@ -30,21 +31,10 @@ STEP_DAYS = {"r0-step-1": "2026-12-16", "r0-step-2": "2026-12-22", "r0-step-3": 
 @pytest.fixture
 def action(s, authority, settings, smtp_server) -> Action:
     """One open action owned by the audited child's key worker, due 15 December; setup mail cleared."""
-    draw(s, build_context("2026-11-23T09:00", settings=settings), month=DEC, size=1, seed=21)
-    s.commit()
-    queue_notices(s, build_context("2026-11-24T12:00", settings=settings), cycle=monthly_cycle(s, DEC))
-    s.commit()
-    [audit] = s.scalars(select(Audit))
-    owner = audit.child.key_worker
-    form = valid_form(owner.id, today=SUBMITTED)
-    form["actions"] = [{"description": f"Update {PLANTED['child_first']}'s chronology", "owner_id": owner.id,
-                        "due": DUE.isoformat()}]
-    submit(s, build_context(f"{SUBMITTED}T10:00", settings=settings), reference=audit.reference, data=form,
-           by=audit.auditor_id)
-    s.commit()
-    deliver(engine=authority, settings=settings)
+    only = open_action(s, authority, settings, due=DUE, description=f"Update {PLANTED['child_first']}'s chronology",
+                       submitted=SUBMITTED)
     smtp_server.received.clear()
-    [only] = s.scalars(select(Action))
+    owner = only.owner
     assert only.status == ActionStatus.OPEN and only.due_date == DUE
     assert owner.manager is not None and owner.manager.role == Role.TEAM_MANAGER
     return only
@@ -193,9 +183,13 @@ def test_actions_of_one_owner_due_the_same_day_are_one_reminder_and_one_escalati
         "Reminder: 3 actions are due soon, the first by 17:00 on Tuesday 15 December 2026"}
     assert {m["Subject"] for m in overdue} == {
         "Overdue actions: 3 escalations, not recorded as done by their due date"}
+    ctx = build_context("2026-12-16T15:00", settings=settings)
     for message in reminders + overdue:
-        body = message.get_body(("plain",)).get_content()
-        assert [r for r in references if f"auditcycle action done {r} --by" in body] == references
+        to = message["To"].split("<")[-1].rstrip(">")
+        links = [link_row(s, ctx, labelled_link(message, f"record {r} as done")) for r in references]
+        assert [(link.purpose, link.subject_ref, link.staff.email) for link in links] == [
+            ("action-done", r, to) for r in references]
+        assert "auditcycle " not in body_text(message)
     assert {m["Importance"] for m in overdue} == {"high"}
 
 
@@ -251,9 +245,10 @@ def test_escalation_message_says_what_is_overdue_and_names_no_child(s, authority
     for fragment in (f"Action {action.reference} from audit {action.audit.reference} (case {action.audit.child_id},",
                      f"Owner: {action.owner.name}", "Due: Tuesday 15 December 2026", "Overdue: 5 working days",
                      "Escalation step: 2 of 3", "Action: Update Z.'s chronology",
-                     f"auditcycle action done {action.reference} --by {action.owner_id}"):
+                     "records completion from the link"):
         assert fragment in text
-    assert f"auditcycle action done {action.reference} --by {action.owner_id}" in html
+    # A service manager may not record it done, so is sent no link; nobody is told to run a command.
+    assert link_urls(msg) == [] and "/act/" not in html and "auditcycle action" not in text + html
     raw = b"".join(r.data for r in smtp_server.received).decode()
     assert [v for v in (PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"]) if v in raw] == []
 

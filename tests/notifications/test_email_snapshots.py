@@ -21,7 +21,7 @@ from markupsafe import escape
 from auditcycle.core.settings import get_settings
 from auditcycle.core.text import Redacted
 from auditcycle.notices import review
-from auditcycle.notifications import actions, chasing, learning, moderation, notices, observations, outcomes
+from auditcycle.notifications import actions, chasing, learning, links, moderation, notices, observations, outcomes
 from auditcycle.notifications import report as report_mail
 from auditcycle.notifications.immediate_responses import ResponseFacts, compose_response
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
@@ -192,25 +192,36 @@ def _panel(*, updated: bool = False, closed: bool = False) -> Composed:
                                          close_label="Friday 15 January 2027", closed=closed)
 
 
+# A signed link as mail carries it; the token is a placeholder (the links tests make real ones).
+LINK = "https://audit.council.example/act/SAMPLE-TOKEN-"
+
 SAMPLES: dict[str, Callable[[], Composed]] = {
     "action_done": lambda: actions.compose_action_done(
         ACTION, recipient_name="Terry Manager", completed_by_name="Sam Owusu",
-        completed_label="Monday 11 January 2027", note="Chronology updated to date."),
+        completed_label="Monday 11 January 2027", note="Chronology updated to date.",
+        sign_off_url=f"{LINK}sign-off"),
     "action_overdue": lambda: actions.compose_action_overdue(
         ACTION, recipient_name="Terry Manager", capacity="the owner's team manager", working_days_overdue=5,
+        step=2, steps=3, max_days=31, done_url=f"{LINK}done"),
+    "action_overdue--told-only": lambda: actions.compose_action_overdue(
+        ACTION, recipient_name="Sally Manager", capacity="the owner's service manager", working_days_overdue=5,
         step=2, steps=3, max_days=31),
     "action_reminder": lambda: actions.compose_action_reminder(
-        ACTION, recipient_name="Sam Owusu", working_days_left=2),
+        ACTION, recipient_name="Sam Owusu", working_days_left=2, done_url=f"{LINK}done"),
     "action_reminder--due-today": lambda: actions.compose_action_reminder(
         ACTION, recipient_name="Sam Owusu", working_days_left=0),
     "action_reminders": lambda: actions.compose_action_reminders(recipient_name="Terry Manager", items=[
-        actions.ReminderItem(ACTION, working_days_left=2), actions.ReminderItem(ACTION_TWO, working_days_left=0)]),
+        actions.ReminderItem(ACTION, working_days_left=2, done_url=f"{LINK}done-1"),
+        actions.ReminderItem(ACTION_TWO, working_days_left=0, done_url=f"{LINK}done-2")]),
+    "fresh_link": lambda: links.compose_fresh_link(
+        recipient_name="Terry Manager", act="sign off action A-2027-01-004-ACT1", url=f"{LINK}fresh",
+        expires_label="17:00 on Friday 22 January 2027"),
     "action_reopened": lambda: actions.compose_action_reopened(
         ACTION, recipient_name="Sam Owusu", reviewer_name="Terry Manager",
         reason="The chronology still omits J.'s school move.", reopen_count=2),
     "actions_overdue": lambda: actions.compose_actions_overdue(recipient_name="Terry Manager", items=[
         actions.OverdueItem(ACTION, capacity="the owner's team manager", working_days_overdue=1, step=1, steps=3,
-                            max_days=31),
+                            max_days=31, done_url=f"{LINK}done-1"),
         actions.OverdueItem(ACTION_TWO, capacity="the owner's team manager", working_days_overdue=5, step=2,
                             steps=3, max_days=31)]),
     "audit_notice": _notice,

@@ -1,0 +1,199 @@
+"""The pages a signed link opens: one journey per purpose, shown by GET and done only by a POST from the page.
+
+A GET (or HEAD: a mail scanner's) reads the link and shows its page; it writes nothing. The POST re-reads the
+link, uses it up and makes the decision in one transaction, with the link's holder as the actor, so the
+permission table is checked again where the change is made. The follow-on mail is queued in that transaction
+and left to the one sender (`auditcycle deliver --watch`); the web never talks to SMTP.
+"""
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session, sessionmaker
+
+from auditcycle.core.context import AppContext, build_context
+from auditcycle.core.errors import UserError
+from auditcycle.links.acts import describe_act
+from auditcycle.links.fresh import mail_fresh_link
+from auditcycle.links.tokens import LinkProblem, LinkProblemKind, read_link, use_link
+from auditcycle.models import Link
+from auditcycle.storage.db import engine_for
+from auditcycle.storage.installation import check_clock
+from auditcycle.storage.trail import acting_as
+
+blueprint = Blueprint("acts", __name__)
+
+
+@dataclass(frozen=True)
+class Journey:
+    """One act a link can open: its page, its form, what the page shows and the domain call the POST makes."""
+
+    purpose: str
+    template: str
+    form: type[FlaskForm]
+    # Read-only: the facts the page shows (case id and initials at most).
+    show: Callable[[Session, AppContext, Link], dict[str, Any]]
+    # Makes the decision through the domain function, as the link's holder; returns the confirmation.
+    act: Callable[[Session, AppContext, Link, FlaskForm], str]
+    # Fills the form from the record when the page opens (a saved draft, say).
+    prefill: Callable[[Session, AppContext, Link], dict[str, Any]] = field(default=lambda *_: {})
+    # A decision is made once; a form saved as a draft and submitted later is not used up by saving.
+    single_use: bool = True
+
+
+class FieldProblem(UserError):
+    """A domain rule refused one field of the form: shown beside that field and in the summary."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field_name = field_name
+
+
+JOURNEYS: dict[str, Journey] = {}
+
+
+def journey(j: Journey) -> Journey:
+    """Register a journey under its purpose."""
+    JOURNEYS[j.purpose] = j
+    return j
+
+
+class FreshLinkForm(FlaskForm):
+    """The one-button form that mails a fresh link to the person an expired or withdrawn link was for."""
+
+
+def _settings():
+    return current_app.config["AUDITCYCLE_SETTINGS"]
+
+
+def _context() -> AppContext:
+    # Tests and rehearsals set the clock of a simulation; a council's record is dated with the real time.
+    clock = current_app.config.get("AUDITCYCLE_CLOCK")
+    return build_context(clock() if clock else None, _settings())
+
+
+@contextmanager
+def _reading() -> Iterator[tuple[Session, AppContext]]:
+    """A session that only reads: whatever a GET touched is rolled back."""
+    with sessionmaker(bind=engine_for(_settings().database_url))() as session:
+        try:
+            yield session, _context()
+        finally:
+            session.rollback()
+
+
+@contextmanager
+def _deciding() -> Iterator[tuple[Session, AppContext]]:
+    """A decision's one transaction: committed if the block ends normally, else nothing is kept."""
+    with sessionmaker(bind=engine_for(_settings().database_url), expire_on_commit=False)() as session:
+        try:
+            ctx = _context()
+            check_clock(session, ctx)
+            yield session, ctx
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _problem_page(problem: LinkProblem, token: str) -> tuple[str, int]:
+    status = {LinkProblemKind.TAMPERED: 404, LinkProblemKind.WRONG_PURPOSE: 404, LinkProblemKind.USED: 200}.get(
+        problem.kind, 410)
+    done = get_flashed_messages(category_filter=["done"]) if problem.kind == LinkProblemKind.USED else []
+    act = describe_act(problem.link.purpose, problem.link.subject_ref) if problem.link is not None else None
+    return render_template("acts/problem.html", problem=problem, kind=problem.kind.value, done=done, act=act,
+                           form=FreshLinkForm(), token=token), status
+
+
+def _journey(link: Link) -> Journey:
+    found = JOURNEYS.get(link.purpose)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _page(j: Journey, session: Session, ctx: AppContext, link: Link, form: FlaskForm, token: str,
+          error: str | None = None, status: int = 200) -> tuple[str, int]:
+    facts = j.show(session, ctx, link)
+    return render_template(j.template, form=form, token=token, error=error, link=link,
+                           act=describe_act(link.purpose, link.subject_ref), **facts), status
+
+
+@blueprint.route("/act/<token>", methods=["GET"])
+def show(token: str):  # noqa: ANN201
+    """Show the page a link opens, or say plainly why it cannot be followed; never write anything."""
+    with _reading() as (session, ctx):
+        try:
+            link = read_link(session, ctx, token)
+        except LinkProblem as problem:
+            return _problem_page(problem, token)
+        j = _journey(link)
+        form = j.form(data=j.prefill(session, ctx, link))
+        return _page(j, session, ctx, link, form, token)
+
+
+@blueprint.post("/act/<token>")
+def act(token: str):  # noqa: ANN201
+    """Make the link's decision from its page's form: once, as the link's holder, with its mail queued."""
+    with _reading() as (session, ctx):
+        try:
+            link = read_link(session, ctx, token)
+        except LinkProblem as problem:
+            return _problem_page(problem, token)
+        j = _journey(link)
+        form = j.form()
+        if not form.validate_on_submit():
+            return _page(j, session, ctx, link, form, token, status=400)
+    try:
+        with _deciding() as (session, ctx), acting_as(link.staff_id, origin=("web", request.remote_addr)):
+            link = read_link(session, ctx, token, purpose=j.purpose)
+            if j.single_use:
+                use_link(session, ctx, link)
+            confirmation = j.act(session, ctx, link, form)
+    except LinkProblem as problem:
+        return _problem_page(problem, token)
+    except UserError as refused:
+        if isinstance(refused, FieldProblem) and refused.field_name in form:
+            form[refused.field_name].errors = [*form[refused.field_name].errors, str(refused)]
+        with _reading() as (session, ctx):
+            try:
+                link = read_link(session, ctx, token)
+            except LinkProblem as problem:
+                return _problem_page(problem, token)
+            return _page(j, session, ctx, link, form, token, status=400,
+                         error=None if isinstance(refused, FieldProblem) else str(refused))
+    flash(confirmation, "done")
+    return redirect(url_for("acts.show", token=token), code=303)
+
+
+@blueprint.post("/act/<token>/fresh")
+def fresh(token: str):  # noqa: ANN201
+    """Mail a fresh link for the same act to the person an expired or withdrawn link was for."""
+    if not FreshLinkForm().validate_on_submit():
+        abort(400)
+    try:
+        with _deciding() as (session, ctx):
+            try:
+                read_link(session, ctx, token)
+            except LinkProblem as problem:
+                if not problem.can_reissue:
+                    return _problem_page(problem, token)
+                sent_to = mail_fresh_link(session, ctx, problem.link)
+            else:
+                return redirect(url_for("acts.show", token=token), code=303)
+    except UserError as refused:
+        return render_template("acts/fresh.html", error=str(refused)), 409
+    return render_template("acts/fresh.html", sent_to=sent_to)
