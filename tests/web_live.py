@@ -41,7 +41,7 @@ def live_site(settings: Settings, db_url: str) -> Iterator[LiveSite]:
     holder: list = []
     server = make_server("127.0.0.1", 0, lambda environ, start: holder[0](environ, start), threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    shared = settings.model_copy(update={
+    shared = type(settings)(**{**settings.model_dump(),
         "database_url": db_url, "base_url": url, "web_secret_key": SECRET, "web_cookie_secure": False,
         "simulation": True, "web_council_name": "Testshire Council", "web_service_name": "Case audit"})
     site = LiveSite(url=url, settings=shared)

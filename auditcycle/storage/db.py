@@ -157,15 +157,15 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 
 
 @lru_cache(maxsize=4)
-def _reader_for(url: str) -> Engine:
-    # A plain engine: on SQLite its reads begin no IMMEDIATE transaction, so they never queue behind a writer.
+def reader_for(url: str) -> Engine:
+    """Return an engine for reading only: on SQLite its reads begin no IMMEDIATE transaction, so never wait for a writer."""
     return make_engine(url) if not url.startswith("sqlite") else create_engine(url)
 
 
 @contextmanager
 def read_scope() -> Iterator[Session]:
     """Open a session for checks that only read; it writes nothing and never waits for the write lock."""
-    with sessionmaker(bind=_reader_for(get_settings().database_url))() as session:
+    with sessionmaker(bind=reader_for(get_settings().database_url))() as session:
         try:
             yield session
         finally:

@@ -30,7 +30,7 @@ from auditcycle.links.acts import describe_act
 from auditcycle.links.fresh import mail_fresh_link
 from auditcycle.links.tokens import LinkProblem, LinkProblemKind, read_link, use_link
 from auditcycle.models import Link
-from auditcycle.storage.db import engine_for
+from auditcycle.storage.db import engine_for, reader_for
 from auditcycle.storage.installation import check_clock
 from auditcycle.storage.trail import acting_as
 
@@ -88,7 +88,9 @@ def _context() -> AppContext:
 @contextmanager
 def _reading() -> Iterator[tuple[Session, AppContext]]:
     """A session that only reads: whatever a GET touched is rolled back."""
-    with sessionmaker(bind=engine_for(_settings().database_url))() as session:
+    url = _settings().database_url
+    engine_for(url)  # the schema is checked once, by the engine decisions use
+    with sessionmaker(bind=reader_for(url))() as session:
         try:
             yield session, _context()
         finally:
@@ -157,8 +159,9 @@ def act(token: str):  # noqa: ANN201
         form = j.form()
         if not form.validate_on_submit():
             return _page(j, session, ctx, link, form, token, status=400)
+        holder = link.staff_id
     try:
-        with _deciding() as (session, ctx), acting_as(link.staff_id, origin=("web", request.remote_addr)):
+        with _deciding() as (session, ctx), acting_as(holder, origin=("web", request.remote_addr)):
             link = read_link(session, ctx, token, purpose=j.purpose)
             if j.single_use:
                 use_link(session, ctx, link)

@@ -1,5 +1,6 @@
 """What every response carries: the security headers, a strict Content-Security-Policy with a per-request nonce."""
 import logging
+import re
 import secrets
 
 from flask import Flask, Response, g
@@ -73,8 +74,34 @@ def _add_headers(response: Response) -> Response:
     return response
 
 
+_TOKEN_IN_PATH = re.compile(r"/act/[^/\s?\"']+")
+
+
+class WithoutTokens(logging.Filter):
+    """Blank the token of any signed link in a log line: a token in a log is a key anyone reading it could use."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with each /act/<token> as /act/[token]; keep the record."""
+        message = record.getMessage()
+        if "/act/" in message:
+            record.msg, record.args = _TOKEN_IN_PATH.sub("/act/[token]", message), None
+        return True
+
+
+def _log_exception(app: Flask):
+    def log_exception(exc_info) -> None:  # noqa: ANN001
+        # Flask's own says "Exception on <path>", and the path of a link's page is its token.
+        app.logger.error("unhandled exception", exc_info=exc_info)
+    return log_exception
+
+
 def init_app(app: Flask) -> None:
-    """Give every request its nonce and every response the security headers."""
+    """Give every request its nonce and every response the security headers; keep tokens out of the logs."""
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error", app.logger.name):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WithoutTokens) for f in logger.filters):
+            logger.addFilter(WithoutTokens())
+    app.log_exception = _log_exception(app)
     app.before_request(_make_nonce)
     app.context_processor(_nonce)
     app.after_request(_add_headers)
