@@ -111,13 +111,24 @@ def _deciding() -> Iterator[tuple[Session, AppContext]]:
             raise
 
 
-def _problem_page(problem: LinkProblem, token: str) -> tuple[str, int]:
+def _problem_page(problem: LinkProblem, token: str, *, posted: bool = False) -> tuple[str, int]:
     status = {LinkProblemKind.TAMPERED: 404, LinkProblemKind.WRONG_PURPOSE: 404, LinkProblemKind.USED: 200}.get(
         problem.kind, 410)
-    done = get_flashed_messages(category_filter=["done"]) if problem.kind == LinkProblemKind.USED else []
+    # The confirmation is for the page the decision's POST redirected to; a replayed POST is told it was done before.
+    done = get_flashed_messages(category_filter=["done"]) if problem.kind == LinkProblemKind.USED and not posted else []
     act = describe_act(problem.link.purpose, problem.link.subject_ref) if problem.link is not None else None
     return render_template("acts/problem.html", problem=problem, kind=problem.kind.value, done=done, act=act,
                            form=FreshLinkForm(), token=token), status
+
+
+def _problem_now(token: str) -> tuple[str, int]:
+    """Show why the link cannot be followed, as it stands now (a refused transaction's rows are gone)."""
+    with _reading() as (session, ctx):
+        try:
+            read_link(session, ctx, token)
+        except LinkProblem as problem:
+            return _problem_page(problem, token, posted=True)
+    abort(409)
 
 
 def _journey(link: Link) -> Journey:
@@ -154,7 +165,7 @@ def act(token: str):  # noqa: ANN201
         try:
             link = read_link(session, ctx, token)
         except LinkProblem as problem:
-            return _problem_page(problem, token)
+            return _problem_page(problem, token, posted=True)
         j = _journey(link)
         form = j.form()
         if not form.validate_on_submit():
@@ -166,8 +177,9 @@ def act(token: str):  # noqa: ANN201
             if j.single_use:
                 use_link(session, ctx, link)
             confirmation = j.act(session, ctx, link, form)
-    except LinkProblem as problem:
-        return _problem_page(problem, token)
+    except LinkProblem:
+        # Used in another tab a moment ago, say: read afresh, for the page to say by whom and when.
+        return _problem_now(token)
     except UserError as refused:
         if isinstance(refused, FieldProblem) and refused.field_name in form:
             form[refused.field_name].errors = [*form[refused.field_name].errors, str(refused)]
