@@ -110,7 +110,7 @@ S7,Gus Gray,gus@example.org,qa_manager,,,,yes,no,no
     summary = import_staff(session=staffed, path=write(tmp_path, "staff.csv", changed), now=NOW)
     staffed.commit()
 
-    assert str(summary) == "staff.csv: 1 created, 1 updated"
+    assert str(summary) == "staff.csv: 1 created, 1 updated\n  changed role: S3"
     cara = staffed.get(Staff, "S3")
     staffed.refresh(cara)
     assert (cara.name, cara.email, cara.role, cara.team.name, cara.manager_id) == (

@@ -1,0 +1,43 @@
+"""Compose the message that acts once waiting on someone who left or changed role are now the recipient's."""
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from auditcycle.notifications.message import Composed
+from auditcycle.notifications.render import render
+
+# What each link's purpose asks, in plain words, before the record's reference; an unknown one is shown by its code.
+ACTS = {
+    "action-sign-off": "sign off action",
+}
+
+
+def act_label(purpose: str, subject_ref: str) -> str:
+    """Describe an act in plain words, such as 'sign off action ACT-2026-12-001'; an unknown purpose by its code."""
+    words = ACTS.get(purpose)
+    return f"{words} {subject_ref}" if words else f"{subject_ref} ({purpose})"
+
+
+@dataclass(frozen=True)
+class HandedOverItem:
+    """One act handed over, as one person is told of it: theirs now, with their link, or for their information."""
+
+    purpose: str
+    subject_ref: str
+    from_name: str
+    reason: str
+    # Who holds it now, for the QA managers' view.
+    to_names: tuple[str, ...] = ()
+    # The recipient's own fresh link, and until when it works; None when they are told for information.
+    url: str | None = None
+    expires_label: str | None = None
+
+
+def compose_acts_handed_over(*, recipient_name: str, items: Sequence[HandedOverItem]) -> Composed:
+    """Compose one person's list of the acts handed to them, with their fresh links, and of others' for information."""
+    def row(item: HandedOverItem) -> dict:
+        return {**item.__dict__, "act": act_label(item.purpose, item.subject_ref), "to": ", ".join(item.to_names)}
+
+    ordered = sorted(items, key=lambda i: (i.from_name, i.subject_ref, i.purpose))
+    return render("acts_handed_over", recipient_name=recipient_name,
+                  yours=[row(i) for i in ordered if i.url is not None],
+                  others=[row(i) for i in ordered if i.url is None])
