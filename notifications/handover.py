@@ -35,7 +35,10 @@ class HandedOverItem:
 def compose_acts_handed_over(*, recipient_name: str, items: Sequence[HandedOverItem]) -> Composed:
     """Compose one person's list of the acts handed to them, with their fresh links, and of others' for information."""
     def row(item: HandedOverItem) -> dict:
-        return {**item.__dict__, "act": act_label(item.purpose, item.subject_ref), "to": ", ".join(item.to_names)}
+        # The others given the same act (the QA managers, say), so that it is not done twice.
+        also = ", ".join(n for n in item.to_names if n != recipient_name)
+        return {**item.__dict__, "act": act_label(item.purpose, item.subject_ref), "to": ", ".join(item.to_names),
+                "also": also}
 
     ordered = sorted(items, key=lambda i: (i.from_name, i.subject_ref, i.purpose))
     return render("acts_handed_over", recipient_name=recipient_name,

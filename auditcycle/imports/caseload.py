@@ -182,20 +182,22 @@ def import_staff(
     write_rows(session, Staff, [], existing + [r for r in records if r["id"] not in held and r["manager_id"]], None)
     tick(progress, len(existing))
     left = sorted(s for s, h in held.items() if complete and h.active and s not in first_seen)
+    returned = sorted(s for s, h in held.items() if complete and not h.active and s in first_seen)
     if left:
         session.execute(update(Staff).where(Staff.id.in_(left)).values(active=False))
     changed = sorted(r.staff_id for r in rows if r.staff_id in held and held[r.staff_id].role != r.role)
     session.flush()
-    handed = _hand_over(session, ctx or context_at(now), [(s, LEFT) for s in left] + [(s, CHANGED_ROLE) for s in changed])
+    handed = _hand_over(session, ctx, now, [(s, LEFT) for s in left] + [(s, CHANGED_ROLE) for s in changed])
     return ImportSummary(file=table.name, created=len(new), updated=len(existing), staff_ids=frozenset(first_seen),
-                         moved_teams=tuple(moves), left=tuple(left), changed_role=tuple(changed),
-                         handed_over=len(handed))
+                         moved_teams=tuple(moves), left=tuple(left), returned=tuple(returned),
+                         changed_role=tuple(changed), handed_over=len(handed))
 
 
-def _hand_over(session: Session, ctx: AppContext, people: list[tuple[str, str]]) -> list[HandOver]:
+def _hand_over(session: Session, ctx: AppContext | None, now: datetime, people: list[tuple[str, str]]) -> list[HandOver]:
     """Hand over what each person who left or changed role still had to do, read afresh after the import's writes."""
     if not people:
         return []
+    ctx = ctx or context_at(now)
     # The bulk writes above bypass the loaded objects: read each person and their manager as they now are.
     staff = {s.id: s for s in session.scalars(
         select(Staff).where(Staff.id.in_([staff_id for staff_id, _ in people])).execution_options(populate_existing=True))}

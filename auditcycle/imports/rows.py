@@ -117,6 +117,7 @@ class ImportSummary:
     moved_teams: tuple[TeamMove, ...] = ()
     # Staff who left (deactivated by a complete file) or changed role, and the acts handed over from them.
     left: tuple[str, ...] = ()
+    returned: tuple[str, ...] = ()  # inactive staff a complete file lists again, so active once more
     changed_role: tuple[str, ...] = ()
     handed_over: int = 0
 
@@ -126,6 +127,8 @@ class ImportSummary:
         lines = [text, *(f"\n  {move}" for move in self.moved_teams)]
         if self.left:
             lines.append(f"\n  left (not in the file, so deactivated): {listed(self.left)}")
+        if self.returned:
+            lines.append(f"\n  returned (in the file again, so active): {listed(self.returned)}")
         if self.changed_role:
             lines.append(f"\n  changed role: {listed(self.changed_role)}")
         if self.handed_over:
