@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from auditcycle.cli import NowOption, app, console, err_console, guarded
+from auditcycle.cli import NowOption, app, console, deliver_queued, err_console, guarded
 from auditcycle.core.context import build_context
 from auditcycle.imports.caseload import import_availability, import_children, import_contacts, import_staff
 from auditcycle.imports.rows import ImportSummary
@@ -45,8 +45,10 @@ def _progress(path: Path, passes: int) -> Iterator[Callable[[int], None] | None]
         yield lambda advance: bar.advance(task, advance)
 
 
-def _run(importer, path: Path, now: str | None, passes: int = 2, **extra) -> ImportSummary:
+def _run(importer, path: Path, now: str | None, passes: int = 2, takes_context: bool = False, **extra) -> ImportSummary:
     ctx = build_context(now)
+    if takes_context:
+        extra["ctx"] = ctx
     with _progress(path, passes) as progress, session_scope() as session:
         summary = importer(session=session, path=path, now=ctx.now, progress=progress, **extra)
     # One line per fact, never folded to the terminal's width: a moved team's line is read whole.
@@ -61,10 +63,18 @@ def staff_command(
     move_teams: Annotated[bool, typer.Option(
         "--move-teams", help="Move a team the file places in another service, with its members not in the file."
     )] = False,
+    complete: Annotated[bool, typer.Option(
+        "--complete", help="The file lists every member of staff: deactivate those it does not list (they left)."
+    )] = False,
     now: NowOption = None,
 ) -> None:
-    """Import staff, creating their teams and services (staff_id,name,email,role,team,service,...)."""
-    _run(import_staff, file, now, move_teams=move_teams)
+    """Import staff, creating their teams and services (staff_id,name,email,role,team,service,...).
+
+    Whoever leaves or changes role has the acts still waiting on them handed to their line manager, who is emailed.
+    """
+    summary = _run(import_staff, file, now, takes_context=True, move_teams=move_teams, complete=complete)
+    if summary.handed_over:
+        deliver_queued()
 
 
 @import_app.command("children")

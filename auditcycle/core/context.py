@@ -37,3 +37,11 @@ def build_context(now: str | None = None, settings: Settings | None = None) -> A
     tz = ZoneInfo(settings.timezone)
     return AppContext(settings=settings, now=read_clock(now, tz), timescales=Timescales(settings.framework, tz),
                       clock_set=now is not None)
+
+
+def context_at(now: datetime, settings: Settings | None = None) -> AppContext:
+    """Build the context at a moment already read (a caller's `now`), with the configured settings."""
+    settings = settings or get_settings()
+    tz = ZoneInfo(settings.timezone)
+    return AppContext(settings=settings, now=now.astimezone(tz), timescales=Timescales(settings.framework, tz),
+                      clock_set=True)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from auditcycle.core.context import AppContext, context_at
 from auditcycle.core.errors import brief
 from auditcycle.imports.files import is_duplicate, open_table, tick, validate_rows, write_rows
 from auditcycle.imports.ics import ics_periods
@@ -37,7 +38,9 @@ from auditcycle.imports.rows import (
     TeamMove,
     listed,
 )
+from auditcycle.links.handover import CHANGED_ROLE, LEFT, HandOver, hand_over
 from auditcycle.models import BusyPeriod, Child, FamilyContact, Service, Staff, Team
+from auditcycle.models.enums import Role
 
 # --- staff --------------------------------------------------------------------------------
 
@@ -50,23 +53,30 @@ class _Held:
     email: str
     team_id: int | None
     active: bool
+    role: Role
 
 
 def import_staff(
-    *, session: Session, path: Path, now: datetime, progress: Progress | None = None, move_teams: bool = False
+    *, session: Session, path: Path, now: datetime, progress: Progress | None = None, move_teams: bool = False,
+    complete: bool = False, ctx: AppContext | None = None,
 ) -> ImportSummary:
     """Create or update staff, and the teams and services they belong to, from a staff CSV.
 
     A team the file places in another service moves only when every member the database holds of it is
     in the file, or `move_teams` is given (then the members not in the file move with it).
+
+    With `complete` the file lists every member of staff: those it lists are active, and those the database
+    holds and it does not have left, and are deactivated. Whoever leaves or changes role has the acts still
+    waiting on them handed over (links.handover), in this transaction; `ctx` gives the settings and clock for
+    that (by default the configured settings at `now`).
     """
     table = open_table(path, STAFF_COLUMNS, STAFF_OPTIONAL)
     has_new_auditor = "new_auditor" in table.columns
     has_location = "meeting_location" in table.columns
     held = {
-        staff_id: _Held(manager_id, email, team_id, active)
-        for staff_id, manager_id, email, team_id, active in session.execute(
-            select(Staff.id, Staff.manager_id, Staff.email, Staff.team_id, Staff.active))
+        staff_id: _Held(manager_id, email, team_id, active, role)
+        for staff_id, manager_id, email, team_id, active, role in session.execute(
+            select(Staff.id, Staff.manager_id, Staff.email, Staff.team_id, Staff.active, Staff.role))
     }
     teams = {t.name: t for t in session.scalars(select(Team))}
     services = {s.name: s for s in session.scalars(select(Service))}
@@ -119,9 +129,15 @@ def import_staff(
             table.issues.append(ImportIssue(
                 table.name, line, "manager_id", f"no staff member with id {manager_id!r} in this file or the database"
             ))
+        elif complete and manager_id not in first_seen:
+            table.issues.append(ImportIssue(
+                table.name, line, "manager_id", f"{manager_id!r} is not in this file, so leaves with --complete and "
+                "cannot manage anyone; give them a row, or name the person's new manager"))
     table.issues.extend(_manager_loops(table.name, held, first_seen, managers))
-    table.issues.extend(_shared_emails(table.name, held, first_seen, emails))
-    moves, issues = _team_moves(table.name, held, first_seen, team_service, teams, service_names, move_teams)
+    # With a complete file, everyone it does not list leaves: their addresses and teams no longer count.
+    staying = {s: h for s, h in held.items() if s in first_seen} if complete else held
+    table.issues.extend(_shared_emails(table.name, staying, first_seen, emails))
+    moves, issues = _team_moves(table.name, staying, first_seen, team_service, teams, service_names, move_teams)
     table.issues.extend(issues)
     if table.issues:
         raise CaseloadImportError(table.issues)
@@ -155,6 +171,8 @@ def import_staff(
             record["new_auditor"] = row.new_auditor
         if has_location:
             record["meeting_location"] = row.meeting_location
+        if complete:
+            record["active"] = True
         records.append(record)
     new = [r | {"manager_id": None} for r in records if r["id"] not in held]
     existing = [r for r in records if r["id"] in held]
@@ -163,9 +181,27 @@ def import_staff(
     write_rows(session, Staff, new, [], progress)
     write_rows(session, Staff, [], existing + [r for r in records if r["id"] not in held and r["manager_id"]], None)
     tick(progress, len(existing))
+    left = sorted(s for s, h in held.items() if complete and h.active and s not in first_seen)
+    returned = sorted(s for s, h in held.items() if complete and not h.active and s in first_seen)
+    if left:
+        session.execute(update(Staff).where(Staff.id.in_(left)).values(active=False))
+    changed = sorted(r.staff_id for r in rows if r.staff_id in held and held[r.staff_id].role != r.role)
     session.flush()
+    handed = _hand_over(session, ctx, now, [(s, LEFT) for s in left] + [(s, CHANGED_ROLE) for s in changed])
     return ImportSummary(file=table.name, created=len(new), updated=len(existing), staff_ids=frozenset(first_seen),
-                         moved_teams=tuple(moves))
+                         moved_teams=tuple(moves), left=tuple(left), returned=tuple(returned),
+                         changed_role=tuple(changed), handed_over=len(handed))
+
+
+def _hand_over(session: Session, ctx: AppContext | None, now: datetime, people: list[tuple[str, str]]) -> list[HandOver]:
+    """Hand over what each person who left or changed role still had to do, read afresh after the import's writes."""
+    if not people:
+        return []
+    ctx = ctx or context_at(now)
+    # The bulk writes above bypass the loaded objects: read each person and their manager as they now are.
+    staff = {s.id: s for s in session.scalars(
+        select(Staff).where(Staff.id.in_([staff_id for staff_id, _ in people])).execution_options(populate_existing=True))}
+    return hand_over(session, ctx, [(staff[staff_id], reason) for staff_id, reason in people])
 
 
 def _manager_loops(

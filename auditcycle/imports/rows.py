@@ -115,11 +115,26 @@ class ImportSummary:
     unchanged: int = 0
     staff_ids: frozenset[str] = field(default_factory=frozenset)
     moved_teams: tuple[TeamMove, ...] = ()
+    # Staff who left (deactivated by a complete file) or changed role, and the acts handed over from them.
+    left: tuple[str, ...] = ()
+    returned: tuple[str, ...] = ()  # inactive staff a complete file lists again, so active once more
+    changed_role: tuple[str, ...] = ()
+    handed_over: int = 0
 
     def __str__(self) -> str:
         text = f"{self.file}: {self.created} created, {self.updated} updated"
         text += f", {self.unchanged} already present" if self.unchanged else ""
-        return "".join([text, *(f"\n  {move}" for move in self.moved_teams)])
+        lines = [text, *(f"\n  {move}" for move in self.moved_teams)]
+        if self.left:
+            lines.append(f"\n  left (not in the file, so deactivated): {listed(self.left)}")
+        if self.returned:
+            lines.append(f"\n  returned (in the file again, so active): {listed(self.returned)}")
+        if self.changed_role:
+            lines.append(f"\n  changed role: {listed(self.changed_role)}")
+        if self.handed_over:
+            lines.append(f"\n  {self.handed_over} act{'' if self.handed_over == 1 else 's'} waiting on them handed "
+                         "over, with fresh links, to their line manager or else the QA managers")
+        return "".join(lines)
 
 
 # --- field validators -------------------------------------------------------------------

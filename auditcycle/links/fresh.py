@@ -3,9 +3,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditcycle.core.context import AppContext
-from auditcycle.links.acts import describe_act
 from auditcycle.links.tokens import reissue
 from auditcycle.models import Link
+from auditcycle.notifications.acts import describe_act
 from auditcycle.notifications.links import compose_fresh_link
 from auditcycle.notifications.notices import moment_label
 from auditcycle.notifications.outbox import MessageKey, enqueue

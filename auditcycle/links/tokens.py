@@ -127,15 +127,39 @@ def issue_link(session: Session, ctx: AppContext, *, purpose: str, subject_ref: 
     if deadline is not None and (not isinstance(deadline, date)
                                  or isinstance(deadline, datetime) and deadline.tzinfo is None):
         raise UserError("deadline: a date, or a date and time with its zone, when the act falls due")
-    if key is not None and (not isinstance(key, str) or not key or len(key) > 255
-                            or text_problem(key, multiline=False)):
-        raise UserError("key: one line of at most 255 characters, such as the message's idempotency key")
+    if key is not None:
+        _check_key(key)
     # Only once the request is sound: a refused one writes nothing, not even the database's first secret.
+    return _issue(session, ctx, purpose=purpose, subject_ref=subject_ref, staff=staff,
+                  expires_at=link_expires_at(ctx, deadline), key=key)
+
+
+def hand_on(session: Session, ctx: AppContext, link: Link, *, to: Staff, key: str) -> str:
+    """Make a link for another person to do a link's act on its record, lasting at least as long; return its URL."""
+    if not to.active:
+        raise UserError(f"staff: {to.id} is no longer active, so is sent no link")
+    _check_key(key)
+    return _issue(session, ctx, purpose=link.purpose, subject_ref=link.subject_ref, staff=to,
+                  expires_at=_lasting(ctx, link), key=key)
+
+
+def _check_key(key: str) -> None:
+    if not isinstance(key, str) or not key or len(key) > 255 or text_problem(key, multiline=False):
+        raise UserError("key: one line of at most 255 characters, such as the message's idempotency key")
+
+
+def _lasting(ctx: AppContext, link: Link) -> datetime:
+    """Return when a fresh link for a link's act expires: no sooner than it, nor than link_min_days from now."""
+    return max(ctx.now + timedelta(days=ctx.settings.link_min_days), link.expires_at)
+
+
+def _issue(session: Session, ctx: AppContext, *, purpose: str, subject_ref: str, staff: Staff, expires_at: datetime,
+           key: str | None) -> str:
     keys = signing_keys(session, ctx, create=True)
     if key is not None and (existing := _by_key(session, key)) is not None:
         return _url(ctx, keys, _as_asked(existing, purpose, subject_ref, staff))
     link = Link(id=secrets.token_urlsafe(16), purpose=purpose, subject_ref=subject_ref, staff_id=staff.id,
-                issue_key=key, created_at=ctx.now, expires_at=link_expires_at(ctx, deadline))
+                issue_key=key, created_at=ctx.now, expires_at=expires_at)
     try:
         # A savepoint: a run racing this one with the same key wins, and its link is the one returned.
         with session.begin_nested():
@@ -249,7 +273,7 @@ def reissue(session: Session, ctx: AppContext, link: Link) -> str:
     session.expire_all()
     fresh = Link(id=secrets.token_urlsafe(16), purpose=link.purpose, subject_ref=link.subject_ref,
                  staff_id=link.staff_id, created_at=ctx.now,
-                 expires_at=max(ctx.now + timedelta(days=ctx.settings.link_min_days), link.expires_at))
+                 expires_at=_lasting(ctx, link))
     session.add(fresh)
     session.flush()
     return _url(ctx, signing_keys(session, ctx, create=True), fresh)

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from auditcycle.core.context import AppContext, build_context
 from auditcycle.core.errors import UserError
-from auditcycle.links.acts import describe_act
 from auditcycle.links.fresh import mail_fresh_link
 from auditcycle.links.tokens import LinkProblem, LinkProblemKind, read_link, use_link
 from auditcycle.models import Link
+from auditcycle.notifications.acts import describe_act
 from auditcycle.storage.db import engine_for, reader_for
 from auditcycle.storage.installation import check_clock
 from auditcycle.storage.trail import acting_as

@@ -5,7 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -110,7 +110,7 @@ S7,Gus Gray,gus@example.org,qa_manager,,,,yes,no,no
     summary = import_staff(session=staffed, path=write(tmp_path, "staff.csv", changed), now=NOW)
     staffed.commit()
 
-    assert str(summary) == "staff.csv: 1 created, 1 updated"
+    assert str(summary) == "staff.csv: 1 created, 1 updated\n  changed role: S3"
     cara = staffed.get(Staff, "S3")
     staffed.refresh(cara)
     assert (cara.name, cara.email, cara.role, cara.team.name, cara.manager_id) == (
@@ -305,6 +305,54 @@ def test_staff_row_of_wrong_width_is_reported(staffed: Session, tmp_path: Path):
     messages = refused(staffed, lambda: import_staff(session=staffed, path=path, now=NOW))
 
     assert messages == ["staff.csv row 2: has 8 values but the header has 9 columns"]
+
+
+def _staff_rows(*without: str) -> list[str]:
+    return [line for line in STAFF_CSV.splitlines()[1:] if line.split(",")[0] not in without]
+
+
+def test_staff_complete_file_deactivates_those_it_does_not_list_and_reactivates_those_it_does(
+        staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", "\n".join([STAFF_HEADER, *_staff_rows("S3", "S6")]) + "\n")
+
+    summary = import_staff(session=staffed, path=path, now=NOW, complete=True)
+    staffed.commit()
+    back = write(tmp_path, "back.csv", "\n".join([STAFF_HEADER, *_staff_rows("S6")]) + "\n")
+    returned = import_staff(session=staffed, path=back, now=NOW, complete=True)
+    staffed.commit()
+
+    assert str(summary) == "staff.csv: 0 created, 4 updated\n  left (not in the file, so deactivated): S3, S6"
+    assert str(returned) == "back.csv: 0 created, 5 updated\n  returned (in the file again, so active): S3"
+    active = staffed.execute(select(Staff.id, Staff.active).order_by(Staff.id).execution_options(populate_existing=True))
+    assert active.all() == [("S1", True), ("S2", True), ("S3", True), ("S4", True), ("S5", True), ("S6", False)]
+
+
+def test_staff_partial_file_deactivates_nobody(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", "\n".join([STAFF_HEADER, *_staff_rows("S3", "S6")]) + "\n")
+
+    summary = import_staff(session=staffed, path=path, now=NOW)
+    staffed.commit()
+
+    assert (summary.left, summary.changed_role) == ((), ())
+    assert staffed.scalar(select(func.count()).select_from(Staff).where(Staff.active.is_(False))) == 0
+
+
+def test_staff_complete_file_refuses_a_manager_it_does_not_list(staffed: Session, tmp_path: Path):
+    path = write(tmp_path, "staff.csv", "\n".join([STAFF_HEADER, *_staff_rows("S2")]) + "\n")
+
+    messages = refused(staffed, lambda: import_staff(session=staffed, path=path, now=NOW, complete=True))
+
+    assert messages == ["staff.csv row 2, column manager_id: 'S2' is not in this file, so leaves with --complete and "
+                        "cannot manage anyone; give them a row, or name the person's new manager"]
+
+
+def test_staff_complete_file_frees_a_leaver_s_email_address(staffed: Session, tmp_path: Path):
+    newcomer = "S9,Cara Cole,cara@example.org,key_worker,Assessment 1,Children's Social Care,S2,no,no"
+    path = write(tmp_path, "staff.csv", "\n".join([STAFF_HEADER, *_staff_rows("S3"), newcomer]) + "\n")
+
+    summary = import_staff(session=staffed, path=path, now=NOW, complete=True)
+
+    assert (summary.created, summary.left) == (1, ("S3",))
 
 
 # --- children ----------------------------------------------------------------------------

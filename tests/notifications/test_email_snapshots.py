@@ -21,7 +21,17 @@ from markupsafe import escape
 from auditcycle.core.settings import get_settings
 from auditcycle.core.text import Redacted
 from auditcycle.notices import review
-from auditcycle.notifications import actions, chasing, learning, links, moderation, notices, observations, outcomes
+from auditcycle.notifications import (
+    actions,
+    chasing,
+    handover,
+    learning,
+    links,
+    moderation,
+    notices,
+    observations,
+    outcomes,
+)
 from auditcycle.notifications import report as report_mail
 from auditcycle.notifications.immediate_responses import ResponseFacts, compose_response
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
@@ -224,6 +234,22 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
                             max_days=31, done_url=f"{LINK}done-1"),
         actions.OverdueItem(ACTION_TWO, capacity="the owner's team manager", working_days_overdue=5, step=2,
                             steps=3, max_days=31)]),
+    "acts_handed_over": lambda: handover.compose_acts_handed_over(recipient_name="Terry Manager", items=[
+        handover.HandedOverItem(purpose="action-sign-off", subject_ref=f"{AUDIT}-ACT1", from_name="Sam Owusu",
+                                reason="left the council", to_names=("Terry Manager",),
+                                url="https://audits.council.example/act/eyJwIjoiYWN0aW9uLXNpZ24tb2ZmIn0.sig1",
+                                expires_label="10:00 on Tuesday 15 December 2026"),
+        handover.HandedOverItem(purpose="panel-vote", subject_ref="MOD-2026-12-3", from_name="Lee Park",
+                                reason="changed role", to_names=("Terry Manager",),
+                                url="https://audits.council.example/act/eyJwIjoicGFuZWwtdm90ZSJ9.sig2",
+                                expires_label="17:00 on Friday 8 January 2027")]),
+    "acts_handed_over--qa-manager": lambda: handover.compose_acts_handed_over(recipient_name="Quinn Manager", items=[
+        handover.HandedOverItem(purpose="action-sign-off", subject_ref=f"{AUDIT}-ACT1", from_name="Sam Owusu",
+                                reason="left the council", to_names=("Quinn Manager", "Rosa Reed"),
+                                url="https://audits.council.example/act/eyJwIjoiYWN0aW9uLXNpZ24tb2ZmIn0.sig3",
+                                expires_label="10:00 on Tuesday 15 December 2026"),
+        handover.HandedOverItem(purpose="action-sign-off", subject_ref="A-2026-12-011-ACT2", from_name="Lee Park",
+                                reason="changed role", to_names=("Terry Manager",))]),
     "audit_notice": _notice,
     "audit_notice--allocated-only": lambda: _notice(involved=False),
     "audit_notice--involved-only": lambda: _notice(allocated=False),
