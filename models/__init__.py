@@ -5,6 +5,7 @@ from auditcycle.models.base import Base
 from auditcycle.models.child import Child, FamilyContact
 from auditcycle.models.draw_request import DrawRequest
 from auditcycle.models.event import Event
+from auditcycle.models.family_advice import ContactAdvice, FamilyAdvice
 from auditcycle.models.immediate_response import ImmediateResponse
 from auditcycle.models.installation import Installation
 from auditcycle.models.learning import MakeADifference, TrendFlag
@@ -23,8 +24,8 @@ from auditcycle.models.theme_plan import PlannedTheme
 from auditcycle.models.trail import TrailEntry
 
 __all__ = [
-    "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "Dispute", "DomainGrade", "DrawRequest", "Event",
-    "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting",
+    "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "ContactAdvice", "Dispute", "DomainGrade", "DrawRequest", "Event",
+    "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "ReportEdition", "Service",
     "Staff", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
 ]

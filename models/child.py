@@ -63,3 +63,8 @@ class FamilyContact(Base):
     interpreter_needed: Mapped[bool] = mapped_column(default=False)
 
     child: Mapped[Child] = relationship(back_populates="contacts")
+
+    @property
+    def initials(self) -> str:
+        """Return the contact's initials (each part of the name's first letter), the most a page by link may show."""
+        return "".join(part[:1] for part in self.name.replace("-", " ").split()).upper()

@@ -4,6 +4,7 @@
 ACTS: dict[str, str] = {
     "action-done": "record action {ref} as done",
     "action-sign-off": "sign off action {ref}",
+    "family-contact": "say how to reach the family for audit {ref}",
 }
 
 

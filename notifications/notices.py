@@ -28,6 +28,7 @@ class NoticeItem:
     auditor_name: str
     due_label: str
     gap: "GapNote | None" = None  # told to the team manager: the auditor will confirm it with them
+    family_url: str | None = None  # the key worker's link to say how to reach the family
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,14 @@ def month_label(month: Month) -> str:
 
 def compose_notice(*, recipient_name: str, month: Month, due: date, items: Sequence[NoticeItem],
                    allocated: Sequence[AllocationItem], lookback_months: int, guidance_url: str,
-                   gap_months: int = 6, response_hours: int = 24) -> Composed:
+                   gap_months: int = 6, response_hours: int = 24, family_wait_days: int = 2) -> Composed:
     """Compose one person's digest for the month: audits allocated to them and records they are involved with."""
     return render("audit_notice", recipient_name=recipient_name, month_label=month_label(month),
                   due_label=day_label(due), items=list(items), allocated=list(allocated),
                   lookback_months=lookback_months, guidance_url=guidance_url,
                   gaps_allocated=[i for i in allocated if i.gap], gaps_involved=[i for i in items if i.gap],
-                  gap_months=gap_months, response_hours=response_hours)
+                  gap_months=gap_months, response_hours=response_hours,
+                  family_wait=f"{family_wait_days} working {'day' if family_wait_days == 1 else 'days'}")
 
 
 def compose_withdrawal(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, reason: Redacted) -> Composed:

@@ -2,12 +2,13 @@
 import hashlib
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from auditcycle.booking.family_advice import advice_by_audit, waiting_for_advice
 from auditcycle.booking.location import meeting_location
 from auditcycle.booking.slots import Interval, SlotRequest, Spread, find_slot, plan_slots
 from auditcycle.booking.window import earliest_start
@@ -15,7 +16,7 @@ from auditcycle.core.clock import Month, parse_instant
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import Redacted
-from auditcycle.models import Audit, AuditCycle, BusyPeriod, Child, FamilyContact, Meeting, Staff
+from auditcycle.models import Audit, AuditCycle, BusyPeriod, Child, ContactAdvice, FamilyContact, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, Cohort, MeetingKind, MeetingStatus
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
 from auditcycle.notifications.message import Recipient
@@ -24,6 +25,7 @@ from auditcycle.notifications.outbox import MessageKey, enqueue, mail_domain
 from auditcycle.notifications.render import render
 from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
 from auditcycle.people.permissions import authorise
+from auditcycle.privacy.redaction import Redactor
 
 PHASE = "book"
 
@@ -40,6 +42,7 @@ class Need:
     minutes: int
     title: str
     note: str | None = None
+    advice: "ContactAdvice | None" = None  # the key worker's, on how to reach this family contact
 
     @property
     def key(self) -> str:
@@ -152,8 +155,20 @@ def _description(meeting: Meeting) -> str:
     lines = [f"Audit {meeting.audit.reference}, case {meeting.audit.child_id}."]
     if note := _note(meeting):
         lines.append(f"{note[0].upper()}{note[1:]}: please book Language Line before the call.")
+    if best := _best_times(meeting):
+        lines.append(f"The key worker says the best times to call are: {best}")
     lines.append("Booked by the Quality Assurance team through auditcycle.")
     return "\n".join(lines)
+
+
+def _best_times(meeting: Meeting) -> Redacted | None:
+    """Return the key worker's advice on when to call this family contact, redacted, if they gave any."""
+    session = object_session(meeting)
+    if meeting.kind != MeetingKind.FAMILY_CALL or meeting.contact is None or session is None:
+        return None
+    said = session.scalar(select(ContactAdvice.best_times).where(ContactAdvice.audit_id == meeting.audit.id,
+                                                                 ContactAdvice.contact_id == meeting.contact.id))
+    return Redactor.about(session, meeting.audit.child)(said) if said else None
 
 
 def _when(meeting: Meeting, ctx: AppContext) -> str:
@@ -221,6 +236,35 @@ def _request(ctx: AppContext, cycle: AuditCycle, kind: MeetingKind, *, key: str,
                        latest=latest, not_before=not_before)
 
 
+def _with_family_advice(session: Session, ctx: AppContext, needs: list[Need]) -> tuple[list[Need], set[int]]:
+    """Apply the key worker's advice to the family calls: wait for it, leave out whom not to call, use its language."""
+    calls = [n for n in needs if n.kind == MeetingKind.FAMILY_CALL]
+    advice = advice_by_audit(session, sorted({n.audit.id for n in calls}))
+    waiting = {audit_id for audit_id, a in advice.items() if waiting_for_advice(ctx, a)}
+    kept: list[Need] = []
+    for need in needs:
+        if need.kind != MeetingKind.FAMILY_CALL:
+            kept.append(need)
+            continue
+        if need.audit.id in waiting:
+            continue
+        given = advice.get(need.audit.id)
+        said = next((c for c in given.contacts if c.contact_id == need.contact.id), None) if given else None
+        if said is not None and said.do_not_contact_reason:
+            continue
+        kept.append(replace(need, advice=said) if said is not None else need)
+    return kept, waiting
+
+
+def _interpreter(need: Need) -> str | None:
+    """Return the language an interpreter is booked for: the key worker's advice first, then the import."""
+    if need.advice is not None:
+        return (need.advice.language or "language to be confirmed") if need.advice.interpreter_needed else None
+    if need.contact and need.contact.interpreter_needed:
+        return need.contact.language or "language to be confirmed"
+    return None
+
+
 def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSummary:
     """Book every meeting each notified audit still needs; report what cannot be booked."""
     summary = BookingSummary()
@@ -231,6 +275,7 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSumm
     have = {(a, k) for a, k in session.execute(
         select(Meeting.audit_id, Meeting.slot_key).join(Audit).where(Audit.cycle_id == cycle.id))}
     needs = [n for a in audits if a.auditor_id for n in needs_of(a, ctx) if (a.id, n.slot_key) not in have]
+    needs, waiting = _with_family_advice(session, ctx, needs)
     # Two-person meetings are hardest to place, so they go first.
     needs.sort(key=lambda n: (n.attendee is None, n.kind != MeetingKind.LEARNING_CONVERSATION))
     requests = [_request(ctx, cycle, n.kind, key=n.key, people=n.people, minutes=n.minutes, latest=cycle.due_date)
@@ -250,8 +295,7 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSumm
             reference=f"{need.audit.reference}-{need.slot_key}", uid=f"{uuid.uuid4()}@{mail_domain(ctx)}",
             audit=need.audit, kind=need.kind, slot_key=need.slot_key, organiser=need.audit.auditor,
             attendee=need.attendee, contact=need.contact,
-            interpreter_language=(need.contact.language or "language to be confirmed")
-            if need.contact and need.contact.interpreter_needed else None,
+            interpreter_language=_interpreter(need),
             starts_at=slot.start, ends_at=slot.end, sequence=0, status=MeetingStatus.BOOKED, booked_at=ctx.now)
         # Related objects rather than ids, so the invite can be written before the batch is flushed.
         session.add(meeting)
@@ -263,7 +307,8 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSumm
     summary.unbooked = [u.key for u in unbooked]
     summary.messages += _report_exceptions(session, ctx, cycle.month, exceptions)
     for audit in audits:
-        if audit.status == AuditStatus.NOTIFIED:
+        # An audit whose family calls still wait for the key worker's advice is booked by a later run.
+        if audit.status == AuditStatus.NOTIFIED and audit.id not in waiting:
             audit.status = AuditStatus.BOOKED
     session.flush()
     return summary

@@ -87,6 +87,9 @@ class FrameworkSettings(BaseModel):
     moderation_share: float = Field(1 / 3, gt=0, le=1)
     learning_conversation_minutes: int = Field(60, ge=15, le=480)
     family_call_minutes: int = Field(30, ge=10, le=240)
+    # The family calls wait this many working days after the notice for the key worker's advice on how to
+    # reach the family, then are booked on the imported contact details.
+    family_advice_wait_working_days: int = Field(2, ge=0, le=10)
     young_person_call_minutes: int = Field(30, ge=10, le=240)
     iro_conversation_minutes: int = Field(30, ge=10, le=240)
     manager_conversation_minutes: int = Field(30, ge=10, le=240)

@@ -4,12 +4,15 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from auditcycle.booking.family_advice import ask_for_advice
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.immediate_responses.supervision_gaps import decision_command, since_label, suspected_gaps
+from auditcycle.links.tokens import issue_link
 from auditcycle.models import Audit, AuditCycle, Staff, SupervisionGap, Team
 from auditcycle.models.enums import AuditKind, AuditStatus
 from auditcycle.notices.review import require_released
+from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import (
     AllocationItem,
     GapNote,
@@ -29,6 +32,13 @@ KIND_LABELS = {AuditKind.DEEP_DIVE: "deep dive", AuditKind.DIP_SAMPLE: "dip samp
 def _gap_note(ctx: AppContext, gap: SupervisionGap, audit: Audit) -> GapNote:
     return GapNote(shown=since_label(gap), decide_by_label=moment_label(gap.decide_by, ctx.tz),
                    command=decision_command(audit.reference, audit.auditor_id))
+
+
+def _family_link(session: Session, ctx: AppContext, cycle: AuditCycle, audit: Audit, key_worker: Staff) -> str:
+    """Return the key worker's link to say how to reach the child's family, made once per audit."""
+    key = MessageKey(PHASE, cycle.month, audit.reference, "family-advice").for_recipient(Recipient.of(key_worker))
+    return issue_link(session, ctx, purpose="family-contact", subject_ref=audit.reference, staff=key_worker,
+                      deadline=ctx.timescales.due_at(audit.due_date), key=f"{key}:family-contact")
 
 
 def _digest_ref(month: Month, refs: list[str]) -> str:
@@ -55,13 +65,16 @@ def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> in
     for audit in audits:
         child, auditor = audit.child, audit.auditor
         gap = _gap_note(ctx, gaps[audit.id], audit) if audit.id in gaps else None
+        family_asked = ask_for_advice(session, ctx, audit)
         for person in directory.involved(child):
             if auditor is not None and person.staff.id == auditor.id:
                 continue
+            family_url = _family_link(session, ctx, cycle, audit, person.staff) \
+                if family_asked and person.staff.id == child.key_worker_id else None
             notices.setdefault(person.staff.id, (person.staff, []))[1].append(NoticeItem(
                 audit_ref=audit.reference, child_id=child.id, role=person.role,
                 auditor_name=auditor.name if auditor else "to be confirmed", due_label=due,
-                gap=gap if person.role == TEAM_MANAGER else None))
+                gap=gap if person.role == TEAM_MANAGER else None, family_url=family_url))
         if auditor is not None:
             buddy = audit.buddy
             allocations.setdefault(auditor.id, (auditor, []))[1].append(AllocationItem(
@@ -84,7 +97,8 @@ def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> in
         message = compose_notice(recipient_name=staff.name, month=cycle.month, due=cycle.due_date, items=items,
                                  allocated=allocated, lookback_months=framework.audit_lookback_months,
                                  guidance_url=framework.guidance_url, gap_months=framework.supervision_gap_months,
-                                 response_hours=framework.immediate_response_hours)
+                                 response_hours=framework.immediate_response_hours,
+                                 family_wait_days=framework.family_advice_wait_working_days)
         refs = [f"n:{i.audit_ref}" for i in items] + [f"a:{i.audit_ref}" for i in allocated]
         queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, _digest_ref(cycle.month, refs), "notice"), staff, message) is not None
     session.flush()

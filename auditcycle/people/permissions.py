@@ -115,6 +115,8 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "respond": (_any(_service_manager_of_child, _role(Role.ASSISTANT_DIRECTOR)),
                 "the service manager of the child's team, or an assistant director"),
     "dispute": (_key_worker_or_their_managers, "the child's key worker, or their team manager or service manager"),
+    "family-contact": (_key_worker_or_their_managers,
+                       "the child's key worker, or their team manager or service manager"),
     "moderate": (_any(_panel, _role(Role.ASSISTANT_DIRECTOR), _assigned_pim),
                  "the moderation panel, an assistant director, the practice improvement manager assigned to that audit"),
     "agree-moderation": (_role(Role.ASSISTANT_DIRECTOR), "an assistant director"),

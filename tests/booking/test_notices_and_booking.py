@@ -26,6 +26,14 @@ LONDON_TS = Timescales(Settings(database_url="sqlite://").framework, "Europe/Lon
 
 
 
+@pytest.fixture
+def settings(settings):
+    """The suite's settings, with no wait for the key worker's advice on reaching the family: these tests are
+    about booking itself (the wait has its own, tests/web/test_family_journey.py)."""
+    framework = settings.framework.model_copy(update={"family_advice_wait_working_days": 0})
+    return settings.model_copy(update={"framework": framework})
+
+
 def _drawn(s, settings, size: int | None = 6) -> object:
     ctx = ctx_at("2026-11-23T09:00", settings)
     draw(s, ctx, month=DEC, size=size, seed=21)
