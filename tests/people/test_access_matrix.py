@@ -28,6 +28,7 @@ from auditcycle.models import (
     AuditCycle,
     Base,
     Child,
+    FamilyAdvice,
     ImmediateResponse,
     MakeADifference,
     Meeting,
@@ -205,14 +206,16 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         role == Role.SERVICE_MANAGER and _service_name(s, actor) == sub.panel_service)
     child_sm = role == Role.SERVICE_MANAGER and actor.service_id == child.team.service_id
     line_manager = action.owner.manager_id == actor.id
+    key_worker_or_managers = actor.id == child.key_worker_id or child_sm or (role == Role.TEAM_MANAGER and (
+        actor.team_id == child.team_id or child.key_worker.manager_id == actor.id))
     return {
         "submit": actor.id == audit.auditor_id or qa,
         "raise-ir": actor.id == audit.auditor_id or qa or panel or (moderation is not None and actor.id in {
             moderation.moderator_id, moderation.assistant_director_id}),
         "respond": child_sm or role == Role.ASSISTANT_DIRECTOR,
         "supervision-gap": actor.id == audit.auditor_id or qa,
-        "dispute": actor.id == child.key_worker_id or child_sm or (role == Role.TEAM_MANAGER and (
-            actor.team_id == child.team_id or child.key_worker.manager_id == actor.id)),
+        "dispute": key_worker_or_managers,
+        "family-contact": key_worker_or_managers,
         "moderate": panel or role == Role.ASSISTANT_DIRECTOR or (
             role == Role.PRACTICE_IMPROVEMENT_MANAGER and moderation is not None
             and moderation.moderator_id == actor.id),
@@ -234,6 +237,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
 def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     """Return, for each command, the call the CLI makes, as a function of the person making it."""
     from auditcycle.actions.ladder import mark_done, sign_off
+    from auditcycle.booking.family_advice import ContactAdviceInput, family_contacts, record_advice
     from auditcycle.booking.meetings import reschedule
     from auditcycle.core.clock import Month
     from auditcycle.core.context import build_context
@@ -254,6 +258,11 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.submissions.supervision import record_supervision_discussed
 
     ctx = build_context(CELL_NOW)
+    # The key worker was asked, with the notice, how to reach the family (booking/family_advice.py).
+    if s.get(FamilyAdvice, sub.moderated.id) is None:
+        s.add(FamilyAdvice(audit_id=sub.moderated.id, asked_at=ctx.now))
+        s.flush()
+    advice = [ContactAdviceInput(contact_id=c.id) for c in family_contacts(ctx, sub.moderated)]
     plan = Path(tempfile.mkdtemp()) / "themes.toml"
     plan.write_text('[2027-06]\ntheme = "Working with fathers"\n', "utf-8")
     unsubmitted = sub.unsubmitted
@@ -271,6 +280,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "supervision-gap": lambda by: decide_gap(s, ctx, reference=sub.moderated.reference, decision="dismiss",
                                                  by=by, reason="Supervision recorded on the team's own log"),
         "dispute": lambda by: dispute(s, ctx, reference=sub.moderated.reference, by=by, note="Grade too low"),
+        "family-contact": lambda by: record_advice(s, ctx, reference=sub.moderated.reference, by=by, contacts=advice),
         "moderate": lambda by: record_moderation(s, ctx, reference=sub.moderated.reference, by=by, grade="good",
                                                  domains={}, note="Agreed"),
         "agree-moderation": lambda by: agree_moderation(s, ctx, reference=sub.awaiting.reference, by=by),

@@ -25,6 +25,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     from sqlalchemy import func, select
     from sqlalchemy.orm import sessionmaker
 
+    from auditcycle.booking.family_advice import record_advice
     from auditcycle.booking.meetings import book, reschedule
     from auditcycle.core.clock import Month
     from auditcycle.core.context import build_context
@@ -68,6 +69,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
         "supervision-gap": lambda: decide_gap(s, now, reference=audit.reference, decision="confirm", reason="x",
                                               by=worker.id),
         "dispute": lambda: dispute(s, now, reference=second.reference, by=worker.id, note="x"),
+        "family-contact": lambda: record_advice(s, now, reference=second.reference, by=worker.id, contacts=[]),
         "moderate": lambda: authorise(s, command="moderate", staff_id=worker.id, subject=Subject(audit=second)),
         "agree-moderation": lambda: authorise(s, command="agree-moderation", staff_id=worker.id,
                                               subject=Subject(audit=second)),
