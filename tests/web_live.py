@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 from web_app import SECRET
@@ -108,3 +109,25 @@ def path_of(url: str, site: LiveSite) -> str:
     """Return a mailed link as an address on the live site (it already is one: checked here)."""
     assert url.startswith(site.url + "/act/"), url
     return url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for a test module."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def site(authority, db_url: str, settings) -> Iterator[LiveSite]:
+    """The web app live on the test database (the seeded authority), its links pointing at it."""
+    with live_site(settings, db_url) as live:
+        yield live
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (its own cookies) at desktop width."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield context.new_page()
+    context.close()

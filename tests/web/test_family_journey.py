@@ -1,15 +1,14 @@
 """How to reach the family: the key worker's link in the notice, the page in Chromium, and the family calls
 booked on the advice, or, with none given in time, on the imported details."""
-from collections.abc import Iterator
 
 import pytest
 from factories import contact
 from icalendar import Calendar
 from mail_links import labelled_link
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from web_live import LiveSite, check_page, chromium, keep_screens, live_site
+from web_live import LiveSite, check_page, keep_screens
 
 from auditcycle.booking.meetings import book
 from auditcycle.core.clock import Month
@@ -22,28 +21,6 @@ from auditcycle.sampling.cycle import draw, monthly_cycle
 
 DEC = Month(2026, 12)
 NOTICE = "2026-11-24T12:00"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module."""
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def site(authority, db_url: str, settings) -> Iterator[LiveSite]:
-    """The web app live on the test database, its links pointing at it."""
-    with live_site(settings, db_url) as live:
-        yield live
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context at desktop width."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
