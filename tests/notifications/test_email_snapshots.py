@@ -87,7 +87,8 @@ def _response(stage: str) -> Composed:
         responded_label="Tuesday 8 December 2026 at 16:05" if answered else None,
         same_day=True if answered else None,
         response="Visit made today; the safety plan is reviewed with the family." if answered else None)
-    return compose_response(facts, stage=stage, recipient_name="Morgan Service")
+    return compose_response(facts, stage=stage, recipient_name="Morgan Service",
+                            respond_url=None if answered else f"{LINK}respond")
 
 
 def _notice(*, allocated: bool = True, involved: bool = True, gaps: bool = False) -> Composed:
