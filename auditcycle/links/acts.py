@@ -5,6 +5,7 @@ ACTS: dict[str, str] = {
     "action-done": "record action {ref} as done",
     "action-sign-off": "sign off action {ref}",
     "ir-respond": "respond to Immediate Response {ref}",
+    "dispute": "dispute the grade of audit {ref}",
 }
 
 

@@ -111,7 +111,7 @@ def _notice(*, allocated: bool = True, involved: bool = True, gaps: bool = False
                                   lookback_months=6, guidance_url=GUIDANCE)
 
 
-def _outcome(*, version: int = 1, with_actions: bool = True) -> Composed:
+def _outcome(*, version: int = 1, with_actions: bool = True, may_dispute: bool = True) -> Composed:
     grades = [outcomes.GradeRow("Help, protection and stability", "Good"),
               outcomes.GradeRow("Recording and communication", "Requires improvement to be good"),
               outcomes.GradeRow("Impact and overall outcomes", "Good")]
@@ -119,7 +119,8 @@ def _outcome(*, version: int = 1, with_actions: bool = True) -> Composed:
             outcomes.ActionRow(f"{AUDIT}-ACT2", "Hold a core group meeting", "Sam Owusu", "Friday 8 January 2027")]
     return outcomes.compose_outcome(recipient_name="Sam Owusu", audit_ref=AUDIT, child_id=CHILD,
                                     auditor_name="Alex Auditor", overall_label="Good", grades=grades,
-                                    actions=rows if with_actions else [], max_days=31, version=version)
+                                    actions=rows if with_actions else [], max_days=31, version=version,
+                                    dispute_url=f"{LINK}dispute" if may_dispute else None)
 
 
 def _buddy_review(*, version: int = 1) -> Composed:
@@ -233,6 +234,7 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "buddy_review": _buddy_review,
     "buddy_review--corrected": lambda: _buddy_review(version=2),
     "audit_outcome--updated-without-actions": lambda: _outcome(version=2, with_actions=False),
+    "audit_outcome--may-not-dispute": lambda: _outcome(may_dispute=False),
     "audit_reminder": lambda: chasing.compose_audit_reminder(
         _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor"),
     "audit_reminder--overdue-qa-copied": lambda: chasing.compose_audit_reminder(
