@@ -6,6 +6,7 @@ ACTS: dict[str, str] = {
     "action-sign-off": "sign off action {ref}",
     "ir-respond": "respond to Immediate Response {ref}",
     "dispute": "dispute the grade of audit {ref}",
+    "supervision-discussed": "record that audit {ref} was discussed at supervision",
 }
 
 

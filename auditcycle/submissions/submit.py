@@ -38,6 +38,7 @@ from auditcycle.submissions.supervision import responses_to_raise
 PHASE = "submit"
 # The purposes of the links the outcome and the supervision prompt carry: the commands they open.
 DISPUTE = "dispute"
+SUPERVISION_DISCUSSED = "supervision-discussed"
 OPEN_FOR_SUBMISSION = (AuditStatus.ALLOCATED, AuditStatus.NOTIFIED, AuditStatus.BOOKED, AuditStatus.SUBMITTED)
 
 
@@ -165,13 +166,14 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
                                                     deadline=closes))
         enqueue(session, ctx, key, person, message)
     if child.key_worker is not None:
+        prompt_key = MessageKey(PHASE, audit.cycle.month, audit.reference, "supervision-prompt")
         for manager in team_managers:
             message = compose_supervision_prompt(
                 recipient_name=manager.name, audit_ref=audit.reference, child_id=child.id,
                 practitioner_name=child.key_worker.name, overall_label=overall,
                 responses=responses_to_raise(session, audit),
-                record_command=f"auditcycle supervision-discussed {audit.reference} --by {manager.id}")
-            enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, "supervision-prompt"), manager, message)
+                record_url=_link(session, ctx, audit, prompt_key, manager, purpose=SUPERVISION_DISCUSSED))
+            enqueue(session, ctx, prompt_key, manager, message)
     if audit.buddy is not None:
         # The buddy sees a new auditor's form before it is final (until the web issue's review step, a copy).
         message = compose_buddy_review(

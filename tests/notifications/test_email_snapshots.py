@@ -361,12 +361,13 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "report_restricted--reissued-no-flags": lambda: _report(restricted=True, edition=2, reissue=True, flags=0),
     "supervision_prompt": lambda: outcomes.compose_supervision_prompt(
         recipient_name="Terry Manager", audit_ref=AUDIT, child_id=CHILD, practitioner_name="Sam Owusu",
-        overall_label="Requires improvement to be good",
-        record_command=f"auditcycle supervision-discussed {AUDIT} --by S0031"),
+        overall_label="Requires improvement to be good", record_url=f"{LINK}supervision"),
     "supervision_prompt--with-responses": lambda: outcomes.compose_supervision_prompt(
         recipient_name="Terry Manager", audit_ref=AUDIT, child_id=CHILD, practitioner_name="Sam Owusu",
-        overall_label="Inadequate", responses=[f"IR-{AUDIT}-1", f"IR-{AUDIT}-2"],
-        record_command=f"auditcycle supervision-discussed {AUDIT} --by S0031"),
+        overall_label="Inadequate", responses=[f"IR-{AUDIT}-1", f"IR-{AUDIT}-2"], record_url=f"{LINK}supervision"),
+    "supervision_prompt--not-their-team": lambda: outcomes.compose_supervision_prompt(
+        recipient_name="Terry Manager", audit_ref=AUDIT, child_id=CHILD, practitioner_name="Sam Owusu",
+        overall_label="Good"),
     "trend_flag": lambda: _trend("practitioner_inadequate"),
     "trend_flag--team": lambda: _trend("team_inadequate_share"),
     "trend_flag--review-unit": lambda: _trend("review_unit_inadequate"),

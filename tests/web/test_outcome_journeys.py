@@ -180,3 +180,107 @@ def test_a_dispute_after_moderation_closed_is_refused_with_the_domains_words_and
     page.get_by_role("button", name=DISPUTE).click()
     assert "has closed" in page.locator(".govuk-error-summary").inner_text()
     assert _state(s, audit) == before
+
+
+RECORD = "Record the supervision discussion"
+
+
+def test_the_team_manager_records_the_supervision_discussion_from_the_prompt_with_one_button(
+        s: Session, authority, site: LiveSite, smtp_server, audit: Audit, page: Page) -> None:
+    manager = _team_manager(s, audit)
+    manager_id, manager_name, worker_name = manager.id, manager.name, audit.child.key_worker.name
+    child = (audit.child_id, audit.child.first_name, audit.child.last_name)
+    _release(s)
+    [prompt] = _mail_to(smtp_server, manager.email, "next supervision")
+    assert "auditcycle " not in body_text(prompt) and "--by" not in body_text(prompt)
+    url = labelled_link(prompt, RECORD)
+    screens: list[tuple[str, bytes]] = []
+    site.at("2026-12-10T14:00")
+    assert page.request.head(url).status == 200
+    before = _state(s, audit)
+
+    page.goto(url)
+    shown = page.locator("main").inner_text()
+    assert _state(s, audit) == before
+    check_page(page, "supervision-discussed", screens)
+    page.get_by_role("button", name="Confirm the discussion").click()
+    confirmation = page.locator("main").inner_text()
+    check_page(page, "supervision-discussed-done", screens)
+
+    assert RECORD in shown and f"with {worker_name} at their supervision" in shown and child[0] in shown
+    assert child[1] not in shown and child[2] not in shown
+    assert f"The supervision discussion of audit {audit.reference} is recorded." in confirmation
+    row = s.get(Audit, audit.id, populate_existing=True)
+    assert (row.supervision_discussed_by_id, row.supervision_discussed_at.isoformat()) == (
+        manager_id, "2026-12-10T14:00:00+00:00")
+    assert s.scalar(select(Event.detail).where(Event.kind == "supervision-discussed")) == ""
+    _release(s)
+    smtp_server.received.clear()
+    deliver(engine=authority, settings=site.settings)
+    assert smtp_server.received == []  # nothing follows a discussion but the trail
+
+    page.goto(url)
+    assert f"already done by {manager_name} at 14:00 on Thursday 10 December 2026" in page.locator("main").inner_text()
+    keep_screens(screens)
+
+
+def test_a_note_by_keyboard_alone_goes_to_the_trail_and_an_overlong_one_is_listed_first(
+        s: Session, authority, site: LiveSite, smtp_server, audit: Audit, page: Page) -> None:
+    manager = _team_manager(s, audit)
+    _release(s)
+    [prompt] = _mail_to(smtp_server, manager.email, "next supervision")
+    site.at("2026-12-10T14:00")
+    before = _state(s, audit)
+
+    page.goto(labelled_link(prompt, RECORD))
+    page.get_by_label("What was agreed (optional)").fill("z" * 4001)
+    page.get_by_role("button", name="Confirm the discussion").click()
+    assert "at most 4000 characters" in page.locator(".govuk-error-summary").inner_text()
+    assert _state(s, audit) == before
+
+    page.locator("#note").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Agreed to visit <em>weekly</em>.")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Confirm the discussion"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "is recorded" in page.locator("main").inner_text()
+    assert s.scalar(select(Event.detail).where(Event.kind == "supervision-discussed")) == \
+        "Agreed to visit <em>weekly</em>."
+    _release(s)
+
+
+def test_a_discussion_already_recorded_another_way_is_refused_and_a_replay_changes_nothing(
+        s: Session, authority, site: LiveSite, smtp_server, audit: Audit, page: Page) -> None:
+    from auditcycle.submissions.supervision import record_supervision_discussed
+
+    manager = _team_manager(s, audit)
+    manager_id, manager_name = manager.id, manager.name
+    _release(s)
+    [prompt] = _mail_to(smtp_server, manager.email, "next supervision")
+    url = labelled_link(prompt, RECORD)
+    site.at("2026-12-10T14:00")
+    page.goto(url)
+    csrf = page.locator("input[name=csrf_token]").input_value()
+
+    # Recorded by the administrators' command meanwhile: the page's POST meets the domain's refusal.
+    record_supervision_discussed(s, build_context("2026-12-10T13:00", settings=site.settings),
+                                 reference=audit.reference, by=manager_id)
+    s.commit()
+    before = _state(s, audit)
+    page.get_by_role("button", name="Confirm the discussion").click()
+    assert "already recorded" in page.locator(".govuk-error-summary").inner_text()
+    assert _state(s, audit) == before
+
+    # A replay of a POST that did go through: the second says who did it and changes nothing.
+    s.get(Audit, audit.id).supervision_discussed_at = None
+    s.get(Audit, audit.id).supervision_discussed_by_id = None
+    s.commit()
+    page.goto(url)
+    page.get_by_role("button", name="Confirm the discussion").click()
+    assert "is recorded" in page.locator("main").inner_text()
+    after = _state(s, audit)
+    replayed = page.request.post(url, form={"csrf_token": csrf, "note": ""})
+    assert f"already done by {manager_name}" in replayed.text()
+    assert _state(s, audit) == after

@@ -4,14 +4,15 @@ from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from auditcycle.core.context import AppContext
 from auditcycle.models import Link, Submission
 from auditcycle.notifications.notices import day_label
 from auditcycle.storage.records import get_audit
 from auditcycle.submissions.grades import OVERALL, current_grades
-from auditcycle.submissions.submit import DISPUTE, dispute
+from auditcycle.submissions.submit import DISPUTE, SUPERVISION_DISCUSSED, dispute
+from auditcycle.submissions.supervision import record_supervision_discussed, responses_to_raise
 from auditcycle.web.acts import Journey, journey
 
 NOTE_MAX = 4000
@@ -26,6 +27,15 @@ class DisputeForm(FlaskForm):
                          description="The moderation panel reads this. Refer to the child by case id. "
                                      "Do not include names.")
     submit = SubmitField("Dispute the grade", widget=GovSubmitInput())
+
+
+class SupervisionDiscussedForm(FlaskForm):
+    """The one button, and what was agreed if the manager wants to say."""
+
+    note = TextAreaField("What was agreed (optional)", widget=GovTextArea(),
+                         validators=[Optional(), Length(max=NOTE_MAX, message=f"Enter at most {NOTE_MAX} characters")],
+                         description="Refer to the child by case id. Do not include names.")
+    submit = SubmitField("Confirm the discussion", widget=GovSubmitInput())
 
 
 def _outcome(session: Session, ctx: AppContext, link: Link) -> dict:
@@ -50,4 +60,19 @@ def _dispute(session: Session, ctx: AppContext, link: Link, form: DisputeForm) -
             "will consider it, and the auditor will talk it through with the team manager.")
 
 
+def _show_discussed(session: Session, ctx: AppContext, link: Link) -> dict:
+    audit = get_audit(session, link.subject_ref)
+    return {**_outcome(session, ctx, link), "caption": f"Audit {link.subject_ref}",
+            "title": "Record the supervision discussion",
+            "practitioner_name": audit.child.key_worker.name if audit.child.key_worker else "the key worker",
+            "responses": responses_to_raise(session, audit)}
+
+
+def _discussed(session: Session, ctx: AppContext, link: Link, form: SupervisionDiscussedForm) -> str:
+    record_supervision_discussed(session, ctx, reference=link.subject_ref, by=link.staff_id, note=form.note.data)
+    return f"The supervision discussion of audit {link.subject_ref} is recorded."
+
+
 journey(Journey(DISPUTE, "journeys/dispute.html", DisputeForm, _show_dispute, _dispute))
+journey(Journey(SUPERVISION_DISCUSSED, "journeys/supervision_discussed.html", SupervisionDiscussedForm,
+                _show_discussed, _discussed))
