@@ -5,6 +5,9 @@ ACTS: dict[str, str] = {
     "action-done": "record action {ref} as done",
     "action-sign-off": "sign off action {ref}",
     "family-contact": "say how to reach the family for audit {ref}",
+    "ir-respond": "respond to Immediate Response {ref}",
+    "dispute": "dispute the grade of audit {ref}",
+    "supervision-discussed": "record that audit {ref} was discussed at supervision",
 }
 
 

@@ -25,7 +25,8 @@ class ResponseFacts:
     response: Redacted | None = None
 
 
-def compose_response(facts: ResponseFacts, *, stage: str, recipient_name: str) -> Composed:
-    """Compose one stage's message; every stage but the answer is marked high importance."""
-    composed = render("immediate_response", recipient_name=recipient_name, stage=stage, **facts.__dict__)
+def compose_response(facts: ResponseFacts, *, stage: str, recipient_name: str, respond_url: str | None = None) -> Composed:
+    """Compose one stage's message, with the recipient's link to respond if they may; all but the answer are high importance."""
+    composed = render("immediate_response", recipient_name=recipient_name, stage=stage, respond_url=respond_url,
+                      **facts.__dict__)
     return composed if stage == "responded" else replace(composed, importance="high")

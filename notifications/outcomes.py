@@ -26,11 +26,12 @@ class ActionRow:
 
 
 def compose_outcome(*, recipient_name: str, audit_ref: str, child_id: str, auditor_name: str, overall_label: str,
-                    grades: Sequence[GradeRow], actions: Sequence[ActionRow], max_days: int, version: int) -> Composed:
-    """Compose the grades and actions of a submitted audit for someone involved."""
+                    grades: Sequence[GradeRow], actions: Sequence[ActionRow], max_days: int, version: int,
+                    dispute_url: str | None = None) -> Composed:
+    """Compose the grades and actions of a submitted audit for someone involved, with their link to dispute if they may."""
     return render("audit_outcome", recipient_name=recipient_name, audit_ref=audit_ref, child_id=child_id,
                   auditor_name=auditor_name, overall_label=overall_label, grades=list(grades), actions=list(actions),
-                  max_days=max_days, version=version)
+                  max_days=max_days, version=version, dispute_url=dispute_url)
 
 
 def compose_buddy_review(*, recipient_name: str, audit_ref: str, child_id: str, auditor_name: str, overall_label: str,
@@ -43,8 +44,9 @@ def compose_buddy_review(*, recipient_name: str, audit_ref: str, child_id: str, 
 
 
 def compose_supervision_prompt(*, recipient_name: str, audit_ref: str, child_id: str, practitioner_name: str,
-                               overall_label: str, responses: Sequence[str] = (), record_command: str) -> Composed:
-    """Compose the team manager's prompt to discuss the audit, and any Immediate Response, at the next supervision."""
+                               overall_label: str, responses: Sequence[str] = (),
+                               record_url: str | None = None) -> Composed:
+    """Compose the team manager's prompt to discuss the audit at the next supervision, with their link to record it."""
     return render("supervision_prompt", recipient_name=recipient_name, audit_ref=audit_ref, child_id=child_id,
                   practitioner_name=practitioner_name, overall_label=overall_label, responses=list(responses),
-                  record_command=record_command)
+                  record_url=record_url)

@@ -51,13 +51,14 @@ def dispute_command(
 def supervision_discussed_command(
     audit_ref: Annotated[str, typer.Argument(help="The audit discussed at the practitioner's supervision.")],
     by: ByOption,
+    note: Annotated[str | None, typer.Option("--note", help="What was agreed (optional).")] = None,
     now: NowOption = None,
 ) -> None:
     """Record, as the key worker's team manager, that the audit was discussed at their supervision."""
     from auditcycle.submissions.supervision import record_supervision_discussed
 
     with unit_of_work(now) as (session, ctx):
-        record_supervision_discussed(session, ctx, reference=audit_ref, by=by)
+        record_supervision_discussed(session, ctx, reference=audit_ref, by=by, note=note)
     console.print(f"{audit_ref}: supervision discussion recorded.")
 
 

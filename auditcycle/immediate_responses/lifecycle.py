@@ -10,17 +10,21 @@ from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import Redacted
+from auditcycle.links.tokens import issue_link
 from auditcycle.models import Audit, Child, ImmediateResponse, Staff
 from auditcycle.models.enums import AuditStatus, ResponseStatus, ResponseTrigger
 from auditcycle.notifications.immediate_responses import ResponseFacts, compose_response
+from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import Directory, assistant_directors, distinct, service_managers_for
-from auditcycle.people.permissions import Subject, authorise
+from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 from auditcycle.storage.records import get_audit
 
 PHASE = "responses"
+# The purpose of the link that opens the page where the Immediate Response is answered.
+RESPOND = "ir-respond"
 
 
 def _label(moment: datetime, ctx: AppContext) -> str:
@@ -42,12 +46,23 @@ def _facts(session: Session, ir: ImmediateResponse, ctx: AppContext) -> Response
         response=redact.optional(ir.response))
 
 
+def _respond_link(session: Session, ctx: AppContext, ir: ImmediateResponse, key: MessageKey,
+                  person: Staff) -> str | None:
+    """Return the person's link to answer the Immediate Response, made once per message, or None if they may not."""
+    if not may(session, "respond", person, Subject(audit=ir.audit)):
+        return None
+    return issue_link(session, ctx, purpose=RESPOND, subject_ref=ir.reference, staff=person, deadline=ir.deadline_at,
+                      key=f"{key.for_recipient(Recipient.of(person))}:{RESPOND}")
+
+
 def _send(session: Session, ctx: AppContext, ir: ImmediateResponse, *, stage: str, people: list[Staff]) -> int:
     facts = _facts(session, ir, ctx)
+    key = MessageKey(PHASE, ir.audit.cycle.month, ir.reference, stage)
     queued = 0
     for person in people:
-        message = compose_response(facts, stage=stage, recipient_name=person.name)
-        queued += enqueue(session, ctx, MessageKey(PHASE, ir.audit.cycle.month, ir.reference, stage), person, message) is not None
+        url = _respond_link(session, ctx, ir, key, person) if stage != "responded" else None
+        message = compose_response(facts, stage=stage, recipient_name=person.name, respond_url=url)
+        queued += enqueue(session, ctx, key, person, message) is not None
     return queued
 
 

@@ -1,5 +1,6 @@
 """Submitting an audit form: store it whole or not at all, announce the outcome once, prompt supervision."""
 import hashlib
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -11,8 +12,10 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
 from auditcycle.core.text import Redacted
 from auditcycle.immediate_responses.lifecycle import raise_response
+from auditcycle.links.tokens import issue_link
 from auditcycle.models import Action, Audit, Dispute, FamilyFeedback, Staff, Submission
 from auditcycle.models.enums import ActionStatus, AuditStatus, ResponseTrigger
+from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import day_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.outcomes import (
@@ -24,7 +27,7 @@ from auditcycle.notifications.outcomes import (
 )
 from auditcycle.people.cases import case_of
 from auditcycle.people.directory import Directory, distinct
-from auditcycle.people.permissions import Subject, authorise
+from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 from auditcycle.storage.records import get_audit
@@ -33,6 +36,9 @@ from auditcycle.submissions.grades import OVERALL, current_grades, record_grades
 from auditcycle.submissions.supervision import responses_to_raise
 
 PHASE = "submit"
+# The purposes of the links the outcome and the supervision prompt carry: the commands they open.
+DISPUTE = "dispute"
+SUPERVISION_DISCUSSED = "supervision-discussed"
 OPEN_FOR_SUBMISSION = (AuditStatus.ALLOCATED, AuditStatus.NOTIFIED, AuditStatus.BOOKED, AuditStatus.SUBMITTED)
 
 
@@ -124,6 +130,15 @@ def _add_actions(session: Session, ctx: AppContext, audit: Audit, form: AuditFor
     session.flush()
 
 
+def _link(session: Session, ctx: AppContext, audit: Audit, key: MessageKey, person: Staff, *, purpose: str,
+          deadline: date | None = None) -> str | None:
+    """Return the person's link for an act on the audit, made once per message, or None if they may not do it."""
+    if not may(session, purpose, person, Subject(audit=audit)):
+        return None
+    return issue_link(session, ctx, purpose=purpose, subject_ref=audit.reference, staff=person, deadline=deadline,
+                      key=f"{key.for_recipient(Recipient.of(person))}:{purpose}")
+
+
 def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submission, grades: dict[str, str]) -> None:
     """Tell the key worker, their team manager and the IRO or CP chair; prompt the supervision discussion."""
     framework = ctx.settings.framework
@@ -140,20 +155,25 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
     team_managers = Directory(session).team_managers_of(child)
     people = distinct([child.key_worker, *team_managers, child.iro, child.cp_chair])
     digest = hashlib.sha256(repr((sorted(grades.items()), actions)).encode()).hexdigest()[:10]
+    key = MessageKey(PHASE, audit.cycle.month, audit.reference, f"outcome-{digest}")
+    closes = ctx.timescales.moderation_closes(audit.cycle.due_date)
     for person in people:
         message = compose_outcome(recipient_name=person.name, audit_ref=audit.reference, child_id=child.id,
                                   auditor_name=audit.auditor.name if audit.auditor else "the QA team",
                                   overall_label=overall, grades=rows, actions=actions,
-                                  max_days=framework.action_max_days, version=submission.version)
-        enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, f"outcome-{digest}"), person, message)
+                                  max_days=framework.action_max_days, version=submission.version,
+                                  dispute_url=_link(session, ctx, audit, key, person, purpose=DISPUTE,
+                                                    deadline=closes))
+        enqueue(session, ctx, key, person, message)
     if child.key_worker is not None:
+        prompt_key = MessageKey(PHASE, audit.cycle.month, audit.reference, "supervision-prompt")
         for manager in team_managers:
             message = compose_supervision_prompt(
                 recipient_name=manager.name, audit_ref=audit.reference, child_id=child.id,
                 practitioner_name=child.key_worker.name, overall_label=overall,
                 responses=responses_to_raise(session, audit),
-                record_command=f"auditcycle supervision-discussed {audit.reference} --by {manager.id}")
-            enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, "supervision-prompt"), manager, message)
+                record_url=_link(session, ctx, audit, prompt_key, manager, purpose=SUPERVISION_DISCUSSED))
+            enqueue(session, ctx, prompt_key, manager, message)
     if audit.buddy is not None:
         # The buddy sees a new auditor's form before it is final (until the web issue's review step, a copy).
         message = compose_buddy_review(

@@ -4,10 +4,11 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
-from auditcycle.core.text import Redacted
+from auditcycle.core.text import text_problem
 from auditcycle.models import Audit, ImmediateResponse, Submission
 from auditcycle.models.enums import AuditStatus
 from auditcycle.people.permissions import Subject, authorise
+from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 from auditcycle.storage.records import get_audit
 
@@ -21,10 +22,14 @@ def responses_to_raise(session: Session, audit: Audit) -> list[str]:
                                 .order_by(ImmediateResponse.id)))
 
 
-def record_supervision_discussed(session: Session, ctx: AppContext, *, reference: str, by: str) -> Audit:
-    """Record, once, that the key worker's team manager has discussed the audit at supervision."""
+def record_supervision_discussed(session: Session, ctx: AppContext, *, reference: str, by: str,
+                                 note: str | None = None) -> Audit:
+    """Record, once, that the key worker's team manager has discussed the audit at supervision, with an optional note."""
     audit = get_audit(session, reference)
     manager = authorise(session, command="supervision-discussed", staff_id=by, subject=Subject(audit=audit))
+    note = note.strip() if note and note.strip() else None
+    if note is not None and (problem := text_problem(note, multiline=True)):
+        raise UserError(f"--note {problem}")
     if audit.status not in DISCUSSABLE:
         raise UserError(f"{reference} is {audit.status.value.replace('_', ' ')}: a supervision discussion is "
                         "recorded once the form is submitted")
@@ -37,6 +42,7 @@ def record_supervision_discussed(session: Session, ctx: AppContext, *, reference
     audit.supervision_discussed_at = ctx.now
     audit.supervision_discussed_by_id = manager.id
     session.flush()
+    # The note is kept in the trail only, through the redactor, as the tracker and exports show it.
     log_event(session, ctx, subject_ref=audit.reference, kind="supervision-discussed", actor_id=manager.id,
-              detail=Redacted.fixed(""))
+              detail=Redactor.about(session, audit.child)(note))
     return audit

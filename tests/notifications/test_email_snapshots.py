@@ -97,7 +97,8 @@ def _response(stage: str) -> Composed:
         responded_label="Tuesday 8 December 2026 at 16:05" if answered else None,
         same_day=True if answered else None,
         response="Visit made today; the safety plan is reviewed with the family." if answered else None)
-    return compose_response(facts, stage=stage, recipient_name="Morgan Service")
+    return compose_response(facts, stage=stage, recipient_name="Morgan Service",
+                            respond_url=None if answered else f"{LINK}respond")
 
 
 def _notice(*, allocated: bool = True, involved: bool = True, gaps: bool = False) -> Composed:
@@ -120,7 +121,7 @@ def _notice(*, allocated: bool = True, involved: bool = True, gaps: bool = False
                                   lookback_months=6, guidance_url=GUIDANCE)
 
 
-def _outcome(*, version: int = 1, with_actions: bool = True) -> Composed:
+def _outcome(*, version: int = 1, with_actions: bool = True, may_dispute: bool = True) -> Composed:
     grades = [outcomes.GradeRow("Help, protection and stability", "Good"),
               outcomes.GradeRow("Recording and communication", "Requires improvement to be good"),
               outcomes.GradeRow("Impact and overall outcomes", "Good")]
@@ -128,7 +129,8 @@ def _outcome(*, version: int = 1, with_actions: bool = True) -> Composed:
             outcomes.ActionRow(f"{AUDIT}-ACT2", "Hold a core group meeting", "Sam Owusu", "Friday 8 January 2027")]
     return outcomes.compose_outcome(recipient_name="Sam Owusu", audit_ref=AUDIT, child_id=CHILD,
                                     auditor_name="Alex Auditor", overall_label="Good", grades=grades,
-                                    actions=rows if with_actions else [], max_days=31, version=version)
+                                    actions=rows if with_actions else [], max_days=31, version=version,
+                                    dispute_url=f"{LINK}dispute" if may_dispute else None)
 
 
 def _buddy_review(*, version: int = 1) -> Composed:
@@ -258,6 +260,7 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "buddy_review": _buddy_review,
     "buddy_review--corrected": lambda: _buddy_review(version=2),
     "audit_outcome--updated-without-actions": lambda: _outcome(version=2, with_actions=False),
+    "audit_outcome--may-not-dispute": lambda: _outcome(may_dispute=False),
     "audit_reminder": lambda: chasing.compose_audit_reminder(
         _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor"),
     "audit_reminder--overdue-qa-copied": lambda: chasing.compose_audit_reminder(
@@ -384,12 +387,13 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "report_restricted--reissued-no-flags": lambda: _report(restricted=True, edition=2, reissue=True, flags=0),
     "supervision_prompt": lambda: outcomes.compose_supervision_prompt(
         recipient_name="Terry Manager", audit_ref=AUDIT, child_id=CHILD, practitioner_name="Sam Owusu",
-        overall_label="Requires improvement to be good",
-        record_command=f"auditcycle supervision-discussed {AUDIT} --by S0031"),
+        overall_label="Requires improvement to be good", record_url=f"{LINK}supervision"),
     "supervision_prompt--with-responses": lambda: outcomes.compose_supervision_prompt(
         recipient_name="Terry Manager", audit_ref=AUDIT, child_id=CHILD, practitioner_name="Sam Owusu",
-        overall_label="Inadequate", responses=[f"IR-{AUDIT}-1", f"IR-{AUDIT}-2"],
-        record_command=f"auditcycle supervision-discussed {AUDIT} --by S0031"),
+        overall_label="Inadequate", responses=[f"IR-{AUDIT}-1", f"IR-{AUDIT}-2"], record_url=f"{LINK}supervision"),
+    "supervision_prompt--not-their-team": lambda: outcomes.compose_supervision_prompt(
+        recipient_name="Terry Manager", audit_ref=AUDIT, child_id=CHILD, practitioner_name="Sam Owusu",
+        overall_label="Good"),
     "trend_flag": lambda: _trend("practitioner_inadequate"),
     "trend_flag--team": lambda: _trend("team_inadequate_share"),
     "trend_flag--review-unit": lambda: _trend("review_unit_inadequate"),

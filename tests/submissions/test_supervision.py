@@ -49,7 +49,7 @@ def test_the_prompt_names_the_immediate_response_to_raise_and_how_to_record_the_
     text = " ".join(prompt.get_body(("plain",)).get_content().split())
 
     assert f"Please also raise in that supervision the Immediate Response this audit led to: {ir}." in text
-    assert f"auditcycle supervision-discussed {submitted.reference} --by {manager.id}" in text
+    assert "auditcycle " not in text and "Record the supervision discussion: http" in text
 
 
 def test_the_team_manager_records_the_discussion_once(s, settings, submitted) -> None:
@@ -61,6 +61,7 @@ def test_the_team_manager_records_the_discussion_once(s, settings, submitted) ->
 
     assert (submitted.supervision_discussed_by_id, submitted.supervision_discussed_at) == (manager.id, later.now)
     assert s.scalar(select(Event.actor_id).where(Event.kind == "supervision-discussed")) == manager.id
+    assert s.scalar(select(Event.detail).where(Event.kind == "supervision-discussed")) == ""
     with pytest.raises(UserError, match="already recorded by " + manager.id):
         record_supervision_discussed(s, later, reference=submitted.reference, by=manager.id)
 
@@ -84,3 +85,17 @@ def test_an_audit_not_yet_submitted_has_no_discussion_to_record(s, settings, sub
     with pytest.raises(UserError, match="once the form is submitted"):
         record_supervision_discussed(s, build_context(NOW, settings=settings), reference=other.reference,
                                      by=_manager(s, other).id)
+
+
+def test_a_note_on_the_discussion_is_kept_in_the_trail_through_the_redactor(s, settings, submitted) -> None:
+    manager, child = _manager(s, submitted), submitted.child
+    later = build_context("2026-12-18T15:00", settings=settings)
+
+    with pytest.raises(UserError, match="--note contains a control character"):
+        record_supervision_discussed(s, later, reference=submitted.reference, by=manager.id, note="Agreed\x00")
+    record_supervision_discussed(s, later, reference=submitted.reference, by=manager.id,
+                                 note=f"  Agreed a visit plan for {child.first_name} {child.last_name}.  ")
+    s.commit()
+
+    detail = s.scalar(select(Event.detail).where(Event.kind == "supervision-discussed"))
+    assert detail.startswith("Agreed a visit plan for") and child.last_name not in detail

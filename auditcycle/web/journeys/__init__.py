@@ -1,2 +1,7 @@
 """The journeys a signed link opens, one module per part of the cycle; importing them registers them."""
-from auditcycle.web.journeys import actions, family  # noqa: F401
+from auditcycle.web.journeys import (  # noqa: F401
+    actions,
+    family,
+    immediate_responses,
+    outcomes,
+)
