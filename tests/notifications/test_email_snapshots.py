@@ -188,14 +188,16 @@ def _chase(step: str, *, awaiting_director: bool = False) -> Composed:
     facts = moderation.ChaseFacts(audit_ref=AUDIT, child_id=CHILD, month=MONTH, reason="graded good or better",
                                   grade_label="Good", working_days={"panel": 3, "assistant-director": 8}[step],
                                   awaiting_director=awaiting_director)
-    return moderation.compose_chase(facts, recipient_name="Dana Director", step=step)
+    return moderation.compose_chase(facts, recipient_name="Dana Director", step=step,
+                                    moderate_url=None if awaiting_director else f"{LINK}moderate")
 
 
 def _panel(*, updated: bool = False, closed: bool = False) -> Composed:
     items = [moderation.PanelItem(AUDIT, CHILD, "graded good or better", "Good",
-                                  assistant_director_name="Dana Director"),
+                                  assistant_director_name="Dana Director", moderate_url=f"{LINK}moderate-1"),
              moderation.PanelItem("A-2026-12-011", "C000456", "random one in three", "Requires improvement to be good",
-                                  moderator_name="Pat Improver", assistant_director_name="Dana Director"),
+                                  moderator_name="Pat Improver", assistant_director_name="Dana Director",
+                                  moderate_url=f"{LINK}moderate-2"),
              moderation.PanelItem("A-2026-12-012", "C000789", "graded inadequate", "Inadequate")]
     return moderation.compose_panel_list(recipient_name="Dana Director", month=MONTH, items=items, updated=updated,
                                          meeting_label="on Thursday 14 January 2027 at 10:00",
@@ -333,7 +335,8 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "meeting_invite--cancelled": lambda: _meeting(sequence=2, method="CANCEL", reason="the audit was withdrawn"),
     "moderation_assignment": lambda: moderation.compose_assignment(
         recipient_name="Pat Improver", month=MONTH, audit_ref=AUDIT, child_id=CHILD, grade_label="Good",
-        close_label="Friday 15 January 2027", meeting_label="on Thursday 14 January 2027 at 10:00"),
+        close_label="Friday 15 January 2027", meeting_label="on Thursday 14 January 2027 at 10:00",
+        moderate_url=f"{LINK}moderate"),
     "moderation_meeting": lambda: moderation.compose_panel_invite(
         _invite("Moderation panel: December 2026 audits", minutes=120), recipient_name="Dana Director",
         month=MONTH, when_label="Thursday 14 January 2027, 10:00–12:00", minutes=120, audits=3,
