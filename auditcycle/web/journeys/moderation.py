@@ -41,7 +41,7 @@ def _form_class(domains: tuple[tuple[str, str], ...], grades: tuple[tuple[str, s
         "What the panel decided, and why", widget=GovTextArea(),
         description="Refer to the child by case id. Do not include names.",
         validators=[DataRequired(message="Enter what the panel decided and why"),
-                    Length(max=note_max, message=f"The note must be {note_max} characters or fewer")])
+                    Length(max=note_max, message=f"The note must be {note_max:,} characters or fewer")])
     return type("ModerateForm", (_ModerateBase,), fields)
 
 
