@@ -5,6 +5,7 @@ ACTS: dict[str, str] = {
     "action-done": "record action {ref} as done",
     "action-sign-off": "sign off action {ref}",
     "moderate": "record the moderation of audit {ref}",
+    "observe-done": "record observation {ref} as done",
 }
 
 

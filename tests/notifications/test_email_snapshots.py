@@ -145,11 +145,10 @@ def _buddy_review(*, version: int = 1) -> Composed:
 def _observation_items() -> list[observations.ObservationItem]:
     return [observations.ObservationItem(reference="OBS-2026-12-001", practitioner_name="Rae Newman",
                                          kind="social worker", team="Kestrel Team", theme="Voice of the child",
-                                         asye=True, record_command=observations.record_command(
-                                             "OBS-2026-12-001", "S0009")),
+                                         asye=True, record_url=f"{LINK}observe-1"),
             observations.ObservationItem(reference="OBS-2026-12-002", practitioner_name="Lee Park",
                                          kind="family support worker", team=None, theme=None, asye=False,
-                                         record_command=observations.record_command("OBS-2026-12-002", "S0009"))]
+                                         record_url=f"{LINK}observe-2")]
 
 
 def _report(*, restricted: bool = False, **changes) -> Composed:

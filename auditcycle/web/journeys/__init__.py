@@ -2,4 +2,5 @@
 from auditcycle.web.journeys import (
     actions,  # noqa: F401
     moderation,  # noqa: F401
+    observations,  # noqa: F401
 )
