@@ -6,6 +6,7 @@ ACTS: dict[str, str] = {
     "action-sign-off": "sign off action {ref}",
     "moderate": "record the moderation of audit {ref}",
     "observe-done": "record observation {ref} as done",
+    "mad-approve": "check, edit and approve the Make a Difference summary {ref}",
 }
 
 

@@ -305,16 +305,19 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "mad_draft": lambda: learning.compose_mad_draft(
         recipient_name="Quinn Manager", reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, month=MONTH,
         grade_label="Good", practitioner_name="Sam Owusu",
-        summary="J. trusts the worker; K. M. says visits are \"never rushed\".\nThe plan is reviewed <weekly>."),
+        summary="J. trusts the worker; K. M. says visits are \"never rushed\".\nThe plan is reviewed <weekly>.",
+        approve_url=f"{LINK}mad"),
     "mad_draft--no-strengths": lambda: learning.compose_mad_draft(
         recipient_name="Quinn Manager", reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, month=MONTH,
         grade_label="Outstanding", practitioner_name=None, summary="  "),
     "mad_drafts": lambda: learning.compose_mad_drafts(
         recipient_name="Quinn Manager", month=MONTH, drafts=[
             learning.MadDraft(reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, grade_label="Good",
-                              practitioner_name="Sam Owusu", summary="J. trusts the worker; visits are <never> rushed."),
+                              practitioner_name="Sam Owusu", summary="J. trusts the worker; visits are <never> rushed.",
+                              approve_url=f"{LINK}mad-1"),
             learning.MadDraft(reference="MAD-A-2026-12-011", audit_ref="A-2026-12-011", child_id="C000456",
-                              grade_label="Outstanding", practitioner_name=None, summary="  ")]),
+                              grade_label="Outstanding", practitioner_name=None, summary="  ",
+                              approve_url=f"{LINK}mad-2")]),
     "mad_interview": lambda: learning.compose_mad_interview(
         _invite("Make a Difference interview (MAD-I-3)"), recipient_name="Sam Owusu", reference="MAD-I-3",
         practitioner_name="Sam Owusu", interviewer_name="Pat Improver",
