@@ -8,6 +8,9 @@ ACTS: dict[str, str] = {
     "ir-respond": "respond to Immediate Response {ref}",
     "dispute": "dispute the grade of audit {ref}",
     "supervision-discussed": "record that audit {ref} was discussed at supervision",
+    "moderate": "record the moderation of audit {ref}",
+    "observe-done": "record observation {ref} as done",
+    "mad-approve": "check, edit and approve the Make a Difference summary {ref}",
 }
 
 

@@ -49,6 +49,7 @@ class MadDraft:
     grade_label: str
     practitioner_name: str | None
     summary: Redacted
+    approve_url: str | None = None  # the recipient's own link to check, edit and approve it
 
 
 def compose_mad_drafts(*, recipient_name: str, month: Month, drafts: Sequence[MadDraft]) -> Composed:
@@ -60,11 +61,12 @@ def compose_mad_drafts(*, recipient_name: str, month: Month, drafts: Sequence[Ma
 
 
 def compose_mad_draft(*, recipient_name: str, reference: str, audit_ref: str, child_id: str, month: Month,
-                      grade_label: str, practitioner_name: str | None, summary: Redacted) -> Composed:
+                      grade_label: str, practitioner_name: str | None, summary: Redacted,
+                      approve_url: str | None = None) -> Composed:
     """Compose the note asking the QA team to review and approve a draft Make a Difference summary."""
     return render("mad_draft", recipient_name=recipient_name, reference=reference, audit_ref=audit_ref,
                   child_id=child_id, month_label=month_label(month), grade_label=grade_label,
-                  practitioner_name=practitioner_name, summary=summary)
+                  practitioner_name=practitioner_name, summary=summary, approve_url=approve_url)
 
 
 def compose_mad_interview(invite: Invite, *, recipient_name: str, reference: str, practitioner_name: str,

@@ -24,6 +24,7 @@ class PanelItem:
     grade_label: str
     moderator_name: str | None = None
     assistant_director_name: str | None = None
+    moderate_url: str | None = None  # the recipient's own link to moderate this audit, if they may
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,11 @@ def compose_panel_invite(invite: Invite, *, recipient_name: str, month: Month, w
 
 
 def compose_assignment(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, grade_label: str,
-                       close_label: str, meeting_label: str | None) -> Composed:
+                       close_label: str, meeting_label: str | None, moderate_url: str | None = None) -> Composed:
     """Compose the message telling a practice improvement manager which colleague's audit they moderate."""
     return render("moderation_assignment", recipient_name=recipient_name, month_label=month_label(month),
                   audit_ref=audit_ref, child_id=child_id, grade_label=grade_label, close_label=close_label,
-                  meeting_label=meeting_label)
+                  meeting_label=meeting_label, moderate_url=moderate_url)
 
 
 def compose_unbooked(*, recipient_name: str, month: Month, reason: str, audits: int) -> Composed:
@@ -84,12 +85,13 @@ def compose_unbooked(*, recipient_name: str, month: Month, reason: str, audits: 
                   reason=reason, audits=audits)
 
 
-def compose_chase(facts: ChaseFacts, *, recipient_name: str, step: str) -> Composed:
+def compose_chase(facts: ChaseFacts, *, recipient_name: str, step: str, moderate_url: str | None = None) -> Composed:
     """Compose the chase of a moderation still undecided some working days after selection, for one step."""
     return render("moderation_chase", recipient_name=recipient_name, month_label=month_label(facts.month),
                   audit_ref=facts.audit_ref, child_id=facts.child_id, reason=facts.reason,
                   grade_label=facts.grade_label, working_days=facts.working_days,
-                  awaiting_director=facts.awaiting_director, audience=CHASE_AUDIENCES[step])
+                  awaiting_director=facts.awaiting_director, audience=CHASE_AUDIENCES[step],
+                  moderate_url=moderate_url)
 
 
 def compose_outcome(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, original_label: str,

@@ -21,7 +21,7 @@ class ObservationItem:
     team: str | None
     theme: Redacted | None
     asye: bool
-    record_command: str
+    record_url: str | None = None  # the observer's own link to record it done
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,6 @@ class DueRow:
     team: str | None
     last_observed_label: str
     assigned_reference: str | None
-
-
-def record_command(reference: str, observer_id: str) -> str:
-    """Return the command that records an observation done."""
-    return f"auditcycle observe done {reference} --type TYPE --by {observer_id}"
 
 
 def last_observed_label(day: date | None) -> str:

@@ -15,13 +15,14 @@ app.add_typer(mad_app, name="mad")
 def mad_approve_command(
     reference: Annotated[str, typer.Argument(help="The draft summary.")],
     by: ByOption,
+    summary: Annotated[str | None, typer.Option("--summary", help="The summary as edited, if changed.")] = None,
     now: NowOption = None,
 ) -> None:
     """Approve a draft Make a Difference summary so it can appear in the monthly report."""
     from auditcycle.learning.culture import approve
 
     with unit_of_work(now) as (session, ctx):
-        approve(session, ctx, reference=reference, by=by)
+        approve(session, ctx, reference=reference, by=by, summary=summary)
     console.print(f"{reference}: approved for the report.")
 
 

@@ -9,6 +9,7 @@
 - After their first audit, an auditor is sent the new-auditor feedback questionnaire, once ever.
 """
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -21,6 +22,7 @@ from auditcycle.core.clock import Month, localize, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import Redacted
+from auditcycle.links.tokens import issue_link
 from auditcycle.models import Audit, AuditCycle, MakeADifference, OutboxMessage, Staff, Submission
 from auditcycle.models.enums import QA_TEAM_ROLES, AuditStatus, Role
 from auditcycle.moderation.panel import closure_day
@@ -34,10 +36,11 @@ from auditcycle.notifications.learning import (
     compose_mad_unbooked,
     compose_questionnaire,
 )
+from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import day_label, month_label
 from auditcycle.notifications.outbox import MessageKey, enqueue, enqueue_digest, mail_domain
 from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
-from auditcycle.people.permissions import authorise
+from auditcycle.people.permissions import authorise, may
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 from auditcycle.trends.scrutiny import finalised_audits
@@ -52,6 +55,7 @@ INTERVIEW_WINDOW_WORKING_DAYS = 15
 # Who is invited to the learning session: the people around each audited record, not the IRO or CP chair.
 SESSION_ROLES = frozenset({"allocated key worker", "team manager", "service manager"})
 CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
+APPROVE_LINK = "mad-approve"  # the purpose of the link that opens a draft summary's page
 
 
 def _qa_team(session: Session) -> list[Staff]:
@@ -70,6 +74,14 @@ def get_mad(session: Session, reference: str) -> MakeADifference:
     if mad is None:
         raise UserError(f"{shown(reference)}: no Make a Difference summary or interview has that reference")
     return mad
+
+
+def approve_link(session: Session, ctx: AppContext, key: MessageKey, person: Staff, reference: str) -> str | None:
+    """Return the person's link to check, edit and approve one draft summary, or None if they may not approve."""
+    if not may(session, "mad-approve", person):
+        return None
+    return issue_link(session, ctx, purpose=APPROVE_LINK, subject_ref=reference, staff=person,
+                      key=f"{key.for_recipient(Recipient.of(person))}:{APPROVE_LINK}")
 
 
 def draft_summaries(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> int:
@@ -103,27 +115,45 @@ def draft_summaries(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> 
     # One message per person a day, however many audits became final: each draft named with its reference.
     digest = MessageKey(PHASE, cycle.month, f"MAD-drafts-{ctx.timescales.today(ctx.now).isoformat()}", "draft")
     for person in team:
-        enqueue_digest(session, ctx, digest, person, drafts,
+        # Each draft with the person's own link to it: a link names exactly one summary.
+        mine = [(key, replace(draft, approve_url=approve_link(session, ctx, key, person, draft.reference)))
+                for key, draft in drafts]
+        enqueue_digest(session, ctx, digest, person, mine,
                        lambda items, person=person: compose_mad_drafts(recipient_name=person.name,
                                                                        month=cycle.month, drafts=items))
     session.flush()
     return len(drafts)
 
 
-def approve(session: Session, ctx: AppContext, *, reference: str, by: str) -> MakeADifference:
-    """Approve a draft Make a Difference summary so the monthly report may show it."""
+def shown_summary(session: Session, mad: MakeADifference) -> Redacted:
+    """Return a summary as the QA team is shown it to check and edit: names of the child and family as initials."""
+    audit = session.get(Audit, mad.audit_id) if mad.audit_id is not None else None
+    return Redactor.about(session, audit.child if audit else None)(mad.summary)
+
+
+def approve(session: Session, ctx: AppContext, *, reference: str, by: str,
+            summary: str | None = None) -> MakeADifference:
+    """Approve a draft Make a Difference summary so the monthly report may show it, as edited if a text is given."""
     authorise(session, command="mad-approve", staff_id=by)
     mad = get_mad(session, reference)
     if mad.kind != SUMMARY:
         raise UserError(f"{reference} is an interview: only a Make a Difference summary is approved")
     if mad.status != DRAFT:
         raise UserError(f"{reference} is {mad.status}: only a draft summary can be approved")
+    edited = summary is not None and summary.strip() != str(shown_summary(session, mad)).strip()
+    if edited:
+        text = summary.strip()
+        limit = ctx.settings.framework.text_max_chars
+        if len(text) > limit:
+            raise UserError(f"{reference}: the summary is {len(text)} characters; keep it to {limit}")
+        mad.summary = text
     mad.status = APPROVED
     mad.approved_by_id = by
     mad.approved_at = ctx.now
     mad.recorded_at = wall_clock()
     session.flush()
-    log_event(session, ctx, subject_ref=mad.reference, kind="mad-approved", actor_id=by)
+    log_event(session, ctx, subject_ref=mad.reference, kind="mad-approved", actor_id=by,
+              detail=Redacted.fixed("edited before approval" if edited else ""))
     return mad
 
 

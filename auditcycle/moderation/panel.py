@@ -23,7 +23,7 @@ import hashlib
 import math
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -37,6 +37,7 @@ from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
 from auditcycle.core.settings import FrameworkSettings
+from auditcycle.links.tokens import issue_link
 from auditcycle.models import (
     Audit,
     AuditCycle,
@@ -50,6 +51,7 @@ from auditcycle.models import (
 )
 from auditcycle.models.enums import AuditStatus, ModerationStatus, Role
 from auditcycle.notifications.invites import Invite
+from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.moderation import (
     ChaseFacts,
     GradeMove,
@@ -64,9 +66,9 @@ from auditcycle.notifications.moderation import (
 from auditcycle.notifications.notices import day_label, month_label
 from auditcycle.notifications.outbox import MessageKey, enqueue, mail_domain
 from auditcycle.people.directory import Directory, moderation_panel, recipient, staff_with_role
-from auditcycle.people.permissions import Subject, authorise
+from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.storage.records import get_audit
-from auditcycle.submissions.grades import OVERALL, record_grades
+from auditcycle.submissions.grades import OVERALL, current_grades, record_grades
 
 PHASE = "moderate"
 MODERATION = "moderation"  # the reason a grade change made by moderation is recorded under
@@ -78,6 +80,7 @@ PIM_EXTRA = "practice improvement manager's moderation"
 SEED_OFFSET = 7919
 # The steps of the chase of an undecided moderation, in the order of `moderation_chase_working_days`.
 CHASE_STEPS = ("panel", "qa-manager", "assistant-director")
+MODERATE_LINK = "moderate"  # the purpose of the link that opens one audit's moderation page
 
 
 @dataclass
@@ -292,6 +295,15 @@ def _book_panel(session: Session, ctx: AppContext, cycle: AuditCycle, members: l
     return 0
 
 
+def moderate_link(session: Session, ctx: AppContext, audit: Audit, key: MessageKey, person: Staff) -> str | None:
+    """Return the person's link to moderate one audit, made once per message, or None if they may not moderate it."""
+    if not may(session, "moderate", person, Subject(audit=audit)):
+        return None
+    return issue_link(session, ctx, purpose=MODERATE_LINK, subject_ref=audit.reference, staff=person,
+                      deadline=closure_day(ctx, audit.cycle),
+                      key=f"{key.for_recipient(Recipient.of(person))}:{MODERATE_LINK}:{audit.reference}")
+
+
 def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, members: list[Staff], *,
                     closed: bool) -> int:
     """Queue the list to the panel and assistant directors, the invite, and each manager's assignment."""
@@ -318,11 +330,16 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
         OutboxMessage.phase == PHASE, OutboxMessage.step == "list",
         OutboxMessage.subject_ref.startswith(f"{cycle.reference}-list-"))))
     queued = 0
+    list_key = MessageKey(PHASE, cycle.month, f"{cycle.reference}-list-{digest}", "list")
+    by_ref = {m.audit.reference: m.audit for m in moderations}
     for person, staff in audience:
-        message = compose_panel_list(recipient_name=staff.name, month=cycle.month, items=items,
+        # Each audit on the list with its own link: a link names exactly one audit.
+        linked = [replace(item, moderate_url=moderate_link(session, ctx, by_ref[item.audit_ref], list_key, staff))
+                  for item in items]
+        message = compose_panel_list(recipient_name=staff.name, month=cycle.month, items=linked,
                                      updated=person.staff_id in had_list, meeting_label=meeting_label,
                                      close_label=close_label, closed=closed)
-        queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"{cycle.reference}-list-{digest}", "list"), person, message) is not None
+        queued += enqueue(session, ctx, list_key, person, message) is not None
     # The meeting lies inside the window, so nobody added to the list after closure is invited to it.
     if cycle.moderation_uid and cycle.moderation_starts_at and cycle.moderation_ends_at and not closed:
         invite = Invite(uid=cycle.moderation_uid, sequence=0,
@@ -342,11 +359,13 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
         if m.moderator_id is None:
             continue
         manager = people[m.moderator_id]
+        key = MessageKey(PHASE, cycle.month, m.audit.reference, "moderator")
         message = compose_assignment(recipient_name=manager.name, month=cycle.month, audit_ref=m.audit.reference,
                                      child_id=m.audit.child_id,
                                      grade_label=framework.grades.get(m.original_overall or "", "not graded"),
-                                     close_label=close_label, meeting_label=meeting_label)
-        queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, m.audit.reference, "moderator"), manager, message) is not None
+                                     close_label=close_label, meeting_label=meeting_label,
+                                     moderate_url=moderate_link(session, ctx, m.audit, key, manager))
+        queued += enqueue(session, ctx, key, manager, message) is not None
     return queued
 
 
@@ -383,7 +402,9 @@ def _chase(session: Session, ctx: AppContext, cycle: AuditCycle, moderations: li
             key = MessageKey(PHASE, cycle.month, moderation.audit.reference, f"chase-{step}")
             for person, staff in sorted({recipient(s): s for s in _chase_people(session, step, moderation,
                                                                                  members)}.items()):
-                message = compose_chase(facts, recipient_name=staff.name, step=step)
+                # Waiting for an assistant director's agreement, the panel has nothing left to record.
+                url = None if facts.awaiting_director else moderate_link(session, ctx, moderation.audit, key, staff)
+                message = compose_chase(facts, recipient_name=staff.name, step=step, moderate_url=url)
                 queued += enqueue(session, ctx, key, person, message) is not None
     return queued
 
@@ -407,6 +428,19 @@ def select_for_moderation(session: Session, ctx: AppContext, *, cycle: AuditCycl
     summary.messages += summary.chased
     session.flush()
     return summary
+
+
+def submitted_grades(session: Session, audit: Audit) -> dict[str, str]:
+    """Return an audit's grades by domain (and 'overall') as submitted, before any moderation changed them."""
+    submission = session.scalar(select(Submission).where(Submission.audit_id == audit.id))
+    if submission is None:
+        raise UserError(f"{audit.reference} has no submitted form")
+    grades = current_grades(session, submission)
+    for change in session.scalars(select(GradeChange).where(
+            GradeChange.audit_id == audit.id, GradeChange.reason == MODERATION).order_by(GradeChange.id.desc())):
+        if change.old_grade is not None:
+            grades[change.domain] = change.old_grade  # the earliest change, read last, holds the submitted grade
+    return grades
 
 
 def _problems(ctx: AppContext, grade: str, domains: dict[str, str], note: str) -> list[str]:

@@ -45,8 +45,10 @@ from auditcycle.chasing.reminders import step_due
 from auditcycle.core.clock import Month, add_months, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
+from auditcycle.links.tokens import issue_link
 from auditcycle.models import Observation, Staff, Team
 from auditcycle.models.enums import ObservationStatus, ObservationType, Role
+from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import day_label
 from auditcycle.notifications.observations import (
     AssignmentRow,
@@ -56,18 +58,25 @@ from auditcycle.notifications.observations import (
     compose_reminder,
     compose_summary,
     last_observed_label,
-    record_command,
 )
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.observations.recommendations import answer_recommendations, open_recommendations
 from auditcycle.people.directory import Directory
-from auditcycle.people.permissions import Subject, authorise
+from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.sampling.cycle import monthly_cycle
 
 PHASE = "observe"
 OBSERVED_ROLES = (Role.KEY_WORKER, Role.TEAM_MANAGER)
 KIND_LABELS = {Role.KEY_WORKER: "practitioner", Role.TEAM_MANAGER: "first-line manager"}
+# What was observed, in the framework's words: the choices an observer records.
+OBSERVATION_TYPES = {
+    ObservationType.FAMILY_MEETING: "A meeting with a family, such as a Child In Need meeting",
+    ObservationType.HOME_VISIT: "A home visit",
+    ObservationType.SUPERVISION: "A supervision session",
+    ObservationType.MEETING_CHAIRED: "A meeting the practitioner chaired",
+}
+RECORD_LINK = "observe-done"  # the purpose of the link that opens an observation's record-it-done page
 
 
 @dataclass
@@ -268,15 +277,25 @@ def _team_manager(worker: Staff, staff: dict[str, Staff], directory: Directory) 
     return team[0] if team else None
 
 
-def _item(session: Session, observation: Observation, staff: dict[str, Staff],
-          teams: dict[int, str]) -> ObservationItem:
+def record_link(session: Session, ctx: AppContext, observation: Observation, key: MessageKey,
+                observer: Staff) -> str | None:
+    """Return the observer's link to record an observation done, made once per message, or None if they may not."""
+    if not observer.active or not may(session, "observe-done", observer, Subject(observer_id=observation.observer_id)):
+        return None
+    return issue_link(session, ctx, purpose=RECORD_LINK, subject_ref=observation.reference, staff=observer,
+                      deadline=observation.due_date,
+                      key=f"{key.for_recipient(Recipient.of(observer))}:{RECORD_LINK}:{observation.reference}")
+
+
+def _item(session: Session, ctx: AppContext, observation: Observation, staff: dict[str, Staff],
+          teams: dict[int, str], key: MessageKey) -> ObservationItem:
     practitioner = staff[observation.practitioner_id]
     # A theme is typed for the month, about no one child, so it is redacted for the whole caseload.
     return ObservationItem(
         reference=observation.reference, practitioner_name=practitioner.name,
         kind=KIND_LABELS.get(practitioner.role, practitioner.role.value.replace("_", " ")),
         team=teams.get(practitioner.team_id), theme=Redactor.for_caseload(session).optional(observation.theme), asye=observation.asye,
-        record_command=record_command(observation.reference, observation.observer_id))
+        record_url=record_link(session, ctx, observation, key, staff[observation.observer_id]))
 
 
 def _teams(session: Session) -> dict[int, str]:
@@ -292,9 +311,10 @@ def _queue_assignments(session: Session, ctx: AppContext, *, month: Month, obser
     queued = 0
     for observer_id, mine in sorted(by_observer.items()):
         observer = staff[observer_id]
+        key = MessageKey(PHASE, month, _month_ref(month), "assignment")
         message = compose_assignment(recipient_name=observer.name, month=month, due=mine[0].due_date,
-                                     items=[_item(session, o, staff, teams) for o in mine])
-        queued += enqueue(session, ctx, MessageKey(PHASE, month, _month_ref(month), "assignment"), observer, message) is not None
+                                     items=[_item(session, ctx, o, staff, teams, key) for o in mine])
+        queued += enqueue(session, ctx, key, observer, message) is not None
     return queued
 
 
@@ -343,10 +363,11 @@ def remind_observations(session: Session, ctx: AppContext, *, month: Month) -> i
         observer = staff[observer_id]
         if step is None or not observer.active:
             continue
+        key = MessageKey(PHASE, month_label, _month_ref(month_label), step.key)
         message = compose_reminder(recipient_name=observer.name, month=month_label, due=due,
-                                   items=[_item(session, o, staff, teams) for o in mine],
+                                   items=[_item(session, ctx, o, staff, teams, key) for o in mine],
                                    working_days=step.working_days, overdue=step.overdue)
-        queued += enqueue(session, ctx, MessageKey(PHASE, month_label, _month_ref(month_label), step.key), observer, message) is not None
+        queued += enqueue(session, ctx, key, observer, message) is not None
     session.flush()
     return queued
 

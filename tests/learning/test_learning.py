@@ -7,6 +7,7 @@ import vobject
 from conftest import PLANTED, QA_MANAGER
 from factories import context_at as ctx_at
 from icalendar import Calendar
+from mail_links import labelled_link, link_row
 from sqlalchemy import func, select
 
 from auditcycle.core.clock import Month, localize
@@ -19,6 +20,7 @@ from auditcycle.learning.culture import (
     nominate_interview,
     send_questionnaires,
     session_invitees,
+    shown_summary,
 )
 from auditcycle.models import (
     Audit,
@@ -157,8 +159,9 @@ def test_draft_summaries_from_good_finalised_audits_email_the_qa_team_once(s, au
     body = message.get_body(("plain",)).get_content()
     assert message["Subject"] == "Make a Difference summaries to approve: 2 drafts from December 2026"
     assert "trusts the worker" in body and audits[0].child_id in body and "(Good)" in body
+    assert "auditcycle " not in body
     for row in rows:
-        assert f"auditcycle mad approve {row.reference} --by YOUR_STAFF_ID" in body
+        assert f"Check and approve {row.reference}: " in body
 
 
 def _final_good(s, settings, audits: list[Audit],
@@ -197,7 +200,12 @@ def test_fifteen_drafts_on_one_day_reach_each_of_the_qa_team_as_one_message_nami
     body = message.get_body(("plain",)).get_content()
     assert message["Subject"] == "Make a Difference summaries to approve: 15 drafts from December 2026"
     references = sorted(f"MAD-{a.reference}" for a in audits)
-    assert sorted(r for r in references if f"auditcycle mad approve {r} --by YOUR_STAFF_ID" in body) == references
+    # Each draft with its own link, for this reader and naming that summary alone.
+    ctx = ctx_at(AFTER_CLOSURE, settings)
+    links = {r: link_row(s, ctx, labelled_link(message, f"Check and approve {r}")) for r in references}
+    assert {r: (link.purpose, link.subject_ref, link.staff_id) for r, link in links.items()} == {
+        r: ("mad-approve", r, QA_MANAGER) for r in references}
+    assert "auditcycle " not in body
     for audit in audits:
         assert f"Strengths seen in case {audit.child_id}." in body
 
@@ -264,6 +272,28 @@ def test_approve_by_the_qa_team_marks_the_summary_approved(s, authority, setting
     mad = approve(s, ctx, reference=f"MAD-{audits[0].reference}", by=manager.id)
 
     assert (mad.status, mad.approved_by_id, mad.approved_at) == ("approved", manager.id, ctx.now)
+
+
+def test_approve_keeps_the_summary_edited_by_the_qa_team_and_only_if_edited(s, authority, settings) -> None:
+    cycle, audits = _good_summaries(s, authority, settings)
+    draft_summaries(s, ctx_at(AFTER_CLOSURE, settings), cycle=cycle)
+    manager = _role(s, Role.QA_MANAGER)[0]
+    first, second = (s.scalar(select(MakeADifference).where(MakeADifference.audit_id == a.id)) for a in audits[:2])
+    as_drafted = first.summary
+    shown = str(shown_summary(s, first))
+    assert PLANTED["child_first"] in as_drafted and PLANTED["child_first"] not in shown
+
+    # Approved as shown (the redacted draft, unchanged): the record keeps what the auditor wrote.
+    approve(s, ctx_at("2027-01-19T10:00", settings), reference=first.reference, by=manager.id, summary=f" {shown}\n")
+    with pytest.raises(UserError, match="characters; keep it to"):
+        approve(s, ctx_at("2027-01-19T10:00", settings), reference=second.reference, by=manager.id,
+                summary="x" * (settings.framework.text_max_chars + 1))
+    assert second.status == "draft" and second.summary == ""
+    approve(s, ctx_at("2027-01-19T10:05", settings), reference=second.reference, by=manager.id,
+            summary="  Z. Q. now leads their own review meetings.  ")
+
+    assert (first.status, first.summary) == ("approved", as_drafted)
+    assert (second.status, second.summary) == ("approved", "Z. Q. now leads their own review meetings.")
 
 
 def test_approve_by_a_key_worker_is_refused(s, authority, settings) -> None:

@@ -36,6 +36,7 @@ from auditcycle.moderation.panel import (
     record_moderation,
     select_for_moderation,
     share_target,
+    submitted_grades,
 )
 from auditcycle.notifications.gateway import deliver
 from auditcycle.sampling.cycle import draw
@@ -442,6 +443,20 @@ def test_record_moderation_changing_a_grade_keeps_its_history(s, authority, sett
     assert recipients == {audit.auditor.email: 1, audit.child.key_worker.email: 1}
 
 
+def test_submitted_grades_are_read_back_from_before_moderation_changed_them(s, authority, settings) -> None:
+    audits, psw = _in_moderation(s, authority, settings, ["good", "inadequate", "inadequate"])
+    audit = audits[0]  # good: the panel's decision waits for an assistant director, so it may be decided again
+    before = submitted_grades(s, audit)
+
+    for grade in ("requires_improvement", "inadequate"):
+        record_moderation(s, ctx_at("2027-01-07T14:00", settings), reference=audit.reference, by=psw.id,
+                          grade=grade, domains={"assessment": grade}, note="")
+    s.commit()
+
+    assert before == {**dict.fromkeys(settings.framework.domains, "good"), "overall": "good"}
+    assert submitted_grades(s, audit) == before
+
+
 def test_record_moderation_agreeing_changes_nothing(s, authority, settings) -> None:
     audits, psw = _in_moderation(s, authority, settings, ["good", "inadequate", "inadequate"])
 
@@ -664,7 +679,7 @@ def test_awaiting_director_chase_says_so(s, authority, settings, smtp_server) ->
     [chase] = [m for m in _to(smtp_server.received, director.email) if audits[0].reference in m["Subject"]]
     body = chase.get_body(("plain",)).get_content()
     assert "an assistant director to agree the panel's grade" in body
-    assert f"auditcycle agree-moderation {audits[0].reference}" in body
+    assert "auditcycle " not in body and "/act/" not in body  # the panel has nothing left to record
 
 
 def test_tracker_lists_moderations_in_progress_with_their_age(s, authority, settings, app_env) -> None:

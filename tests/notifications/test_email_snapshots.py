@@ -147,11 +147,10 @@ def _buddy_review(*, version: int = 1) -> Composed:
 def _observation_items() -> list[observations.ObservationItem]:
     return [observations.ObservationItem(reference="OBS-2026-12-001", practitioner_name="Rae Newman",
                                          kind="social worker", team="Kestrel Team", theme="Voice of the child",
-                                         asye=True, record_command=observations.record_command(
-                                             "OBS-2026-12-001", "S0009")),
+                                         asye=True, record_url=f"{LINK}observe-1"),
             observations.ObservationItem(reference="OBS-2026-12-002", practitioner_name="Lee Park",
                                          kind="family support worker", team=None, theme=None, asye=False,
-                                         record_command=observations.record_command("OBS-2026-12-002", "S0009"))]
+                                         record_url=f"{LINK}observe-2")]
 
 
 def _report(*, restricted: bool = False, **changes) -> Composed:
@@ -190,14 +189,16 @@ def _chase(step: str, *, awaiting_director: bool = False) -> Composed:
     facts = moderation.ChaseFacts(audit_ref=AUDIT, child_id=CHILD, month=MONTH, reason="graded good or better",
                                   grade_label="Good", working_days={"panel": 3, "assistant-director": 8}[step],
                                   awaiting_director=awaiting_director)
-    return moderation.compose_chase(facts, recipient_name="Dana Director", step=step)
+    return moderation.compose_chase(facts, recipient_name="Dana Director", step=step,
+                                    moderate_url=None if awaiting_director else f"{LINK}moderate")
 
 
 def _panel(*, updated: bool = False, closed: bool = False) -> Composed:
     items = [moderation.PanelItem(AUDIT, CHILD, "graded good or better", "Good",
-                                  assistant_director_name="Dana Director"),
+                                  assistant_director_name="Dana Director", moderate_url=f"{LINK}moderate-1"),
              moderation.PanelItem("A-2026-12-011", "C000456", "random one in three", "Requires improvement to be good",
-                                  moderator_name="Pat Improver", assistant_director_name="Dana Director"),
+                                  moderator_name="Pat Improver", assistant_director_name="Dana Director",
+                                  moderate_url=f"{LINK}moderate-2"),
              moderation.PanelItem("A-2026-12-012", "C000789", "graded inadequate", "Inadequate")]
     return moderation.compose_panel_list(recipient_name="Dana Director", month=MONTH, items=items, updated=updated,
                                          meeting_label="on Thursday 14 January 2027 at 10:00",
@@ -307,16 +308,19 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "mad_draft": lambda: learning.compose_mad_draft(
         recipient_name="Quinn Manager", reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, month=MONTH,
         grade_label="Good", practitioner_name="Sam Owusu",
-        summary="J. trusts the worker; K. M. says visits are \"never rushed\".\nThe plan is reviewed <weekly>."),
+        summary="J. trusts the worker; K. M. says visits are \"never rushed\".\nThe plan is reviewed <weekly>.",
+        approve_url=f"{LINK}mad"),
     "mad_draft--no-strengths": lambda: learning.compose_mad_draft(
         recipient_name="Quinn Manager", reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, month=MONTH,
         grade_label="Outstanding", practitioner_name=None, summary="  "),
     "mad_drafts": lambda: learning.compose_mad_drafts(
         recipient_name="Quinn Manager", month=MONTH, drafts=[
             learning.MadDraft(reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, grade_label="Good",
-                              practitioner_name="Sam Owusu", summary="J. trusts the worker; visits are <never> rushed."),
+                              practitioner_name="Sam Owusu", summary="J. trusts the worker; visits are <never> rushed.",
+                              approve_url=f"{LINK}mad-1"),
             learning.MadDraft(reference="MAD-A-2026-12-011", audit_ref="A-2026-12-011", child_id="C000456",
-                              grade_label="Outstanding", practitioner_name=None, summary="  ")]),
+                              grade_label="Outstanding", practitioner_name=None, summary="  ",
+                              approve_url=f"{LINK}mad-2")]),
     "mad_interview": lambda: learning.compose_mad_interview(
         _invite("Make a Difference interview (MAD-I-3)"), recipient_name="Sam Owusu", reference="MAD-I-3",
         practitioner_name="Sam Owusu", interviewer_name="Pat Improver",
@@ -336,7 +340,8 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "meeting_invite--cancelled": lambda: _meeting(sequence=2, method="CANCEL", reason="the audit was withdrawn"),
     "moderation_assignment": lambda: moderation.compose_assignment(
         recipient_name="Pat Improver", month=MONTH, audit_ref=AUDIT, child_id=CHILD, grade_label="Good",
-        close_label="Friday 15 January 2027", meeting_label="on Thursday 14 January 2027 at 10:00"),
+        close_label="Friday 15 January 2027", meeting_label="on Thursday 14 January 2027 at 10:00",
+        moderate_url=f"{LINK}moderate"),
     "moderation_meeting": lambda: moderation.compose_panel_invite(
         _invite("Moderation panel: December 2026 audits", minutes=120), recipient_name="Dana Director",
         month=MONTH, when_label="Thursday 14 January 2027, 10:00–12:00", minutes=120, audits=3,

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import factories as make
 import pytest
 from conftest import PLANTED
+from mail_links import labelled_link, link_row
 from sqlalchemy import delete, func, select, update
 
 from auditcycle.core.clock import Month
@@ -180,7 +181,12 @@ def test_assign_observations_gives_newly_qualified_workers_to_their_own_team_man
     assert len(theirs) == 2
     [digest] = [r for r in smtp_server.received if r.rcpt_tos == [manager.email]]
     assert [ref for ref in theirs if ref not in _text(digest)] == []
-    assert f"auditcycle observe done {theirs[0]} --type TYPE --by {manager.id}" in _text(digest)
+    # Each observation has its own link, for this observer and naming that observation alone.
+    ctx = build_context("2026-12-02T09:00", settings=settings)
+    links = [link_row(s, ctx, labelled_link(digest.message, f"record {ref} as done")) for ref in theirs]
+    assert [(link.purpose, link.subject_ref, link.staff_id) for link in links] == [
+        ("observe-done", ref, manager.id) for ref in theirs]
+    assert "auditcycle " not in _text(digest)
     assert "ASYE observation: you observe as their team manager" in _text(digest)
 
 

@@ -3,5 +3,8 @@ from auditcycle.web.journeys import (  # noqa: F401
     actions,
     family,
     immediate_responses,
+    learning,
+    moderation,
+    observations,
     outcomes,
 )
