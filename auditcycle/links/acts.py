@@ -4,6 +4,8 @@
 ACTS: dict[str, str] = {
     "action-done": "record action {ref} as done",
     "action-sign-off": "sign off action {ref}",
+    # {ref} is the meeting's reference and the invite's sequence: an answer to one version of its time.
+    "meeting-cant-make": "ask for another time for meeting {ref}",
 }
 
 

@@ -1,2 +1,5 @@
 """The journeys a signed link opens, one module per part of the cycle; importing them registers them."""
-from auditcycle.web.journeys import actions  # noqa: F401
+from auditcycle.web.journeys import (
+    actions,  # noqa: F401
+    meetings,  # noqa: F401
+)
