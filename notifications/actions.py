@@ -106,7 +106,7 @@ def compose_action_done(facts: ActionFacts, *, recipient_name: str, completed_by
 
 
 def compose_action_reopened(facts: ActionFacts, *, recipient_name: str, reviewer_name: str, reason: Redacted,
-                            reopen_count: int) -> Composed:
-    """Compose the owner's message that an action was reopened because its quality was not met, and why."""
+                            reopen_count: int, done_url: str) -> Composed:
+    """Compose the owner's message, with their link, that an action was reopened because its quality was not met."""
     return render("action_reopened", recipient_name=recipient_name, reviewer_name=reviewer_name, reason=reason,
-                  reopen_count=reopen_count, **_context(facts))
+                  reopen_count=reopen_count, done_url=done_url, **_context(facts))

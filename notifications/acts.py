@@ -4,6 +4,7 @@
 ACTS: dict[str, str] = {
     "action-done": "record action {ref} as done",
     "action-sign-off": "sign off action {ref}",
+    "approve-list": "review and approve the audit list {ref}",
     "family-contact": "say how to reach the family for audit {ref}",
     "ir-respond": "respond to Immediate Response {ref}",
     "dispute": "dispute the grade of audit {ref}",

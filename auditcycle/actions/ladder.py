@@ -357,10 +357,12 @@ def sign_off(session: Session, ctx: AppContext, *, reference: str, by: str, qual
     log_event(session, ctx, subject_ref=action.reference, kind="action-reopened", actor_id=by,
               detail=Redacted.fixed(f"quality not met; due {previous.isoformat()} -> {due.isoformat()}: {said}"))
     reviewer = session.get(Staff, by)
+    step = f"{_round(action)}-reopened"
     message = compose_action_reopened(_facts(session, action), recipient_name=action.owner.name, reviewer_name=reviewer.name,
-                                      reason=said,
-                                      reopen_count=action.reopen_count)
-    _queue(session, ctx, action, step=f"{_round(action)}-reopened", person=action.owner, message=message)
+                                      reason=said, reopen_count=action.reopen_count,
+                                      done_url=_link(session, ctx, action, _key(action, step), action.owner,
+                                                     purpose="action-done", deadline=due))
+    _queue(session, ctx, action, step=step, person=action.owner, message=message)
     return action
 
 

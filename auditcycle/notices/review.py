@@ -15,8 +15,10 @@ from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
 from auditcycle.immediate_responses.supervision_gaps import suspected_gaps
+from auditcycle.links.tokens import issue_link
 from auditcycle.models import Audit, AuditCycle, Staff, Team
 from auditcycle.models.enums import AuditStatus, CycleKind
+from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import moment_label, month_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.notifications.render import render
@@ -65,22 +67,30 @@ def require_released(cycle: AuditCycle, ctx: AppContext) -> None:
 def open_review(session: Session, ctx: AppContext, cycle: AuditCycle) -> int:
     """Start a newly drawn monthly list's review window and queue the list to each QA manager; return messages queued."""
     cycle.list_review_closes_at = ctx.timescales.list_review_closes(ctx.now)
+    rows = listed_audits(session, cycle)
+    queued = 0
+    key = MessageKey(PHASE, cycle.month, cycle.reference, "drawn-list")
+    for manager in Directory(session).qa_managers:
+        url = issue_link(session, ctx, purpose="approve-list", subject_ref=cycle.reference, staff=manager,
+                         deadline=cycle.list_review_closes_at,
+                         key=f"{key.for_recipient(Recipient.of(manager))}:approve-list")
+        message = render("drawn_list", recipient_name=manager.name, month=cycle.month,
+                         month_label=month_label(cycle.month), rows=rows,
+                         closes_label=moment_label(cycle.list_review_closes_at, ctx.tz), approve_url=url)
+        queued += enqueue(session, ctx, key, manager, message) is not None
+    return queued
+
+
+def listed_audits(session: Session, cycle: AuditCycle) -> list[ListedAudit]:
+    """Return the drawn list as the QA manager reviews it, one line an audit, by case id."""
     audits = list(session.scalars(select(Audit).where(Audit.cycle_id == cycle.id).order_by(Audit.id)
                                   .options(*AUDIT_PEOPLE)))
     gaps = set(suspected_gaps(session, [a.id for a in audits]))
     teams = {t.id: t.name for t in session.scalars(select(Team))}
-    rows = [ListedAudit(audit_ref=a.reference, child_id=a.child_id, kind=a.kind.value.replace("_", " "),
+    return [ListedAudit(audit_ref=a.reference, child_id=a.child_id, kind=a.kind.value.replace("_", " "),
                         team=teams.get(a.team_id, "unknown team"),
                         auditor=_name(a.auditor) or "to be allocated", buddy=_name(a.buddy),
                         supervision_gap=a.id in gaps) for a in audits]
-    queued = 0
-    for manager in Directory(session).qa_managers:
-        message = render("drawn_list", recipient_name=manager.name, month=cycle.month,
-                         month_label=month_label(cycle.month), rows=rows,
-                         closes_label=moment_label(cycle.list_review_closes_at, ctx.tz), staff_id=manager.id)
-        queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, cycle.reference, "drawn-list"),
-                          manager, message) is not None
-    return queued
 
 
 def approve_list(session: Session, ctx: AppContext, *, cycle: AuditCycle, by: str) -> bool:

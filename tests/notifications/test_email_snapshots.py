@@ -107,7 +107,8 @@ def _notice(*, allocated: bool = True, involved: bool = True, gaps: bool = False
         command=f"auditcycle supervision-gap {ref} confirm|dismiss --reason TEXT --by S0012")) if gaps else (
         lambda ref: None)
     items = [notices.NoticeItem(audit_ref=AUDIT, child_id=CHILD, role="allocated key worker",
-                                auditor_name="Alex Auditor", due_label="Thursday 31 December 2026"),
+                                auditor_name="Alex Auditor", due_label="Thursday 31 December 2026",
+                                family_url=f"{LINK}family-contact"),
              notices.NoticeItem(audit_ref="A-2026-12-011", child_id="C000456", role="team manager",
                                 auditor_name="Jo Reviewer", due_label="Thursday 31 December 2026",
                                 gap=gap("A-2026-12-011"))]
@@ -231,7 +232,7 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         expires_label="17:00 on Friday 22 January 2027"),
     "action_reopened": lambda: actions.compose_action_reopened(
         ACTION, recipient_name="Sam Owusu", reviewer_name="Terry Manager",
-        reason="The chronology still omits J.'s school move.", reopen_count=2),
+        reason="The chronology still omits J.'s school move.", reopen_count=2, done_url=f"{LINK}done"),
     "actions_overdue": lambda: actions.compose_actions_overdue(recipient_name="Terry Manager", items=[
         actions.OverdueItem(ACTION, capacity="the owner's team manager", working_days_overdue=1, step=1, steps=3,
                             max_days=31, done_url=f"{LINK}done-1"),
@@ -280,7 +281,7 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     # Rendered directly by auditcycle.notices.review, with rows shaped as it builds them.
     "drawn_list": lambda: render(
         "drawn_list", recipient_name="Quinn Manager", month="2026-12", month_label="December 2026",
-        closes_label="12:00 on Tuesday 24 November 2026", staff_id="S0001",
+        closes_label="12:00 on Tuesday 24 November 2026", approve_url=f"{LINK}approve-list",
         rows=[review.ListedAudit(audit_ref=AUDIT, child_id=CHILD, kind="deep dive", team="Family Support East",
                                  auditor="Alex Auditor (S0101)", buddy=None, supervision_gap=True),
               review.ListedAudit(audit_ref="A-2026-12-002", child_id="C00042", kind="good practice",

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import QA_MANAGER
+from mail_links import labelled_link, link_row
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -64,7 +65,9 @@ def test_the_drawn_list_goes_to_each_qa_manager_as_one_message_and_to_nobody_els
             child = s.get(Child, audit.child_id)
             assert child.first_name not in text and child.last_name not in text
         assert "Notices go: when you approve the list, or otherwise at 12:00 on Tuesday 24 November 2026" in text
-        assert "auditcycle approve-list 2026-12 --by" in text
+        link = link_row(s, _at("2026-11-23T08:00", settings), labelled_link(mail.message, "Review and approve the list"))
+        assert (link.purpose, link.subject_ref, link.staff.email) == ("approve-list", cycle.reference, mail.rcpt_tos[0])
+        assert "auditcycle " not in text.replace("sent by auditcycle", "")
     assert cycle.list_review_closes_at == datetime(2026, 11, 24, 12, 0, tzinfo=LONDON)
 
 

@@ -8,4 +8,5 @@ from auditcycle.web.journeys import (  # noqa: F401
     moderation,
     observations,
     outcomes,
+    review,
 )
