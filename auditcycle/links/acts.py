@@ -7,6 +7,7 @@ ACTS: dict[str, str] = {
     "ir-respond": "respond to Immediate Response {ref}",
     "dispute": "dispute the grade of audit {ref}",
     "supervision-discussed": "record that audit {ref} was discussed at supervision",
+    "supervision-gap": "confirm or dismiss the supervision gap on audit {ref}",
 }
 
 

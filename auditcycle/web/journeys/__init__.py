@@ -3,4 +3,5 @@ from auditcycle.web.journeys import (
     actions,  # noqa: F401
     immediate_responses,  # noqa: F401
     outcomes,  # noqa: F401
+    supervision_gaps,  # noqa: F401
 )
