@@ -14,6 +14,7 @@ ACTS: dict[str, str] = {
     "mad-approve": "check, edit and approve the Make a Difference summary {ref}",
     # {ref} is the meeting's reference and the invite's sequence: an answer to one version of its time.
     "meeting-cant-make": "ask for another time for meeting {ref}",
+    "supervision-gap": "confirm or dismiss the supervision gap on audit {ref}",
 }
 
 

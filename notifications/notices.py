@@ -15,7 +15,7 @@ class GapNote:
 
     shown: str          # e.g. "no supervision since 22 May 2026"
     decide_by_label: str
-    command: str
+    decide_url: str | None = None  # the auditor's link to confirm or dismiss it
 
 
 @dataclass(frozen=True)

@@ -76,11 +76,6 @@ def suspected_gaps(session: Session, audit_ids: list[int]) -> dict[int, Supervis
         SupervisionGap.audit_id.in_(audit_ids), SupervisionGap.status == SupervisionGapStatus.SUSPECTED))}
 
 
-def decision_command(audit_ref: str, auditor_id: str | None) -> str:
-    """Return the command the auditor types to confirm or dismiss a gap."""
-    return f"auditcycle {COMMAND} {audit_ref} confirm|dismiss --reason TEXT --by {auditor_id or 'STAFF_ID'}"
-
-
 def _response_reason(ctx: AppContext, gap: SupervisionGap, finding: str) -> str:
     months = ctx.settings.framework.supervision_gap_months
     return f"The records show {since_label(gap)} ({months} months or more), {finding}."

@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 from auditcycle.booking.family_advice import ask_for_advice
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
-from auditcycle.immediate_responses.supervision_gaps import decision_command, since_label, suspected_gaps
+from auditcycle.immediate_responses.supervision_gaps import COMMAND as GAP
+from auditcycle.immediate_responses.supervision_gaps import since_label, suspected_gaps
 from auditcycle.links.tokens import issue_link
 from auditcycle.models import Audit, AuditCycle, Staff, SupervisionGap, Team
 from auditcycle.models.enums import AuditKind, AuditStatus
@@ -23,15 +24,22 @@ from auditcycle.notifications.notices import (
 )
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import AUDIT_PEOPLE, TEAM_MANAGER, Directory
+from auditcycle.people.permissions import Subject, may
 
 PHASE = "notify"
 KIND_LABELS = {AuditKind.DEEP_DIVE: "deep dive", AuditKind.DIP_SAMPLE: "dip sample",
                AuditKind.GOOD_PRACTICE: "good practice example"}
 
 
-def _gap_note(ctx: AppContext, gap: SupervisionGap, audit: Audit) -> GapNote:
-    return GapNote(shown=since_label(gap), decide_by_label=moment_label(gap.decide_by, ctx.tz),
-                   command=decision_command(audit.reference, audit.auditor_id))
+def _gap_note(session: Session, ctx: AppContext, gap: SupervisionGap, audit: Audit,
+              decider: Staff | None = None) -> GapNote:
+    """Say what the records show; for the auditor who decides, with their link to confirm or dismiss the gap."""
+    url = None
+    if decider is not None and may(session, GAP, decider, Subject(audit=audit)):
+        key = MessageKey(PHASE, audit.cycle.month, audit.reference, GAP).for_recipient(Recipient.of(decider))
+        url = issue_link(session, ctx, purpose=GAP, subject_ref=audit.reference, staff=decider,
+                         deadline=gap.decide_by, key=f"{key}:{GAP}")
+    return GapNote(shown=since_label(gap), decide_by_label=moment_label(gap.decide_by, ctx.tz), decide_url=url)
 
 
 def _family_link(session: Session, ctx: AppContext, cycle: AuditCycle, audit: Audit, key_worker: Staff) -> str:
@@ -64,7 +72,7 @@ def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> in
     allocations: dict[str, tuple[Staff, list[AllocationItem]]] = {}
     for audit in audits:
         child, auditor = audit.child, audit.auditor
-        gap = _gap_note(ctx, gaps[audit.id], audit) if audit.id in gaps else None
+        gap = _gap_note(session, ctx, gaps[audit.id], audit) if audit.id in gaps else None
         family_asked = ask_for_advice(session, ctx, audit)
         for person in directory.involved(child):
             if auditor is not None and person.staff.id == auditor.id:
@@ -81,7 +89,8 @@ def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> in
                 audit_ref=audit.reference, child_id=child.id, child_initials=child.initials,
                 kind_label=KIND_LABELS[audit.kind], team=teams[child.team_id],
                 buddy_name=buddy.name if buddy else None,
-                buddy_note=f"Paired with experienced auditor {buddy.name}." if buddy else None, gap=gap))
+                buddy_note=f"Paired with experienced auditor {buddy.name}." if buddy else None,
+                gap=_gap_note(session, ctx, gaps[audit.id], audit, auditor) if gap else None))
             if buddy is not None:
                 allocations.setdefault(buddy.id, (buddy, []))[1].append(AllocationItem(
                     audit_ref=audit.reference, child_id=child.id, child_initials=child.initials,

@@ -55,8 +55,8 @@ def test_notice_tells_the_auditor_and_the_team_manager_of_the_gap(s, authority, 
     told_auditor, told_manager, told_worker = text_to(auditor), text_to(manager), text_to(worker)
     shown = f"{audit.reference} (case {audit.child_id}): the records show no supervision since 22 May 2026."
     assert shown in told_auditor
-    assert (f"auditcycle supervision-gap {audit.reference} confirm|dismiss --reason TEXT --by {auditor.id}"
-            in told_auditor)
+    assert f"Confirm or dismiss the gap on {audit.reference}: http" in told_auditor
+    assert "auditcycle " not in told_auditor and "auditcycle " not in told_manager
     assert "Decide by 17:00 on Tuesday 1 December 2026" in told_auditor
     assert shown in told_manager and f"The auditor, {auditor.name}, will speak with you" in told_manager
     assert "supervision" not in told_worker.replace("Management oversight and supervision", "")

@@ -102,10 +102,9 @@ def _response(stage: str) -> Composed:
 
 
 def _notice(*, allocated: bool = True, involved: bool = True, gaps: bool = False) -> Composed:
-    gap = (lambda ref: notices.GapNote(
+    gap = (lambda ref, url=None: notices.GapNote(
         shown="no supervision since 22 May 2026", decide_by_label="17:00 on Tuesday 1 December 2026",
-        command=f"auditcycle supervision-gap {ref} confirm|dismiss --reason TEXT --by S0012")) if gaps else (
-        lambda ref: None)
+        decide_url=url)) if gaps else (lambda ref, url=None: None)
     items = [notices.NoticeItem(audit_ref=AUDIT, child_id=CHILD, role="allocated key worker",
                                 auditor_name="Alex Auditor", due_label="Thursday 31 December 2026",
                                 family_url=f"{LINK}family-contact"),
@@ -113,7 +112,8 @@ def _notice(*, allocated: bool = True, involved: bool = True, gaps: bool = False
                                 auditor_name="Jo Reviewer", due_label="Thursday 31 December 2026",
                                 gap=gap("A-2026-12-011"))]
     mine = [notices.AllocationItem(audit_ref=AUDIT, child_id=CHILD, child_initials=INITIALS,
-                                   kind_label="Child in need", team="Kestrel Team", gap=gap(AUDIT)),
+                                   kind_label="Child in need", team="Kestrel Team",
+                                   gap=gap(AUDIT, f"{LINK}supervision-gap")),
             notices.AllocationItem(audit_ref="A-2026-12-012", child_id="C000789", child_initials="K. M.",
                                    kind_label="Cared for child", team="Sandpiper Team", buddy_name="Jo Reviewer",
                                    buddy_note="Jo Reviewer joins you as buddy auditor for this first audit.")]

@@ -9,4 +9,5 @@ from auditcycle.web.journeys import (  # noqa: F401
     observations,
     outcomes,
     review,
+    supervision_gaps,
 )
