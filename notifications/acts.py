@@ -10,6 +10,7 @@ ACTS: dict[str, str] = {
     "dispute": "dispute the grade of audit {ref}",
     "supervision-discussed": "record that audit {ref} was discussed at supervision",
     "moderate": "record the moderation of audit {ref}",
+    "agree-moderation": "agree the moderated grade of audit {ref}",
     "observe-done": "record observation {ref} as done",
     "mad-approve": "check, edit and approve the Make a Difference summary {ref}",
     # {ref} is the meeting's reference and the invite's sequence: an answer to one version of its time.

@@ -85,13 +85,14 @@ def compose_unbooked(*, recipient_name: str, month: Month, reason: str, audits: 
                   reason=reason, audits=audits)
 
 
-def compose_chase(facts: ChaseFacts, *, recipient_name: str, step: str, moderate_url: str | None = None) -> Composed:
+def compose_chase(facts: ChaseFacts, *, recipient_name: str, step: str, moderate_url: str | None = None,
+                  agree_url: str | None = None) -> Composed:
     """Compose the chase of a moderation still undecided some working days after selection, for one step."""
     return render("moderation_chase", recipient_name=recipient_name, month_label=month_label(facts.month),
                   audit_ref=facts.audit_ref, child_id=facts.child_id, reason=facts.reason,
                   grade_label=facts.grade_label, working_days=facts.working_days,
                   awaiting_director=facts.awaiting_director, audience=CHASE_AUDIENCES[step],
-                  moderate_url=moderate_url)
+                  moderate_url=moderate_url, agree_url=agree_url)
 
 
 def compose_outcome(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, original_label: str,

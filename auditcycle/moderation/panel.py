@@ -81,6 +81,7 @@ SEED_OFFSET = 7919
 # The steps of the chase of an undecided moderation, in the order of `moderation_chase_working_days`.
 CHASE_STEPS = ("panel", "qa-manager", "assistant-director")
 MODERATE_LINK = "moderate"  # the purpose of the link that opens one audit's moderation page
+AGREE_LINK = "agree-moderation"  # the purpose of the link an assistant director agrees a good grade with
 
 
 @dataclass
@@ -304,6 +305,14 @@ def moderate_link(session: Session, ctx: AppContext, audit: Audit, key: MessageK
                       key=f"{key.for_recipient(Recipient.of(person))}:{MODERATE_LINK}:{audit.reference}")
 
 
+def agree_link(session: Session, ctx: AppContext, audit: Audit, key: MessageKey, person: Staff) -> str | None:
+    """Return an assistant director's link to agree the panel's grade of one audit, or None if they may not."""
+    if not may(session, "agree-moderation", person, Subject(audit=audit)):
+        return None
+    return issue_link(session, ctx, purpose=AGREE_LINK, subject_ref=audit.reference, staff=person,
+                      key=f"{key.for_recipient(Recipient.of(person))}:{AGREE_LINK}:{audit.reference}")
+
+
 def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, members: list[Staff], *,
                     closed: bool) -> int:
     """Queue the list to the panel and assistant directors, the invite, and each manager's assignment."""
@@ -403,8 +412,12 @@ def _chase(session: Session, ctx: AppContext, cycle: AuditCycle, moderations: li
             for person, staff in sorted({recipient(s): s for s in _chase_people(session, step, moderation,
                                                                                  members)}.items()):
                 # Waiting for an assistant director's agreement, the panel has nothing left to record.
-                url = None if facts.awaiting_director else moderate_link(session, ctx, moderation.audit, key, staff)
-                message = compose_chase(facts, recipient_name=staff.name, step=step, moderate_url=url)
+                if facts.awaiting_director:
+                    url = agree_link(session, ctx, moderation.audit, key, staff)
+                    message = compose_chase(facts, recipient_name=staff.name, step=step, agree_url=url)
+                else:
+                    url = moderate_link(session, ctx, moderation.audit, key, staff)
+                    message = compose_chase(facts, recipient_name=staff.name, step=step, moderate_url=url)
                 queued += enqueue(session, ctx, key, person, message) is not None
     return queued
 
@@ -487,7 +500,7 @@ def record_moderation(session: Session, ctx: AppContext, *, reference: str, by: 
     record_grades(session, audit=audit, submission=submission, grades=dict(domains), overall=grade,
                   by=by, reason=MODERATION, now=ctx.now)
     # Judged against the submitted grades, so a second decision before it is final reads the same as a first.
-    changed = bool(_moves(session, framework, audit))
+    changed = bool(grade_moves(session, framework, audit))
     moderation.status = ModerationStatus.CHANGED if changed else ModerationStatus.AGREED
     moderation.moderated_overall = grade
     moderation.note = note
@@ -519,7 +532,7 @@ def agree_moderation(session: Session, ctx: AppContext, *, reference: str, by: s
     return moderation
 
 
-def _moves(session: Session, framework: FrameworkSettings, audit: Audit) -> list[GradeMove]:
+def grade_moves(session: Session, framework: FrameworkSettings, audit: Audit) -> list[GradeMove]:
     """Return the grades moderation changed, from the submitted grade to the last decision, as labels."""
     first: dict[str, str | None] = {}
     last: dict[str, str] = {}
@@ -541,7 +554,7 @@ def _make_final(session: Session, ctx: AppContext, audit: Audit, moderation: Mod
     session.flush()
     original = moderation.original_overall or ""
     grade = moderation.moderated_overall or original
-    moves = _moves(session, framework, audit)
+    moves = grade_moves(session, framework, audit)
     child: Child = audit.child
     people = [s for s in (audit.auditor, child.key_worker) if s is not None]
     for person, staff in sorted({recipient(s): s for s in people}.items()):

@@ -447,3 +447,22 @@ def test_supervision_gap_confirm_names_the_response_and_dismiss_keeps_the_reason
     with sessionmaker(bind=authority)() as s:
         assert s.scalar(select(func.count()).select_from(ImmediateResponse)) == 1
         assert s.scalar(select(SupervisionGap.reason).where(SupervisionGap.status == "dismissed")) == "On the team log"
+
+
+def test_mad_approve_keeps_a_summary_edited_on_the_command_line(authority, app_env) -> None:
+    from datetime import UTC, datetime
+
+    from auditcycle.models import MakeADifference
+
+    at = datetime(2027, 1, 18, 9, 0, tzinfo=UTC)
+    with sessionmaker(bind=authority).begin() as s:
+        s.add(MakeADifference(reference="MAD-TEST-1", kind="summary", status="draft", summary="", created_at=at,
+                              recorded_at=at))
+
+    result = invoke("mad", "approve", "MAD-TEST-1", "--by", QA_MANAGER, "--summary", "Z. leads their reviews.",
+                    "--now", "2027-01-19T10:00")
+
+    assert result.exit_code == 0, result.output
+    with sessionmaker(bind=authority)() as s:
+        mad = s.scalar(select(MakeADifference).where(MakeADifference.reference == "MAD-TEST-1"))
+        assert (mad.status, mad.summary, mad.approved_by_id) == ("approved", "Z. leads their reviews.", QA_MANAGER)

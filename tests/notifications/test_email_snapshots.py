@@ -191,7 +191,8 @@ def _chase(step: str, *, awaiting_director: bool = False) -> Composed:
                                   grade_label="Good", working_days={"panel": 3, "assistant-director": 8}[step],
                                   awaiting_director=awaiting_director)
     return moderation.compose_chase(facts, recipient_name="Dana Director", step=step,
-                                    moderate_url=None if awaiting_director else f"{LINK}moderate")
+                                    moderate_url=None if awaiting_director else f"{LINK}moderate",
+                                    agree_url=f"{LINK}agree" if awaiting_director else None)
 
 
 def _panel(*, updated: bool = False, closed: bool = False) -> Composed:

@@ -15,7 +15,7 @@ from auditcycle.core.context import build_context
 from auditcycle.links.keys import serializer, signing_keys
 from auditcycle.models import Audit, AuditCycle, Event, GradeChange, Link, Moderation, OutboxMessage, Staff
 from auditcycle.models.enums import AuditStatus, ModerationStatus, Role
-from auditcycle.moderation.panel import select_for_moderation
+from auditcycle.moderation.panel import record_moderation, select_for_moderation
 from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
 from auditcycle.sampling.cycle import draw, monthly_cycle
@@ -252,20 +252,51 @@ def test_scanners_another_records_token_and_a_lost_assignment_change_nothing(
     assert _state(s, moderation) == before
 
 
-def test_the_chase_awaiting_an_assistant_director_carries_no_moderation_link(
-        s: Session, authority, site: LiveSite, smtp_server, cycle: AuditCycle) -> None:
+def test_an_assistant_director_agrees_a_good_grade_from_the_chase(
+        s: Session, authority, site: LiveSite, smtp_server, cycle: AuditCycle, page: Page) -> None:
     moderation = s.scalars(select(Moderation).order_by(Moderation.id)).first()
-    moderation.original_overall = "good"  # as if submitted good: the panel's decision then waits for a director
-    moderation.decided_at = build_context(DECIDED).now
+    audit = moderation.audit
+    psw = s.scalars(select(Staff).where(Staff.role == Role.PRINCIPAL_SOCIAL_WORKER)).first()
+    # The panel raises the grade to good: final only once an assistant director agrees it.
+    record_moderation(s, build_context(DECIDED, settings=site.settings), reference=audit.reference, by=psw.id,
+                      grade="good", domains={}, note="Stronger than graded.")
     s.commit()
     smtp_server.received.clear()
     select_for_moderation(s, build_context("2027-01-14T09:00", settings=site.settings), cycle=cycle)
     s.commit()
     deliver(engine=authority, settings=site.settings)
-    ref = moderation.audit.reference
-    chases = [r.message for r in smtp_server.received if f"audit {ref} undecided" in r.message["Subject"]]
-    assert chases
-    for chase in chases:
+    ref, told = audit.reference, {audit.auditor.email, audit.child.key_worker.email}
+    chases = {r.rcpt_tos[0]: r.message for r in smtp_server.received if f"audit {ref} undecided" in r.message["Subject"]}
+    directors = list(s.scalars(select(Staff).where(Staff.role == Role.ASSISTANT_DIRECTOR, Staff.active)
+                               .order_by(Staff.id)))
+    director, director_name = directors[0], directors[0].name
+    _release(s)
+    assert psw.email in chases and director.email in chases
+    for email, chase in chases.items():
         text = " ".join(body_text(chase).split())
         assert "an assistant director agrees the grade" in text and "auditcycle " not in text
-        assert link_urls(chase) == []
+        # Only an assistant director may agree; nobody is asked to moderate again.
+        assert (link_urls(chase) != []) == (email in {d.email for d in directors})
+    url = labelled_link(chases[director.email], f"Agree the grade of audit {ref}")
+    screens: list[tuple[str, bytes]] = []
+    site.at("2027-01-14T11:00")
+
+    page.goto(url)
+    shown = page.locator("main").inner_text()
+    check_page(page, "agree-moderation", screens)
+    assert "Agree the moderated grade" in shown and "Stronger than graded." in shown and psw.name in shown
+    page.get_by_role("button", name="Agree the grade").click()
+
+    assert f"You agreed the moderated grade of {ref}: it is final" in page.locator("main").inner_text()
+    row = s.get(Moderation, moderation.id, populate_existing=True)
+    assert (row.director_agreed_by_id, row.moderated_overall) == (director.id, "good")
+    assert s.get(Audit, audit.id, populate_existing=True).status == AuditStatus.COMPLETED
+    _release(s)
+    smtp_server.received.clear()
+    deliver(engine=authority, settings=site.settings)
+    deliver(engine=authority, settings=site.settings)
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == sorted(told)
+
+    page.goto(url)
+    assert f"already done by {director_name} at 11:00 on Thursday 14 January 2027" in page.locator("main").inner_text()
+    keep_screens(screens)

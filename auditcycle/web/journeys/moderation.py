@@ -11,9 +11,18 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from auditcycle.core.context import AppContext
 from auditcycle.core.settings import FrameworkSettings
-from auditcycle.models import Link, Moderation, Submission
+from auditcycle.models import Link, Moderation, Staff, Submission
 from auditcycle.models.enums import AuditStatus
-from auditcycle.moderation.panel import MODERATE_LINK, needs_director, record_moderation, submitted_grades
+from auditcycle.moderation.panel import (
+    AGREE_LINK,
+    MODERATE_LINK,
+    agree_moderation,
+    awaiting_director,
+    grade_moves,
+    needs_director,
+    record_moderation,
+    submitted_grades,
+)
 from auditcycle.notifications.notices import month_label
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.records import get_audit
@@ -91,3 +100,35 @@ def _moderate(session: Session, ctx: AppContext, link: Link, form: FlaskForm) ->
 
 
 journey(Journey(MODERATE_LINK, "journeys/moderate.html", moderate_form, _show, _moderate, prefill=_prefill))
+
+
+class AgreeForm(FlaskForm):
+    """An assistant director's agreement: one button."""
+
+    submit = SubmitField("Agree the grade", widget=GovSubmitInput())
+
+
+def _show_agree(session: Session, ctx: AppContext, link: Link) -> dict:
+    framework = ctx.settings.framework
+    audit = get_audit(session, link.subject_ref)
+    moderation = session.scalar(select(Moderation).where(Moderation.audit_id == audit.id))
+    decider = session.get(Staff, moderation.decided_by_id) if moderation and moderation.decided_by_id else None
+    decided_by = decider.name if decider else None
+    grade = moderation.moderated_overall if moderation else None
+    return {"caption": f"Audit {audit.reference} (case {audit.child_id})", "title": "Agree the moderated grade",
+            "audit_ref": audit.reference, "case_id": audit.child_id, "month_label": month_label(audit.cycle.month),
+            "submitted_label": framework.grades.get(moderation.original_overall or "", "not graded")
+            if moderation else None,
+            "moderated_label": framework.grades.get(grade or "", grade or "not decided"), "decided_by": decided_by,
+            "note": Redactor.about(session, audit.child)(moderation.note) if moderation else "",
+            "moves": grade_moves(session, framework, audit),
+            "open": moderation is not None and awaiting_director(framework, moderation)}
+
+
+def _agree(session: Session, ctx: AppContext, link: Link, form: AgreeForm) -> str:
+    agree_moderation(session, ctx, reference=link.subject_ref, by=link.staff_id)
+    return (f"You agreed the moderated grade of {link.subject_ref}: it is final. The auditor and the key worker are "
+            "told the outcome.")
+
+
+journey(Journey(AGREE_LINK, "journeys/agree_moderation.html", AgreeForm, _show_agree, _agree))
