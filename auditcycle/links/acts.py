@@ -4,6 +4,8 @@
 ACTS: dict[str, str] = {
     "action-done": "record action {ref} as done",
     "action-sign-off": "sign off action {ref}",
+    "audit-form": "fill in, save and submit the audit form for {ref}",
+    "buddy-review": "agree with or comment on the new auditor's form for {ref}",
 }
 
 

@@ -101,10 +101,12 @@ def _notice(*, allocated: bool = True, involved: bool = True, gaps: bool = False
                                 auditor_name="Jo Reviewer", due_label="Thursday 31 December 2026",
                                 gap=gap("A-2026-12-011"))]
     mine = [notices.AllocationItem(audit_ref=AUDIT, child_id=CHILD, child_initials=INITIALS,
-                                   kind_label="Child in need", team="Kestrel Team", gap=gap(AUDIT)),
+                                   kind_label="Child in need", team="Kestrel Team", gap=gap(AUDIT),
+                                   form_url=f"{LINK}form-1"),
             notices.AllocationItem(audit_ref="A-2026-12-012", child_id="C000789", child_initials="K. M.",
                                    kind_label="Cared for child", team="Sandpiper Team", buddy_name="Jo Reviewer",
-                                   buddy_note="Jo Reviewer joins you as buddy auditor for this first audit.")]
+                                   buddy_note="Jo Reviewer joins you as buddy auditor for this first audit.",
+                                   form_url=f"{LINK}form-2")]
     return notices.compose_notice(recipient_name="Alex Auditor", month=MONTH, due=DUE,
                                   items=items if involved else [], allocated=mine if allocated else [],
                                   lookback_months=6, guidance_url=GUIDANCE)
@@ -129,7 +131,15 @@ def _buddy_review(*, version: int = 1) -> Composed:
     return outcomes.compose_buddy_review(recipient_name="Bea Buddy", audit_ref=AUDIT, child_id=CHILD,
                                          auditor_name="Nia Newauditor", overall_label="Requires improvement to be good",
                                          grades=grades, strengths=Redacted("Z. talks about school with the worker."),
-                                         actions=rows, version=version, close_label="Friday 15 January 2027")
+                                         actions=rows, version=version, close_label="Friday 15 January 2027",
+                                         review_url=f"{LINK}buddy")
+
+
+def _buddy_word(*, agreed: bool) -> Composed:
+    return outcomes.compose_buddy_word(
+        recipient_name="Nia Newauditor", audit_ref=AUDIT, child_id=CHILD, buddy_name="Bea Buddy", agreed=agreed,
+        comment=Redacted("" if agreed else "Weigh Z.'s school move in the assessment grade."), version=1,
+        form_url=f"{LINK}form")
 
 
 def _observation_items() -> list[observations.ObservationItem]:
@@ -230,10 +240,12 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "audit_notice--supervision-gap": lambda: _notice(gaps=True),
     "audit_outcome": _outcome,
     "buddy_review": _buddy_review,
+    "buddy_word": lambda: _buddy_word(agreed=True),
+    "buddy_word--commented": lambda: _buddy_word(agreed=False),
     "buddy_review--corrected": lambda: _buddy_review(version=2),
     "audit_outcome--updated-without-actions": lambda: _outcome(version=2, with_actions=False),
     "audit_reminder": lambda: chasing.compose_audit_reminder(
-        _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor"),
+        _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor", form_url=f"{LINK}form"),
     "audit_reminder--overdue-qa-copied": lambda: chasing.compose_audit_reminder(
         _reminder(working_days=3, overdue=True), recipient_name="Quinn Manager", qa_copied=True),
     "audit_withdrawn": lambda: notices.compose_withdrawal(
