@@ -18,14 +18,15 @@ from auditcycle.models.organisation import BusyPeriod, Service, Staff, Team
 from auditcycle.models.outbox import OutboxItem, OutboxMessage
 from auditcycle.models.phase_run import PhaseRun
 from auditcycle.models.report import ReportEdition
-from auditcycle.models.submission import Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
+from auditcycle.models.submission import BuddyReview, Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
 from auditcycle.models.supervision_gap import SupervisionGap
 from auditcycle.models.theme_plan import PlannedTheme
 from auditcycle.models.trail import TrailEntry
 
 __all__ = [
-    "Action", "Audit", "AuditCycle", "Base", "BusyPeriod", "Child", "ContactAdvice", "Dispute", "DomainGrade", "DrawRequest", "Event",
-    "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse", "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting",
+    "Action", "Audit", "AuditCycle", "Base", "BuddyReview", "BusyPeriod", "Child", "ContactAdvice", "Dispute", "DomainGrade",
+    "DrawRequest", "Event", "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse",
+    "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "ReportEdition", "Service",
     "Staff", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
 ]

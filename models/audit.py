@@ -1,7 +1,7 @@
 """Audit cycles, the audits drawn in them, and good-practice nominations."""
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auditcycle.core.clock import Month
@@ -78,6 +78,8 @@ class Audit(Base):
     # The team manager's record that the audit was discussed at the practitioner's supervision.
     supervision_discussed_at: Mapped[datetime | None]
     supervision_discussed_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    # The auditor's form as last saved to return to later, unchecked; cleared when the form is submitted.
+    form_draft: Mapped[dict | None] = mapped_column(JSON)
 
     cycle: Mapped[AuditCycle] = relationship(back_populates="audits")
     child: Mapped[Child] = relationship()

@@ -1,7 +1,7 @@
 """Submitted audit forms, their grades, family feedback and the history of every grade."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auditcycle.models.audit import Audit
@@ -23,6 +23,8 @@ class Submission(Base):
     practitioner_feedback: Mapped[str] = mapped_column(Text, default="")
     disagreement: Mapped[bool] = mapped_column(default=False)
     version: Mapped[int] = mapped_column(default=1)
+    # The form as checked and stored, whole: its evidence, domains not applicable and conversations held.
+    form: Mapped[dict | None] = mapped_column(JSON)
     submitted_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
 
@@ -88,3 +90,21 @@ class Dispute(Base):
     note: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
+
+
+class BuddyReview(Base):
+    """The buddy's word on one version of a new auditor's form: agreed, or a comment for the auditor."""
+
+    __tablename__ = "buddy_review"
+    __table_args__ = (UniqueConstraint("submission_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    version: Mapped[int]
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    agreed: Mapped[bool]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+
+    reviewer: Mapped[Staff] = relationship()

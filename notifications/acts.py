@@ -4,6 +4,8 @@
 ACTS: dict[str, str] = {
     "action-done": "record action {ref} as done",
     "action-sign-off": "sign off action {ref}",
+    "audit-form": "fill in, save and submit the audit form for {ref}",
+    "buddy-review": "agree with or comment on the new auditor's form for {ref}",
     "approve-list": "review and approve the audit list {ref}",
     "family-contact": "say how to reach the family for audit {ref}",
     "ir-respond": "respond to Immediate Response {ref}",

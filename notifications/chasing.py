@@ -44,9 +44,11 @@ def _context(facts: ReminderFacts) -> dict:
     }
 
 
-def compose_audit_reminder(facts: ReminderFacts, *, recipient_name: str, qa_copied: bool = False) -> Composed:
-    """Compose the auditor's reminder that an audit form is due or overdue; the QA copy is the same message."""
-    return render("audit_reminder", recipient_name=recipient_name, qa_copied=qa_copied, **_context(facts))
+def compose_audit_reminder(facts: ReminderFacts, *, recipient_name: str, qa_copied: bool = False,
+                           form_url: str | None = None) -> Composed:
+    """Compose the auditor's reminder that an audit form is due or overdue; the QA copy is the same, without the form's link."""
+    return render("audit_reminder", recipient_name=recipient_name, qa_copied=qa_copied, form_url=form_url,
+                  **_context(facts))
 
 
 def compose_conversation_reminder(facts: ReminderFacts, *, recipient_names: Sequence[str]) -> Composed:

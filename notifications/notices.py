@@ -43,6 +43,7 @@ class AllocationItem:
     buddy_name: str | None = None
     buddy_note: str | None = None
     gap: "GapNote | None" = None  # the auditor confirms or dismisses it
+    form_url: str | None = None  # the auditor's link to the audit form
 
 
 def day_label(day: date) -> str:

@@ -36,11 +36,18 @@ def compose_outcome(*, recipient_name: str, audit_ref: str, child_id: str, audit
 
 def compose_buddy_review(*, recipient_name: str, audit_ref: str, child_id: str, auditor_name: str, overall_label: str,
                          grades: Sequence[GradeRow], strengths: Redacted, actions: Sequence[ActionRow], version: int,
-                         close_label: str) -> Composed:
-    """Compose a copy of a new auditor's submitted form for their buddy to comment on before it is final."""
+                         close_label: str, review_url: str | None = None) -> Composed:
+    """Compose a copy of a new auditor's submitted form for their buddy to agree with or comment on before it is final."""
     return render("buddy_review", recipient_name=recipient_name, audit_ref=audit_ref, child_id=child_id,
                   auditor_name=auditor_name, overall_label=overall_label, grades=list(grades), strengths=strengths,
-                  actions=list(actions), version=version, close_label=close_label)
+                  actions=list(actions), version=version, close_label=close_label, review_url=review_url)
+
+
+def compose_buddy_word(*, recipient_name: str, audit_ref: str, child_id: str, buddy_name: str, agreed: bool,
+                       comment: Redacted, version: int, form_url: str | None) -> Composed:
+    """Compose the new auditor's message that their buddy agreed with the form, or commented on it."""
+    return render("buddy_word", recipient_name=recipient_name, audit_ref=audit_ref, child_id=child_id,
+                  buddy_name=buddy_name, agreed=agreed, comment=comment, version=version, form_url=form_url)
 
 
 def compose_supervision_prompt(*, recipient_name: str, audit_ref: str, child_id: str, practitioner_name: str,

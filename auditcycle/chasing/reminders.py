@@ -38,12 +38,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
+from auditcycle.links.offer import offer_link
 from auditcycle.models import Audit, AuditCycle, Child, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, MeetingKind, MeetingStatus
 from auditcycle.notifications.chasing import ReminderFacts, compose_audit_reminder, compose_conversation_reminder
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import Directory, recipient
+from auditcycle.people.permissions import Subject
 
 PHASE = "chase"
 # Chasing stops at submission: later states belong to moderation, earlier ones have not been announced.
@@ -129,8 +131,16 @@ def chase(session: Session, ctx: AppContext, *, cycles: Sequence[AuditCycle]) ->
             if qa_managers is None:
                 qa_managers = Directory(session).qa_managers
             people |= {recipient(m) for m in qa_managers}
-        message = compose_audit_reminder(facts, recipient_name=auditor.name, qa_copied=step.copy_qa)
+        copy = compose_audit_reminder(facts, recipient_name=auditor.name, qa_copied=step.copy_qa)
         for person in sorted(people):
+            message = copy
+            if person.staff_id == auditor.id:
+                # Only the auditor's own copy carries the form's link: a link is one person's.
+                message = compose_audit_reminder(facts, recipient_name=auditor.name, qa_copied=step.copy_qa,
+                                                 form_url=offer_link(
+                    session, ctx, purpose="audit-form", command="submit", subject=Subject(audit=audit),
+                    subject_ref=audit.reference, person=auditor, key=MessageKey(PHASE, month, audit.reference,
+                                                                                step.key), deadline=audit.due_date))
             if _queue(session, ctx, month=month, audit=audit, step=step.key, person=person, message=message):
                 if person.staff_id == auditor.id:
                     summary.reminders += 1

@@ -32,6 +32,7 @@ from pydantic_settings import (
 )
 
 from auditcycle.core.errors import UserError
+from auditcycle.core.questions import DEFAULT_QUESTIONS
 from auditcycle.core.text import text_problem
 
 DEFAULT_DOMAINS = {
@@ -75,6 +76,11 @@ class FrameworkSettings(BaseModel):
 
     domains: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_DOMAINS))
     grades: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_GRADES))
+    # The questions the form shows as guidance for each domain; a council words its own in TOML.
+    questions: dict[str, list[str]] = Field(default_factory=lambda: {d: list(q) for d, q in DEFAULT_QUESTIONS.items()})
+    # The framework considers every domain in every audit: only these may be "not applicable", with a reason,
+    # and only for a child with no IRO or CP chair (the Safeguarding and Review Unit has then had no part).
+    not_applicable_domains: list[str] = Field(default_factory=lambda: ["safeguarding_review_unit"])
     audit_lookback_months: int = Field(6, ge=1, le=60)
     reaudit_exclusion_months: int = Field(6, ge=0, le=60)
     action_max_days: int = Field(31, ge=1, le=365)
@@ -175,6 +181,8 @@ class FrameworkSettings(BaseModel):
             raise ValueError("working_day_end must be after working_day_start")
         if len(self.domains) == 0 or len(self.grades) < 2:
             raise ValueError("the framework needs at least one domain and two grades")
+        if unknown := sorted({*self.questions, *self.not_applicable_domains} - set(self.domains)):
+            raise ValueError(f"questions and not_applicable_domains name domains only; not domains: {unknown}")
         return self
 
     @property

@@ -1,5 +1,6 @@
 """Who is told about each audit, and the notices queued when the month's audits are announced."""
 import hashlib
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -9,6 +10,7 @@ from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.immediate_responses.supervision_gaps import COMMAND as GAP
 from auditcycle.immediate_responses.supervision_gaps import since_label, suspected_gaps
+from auditcycle.links.offer import offer_link
 from auditcycle.links.tokens import issue_link
 from auditcycle.models import Audit, AuditCycle, Staff, SupervisionGap, Team
 from auditcycle.models.enums import AuditKind, AuditStatus
@@ -98,17 +100,24 @@ def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> in
                     buddy_name=auditor.name, buddy_note=f"You support new auditor {auditor.name}."))
         audit.status = AuditStatus.NOTIFIED
     framework = ctx.settings.framework
+    by_ref = {a.reference: a for a in audits}
     people = {staff.id: staff for staff, _ in [*notices.values(), *allocations.values()]}
     queued = 0
     for staff_id, staff in sorted(people.items()):
         items = notices.get(staff_id, (staff, []))[1]
         allocated = allocations.get(staff_id, (staff, []))[1]
+        refs = [f"n:{i.audit_ref}" for i in items] + [f"a:{i.audit_ref}" for i in allocated]
+        key = MessageKey(PHASE, cycle.month, _digest_ref(cycle.month, refs), "notice")
+        # The auditor's own audits open the form from the notice; a buddy's copy of the pairing does not.
+        allocated = [replace(i, form_url=offer_link(
+            session, ctx, purpose="audit-form", command="submit", subject=Subject(audit=by_ref[i.audit_ref]),
+            subject_ref=i.audit_ref, person=staff, key=key, deadline=cycle.due_date))
+            if by_ref[i.audit_ref].auditor_id == staff_id else i for i in allocated]
         message = compose_notice(recipient_name=staff.name, month=cycle.month, due=cycle.due_date, items=items,
                                  allocated=allocated, lookback_months=framework.audit_lookback_months,
                                  guidance_url=framework.guidance_url, gap_months=framework.supervision_gap_months,
                                  response_hours=framework.immediate_response_hours,
                                  family_wait_days=framework.family_advice_wait_working_days)
-        refs = [f"n:{i.audit_ref}" for i in items] + [f"a:{i.audit_ref}" for i in allocated]
-        queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, _digest_ref(cycle.month, refs), "notice"), staff, message) is not None
+        queued += enqueue(session, ctx, key, staff, message) is not None
     session.flush()
     return queued

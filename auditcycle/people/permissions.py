@@ -37,6 +37,10 @@ def _auditor(_: Session, actor: Staff, subject: Subject) -> bool:
     return subject.audit is not None and actor.id == subject.audit.auditor_id
 
 
+def _buddy(_: Session, actor: Staff, subject: Subject) -> bool:
+    return subject.audit is not None and actor.id == subject.audit.buddy_id
+
+
 def _child_service_id(subject: Subject) -> int | None:
     return subject.audit.child.team.service_id if subject.audit else None
 
@@ -114,6 +118,7 @@ def _any(*rules: Rule) -> Rule:
 # command: (rule, the words shown in the README and in refusals)
 PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "submit": (_any(_auditor, _qa_team), "the audit's auditor, or the QA team"),
+    "buddy-review": (_buddy, "the audit's buddy (the experienced auditor paired with a new one)"),
     "raise-ir": (_any(_auditor, _moderator_of_audit, _qa_team),
                  "the audit's auditor, any moderator of the audit, the QA team"),
     "supervision-gap": (_any(_auditor, _qa_team), "the audit's auditor, or the QA team"),

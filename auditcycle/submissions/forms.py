@@ -85,6 +85,25 @@ class ImmediateResponseIn(BaseModel):
     reason: FreeText = Field(min_length=1, max_length=4000)
 
 
+class ConversationIn(BaseModel):
+    """One of the framework's key conversations, as held: who with, when and for how long."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    kind: Literal["learning_conversation", "iro_cp_chair", "team_manager"]
+    held_on: Day
+    minutes: int = Field(ge=5, le=480)
+
+
+def _said(value: str) -> str:
+    if not value.strip():
+        raise ValueError("say why this domain does not apply to this audit")
+    return value
+
+
+Reason = Annotated[str, Field(max_length=2000), _characters(multiline=True), AfterValidator(_said)]
+Evidence = Annotated[FreeText, Field(max_length=10_000)]
+
+
 class AuditForm(BaseModel):
     """A completed audit form, as submitted in JSON."""
 
@@ -97,6 +116,10 @@ class AuditForm(BaseModel):
     actions: list[ActionIn] = Field(default_factory=list, max_length=50)
     immediate_response: ImmediateResponseIn | None = None
     disagreement: bool = False
+    # Per domain: the evidence for its grade, and for the few a setting allows, why it does not apply.
+    evidence: dict[str, Evidence] = Field(default_factory=dict)
+    not_applicable: dict[str, Reason] = Field(default_factory=dict)
+    conversations: list[ConversationIn] = Field(default_factory=list, max_length=10)
 
 
 def _where(loc: tuple) -> str:
@@ -131,8 +154,11 @@ def read_form_file(path: Path) -> dict:
 
 
 def validate_form(data: dict, *, source: str, timescales: Timescales, today: date, known_staff: set[str],
-                  domains: list[str] | None = None) -> AuditForm:
-    """Check a form whole and return it, or raise one FormError listing every problem."""
+                  domains: list[str] | None = None, may_not_apply: list[str] | None = None) -> AuditForm:
+    """Check a form whole and return it, or raise one FormError listing every problem.
+
+    `may_not_apply` names the domains this audit may mark not applicable (none if not given).
+    """
     framework = timescales.framework
     problems: list[str] = []
     refused: set[str] = set()
@@ -149,8 +175,26 @@ def validate_form(data: dict, *, source: str, timescales: Timescales, today: dat
     allowed = ", ".join(framework.grades)
     grades = data.get("grades") if isinstance(data.get("grades"), dict) else {}
     actions = data.get("actions") if isinstance(data.get("actions"), list) else []
+    unused = data.get("not_applicable") if isinstance(data.get("not_applicable"), dict) else {}
+    optional = [d for d in (may_not_apply or []) if d in wanted]
+    for domain in unused:
+        if domain not in optional:
+            problems.append(f"not_applicable.{domain}: the framework considers this domain in every audit"
+                            + (f"; only {', '.join(optional)} may be not applicable here" if optional else ""))
+        elif domain in grades:
+            problems.append(f"not_applicable.{domain}: give a grade or say why it does not apply, not both")
+    evidence = data.get("evidence") if isinstance(data.get("evidence"), dict) else {}
+    for domain in evidence:
+        if domain not in wanted:
+            problems.append(f"evidence.{domain}: not an audit domain of this form (domains: {', '.join(wanted)})")
+    conversations = data.get("conversations") if isinstance(data.get("conversations"), list) else []
+    for index, held in enumerate(conversations):
+        day = iso_day(held.get("held_on")) if isinstance(held, dict) else None
+        if day is not None and day > today:
+            problems.append(f"conversations.{index}.held_on: {day} is after the submission date; "
+                            "record a conversation once it is held")
     for domain in wanted:
-        if domain not in grades:
+        if domain not in grades and not (domain in unused and domain in optional):
             problems.append(f"grades.{domain}: not graded (this form grades all of: {', '.join(wanted)})")
     for domain, grade in grades.items():
         if domain not in wanted:

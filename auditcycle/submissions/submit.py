@@ -12,8 +12,9 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
 from auditcycle.core.text import Redacted
 from auditcycle.immediate_responses.lifecycle import raise_response
+from auditcycle.links.offer import offer_link
 from auditcycle.links.tokens import issue_link
-from auditcycle.models import Action, Audit, Dispute, FamilyFeedback, Staff, Submission
+from auditcycle.models import Action, Audit, Dispute, DomainGrade, FamilyFeedback, Staff, Submission
 from auditcycle.models.enums import ActionStatus, AuditStatus, ResponseTrigger
 from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import day_label
@@ -66,7 +67,7 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     focus = audit.cycle.focus_domains
     domains = [d for d in focus.split(",") if d] if focus else None
     form = validate_form(data, source=source, timescales=ctx.timescales, today=today, known_staff=known,
-                         domains=domains)
+                         domains=domains, may_not_apply=may_not_apply(ctx, audit))
     submission = session.scalar(select(Submission).where(Submission.audit_id == audit.id))
     first = submission is None
     if first:
@@ -91,8 +92,15 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     submission.strengths = form.strengths
     submission.practitioner_feedback = form.practitioner_feedback
     submission.disagreement = form.disagreement
+    # The form as stored is what the page shows when it reopens; a draft saved before it is done with.
+    submission.form = form.model_dump(mode="json")
+    audit.form_draft = None
     record_grades(session, audit=audit, submission=submission, grades=form.grades, overall=form.overall, by=by,
                   reason="submitted" if first else "resubmitted", now=ctx.now, new=first)
+    if form.not_applicable and not first:
+        # A domain graded before and not applicable now has no current grade; its history stays.
+        session.execute(delete(DomainGrade).where(DomainGrade.submission_id == submission.id,
+                                                  DomainGrade.domain.in_(form.not_applicable)))
     for item in form.family_feedback:
         session.add(FamilyFeedback(submission_id=submission.id, relation=item.relationship, outcome=item.outcome,
                                    interpreter_used=item.interpreter_used, summary=item.summary))
@@ -114,6 +122,14 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     elif before != (grades := current_grades(session, submission), _action_key(session, audit)):
         _announce(session, ctx, audit, submission, grades)
     return submission
+
+
+def may_not_apply(ctx: AppContext, audit: Audit) -> list[str]:
+    """Return the domains this audit's form may mark not applicable: the setting's, for a child with no IRO or CP chair."""
+    child = audit.child
+    if child.iro_id is not None or child.cp_chair_id is not None:
+        return []
+    return list(ctx.settings.framework.not_applicable_domains)
 
 
 def _action_key(session: Session, audit: Audit) -> tuple:
@@ -175,14 +191,17 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
                 record_url=_link(session, ctx, audit, prompt_key, manager, purpose=SUPERVISION_DISCUSSED))
             enqueue(session, ctx, prompt_key, manager, message)
     if audit.buddy is not None:
-        # The buddy sees a new auditor's form before it is final (until the web issue's review step, a copy).
+        # The buddy sees a new auditor's form before it is final, and agrees with it or comments from the link.
+        key = MessageKey(PHASE, audit.cycle.month, audit.reference, f"buddy-review-{digest}")
         message = compose_buddy_review(
             recipient_name=audit.buddy.name, audit_ref=audit.reference, child_id=child.id,
             auditor_name=audit.auditor.name if audit.auditor else "the QA team", overall_label=overall, grades=rows,
             strengths=redact(submission.strengths), actions=actions, version=submission.version,
-            close_label=day_label(ctx.timescales.moderation_closes(audit.cycle.due_date)))
-        enqueue(session, ctx, MessageKey(PHASE, audit.cycle.month, audit.reference, f"buddy-review-{digest}"),
-                audit.buddy, message)
+            close_label=day_label(ctx.timescales.moderation_closes(audit.cycle.due_date)),
+            review_url=offer_link(session, ctx, purpose="buddy-review", command="buddy-review",
+                                  subject=Subject(audit=audit), subject_ref=audit.reference, person=audit.buddy,
+                                  key=key, deadline=ctx.timescales.moderation_closes(audit.cycle.due_date)))
+        enqueue(session, ctx, key, audit.buddy, message)
 
 
 def dispute(session: Session, ctx: AppContext, *, reference: str, by: str, note: str) -> Dispute:

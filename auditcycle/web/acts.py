@@ -43,7 +43,7 @@ class Journey:
 
     purpose: str
     template: str
-    form: type[FlaskForm]
+    form: Callable[..., FlaskForm]  # a form class, or a function making one (a council's domains are its own)
     # Read-only: the facts the page shows (case id and initials at most).
     show: Callable[[Session, AppContext, Link], dict[str, Any]]
     # Makes the decision through the domain function, as the link's holder; returns the confirmation.
@@ -52,6 +52,8 @@ class Journey:
     prefill: Callable[[Session, AppContext, Link], dict[str, Any]] = field(default=lambda *_: {})
     # A decision is made once; a form saved as a draft and submitted later is not used up by saving.
     single_use: bool = True
+    # Sets what the form offers from the records (a list of staff to choose from), before it is shown or read.
+    prepare: Callable[[Session, AppContext, Link, FlaskForm], None] = field(default=lambda *_: None)
 
 
 class FieldProblem(UserError):
@@ -60,6 +62,53 @@ class FieldProblem(UserError):
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
         self.field_name = field_name
+
+
+class FieldProblems(UserError):
+    """The domain refused several fields at once: each shown beside its field (named as the form names it,
+    "actions-0-due" for a row's field) and all in the summary; a problem with no field name is shown at the top."""
+
+    def __init__(self, problems: list[tuple[str | None, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
+
+
+def _field_named(form: FlaskForm, name: str) -> Any:
+    # "actions-0-due": a field of the first row of the actions list.
+    found: Any = form
+    for part in name.split("-"):
+        if hasattr(found, "entries"):
+            found = found.entries[int(part)] if part.isdigit() and int(part) < len(found.entries) else None
+        elif hasattr(found, "form"):
+            found = found.form._fields.get(part)
+        else:
+            found = found._fields.get(part) if hasattr(found, "_fields") else None
+        if found is None:
+            return None
+    return found
+
+
+def _place(form: FlaskForm, refused: UserError) -> list[str]:
+    """Put the domain's refusal beside the fields it names; return what belongs to no field."""
+    problems = refused.problems if isinstance(refused, FieldProblems) else (
+        [(refused.field_name, str(refused))] if isinstance(refused, FieldProblem) else [(None, str(refused))])
+    unplaced = []
+    for name, message in problems:
+        target = _field_named(form, name) if name else None
+        if target is None:
+            unplaced.append(message)
+        else:
+            target.errors = [*target.errors, message]
+    # WTForms keeps each form's errors once read: read again, they include the domain's.
+    for top in form:
+        for entry in getattr(top, "entries", []):
+            if hasattr(entry, "form"):
+                entry.form._errors = None
+        if hasattr(top, "entries"):
+            rows = [entry.errors for entry in top.entries]
+            top.errors = rows if any(rows) else []
+    form._errors = None
+    return unplaced
 
 
 JOURNEYS: dict[str, Journey] = {}
@@ -139,9 +188,10 @@ def _journey(link: Link) -> Journey:
 
 
 def _page(j: Journey, session: Session, ctx: AppContext, link: Link, form: FlaskForm, token: str,
-          error: str | None = None, status: int = 200) -> tuple[str, int]:
+          errors: list[str] | None = None, status: int = 200) -> tuple[str, int]:
     facts = j.show(session, ctx, link)
-    return render_template(j.template, form=form, token=token, error=error, link=link,
+    return render_template(j.template, form=form, token=token, errors=errors or [], link=link,
+                           done=get_flashed_messages(category_filter=["done"]),
                            act=describe_act(link.purpose, link.subject_ref), **facts), status
 
 
@@ -155,6 +205,7 @@ def show(token: str):  # noqa: ANN201
             return _problem_page(problem, token)
         j = _journey(link)
         form = j.form(data=j.prefill(session, ctx, link))
+        j.prepare(session, ctx, link, form)
         return _page(j, session, ctx, link, form, token)
 
 
@@ -168,6 +219,7 @@ def act(token: str):  # noqa: ANN201
             return _problem_page(problem, token, posted=True)
         j = _journey(link)
         form = j.form()
+        j.prepare(session, ctx, link, form)
         if not form.validate_on_submit():
             return _page(j, session, ctx, link, form, token, status=400)
         holder = link.staff_id
@@ -181,15 +233,13 @@ def act(token: str):  # noqa: ANN201
         # Used in another tab a moment ago, say: read afresh, for the page to say by whom and when.
         return _problem_now(token)
     except UserError as refused:
-        if isinstance(refused, FieldProblem) and refused.field_name in form:
-            form[refused.field_name].errors = [*form[refused.field_name].errors, str(refused)]
+        unplaced = _place(form, refused)
         with _reading() as (session, ctx):
             try:
                 link = read_link(session, ctx, token)
             except LinkProblem as problem:
                 return _problem_page(problem, token)
-            return _page(j, session, ctx, link, form, token, status=400,
-                         error=None if isinstance(refused, FieldProblem) else str(refused))
+            return _page(j, session, ctx, link, form, token, status=400, errors=unplaced)
     flash(confirmation, "done")
     return redirect(url_for("acts.show", token=token), code=303)
 

@@ -1,7 +1,7 @@
 """how to reach the family: the key worker's advice per audit and per family contact
 
 Revision ID: 0030
-Revises: 0024
+Revises: 0028
 Create Date: 2026-12-04 02:00:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0030'
-down_revision = '0024'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 

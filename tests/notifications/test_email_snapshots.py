@@ -113,10 +113,11 @@ def _notice(*, allocated: bool = True, involved: bool = True, gaps: bool = False
                                 gap=gap("A-2026-12-011"))]
     mine = [notices.AllocationItem(audit_ref=AUDIT, child_id=CHILD, child_initials=INITIALS,
                                    kind_label="Child in need", team="Kestrel Team",
-                                   gap=gap(AUDIT, f"{LINK}supervision-gap")),
+                                   gap=gap(AUDIT, f"{LINK}supervision-gap"), form_url=f"{LINK}form-1"),
             notices.AllocationItem(audit_ref="A-2026-12-012", child_id="C000789", child_initials="K. M.",
                                    kind_label="Cared for child", team="Sandpiper Team", buddy_name="Jo Reviewer",
-                                   buddy_note="Jo Reviewer joins you as buddy auditor for this first audit.")]
+                                   buddy_note="Jo Reviewer joins you as buddy auditor for this first audit.",
+                                   form_url=f"{LINK}form-2")]
     return notices.compose_notice(recipient_name="Alex Auditor", month=MONTH, due=DUE,
                                   items=items if involved else [], allocated=mine if allocated else [],
                                   lookback_months=6, guidance_url=GUIDANCE)
@@ -142,7 +143,15 @@ def _buddy_review(*, version: int = 1) -> Composed:
     return outcomes.compose_buddy_review(recipient_name="Bea Buddy", audit_ref=AUDIT, child_id=CHILD,
                                          auditor_name="Nia Newauditor", overall_label="Requires improvement to be good",
                                          grades=grades, strengths=Redacted("Z. talks about school with the worker."),
-                                         actions=rows, version=version, close_label="Friday 15 January 2027")
+                                         actions=rows, version=version, close_label="Friday 15 January 2027",
+                                         review_url=f"{LINK}buddy")
+
+
+def _buddy_word(*, agreed: bool) -> Composed:
+    return outcomes.compose_buddy_word(
+        recipient_name="Nia Newauditor", audit_ref=AUDIT, child_id=CHILD, buddy_name="Bea Buddy", agreed=agreed,
+        comment=Redacted("" if agreed else "Weigh Z.'s school move in the assessment grade."), version=1,
+        form_url=f"{LINK}form")
 
 
 def _observation_items() -> list[observations.ObservationItem]:
@@ -261,11 +270,13 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "audit_notice--supervision-gap": lambda: _notice(gaps=True),
     "audit_outcome": _outcome,
     "buddy_review": _buddy_review,
+    "buddy_word": lambda: _buddy_word(agreed=True),
+    "buddy_word--commented": lambda: _buddy_word(agreed=False),
     "buddy_review--corrected": lambda: _buddy_review(version=2),
     "audit_outcome--updated-without-actions": lambda: _outcome(version=2, with_actions=False),
     "audit_outcome--may-not-dispute": lambda: _outcome(may_dispute=False),
     "audit_reminder": lambda: chasing.compose_audit_reminder(
-        _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor"),
+        _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor", form_url=f"{LINK}form"),
     "audit_reminder--overdue-qa-copied": lambda: chasing.compose_audit_reminder(
         _reminder(working_days=3, overdue=True), recipient_name="Quinn Manager", qa_copied=True),
     "audit_withdrawn": lambda: notices.compose_withdrawal(

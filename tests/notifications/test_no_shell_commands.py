@@ -13,13 +13,6 @@ from test_email_snapshots import SAMPLES, default_framework  # noqa: F401  (the 
 from auditcycle.cli import app
 from auditcycle.cli import commands as _registers_commands  # noqa: F401  (each module adds its commands)
 
-# Samples that still name a command, while the emails that ask for those acts get their links (other
-# branches of issue 16). This list must end EMPTY: remove a sample as soon as its email carries a link
-# instead; the last test below fails for a sample listed here that no longer names a command.
-NOT_YET_LINKED: frozenset[str] = frozenset({
-    "audit_notice--supervision-gap",
-})
-
 
 def _subcommands() -> list[str]:
     """Return every name `auditcycle` answers to as its first word: its commands and command groups."""
@@ -44,13 +37,6 @@ def test_the_pattern_knows_the_commands() -> None:
     assert not SHELL.search("This message was sent by auditcycle. Children are referred to by case id only.")
 
 
-@pytest.mark.parametrize("sample", sorted(set(SAMPLES) - NOT_YET_LINKED))
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
 def test_no_email_names_a_shell_command(sample: str) -> None:
     assert _offences(sample) == [], f"{sample} tells its reader to run a command: give it a link to a page instead"
-
-
-def test_every_sample_not_yet_linked_still_names_a_command() -> None:
-    # One test over the list, not one a sample: an empty list must not show as a skipped test.
-    assert sorted(NOT_YET_LINKED - set(SAMPLES)) == [], "not samples of test_email_snapshots.py: remove them"
-    assert [sample for sample in sorted(NOT_YET_LINKED) if not _offences(sample)] == [], (
-        "these name no command any more: remove them from NOT_YET_LINKED")

@@ -211,6 +211,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         actor.team_id == child.team_id or child.key_worker.manager_id == actor.id))
     return {
         "submit": actor.id == audit.auditor_id or qa,
+        "buddy-review": actor.id == audit.buddy_id,
         "raise-ir": actor.id == audit.auditor_id or qa or panel or (moderation is not None and actor.id in {
             moderation.moderator_id, moderation.assistant_director_id}),
         "respond": child_sm or role == Role.ASSISTANT_DIRECTOR,
@@ -251,7 +252,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.notices.review import approve_list
     from auditcycle.observations.assignment import record_observation
     from auditcycle.observations.recommendations import recommend
-    from auditcycle.people.permissions import authorise
+    from auditcycle.people.permissions import Subject, authorise
     from auditcycle.report.notes import store_summary
     from auditcycle.sampling.cycle import nominate, replace, withdraw
     from auditcycle.sampling.requests import Asked, store_request
@@ -278,6 +279,9 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "submit": lambda by: submit(s, ctx, reference=unsubmitted.reference, by=by, data=valid_form(
             unsubmitted.child.key_worker_id, today=date(2027, 1, 5))),
         "raise-ir": lambda by: raise_ir(s, ctx, reference=sub.moderated.reference, by=by, reason="A concern"),
+        # The review itself waits for a submitted form; here the table is asked what the page's POST asks first.
+        "buddy-review": lambda by: authorise(s, command="buddy-review", staff_id=by,
+                                             subject=Subject(audit=sub.moderated)),
         "respond": lambda by: respond(s, ctx, reference=sub.response.reference, by=by, note="Visited today"),
         "supervision-gap": lambda by: decide_gap(s, ctx, reference=sub.moderated.reference, decision="dismiss",
                                                  by=by, reason="Supervision recorded on the team's own log"),

@@ -39,6 +39,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     from auditcycle.notices.review import approve_list
     from auditcycle.people.permissions import Subject, authorise
     from auditcycle.sampling.cycle import draw, nominate, replace, withdraw
+    from auditcycle.submissions.buddy import review_as_buddy
     from auditcycle.submissions.submit import dispute, submit
     from auditcycle.submissions.supervision import record_supervision_discussed
 
@@ -65,6 +66,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
         "submit": lambda: submit(s, now, reference=audit.reference, by=worker.id,
                                  data=valid_form(worker.id, today=date(2026, 12, 15))),
         "raise-ir": lambda: raise_ir(s, now, reference=audit.reference, by=worker.id, reason="x"),
+        "buddy-review": lambda: review_as_buddy(s, now, reference=second.reference, by=worker.id, agreed=True),
         "respond": lambda: respond(s, now, reference=ir.reference, by=worker.id, note="x"),
         "supervision-gap": lambda: decide_gap(s, now, reference=audit.reference, decision="confirm", reason="x",
                                               by=worker.id),
