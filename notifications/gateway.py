@@ -1,6 +1,8 @@
 """The one gateway: drain the outbox after commit, over SMTP or into the outbox folder."""
 import logging
 import mimetypes
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import encoders, policy
@@ -136,10 +138,12 @@ def _record(factory: sessionmaker[Session], message_id: int, **values) -> None:
 
 
 def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200, transport: Transport | None = None,
-            holder: str | None = None) -> DeliveryReport:
+            holder: str | None = None, stopping: Callable[[], bool] | None = None) -> DeliveryReport:
     """Send every due message once, marking each sent, retrying or failed as its reply says.
 
     `holder` names the run sending (see runs.leases.holder_name), recorded on each message it claims.
+    `stopping`, asked before each message, ends the drain early: the message in hand is finished and the
+    rest of the batch is put back in the queue, due now.
     """
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     report = DeliveryReport()
@@ -150,12 +154,14 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200, transp
     connected = False
     try:
         while True:
-            ids = [i for i in _claim(factory, batch_size, wall_clock(), lease, holder) if i not in seen]
+            halt = stopping is not None and stopping()
+            ids = [] if halt else [i for i in _claim(factory, batch_size, wall_clock(), lease, holder)
+                                   if i not in seen]
             if not ids:
                 newly_failed = [i for i in report.failed_ids if i not in reported]
                 reported.update(newly_failed)
                 # The QA manager is told in the same drain, so a refused address never goes unnoticed.
-                if newly_failed and _queue_failure_report(factory, settings, newly_failed):
+                if newly_failed and _queue_failure_report(factory, settings, newly_failed) and not halt:
                     continue
                 return report
             seen.update(ids)
@@ -171,12 +177,45 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200, transp
                     for row in rows:
                         _fail_or_retry(factory, row, exc, report)
                     continue
+            left: list[int] = []
             with lazy_commits(engine) as marks:
-                for row in rows:
+                for n, row in enumerate(rows):
+                    if stopping is not None and stopping():
+                        left = [r.id for r in rows[n:]]
+                        break
                     _send_one(marks, factory, transport, row, settings, report)
+            if left:
+                _unclaim(factory, left)
     finally:
         if connected:
             transport.close()
+
+
+def _unclaim(factory: sessionmaker[Session], ids: list[int]) -> None:
+    """Put claimed messages this drain will not send back in the queue, due now, for the next sender."""
+    with factory.begin() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids),
+                                                    OutboxMessage.status == MessageStatus.SENDING)
+                        .values(status=MessageStatus.PENDING, next_attempt_at=wall_clock(), claimed_by=None))
+
+
+def watch(*, engine: Engine, settings: Settings, interval: float, stopping: Callable[[], bool],
+          holder: str | None = None) -> DeliveryReport:
+    """Drain the outbox every `interval` seconds until `stopping()`; log one line for each drain that did anything."""
+    total = DeliveryReport()
+    while not stopping():
+        report = deliver(engine=engine, settings=settings, holder=holder, stopping=stopping)
+        if report.sent or report.retrying or report.held or report.failed:
+            # Counts only: never a recipient, a subject or a link.
+            log.info("outbox drained: %d sent, %d to retry, %d held, %d failed",
+                     report.sent, report.retrying, report.held, report.failed)
+        for name in ("sent", "retrying", "held", "failed"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        # Short naps, so a stop asked for between drains is answered at once.
+        wake = time.monotonic() + interval
+        while not stopping() and time.monotonic() < wake:
+            time.sleep(min(0.2, max(wake - time.monotonic(), 0)))
+    return total
 
 
 # Bound names differ from the columns', which SQLAlchemy keeps for the SET clause of its own.
