@@ -11,6 +11,8 @@ ACTS: dict[str, str] = {
     "moderate": "record the moderation of audit {ref}",
     "observe-done": "record observation {ref} as done",
     "mad-approve": "check, edit and approve the Make a Difference summary {ref}",
+    # {ref} is the meeting's reference and the invite's sequence: an answer to one version of its time.
+    "meeting-cant-make": "ask for another time for meeting {ref}",
 }
 
 

@@ -90,10 +90,14 @@ class MeetingFacts:
 
 
 def compose_invite(invite: Invite, facts: MeetingFacts, *, recipient_name: str, method: str, stamp: datetime,
-                   reason: Redacted | None = None, optional: bool = False) -> Composed:
-    """Compose a meeting request, update or cancellation with its calendar part; `optional` for a buddy."""
+                   reason: Redacted | None = None, optional: bool = False,
+                   cant_make_url: str | None = None) -> Composed:
+    """Compose a meeting request, update or cancellation with its calendar part; `optional` for a buddy.
+
+    `cant_make_url` is the recipient's signed link to say they cannot make the time.
+    """
     body = render("meeting_invite", recipient_name=recipient_name, title=facts.title, audit_ref=facts.audit_ref,
                   child_id=facts.child_id, note=facts.note, location=facts.location, minutes=facts.minutes,
                   when_label=facts.when_label, sequence=invite.sequence, cancelled=method == "CANCEL",
-                  reason=reason, optional=optional)
+                  reason=reason, optional=optional, cant_make_url=cant_make_url)
     return replace(body, calendar=calendar_text(invite, method=method, stamp=stamp), calendar_method=method)

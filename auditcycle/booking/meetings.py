@@ -15,7 +15,8 @@ from auditcycle.booking.window import earliest_start
 from auditcycle.core.clock import Month, parse_instant
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
-from auditcycle.core.text import Redacted
+from auditcycle.core.text import Redacted, text_problem
+from auditcycle.links.tokens import issue_link
 from auditcycle.models import Audit, AuditCycle, BusyPeriod, Child, ContactAdvice, FamilyContact, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, Cohort, MeetingKind, MeetingStatus
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
@@ -24,10 +25,14 @@ from auditcycle.notifications.notices import month_label
 from auditcycle.notifications.outbox import MessageKey, enqueue, mail_domain
 from auditcycle.notifications.render import render
 from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
-from auditcycle.people.permissions import authorise
+from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.privacy.redaction import Redactor
+from auditcycle.storage.events import log_event
 
 PHASE = "book"
+# The purpose of the link in each invite that says "I can't make this time".
+CANT_MAKE = "meeting-cant-make"
+REASON_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -127,14 +132,15 @@ def _optional(meeting: Meeting) -> list[Staff]:
 
 def _invite(meeting: Meeting, ctx: AppContext) -> Invite:
     attendees = tuple(recipient(s) for s in _participants(meeting))
-    return Invite(uid=meeting.uid, sequence=meeting.sequence, summary=_title(meeting),
+    return Invite(uid=meeting.uid, sequence=meeting.sequence, summary=meeting_title(meeting),
                   description=_description(meeting), location=meeting_location(ctx.settings, meeting.organiser),
                   start=meeting.starts_at, end=meeting.ends_at, organiser_name=ctx.settings.mail_from_name,
                   organiser_email=str(ctx.settings.mail_from), attendees=attendees,
                   optional=tuple(recipient(s) for s in _optional(meeting)))
 
 
-def _title(meeting: Meeting) -> str:
+def meeting_title(meeting: Meeting) -> str:
+    """Return the meeting's title as its invite gives it, with the audit's reference and no name."""
     ref = meeting.audit.reference
     return {
         MeetingKind.LEARNING_CONVERSATION: f"Audit learning conversation ({ref})",
@@ -182,15 +188,39 @@ def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method
     """Queue the request, update or cancellation to each participant, one To each."""
     invite = _invite(meeting, ctx)
     minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
-    facts = MeetingFacts(title=_title(meeting), audit_ref=meeting.audit.reference, child_id=meeting.audit.child_id,
+    facts = MeetingFacts(title=meeting_title(meeting), audit_ref=meeting.audit.reference, child_id=meeting.audit.child_id,
                          note=_note(meeting), location=invite.location, minutes=minutes, when_label=_when(meeting, ctx))
     queued = 0
     optional = _optional(meeting)
+    key = MessageKey(PHASE, meeting.audit.cycle.month, meeting.reference, step)
     for person in [*_participants(meeting), *optional]:
+        url = None if method == "CANCEL" or person in optional else _cant_make_link(session, ctx, meeting, key, person)
         message = compose_invite(invite, facts, recipient_name=person.name, method=method, stamp=ctx.now,
-                                 reason=reason, optional=person in optional)
-        queued += enqueue(session, ctx, MessageKey(PHASE, meeting.audit.cycle.month, meeting.reference, step), person, message) is not None
+                                 reason=reason, optional=person in optional, cant_make_url=url)
+        queued += enqueue(session, ctx, key, person, message) is not None
     return queued
+
+
+def _subject(meeting: Meeting) -> Subject:
+    return Subject(audit=meeting.audit, participant_ids=frozenset(s.id for s in _participants(meeting)))
+
+
+def _cant_make_link(session: Session, ctx: AppContext, meeting: Meeting, key: MessageKey, person: Staff) -> str | None:
+    """Return the person's link to say they cannot make this version of the meeting's time, or None if they may not."""
+    if not may(session, "cant-make", person, _subject(meeting)):
+        return None
+    # One act per version of the time: once the meeting moves, the new invite's link asks about the new time.
+    return issue_link(session, ctx, purpose=CANT_MAKE, subject_ref=f"{meeting.reference}:{meeting.sequence}",
+                      staff=person, deadline=meeting.starts_at,
+                      key=f"{key.for_recipient(Recipient.of(person))}:{CANT_MAKE}")
+
+
+def cant_make_subject(subject_ref: str) -> tuple[str, int]:
+    """Split a can't-make link's subject into the meeting's reference and the sequence of the invite it came in."""
+    reference, _, sequence = subject_ref.rpartition(":")
+    if not reference or not sequence.isdigit():
+        raise UserError(f"{shown(subject_ref)}: not a meeting reference and invite sequence")
+    return reference, int(sequence)
 
 
 def _report_exceptions(session: Session, ctx: AppContext, month: Month, items: list[dict]) -> int:
@@ -408,6 +438,39 @@ def reschedule(session: Session, ctx: AppContext, *, reference: str, by: str, to
     return meeting
 
 
+def cant_make(session: Session, ctx: AppContext, *, reference: str, by: str, reason: str | None = None,
+              sequence: int | None = None) -> Meeting:
+    """Move a meeting one of its participants cannot make to the next free slot by the booking rules.
+
+    The update, with why it moved, is queued to everyone in the same transaction. `sequence` is the
+    version of the time the person was answering (their invite's): an answer to a time the meeting has
+    since left is refused, so an old email cannot move it again.
+    """
+    meeting = get_meeting(session, reference)
+    actor = authorise(session, command="cant-make", staff_id=by, subject=_subject(meeting))
+    if meeting.status != MeetingStatus.BOOKED:
+        raise UserError(f"{reference} is {meeting.status.value}: there is no time to move")
+    if sequence is not None and sequence != meeting.sequence:
+        raise UserError(f"{reference} has moved since that invite: it is now {_when(meeting, ctx)}. If you cannot "
+                        "make that time either, use the link in the newest invite")
+    if meeting.starts_at <= ctx.now:
+        raise UserError(f"{reference} has already started, so it can no longer be moved")
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise UserError(f"reason: at most {REASON_MAX} characters")
+    if reason and (problem := text_problem(reason, multiline=True)):
+        raise UserError(f"reason: {problem}")
+    was = _when(meeting, ctx)
+    why = Redactor.about(session, meeting.audit.child)(
+        f"{actor.name} cannot make {was}" + (f": {reason}" if reason else ""))
+    if not move(session, ctx, meeting, reason=why):
+        raise UserError(f"no other time is free for {reference} before the audit's due date "
+                        f"({meeting.audit.due_date:%d %B %Y}), so it stays {was}. Please tell the Quality "
+                        f"Assurance team ({ctx.settings.mail_from}), who can move it by hand")
+    log_event(session, ctx, subject_ref=meeting.reference, kind="meeting-cant-make", actor_id=actor.id, detail=why)
+    return meeting
+
+
 def reschedule_clashes(session: Session, ctx: AppContext, *, staff_ids: set[str]) -> tuple[int, list[str]]:
     """Move future meetings that now clash with these staff's busy periods; return moved and stuck refs."""
     if not staff_ids:
@@ -428,7 +491,7 @@ def reschedule_clashes(session: Session, ctx: AppContext, *, staff_ids: set[str]
         else:
             stuck.append(meeting.reference)
     if stuck:
-        items = [{"key": ref, "audit_ref": m.audit.reference, "child_id": m.audit.child_id, "title": _title(m),
+        items = [{"key": ref, "audit_ref": m.audit.reference, "child_id": m.audit.child_id, "title": meeting_title(m),
                   "reason": "a new busy period clashes and no other slot is free before the due date"}
                  for ref in stuck for m in [get_meeting(session, ref)]]
         _report_exceptions(session, ctx, meetings[0].audit.cycle.month, items)

@@ -19,6 +19,7 @@ class Subject:
     audit: Audit | None = None
     owner: Staff | None = None      # an action's owner
     observer_id: str | None = None  # an observation's assigned observer
+    participant_ids: frozenset[str] = frozenset()  # a meeting's organiser and attendee
 
 
 Rule = Callable[[Session, Staff, Subject], bool]
@@ -102,6 +103,10 @@ def _observer(_: Session, actor: Staff, subject: Subject) -> bool:
     return subject.observer_id is not None and actor.id == subject.observer_id
 
 
+def _participant(_: Session, actor: Staff, subject: Subject) -> bool:
+    return actor.id in subject.participant_ids
+
+
 def _any(*rules: Rule) -> Rule:
     return lambda session, actor, subject: any(rule(session, actor, subject) for rule in rules)
 
@@ -124,6 +129,7 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "replace": (_qa_team, "the QA team"),
     "withdraw": (_qa_team, "the QA team"),
     "reschedule": (_qa_team, "the QA team"),
+    "cant-make": (_participant, "the meeting's organiser or attendee"),
     "run": (_qa_team, "the QA team"),
     "plan-themes": (_qa_team, "the QA team"),
     "deep-dive": (_qa_team, "the QA team"),

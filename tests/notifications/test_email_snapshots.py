@@ -334,8 +334,9 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "mad_unbooked": lambda: learning.compose_mad_unbooked(
         recipient_name="Quinn Manager", reference="MAD-I-3", practitioner_name="Sam Owusu",
         nominator_name="Terry Manager", reason="no hour in the next 20 working days has them both free"),
-    "meeting_invite": _meeting,
-    "meeting_invite--updated": lambda: _meeting(sequence=1),
+    "meeting_invite": lambda: _meeting(cant_make_url=f"{LINK}cant-make"),
+    "meeting_invite--updated": lambda: _meeting(sequence=1, cant_make_url=f"{LINK}cant-make-1",
+                                                reason="Sam Owusu cannot make Monday 14 December 2026, 10:00–11:00: a court hearing"),
     "meeting_invite--optional-buddy": lambda: _meeting(optional=True),
     "meeting_invite--cancelled": lambda: _meeting(sequence=2, method="CANCEL", reason="the audit was withdrawn"),
     "moderation_assignment": lambda: moderation.compose_assignment(

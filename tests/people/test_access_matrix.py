@@ -12,7 +12,7 @@ import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,7 @@ class Subjects:
     awaiting: Audit         # agree-moderation: the panel has agreed a good grade, no assistant director yet
     response: ImmediateResponse
     allocated: Audit        # replace, withdraw: drawn but not yet announced
-    meeting: Meeting        # reschedule
+    meeting: Meeting        # reschedule, cant-make
     open_action: Action     # action-done
     done_action: Action     # action-sign-off
     observation: Observation
@@ -132,7 +132,8 @@ def _subjects(s: Session) -> Subjects:
         allocated=s.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == "2027-02")
                             .order_by(Audit.id)).first(),
         meeting=s.scalars(select(Meeting).join(Audit).join(AuditCycle).where(
-            AuditCycle.month == "2027-01", Meeting.status == MeetingStatus.BOOKED)
+            AuditCycle.month == "2027-01", Meeting.status == MeetingStatus.BOOKED,
+            Meeting.starts_at > datetime.fromisoformat(CELL_NOW).replace(tzinfo=UTC))  # not yet started: cant-make
             .order_by(Meeting.starts_at)).first(),
         open_action=s.scalars(select(Action).where(Action.status == ActionStatus.OPEN).order_by(Action.id)).first(),
         done_action=s.scalars(select(Action).where(Action.status == ActionStatus.DONE)).one(),
@@ -145,7 +146,7 @@ def _subjects(s: Session) -> Subjects:
 
 def _audit_of(command: str, sub: Subjects) -> Audit:
     return {"submit": sub.unsubmitted, "replace": sub.allocated, "withdraw": sub.allocated,
-            "reschedule": sub.meeting.audit, "respond": sub.response.audit,
+            "reschedule": sub.meeting.audit, "cant-make": sub.meeting.audit, "respond": sub.response.audit,
             "agree-moderation": sub.awaiting}.get(command, sub.moderated)
 
 
@@ -224,6 +225,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "plan-themes": qa, "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
         "report-summary": qa,
         "nominate": role == Role.SERVICE_MANAGER,
+        "cant-make": actor.id in {sub.meeting.organiser_id, sub.meeting.attendee_id},
         "action-done": actor.id == action.owner_id or line_manager,
         "action-sign-off": line_manager or qa,
         "supervision-discussed": role == Role.TEAM_MANAGER and (
@@ -238,7 +240,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     """Return, for each command, the call the CLI makes, as a function of the person making it."""
     from auditcycle.actions.ladder import mark_done, sign_off
     from auditcycle.booking.family_advice import ContactAdviceInput, family_contacts, record_advice
-    from auditcycle.booking.meetings import reschedule
+    from auditcycle.booking.meetings import cant_make, reschedule
     from auditcycle.core.clock import Month
     from auditcycle.core.context import build_context
     from auditcycle.immediate_responses.lifecycle import raise_ir, respond
@@ -289,6 +291,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "replace": lambda by: replace(s, ctx, reference=sub.allocated.reference, by=by, reason="Family moved"),
         "withdraw": lambda by: withdraw(s, ctx, reference=sub.allocated.reference, by=by, reason="Case closed"),
         "reschedule": lambda by: reschedule(s, ctx, reference=sub.meeting.reference, by=by),
+        "cant-make": lambda by: cant_make(s, ctx, reference=sub.meeting.reference, by=by, reason="Court"),
         # `auditcycle run PHASE --by` authorises, then hands the phase to the Prefect engine (cli/runs.py).
         "run": lambda by: authorise(s, command="run", staff_id=by),
         "deep-dive": deep_dive,

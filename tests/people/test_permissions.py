@@ -77,6 +77,8 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
         "replace": lambda: replace(s, now, reference=audit.reference, by=worker.id, reason="x"),
         "withdraw": lambda: withdraw(s, now, reference=audit.reference, by=worker.id, reason="x"),
         "reschedule": lambda: reschedule(s, now, reference=meeting.reference, by=worker.id),
+        "cant-make": lambda: authorise(s, command="cant-make", staff_id=worker.id,
+                                       subject=Subject(participant_ids=frozenset({second.auditor_id}))),
         "run": lambda: authorise(s, command="run", staff_id=worker.id),
         "deep-dive": lambda: authorise(s, command="deep-dive", staff_id=worker.id),
         "plan-themes": lambda: authorise(s, command="plan-themes", staff_id=worker.id),

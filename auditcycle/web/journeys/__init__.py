@@ -4,6 +4,7 @@ from auditcycle.web.journeys import (  # noqa: F401
     family,
     immediate_responses,
     learning,
+    meetings,
     moderation,
     observations,
     outcomes,
