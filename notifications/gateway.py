@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import build_context
+from auditcycle.core.errors import UserError
 from auditcycle.core.faults import AFTER_ACCEPT, MID_BATCH, checkpoint
 from auditcycle.core.settings import Settings
 from auditcycle.models import OutboxMessage, Staff
@@ -204,7 +205,13 @@ def watch(*, engine: Engine, settings: Settings, interval: float, stopping: Call
     """Drain the outbox every `interval` seconds until `stopping()`; log one line for each drain that did anything."""
     total = DeliveryReport()
     while not stopping():
-        report = deliver(engine=engine, settings=settings, holder=holder, stopping=stopping)
+        try:
+            report = deliver(engine=engine, settings=settings, holder=holder, stopping=stopping)
+        except Exception as exc:  # a long-running sender outlives a locked or unreachable database
+            # Our own refusals are plain words; a driver's message may quote a row, so only its kind is logged.
+            log.error("outbox not drained (%s); trying again in %g seconds",
+                      str(exc) if isinstance(exc, UserError) else type(exc).__name__, interval)
+            report = DeliveryReport()
         if report.sent or report.retrying or report.held or report.failed:
             # Counts only: never a recipient, a subject or a link.
             log.info("outbox drained: %d sent, %d to retry, %d held, %d failed",

@@ -24,17 +24,18 @@ ALICE = Recipient("S1", "Alice Auditor", "alice@council.example")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
-def _queue(session, step: str) -> None:
+def _queue(session, step: str, *, commit: bool = True) -> None:
     message = render("fresh_link", recipient_name=ALICE.name, act="sign off action ACT-1", url="LINK",
                      expires_label="18:00 on Friday 11 December 2026")
     enqueue(session, build_context(NOW.isoformat()), MessageKey("web", "2026-12", "ACT-1", step), ALICE, message)
-    session.commit()
+    if commit:
+        session.commit()
 
 
-def _env(tmp_path: Path, db_url: str, smtp_server) -> dict[str, str]:
+def _env(tmp_path: Path, db_url: str, smtp_server, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITCYCLE_")}
     (tmp_path / "auditcycle.toml").write_text("", encoding="utf-8")
-    return env | {"AUDITCYCLE_CONFIG": str(tmp_path / "auditcycle.toml"), "AUDITCYCLE_DATABASE_URL": db_url,
+    return env | extra | {"AUDITCYCLE_CONFIG": str(tmp_path / "auditcycle.toml"), "AUDITCYCLE_DATABASE_URL": db_url,
                   "AUDITCYCLE_SMTP_HOST": "127.0.0.1", "AUDITCYCLE_SMTP_PORT": str(smtp_server.port),
                   "AUDITCYCLE_OUTBOX_DIR": str(tmp_path / "outbox")}
 
@@ -91,6 +92,31 @@ def test_sigint_between_drains_also_stops_cleanly(tmp_path: Path, db_url: str, s
     assert watcher.returncode == 0, err
     assert time.monotonic() - started < 5  # not the 30 seconds of the nap
     assert "stopped by SIGINT: 0 sent in all" in err
+
+
+def test_a_database_locked_past_the_wait_is_logged_and_the_watcher_carries_on(
+        tmp_path: Path, db_url: str, engine, session, smtp_server) -> None:
+    session.add(Staff(id=ALICE.staff_id, name=ALICE.name, email=ALICE.email, role=Role.KEY_WORKER))
+    session.commit()
+    watcher = subprocess.Popen([AUDITCYCLE, "deliver", "--watch", "--interval", "0.5"],
+                               env=_env(tmp_path, db_url, smtp_server, AUDITCYCLE_SQLITE_BUSY_SECONDS="0.5"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stderr is not None
+        watcher.stderr.readline()
+        _queue(session, "held", commit=False)  # this transaction holds SQLite's write lock meanwhile
+        time.sleep(3)
+        session.commit()
+        took = _wait_for(lambda: len(smtp_server.received) >= 1, 10)
+        time.sleep(1.5)
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        _out, err = watcher.communicate(timeout=30)
+
+    assert watcher.returncode == 0, err
+    assert "outbox not drained (the database stayed locked" in err
+    assert took is not None and len(smtp_server.received) == 1
+    assert "stopped by SIGTERM: 1 sent in all" in err
 
 
 def test_a_stop_asked_for_mid_batch_finishes_the_message_in_hand_and_requeues_the_rest(
