@@ -46,8 +46,9 @@ def _fresh_database(db: str, folder: Path) -> str:
     return url
 
 
-def prepare(db: str, staff_count: int, folder: Path) -> tuple[str, list[tuple[str, str]]]:
-    """Seed an authority, give each of staff_count people one open action, and return the URL and their links."""
+def prepare(db: str, staff_count: int, folder: Path, audits: int) -> tuple[str, dict]:
+    """Seed an authority, give each of staff_count people one open action and draw `audits` audits; return the
+    database URL, each person's "action done" link and each auditor's audit-form link."""
     from auditcycle.core.clock import Month
     from auditcycle.core.context import build_context
     from auditcycle.core.settings import Settings
@@ -67,10 +68,17 @@ def prepare(db: str, staff_count: int, folder: Path) -> tuple[str, list[tuple[st
                        timescales=ctx.timescales)
     month = Month(ctx.now.year + (ctx.now.month == 12), ctx.now.month % 12 + 1)
     with sessionmaker(bind=engine).begin() as s:
-        draw(s, ctx, month=month, size=1, seed=3)
+        draw(s, ctx, month=month, size=audits, seed=3)
     links: list[tuple[str, str]] = []
+    forms: dict[str, str] = {}
     with sessionmaker(bind=engine).begin() as s:
-        audit = s.scalars(select(Audit)).one()
+        drawn = list(s.scalars(select(Audit).order_by(Audit.id)))
+        audit = drawn[0]
+        # One form per auditor: the first audit each is allocated.
+        for each in drawn:
+            if each.auditor_id and each.auditor_id not in forms:
+                forms[each.auditor_id] = issue_link(s, ctx, purpose="audit-form", subject_ref=each.reference,
+                                                    staff=each.auditor).split("/act/", 1)[1]
         people = list(s.scalars(select(Staff).where(Staff.active, Staff.manager_id.is_not(None))
                                 .order_by(Staff.id).limit(staff_count)))
         if len(people) < staff_count:
@@ -86,7 +94,7 @@ def prepare(db: str, staff_count: int, folder: Path) -> tuple[str, list[tuple[st
             links.append((person.id, issue_link(s, ctx, purpose="action-done", subject_ref=action.reference,
                                                 staff=person, deadline=due).split("/act/", 1)[1]))
     engine.dispose()
-    return url, links
+    return url, {"decisions": links, "forms": forms}
 
 
 def _free_port() -> int:
@@ -108,12 +116,12 @@ def _wait_for(port: int, proc: subprocess.Popen, seconds: float = 30.0) -> None:
     raise SystemExit("gunicorn did not start")
 
 
-def run(db: str, staff_count: int, speed: float, workers: int) -> dict:
+def run(db: str, staff_count: int, speed: float, workers: int, audits: int) -> dict:
     """Prepare a database, serve the site, run the load generator against it, and return its measurements."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
-        url, links = prepare(db, staff_count, folder)
+        url, links = prepare(db, staff_count, folder, audits)
         prepared = time.perf_counter() - started
         port = _free_port()
         env = {**os.environ, "AUDITCYCLE_DATABASE_URL": url, "AUDITCYCLE_WEB_SECRET_KEY": SECRET,
@@ -152,9 +160,11 @@ def table(results: list[dict]) -> str:
     for r in results:
         for method in ("GET", "POST"):
             bare = r["timings"][f"bare {method}"]
-            for kind in (f"action done {method}", f"bare {method}"):
+            for kind in (f"audit form {method}", f"action done {method}", f"bare {method}"):
+                if kind not in r["timings"]:
+                    continue
                 t = r["timings"][kind]
-                ratio = f"{t['p95'] / bare['p95']:.2f}×" if kind.startswith("action") else "1.00×"
+                ratio = f"{t['p95'] / bare['p95']:.2f}×" if not kind.startswith("bare") else "1.00×"
                 lines.append(f"| {r['db']} | {kind} | {t['n']} | {t['p50']:.1f} | {t['p95']:.1f} | {t['p99']:.1f} "
                              f"| {ratio} | {t['errors']} |")
     notes = [f"- {r['db']}: {r['staff']:,} staff in {r['wall_seconds']:.0f} s (the hour at {r['speed']:g}× speed; "
@@ -170,9 +180,10 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=1500)
     parser.add_argument("--speed", type=float, default=10.0, help="how many times faster than the real hour")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--audits", type=int, default=150, help="audits drawn; each auditor opens and saves one form")
     args = parser.parse_args()
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    results = [run(db, args.staff, args.speed, args.workers) for db in dbs]
+    results = [run(db, args.staff, args.speed, args.workers, args.audits) for db in dbs]
     out = table(results)
     print(out)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -11,11 +11,58 @@ import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class FormFields(HTMLParser):
+    """The values a browser would post from a page's form as it stands: inputs, checked choices, text areas, selections."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+        self._textarea: str | None = None
+        self._text: list[str] = []
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        """Keep each field's value as the page shows it."""
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "button"):
+            if a.get("type") in ("radio", "checkbox") and "checked" not in a:
+                return
+            self.fields.append((name, a.get("value") or ""))
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, []
+        elif tag == "select" and name:
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields.append((self._select, a.get("value") or ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        """Close a text area or a selection."""
+        if tag == "textarea" and self._textarea:
+            self.fields.append((self._textarea, "".join(self._text).lstrip("\n")))
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data: str) -> None:
+        """Gather a text area's text."""
+        if self._textarea:
+            self._text.append(data)
+
+
+def form_fields(html: str) -> list[tuple[str, str]]:
+    """Return what the page's form would post, as a browser would."""
+    parser = FormFields()
+    parser.feed(html)
+    return parser.fields
 
 
 def arrivals(n: int, speed: float) -> list[float]:
@@ -58,8 +105,9 @@ class Timings:
         return out
 
 
-def person(base: str, staff_id: str, token: str, timings: Timings) -> None:
-    """One person's visit: the bare page by GET and POST, then their link's page by GET and its form by POST."""
+def person(base: str, staff_id: str, token: str, timings: Timings, form_token: str | None = None) -> None:
+    """One person's visit: the bare page by GET and POST, their link's page by GET and its form by POST; an auditor
+    also opens the audit form and saves it to return to later."""
     with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as client:
         page = timings.timed("bare GET", lambda: client.get(f"/bench/bare/{staff_id}"), lambda r: r.status_code == 200)
         csrf = CSRF.search(page.text).group(1) if page is not None and page.status_code == 200 else ""
@@ -72,6 +120,15 @@ def person(base: str, staff_id: str, token: str, timings: Timings) -> None:
         timings.timed("action done POST", lambda: client.post(f"/act/{token}", data={"csrf_token": csrf,
                                                                                       "note": "Done."}),
                       lambda r: r.status_code == 303)
+    if form_token is None:
+        return
+    with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as client:
+        page = timings.timed("audit form GET", lambda: client.get(f"/act/{form_token}"),
+                             lambda r: r.status_code == 200 and "Save and return later" in r.text)
+        fields = form_fields(page.text) if page is not None and page.status_code == 200 else []
+        fields.append(("save", "Save and return later"))
+        timings.timed("audit form POST", lambda: client.post(f"/act/{form_token}", data=fields),
+                      lambda r: r.status_code == 303)
 
 
 def main() -> None:
@@ -82,7 +139,8 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=10.0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    links = json.loads(Path(args.links).read_text())
+    plan = json.loads(Path(args.links).read_text())
+    links, forms = plan["decisions"], plan["forms"]
     starts = arrivals(len(links), args.speed)
     timings = Timings()
     began = time.perf_counter()
@@ -91,7 +149,7 @@ def main() -> None:
             delay = start - (time.perf_counter() - began)
             if delay > 0:
                 time.sleep(delay)
-            pool.submit(person, args.base, staff_id, token, timings)
+            pool.submit(person, args.base, staff_id, token, timings, forms.get(staff_id))
     wall = time.perf_counter() - began
     peak = round(len(links) * 0.4) / (600 / args.speed)
     Path(args.out).write_text(json.dumps({"timings": timings.summary(), "wall_seconds": wall,

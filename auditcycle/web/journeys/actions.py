@@ -48,8 +48,7 @@ def _facts(session: Session, ctx: AppContext, link: Link) -> dict:
     audit = action.audit
     return {"action": action, "audit_ref": audit.reference, "case_id": audit.child_id,
             "description": Redactor.about(session, audit.child)(action.description),
-            "due_label": day_label(action.due_date), "owner_name": action.owner.name,
-            "open": action.status == ActionStatus.OPEN, "done": action.status == ActionStatus.DONE}
+            "due_label": day_label(action.due_date), "owner_name": action.owner.name}
 
 
 def _show_done(session: Session, ctx: AppContext, link: Link) -> dict:
