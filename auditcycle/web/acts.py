@@ -166,8 +166,14 @@ def act(token: str):  # noqa: ANN201
             if j.single_use:
                 use_link(session, ctx, link)
             confirmation = j.act(session, ctx, link, form)
-    except LinkProblem as problem:
-        return _problem_page(problem, token)
+    except LinkProblem:
+        # The decision's rollback expired the rows it read and its session is closed: read the link afresh.
+        with _reading() as (session, ctx):
+            try:
+                read_link(session, ctx, token)
+            except LinkProblem as problem:
+                return _problem_page(problem, token)
+            return redirect(url_for("acts.show", token=token), code=303)
     except UserError as refused:
         if isinstance(refused, FieldProblem) and refused.field_name in form:
             form[refused.field_name].errors = [*form[refused.field_name].errors, str(refused)]
