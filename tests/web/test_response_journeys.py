@@ -228,3 +228,31 @@ def test_a_scanners_get_and_head_a_replayed_post_and_a_link_turned_to_another_re
     replayed = page.request.post(url, form={"csrf_token": csrf, "note": "Visited again."})
     assert f"already done by {manager_name}" in replayed.text()
     assert _state(s, ir) == after
+
+
+def test_two_tabs_responding_at_once_record_one_response_and_tell_the_raiser_once(
+        s: Session, authority, site: LiveSite, smtp_server, ir: ImmediateResponse, browser: Browser) -> None:
+    manager = _service_manager(s, ir)
+    auditor_email = ir.raised_by.email
+    _release(s)
+    [alert] = _mail_to(smtp_server, manager.email)
+    url = labelled_link(alert, BUTTON)
+    site.at("2026-12-10T09:30")
+    context = browser.new_context()
+    tabs = [context.new_page(), context.new_page()]
+    for tab in tabs:
+        tab.goto(url)
+        tab.get_by_label("What has been done").fill("Visited.")
+    with tabs[0].expect_navigation(), tabs[1].expect_navigation():
+        tabs[0].get_by_role("button", name="Send the response").click(no_wait_after=True)
+        tabs[1].get_by_role("button", name="Send the response").click(no_wait_after=True)
+    texts = [tab.locator("main").inner_text() for tab in tabs]
+    context.close()
+
+    assert sum("is recorded" in t for t in texts) == 1
+    assert sum("already done by" in t for t in texts) == 1
+    assert s.scalar(select(func.count()).select_from(Event).where(Event.kind == "responded")) == 1
+    _release(s)
+    smtp_server.received.clear()
+    deliver(engine=authority, settings=site.settings)
+    assert len(_mail_to(smtp_server, auditor_email)) == 1
