@@ -1,15 +1,14 @@
 """"I can't make this time", from the received invite to the page in Chromium and back to the meeting and mail."""
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 from factories import context_at
 from icalendar import Calendar
 from mail_links import body_text, labelled_link, link_urls
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
-from web_live import LiveSite, check_page, chromium, keep_screens, live_site
+from web_live import LiveSite, check_page, keep_screens
 
 from auditcycle.booking.meetings import CANT_MAKE, book
 from auditcycle.core.clock import Month
@@ -22,28 +21,6 @@ from auditcycle.sampling.cycle import draw
 
 LABEL = "I can't make this time"
 ASKED_AT = "2026-11-26T10:00"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module."""
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def site(authority, db_url: str, settings) -> Iterator[LiveSite]:
-    """The web app live on the test database, its links pointing at it."""
-    with live_site(settings, db_url) as live:
-        yield live
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (its own cookies) at desktop width."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
