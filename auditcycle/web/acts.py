@@ -180,7 +180,9 @@ def _page(j: Journey, session: Session, ctx: AppContext, link: Link, form: Flask
           errors: list[str] | None = None, status: int = 200) -> tuple[str, int]:
     facts = j.show(session, ctx, link)
     return render_template(j.template, form=form, token=token, errors=errors or [], link=link,
-                           done=get_flashed_messages(category_filter=["done"]),
+                           # A form kept open (saved, submitted again) confirms on its own page; a single
+                           # decision's confirmation waits for the "already done" page its link then shows.
+                           confirmations=[] if j.single_use else get_flashed_messages(category_filter=["done"]),
                            act=describe_act(link.purpose, link.subject_ref), **facts), status
 
 
@@ -218,8 +220,15 @@ def act(token: str):  # noqa: ANN201
             if j.single_use:
                 use_link(session, ctx, link)
             confirmation = j.act(session, ctx, link, form)
-    except LinkProblem as problem:
-        return _problem_page(problem, token)
+    except LinkProblem:
+        # Found inside the rolled-back decision (a second tab used the link first): its rows are gone with
+        # that session, so the page is made from a fresh read of the link.
+        with _reading() as (session, ctx):
+            try:
+                read_link(session, ctx, token)
+            except LinkProblem as problem:
+                return _problem_page(problem, token)
+        return redirect(url_for("acts.show", token=token), code=303)
     except UserError as refused:
         unplaced = _place(form, refused)
         with _reading() as (session, ctx):
