@@ -191,7 +191,9 @@ def _page(j: Journey, session: Session, ctx: AppContext, link: Link, form: Flask
           errors: list[str] | None = None, status: int = 200) -> tuple[str, int]:
     facts = j.show(session, ctx, link)
     return render_template(j.template, form=form, token=token, errors=errors or [], link=link,
-                           done=get_flashed_messages(category_filter=["done"]),
+                           # A form kept open (saved, submitted again) confirms on its own page; a single
+                           # decision's confirmation waits for the "already done" page its link then shows.
+                           confirmations=[] if j.single_use else get_flashed_messages(category_filter=["done"]),
                            act=describe_act(link.purpose, link.subject_ref), **facts), status
 
 

@@ -96,9 +96,10 @@ def _action(page: Page, number: int, *, description: str, owner: str, due: date)
         row.get_by_label(part).fill(str(value))
 
 
-def _fill_the_form(page: Page, key_worker: str) -> None:
+def _fill_the_form(page: Page, key_worker: str, *, ungraded: tuple[str, ...] = ()) -> None:
     for domain in DEFAULT_DOMAINS:
-        _grade(page, domain, "good")
+        if domain not in ungraded:
+            _grade(page, domain, "good")
         page.get_by_label(f"Evidence for {DEFAULT_DOMAINS[domain]}").fill(f"Seen in the record ({domain}).")
     page.get_by_role("group", name="Overall grade").get_by_label(DEFAULT_GRADES["requires_improvement"]).check()
     page.get_by_label("Strengths").fill("Clear, warm recording of the child's wishes. <b>bold?</b>")
@@ -167,12 +168,14 @@ def test_a_form_with_errors_lists_them_at_the_top_and_beside_each_field_and_stor
     _grade(page, "assessment", "good")
     page.get_by_label("Strengths").fill("Kept when the page comes back.")
     _action(page, 1, description="Too late", owner=key_worker.name, due=date(2027, 3, 1))
+    page.get_by_role("group", name="Action 2", exact=True).get_by_label("What is to be done").fill("Who and when?")
     page.get_by_role("button", name="Submit the audit form").click()
 
     summary = page.locator(".govuk-error-summary").inner_text()
     assert page.title().startswith("Error: ")
     assert f"{DEFAULT_DOMAINS['impact_outcomes']}: choose a grade" in summary
-    assert "Overall grade: choose a grade" in summary and "Action 1, due date:" in summary
+    assert "Overall grade: choose a grade" in summary and "Action 1, due date: 2027-03-01 is more than 31" in summary
+    assert "Action 2, owner: choose one" in summary and "Action 2, due date: enter the date" in summary
     beside = page.locator(".govuk-error-message").all_inner_texts()
     assert any("Action 1, due date" in t for t in beside) and any("Overall grade" in t for t in beside)
     assert page.get_by_label("Strengths").input_value() == "Kept when the page comes back."
@@ -245,7 +248,8 @@ def test_the_buddy_comments_on_the_new_auditors_form_from_their_email_once(
     assert "Select whether you agree with the form" in page.locator(".govuk-error-summary").inner_text()
     page.get_by_label("No, the auditor should look again").check()
     page.get_by_role("button", name="Send").click()
-    assert "comment: say what the auditor should look at again" in page.locator(".govuk-error-summary").inner_text()
+    assert "Your comment: say what the auditor should look at again" in page.locator(".govuk-error-summary").inner_text()
+    assert "Your comment: say what" in page.locator(".govuk-error-message").inner_text()
     check_page(page, "buddy-review-errors", screens)
     assert s.scalar(select(func.count()).select_from(BuddyReview)) == 0
     _release(s)
@@ -309,3 +313,33 @@ def test_once_in_moderation_the_form_is_refused_and_nothing_changes(
     page.get_by_role("button", name="Save and return later").click()
     assert "only until moderation" in page.locator(".govuk-error-summary").inner_text()
     assert _state(s, audit) == before
+
+
+def test_the_review_unit_domain_is_not_applicable_with_a_reason_for_a_child_with_no_iro_or_cp_chair(
+        s: Session, authority, site: LiveSite, smtp_server, audit: Audit, page: Page) -> None:
+    sru = "safeguarding_review_unit"
+    url = _form_link(smtp_server, audit)
+    key_worker = audit.child.key_worker.name
+    child = s.get(Audit, audit.id).child
+    child.iro_id = child.cp_chair_id = None
+    s.commit()
+    _release(s)
+    site.at(FORM)
+
+    page.goto(url)
+    assert page.get_by_label(f"{DEFAULT_DOMAINS['assessment']} does not apply to this audit").count() == 0
+    _fill_the_form(page, key_worker, ungraded=(sru,))
+    page.get_by_label(f"{DEFAULT_DOMAINS[sru]} does not apply to this audit").check()
+    page.get_by_role("button", name="Submit the audit form").click()
+    assert f"{DEFAULT_DOMAINS[sru]}, why it does not apply: say why" in page.locator(
+        ".govuk-error-summary").inner_text()
+    assert s.scalar(select(func.count()).select_from(Submission)) == 0
+    _release(s)
+    page.get_by_label("Why it does not apply").fill("No IRO or CP chair has been involved.")
+    page.get_by_role("button", name="Submit the audit form").click()
+
+    assert "is submitted" in page.locator("main").inner_text()
+    submission = s.scalar(select(Submission))
+    assert submission.form["not_applicable"] == {sru: "No IRO or CP chair has been involved."}
+    assert sru not in {g.domain for g in s.scalars(select(DomainGrade))}
+    _release(s)

@@ -243,8 +243,10 @@ def _refusal(error: FormError, labels: dict[str, str], rows: list[int], kinds: l
         # The domain words these for a JSON file's author; on the page the field already names the domain.
         if message.startswith("not graded") or (message == "Field required" and where == "overall"):
             message = "choose a grade"
-        elif message == "Field required":
-            message = "enter it"
+        elif message == "Field required" or message.startswith("String should have at least 1 character"):
+            message = "choose one" if name and name.endswith("owner") else "enter it"
+        elif message.startswith("not a date;"):
+            message = "enter the date"  # the page's date fields are read as dates; only an empty one gets here
         placed.append((name, f"{label}: {message}" if label else problem))
     return FieldProblems(placed)
 
@@ -253,6 +255,9 @@ def _act(session: Session, ctx: AppContext, link: Link, form: FlaskForm) -> str:
     audit = get_audit(session, link.subject_ref)
     framework = ctx.settings.framework
     data, rows, kinds = _as_submitted(form, list(framework.domains), may_not_apply(ctx, audit))
+    # The page has no rows for family contacts yet: a form submitted again keeps those submitted before.
+    previous = session.scalar(select(Submission.form).where(Submission.audit_id == audit.id)) or {}
+    data["family_feedback"] = previous.get("family_feedback", [])
     if form.save.data:
         save_draft(session, ctx, reference=audit.reference, data=data, by=link.staff_id)
         return (f"Your form for audit {audit.reference} is saved. Open the link in your email again to finish it; "

@@ -7,12 +7,13 @@ from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 from auditcycle.core.context import AppContext
+from auditcycle.core.errors import UserError
 from auditcycle.models import Action, DomainGrade, Link, Submission
 from auditcycle.notifications.notices import day_label
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.records import get_audit
 from auditcycle.submissions.buddy import review_as_buddy
-from auditcycle.web.acts import Journey, journey
+from auditcycle.web.acts import FieldProblem, Journey, journey
 
 
 class BuddyReviewForm(FlaskForm):
@@ -50,8 +51,14 @@ def _show(session: Session, ctx: AppContext, link: Link) -> dict:
 
 def _act(session: Session, ctx: AppContext, link: Link, form: BuddyReviewForm) -> str:
     agreed = form.verdict.data == "agree"
-    review_as_buddy(session, ctx, reference=link.subject_ref, by=link.staff_id, agreed=agreed,
-                    comment=form.comment.data or "")
+    try:
+        review_as_buddy(session, ctx, reference=link.subject_ref, by=link.staff_id, agreed=agreed,
+                        comment=form.comment.data or "")
+    except UserError as refused:
+        where, _, message = str(refused).partition(": ")
+        if where == "comment":
+            raise FieldProblem("comment", f"Your comment: {message}") from None
+        raise
     if agreed:
         return f"You agreed with the form for {link.subject_ref}. The auditor has been told."
     return f"Your comment on the form for {link.subject_ref} has been sent to the auditor."
