@@ -1,15 +1,14 @@
 """Check, edit and approve a Make a Difference summary, from the QA team's drafts email to the page in Chromium."""
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from conftest import PLANTED, QA_MANAGER
 from forms import valid_form
 from mail_links import body_text, labelled_link, link_row, link_urls
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from web_live import LiveSite, check_page, chromium, keep_screens, live_site
+from web_live import LiveSite, check_page, keep_screens
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
@@ -27,28 +26,6 @@ DEC = Month(2026, 12)
 AFTER_CLOSURE = "2027-01-18T09:00"  # December's moderation closed at the end of Friday 15 January 2027
 APPROVED = "2027-01-19T10:00"
 STRENGTHS = f"{PLANTED['child_first']} {PLANTED['child_last']} trusts the worker; visits are never rushed."
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module."""
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def site(authority, db_url: str, settings) -> Iterator[LiveSite]:
-    """The web app live on the test database, its links pointing at it."""
-    with live_site(settings, db_url) as live:
-        yield live
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (its own cookies) at desktop width."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield context.new_page()
-    context.close()
 
 
 def _release(s: Session) -> None:

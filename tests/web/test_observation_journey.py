@@ -1,12 +1,11 @@
 """Record an observation of practice done, from the observer's assignment or reminder to the page in Chromium."""
-from collections.abc import Iterator
 
 import pytest
 from mail_links import body_text, labelled_link, link_row
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from web_live import LiveSite, check_page, chromium, keep_screens, live_site
+from web_live import LiveSite, check_page, keep_screens
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
@@ -20,28 +19,6 @@ DEC = Month(2026, 12)
 ASSIGNED = "2026-12-01T09:00"
 REMINDED = "2026-12-22T09:00"  # five working days before Thursday 31 December
 DONE = "2026-12-15T14:30"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module."""
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def site(authority, db_url: str, settings) -> Iterator[LiveSite]:
-    """The web app live on the test database, its links pointing at it."""
-    with live_site(settings, db_url) as live:
-        yield live
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (its own cookies) at desktop width."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield context.new_page()
-    context.close()
 
 
 def _release(s: Session) -> None:

@@ -1,14 +1,13 @@
 """Dispute a grade and supervision discussed, from the received outcome mail to the page in Chromium and back."""
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from forms import valid_form
 from mail_links import body_text, labelled_link, link_urls
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from web_live import LiveSite, check_page, chromium, keep_screens, live_site
+from web_live import LiveSite, check_page, keep_screens
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
@@ -19,28 +18,6 @@ from auditcycle.sampling.cycle import draw, monthly_cycle
 from auditcycle.submissions.submit import submit
 
 DISPUTE = "Dispute the grade"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module."""
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def site(authority, db_url: str, settings) -> Iterator[LiveSite]:
-    """The web app live on the test database, its links pointing at it."""
-    with live_site(settings, db_url) as live:
-        yield live
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (its own cookies) at desktop width."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
