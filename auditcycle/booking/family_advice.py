@@ -15,6 +15,7 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
 from auditcycle.core.text import Redacted, text_problem
 from auditcycle.models import Audit, ContactAdvice, FamilyAdvice, FamilyContact
+from auditcycle.models.enums import CycleKind
 from auditcycle.people.permissions import Subject, authorise
 from auditcycle.storage.events import log_event
 from auditcycle.storage.records import get_audit
@@ -42,8 +43,12 @@ def family_contacts(ctx: AppContext, audit: Audit) -> list[FamilyContact]:
 
 
 def ask_for_advice(session: Session, ctx: AppContext, audit: Audit) -> bool:
-    """Record that the key worker is asked, with the notice, how to reach the family; say whether there is anyone to ask about."""
-    if audit.child.key_worker is None or not family_contacts(ctx, audit):
+    """Record that the key worker is asked, with the notice, how to reach the family; say whether there is anyone to ask about.
+
+    Only for the monthly cycle, whose booking runs every working hour until each audit is booked: a deep dive
+    or dip sample books at once, on the imported details, so it has no time to wait for an answer.
+    """
+    if audit.cycle.kind != CycleKind.MONTHLY or audit.child.key_worker is None or not family_contacts(ctx, audit):
         return False
     if session.get(FamilyAdvice, audit.id) is None:
         session.add(FamilyAdvice(audit_id=audit.id, asked_at=ctx.now))
