@@ -1,4 +1,5 @@
 """Confirm or dismiss a supervision gap, from the auditor's received notice to the page in Chromium and back."""
+import re
 from datetime import date
 
 import pytest
@@ -160,7 +161,9 @@ def test_a_gap_raised_automatically_meanwhile_is_refused_a_scanner_changes_nothi
     assert page.request.head(url).status == 200 and page.request.get(url).status == 200
     assert _state(s, audit) == before
     # Each gap has its own link: one audit's link names that audit only.
-    assert len(link_urls(notice)) == 1 + len(others)  # a link for each gap the auditor decides
+    gap_links = re.findall(r"Confirm or dismiss the gap on [\w-]+: (\S+)", body_text(notice))
+    assert len(set(gap_links)) == len(gap_links) == 1 + len(others)  # a link for each gap the auditor decides
+    assert set(gap_links) <= set(link_urls(notice))
 
     page.goto(url)
     csrf = page.locator("input[name=csrf_token]").input_value()
