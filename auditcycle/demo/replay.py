@@ -383,6 +383,11 @@ def schedule_phases(ctx: AppContext, calendar: MonthCalendar) -> Schedule:
     s.add(_at(ts, calendar.sampling, LIST_APPROVED_HOUR), "approve-list")
     for phase in ("notify", "book"):
         s.add(_at(ts, calendar.sampling, LIST_APPROVED_HOUR, get_phase(phase).cron_time(ctx.settings)[1]), phase)
+    # The family calls wait for the key workers' advice on reaching the family (booking/family_advice.py):
+    # the booking's hourly check after the wait books them.
+    wait = ctx.settings.framework.family_advice_wait_working_days
+    s.add(_at(ts, ts.add_working_days(calendar.sampling, wait), LIST_APPROVED_HOUR + 1,
+              get_phase("book").cron_time(ctx.settings)[1]), "book")
     s.add(_at(ts, calendar.sampling, 8, 5), "plan")
     # Auditors check the supervision gaps the notices named, then service managers answer the confirmed ones.
     s.add(_at(ts, calendar.sampling, 11), "decide-supervision-gaps")

@@ -106,6 +106,15 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     cli("approve-list", "2026-12", "--by", qa.id, "--now", "2026-11-23T11:00")
     cli("run", "notify", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-23T11:30")
     cli("run", "book", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-25T09:00")
+    # The family calls waited two working days for the key workers' advice on reaching the family; none came,
+    # so the booking's next hourly check books them on the imported details.
+    assert db.scalar(select(func.count()).select_from(Meeting).where(Meeting.kind == MeetingKind.FAMILY_CALL)) == 0
+    cli("run", "book", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-11-25T12:45")
+    calls = Counter(a for a, in db.execute(select(Meeting.audit_id).where(Meeting.kind == MeetingKind.FAMILY_CALL)))
+    for audit in db.scalars(select(Audit)):
+        child = audit.child
+        assert calls[audit.id] == (len(child.contacts) if child.age_on(date(2026, 11, 25)) < 18 else 0), audit.reference
+    assert sum(calls.values()) > 0
     cli("run", "observe", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-12-01T08:00")
     december = db.scalars(select(Audit).order_by(Audit.id)).all()
     first, good, *inadequate = december
