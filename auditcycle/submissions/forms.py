@@ -4,7 +4,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError
 
 from auditcycle.core.clock import iso_day, not_a_day
 from auditcycle.core.errors import UserError
@@ -43,7 +43,12 @@ def _day(value: object) -> date:
 
 FreeText = Annotated[str, _characters(multiline=True)]
 OneLine = Annotated[str, _characters(multiline=False)]
-Day = Annotated[date, PlainValidator(_day)]
+def _day_text(value: date | str) -> str:
+    # A form read back from its stored JSON (a draft, a re-submission) may hold its dates as text already.
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+Day = Annotated[date, PlainValidator(_day), PlainSerializer(_day_text, return_type=str, when_used="json")]
 
 
 class DuplicateKey(ValueError):
