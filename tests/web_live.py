@@ -41,6 +41,10 @@ def live_site(settings: Settings, db_url: str) -> Iterator[LiveSite]:
     """Serve the web app on the database at db_url, with links pointing at it; yield the site."""
     holder: list = []
     server = make_server("127.0.0.1", 0, lambda environ, start: holder[0](environ, start), threaded=True)
+    # Request threads are joined when the server closes: a request still in its transaction when the test
+    # ends would hold locks the next test's clean-up (PostgreSQL's TRUNCATE) waits for.
+    server.daemon_threads = False
+    server.block_on_close = True
     url = f"http://127.0.0.1:{server.server_port}"
     shared = type(settings)(**{**settings.model_dump(),
         "database_url": db_url, "base_url": url, "web_secret_key": SECRET, "web_cookie_secure": False,
@@ -55,6 +59,7 @@ def live_site(settings: Settings, db_url: str) -> Iterator[LiveSite]:
         yield site
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(5)
 
 
