@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
@@ -94,8 +95,24 @@ def test_sigint_between_drains_also_stops_cleanly(tmp_path: Path, db_url: str, s
     assert "stopped by SIGINT: 0 sent in all" in err
 
 
+@pytest.fixture
+def sqlite_session(tmp_path: Path, sqlite_template: Path):
+    """A session on a SQLite copy of the migrated database: the write lock below is SQLite's, so this test is too."""
+    import shutil
+
+    from auditcycle.storage.db import make_engine
+
+    path = tmp_path / "locked.db"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    with sessionmaker(bind=engine, expire_on_commit=False)() as s:
+        yield f"sqlite:///{path}", s
+    engine.dispose()
+
+
 def test_a_database_locked_past_the_wait_is_logged_and_the_watcher_carries_on(
-        tmp_path: Path, db_url: str, engine, session, smtp_server) -> None:
+        tmp_path: Path, sqlite_session, smtp_server) -> None:
+    db_url, session = sqlite_session
     session.add(Staff(id=ALICE.staff_id, name=ALICE.name, email=ALICE.email, role=Role.KEY_WORKER))
     session.commit()
     watcher = subprocess.Popen([AUDITCYCLE, "deliver", "--watch", "--interval", "0.5"],
