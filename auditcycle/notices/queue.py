@@ -61,9 +61,10 @@ def queue_notices(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> in
     A monthly list still under the QA team's review is refused (auditcycle.notices.review).
     """
     require_released(cycle, ctx)
+    # Locked so that a second run at the same moment waits, then finds the audits notified (PostgreSQL).
     audits = list(session.scalars(
         select(Audit).where(Audit.cycle_id == cycle.id, Audit.status == AuditStatus.ALLOCATED).order_by(Audit.id)
-        .options(*AUDIT_PEOPLE)))
+        .options(*AUDIT_PEOPLE).with_for_update(of=Audit)))
     if not audits:
         return 0
     directory = Directory(session)
