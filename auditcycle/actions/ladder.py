@@ -40,7 +40,7 @@ from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import Redacted
-from auditcycle.links.tokens import issue_link
+from auditcycle.links.offer import offer_link
 from auditcycle.models import Action, Audit, AuditCycle, Child, Staff
 from auditcycle.models.enums import ActionStatus
 from auditcycle.notifications.actions import (
@@ -52,7 +52,7 @@ from auditcycle.notifications.actions import (
     compose_action_reopened,
     compose_actions_overdue,
 )
-from auditcycle.notifications.message import Composed, Recipient
+from auditcycle.notifications.message import Composed
 from auditcycle.notifications.outbox import MessageKey, enqueue, enqueue_digest, told
 from auditcycle.people.directory import Directory, assistant_directors
 from auditcycle.people.permissions import Subject, authorise, may
@@ -206,10 +206,8 @@ def _link(session: Session, ctx: AppContext, action: Action, key: MessageKey, pe
           deadline: date | None = None) -> str | None:
     """Return the person's link for an act on the action, made once per message, or None if they may not do it."""
     command = "action-done" if purpose == "action-done" else "action-sign-off"
-    if not may(session, command, person, Subject(owner=action.owner)):
-        return None
-    return issue_link(session, ctx, purpose=purpose, subject_ref=action.reference, staff=person, deadline=deadline,
-                      key=f"{key.for_recipient(Recipient.of(person))}:{purpose}")
+    return offer_link(session, ctx, purpose=purpose, command=command, subject=Subject(owner=action.owner),
+                      subject_ref=action.reference, person=person, key=key, deadline=deadline)
 
 
 def _label(moment: datetime, ctx: AppContext) -> str:
