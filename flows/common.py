@@ -30,7 +30,7 @@ def _flow_run_id() -> str | None:
     return str(flow_run.get_id() or "") or None
 
 
-def _holder() -> str:
+def run_holder() -> str:
     """Name this run as a lease holder, and as the sender of the mail it claims."""
     return holder_name(_flow_run_id())
 
@@ -79,7 +79,7 @@ def phase(name: str, month: str | None, now: str | None, actor: str) -> Iterator
     chosen = resolve_month(name, Month.parse(month) if month is not None else None, ctx)
     run_id = _flow_run_id()
     # Take the lease before recording the run, so two runs' records never overlap in time.
-    with acting_as(actor), held(name, _holder(), tz=ctx.tz):
+    with acting_as(actor), held(name, run_holder(), tz=ctx.tz):
         with recorded_run(name, chosen, ctx, flow_run_id=run_id) as record:
             _crash_flow_runs(record.abandoned_flow_runs)
             yield str(chosen), ctx.now.isoformat(), record
@@ -111,7 +111,7 @@ def scheduled_skip(name: str, month: str | None, now: str | None) -> dict | None
         return None
     ctx = build_context(now)
     reason = skip_reason(name, ctx)
-    if reason is None and not acquire(name, _holder(), lease_ttl()):
+    if reason is None and not acquire(name, run_holder(), lease_ttl()):
         reason = busy_message(name, current(name), ctx.tz)
     if reason is None:
         return None
@@ -144,7 +144,7 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
                 return skipped
             with phase(name, month, now, actor) as (month, now, record):
                 summary = body(month=month, now=now, **options)
-                record.summary = {**summary, "delivery": deliver_outbox(holder=_holder())} if deliver else summary
+                record.summary = {**summary, "delivery": deliver_outbox(holder=run_holder())} if deliver else summary
             return record.summary
 
         run.__signature__ = signature
@@ -162,5 +162,5 @@ def adhoc_phase(name: str, *, kind: str, request: str, now: str | None, by: str 
         # Each task commits its own work, so a re-run after a failure finishes what was left undone.
         record.summary = {**drawn, "queued": queue_adhoc_notices(cycle=drawn["cycle"], now=clock),
                           **book_adhoc_meetings(cycle=drawn["cycle"], now=clock),
-                          "delivery": deliver_outbox(holder=_holder())}
+                          "delivery": deliver_outbox(holder=run_holder())}
     return record.summary

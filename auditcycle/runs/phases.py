@@ -2,7 +2,7 @@
 
 `PHASES` is the one list of phases: the CLI's `run` choices, the flows' scheduled-skip rule and default
 month, the replay's timetable and the test against prefect.yaml all read it. A later phase (reading
-invite replies, draining mail) is one more `register(Phase(...))`.
+invite replies) is one more `register(Phase(...))`.
 """
 import importlib
 import logging
@@ -140,6 +140,8 @@ for _phase in (
     Phase("deep-dive", Kind.ON_REQUEST, Covers.CURRENT, "flows/deep_dive.py:deep_dive"),
     Phase("dip-sample", Kind.ON_REQUEST, Covers.CURRENT, "flows/dip_sample.py:dip_sample"),
     Phase("retention", Kind.HOUSEKEEPING, Covers.CURRENT, "flows/retention.py:retention", "0 6 1 * *"),
+    # Mail queued by the web pages leaves within a minute; the phases also drain the outbox after their work.
+    Phase("deliver", Kind.HOUSEKEEPING, Covers.CURRENT, "flows/deliver.py:deliver", "* * * * *"),
 ):
     register(_phase)
 

@@ -70,3 +70,30 @@ def test_outbox_folder_holds_eml_files_without_smtp(authority, app_env, prefect_
     text = "\n".join(f.read_text("utf-8", "replace") for f in files)
     for value in _planted_values():
         assert value not in text
+
+
+def test_the_every_minute_sender_sends_what_a_page_queued_once(authority, smtp_env, prefect_harness) -> None:
+    """The deliver deployment's flow, run twice through Prefect: a message a page queued arrives once."""
+    from auditcycle.core.context import build_context
+    from auditcycle.flows.deliver import deliver
+    from auditcycle.models import Staff
+    from auditcycle.notifications.message import Recipient
+    from auditcycle.notifications.outbox import MessageKey, enqueue
+    from auditcycle.notifications.render import render
+
+    factory = sessionmaker(bind=authority)
+    with factory.begin() as s:
+        person = s.scalars(select(Staff).order_by(Staff.id)).first()
+        address = person.email
+        message = render("fresh_link", recipient_name=person.name, act="sign off action ACT-1", url="LINK",
+                         expires_label="18:00 on Friday 11 December 2026")
+        enqueue(s, build_context("2026-12-01T09:00"), MessageKey("web", "2026-12", "ACT-1", "fresh"),
+                Recipient.of(person), message)
+
+    first, second = deliver(), deliver()
+
+    assert (first["sent"], second["sent"]) == (1, 0)
+    assert [r.rcpt_tos for r in smtp_env.received] == [[address]]
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(PhaseRun)) == 0  # a sender's minute is not a phase run
+        assert s.scalar(select(OutboxMessage.status)).value == "sent"
