@@ -110,6 +110,17 @@ def keep_screens(screens: list[tuple[str, bytes]]) -> None:
             (SCREENS / name).write_bytes(data)
 
 
+def tab_to(page: Page, *, element_id: str | None = None, text: str | None = None, presses: int = 80) -> None:
+    """Press Tab, as a keyboard user would, until the element with that id (or text) has the focus."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("[document.activeElement.id, document.activeElement.innerText"
+                                " || document.activeElement.value || '']")
+        if (element_id is not None and focused[0] == element_id) or (text is not None and focused[1].strip() == text):
+            return
+    raise AssertionError(f"Tab never reached {element_id or text!r} in {presses} presses")
+
+
 def path_of(url: str, site: LiveSite) -> str:
     """Return a mailed link as an address on the live site (it already is one: checked here)."""
     assert url.startswith(site.url + "/act/"), url

@@ -8,7 +8,7 @@ from mail_links import labelled_link
 from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from web_live import LiveSite, check_page, keep_screens
+from web_live import LiveSite, check_page, keep_screens, tab_to
 
 from auditcycle.booking.meetings import book
 from auditcycle.core.clock import Month
@@ -97,6 +97,31 @@ def test_the_key_worker_advises_and_the_calls_are_booked_on_it(
     assert "best times to call are: Weekday mornings after 10" in str(event["DESCRIPTION"])
     assert "court order" not in invite.as_string().lower()
     keep_screens(screens)
+
+
+def test_the_key_worker_advises_by_keyboard_alone(
+        s: Session, authority, site: LiveSite, smtp_server, announced: dict, page: Page) -> None:
+    first, *others = announced["contacts"]
+    site.at("2026-11-25T09:30")
+
+    page.goto(announced["url"])
+    tab_to(page, element_id="contacts-0-language")
+    page.keyboard.type("Polish")
+    tab_to(page, element_id="contacts-0-interpreter")
+    page.keyboard.press("Space")  # Yes
+    for n in range(1, len(others) + 1):
+        tab_to(page, element_id=f"contacts-{n}-interpreter")
+        page.keyboard.press("ArrowDown")  # No
+    tab_to(page, text="Send the advice to the auditor")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    assert "will be booked on your advice" in page.locator("main").inner_text()
+    rows = {c.contact_id: c for c in s.scalars(select(ContactAdvice).where(
+        ContactAdvice.audit_id == announced["audit_id"]).execution_options(populate_existing=True))}
+    assert (rows[first[0]].language, rows[first[0]].interpreter_needed) == ("Polish", True)
+    assert [rows[c[0]].interpreter_needed for c in others] == [False] * len(others)
+    s.commit()
 
 
 def test_with_no_advice_the_calls_wait_then_book_on_the_imported_details(

@@ -3,7 +3,7 @@ from mail_links import labelled_link
 from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from web_live import LiveSite, check_page, keep_screens
+from web_live import LiveSite, check_page, keep_screens, tab_to
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
@@ -52,3 +52,23 @@ def test_a_qa_manager_approves_the_list_and_another_is_told_it_is_done(
     assert s.scalar(select(AuditCycle.list_approved_at).where(AuditCycle.id == cycle.id)) is not None
     s.commit()
     keep_screens(screens)
+
+
+def test_the_list_is_approved_by_keyboard_alone(s: Session, authority, site: LiveSite, smtp_server, page: Page) -> None:
+    draw(s, build_context("2026-11-23T07:00", settings=site.settings), month=DEC, size=4, seed=3)
+    s.commit()
+    smtp_server.received.clear()
+    deliver(engine=authority, settings=site.settings)
+    [first, *_] = [r.message for r in smtp_server.received if "audit list to review" in r.message["Subject"]]
+    site.at("2026-11-23T08:30")
+
+    page.goto(labelled_link(first, "Review and approve the list"))
+    tab_to(page, text="Approve the list")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    assert "The December 2026 list is approved" in page.locator("main").inner_text()
+    cycle = monthly_cycle(s, DEC)
+    s.refresh(cycle)
+    assert cycle.list_approved_by_id is not None
+    s.commit()
