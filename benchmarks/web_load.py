@@ -26,8 +26,8 @@ RESULTS = Path(__file__).parent / "results" / "web-latest.md"
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_BENCH = "postgresql://postgres@127.0.0.1:5432/bench_web"
 SECRET = "bench-" + "k" * 40
-# Staff per child in the synthetic authority is about 1 in 11: this many children gives 1,500 and more.
-CHILDREN_PER_STAFF = 12
+# Staff with a manager per child in the synthetic authority is about 1 in 13: this many gives 1,500 and more.
+CHILDREN_PER_STAFF = 14
 
 
 def _fresh_database(db: str, folder: Path) -> str:

@@ -68,7 +68,10 @@ def _grade(page: Page, domain: str, grade: str) -> None:
 def _action(page: Page, number: int, *, description: str, owner: str, due: date) -> None:
     row = page.get_by_role("group", name=f"Action {number}", exact=True)
     row.get_by_label("What is to be done").fill(description)
-    row.get_by_label("Owner").select_option(label=owner)
+    owners = row.get_by_label("Owner")
+    # The child's people and team, not the whole council.
+    assert 2 < owners.locator("option").count() < 40
+    owners.select_option(label=f"{owner} (allocated key worker)")
     for part, value in (("Day", due.day), ("Month", due.month), ("Year", due.year)):
         row.get_by_label(part).fill(str(value))
 

@@ -32,10 +32,11 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from auditcycle.actions.owners import owner_choices
 from auditcycle.core.clock import iso_day
 from auditcycle.core.context import AppContext
 from auditcycle.core.settings import FrameworkSettings
-from auditcycle.models import Link, Staff, Submission
+from auditcycle.models import Link, Submission
 from auditcycle.notices.queue import KIND_LABELS
 from auditcycle.notifications.notices import day_label
 from auditcycle.privacy.redaction import Redactor
@@ -115,9 +116,8 @@ def audit_form(**kwargs) -> FlaskForm:
 
 
 def _prepare(session: Session, ctx: AppContext, link: Link, form: FlaskForm) -> None:
-    staff = [("", "Choose the owner")] + [
-        (sid, name) for sid, name in session.execute(
-            select(Staff.id, Staff.name).where(Staff.active).order_by(Staff.name, Staff.id))]
+    named = [row.form.owner.data for row in form.actions.entries if row.form.owner.data]
+    staff = [("", "Choose the owner"), *owner_choices(session, get_audit(session, link.subject_ref), named)]
     for row in form.actions.entries:
         row.form.owner.choices = staff
 
