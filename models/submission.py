@@ -75,6 +75,8 @@ class FamilyFeedback(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     interpreter_used: Mapped[bool] = mapped_column(default=False)
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The call booked for it, where the form named one (the page's rows all do; a form file may not).
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
 
     submission: Mapped[Submission] = relationship(back_populates="family_feedback")
 

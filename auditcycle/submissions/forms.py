@@ -12,6 +12,7 @@ from auditcycle.core.text import text_problem
 from auditcycle.core.timescales import Timescales
 
 MAX_FORM_BYTES = 2_000_000
+SUMMARY_MAX = 4000
 
 
 class FormError(UserError):
@@ -70,8 +71,11 @@ class FamilyFeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     relationship: OneLine = Field(min_length=1, max_length=60)
     outcome: Literal["spoke", "declined", "unreachable", "not_appropriate"]
-    interpreter_used: bool = False
-    summary: FreeText = Field("", max_length=4000)
+    # Left out, no interpreter was used; null is a question not answered, which a call that was held must answer.
+    interpreter_used: bool | None = False
+    summary: FreeText = Field("", max_length=SUMMARY_MAX)
+    # The reference of the call booked for it (a meeting of this audit), once per call.
+    meeting: OneLine | None = Field(None, min_length=1, max_length=40)
 
 
 class ActionIn(BaseModel):
@@ -158,11 +162,42 @@ def read_form_file(path: Path) -> dict:
     return data
 
 
+def _family_problems(data: dict, calls: dict[str, str]) -> list[str]:
+    """Check each family feedback row against the calls booked for the audit, and a held call's interpreter."""
+    problems: list[str] = []
+    rows = data.get("family_feedback") if isinstance(data.get("family_feedback"), list) else []
+    seen: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            continue
+        if row.get("outcome") == "spoke" and "interpreter_used" in row and row["interpreter_used"] is None:
+            problems.append(f"family_feedback.{index}.interpreter_used: say whether an interpreter was used")
+        meeting = row.get("meeting")
+        if not isinstance(meeting, str) or not meeting.strip():
+            continue
+        meeting = meeting.strip()
+        if meeting not in calls:
+            problems.append(f"family_feedback.{index}.meeting: {meeting[:40]!r} is not a call booked for this audit"
+                            + (f" (its calls: {', '.join(calls)})" if calls else " (it has none booked)"))
+        elif meeting in seen:
+            problems.append(f"family_feedback.{index}.meeting: {meeting} is already recorded in row {seen[meeting]}; "
+                            "record each call once")
+        else:
+            seen[meeting] = index
+            said = row.get("relationship")
+            if isinstance(said, str) and said.strip() and said.strip().casefold() != calls[meeting].casefold():
+                problems.append(f"family_feedback.{index}.relationship: {said.strip()[:60]!r} is not whom {meeting} "
+                                f"was booked with ({calls[meeting]})")
+    return problems
+
+
 def validate_form(data: dict, *, source: str, timescales: Timescales, today: date, known_staff: set[str],
-                  domains: list[str] | None = None, may_not_apply: list[str] | None = None) -> AuditForm:
+                  domains: list[str] | None = None, may_not_apply: list[str] | None = None,
+                  calls: dict[str, str] | None = None) -> AuditForm:
     """Check a form whole and return it, or raise one FormError listing every problem.
 
-    `may_not_apply` names the domains this audit may mark not applicable (none if not given).
+    `may_not_apply` names the domains this audit may mark not applicable (none if not given); `calls` gives
+    the relationship of each call booked for the audit with the family or young person, by meeting reference.
     """
     framework = timescales.framework
     problems: list[str] = []
@@ -198,6 +233,7 @@ def validate_form(data: dict, *, source: str, timescales: Timescales, today: dat
         if day is not None and day > today:
             problems.append(f"conversations.{index}.held_on: {day} is after the submission date; "
                             "record a conversation once it is held")
+    problems += _family_problems(data, calls or {})
     for domain in wanted:
         if domain not in grades and not (domain in unused and domain in optional):
             problems.append(f"grades.{domain}: not graded (this form grades all of: {', '.join(wanted)})")

@@ -32,6 +32,7 @@ from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 from auditcycle.storage.records import get_audit
+from auditcycle.submissions.booked import family_calls
 from auditcycle.submissions.forms import AuditForm, read_form_file, validate_form
 from auditcycle.submissions.grades import OVERALL, current_grades, record_grades
 from auditcycle.submissions.supervision import responses_to_raise
@@ -66,8 +67,10 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
     # A dip sample grades only the domains it focuses on; every other audit grades them all.
     focus = audit.cycle.focus_domains
     domains = [d for d in focus.split(",") if d] if focus else None
+    calls = {call.reference: call for call in family_calls(session, audit)}
     form = validate_form(data, source=source, timescales=ctx.timescales, today=today, known_staff=known,
-                         domains=domains, may_not_apply=may_not_apply(ctx, audit))
+                         domains=domains, may_not_apply=may_not_apply(ctx, audit),
+                         calls={ref: call.relationship for ref, call in calls.items()})
     submission = session.scalar(select(Submission).where(Submission.audit_id == audit.id))
     first = submission is None
     if first:
@@ -103,7 +106,8 @@ def submit(session: Session, ctx: AppContext, *, reference: str, data: dict, by:
                                                   DomainGrade.domain.in_(form.not_applicable)))
     for item in form.family_feedback:
         session.add(FamilyFeedback(submission_id=submission.id, relation=item.relationship, outcome=item.outcome,
-                                   interpreter_used=item.interpreter_used, summary=item.summary))
+                                   interpreter_used=bool(item.interpreter_used), summary=item.summary,
+                                   meeting_id=calls[item.meeting].meeting_id if item.meeting else None))
     _add_actions(session, ctx, audit, form)
     audit.status = AuditStatus.SUBMITTED
     session.flush()

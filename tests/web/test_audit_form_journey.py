@@ -1,21 +1,39 @@
 """The audit form, from the auditor's received notice to the page in Chromium and back to the database and mail."""
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import PLANTED
+from forms import valid_form
 from mail_links import body_text, labelled_link
 from playwright.sync_api import Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web_live import LiveSite, check_page, keep_screens
 
+from auditcycle.booking.meetings import book
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.settings import DEFAULT_DOMAINS, DEFAULT_GRADES
-from auditcycle.models import Action, Audit, BuddyReview, DomainGrade, Event, OutboxMessage, Staff, Submission
-from auditcycle.models.enums import AuditStatus
+from auditcycle.models import (
+    Action,
+    Audit,
+    BuddyReview,
+    DomainGrade,
+    Event,
+    FamilyFeedback,
+    Meeting,
+    OutboxMessage,
+    Staff,
+    Submission,
+)
+from auditcycle.models.enums import AuditStatus, MeetingKind
 from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
+from auditcycle.notifications.notices import moment_label
 from auditcycle.sampling.cycle import draw, monthly_cycle
+from auditcycle.submissions.booked import BookedCall, family_calls
+from auditcycle.submissions.submit import submit
 
 FORM = "2026-12-10T10:00"
 
@@ -323,3 +341,173 @@ def test_the_review_unit_domain_is_not_applicable_with_a_reason_for_a_child_with
     assert submission.form["not_applicable"] == {sru: "No IRO or CP chair has been involved."}
     assert sru not in {g.domain for g in s.scalars(select(DomainGrade))}
     _release(s)
+
+
+# --- the calls with the family and the young person, and the conversations booked -------------------------
+
+OUTCOME_LABELS = {"spoke": "Spoke with them", "declined": "Declined to speak", "unreachable": "Could not be reached"}
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def calls(s: Session, site: LiveSite, audit: Audit) -> list[BookedCall]:
+    """The audit's meetings booked once the family-advice wait is over; its calls with the young person and family."""
+    book(s, build_context("2026-11-26T12:45", settings=site.settings), cycle=monthly_cycle(s, Month(2026, 12)))
+    s.commit()
+    booked = family_calls(s, s.get(Audit, audit.id))
+    assert [c.relationship for c in booked][:1] == ["young person"] and len(booked) >= 3
+    _release(s)
+    return booked
+
+
+def _label(call: BookedCall) -> str:
+    return f"{call.relationship[:1].upper()}{call.relationship[1:]} ({call.initials})"
+
+
+def _call(page: Page, call: BookedCall, *, outcome: str | None = None, interpreter: bool | None = None,
+          summary: str | None = None) -> None:
+    row = page.get_by_role("group", name=_label(call), exact=True)
+    if outcome:
+        row.get_by_role("group", name="Outcome of the call").get_by_label(OUTCOME_LABELS[outcome]).check()
+    if interpreter is not None:
+        row.get_by_role("group", name="Was an interpreter used?").get_by_label(
+            "Yes" if interpreter else "No", exact=True).check()
+    if summary is not None:
+        row.get_by_label("Summary of what they said").fill(summary)
+
+
+def _feedback(s: Session) -> list[tuple]:
+    rows = [(f.relation, f.outcome, f.interpreter_used, f.summary, f.meeting_id)
+            for f in s.scalars(select(FamilyFeedback).order_by(FamilyFeedback.id))]
+    _release(s)
+    return rows
+
+
+def test_each_booked_call_has_a_row_filled_as_a_person_would_and_stored_linked_to_its_meeting(
+        s: Session, authority, site: LiveSite, smtp_server, audit: Audit, calls: list[BookedCall],
+        page: Page) -> None:
+    key_worker = audit.child.key_worker
+    meetings = {m.kind: m for m in s.scalars(select(Meeting).where(Meeting.audit_id == audit.id))}
+    learning, iro = meetings[MeetingKind.LEARNING_CONVERSATION], meetings[MeetingKind.IRO_CONVERSATION]
+    url = _form_link(smtp_server, audit)
+    _release(s)
+    young_person, carer, other, *unheld = calls
+    said = f"Says the worker listens; {PLANTED['contact_name']} can be called on {PLANTED['phone']}."
+    screens: list[tuple[str, bytes]] = []
+    site.at(FORM)
+
+    page.goto(url)
+    shown = page.locator("main").inner_text()
+    rows = [page.get_by_role("group", name=_label(c), exact=True) for c in calls]
+    assert [r.count() for r in rows] == [1] * len(calls)
+    assert _label(young_person) == f"Young person ({audit.child.initials})"
+    assert f"Call booked for {moment_label(carer.starts_at, LONDON)}, 30 minutes." in rows[1].inner_text()
+    assert all(planted not in shown for planted in (PLANTED["contact_name"], PLANTED["phone"],
+                                                     PLANTED["child_first"], PLANTED["child_last"]))
+    # The conversations booked and already held are filled in from their meetings; the auditor may change them.
+    iro_held = page.get_by_role("group", name="Conversation with the IRO or CP chair: date held")
+    assert [iro_held.get_by_label(p).input_value() for p in ("Day", "Month", "Year")] == \
+        iro.starts_at.astimezone(LONDON).strftime("%d %m %Y").split()
+    assert page.get_by_label("Conversation with the IRO or CP chair: length in minutes").input_value() == "30"
+    assert page.get_by_label("Learning conversation with the key worker: length in minutes").input_value() == "60"
+    assert f"Booked for {moment_label(learning.starts_at, LONDON)}, 60 minutes" in shown
+    check_page(page, "audit-form-calls", screens)
+    _fill_the_form(page, key_worker.name)
+    _call(page, young_person, outcome="spoke", interpreter=False, summary=said)
+    _call(page, carer, outcome="declined")
+    _call(page, other, outcome="unreachable", interpreter=True)
+    page.get_by_role("button", name="Submit the audit form").click()
+
+    assert f"The audit form for {audit.reference} is submitted" in page.locator("main").inner_text()
+    submission = s.scalar(select(Submission).where(Submission.audit_id == audit.id))
+    assert submission.form["family_feedback"] == [
+        {"relationship": "young person", "outcome": "spoke", "interpreter_used": False, "summary": said,
+         "meeting": young_person.reference},
+        {"relationship": carer.relationship, "outcome": "declined", "interpreter_used": None, "summary": "",
+         "meeting": carer.reference},
+        {"relationship": other.relationship, "outcome": "unreachable", "interpreter_used": True, "summary": "",
+         "meeting": other.reference}]
+    assert {"kind": "iro_cp_chair", "held_on": iro.starts_at.astimezone(LONDON).date().isoformat(),
+            "minutes": 30} in submission.form["conversations"]
+    assert _feedback(s) == [("young person", "spoke", False, said, young_person.meeting_id),
+                            (carer.relationship, "declined", False, "", carer.meeting_id),
+                            (other.relationship, "unreachable", True, "", other.meeting_id)]
+    # Reopened, each row shows what was said of its call, the summary through the one redactor.
+    row = page.get_by_role("group", name=_label(young_person), exact=True)
+    assert row.get_by_label(OUTCOME_LABELS["spoke"]).is_checked() and row.get_by_label("No", exact=True).is_checked()
+    reopened = row.get_by_label("Summary of what they said").input_value()
+    assert reopened.startswith("Says the worker listens;") and PLANTED["phone"] not in reopened
+    assert PLANTED["contact_name"].split()[0] not in reopened
+    for call in unheld:
+        assert not page.get_by_role("group", name=_label(call), exact=True).get_by_label(
+            OUTCOME_LABELS["spoke"]).is_checked()
+    check_page(page, "audit-form-calls-submitted", screens)
+    keep_screens(screens)
+
+
+def test_a_held_call_with_no_interpreter_answer_a_long_summary_or_no_outcome_is_refused_and_nothing_stored(
+        s: Session, authority, site: LiveSite, smtp_server, audit: Audit, calls: list[BookedCall],
+        page: Page) -> None:
+    key_worker = audit.child.key_worker
+    url = _form_link(smtp_server, audit)
+    before = (_state(s, audit), _feedback(s))
+    young_person, carer, *_ = calls
+    screens: list[tuple[str, bytes]] = []
+    site.at(FORM)
+
+    page.goto(url)
+    _fill_the_form(page, key_worker.name)
+    _call(page, young_person, outcome="spoke", summary="x" * 4001)
+    _call(page, carer, interpreter=False)
+    page.get_by_role("button", name="Submit the audit form").click()
+
+    summary = page.locator(".govuk-error-summary").inner_text()
+    assert f"{_label(young_person)}, interpreter used: say whether an interpreter was used" in summary
+    assert f"{_label(young_person)}, summary: enter at most 4000 characters" in summary
+    assert f"{_label(carer)}, outcome: choose one" in summary
+    row = page.get_by_role("group", name=_label(young_person), exact=True)
+    assert "say whether an interpreter was used" in row.locator(".govuk-error-message").first.inner_text()
+    assert any("enter at most 4000" in t for t in row.locator(".govuk-error-message").all_inner_texts())
+    assert row.get_by_label("Summary of what they said").input_value() == "x" * 4001
+    check_page(page, "audit-form-calls-errors", screens)
+    assert (_state(s, audit), _feedback(s)) == before
+    keep_screens(screens)
+
+
+def test_a_draft_keeps_the_call_rows_and_each_submission_again_keeps_them_and_the_form_files_rows(
+        s: Session, authority, site: LiveSite, smtp_server, audit: Audit, calls: list[BookedCall],
+        page: Page) -> None:
+    key_worker = audit.child.key_worker
+    url = _form_link(smtp_server, audit)
+    # First submitted from a form file, whose one row names no call.
+    submit(s, build_context(FORM, settings=site.settings), reference=audit.reference, by=audit.auditor_id,
+           data=valid_form(key_worker.id, today=date(2026, 12, 10)))
+    s.commit()
+    _release(s)
+    young_person = calls[0]
+    site.at(FORM)
+
+    page.goto(url)
+    assert "mother: Spoke with them" in page.locator("main").inner_text()
+    _call(page, young_person, outcome="spoke", interpreter=True, summary="Wants more notice of visits.")
+    page.get_by_role("button", name="Save and return later").click()
+    assert f"Your form for audit {audit.reference} is saved" in page.locator("main").inner_text()
+    draft = s.get(Audit, audit.id, populate_existing=True).form_draft["family_feedback"]
+    _release(s)
+    page.goto(url)
+    row = page.get_by_role("group", name=_label(young_person), exact=True)
+    reopened = (row.get_by_label(OUTCOME_LABELS["spoke"]).is_checked(),
+                row.get_by_label("Yes", exact=True).is_checked(),
+                row.get_by_label("Summary of what they said").input_value())
+    page.get_by_role("button", name="Submit the audit form").click()
+    assert "is submitted (version 2)" in page.locator("main").inner_text()
+    second = _feedback(s)
+    page.get_by_role("button", name="Submit the audit form").click()
+    assert "is submitted (version 3)" in page.locator("main").inner_text()
+
+    assert [(r.get("meeting"), r["relationship"], r["outcome"]) for r in draft] == [
+        (young_person.reference, "young person", "spoke"), (None, "mother", "spoke")]
+    assert reopened == (True, True, "Wants more notice of visits.")
+    assert second == [("young person", "spoke", True, "Wants more notice of visits.", young_person.meeting_id),
+                      ("mother", "spoke", False, "Felt listened to.", None)]
+    assert _feedback(s) == second
