@@ -17,6 +17,7 @@ from auditcycle.models.observation import Observation, ObservationRecommendation
 from auditcycle.models.organisation import BusyPeriod, Service, Staff, Team
 from auditcycle.models.outbox import OutboxItem, OutboxMessage
 from auditcycle.models.phase_run import PhaseRun
+from auditcycle.models.questionnaire import QuestionnaireResponse
 from auditcycle.models.report import ReportEdition
 from auditcycle.models.submission import BuddyReview, Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
 from auditcycle.models.supervision_gap import SupervisionGap
@@ -27,6 +28,6 @@ __all__ = [
     "Action", "Audit", "AuditCycle", "Base", "BuddyReview", "BusyPeriod", "Child", "ContactAdvice", "Dispute", "DomainGrade",
     "DrawRequest", "Event", "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse",
     "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting",
-    "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "ReportEdition", "Service",
+    "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "QuestionnaireResponse", "ReportEdition", "Service",
     "Staff", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
 ]

@@ -12,7 +12,7 @@ class MakeADifference(Base):
     """A Make a Difference summary of a good audit, or an interview a manager nominated."""
 
     __tablename__ = "make_a_difference"
-    __table_args__ = (UniqueConstraint("reference"),)
+    __table_args__ = (UniqueConstraint("reference"), UniqueConstraint("from_audit_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(40))
@@ -21,6 +21,8 @@ class MakeADifference(Base):
     audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"), unique=True)
     practitioner_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     nominated_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    # An interview nominated from an audit's supervision prompt: one nomination of its key worker per audit.
+    from_audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"))
     summary: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str | None] = mapped_column(Text)
     approved_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))

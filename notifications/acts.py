@@ -15,10 +15,15 @@ ACTS: dict[str, str] = {
     "agree-moderation": "agree the moderated grade of audit {ref}",
     "observe-done": "record observation {ref} as done",
     "mad-approve": "check, edit and approve the Make a Difference summary {ref}",
+    "mad-nominate": "nominate the key worker of audit {ref} for a Make a Difference interview",
+    "questionnaire": "answer the new-auditor questionnaire about your first audit, {ref}",
     # {ref} is the meeting's reference and the invite's sequence: an answer to one version of its time.
     "meeting-cant-make": "ask for another time for meeting {ref}",
     "supervision-gap": "confirm or dismiss the supervision gap on audit {ref}",
 }
+
+# Acts only their holder can do, such as their own feedback: a leaver's are withdrawn, not handed to anyone else.
+PERSONAL_ACTS = frozenset({"questionnaire"})
 
 
 def describe_act(purpose: str, subject_ref: str) -> str:

@@ -107,8 +107,8 @@ def compose_learning_session(invite: Invite, *, recipient_name: str, month: Mont
     return replace(body, calendar=calendar_text(invite, method="REQUEST", stamp=stamp), calendar_method="REQUEST")
 
 
-def compose_questionnaire(*, recipient_name: str, audit_ref: str, url: str) -> Composed:
-    """Compose the new-auditor feedback questionnaire sent after a first audit."""
+def compose_questionnaire(*, recipient_name: str, audit_ref: str, url: str | None) -> Composed:
+    """Compose the new-auditor feedback questionnaire sent after a first audit, with the auditor's link to answer it."""
     return render("questionnaire", recipient_name=recipient_name, audit_ref=audit_ref, url=url)
 
 

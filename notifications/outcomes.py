@@ -52,8 +52,8 @@ def compose_buddy_word(*, recipient_name: str, audit_ref: str, child_id: str, bu
 
 def compose_supervision_prompt(*, recipient_name: str, audit_ref: str, child_id: str, practitioner_name: str,
                                overall_label: str, responses: Sequence[str] = (),
-                               record_url: str | None = None) -> Composed:
-    """Compose the team manager's prompt to discuss the audit at the next supervision, with their link to record it."""
+                               record_url: str | None = None, nominate_url: str | None = None) -> Composed:
+    """Compose the team manager's prompt to discuss the audit at supervision, with their links to record it and nominate."""
     return render("supervision_prompt", recipient_name=recipient_name, audit_ref=audit_ref, child_id=child_id,
                   practitioner_name=practitioner_name, overall_label=overall_label, responses=list(responses),
-                  record_url=record_url)
+                  record_url=record_url, nominate_url=nominate_url)

@@ -3,7 +3,8 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
-from auditcycle.learning.culture import draft_summaries, invite_learning_session, send_questionnaires
+from auditcycle.learning.culture import draft_summaries, invite_learning_session
+from auditcycle.learning.questionnaire import send_questionnaires
 from auditcycle.sampling.cycle import monthly_cycle
 from auditcycle.tasks.common import phase_task
 from auditcycle.trends.scrutiny import scrutinise

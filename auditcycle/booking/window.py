@@ -16,6 +16,7 @@ meet from 14:00 on the Wednesday.
   long opened and the moderation window is short.
 - The moderation panel: `moderation_panel_notice_working_days` (2), and not before the working day after
   the cycle's due date.
+- A Make a Difference interview, which belongs to no cycle: `adhoc_meeting_notice_working_days` (1).
 """
 from datetime import datetime
 
@@ -53,3 +54,8 @@ def panel_earliest_start(ctx: AppContext, cycle: AuditCycle) -> datetime:
     ts = ctx.timescales
     opens, _ = ts.working_hours(ts.next_working_day(cycle.due_date))
     return max(opens, ts.working_days_after(ctx.now, ctx.settings.framework.moderation_panel_notice_working_days))
+
+
+def interview_earliest_start(ctx: AppContext) -> datetime:
+    """Return the first moment a Make a Difference interview may start if its invite is sent now."""
+    return ctx.timescales.working_days_after(ctx.now, ctx.settings.framework.adhoc_meeting_notice_working_days)

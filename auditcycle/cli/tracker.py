@@ -1,10 +1,12 @@
 """`auditcycle list`: the central tracker as a table for people or JSON for scripts."""
 import json
+from collections import Counter
 from datetime import date, datetime
 from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from auditcycle.cli import NowOption, app, console, guarded, month_option
@@ -25,7 +27,7 @@ def list_command(
     as_json: JsonOption = False,
     now: NowOption = None,
 ) -> None:
-    """List audits, actions, meetings, responses, moderations or messages with their status."""
+    """List audits, actions, meetings, responses, moderations, messages or questionnaires with their status."""
     ctx = build_context(now)
     wanted = month
     with session_scope() as session:
@@ -37,6 +39,11 @@ def list_command(
         console.print(f"No {kind.value}{f' for {month}' if month else ''}.")
         return
     title = f"{kind.value.capitalize()}{f' — {month}' if month else ''} ({len(items)})"
+    if kind == TrackerKind.QUESTIONNAIRES:
+        console.print(_questionnaire_table(title, items))
+        if tally := _tally_table(items, ctx.settings.framework.questionnaire):
+            console.print(tally)
+        return
     console.print(_audit_table(title, items) if kind == TrackerKind.AUDITS else _table(title, items))
 
 
@@ -100,4 +107,39 @@ def _audit_table(title: str, items: list[dict]) -> Table:
         audit = f"{item['reference']}\n{_words(item['status'])}\ndue {_day(item['due_date'])}"
         table.add_row(audit, item["child_id"], auditor, _moment(item["submitted_at"]), _grades(item),
                       _words(item["moderation"]), f"{item['age_days']}d")
+    return table
+
+
+def _questionnaire_table(title: str, items: list[dict]) -> Table:
+    """Lay out each auditor's answers for the QA team to read: one row an auditor, one line a question."""
+    answered = sum(1 for item in items if item["status"] == "answered")
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0, 0, 1),
+                  show_lines=True, caption=f"{answered} of {len(items)} answered. Answers as the redactor leaves them.")
+    table.add_column("Auditor", ratio=1)
+    table.add_column("First audit", no_wrap=True)
+    table.add_column("Sent", min_width=6)
+    table.add_column("Answered", min_width=8)
+    table.add_column("Answers", ratio=3)
+    for item in items:
+        answers = "\n".join(f"{escape(a['question'])}\n  [bold]{escape(a['answer'])}[/bold]" if a["answer"] is not None
+                            else f"{escape(a['question'])}\n  [dim]no answer[/dim]" for a in item["answers"])
+        table.add_row(_person(item["auditor_id"], item["auditor_name"]), f"{item['reference']}\n{item['month']}",
+                      _moment(item["sent_at"]), _moment(item["answered_at"]) or "not yet", answers)
+    return table
+
+
+def _tally_table(items: list[dict], questions: list) -> Table | None:
+    """Count the answers given to each question answered from choices: the questionnaire at a glance."""
+    tallies = {q.key: (q.text, Counter()) for q in questions if q.choices}
+    for item in items:
+        for answer in item["answers"]:
+            if answer["key"] in tallies and answer["answer"] is not None:
+                tallies[answer["key"]][1][answer["answer"]] += 1
+    if not any(counts for _, counts in tallies.values()):
+        return None
+    table = Table(title="Answers counted", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0, 0, 1))
+    table.add_column("Question", ratio=1)
+    table.add_column("Answers", ratio=1)
+    for text, counts in tallies.values():
+        table.add_row(text, ", ".join(f"{escape(answer)}: {n}" for answer, n in counts.most_common()) or "none yet")
     return table

@@ -69,6 +69,54 @@ class LadderStep(BaseModel):
     notify: list[Literal["owner", "team_manager", "service_manager", "assistant_director", "qa_manager"]]
 
 
+class QuestionnaireQuestion(BaseModel):
+    """One question of the new-auditor questionnaire: answered from its choices, or in the auditor's own words."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Names the answer in the stored response and in `auditcycle list questionnaires --json`.
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    text: str = Field(min_length=1, max_length=300)
+    hint: str | None = Field(None, max_length=300)
+    # Empty: a free-text answer. Otherwise the scale or choices offered, in the order shown.
+    choices: list[str] = Field(default_factory=list, max_length=10)
+    required: bool = True
+
+    @field_validator("text", "hint")
+    @classmethod
+    def _one_line(cls, v: str | None) -> str | None:
+        if v is not None and (problem := text_problem(v, multiline=False)):
+            raise ValueError(problem)
+        return v
+
+    @field_validator("choices")
+    @classmethod
+    def _plain_choices(cls, v: list[str]) -> list[str]:
+        if len(v) == 1 or len(set(v)) != len(v) or any(not c.strip() or len(c) > 100 or text_problem(c, multiline=False)
+                                                      for c in v):
+            raise ValueError("choices lists two or more different one-line answers of at most 100 characters, "
+                             "or none for a free-text answer")
+        return v
+
+
+# The framework says only "New auditors will be sent a questionnaire to gain their feedback on the audit
+# process": these are the questions a council starts from, and words its own in TOML.
+DEFAULT_QUESTIONNAIRE = (
+    QuestionnaireQuestion(key="guidance_clear", text="How clear were the audit guidance and the audit tool?",
+                          choices=["Very clear", "Clear", "Not very clear", "Not clear at all"]),
+    QuestionnaireQuestion(key="enough_time", text="Did you have enough time to complete the audit?",
+                          choices=["Yes", "Just about", "No"]),
+    QuestionnaireQuestion(key="support_useful",
+                          text="How useful was the support of your buddy and the Practice Improvement Managers?",
+                          choices=["Very useful", "Useful", "Not very useful", "I did not need any support"]),
+    QuestionnaireQuestion(key="learning_conversation",
+                          text="How did the learning conversation with the practitioner go?",
+                          choices=["Very well", "Well", "Not well", "It did not take place"]),
+    QuestionnaireQuestion(key="improve", text="What would improve the audit process?",
+                          hint="Refer to any child by case id. Do not include names.", required=False),
+)
+
+
 class FrameworkSettings(BaseModel):
     """The Quality Assurance & Impact Framework's rules, as data."""
 
@@ -142,7 +190,9 @@ class FrameworkSettings(BaseModel):
     learning_session_working_days_after_close: int = Field(5, ge=0, le=30)
     learning_session_time: time = time(13, 30)
     mad_interview_minutes: int = Field(60, ge=15, le=240)
-    questionnaire_url: str = "https://example.org/auditcycle/new-auditor-questionnaire"
+    # The new-auditor questionnaire, answered on the page its email links to (`[[framework.questionnaire]]`).
+    questionnaire: list[QuestionnaireQuestion] = Field(
+        default_factory=lambda: [q.model_copy() for q in DEFAULT_QUESTIONNAIRE], min_length=1, max_length=20)
     report_distribution_roles: list[str] = Field(default_factory=lambda: [
         "assistant_director", "service_manager", "team_manager", "qa_manager",
         "practice_improvement_manager", "principal_social_worker"])
@@ -152,6 +202,23 @@ class FrameworkSettings(BaseModel):
     report_working_day: int = Field(12, ge=1, le=20)
     # Team figures under this are suppressed in the broadcast report, with the cells that would give them back.
     report_min_cell: int = Field(5, ge=1, le=20)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_questionnaire_url(cls, data: object) -> object:
+        # Said plainly rather than as an unknown key: a council's file from before the questionnaire was a page.
+        if isinstance(data, dict) and "questionnaire_url" in data:
+            raise ValueError("questionnaire_url is no longer used: new auditors answer the questionnaire on "
+                             "auditcycle's own page (its questions are framework.questionnaire); delete the setting")
+        return data
+
+    @field_validator("questionnaire")
+    @classmethod
+    def _distinct_keys(cls, v: list[QuestionnaireQuestion]) -> list[QuestionnaireQuestion]:
+        keys = [q.key for q in v]
+        if len(set(keys)) != len(keys):
+            raise ValueError("each question of the questionnaire needs a key of its own")
+        return v
 
     @field_validator("working_weekdays")
     @classmethod
@@ -408,8 +475,6 @@ _GO_LIVE: tuple[tuple[str, str, Callable[["Settings"], str | None], Callable[[st
      lambda s: s.smtp_host, lambda v: not v),
     ("framework.guidance_url", "the audit guidance every notice and reminder links to",
      lambda s: s.framework.guidance_url, lambda v: is_example_domain(urlsplit(v or "").hostname)),
-    ("framework.questionnaire_url", "the new auditors' questionnaire their invitation links to",
-     lambda s: s.framework.questionnaire_url, lambda v: is_example_domain(urlsplit(v or "").hostname)),
     ("base_url", "where the web front end is reached; every signed link in an email starts with it",
      lambda s: s.base_url, _is_local_address),
 )

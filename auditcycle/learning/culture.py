@@ -1,4 +1,4 @@
-"""The learning culture: Make a Difference summaries and interviews, the reflective learning session, questionnaires.
+"""The learning culture: Make a Difference summaries and interviews, the reflective learning session.
 
 - An audit finalised good or better gets a draft Make a Difference summary from its strengths, which the
   QA team approves before the monthly report may show it.
@@ -6,7 +6,8 @@
   interview, booked with the principal social worker or another free member of the QA team.
 - After moderation closes, everyone involved in the month's audits is invited to the reflective learning
   session, each with a copy naming only themselves, so the invite does not reveal who was audited.
-- After their first audit, an auditor is sent the new-auditor feedback questionnaire, once ever.
+
+The new-auditor questionnaire is `auditcycle/learning/questionnaire.py`.
 """
 import uuid
 from dataclasses import replace
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from auditcycle.booking.location import meeting_location
 from auditcycle.booking.meetings import diary_busy
 from auditcycle.booking.slots import Interval, SlotRequest, find_slot
+from auditcycle.booking.window import interview_earliest_start
 from auditcycle.core.clock import Month, localize, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
@@ -34,15 +36,16 @@ from auditcycle.notifications.learning import (
     compose_mad_interview,
     compose_mad_nominated,
     compose_mad_unbooked,
-    compose_questionnaire,
 )
 from auditcycle.notifications.message import Recipient
-from auditcycle.notifications.notices import day_label, month_label
+from auditcycle.notifications.notices import day_label, moment_label, month_label
 from auditcycle.notifications.outbox import MessageKey, enqueue, enqueue_digest, mail_domain
+from auditcycle.people.cases import audited_key_worker
 from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
 from auditcycle.people.permissions import authorise, may
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
+from auditcycle.storage.records import get_audit
 from auditcycle.trends.scrutiny import finalised_audits
 
 PHASE = "learn"
@@ -209,13 +212,39 @@ def _interviewers(session: Session, practitioner: Staff) -> list[Staff]:
     return sorted(team, key=lambda s: (s.role != Role.PRINCIPAL_SOCIAL_WORKER, s.id))
 
 
+def nomination_from(session: Session, audit: Audit) -> MakeADifference | None:
+    """Return the Make a Difference interview nominated from an audit's supervision prompt, if there is one."""
+    return session.scalar(select(MakeADifference).where(MakeADifference.from_audit_id == audit.id))
+
+
+def already_nominated(session: Session, ctx: AppContext, mad: MakeADifference, *, audit: Audit) -> str:
+    """Say who nominated an audit's key worker from it, and when: a second nomination from it is refused."""
+    practitioner = session.get(Staff, mad.practitioner_id) if mad.practitioner_id else None
+    nominator = session.get(Staff, mad.nominated_by_id) if mad.nominated_by_id else None
+    return (f"{practitioner.name if practitioner else 'The key worker'} was already nominated from audit "
+            f"{audit.reference}: this was already done by {nominator.name if nominator else 'a manager'} at "
+            f"{moment_label(mad.created_at, ctx.tz)} (interview {mad.reference})")
+
+
+def nominate_from_audit(session: Session, ctx: AppContext, *, reference: str, by: str,
+                        note: str) -> MakeADifference:
+    """Nominate an audit's key worker for a Make a Difference interview, once from that audit, and book it."""
+    audit = get_audit(session, reference)
+    practitioner = audited_key_worker(session, audit)
+    if practitioner is None:
+        raise UserError(f"{reference}: the audit's key worker is no longer an active member of staff")
+    return nominate_interview(session, ctx, practitioner_id=practitioner.id, by=by, note=note, from_audit=audit)
+
+
 def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: str, by: str,
-                       note: str) -> MakeADifference:
+                       note: str, from_audit: Audit | None = None) -> MakeADifference:
     """Record a manager's Make a Difference nomination and book the interview, or tell the QA manager it cannot be."""
     nominator = authorise(session, command="nominate-mad", staff_id=by)
     practitioner = session.get(Staff, practitioner_id)
     if practitioner is None or not practitioner.active:
         raise UserError(f"{shown(practitioner_id)}: no active member of staff has that id")
+    if from_audit is not None and (done := nomination_from(session, from_audit)) is not None:
+        raise UserError(already_nominated(session, ctx, done, audit=from_audit))
     note = note.strip()
     if not note:
         raise UserError("--note is required: say what good outcome the practitioner achieved")
@@ -225,11 +254,12 @@ def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: st
     framework = ctx.settings.framework
     number = session.scalar(select(func.count(MakeADifference.id)).where(MakeADifference.kind == INTERVIEW)) + 1
     mad = MakeADifference(reference=f"MAD-I-{number}", kind=INTERVIEW, status=DRAFT, practitioner_id=practitioner.id,
-                          nominated_by_id=nominator.id, note=note, created_at=ctx.now, recorded_at=wall_clock())
+                          nominated_by_id=nominator.id, note=note, created_at=ctx.now, recorded_at=wall_clock(),
+                          from_audit_id=from_audit.id if from_audit is not None else None)
     session.add(mad)
     session.flush()
     log_event(session, ctx, subject_ref=mad.reference, kind="mad-nominated", actor_id=by,
-              detail=Redacted.fixed(practitioner.id))
+              detail=Redacted.fixed(practitioner.id + (f" from audit {from_audit.reference}" if from_audit else "")))
 
     today = ctx.timescales.today(ctx.now)
     last = ctx.timescales.add_working_days(today, INTERVIEW_WINDOW_WORKING_DAYS)
@@ -241,7 +271,7 @@ def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: st
     for candidate in candidates:
         request = SlotRequest(key=mad.reference, people=(practitioner.id, candidate.id), minutes=minutes,
                               earliest=today, latest=last)
-        start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
+        start = find_slot(request, busy, ctx.timescales, not_before=interview_earliest_start(ctx))
         if start is not None:
             interviewer = candidate
             break
@@ -351,26 +381,5 @@ def invite_learning_session(session: Session, ctx: AppContext, *, cycle: AuditCy
         message = compose_learning_session(invite, recipient_name=person.name, month=cycle.month, when_label=when,
                                            minutes=minutes, stamp=ctx.now)
         queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"{cycle.reference}-learning", "request-0"), person, message) is not None
-    session.flush()
-    return queued
-
-
-def send_questionnaires(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> int:
-    """Send the new-auditor questionnaire to each of the cycle's auditors after their first audit, once ever."""
-    auditor_ids = set(session.scalars(
-        select(Audit.auditor_id).join(Submission, Submission.audit_id == Audit.id)
-        .where(Audit.cycle_id == cycle.id, Audit.auditor_id.is_not(None))))
-    url = ctx.settings.framework.questionnaire_url
-    queued = 0
-    for staff_id in sorted(auditor_ids):
-        staff = session.get(Staff, staff_id)
-        if staff is None or not staff.active:
-            continue
-        first = session.scalar(
-            select(Audit.reference).join(Submission, Submission.audit_id == Audit.id)
-            .where(Audit.auditor_id == staff_id).order_by(Submission.submitted_at, Audit.id).limit(1))
-        message = compose_questionnaire(recipient_name=staff.name, audit_ref=first, url=url)
-        # Keyed to the auditor, not the month: the questionnaire goes once in a career, not once a cycle.
-        queued += enqueue(session, ctx, MessageKey(PHASE, None, f"auditor-{staff_id}", "questionnaire"), staff, message) is not None
     session.flush()
     return queued

@@ -1,7 +1,7 @@
 """People who leave or change role: the acts still waiting on them go to their line manager, else the QA managers.
 
 A staff import that shows someone has left (or changed role) withdraws every unused link they hold. Each act still
-waiting on them, that is each of those links that had not expired, gets a fresh link for the same act on the same
+waiting on them, that is each of those links that had not expired (but their own feedback, PERSONAL_ACTS), gets a fresh link for the same act on the same
 record, for their line manager if they have one still active, else for every QA manager. Each person given acts
 gets one email listing them with their links, and every QA manager one listing all the hand-overs; all is written
 in the caller's transaction (the import's), and keyed so that running the import again sends nothing twice.
@@ -18,6 +18,7 @@ from auditcycle.core.text import Redacted
 from auditcycle.links.tokens import hand_on, revoke_links
 from auditcycle.models import Link, Staff
 from auditcycle.models.enums import Role
+from auditcycle.notifications.acts import PERSONAL_ACTS
 from auditcycle.notifications.handover import HandedOverItem, compose_acts_handed_over
 from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import moment_label
@@ -58,7 +59,7 @@ def hand_over_links(session: Session, ctx: AppContext, staff: Staff, reason: str
     revoke_links(session, ctx, staff_id=staff.id, reason=reason)
     waiting: dict[tuple[str, str], Link] = {}
     for link in pending:
-        if link.expires_at > ctx.now:
+        if link.expires_at > ctx.now and link.purpose not in PERSONAL_ACTS:
             waiting.setdefault((link.purpose, link.subject_ref), link)
     if not waiting:
         return []

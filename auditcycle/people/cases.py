@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditcycle.models import Audit, Child, Team
+from auditcycle.models import Audit, Child, Staff, Team
 from auditcycle.models.enums import Cohort
 
 
@@ -47,3 +47,9 @@ def cases_of(session: Session, child_ids: Iterable[str]) -> dict[str, Case]:
 def case_of(session: Session, child_id: str) -> Case:
     """Read who and where one child's case is now."""
     return cases_of(session, [child_id])[child_id]
+
+
+def audited_key_worker(session: Session, audit: Audit) -> Staff | None:
+    """Return the key worker an audit kept, while they are an active member of staff."""
+    worker = session.get(Staff, audit.key_worker_id) if audit.key_worker_id else None
+    return worker if worker is not None and worker.active else None

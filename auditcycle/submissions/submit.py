@@ -26,7 +26,7 @@ from auditcycle.notifications.outcomes import (
     compose_outcome,
     compose_supervision_prompt,
 )
-from auditcycle.people.cases import case_of
+from auditcycle.people.cases import audited_key_worker, case_of
 from auditcycle.people.directory import Directory, distinct
 from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.privacy.redaction import Redactor
@@ -41,6 +41,7 @@ PHASE = "submit"
 # The purposes of the links the outcome and the supervision prompt carry: the commands they open.
 DISPUTE = "dispute"
 SUPERVISION_DISCUSSED = "supervision-discussed"
+MAD_NOMINATE = "mad-nominate"
 OPEN_FOR_SUBMISSION = (AuditStatus.ALLOCATED, AuditStatus.NOTIFIED, AuditStatus.BOOKED, AuditStatus.SUBMITTED)
 
 
@@ -187,12 +188,20 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
         enqueue(session, ctx, key, person, message)
     if child.key_worker is not None:
         prompt_key = MessageKey(PHASE, audit.cycle.month, audit.reference, "supervision-prompt")
+        # A good outcome seen in that supervision is the framework's reason to nominate: the audit's key worker,
+        # offered only while the prompt names the same person.
+        nominee = audited_key_worker(session, audit)
         for manager in team_managers:
+            nominate_url = offer_link(
+                session, ctx, purpose=MAD_NOMINATE, command="nominate-mad", subject=Subject(audit=audit),
+                subject_ref=audit.reference, person=manager, key=prompt_key,
+            ) if nominee is not None and nominee.id == child.key_worker_id else None
             message = compose_supervision_prompt(
                 recipient_name=manager.name, audit_ref=audit.reference, child_id=child.id,
                 practitioner_name=child.key_worker.name, overall_label=overall,
                 responses=responses_to_raise(session, audit),
-                record_url=_link(session, ctx, audit, prompt_key, manager, purpose=SUPERVISION_DISCUSSED))
+                record_url=_link(session, ctx, audit, prompt_key, manager, purpose=SUPERVISION_DISCUSSED),
+                nominate_url=nominate_url)
             enqueue(session, ctx, prompt_key, manager, message)
     if audit.buddy is not None:
         # The buddy sees a new auditor's form before it is final, and agrees with it or comments from the link.

@@ -1,4 +1,4 @@
-"""The central tracker: every audit, action, meeting, response, moderation and message with its status."""
+"""The central tracker: every audit, action, meeting, response, moderation, message and questionnaire with its status."""
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 from auditcycle.actions.ladder import tracker_row
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext, build_context
+from auditcycle.learning.questionnaire import questionnaire_items
 from auditcycle.models import (
     Action,
     Audit,
@@ -33,6 +34,7 @@ class TrackerKind(StrEnum):
     RESPONSES = "responses"
     MODERATIONS = "moderations"
     MESSAGES = "messages"
+    QUESTIONNAIRES = "questionnaires"
 
 
 def _plain(value: Any, ctx: AppContext) -> Any:
@@ -233,6 +235,8 @@ def list_items(*, session: Session, kind: TrackerKind, month: Month | None = Non
                ctx: AppContext | None = None) -> list[dict]:
     """List one kind of tracked item as plain, JSON-ready dicts, each with a reference and status."""
     ctx = ctx or build_context()
+    if kind == TrackerKind.QUESTIONNAIRES:
+        return questionnaire_items(session, ctx, month=month)
     if kind == TrackerKind.AUDITS:
         stmt, to_item = _audits(month, ctx)
     elif kind == TrackerKind.ACTIONS:

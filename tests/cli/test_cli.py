@@ -39,7 +39,7 @@ def drawn(authority, app_env, prefect_harness):
 
 
 def test_list_json_has_a_stable_shape_when_empty(app_env) -> None:
-    for kind in ("audits", "actions", "meetings", "responses", "moderations", "messages"):
+    for kind in ("audits", "actions", "meetings", "responses", "moderations", "messages", "questionnaires"):
         result = invoke("list", kind, "--json", "--month", "2026-12")
         assert result.exit_code == 0, result.output
         assert json.loads(result.output) == {"kind": kind, "month": "2026-12", "items": []}
@@ -279,7 +279,6 @@ def test_version_is_the_installed_packages() -> None:
 
 GO_LIVE = {"AUDITCYCLE_MAIL_FROM": "qa-team@haringey.gov.uk", "AUDITCYCLE_SMTP_HOST": "smtp.haringey.gov.uk",
            "AUDITCYCLE_FRAMEWORK__GUIDANCE_URL": "https://intranet.haringey.gov.uk/audit-guidance",
-           "AUDITCYCLE_FRAMEWORK__QUESTIONNAIRE_URL": "https://forms.haringey.gov.uk/new-auditors",
            "AUDITCYCLE_BASE_URL": "https://audits.haringey.gov.uk"}
 
 
@@ -301,7 +300,7 @@ def test_check_config_names_every_placeholder_and_fails(shipped_settings) -> Non
     assert "mail_from = qa-team@example.org" in result.stdout
     assert "framework.guidance_url = https://example.org/auditcycle/audit-guidance" in result.stdout
     assert " ".join(result.stderr.split()) == (
-        "error: still placeholders: mail_from, smtp_host, framework.guidance_url, framework.questionnaire_url, "
+        "error: still placeholders: mail_from, smtp_host, framework.guidance_url, "
         "base_url; "
         "set them in auditcycle.toml or the environment before the first real month")
 
@@ -313,7 +312,7 @@ def test_check_config_names_only_what_is_left(shipped_settings) -> None:
     result = invoke("check-config")
 
     assert result.exit_code == 1
-    assert "still placeholders: smtp_host, framework.guidance_url, framework.questionnaire_url, base_url;" in result.stderr
+    assert "still placeholders: smtp_host, framework.guidance_url, base_url;" in result.stderr
 
 
 def test_check_config_passes_once_every_setting_is_set(shipped_settings) -> None:

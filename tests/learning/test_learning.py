@@ -1,4 +1,5 @@
 """The learning culture: Make a Difference summaries and interviews, the learning session and questionnaires."""
+import re
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -18,15 +19,16 @@ from auditcycle.learning.culture import (
     draft_summaries,
     invite_learning_session,
     nominate_interview,
-    send_questionnaires,
     session_invitees,
     shown_summary,
 )
+from auditcycle.learning.questionnaire import QUESTIONNAIRE_LINK, send_questionnaires
 from auditcycle.models import (
     Audit,
     AuditCycle,
     BusyPeriod,
     FamilyContact,
+    Link,
     MakeADifference,
     OutboxMessage,
     Staff,
@@ -551,8 +553,15 @@ def test_questionnaire_goes_once_per_auditor_even_across_two_cycles(s, authority
     assert first == len(nov_auditors) and second == len(dec_auditors - nov_auditors) and third == 0
     assert received == {emails[i]: 1 for i in nov_auditors | dec_auditors}
     for r in _ours(smtp_server.received):
-        body = r.message.get_body(("plain",)).get_content()
-        assert settings.framework.questionnaire_url in body
+        recipient = next(i for i, e in emails.items() if e == r.rcpt_tos[0])
+        # Each link as it can be followed, within its fortnight of being sent.
+        ctx = ctx_at("2026-12-01T09:00" if recipient in nov_auditors else "2027-01-04T09:00", settings)
+        link = link_row(s, ctx, labelled_link(r.message, "Answer the questionnaire"))
+        assert (link.purpose, link.staff_id) == (QUESTIONNAIRE_LINK, recipient)
+        assert link.subject_ref == min((a for a in nov_audits + dec_audits[:5] if a.auditor_id == recipient),
+                                       key=lambda a: (a.cycle.month, a.id)).reference
+    assert s.scalar(select(func.count()).select_from(Link).where(Link.purpose == QUESTIONNAIRE_LINK)) == len(
+        nov_auditors | dec_auditors)
 
 
 def test_questionnaire_waits_for_a_submitted_audit(s, authority, settings) -> None:
@@ -578,3 +587,133 @@ def test_learning_mail_names_no_child(s, authority, settings, smtp_server) -> No
     for planted in PLANTED.values():
         assert planted not in raw
     assert all(len(r.rcpt_tos) == 1 for r in ours)
+
+
+ANSWERS = {"guidance_clear": "Clear", "enough_time": "Just about", "support_useful": "Very useful",
+           "learning_conversation": "Well", "improve": f"More time for {PLANTED['child_first']}'s chronology."}
+
+
+def _answered_first_audit(s, settings) -> Audit:
+    cycle, audits = _drawn(s, settings, size=1)
+    _submit(s, settings, audits[0], "good")
+    s.commit()
+    return audits[0]
+
+
+def test_questionnaire_answers_are_kept_once_with_the_questions_as_asked(s, authority, settings) -> None:
+    from auditcycle.learning.questionnaire import answer_questionnaire
+    from auditcycle.models import Event, QuestionnaireResponse
+
+    audit = _answered_first_audit(s, settings)
+    row = answer_questionnaire(s, ctx_at(AFTER_DUE, settings), reference=audit.reference, by=audit.auditor_id,
+                               answers=ANSWERS)
+
+    assert [(a["key"], a["answer"]) for a in row.answers] == list(ANSWERS.items())
+    assert row.answers[0]["question"] == "How clear were the audit guidance and the audit tool?"
+    assert (row.staff_id, row.audit_id, row.answered_at) == (audit.auditor_id, audit.id, ctx_at(AFTER_DUE).now)
+    event = s.scalar(select(Event).where(Event.kind == "questionnaire-answered"))
+    assert (event.subject_ref, event.actor_id, event.detail) == (audit.reference, audit.auditor_id,
+                                                                 "5 of 5 questions answered")
+    with pytest.raises(UserError, match="already answered the questionnaire at 09:00 on Monday 4 January 2027"):
+        answer_questionnaire(s, ctx_at("2027-01-05T09:00", settings), reference=audit.reference,
+                             by=audit.auditor_id, answers=ANSWERS)
+    assert s.scalar(select(func.count()).select_from(QuestionnaireResponse)) == 1
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"enough_time": None}, "enough_time: answer “Did you have enough time to complete the audit?”"),
+    ({"guidance_clear": "Brilliant"}, "guidance_clear: choose one of Very clear, Clear, Not very clear"),
+    ({"improve": "x" * 2001}, "improve: at most 2,000 characters are kept"),
+    ({"mood": "Happy"}, "mood: not a question of the questionnaire"),
+])
+def test_questionnaire_refuses_a_missing_or_unknown_answer_and_keeps_nothing(s, authority, settings, change,
+                                                                             problem) -> None:
+    from auditcycle.learning.questionnaire import answer_questionnaire
+    from auditcycle.models import QuestionnaireResponse
+
+    audit = _answered_first_audit(s, settings)
+    with pytest.raises(UserError, match=re.escape(problem)):
+        answer_questionnaire(s, ctx_at(AFTER_DUE, settings), reference=audit.reference, by=audit.auditor_id,
+                             answers={**ANSWERS, **change})
+    assert s.scalar(select(func.count()).select_from(QuestionnaireResponse)) == 0
+
+
+def test_questionnaire_of_someone_elses_audit_is_refused(s, authority, settings) -> None:
+    from auditcycle.learning.questionnaire import answer_questionnaire
+
+    audit = _answered_first_audit(s, settings)
+    other = _role(s, Role.KEY_WORKER)[0]
+    with pytest.raises(PermissionDenied, match=rf"{other.id} \(key worker\) may not questionnaire"):
+        answer_questionnaire(s, ctx_at(AFTER_DUE, settings), reference=audit.reference, by=other.id,
+                             answers=ANSWERS)
+
+
+def test_questionnaire_list_shows_each_sent_answered_or_not_with_names_cut_out(s, authority, settings) -> None:
+    from auditcycle.learning.questionnaire import answer_questionnaire, questionnaire_items
+
+    cycle, audits = _drawn(s, settings, size=3)
+    for audit in audits:
+        _submit(s, settings, audit, "good")
+    s.commit()
+    send_questionnaires(s, ctx_at("2026-12-31T09:00", settings), cycle=cycle)
+    answer_questionnaire(s, ctx_at(AFTER_DUE, settings), reference=audits[0].reference, by=audits[0].auditor_id,
+                         answers=ANSWERS)
+    s.commit()
+
+    items = questionnaire_items(s, ctx_at(AFTER_DUE, settings), month=DEC)
+
+    auditors = {a.auditor_id for a in audits}
+    assert sorted(i["auditor_id"] for i in items) == sorted(auditors)
+    [answered] = [i for i in items if i["status"] == "answered"]
+    assert answered["auditor_id"] == audits[0].auditor_id and answered["reference"] == audits[0].reference
+    assert answered["answered_at"] == "2027-01-04T09:00:00+00:00"
+    assert answered["answers"][-1]["answer"] == "More time for Z.'s chronology."
+    assert {i["status"] for i in items if i is not answered} <= {"not answered"}
+    assert questionnaire_items(s, ctx_at(AFTER_DUE, settings), month=NOV) == []
+
+
+def test_an_auditor_asked_before_the_questionnaire_had_a_page_is_sent_no_link(s, authority, settings) -> None:
+    from auditcycle.learning.questionnaire import PHASE
+    from auditcycle.notifications.learning import compose_questionnaire
+    from auditcycle.notifications.outbox import MessageKey, enqueue
+
+    audit = _answered_first_audit(s, settings)
+    auditor = audit.auditor
+    enqueue(s, ctx_at("2026-12-21T09:00", settings), MessageKey(PHASE, None, f"auditor-{auditor.id}", "questionnaire"),
+            auditor, compose_questionnaire(recipient_name=auditor.name, audit_ref=audit.reference, url=None))
+    s.commit()
+
+    sent = send_questionnaires(s, ctx_at("2026-12-31T09:00", settings), cycle=audit.cycle)
+
+    assert sent == 0
+    assert s.scalar(select(func.count()).select_from(Link).where(Link.purpose == QUESTIONNAIRE_LINK)) == 0
+
+
+def test_questionnaire_settings_refuse_the_old_url_and_repeated_keys() -> None:
+    from pydantic import ValidationError
+
+    from auditcycle.core.settings import Settings
+
+    with pytest.raises(ValidationError, match="questionnaire_url is no longer used"):
+        Settings(database_url="sqlite://", framework={"questionnaire_url": "https://forms.example/q"})
+    twice = [{"key": "time", "text": "Enough time?", "choices": ["Yes", "No"]}, {"key": "time", "text": "Why?"}]
+    with pytest.raises(ValidationError, match="each question of the questionnaire needs a key of its own"):
+        Settings(database_url="sqlite://", framework={"questionnaire": twice})
+    with pytest.raises(ValidationError, match="two or more different one-line answers"):
+        Settings(database_url="sqlite://", framework={"questionnaire": [{"key": "a", "text": "A?", "choices": ["Y"]}]})
+
+
+def test_nominate_from_an_audit_nominates_its_key_worker_once(s, authority, settings, smtp_server) -> None:
+    from auditcycle.learning.culture import nominate_from_audit
+
+    audit = _answered_first_audit(s, settings)
+    manager = s.get(Staff, s.get(Staff, audit.key_worker_id).manager_id)
+    mad = nominate_from_audit(s, ctx_at(NOMINATE_NOW, settings), reference=audit.reference, by=manager.id,
+                              note="Turned the plan around with the family.")
+
+    assert (mad.practitioner_id, mad.from_audit_id, mad.nominated_by_id) == (audit.key_worker_id, audit.id, manager.id)
+    with pytest.raises(UserError, match=f"already done by {manager.name} at 09:00 on Monday 1 February 2027"):
+        nominate_from_audit(s, ctx_at("2027-02-01T10:00", settings), reference=audit.reference, by=manager.id,
+                            note="Again.")
+    assert s.scalar(select(func.count()).select_from(MakeADifference).where(
+        MakeADifference.kind == "interview")) == 1

@@ -219,6 +219,22 @@ def test_with_no_line_manager_active_the_qa_managers_each_get_the_act(
         assert read_link(staffed, ctx, token).staff_id == staff_id
 
 
+def test_a_leaver_s_own_questionnaire_is_withdrawn_and_handed_to_nobody(
+        staffed: Session, settings: Settings, smtp_server, tmp_path: Path) -> None:
+    _send(staffed, settings, "S3", "A-2026-12-001", purpose="questionnaire")
+    _send(staffed, settings, "S3", "ACT-2026-12-002")
+
+    summary = _import(staffed, settings, _file(tmp_path, *(r for s, r in ROWS.items() if s != "S3")), complete=True)
+    received = _mail(staffed, settings, smtp_server)
+
+    assert summary.handed_over == 1
+    assert [(link.purpose, link.revoked_reason) for link in _links(staffed, "S3")] == [
+        ("questionnaire", "left the council"), ("action-sign-off", "left the council")]
+    [to_bob] = received["bob@example.org"]
+    assert "questionnaire" not in to_bob and "ACT-2026-12-002" in to_bob
+    assert staffed.scalar(select(func.count()).select_from(Link).where(Link.purpose == "questionnaire")) == 1
+
+
 def test_a_refused_import_hands_nothing_over(staffed: Session, settings: Settings, smtp_server,
                                              tmp_path: Path) -> None:
     token = _send(staffed, settings, "S3", "ACT-2026-12-001")

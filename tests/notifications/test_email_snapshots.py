@@ -397,8 +397,9 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         recipient_name="Quinn Manager", month=MONTH, due=DUE, theme=None, assignments=[], due_rows=[],
         auditors_without=[], newly_qualified_without=[], interval_months=12),
     "questionnaire": lambda: learning.compose_questionnaire(
-        recipient_name="Alex Auditor", audit_ref=AUDIT,
-        url="https://example.org/auditcycle/new-auditor-questionnaire"),
+        recipient_name="Alex Auditor", audit_ref=AUDIT, url=f"{LINK}questionnaire"),
+    "questionnaire--no-link": lambda: learning.compose_questionnaire(
+        recipient_name="Alex Auditor", audit_ref=AUDIT, url=None),
     "report_broadcast": lambda: _report(provisional=True),
     "report_broadcast--reissued": lambda: _report(edition=2, reissue=True),
     "report_broadcast--empty": lambda: _report(empty=True, figures=()),
@@ -406,7 +407,8 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "report_restricted--reissued-no-flags": lambda: _report(restricted=True, edition=2, reissue=True, flags=0),
     "supervision_prompt": lambda: outcomes.compose_supervision_prompt(
         recipient_name="Terry Manager", audit_ref=AUDIT, child_id=CHILD, practitioner_name="Sam Owusu",
-        overall_label="Requires improvement to be good", record_url=f"{LINK}supervision"),
+        overall_label="Requires improvement to be good", record_url=f"{LINK}supervision",
+        nominate_url=f"{LINK}mad-nominate"),
     "supervision_prompt--with-responses": lambda: outcomes.compose_supervision_prompt(
         recipient_name="Terry Manager", audit_ref=AUDIT, child_id=CHILD, practitioner_name="Sam Owusu",
         overall_label="Inadequate", responses=[f"IR-{AUDIT}-1", f"IR-{AUDIT}-2"], record_url=f"{LINK}supervision"),

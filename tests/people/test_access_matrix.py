@@ -234,6 +234,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "observe-done": actor.id == sub.observation.observer_id or qa,
         "observe-recommend": actor.id == audit.auditor_id or line_manager or qa,
         "nominate-mad": role in {Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR},
+        "questionnaire": actor.id == audit.auditor_id,
     }[command]
 
 
@@ -247,6 +248,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.immediate_responses.lifecycle import raise_ir, respond
     from auditcycle.immediate_responses.supervision_gaps import decide_gap
     from auditcycle.learning.culture import approve, nominate_interview
+    from auditcycle.learning.questionnaire import answer_questionnaire
     from auditcycle.models.enums import CycleKind
     from auditcycle.moderation.panel import agree_moderation, record_moderation
     from auditcycle.notices.review import approve_list
@@ -315,6 +317,9 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
                                                    by=by),
         "nominate-mad": lambda by: nominate_interview(s, ctx, practitioner_id=sub.open_action.owner_id, by=by,
                                                       note="Turned a plan around"),
+        "questionnaire": lambda by: answer_questionnaire(s, ctx, reference=sub.moderated.reference, by=by, answers={
+            "guidance_clear": "Clear", "enough_time": "Yes", "support_useful": "Useful",
+            "learning_conversation": "Well"}),
     }
 
 

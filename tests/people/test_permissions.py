@@ -33,6 +33,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     from auditcycle.core.settings import Settings
     from auditcycle.immediate_responses.lifecycle import raise_ir, respond
     from auditcycle.immediate_responses.supervision_gaps import decide_gap
+    from auditcycle.learning.questionnaire import answer_questionnaire
     from auditcycle.models import Audit, Child, Event, Meeting, Staff
     from auditcycle.models.enums import Role
     from auditcycle.notices.queue import queue_notices
@@ -98,6 +99,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
         "mad-approve": lambda: authorise(s, command="mad-approve", staff_id=worker.id),
         "report-summary": lambda: authorise(s, command="report-summary", staff_id=worker.id),
         "nominate-mad": lambda: authorise(s, command="nominate-mad", staff_id=worker.id),
+        "questionnaire": lambda: answer_questionnaire(s, now, reference=second.reference, by=worker.id, answers={}),
     }
     assert set(attempts) == set(PERMISSIONS)
     events = s.scalar(select(func.count()).select_from(Event))

@@ -10,6 +10,7 @@ from auditcycle.web.journeys import (  # noqa: F401
     moderation,
     observations,
     outcomes,
+    questionnaire,
     review,
     supervision_gaps,
 )
