@@ -1,7 +1,7 @@
 """each family feedback row links to the call booked for it
 
 Revision ID: 0034
-Revises: 0030
+Revises: 0031
 Create Date: 2026-12-05 09:00:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0034'
-down_revision = '0030'
+down_revision = '0031'
 branch_labels = None
 depends_on = None
 
