@@ -261,6 +261,10 @@ class Settings(BaseSettings):
     # A link lasts the later of this many days after it is sent and this many working days after the act's deadline.
     link_min_days: int = Field(14, ge=1, le=365)
     link_working_days_after_deadline: int = Field(5, ge=0, le=60)
+    # The QA console's sign-in: a mailed sign-in link lasts minutes; a session ends when idle, and in any case.
+    sign_in_link_minutes: int = Field(15, ge=1, le=60)
+    console_idle_minutes: int = Field(30, ge=1, le=480)
+    console_session_hours: int = Field(8, ge=1, le=24)
     framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
 
     @field_validator("base_url")

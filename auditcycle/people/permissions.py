@@ -147,6 +147,7 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "observe-done": (_any(_observer, _qa_team), "the assigned observer, or the QA team"),
     "mad-approve": (_qa_team, "the QA team"),
     "report-summary": (_qa_team, "the QA team"),
+    "console": (_qa_team, "the QA team"),
     "nominate-mad": (_role(Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR),
                      "team managers, service managers and assistant directors"),
 }

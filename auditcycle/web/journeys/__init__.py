@@ -11,5 +11,6 @@ from auditcycle.web.journeys import (  # noqa: F401
     observations,
     outcomes,
     review,
+    sign_in,
     supervision_gaps,
 )
