@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from auditcycle.core.context import AppContext
+from auditcycle.core.errors import PermissionDenied
 from auditcycle.core.text import Redacted
 from auditcycle.models import Staff, StaffSession
 from auditcycle.people.permissions import authorise
@@ -35,7 +36,10 @@ def _hash(token: str) -> str:
 
 def start_session(session: Session, ctx: AppContext, *, staff_id: str, method: str) -> str:
     """Begin a session for a member of staff allowed the console; return the token for the browser."""
-    staff = authorise(session, command=CONSOLE, staff_id=staff_id)
+    try:
+        staff = authorise(session, command=CONSOLE, staff_id=staff_id)
+    except PermissionDenied as refused:
+        raise PermissionDenied(f"Only the Quality Assurance team may sign in to the console ({refused})") from None
     token = secrets.token_urlsafe(32)
     session.add(StaffSession(id=_hash(token), staff_id=staff.id, method=method, started_at=ctx.now,
                              last_seen_at=ctx.now))
