@@ -29,6 +29,10 @@ def _subject(ctx: AppContext) -> str:
 
 def queue_sign_in_link(session: Session, ctx: AppContext, staff: Staff) -> str:
     """Queue a sign-in link to a member of the QA team, in the caller's transaction; return their address."""
+    if ctx.settings.oidc_issuer is not None:
+        # A mailed link would skip the council's own sign-in checks (multi-factor, conditional access).
+        raise UserError("this council signs in with its own sign-in service (oidc_issuer is set), so no sign-in "
+                        "links are sent: open the console and choose \"Sign in\"")
     if not may(session, CONSOLE, staff):
         raise UserError(f"{shown(staff.id)} ({staff.role.value.replace('_', ' ')}) is not in the QA team, so may not "
                         "sign in to the console")
@@ -55,5 +59,5 @@ def ask_for_link(session: Session, ctx: AppContext, email: str) -> None:
     """Queue a sign-in link if the address is an active QA-team member's; otherwise do nothing, and say nothing."""
     # The page answers the same either way, so it cannot be used to learn who works in the QA team.
     staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email.strip().lower(), Staff.active))
-    if staff is not None and may(session, CONSOLE, staff):
+    if staff is not None and may(session, CONSOLE, staff) and ctx.settings.oidc_issuer is None:
         queue_sign_in_link(session, ctx, staff)

@@ -6,20 +6,34 @@ is credited in the trail to that person. A view reads the request, calls one dom
 from datetime import datetime, tzinfo
 from functools import wraps
 
-from flask import Blueprint, flash, g, get_flashed_messages, redirect, render_template, request, session, url_for
+from authlib.integrations.base_client import OAuthError
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
 from wtforms import StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Regexp
 
+from auditcycle.console.identity import stable_subject, staff_for_subject
 from auditcycle.console.month import month_view, monthly_months
-from auditcycle.console.sessions import Ended, end_session, resume
+from auditcycle.console.sessions import Ended, end_session, resume, start_session
 from auditcycle.console.sign_in import ask_for_link
 from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError
 from auditcycle.notifications.notices import moment_label
+from auditcycle.web import oidc
 from auditcycle.web.acts import deciding, reading
-from auditcycle.web.journeys.sign_in import SESSION_KEY
+from auditcycle.web.journeys.sign_in import SESSION_KEY, begin
 
 blueprint = Blueprint("console", __name__)
 
@@ -66,17 +80,57 @@ def _short(moment: datetime, tz: tzinfo) -> str:
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
 
 
+def _sign_in_page(form: AskForLinkForm | None = None, problem: str | None = None) -> str:
+    settings = current_app.config["AUDITCYCLE_SETTINGS"]
+    return render_template("console/sign_in.html", form=form or AskForLinkForm(), title="Sign in", problem=problem,
+                           provider=settings.oidc_issuer is not None,
+                           notes=get_flashed_messages(category_filter=["signed-out"]))
+
+
 @blueprint.route("/sign-in", methods=["GET", "POST"])
 def sign_in():  # noqa: ANN201
-    """Ask for a sign-in link by work email address; the answer is the same whether or not one is sent."""
+    """Sign in with the council's service, or ask for a sign-in link by work email (the same answer either way)."""
     form = AskForLinkForm()
-    if form.validate_on_submit():
+    if current_app.config["AUDITCYCLE_SETTINGS"].oidc_issuer is None and form.validate_on_submit():
         with deciding() as (db, ctx):
             ask_for_link(db, ctx, form.email.data)
             minutes = ctx.settings.sign_in_link_minutes
         return render_template("console/link_sent.html", title="Check your email", minutes=minutes)
-    return render_template("console/sign_in.html", form=form, title="Sign in",
-                           notes=get_flashed_messages(category_filter=["signed-out"])), 400 if form.errors else 200
+    return _sign_in_page(form), 400 if form.errors else 200
+
+
+@blueprint.get("/sign-in/start")
+def oidc_start():  # noqa: ANN201
+    """Send the browser to the council's sign-in service; only the state it needs goes in the cookie."""
+    settings = current_app.config["AUDITCYCLE_SETTINGS"]
+    if settings.oidc_issuer is None:
+        return redirect(url_for("console.sign_in"), code=303)
+    return oidc.client().authorize_redirect(f"{settings.base_url}{url_for('console.oidc_callback')}")
+
+
+@blueprint.get("/sign-in/callback")
+def oidc_callback():  # noqa: ANN201
+    """Sign in the person the council's sign-in service vouches for, if they are in the QA team."""
+    settings = current_app.config["AUDITCYCLE_SETTINGS"]
+    if settings.oidc_issuer is None:
+        return redirect(url_for("console.sign_in"), code=303)
+    try:
+        # Authlib checks the state, the nonce, the signature, the audience, the expiry and the issuer of the metadata.
+        claims = oidc.client().authorize_access_token().get("userinfo") or {}
+        if claims.get("iss") != settings.oidc_issuer:
+            raise OAuthError(description="the ID token is not from the council's sign-in service")
+    except OAuthError as refused:
+        current_app.logger.warning("sign-in refused by the sign-in service: %s", refused.error or "invalid response")
+        return _sign_in_page(problem="The council's sign-in service did not sign you in (it was cancelled or "
+                                     "refused). Try again."), 400
+    try:
+        with deciding() as (db, ctx):
+            staff = staff_for_subject(db, ctx, subject=stable_subject(claims), email=claims.get("email")
+                                      or claims.get("preferred_username"))
+            token = start_session(db, ctx, staff_id=staff.id, method="oidc")
+    except UserError as refused:
+        return _sign_in_page(problem=str(refused)), 403
+    return begin(token)
 
 
 @blueprint.post("/sign-out")

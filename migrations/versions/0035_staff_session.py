@@ -1,4 +1,4 @@
-"""the QA console's sign-in sessions, kept on the server
+"""the QA console's sign-in: sessions kept on the server, and each person's id at the council's sign-in service
 
 Revision ID: 0035
 Revises: 0030
@@ -28,9 +28,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('staff_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_session_staff_id'), ['staff_id'], unique=False)
+    with op.batch_alter_table('staff', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('oidc_subject', sa.String(length=255), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_staff_oidc_subject'), ['oidc_subject'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('staff', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_staff_oidc_subject'), type_='unique')
+        batch_op.drop_column('oidc_subject')
     with op.batch_alter_table('staff_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_session_staff_id'))
     op.drop_table('staff_session')

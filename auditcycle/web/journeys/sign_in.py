@@ -29,7 +29,7 @@ def _sign_in(session: Session, ctx: AppContext, link: Link, form: SignInForm) ->
 
 
 def begin(token: str):  # noqa: ANN201
-    """Start the browser's session afresh with the new token, and open the console."""
+    """Start the browser's session afresh with a new session's token, and open the console (any way of signing in)."""
     # A new cookie at sign-in: whatever the browser held before (a CSRF token, an old session) is dropped.
     session.clear()
     session[SESSION_KEY] = token
