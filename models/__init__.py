@@ -3,6 +3,7 @@ from auditcycle.models.action import Action
 from auditcycle.models.audit import Audit, AuditCycle, Nomination
 from auditcycle.models.base import Base
 from auditcycle.models.child import Child, FamilyContact
+from auditcycle.models.console import StaffSession
 from auditcycle.models.draw_request import DrawRequest
 from auditcycle.models.event import Event
 from auditcycle.models.family_advice import ContactAdvice, FamilyAdvice
@@ -29,5 +30,5 @@ __all__ = [
     "DrawRequest", "Event", "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse",
     "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "QuestionnaireResponse", "ReportEdition", "Service",
-    "Staff", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
+    "Staff", "StaffSession", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
 ]

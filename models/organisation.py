@@ -51,6 +51,9 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # The person's own meeting room or online-meeting link, from the staff import (meeting_location).
     meeting_location: Mapped[str | None] = mapped_column(String(500))
+    # The council's sign-in service's stable id for the person (Entra's oid, else sub), linked at their first
+    # sign-in; the email claim is used only to make that first link, as it is not verified and can change.
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     team: Mapped[Team | None] = relationship()
     service: Mapped[Service | None] = relationship()

@@ -20,6 +20,7 @@ ACTS: dict[str, str] = {
     # {ref} is the meeting's reference and the invite's sequence: an answer to one version of its time.
     "meeting-cant-make": "ask for another time for meeting {ref}",
     "supervision-gap": "confirm or dismiss the supervision gap on audit {ref}",
+    "sign-in": "sign in to the audit console",
 }
 
 # Acts only their holder can do, such as their own feedback: a leaver's are withdrawn, not handed to anyone else.

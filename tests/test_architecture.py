@@ -14,8 +14,9 @@ LAYERS = [
     {"people", "privacy", "imports", "links"},
     {"actions", "booking", "chasing", "immediate_responses", "learning", "moderation", "notices", "observations",
      "report", "sampling", "submissions", "tracker", "trends"},
-    # The phases of the month and their calendar (which asks whether a drawn list is released), and the replay.
-    {"runs", "demo"},
+    # The phases of the month and their calendar (which asks whether a drawn list is released), the replay, and
+    # the console's sign-in and view of the month (which reads the phases).
+    {"runs", "demo", "console"},
     {"tasks"},
     {"flows"},
     {"web"},

@@ -328,6 +328,15 @@ class Settings(BaseSettings):
     # A link lasts the later of this many days after it is sent and this many working days after the act's deadline.
     link_min_days: int = Field(14, ge=1, le=365)
     link_working_days_after_deadline: int = Field(5, ge=0, le=60)
+    # The QA console's sign-in: a mailed sign-in link lasts minutes; a session ends when idle, and in any case.
+    sign_in_link_minutes: int = Field(15, ge=1, le=60)
+    console_idle_minutes: int = Field(30, ge=1, le=480)
+    console_session_hours: int = Field(8, ge=1, le=24)
+    # The council's OpenID Connect sign-in service (Microsoft Entra ID: https://login.microsoftonline.com/<tenant>/v2.0),
+    # pinned: an ID token from any other issuer is refused. Set all three, or none for mailed sign-in links.
+    oidc_issuer: str | None = Field(None, max_length=300)
+    oidc_client_id: str | None = Field(None, max_length=200)
+    oidc_client_secret: SecretStr | None = None
     framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
 
     @field_validator("base_url")
@@ -338,6 +347,27 @@ class Settings(BaseSettings):
                 or text_problem(v, multiline=False):
             raise ValueError(f"{v!r} is not a web address such as https://audits.council.example")
         return v.rstrip("/")
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_address(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        loopback = parts.hostname in ("localhost", "127.0.0.1")
+        if not (parts.scheme == "https" or parts.scheme == "http" and loopback) or not parts.hostname \
+                or parts.query or parts.fragment or text_problem(v, multiline=False):
+            raise ValueError(f"{v!r} is not an https address of a sign-in service, such as "
+                             "https://login.microsoftonline.com/<tenant id>/v2.0")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _oidc_all_or_none(self) -> "Settings":
+        given = [self.oidc_issuer is not None, self.oidc_client_id is not None, self.oidc_client_secret is not None]
+        if any(given) and not all(given):
+            raise ValueError("oidc_issuer, oidc_client_id and oidc_client_secret: set all three to sign in with the "
+                             "council's sign-in service, or none to sign in with mailed links")
+        return self
 
     @field_validator("link_secret_keys")
     @classmethod

@@ -27,6 +27,8 @@ SUBJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,79}")
 # Longer than any token this module makes: a huge value is refused before it is decoded.
 MAX_TOKEN_CHARS = 600
 REPLACED = "a newer link was sent"
+# A sign-in link (auditcycle.console.sign_in) opens a session, so it lasts minutes, not days.
+SIGN_IN = "sign-in"
 DONE_ELSEWHERE = "done through another link"
 
 
@@ -90,8 +92,13 @@ def _tampered(ctx: AppContext) -> LinkProblem:
                        f"team ({ctx.settings.mail_from}) for a new one.")
 
 
-def link_expires_at(ctx: AppContext, deadline: date | datetime | None) -> datetime:
-    """Return when a link sent now expires: the later of link_min_days from now and N working days after the deadline."""
+def link_expires_at(ctx: AppContext, deadline: date | datetime | None, purpose: str | None = None) -> datetime:
+    """Return when a link sent now expires: the later of link_min_days from now and N working days after the deadline.
+
+    A sign-in link expires sign_in_link_minutes after it is sent, whatever else.
+    """
+    if purpose == SIGN_IN:
+        return ctx.now + timedelta(minutes=ctx.settings.sign_in_link_minutes)
     floor = ctx.now + timedelta(days=ctx.settings.link_min_days)
     if deadline is None:
         return floor
@@ -131,7 +138,7 @@ def issue_link(session: Session, ctx: AppContext, *, purpose: str, subject_ref: 
         _check_key(key)
     # Only once the request is sound: a refused one writes nothing, not even the database's first secret.
     return _issue(session, ctx, purpose=purpose, subject_ref=subject_ref, staff=staff,
-                  expires_at=link_expires_at(ctx, deadline), key=key)
+                  expires_at=link_expires_at(ctx, deadline, purpose), key=key)
 
 
 def hand_on(session: Session, ctx: AppContext, link: Link, *, to: Staff, key: str) -> str:
@@ -150,6 +157,8 @@ def _check_key(key: str) -> None:
 
 def _lasting(ctx: AppContext, link: Link) -> datetime:
     """Return when a fresh link for a link's act expires: no sooner than it, nor than link_min_days from now."""
+    if link.purpose == SIGN_IN:
+        return link_expires_at(ctx, None, SIGN_IN)
     return max(ctx.now + timedelta(days=ctx.settings.link_min_days), link.expires_at)
 
 

@@ -148,6 +148,7 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "mad-approve": (_qa_team, "the QA team"),
     "report-summary": (_qa_team, "the QA team"),
     "questionnaire": (_auditor, "the audit's auditor"),
+    "console": (_qa_team, "the QA team"),
     "nominate-mad": (_role(Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR),
                      "team managers, service managers and assistant directors"),
 }

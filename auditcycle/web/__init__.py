@@ -9,7 +9,7 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
 from auditcycle.core.settings import Settings, get_settings
-from auditcycle.web import acts, errors, journeys, pages, security  # noqa: F401 (journeys registers)
+from auditcycle.web import acts, console, errors, journeys, oidc, pages, security  # noqa: F401 (journeys registers)
 
 csrf = CSRFProtect()
 
@@ -44,4 +44,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(acts.blueprint)
+    app.register_blueprint(console.blueprint)
+    oidc.init_app(app, settings)
     return app

@@ -54,6 +54,8 @@ class Journey:
     single_use: bool = True
     # Sets what the form offers from the records (a list of staff to choose from), before it is shown or read.
     prepare: Callable[[Session, AppContext, Link, FlaskForm], None] = field(default=lambda *_: None)
+    # Answers the POST with what the act returned, after its commit, instead of the confirmation (sign-in).
+    finish: Callable[[str], Any] | None = None
 
 
 class FieldProblem(UserError):
@@ -128,30 +130,30 @@ def _settings():
     return current_app.config["AUDITCYCLE_SETTINGS"]
 
 
-def _context() -> AppContext:
+def request_context() -> AppContext:
     # Tests and rehearsals set the clock of a simulation; a council's record is dated with the real time.
     clock = current_app.config.get("AUDITCYCLE_CLOCK")
     return build_context(clock() if clock else None, _settings())
 
 
 @contextmanager
-def _reading() -> Iterator[tuple[Session, AppContext]]:
+def reading() -> Iterator[tuple[Session, AppContext]]:
     """A session that only reads: whatever a GET touched is rolled back."""
     url = _settings().database_url
     engine_for(url)  # the schema is checked once, by the engine decisions use
     with sessionmaker(bind=reader_for(url))() as session:
         try:
-            yield session, _context()
+            yield session, request_context()
         finally:
             session.rollback()
 
 
 @contextmanager
-def _deciding() -> Iterator[tuple[Session, AppContext]]:
+def deciding() -> Iterator[tuple[Session, AppContext]]:
     """A decision's one transaction: committed if the block ends normally, else nothing is kept."""
     with sessionmaker(bind=engine_for(_settings().database_url), expire_on_commit=False)() as session:
         try:
-            ctx = _context()
+            ctx = request_context()
             check_clock(session, ctx)
             yield session, ctx
             session.commit()
@@ -172,7 +174,7 @@ def _problem_page(problem: LinkProblem, token: str, *, posted: bool = False) -> 
 
 def _problem_now(token: str) -> tuple[str, int]:
     """Show why the link cannot be followed, as it stands now (a refused transaction's rows are gone)."""
-    with _reading() as (session, ctx):
+    with reading() as (session, ctx):
         try:
             read_link(session, ctx, token)
         except LinkProblem as problem:
@@ -200,7 +202,7 @@ def _page(j: Journey, session: Session, ctx: AppContext, link: Link, form: Flask
 @blueprint.route("/act/<token>", methods=["GET"])
 def show(token: str):  # noqa: ANN201
     """Show the page a link opens, or say plainly why it cannot be followed; never write anything."""
-    with _reading() as (session, ctx):
+    with reading() as (session, ctx):
         try:
             link = read_link(session, ctx, token)
         except LinkProblem as problem:
@@ -214,7 +216,7 @@ def show(token: str):  # noqa: ANN201
 @blueprint.post("/act/<token>")
 def act(token: str):  # noqa: ANN201
     """Make the link's decision from its page's form: once, as the link's holder, with its mail queued."""
-    with _reading() as (session, ctx):
+    with reading() as (session, ctx):
         try:
             link = read_link(session, ctx, token)
         except LinkProblem as problem:
@@ -226,7 +228,7 @@ def act(token: str):  # noqa: ANN201
             return _page(j, session, ctx, link, form, token, status=400)
         holder = link.staff_id
     try:
-        with _deciding() as (session, ctx), acting_as(holder, origin=("web", request.remote_addr)):
+        with deciding() as (session, ctx), acting_as(holder, origin=("web", request.remote_addr)):
             link = read_link(session, ctx, token, purpose=j.purpose)
             if j.single_use:
                 use_link(session, ctx, link)
@@ -236,12 +238,14 @@ def act(token: str):  # noqa: ANN201
         return _problem_now(token)
     except UserError as refused:
         unplaced = _place(form, refused)
-        with _reading() as (session, ctx):
+        with reading() as (session, ctx):
             try:
                 link = read_link(session, ctx, token)
             except LinkProblem as problem:
                 return _problem_page(problem, token)
             return _page(j, session, ctx, link, form, token, status=400, errors=unplaced)
+    if j.finish is not None:
+        return j.finish(confirmation)
     flash(confirmation, "done")
     return redirect(url_for("acts.show", token=token), code=303)
 
@@ -252,7 +256,7 @@ def fresh(token: str):  # noqa: ANN201
     if not FreshLinkForm().validate_on_submit():
         abort(400)
     try:
-        with _deciding() as (session, ctx):
+        with deciding() as (session, ctx):
             try:
                 read_link(session, ctx, token)
             except LinkProblem as problem:

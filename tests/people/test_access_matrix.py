@@ -21,6 +21,7 @@ from forms import valid_form
 from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from auditcycle.console.sessions import start_session
 from auditcycle.core.errors import PermissionDenied
 from auditcycle.models import (
     Action,
@@ -224,7 +225,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "agree-moderation": role == Role.ASSISTANT_DIRECTOR,
         "approve-list": role == Role.QA_MANAGER,
         "plan-themes": qa, "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
-        "report-summary": qa,
+        "report-summary": qa, "console": qa,
         "nominate": role == Role.SERVICE_MANAGER,
         "cant-make": actor.id in {sub.meeting.organiser_id, sub.meeting.attendee_id},
         "action-done": actor.id == action.owner_id or line_manager,
@@ -315,6 +316,7 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "mad-approve": lambda by: approve(s, ctx, reference=sub.mad.reference, by=by),
         "report-summary": lambda by: store_summary(s, month=Month(sub.allocated.cycle.month), text="A summary",
                                                    by=by),
+        "console": lambda by: start_session(s, ctx, staff_id=by, method="link"),
         "nominate-mad": lambda by: nominate_interview(s, ctx, practitioner_id=sub.open_action.owner_id, by=by,
                                                       note="Turned a plan around"),
         "questionnaire": lambda by: answer_questionnaire(s, ctx, reference=sub.moderated.reference, by=by, answers={

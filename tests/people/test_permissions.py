@@ -98,6 +98,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
                                                subject=Subject(audit=second, owner=second.auditor)),
         "mad-approve": lambda: authorise(s, command="mad-approve", staff_id=worker.id),
         "report-summary": lambda: authorise(s, command="report-summary", staff_id=worker.id),
+        "console": lambda: authorise(s, command="console", staff_id=worker.id),
         "nominate-mad": lambda: authorise(s, command="nominate-mad", staff_id=worker.id),
         "questionnaire": lambda: answer_questionnaire(s, now, reference=second.reference, by=worker.id, answers={}),
     }

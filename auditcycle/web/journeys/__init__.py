@@ -12,5 +12,6 @@ from auditcycle.web.journeys import (  # noqa: F401
     outcomes,
     questionnaire,
     review,
+    sign_in,
     supervision_gaps,
 )

@@ -1,0 +1,164 @@
+"""The QA team's console: sign in by a mailed link, sign out, and the month at a glance.
+
+Every console page needs a signed-in member of the QA team (auditcycle.console.sessions); each change it makes
+is credited in the trail to that person. A view reads the request, calls one domain function and shows its answer.
+"""
+from datetime import datetime, tzinfo
+from functools import wraps
+
+from authlib.integrations.base_client import OAuthError
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
+from wtforms import StringField, SubmitField
+from wtforms.validators import InputRequired, Length, Regexp
+
+from auditcycle.console.identity import stable_subject, staff_for_subject
+from auditcycle.console.month import month_view, monthly_months
+from auditcycle.console.sessions import Ended, end_session, resume, start_session
+from auditcycle.console.sign_in import ask_for_link
+from auditcycle.core.clock import Month
+from auditcycle.core.errors import UserError
+from auditcycle.notifications.notices import moment_label
+from auditcycle.web import oidc
+from auditcycle.web.acts import deciding, reading
+from auditcycle.web.journeys.sign_in import SESSION_KEY, begin
+
+blueprint = Blueprint("console", __name__)
+
+
+class AskForLinkForm(FlaskForm):
+    """The work email address a sign-in link is sent to."""
+
+    email = StringField("Your work email address", widget=GovTextInput(),
+                        validators=[InputRequired(message="Enter your work email address"),
+                                    Length(max=254, message="An email address is 254 characters or fewer"),
+                                    Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                           message="Enter an email address like name@council.example")])
+    submit = SubmitField("Send me a sign-in link", widget=GovSubmitInput())
+
+
+class SignOutForm(FlaskForm):
+    """One button: signing out is a POST, with its CSRF token."""
+
+    submit = SubmitField("Sign out", widget=GovSubmitInput())
+
+
+def signed_in(view):  # noqa: ANN001, ANN201
+    """Let a view run only for a live session of a member of the QA team; else go to the sign-in page."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):  # noqa: ANN202
+        with deciding() as (db, ctx):
+            who = resume(db, ctx, session.get(SESSION_KEY))
+            found = (who.id, who.name) if who is not None and not isinstance(who, Ended) else None
+        if found is None:
+            session.pop(SESSION_KEY, None)
+            if isinstance(who, Ended):
+                flash(who.reason, "signed-out")
+            return redirect(url_for("console.sign_in"), code=303)
+        g.staff_id, g.staff_name = found
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def _short(moment: datetime, tz: tzinfo) -> str:
+    # A table cell on a phone: "Wed 2 Dec, 07:00".
+    local = moment.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+
+
+def _sign_in_page(form: AskForLinkForm | None = None, problem: str | None = None) -> str:
+    settings = current_app.config["AUDITCYCLE_SETTINGS"]
+    return render_template("console/sign_in.html", form=form or AskForLinkForm(), title="Sign in", problem=problem,
+                           provider=settings.oidc_issuer is not None,
+                           notes=get_flashed_messages(category_filter=["signed-out"]))
+
+
+@blueprint.route("/sign-in", methods=["GET", "POST"])
+def sign_in():  # noqa: ANN201
+    """Sign in with the council's service, or ask for a sign-in link by work email (the same answer either way)."""
+    form = AskForLinkForm()
+    if current_app.config["AUDITCYCLE_SETTINGS"].oidc_issuer is None and form.validate_on_submit():
+        with deciding() as (db, ctx):
+            ask_for_link(db, ctx, form.email.data)
+            minutes = ctx.settings.sign_in_link_minutes
+        return render_template("console/link_sent.html", title="Check your email", minutes=minutes)
+    return _sign_in_page(form), 400 if form.errors else 200
+
+
+@blueprint.get("/sign-in/start")
+def oidc_start():  # noqa: ANN201
+    """Send the browser to the council's sign-in service; only the state it needs goes in the cookie."""
+    settings = current_app.config["AUDITCYCLE_SETTINGS"]
+    if settings.oidc_issuer is None:
+        return redirect(url_for("console.sign_in"), code=303)
+    return oidc.client().authorize_redirect(f"{settings.base_url}{url_for('console.oidc_callback')}")
+
+
+@blueprint.get("/sign-in/callback")
+def oidc_callback():  # noqa: ANN201
+    """Sign in the person the council's sign-in service vouches for, if they are in the QA team."""
+    settings = current_app.config["AUDITCYCLE_SETTINGS"]
+    if settings.oidc_issuer is None:
+        return redirect(url_for("console.sign_in"), code=303)
+    try:
+        # Authlib checks the state, the nonce, the signature, the audience, the expiry and the issuer of the metadata.
+        claims = oidc.client().authorize_access_token().get("userinfo") or {}
+        if claims.get("iss") != settings.oidc_issuer:
+            raise OAuthError(description="the ID token is not from the council's sign-in service")
+    except OAuthError as refused:
+        current_app.logger.warning("sign-in refused by the sign-in service: %s", refused.error or "invalid response")
+        return _sign_in_page(problem="The council's sign-in service did not sign you in (it was cancelled or "
+                                     "refused). Try again."), 400
+    try:
+        with deciding() as (db, ctx):
+            staff = staff_for_subject(db, ctx, subject=stable_subject(claims), email=claims.get("email")
+                                      or claims.get("preferred_username"))
+            token = start_session(db, ctx, staff_id=staff.id, method="oidc")
+    except UserError as refused:
+        return _sign_in_page(problem=str(refused)), 403
+    return begin(token)
+
+
+@blueprint.post("/sign-out")
+def sign_out():  # noqa: ANN201
+    """End the browser's session: it signs no one in again."""
+    if SignOutForm().validate_on_submit():
+        with deciding() as (db, ctx):
+            end_session(db, ctx, session.get(SESSION_KEY))
+        session.clear()
+        flash("You have signed out.", "signed-out")
+    return redirect(url_for("console.sign_in"), code=303)
+
+
+@blueprint.get("/console")
+@signed_in
+def home():  # noqa: ANN201
+    """Show the month at a glance: each phase, the audits at each stage, open Immediate Responses, mail not sent."""
+    with reading() as (db, ctx):
+        months = monthly_months(db)
+        asked = request.args.get("month")
+        try:
+            month = Month.parse(asked) if asked else Month.of(ctx.timescales.today(ctx.now))
+        except (UserError, ValueError):
+            return render_template("console/home.html", title="This month", view=None, months=months,
+                                   problem=f"There is no month {asked[:7]!r}: choose one from the list",
+                                   sign_out=SignOutForm()), 404
+        view = month_view(db, ctx, month)
+        return render_template("console/home.html", title=f"{month.label}", view=view, months=months,
+                               when=lambda moment: moment_label(moment, ctx.tz) if moment else "—",
+                               short=lambda moment: _short(moment, ctx.tz),
+                               sign_out=SignOutForm())

@@ -1,0 +1,130 @@
+"""Signing in to the QA console with the council's OpenID Connect service: a real provider on loopback
+(oidc-provider-mock), Authlib's client in the site, Chromium between them."""
+from collections.abc import Iterator
+
+import pytest
+from oidc_provider_mock import User, run_server_in_thread
+from playwright.sync_api import Page
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from web_live import LiveSite, check_page, keep_screens, live_site
+
+from auditcycle.console.sign_in import invite
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import UserError
+from auditcycle.models import Event, Link, Staff, StaffSession
+from auditcycle.models.enums import Role
+
+START = "Sign in with your council account"
+
+
+@pytest.fixture
+def people(authority) -> dict[str, tuple[str, str]]:
+    """A QA manager and a key worker of the seeded authority: their staff ids and work emails."""
+    with Session(authority) as s:
+        qa = s.scalars(select(Staff).where(Staff.role == Role.QA_MANAGER, Staff.active).order_by(Staff.id)).first()
+        kw = s.scalars(select(Staff).where(Staff.role == Role.KEY_WORKER, Staff.active).order_by(Staff.id)).first()
+        return {"qa": (qa.id, qa.email), "kw": (kw.id, kw.email)}
+
+
+@pytest.fixture
+def provider(people) -> Iterator[str]:
+    """The council's sign-in service: each person's stable id, and the (unverified) email it claims for them."""
+    users = [User(sub="oid-qa-1", claims={"email": people["qa"][1]}),
+             User(sub="oid-kw-1", claims={"email": people["kw"][1]}),
+             User(sub="oid-stranger", claims={"email": "stranger@elsewhere.example"})]
+    with run_server_in_thread(user_claims=users) as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+@pytest.fixture
+def oidc_site(authority, db_url: str, settings, provider: str) -> Iterator[LiveSite]:
+    """The site with the council's sign-in service configured: no sign-in links."""
+    configured = settings.model_copy(update={"oidc_issuer": provider, "oidc_client_id": "auditcycle",
+                                             "oidc_client_secret": SecretStr("c" * 32)})
+    with live_site(configured, db_url) as live:
+        yield live
+
+
+def _sign_in_as(page: Page, site: LiveSite, subject: str) -> str:
+    page.goto(f"{site.url}/sign-in")
+    page.get_by_role("button", name=START).click()
+    page.get_by_role("button", name=subject, exact=True).click()
+    return page.locator("main").inner_text() if page.locator("main").count() else page.content()
+
+
+def _rows(s: Session) -> list[tuple]:
+    rows = [(r.staff_id, r.method, r.end_reason) for r in s.scalars(
+        select(StaffSession).order_by(StaffSession.started_at).execution_options(populate_existing=True))]
+    s.commit()
+    return rows
+
+
+def test_a_qa_manager_signs_in_with_the_council_account_linked_by_email_once_then_by_id(
+        s: Session, authority, oidc_site: LiveSite, people, page: Page) -> None:
+    qa_id, _ = people["qa"]
+    oidc_site.at("2026-12-01T09:00")
+    screens: list[tuple[str, bytes]] = []
+
+    page.goto(f"{oidc_site.url}/sign-in")
+    shown = page.locator("main").inner_text()
+    check_page(page, "console-sign-in-oidc", screens)
+    shown_after = _sign_in_as(page, oidc_site, "oid-qa-1")
+
+    assert "Enter your work email address" not in shown  # no mailed links beside the council's sign-in
+    assert page.url.endswith("/console") and "This month" in shown_after
+    assert s.get(Staff, qa_id, populate_existing=True).oidc_subject == "oid-qa-1"
+    assert _rows(s) == [(qa_id, "oidc", None)]
+
+    page.get_by_role("button", name="Sign out").click()
+    # The record's email changes: the person is still known by the id the service gives them.
+    s.get(Staff, qa_id).email = "renamed.qa@council.example"
+    s.commit()
+    _sign_in_as(page, oidc_site, "oid-qa-1")
+
+    assert page.url.endswith("/console")
+    assert _rows(s) == [(qa_id, "oidc", "signed out"), (qa_id, "oidc", None)]
+    assert s.scalar(select(func.count()).select_from(Event).where(Event.kind == "account-linked")) == 1
+    s.commit()
+    keep_screens(screens)
+
+
+@pytest.mark.parametrize("subject, said", [
+    ("oid-kw-1", "Only the Quality Assurance team may sign in to the console"),
+    ("oid-stranger", "Your council account is not linked to a member of staff here"),
+])
+def test_someone_outside_the_qa_team_is_told_why_and_not_signed_in(
+        s: Session, authority, oidc_site: LiveSite, page: Page, subject: str, said: str) -> None:
+    oidc_site.at("2026-12-01T09:00")
+
+    shown = _sign_in_as(page, oidc_site, subject)
+    page.goto(f"{oidc_site.url}/console")
+
+    assert said in shown
+    assert page.url.endswith("/sign-in")
+    assert _rows(s) == []
+    # A refusal keeps nothing, not even the link of the staff record to the account.
+    assert s.scalar(select(func.count()).select_from(Staff).where(Staff.oidc_subject.is_not(None))) == 0
+    s.commit()
+
+
+def test_a_cancelled_sign_in_a_forged_callback_and_a_mailed_link_all_sign_in_no_one(
+        s: Session, authority, oidc_site: LiveSite, people, page: Page) -> None:
+    oidc_site.at("2026-12-01T09:00")
+
+    page.goto(f"{oidc_site.url}/sign-in")
+    page.get_by_role("button", name=START).click()
+    page.get_by_role("button", name="Deny").click()
+    denied = page.locator("main").inner_text()
+    response = page.goto(f"{oidc_site.url}/sign-in/callback?code=forged&state=forged")
+    forged = page.locator("main").inner_text()
+
+    assert "did not sign you in" in denied
+    assert response.status == 400 and "did not sign you in" in forged
+    assert _rows(s) == []
+    with pytest.raises(UserError, match="signs in with its own sign-in service"):
+        invite(s, build_context("2026-12-01T09:00", settings=oidc_site.settings), people["qa"][0])
+    s.rollback()
+    assert s.scalar(select(func.count()).select_from(Link)) == 0
+    s.commit()
