@@ -18,6 +18,9 @@ ACTS: dict[str, str] = {
     # {ref} is the meeting's reference and the invite's sequence: an answer to one version of its time.
     "meeting-cant-make": "ask for another time for meeting {ref}",
     "supervision-gap": "confirm or dismiss the supervision gap on audit {ref}",
+    # {ref} is the audit month and the service asked (GP-2027-01-S3).
+    "good-practice": "nominate a child's record as an example of good practice ({ref})",
+    "trend-follow-up": "record the follow-up to audit trend {ref}",
 }
 
 

@@ -8,8 +8,10 @@ from auditcycle.web.journeys import (  # noqa: F401
     learning,
     meetings,
     moderation,
+    nominations,
     observations,
     outcomes,
     review,
     supervision_gaps,
+    trends,
 )
