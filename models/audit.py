@@ -101,3 +101,5 @@ class Nomination(Base):
     nominated_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
     audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"))
+    # Why the record is an example of good practice, as the service manager wrote it (none before 0032).
+    reason: Mapped[str | None] = mapped_column(Text)

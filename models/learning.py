@@ -2,10 +2,11 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auditcycle.core.clock import Month
 from auditcycle.models.base import Base
+from auditcycle.models.organisation import Staff
 
 
 class MakeADifference(Base):
@@ -47,3 +48,14 @@ class TrendFlag(Base):
     month: Mapped[Month] = mapped_column(index=True)
     detail: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime]
+    # The service whose managers were told (none for flags raised before 0032): who may record the follow-up.
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"))
+    # The follow-up, once, by whichever of those told records it first.
+    followed_up_at: Mapped[datetime | None]
+    followed_up_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    follow_up_contributed: Mapped[str | None] = mapped_column(Text)  # what contributed to the grade
+    follow_up_outcome: Mapped[str | None] = mapped_column(String(40))  # what follows (trends.follow_up.OUTCOMES)
+    follow_up_note: Mapped[str | None] = mapped_column(Text)
+    follow_up_recorded_at: Mapped[datetime | None]
+
+    followed_up_by: Mapped[Staff | None] = relationship(foreign_keys=[followed_up_by_id])

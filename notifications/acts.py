@@ -21,6 +21,9 @@ ACTS: dict[str, str] = {
     "meeting-cant-make": "ask for another time for meeting {ref}",
     "supervision-gap": "confirm or dismiss the supervision gap on audit {ref}",
     "sign-in": "sign in to the audit console",
+    # {ref} is the audit month and the service asked (GP-2027-01-S3).
+    "good-practice": "nominate a child's record as an example of good practice ({ref})",
+    "trend-follow-up": "record the follow-up to audit trend {ref}",
 }
 
 # Acts only their holder can do, such as their own feedback: a leaver's are withdrawn, not handed to anyone else.

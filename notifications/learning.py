@@ -92,11 +92,22 @@ def compose_mad_unbooked(*, recipient_name: str, reference: str, practitioner_na
                   practitioner_name=practitioner_name, nominator_name=nominator_name, reason=reason)
 
 
-def compose_trend_flag(facts: TrendFacts, *, recipient_name: str) -> Composed:
-    """Compose a trend flag for a service manager or the principal social worker."""
+def compose_trend_flag(facts: TrendFacts, *, recipient_name: str, reference: str | None = None,
+                       follow_up_url: str | None = None) -> Composed:
+    """Compose a trend flag for a service manager or the principal social worker, with their follow-up link."""
     return render("trend_flag", recipient_name=recipient_name, kind=facts.kind, month_label=month_label(facts.month),
                   title=facts.title, staff_name=facts.staff_name, team_name=facts.team_name,
-                  share_label=facts.share_label, window_label=facts.window_label, audits=list(facts.audits))
+                  share_label=facts.share_label, window_label=facts.window_label, audits=list(facts.audits),
+                  reference=reference, follow_up_url=follow_up_url)
+
+
+def compose_trend_followed_up(*, recipient_name: str, reference: str, month: Month, title: str, by_name: str,
+                              at_label: str, contributed: Redacted, outcome_label: str,
+                              note: Redacted | None) -> Composed:
+    """Compose the QA manager's note that a trend flag was followed up: what contributed and what follows."""
+    return render("trend_followed_up", recipient_name=recipient_name, reference=reference,
+                  month_label=month_label(month), title=title, by_name=by_name, at_label=at_label,
+                  contributed=contributed, outcome_label=outcome_label, note=note)
 
 
 def compose_learning_session(invite: Invite, *, recipient_name: str, month: Month, when_label: str, minutes: int,

@@ -1,4 +1,5 @@
-"""Commands of the sample: nominate, replace or withdraw an audit, and draw a deep dive or dip sample."""
+"""Commands of the sample: ask for and make good-practice nominations, replace or withdraw an audit, and draw a deep
+dive or dip sample."""
 # Each command imports the domain inside its body, so `auditcycle --help` and unrelated commands start fast.
 from datetime import date
 from pathlib import Path
@@ -44,14 +45,37 @@ def nominate_command(
     child_id: Annotated[str, typer.Argument(help="The child's case id.")],
     by: ByOption,
     month: Annotated[Month, month_option(required=True)],
+    reason: Annotated[str, typer.Option("--reason", help=(
+        "Why the record is an example of good practice; refer to the child by case id, no names."))],
     now: NowOption = None,
 ) -> None:
-    """Nominate a child's record as an example of good practice for a month's audit."""
-    from auditcycle.sampling.cycle import nominate
+    """Nominate a child's record in your service as an example of good practice for a month's audit."""
+    from auditcycle.sampling.nominations import nominate
 
     with unit_of_work(now) as (session, ctx):
-        nominate(session, ctx, child_id=child_id, by=by, month=month)
+        nominate(session, ctx, child_id=child_id, by=by, month=month, reason=reason)
     console.print(f"Nominated {child_id} for {month} as good practice.")
+
+
+@app.command("ask-good-practice")
+@guarded
+def ask_good_practice_command(
+    month: Annotated[Month, month_argument("The audit month the examples are for.")],
+    by: ByOption,
+    now: NowOption = None,
+) -> None:
+    """Email each service manager, once, asking for an example of good practice for a month's audit."""
+    from auditcycle.sampling.nominations import ask_for_good_practice
+
+    with unit_of_work(now) as (session, ctx):
+        summary = ask_for_good_practice(session, ctx, month=month, by=by)
+    deliver_queued()
+    console.print(f"Asked {summary.asked} service {'manager' if summary.asked == 1 else 'managers'} for an example "
+                  f"of good practice for {month.label}, by {summary.deadline_label}.", highlight=False)
+    if summary.already_asked:
+        console.print(f"{summary.already_asked} had already been asked, and were not asked again.", highlight=False)
+    if summary.not_asked:
+        console.print(f"Not asked: {'; '.join(summary.not_asked)}.", highlight=False)
 
 
 @app.command("approve-list")

@@ -184,6 +184,9 @@ class FrameworkSettings(BaseModel):
         LadderStep(after_working_days=10, notify=["assistant_director"]),
     ])
     observation_interval_months: int = Field(12, ge=1, le=36)
+    # A nomination takes the place of a record drawn at random, so each service nominates at most this many
+    # good-practice examples for a month: the sample stays chiefly random, as the framework asks.
+    good_practice_per_service: int = Field(1, ge=1, le=10)
     trend_inadequate_share: float = Field(0.3, gt=0, le=1)
     trend_window_months: int = Field(3, ge=1, le=24)
     learning_session_minutes: int = Field(90, ge=30, le=480)

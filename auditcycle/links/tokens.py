@@ -252,6 +252,21 @@ def use_link(session: Session, ctx: AppContext, link: Link) -> None:
     session.refresh(link)
 
 
+def settle_links(session: Session, ctx: AppContext, *, purpose: str, subject_ref: str, by: str) -> int:
+    """Mark every other unused link for an act on a record used by the one who did it; return how many.
+
+    For an act several people are each sent a link to, and which is done once: the others' links then say who
+    did it and when, as a used link does.
+    """
+    result = session.execute(
+        update(Link)
+        .where(Link.purpose == purpose, Link.subject_ref == subject_ref, Link.used_at.is_(None),
+               Link.revoked_at.is_(None))
+        .values(used_at=ctx.now, used_by_id=by)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
 def revoke_links(session: Session, ctx: AppContext, *, staff_id: str, reason: str) -> int:
     """Withdraw every unused link a person holds (they left, say), and return how many."""
     if not reason or len(reason) > 200 or text_problem(reason, multiline=False):

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.errors import PermissionDenied, UserError, shown
 from auditcycle.core.settings import Settings, get_settings
-from auditcycle.models import Audit, Moderation, Staff
+from auditcycle.models import Audit, Child, Moderation, Staff
 from auditcycle.models.enums import QA_TEAM_ROLES, Role
 from auditcycle.people.directory import moderation_panel
 
@@ -20,6 +20,8 @@ class Subject:
     owner: Staff | None = None      # an action's owner
     observer_id: str | None = None  # an observation's assigned observer
     participant_ids: frozenset[str] = frozenset()  # a meeting's organiser and attendee
+    child: Child | None = None      # a child nominated as good practice, before any audit
+    service_id: int | None = None   # a trend flag's service
 
 
 Rule = Callable[[Session, Staff, Subject], bool]
@@ -41,13 +43,15 @@ def _buddy(_: Session, actor: Staff, subject: Subject) -> bool:
     return subject.audit is not None and actor.id == subject.audit.buddy_id
 
 
-def _child_service_id(subject: Subject) -> int | None:
-    return subject.audit.child.team.service_id if subject.audit else None
+def _service_id(subject: Subject) -> int | None:
+    """Return the service a decision is about: the audited or nominated child's team's, or a trend flag's."""
+    child = subject.audit.child if subject.audit else subject.child
+    return child.team.service_id if child is not None else subject.service_id
 
 
 def _service_manager_of_child(_: Session, actor: Staff, subject: Subject) -> bool:
     return (actor.role == Role.SERVICE_MANAGER and actor.service_id is not None
-            and actor.service_id == _child_service_id(subject))
+            and actor.service_id == _service_id(subject))
 
 
 def _team_manager_of_key_worker(_: Session, actor: Staff, subject: Subject) -> bool:
@@ -138,7 +142,11 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "run": (_qa_team, "the QA team"),
     "plan-themes": (_qa_team, "the QA team"),
     "deep-dive": (_qa_team, "the QA team"),
-    "nominate": (_role(Role.SERVICE_MANAGER), "service managers"),
+    "nominate": (_service_manager_of_child, "the service manager of the child's service"),
+    "ask-good-practice": (_qa_team, "the QA team"),
+    "trend-follow-up": (_any(_service_manager_of_child, _role(Role.ASSISTANT_DIRECTOR, Role.PRINCIPAL_SOCIAL_WORKER)),
+                        "the service manager of the flagged service, an assistant director, or the principal "
+                        "social worker"),
     "action-done": (_any(_owner, _owners_line_manager), "the action's owner or their line manager"),
     "supervision-discussed": (_team_manager_of_key_worker, "the key worker's team manager"),
     "action-sign-off": (_any(_owners_line_manager, _qa_team), "the owner's line manager, or the QA team"),
@@ -174,7 +182,8 @@ def authorise(session: Session, *, command: str, staff_id: str, subject: Subject
     if actor is None:
         raise UserError(f"--by {shown(staff_id)}: no member of staff has that id")
     if not actor.active or not rule(session, actor, subject or Subject()):
-        about = f" {subject.audit.reference}" if subject and subject.audit else ""
+        about = f" {subject.audit.reference}" if subject and subject.audit else (
+            f" {subject.child.id}" if subject and subject.child else "")
         raise PermissionDenied(
             f"{actor.id} ({actor.role.value.replace('_', ' ')}) may not {command}{about}: only {who} may."
         )

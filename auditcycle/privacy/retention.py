@@ -24,6 +24,7 @@ from auditcycle.models import (
     MakeADifference,
     Meeting,
     Moderation,
+    Nomination,
     Submission,
 )
 from auditcycle.privacy.redaction import Redactor
@@ -38,6 +39,8 @@ FREE_TEXT = (
     (Moderation, Moderation.audit_id, ("note",)),
     (Dispute, Dispute.audit_id, ("note",)),
     (MakeADifference, MakeADifference.audit_id, ("summary", "note")),
+    # A service manager's reason for nominating the record as good practice, once it is drawn.
+    (Nomination, Nomination.audit_id, ("reason",)),
 )
 
 

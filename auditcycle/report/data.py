@@ -64,6 +64,7 @@ from auditcycle.moderation.panel import is_closed
 from auditcycle.observations.assignment import coverage
 from auditcycle.privacy.redaction import Redactor, redactors_for
 from auditcycle.sampling.themes import last_time
+from auditcycle.trends.follow_up import follow_up_label
 from auditcycle.trends.scrutiny import PRACTITIONER, REVIEW_UNIT, TEAM, final_overall
 
 CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
@@ -211,6 +212,7 @@ class FlagRow:
     kind: str
     subject: str
     detail: str
+    follow_up: str = "Not yet followed up"  # what follows, by whom and when, once recorded from the flag's link
 
 
 @dataclass(frozen=True)
@@ -578,7 +580,7 @@ def _closing_the_loop(session: Session, month: Month) -> list[LoopRow]:
             for cid, m, theme in cycles]
 
 
-def _flags(session: Session, month: Month) -> list[FlagRow]:
+def _flags(session: Session, ctx: AppContext, month: Month) -> list[FlagRow]:
     flags = list(session.scalars(select(TrendFlag).where(TrendFlag.month == str(month))
                                  .order_by(TrendFlag.kind, TrendFlag.subject_ref)))
     staff_ids = {f.subject_ref for f in flags if f.kind == PRACTITIONER}
@@ -586,7 +588,7 @@ def _flags(session: Session, month: Month) -> list[FlagRow]:
         select(Staff.id, Staff.name).where(Staff.id.in_(sorted(staff_ids))))} if staff_ids else {}
     return [FlagRow(kind=FLAG_LABELS.get(f.kind, f.kind.replace("_", " ").capitalize()),
                     subject=names.get(f.subject_ref, f.subject_ref) if f.kind == PRACTITIONER else f.subject_ref,
-                    detail=f.detail)
+                    detail=f.detail, follow_up=follow_up_label(f, ctx.tz))
             for f in flags]
 
 
@@ -651,7 +653,7 @@ def build_report_data(session: Session, ctx: AppContext, *, month: Month) -> Rep
         responses=_responses(session, ctx, cycle),
         observations=_observations(session, ctx, month),
         closing_the_loop=_closing_the_loop(session, month),
-        restricted_flags=_flags(session, month),
+        restricted_flags=_flags(session, ctx, month),
         grades_csv=_grades_csv(ctx, rows, _domain_grades(session, cycle)),
         actions_csv=_actions_csv(ctx, actions),
         empty=headline.allocated == 0,

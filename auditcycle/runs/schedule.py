@@ -3,23 +3,13 @@
 The deployments in prefect.yaml fire every working-day morning; a scheduled run (one given no month)
 asks this module whether today is its day and does nothing otherwise. A run given a month always runs.
 """
-from datetime import date, timedelta
+from datetime import date
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.core.timescales import Timescales
 from auditcycle.models.enums import AuditStatus
-
-
-def last_full_week_monday(month: Month) -> date:
-    """Return the Monday of the month's last Monday-to-Sunday week that lies wholly inside the month."""
-    last_sunday = month.last_day - timedelta(days=(month.last_day.weekday() - 6) % 7)
-    return last_sunday - timedelta(days=6)
-
-
-def sampling_day(timescales: Timescales, month: Month) -> date:
-    """Return the day next month's sample is drawn: the first working day from the last full week's Monday."""
-    return timescales.working_day_on_or_after(last_full_week_monday(month))
+from auditcycle.sampling.schedule import sampling_day
 
 
 def is_sampling_day(ctx: AppContext) -> bool:

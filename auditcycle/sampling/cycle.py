@@ -1,4 +1,4 @@
-"""The monthly audit cycle: draw the sample, allocate auditors, nominate, replace and withdraw."""
+"""The monthly audit cycle: draw the sample (with the month's good-practice nominations), allocate, replace and withdraw."""
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
@@ -6,9 +6,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from auditcycle.core.clock import Month, wall_clock
+from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
-from auditcycle.core.errors import UserError, shown
+from auditcycle.core.errors import UserError
 from auditcycle.immediate_responses.supervision_gaps import record_suspected_gaps
 from auditcycle.models import Audit, AuditCycle, Child, Nomination, Staff, Team
 from auditcycle.models.enums import (
@@ -231,24 +231,6 @@ def draw(
     summary.supervision_gaps = record_suspected_gaps(session, ctx, cycle)
     summary.list_sent = open_review(session, ctx, cycle)
     return summary
-
-
-def nominate(session: Session, ctx: AppContext, *, child_id: str, by: str, month: Month) -> Nomination:
-    """Record a service manager's good-practice nomination for a month not yet drawn."""
-    authorise(session, command="nominate", staff_id=by)
-    if session.get(Child, child_id) is None:
-        raise UserError(f"{shown(child_id)}: no child has that case id")
-    if monthly_cycle(session, month) is not None:
-        raise UserError(f"the {month} sample has already been drawn; nominate for a later month")
-    existing = session.scalar(select(Nomination).where(Nomination.month == str(month),
-                                                       Nomination.child_id == child_id))
-    if existing is not None:
-        return existing
-    nomination = Nomination(month=str(month), child_id=child_id, nominated_by_id=by, nominated_at=ctx.now,
-                            recorded_at=wall_clock())
-    session.add(nomination)
-    session.flush()
-    return nomination
 
 
 def replace(session: Session, ctx: AppContext, *, reference: str, by: str, reason: str) -> Audit:

@@ -16,12 +16,15 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
+from auditcycle.links.offer import offer_link
 from auditcycle.models import Audit, AuditCycle, DomainGrade, Moderation, Staff, Submission, Team, TrendFlag
 from auditcycle.models.enums import AuditStatus, Cohort, Role
 from auditcycle.notifications.learning import FlaggedAudit, TrendFacts, audit_lines, compose_trend_flag
 from auditcycle.notifications.notices import month_label
 from auditcycle.notifications.outbox import MessageKey, enqueue
 from auditcycle.people.directory import Directory, assistant_directors, recipient
+from auditcycle.people.permissions import Subject
+from auditcycle.trends.follow_up import FOLLOW_UP_LINK, flag_reference
 
 PHASE = "trends"
 INADEQUATE = "inadequate"
@@ -121,19 +124,27 @@ def _principal_social_workers(session: Session) -> list[Staff]:
 
 
 def _raise(session: Session, ctx: AppContext, cycle: AuditCycle, *, kind: str, subject_ref: str,
-           facts: TrendFacts, people: Sequence[Staff]) -> TrendFlag | None:
-    """Record one flag unless already raised for this subject and month, and tell each person separately."""
+           facts: TrendFacts, service_id: int | None, people: Sequence[Staff]) -> TrendFlag | None:
+    """Record one flag unless already raised for this subject and month, and tell each person separately.
+
+    Each message carries its recipient's own link to record the flag's follow-up (trends/follow_up.py).
+    """
     exists = session.scalar(select(TrendFlag.id).where(
         TrendFlag.kind == kind, TrendFlag.subject_ref == subject_ref, TrendFlag.month == cycle.month))
     if exists is not None:
         return None
     detail = "; ".join([facts.title, *audit_lines(facts.audits)])
-    flag = TrendFlag(kind=kind, subject_ref=subject_ref, month=cycle.month, detail=detail, raised_at=ctx.now)
+    flag = TrendFlag(kind=kind, subject_ref=subject_ref, month=cycle.month, detail=detail, raised_at=ctx.now,
+                     service_id=service_id)
     session.add(flag)
     session.flush()
-    for person in sorted({recipient(p): p for p in people}.items()):
-        message = compose_trend_flag(facts, recipient_name=person[1].name)
-        enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"trend-{flag.id}", kind), person[0], message)
+    reference = flag_reference(flag)
+    key = MessageKey(PHASE, cycle.month, f"trend-{flag.id}", kind)
+    for to, person in sorted({recipient(p): p for p in people}.items()):
+        url = offer_link(session, ctx, purpose=FOLLOW_UP_LINK, command="trend-follow-up",
+                         subject=Subject(service_id=service_id), subject_ref=reference, person=person, key=key)
+        message = compose_trend_flag(facts, recipient_name=person.name, reference=reference, follow_up_url=url)
+        enqueue(session, ctx, key, to, message)
     return flag
 
 
@@ -163,7 +174,7 @@ def scrutinise(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> list[
                            title=f"{staff.name}: {len(run)} consecutive audits graded Inadequate",
                            staff_name=staff.name, team_name=None, share_label=None, window_label=None,
                            audits=_flagged(ctx, run))
-        flag = _raise(session, ctx, cycle, kind=PRACTITIONER, subject_ref=staff_id, facts=facts,
+        flag = _raise(session, ctx, cycle, kind=PRACTITIONER, subject_ref=staff_id, facts=facts, service_id=service_id,
                       people=[*_service_managers(session, directory, service_id), *psws])
         raised += [flag] if flag else []
 
@@ -186,7 +197,7 @@ def scrutinise(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> list[
                            staff_name=None, team_name=team.name, share_label=share_label,
                            window_label=window_label, audits=_flagged(ctx, inadequate))
         flag = _raise(session, ctx, cycle, kind=TEAM, subject_ref=team.name, facts=facts,
-                      people=[*_service_managers(session, directory, team.service_id), *psws])
+                      service_id=team.service_id, people=[*_service_managers(session, directory, team.service_id), *psws])
         raised += [flag] if flag else []
 
     if REVIEW_UNIT_DOMAIN in framework.domains:
@@ -208,7 +219,7 @@ def scrutinise(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> list[
                                staff_name=None, team_name=None, share_label=None, window_label=None,
                                audits=(item,))
             flag = _raise(session, ctx, cycle, kind=REVIEW_UNIT, subject_ref=audit.audit_ref, facts=facts,
-                          people=[*_service_managers(session, directory, audit.service_id), *psws])
+                          service_id=audit.service_id, people=[*_service_managers(session, directory, audit.service_id), *psws])
             raised += [flag] if flag else []
     session.flush()
     return raised

@@ -88,12 +88,33 @@ def test_replace_by_the_qa_manager_redraws(drawn) -> None:
         assert s.scalar(select(Audit).where(Audit.replaces_id == old.id)) is not None
 
 
-def test_nominate_after_the_draw_is_refused(drawn) -> None:
-    manager = _staff(drawn, Role.SERVICE_MANAGER)
-    with sessionmaker(bind=drawn)() as s:
-        child = s.scalars(select(Child.id)).first()
+def test_ask_good_practice_mails_each_service_manager_once_and_says_who_was_not_asked(authority, app_env) -> None:
+    first = invoke("ask-good-practice", "2027-01", "--by", QA_MANAGER, "--now", "2026-12-01T09:00")
+    again = invoke("ask-good-practice", "2027-01", "--by", QA_MANAGER, "--now", "2026-12-02T09:00")
+    late = invoke("ask-good-practice", "2027-01", "--by", QA_MANAGER, "--now", "2026-12-19T09:00")
 
-    result = invoke("nominate", child, "--by", manager, "--month", "2026-12")
+    said, said_again = " ".join(first.output.split()), " ".join(again.output.split())
+    assert first.exit_code == 0, first.output
+    assert ("Asked 4 service managers for an example of good practice for January 2027, by 17:00 on Friday 18 "
+            "December 2026.") in said
+    assert ("Not asked: Quality Assurance & Practice Improvement (no children on its caseload); Safeguarding & "
+            "Review Unit (no children on its caseload).") in said
+    assert again.exit_code == 0 and "Asked 0 service managers" in said_again
+    assert "4 had already been asked, and were not asked again." in said_again
+    assert late.exit_code == 1 and "too late to ask" in late.output
+    with sessionmaker(bind=authority)() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)
+                        .where(OutboxMessage.phase == "good-practice")) == 4
+
+
+def test_nominate_after_the_draw_is_refused(drawn) -> None:
+    with sessionmaker(bind=drawn)() as s:
+        child = s.scalars(select(Child).where(Child.key_worker_id.is_not(None)).order_by(Child.id)).first()
+        manager = s.scalars(select(Staff.id).where(Staff.role == Role.SERVICE_MANAGER, Staff.active,
+                                                   Staff.service_id == child.team.service_id)).first()
+        child = child.id
+
+    result = invoke("nominate", child, "--by", manager, "--month", "2026-12", "--reason", "Clear planning")
 
     assert result.exit_code == 1 and "already been drawn" in result.output
 

@@ -89,7 +89,8 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     cared_for = db.scalars(select(Child).where(Child.cohort == Cohort.CARED_FOR, Child.key_worker_id.is_not(None))
                            .order_by(Child.id)).first()
     manager = next(s for s in staff(Role.SERVICE_MANAGER) if s.service_id == cared_for.team.service_id)
-    cli("nominate", cared_for.id, "--by", manager.id, "--month", "2026-12", "--now", "2026-11-20T09:00")
+    cli("nominate", cared_for.id, "--by", manager.id, "--month", "2026-12", "--reason", "A clear plan for permanence",
+        "--now", "2026-11-20T09:00")
 
     # No child's supervision is on record since May, so every December audit is a suspected supervision gap.
     db.execute(update(Child).values(last_supervision_date=date(2026, 5, 1)))
@@ -242,7 +243,8 @@ def test_two_months_close_the_loop(authority, smtp_env, prefect_harness, tmp_pat
     next_child = db.scalars(select(Child).where(Child.key_worker_id == practitioner,
                                                 Child.id.not_in([a.child_id for a in december]))).first()
     manager = next(s for s in staff(Role.SERVICE_MANAGER) if s.service_id == next_child.team.service_id)
-    cli("nominate", next_child.id, "--by", manager.id, "--month", "2027-01", "--now", "2026-12-20T09:00")
+    cli("nominate", next_child.id, "--by", manager.id, "--month", "2027-01", "--reason", "Steady direct work",
+        "--now", "2026-12-20T09:00")
     cli("run", "sample", "--by", QA_MANAGER, "--month", "2027-01", "--now", "2026-12-21T09:00", "--size", "3", "--seed", "4")
     january = db.scalars(select(Audit).join(AuditCycle).where(AuditCycle.month == "2027-01")).all()
     # January's list is not approved: its notices wait for the review window to close, at noon the next working day.

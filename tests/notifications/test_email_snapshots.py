@@ -28,6 +28,7 @@ from auditcycle.notifications import (
     learning,
     links,
     moderation,
+    nominations,
     notices,
     observations,
     outcomes,
@@ -192,7 +193,8 @@ def _trend(kind: str) -> Composed:
         window_label="October 2026 to December 2026" if kind == "team_inadequate_share" else None,
         audits=flagged if kind != "review_unit_inadequate" else (learning.FlaggedAudit(
             AUDIT, CHILD, MONTH, "Role of the Safeguarding and Independent Review Unit: Inadequate (overall Good)"),))
-    return learning.compose_trend_flag(facts, recipient_name="Morgan Service")
+    return learning.compose_trend_flag(facts, recipient_name="Morgan Service", reference="TF-12",
+                                       follow_up_url=f"{LINK}trend-follow-up")
 
 
 def _chase(step: str, *, awaiting_director: bool = False) -> Composed:
@@ -418,6 +420,26 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "trend_flag": lambda: _trend("practitioner_inadequate"),
     "trend_flag--team": lambda: _trend("team_inadequate_share"),
     "trend_flag--review-unit": lambda: _trend("review_unit_inadequate"),
+    "trend_followed_up": lambda: learning.compose_trend_followed_up(
+        recipient_name="Quinn Manager", reference="TF-12", month=MONTH,
+        title="Rae Newman: 2 consecutive audits graded Inadequate", by_name="Morgan Service",
+        at_label="10:00 on Monday 18 January 2027",
+        contributed=Redacted("Plans were not updated after the change of school (C000321);\nsupervision <lapsed>."),
+        outcome_label="A discussion with the practitioner and their manager",
+        note=Redacted("Discussion booked with Rae Newman and her manager for 25 January.")),
+    "trend_followed_up--no-note": lambda: learning.compose_trend_followed_up(
+        recipient_name="Quinn Manager", reference="TF-13", month=MONTH, title="Sandpiper Team: 67% (2 of 3) of "
+        "audits graded Inadequate", by_name="Pat Principal", at_label="10:00 on Monday 18 January 2027",
+        contributed=Redacted("Two new starters carried complex cases without a co-worker."),
+        outcome_label="A learning session", note=None),
+    "good_practice_ask": lambda: nominations.compose_good_practice_ask(
+        recipient_name="Morgan Service", service_name="Children's Social Care", month="2027-01",
+        deadline_label="17:00 on Friday 18 December 2026", draw_label="Monday 21 December 2026", per_service=1,
+        exclusion_months=6, nominate_url=f"{LINK}good-practice"),
+    "good_practice_ask--several": lambda: nominations.compose_good_practice_ask(
+        recipient_name="Morgan Service", service_name="Early Help & <Family> Support", month="2027-01",
+        deadline_label="17:00 on Friday 18 December 2026", draw_label="Monday 21 December 2026", per_service=3,
+        exclusion_months=6, nominate_url=f"{LINK}good-practice"),
 }
 
 

@@ -37,6 +37,8 @@ from auditcycle.models import (
     Observation,
     Service,
     Staff,
+    Team,
+    TrendFlag,
 )
 from auditcycle.models.enums import ActionStatus, AuditStatus, MeetingStatus, ObservationStatus, Role
 from auditcycle.people.permissions import PERMISSIONS
@@ -64,6 +66,8 @@ class Subjects:
     observation: Observation
     mad: MakeADifference    # mad-approve: a draft summary
     panel_service: str
+    nominee: Child          # nominate: a child never audited, in a service with a service manager
+    flag: TrendFlag         # trend-follow-up: a trend flag raised on the moderated audit's service
 
 
 def _month_to_moderation(s: Session) -> None:
@@ -142,7 +146,22 @@ def _subjects(s: Session) -> Subjects:
                               .order_by(Observation.id)).first(),
         mad=s.scalars(select(MakeADifference).where(MakeADifference.status == "draft")).first(),
         panel_service=get_settings().framework.moderation_panel_service,
+        nominee=s.scalars(select(Child).join(Team, Child.team_id == Team.id).where(
+            Child.key_worker_id.is_not(None), Child.id.not_in(select(Audit.child_id)),
+            Team.service_id.in_(select(Staff.service_id).where(Staff.role == Role.SERVICE_MANAGER, Staff.active))
+        ).order_by(Child.id)).first(),
+        flag=_flag(s, moderated),
     )
+
+
+def _flag(s: Session, audit: Audit) -> TrendFlag:
+    """Raise a trend flag on the audit's key worker, in its child's service, as trend scrutiny would."""
+    flag = TrendFlag(kind="practitioner_inadequate", subject_ref=audit.child.key_worker_id, month="2026-12",
+                     detail="2 consecutive audits graded Inadequate", raised_at=datetime(2027, 1, 4, 9, tzinfo=UTC),
+                     service_id=audit.child.team.service_id)
+    s.add(flag)
+    s.commit()
+    return flag
 
 
 def _audit_of(command: str, sub: Subjects) -> Audit:
@@ -155,6 +174,11 @@ def _action_of(command: str, sub: Subjects) -> Action:
     return sub.done_action if command == "action-sign-off" else sub.open_action
 
 
+def _child_of(command: str, sub: Subjects) -> Child:
+    """Return the child a command is about: the nominee, or the child of the command's audit."""
+    return sub.nominee if command == "nominate" else _audit_of(command, sub).child
+
+
 def _service_name(s: Session, staff: Staff) -> str | None:
     return s.scalar(select(Service.name).where(Service.id == staff.service_id)) if staff.service_id else None
 
@@ -162,7 +186,7 @@ def _service_name(s: Session, staff: Staff) -> str | None:
 def _related(s: Session, relation: str, command: str, sub: Subjects) -> Staff:
     """Return the person who stands in `relation` to the command's subject."""
     audit, action = _audit_of(command, sub), _action_of(command, sub)
-    child = audit.child
+    child = _child_of(command, sub)
     moderation = s.scalar(select(Moderation).where(Moderation.audit_id == sub.moderated.id))
     by_id = lambda staff_id: s.get(Staff, staff_id)  # noqa: E731
     if relation == "auditor of the audit":
@@ -201,7 +225,7 @@ def _newcomers(s: Session) -> dict[Role, Staff]:
 def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
     """Say whether the README's table lets this person make this decision about the command's subject."""
     audit, action = _audit_of(command, sub), _action_of(command, sub)
-    child = audit.child
+    child = _child_of(command, sub)
     role, qa = actor.role, actor.role in QA_TEAM
     moderation = s.scalar(select(Moderation).where(Moderation.audit_id == audit.id))
     panel = role == Role.PRINCIPAL_SOCIAL_WORKER or (
@@ -226,7 +250,10 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "approve-list": role == Role.QA_MANAGER,
         "plan-themes": qa, "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
         "report-summary": qa, "console": qa,
-        "nominate": role == Role.SERVICE_MANAGER,
+        "nominate": child_sm,
+        "ask-good-practice": qa,
+        "trend-follow-up": role in {Role.ASSISTANT_DIRECTOR, Role.PRINCIPAL_SOCIAL_WORKER} or (
+            role == Role.SERVICE_MANAGER and actor.service_id == sub.flag.service_id),
         "cant-make": actor.id in {sub.meeting.organiser_id, sub.meeting.attendee_id},
         "action-done": actor.id == action.owner_id or line_manager,
         "action-sign-off": line_manager or qa,
@@ -257,11 +284,13 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.observations.recommendations import recommend
     from auditcycle.people.permissions import Subject, authorise
     from auditcycle.report.notes import store_summary
-    from auditcycle.sampling.cycle import nominate, replace, withdraw
+    from auditcycle.sampling.cycle import replace, withdraw
+    from auditcycle.sampling.nominations import ask_for_good_practice, nominate
     from auditcycle.sampling.requests import Asked, store_request
     from auditcycle.sampling.themes import store_plan
     from auditcycle.submissions.submit import dispute, submit
     from auditcycle.submissions.supervision import record_supervision_discussed
+    from auditcycle.trends.follow_up import flag_reference, record_follow_up
 
     ctx = build_context(CELL_NOW)
     # The key worker was asked, with the notice, how to reach the family (booking/family_advice.py).
@@ -302,7 +331,11 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         # `auditcycle run PHASE --by` authorises, then hands the phase to the Prefect engine (cli/runs.py).
         "run": lambda by: authorise(s, command="run", staff_id=by),
         "deep-dive": deep_dive,
-        "nominate": lambda by: nominate(s, ctx, child_id=sub.allocated.child_id, by=by, month=Month(2027, 3)),
+        "nominate": lambda by: nominate(s, ctx, child_id=sub.nominee.id, by=by, month=Month(2027, 3),
+                                        reason="A plan the child helped to write"),
+        "ask-good-practice": lambda by: ask_for_good_practice(s, ctx, month=Month(2027, 3), by=by),
+        "trend-follow-up": lambda by: record_follow_up(s, ctx, reference=flag_reference(sub.flag), by=by,
+                                                       contributed="Drift in planning", outcome="discussion"),
         "action-done": lambda by: mark_done(s, ctx, reference=sub.open_action.reference, by=by, note="Done"),
         "action-sign-off": lambda by: sign_off(s, ctx, reference=sub.done_action.reference, by=by, quality="met",
                                                note="Clear and current", new_due=None),

@@ -39,7 +39,8 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     from auditcycle.notices.queue import queue_notices
     from auditcycle.notices.review import approve_list
     from auditcycle.people.permissions import Subject, authorise
-    from auditcycle.sampling.cycle import draw, nominate, replace, withdraw
+    from auditcycle.sampling.cycle import draw, replace, withdraw
+    from auditcycle.sampling.nominations import ask_for_good_practice, nominate
     from auditcycle.submissions.buddy import review_as_buddy
     from auditcycle.submissions.submit import dispute, submit
     from auditcycle.submissions.supervision import record_supervision_discussed
@@ -85,7 +86,10 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
         "run": lambda: authorise(s, command="run", staff_id=worker.id),
         "deep-dive": lambda: authorise(s, command="deep-dive", staff_id=worker.id),
         "plan-themes": lambda: authorise(s, command="plan-themes", staff_id=worker.id),
-        "nominate": lambda: nominate(s, now, child_id=child, by=worker.id, month=Month(2027, 1)),
+        "nominate": lambda: nominate(s, now, child_id=child, by=worker.id, month=Month(2027, 1), reason="x"),
+        "ask-good-practice": lambda: ask_for_good_practice(s, now, month=Month(2027, 2), by=worker.id),
+        "trend-follow-up": lambda: authorise(s, command="trend-follow-up", staff_id=worker.id,
+                                             subject=Subject(service_id=audit.child.team.service_id)),
         "action-done": lambda: authorise(s, command="action-done", staff_id=worker.id,
                                          subject=Subject(owner=second.auditor)),
         "action-sign-off": lambda: authorise(s, command="action-sign-off", staff_id=worker.id,

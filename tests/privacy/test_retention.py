@@ -11,10 +11,21 @@ from typer.testing import CliRunner
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.models import Audit, Child, DomainGrade, FamilyContact, PhaseRun, Submission, TrailEntry
-from auditcycle.models.enums import PhaseRunStatus, TrailAction
+from auditcycle.models import (
+    Audit,
+    Child,
+    DomainGrade,
+    FamilyContact,
+    Nomination,
+    PhaseRun,
+    Staff,
+    Submission,
+    TrailEntry,
+)
+from auditcycle.models.enums import PhaseRunStatus, Role, TrailAction
 from auditcycle.privacy.retention import cutoff_date, purge_expired
 from auditcycle.sampling.cycle import draw
+from auditcycle.sampling.nominations import nominate
 from auditcycle.storage.trail import acting_as
 from auditcycle.submissions.submit import submit
 
@@ -95,6 +106,23 @@ def test_purge_erases_personal_fields_once_and_keeps_the_audit_history(s, settin
     assert sum(e.entity == "family_contact" and e.action == TrailAction.DELETE for e in entries) == contacts
     dump = json.dumps([e.changes for e in entries])
     assert PLANTED["child_first"] not in dump and PLANTED["contact_name"] not in dump
+
+
+def test_purge_scrubs_the_reason_a_record_was_nominated_as_good_practice(s, settings) -> None:
+    child = s.scalars(select(Child).where(Child.key_worker_id.is_not(None)).order_by(Child.id)).first()
+    manager = s.scalars(select(Staff).where(Staff.role == Role.SERVICE_MANAGER,
+                                            Staff.service_id == child.team.service_id)).first()
+    nominate(s, build_context("2026-11-20T09:00", settings=settings), child_id=child.id, by=manager.id,
+             month=Month(2026, 12), reason=f"{PLANTED['child_first']} led the writing of the plan.")
+    draw(s, build_context("2026-11-23T09:00", settings=settings), month=Month(2026, 12), size=4, seed=2)
+    s.commit()
+
+    done = purge_expired(s, now=build_context(AFTER_EXPIRY, settings=settings).now, years=2)
+    s.commit()
+
+    reason = s.scalars(select(Nomination.reason)).one()
+    assert done.texts_redacted == 1
+    assert PLANTED["child_first"] not in reason and reason.endswith("led the writing of the plan.")
 
 
 def test_dry_run_from_the_cli_prints_counts_and_no_names(authority, app_env, s, settings) -> None:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 import pytest
 from conftest import PLANTED
 from factories import context_at
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month, localize
@@ -479,6 +480,18 @@ def test_restricted_flags_of_the_month_only(report):
         FlagRow(kind="Team with a high share of inadequate audits", subject="Bravo",
                 detail="Bravo: 50% (2 of 4) of audits graded Inadequate"),
     ]
+
+
+def test_a_followed_up_flag_shows_what_follows_by_whom_and_when(session, world):
+    flag = session.scalars(select(TrendFlag).where(TrendFlag.subject_ref == "Bravo")).one()
+    flag.followed_up_at, flag.followed_up_by_id = at("2027-01-08T10:00"), "QA1"
+    flag.follow_up_contributed, flag.follow_up_outcome = "Caseloads too high", "learning_session"
+    session.commit()
+
+    data = build_report_data(session, CTX, month=DEC)
+
+    assert [row.follow_up for row in data.restricted_flags] == [
+        "Not yet followed up", f"A learning session: recorded by {session.get(Staff, 'QA1').name} on 08 January 2027"]
 
 
 def test_grades_csv_one_row_per_completed_audit(report):

@@ -7,7 +7,8 @@ from factories import context_at as ctx_at
 
 from auditcycle.core.clock import Month
 from auditcycle.runs.phases import skip_reason
-from auditcycle.runs.schedule import is_sampling_day, last_full_week_monday, moderation_day, sampling_day
+from auditcycle.runs.schedule import is_sampling_day, moderation_day
+from auditcycle.sampling.schedule import last_full_week_monday, sampling_day
 
 # England & Wales bank holidays 2026-2028 as published on gov.uk, written out by hand so the test does
 # not share the holidays library with the code it checks.

@@ -1,4 +1,4 @@
-"""Drawing the month's sample, nominations, replacement and the supervision gaps the records show."""
+"""Drawing the month's sample, replacement and the supervision gaps the records show."""
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -10,8 +10,8 @@ from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied, UserError
 from auditcycle.models import Audit, AuditCycle, Child, ImmediateResponse, Staff, SupervisionGap, Team
-from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, Role, SupervisionGapStatus
-from auditcycle.sampling.cycle import draw, nominate, replace
+from auditcycle.models.enums import AuditStatus, Cohort, Role, SupervisionGapStatus
+from auditcycle.sampling.cycle import draw, replace
 
 NOW = "2026-11-23T09:00"
 DEC = Month(2026, 12)
@@ -110,26 +110,6 @@ def test_theme_filters_by_cohort_and_team(s, ctx) -> None:
     assert {a.child.cohort for a in audits} == {Cohort.CHILD_PROTECTION}
     assert {a.child.team.name for a in audits} == {team}
     assert s.scalar(select(AuditCycle.theme)) == "Child protection planning"
-
-
-def test_nomination_becomes_a_good_practice_audit(s, ctx) -> None:
-    manager = _by_role(s, Role.SERVICE_MANAGER)
-    child = s.scalars(select(Child).where(Child.key_worker_id.is_not(None)).order_by(Child.id)).first()
-
-    nominate(s, ctx, child_id=child.id, by=manager.id, month=DEC)
-    draw(s, ctx, month=DEC, seed=8)
-    s.commit()
-
-    audit = s.scalar(select(Audit).where(Audit.child_id == child.id))
-    assert audit.kind == AuditKind.GOOD_PRACTICE
-    assert s.scalar(select(func.count()).select_from(Audit).where(Audit.kind == AuditKind.GOOD_PRACTICE)) == 1
-
-
-def test_nominate_by_someone_other_than_a_service_manager_is_refused(s, ctx) -> None:
-    worker = _by_role(s, Role.KEY_WORKER)
-    child_id = s.scalar(select(Child.id).limit(1))
-    with pytest.raises(PermissionDenied, match="only service managers may"):
-        nominate(s, ctx, child_id=child_id, by=worker.id, month=DEC)
 
 
 def test_replace_redraws_from_the_same_stratum(s, ctx) -> None:

@@ -25,7 +25,8 @@ def _real_database(engine) -> None:
 
 
 def _nominate(child_id: str, manager: str, *extra: str):
-    return runner.invoke(app, ["nominate", child_id, "--by", manager, "--month", "2027-01", *extra])
+    return runner.invoke(app, ["nominate", child_id, "--by", manager, "--month", "2027-01",
+                               "--reason", "Clear, child-centred planning", *extra])
 
 
 def _manager_and_child(engine) -> tuple[str, str]:

@@ -8,10 +8,12 @@ from auditcycle.web.journeys import (  # noqa: F401
     learning,
     meetings,
     moderation,
+    nominations,
     observations,
     outcomes,
     questionnaire,
     review,
     sign_in,
     supervision_gaps,
+    trends,
 )
