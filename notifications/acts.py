@@ -27,7 +27,7 @@ ACTS: dict[str, str] = {
 }
 
 # Acts only their holder can do, such as their own feedback: a leaver's are withdrawn, not handed to anyone else.
-PERSONAL_ACTS = frozenset({"questionnaire"})
+PERSONAL_ACTS = frozenset({"questionnaire", "sign-in"})
 
 
 def describe_act(purpose: str, subject_ref: str) -> str:

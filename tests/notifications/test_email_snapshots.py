@@ -24,6 +24,7 @@ from auditcycle.notices import review
 from auditcycle.notifications import (
     actions,
     chasing,
+    console,
     handover,
     learning,
     links,
@@ -242,6 +243,9 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "fresh_link": lambda: links.compose_fresh_link(
         recipient_name="Terry Manager", act="sign off action A-2027-01-004-ACT1", url=f"{LINK}fresh",
         expires_label="17:00 on Friday 22 January 2027"),
+    "sign_in_link": lambda: console.compose_sign_in_link(
+        recipient_name="Quinn Manager", url=f"{LINK}sign-in", expires_label="09:15 on Tuesday 1 December 2026",
+        minutes=15),
     "action_reopened": lambda: actions.compose_action_reopened(
         ACTION, recipient_name="Sam Owusu", reviewer_name="Terry Manager",
         reason="The chronology still omits J.'s school move.", reopen_count=2, done_url=f"{LINK}done"),
