@@ -8,7 +8,7 @@ from auditcycle.models.event import Event
 from auditcycle.models.family_advice import ContactAdvice, FamilyAdvice
 from auditcycle.models.immediate_response import ImmediateResponse
 from auditcycle.models.installation import Installation
-from auditcycle.models.learning import MakeADifference, TrendFlag
+from auditcycle.models.learning import MakeADifference, SessionApology, TrendFlag
 from auditcycle.models.lease import PhaseLease
 from auditcycle.models.link import Link, LinkSecret
 from auditcycle.models.meeting import Meeting
@@ -28,5 +28,6 @@ __all__ = [
     "DrawRequest", "Event", "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse",
     "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "ReportEdition", "Service",
+    "SessionApology",
     "Staff", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
 ]

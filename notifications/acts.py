@@ -16,7 +16,7 @@ ACTS: dict[str, str] = {
     "observe-done": "record observation {ref} as done",
     "mad-approve": "check, edit and approve the Make a Difference summary {ref}",
     # {ref} is the meeting's reference and the invite's sequence: an answer to one version of its time.
-    "meeting-cant-make": "ask for another time for meeting {ref}",
+    "meeting-cant-make": "say you cannot make the time of meeting {ref}",
     "supervision-gap": "confirm or dismiss the supervision gap on audit {ref}",
 }
 
