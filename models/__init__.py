@@ -9,7 +9,7 @@ from auditcycle.models.event import Event
 from auditcycle.models.family_advice import ContactAdvice, FamilyAdvice
 from auditcycle.models.immediate_response import ImmediateResponse
 from auditcycle.models.installation import Installation
-from auditcycle.models.learning import MakeADifference, TrendFlag
+from auditcycle.models.learning import MakeADifference, SessionApology, TrendFlag
 from auditcycle.models.lease import PhaseLease
 from auditcycle.models.link import Link, LinkSecret
 from auditcycle.models.meeting import Meeting
@@ -30,5 +30,5 @@ __all__ = [
     "DrawRequest", "Event", "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse",
     "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "QuestionnaireResponse", "ReportEdition", "Service",
-    "Staff", "StaffSession", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
+    "SessionApology", "Staff", "StaffSession", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
 ]

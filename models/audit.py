@@ -36,6 +36,8 @@ class AuditCycle(Base):
     moderation_uid: Mapped[str | None] = mapped_column(String(120))
     moderation_starts_at: Mapped[datetime | None]
     moderation_ends_at: Mapped[datetime | None]
+    # The panel invite's SEQUENCE: it rises each time the panel moves, as a Meeting's does.
+    moderation_sequence: Mapped[int] = mapped_column(default=0)
     moderation_closed_at: Mapped[datetime | None]
     learning_uid: Mapped[str | None] = mapped_column(String(120))
     learning_starts_at: Mapped[datetime | None]

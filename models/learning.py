@@ -24,6 +24,7 @@ class MakeADifference(Base):
     nominated_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     # An interview nominated from an audit's supervision prompt: one nomination of its key worker per audit.
     from_audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit.id"))
+    interviewer_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))  # an interview's, once booked
     summary: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str | None] = mapped_column(Text)
     approved_by_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
@@ -33,6 +34,20 @@ class MakeADifference(Base):
     ends_at: Mapped[datetime | None]
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+
+
+class SessionApology(Base):
+    """Someone invited to a cycle's reflective learning session who said they cannot come: the session does not move."""
+
+    __tablename__ = "session_apology"
+    __table_args__ = (UniqueConstraint("cycle_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("audit_cycle.id"))
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    reason: Mapped[str | None] = mapped_column(Text)  # as they wrote it; mail and the trail carry it redacted
+    given_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
 
 

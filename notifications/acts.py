@@ -18,7 +18,7 @@ ACTS: dict[str, str] = {
     "mad-nominate": "nominate the key worker of audit {ref} for a Make a Difference interview",
     "questionnaire": "answer the new-auditor questionnaire about your first audit, {ref}",
     # {ref} is the meeting's reference and the invite's sequence: an answer to one version of its time.
-    "meeting-cant-make": "ask for another time for meeting {ref}",
+    "meeting-cant-make": "say you cannot make the time of meeting {ref}",
     "supervision-gap": "confirm or dismiss the supervision gap on audit {ref}",
     "sign-in": "sign in to the audit console",
     # {ref} is the audit month and the service asked (GP-2027-01-S3).

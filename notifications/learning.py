@@ -70,11 +70,16 @@ def compose_mad_draft(*, recipient_name: str, reference: str, audit_ref: str, ch
 
 
 def compose_mad_interview(invite: Invite, *, recipient_name: str, reference: str, practitioner_name: str,
-                          interviewer_name: str, when_label: str, minutes: int, stamp: datetime) -> Composed:
-    """Compose a Make a Difference interview request with its calendar part."""
+                          interviewer_name: str, when_label: str, minutes: int, stamp: datetime,
+                          reason: Redacted | None = None, cant_make_url: str | None = None) -> Composed:
+    """Compose a Make a Difference interview request, or its update once it has moved, with its calendar part.
+
+    `cant_make_url` is the recipient's signed link to say they cannot make the time; `reason` why it moved.
+    """
     body = render("mad_interview", recipient_name=recipient_name, reference=reference, title=invite.summary,
                   practitioner_name=practitioner_name, interviewer_name=interviewer_name, when_label=when_label,
-                  minutes=minutes, location=invite.location)
+                  minutes=minutes, location=invite.location, sequence=invite.sequence, reason=reason,
+                  cant_make_url=cant_make_url)
     return replace(body, calendar=calendar_text(invite, method="REQUEST", stamp=stamp), calendar_method="REQUEST")
 
 
@@ -111,11 +116,22 @@ def compose_trend_followed_up(*, recipient_name: str, reference: str, month: Mon
 
 
 def compose_learning_session(invite: Invite, *, recipient_name: str, month: Month, when_label: str, minutes: int,
-                             stamp: datetime) -> Composed:
-    """Compose one person's invitation to the month's reflective learning session."""
+                             stamp: datetime, cant_make_url: str | None = None) -> Composed:
+    """Compose one person's invitation to the month's reflective learning session.
+
+    `cant_make_url` is the recipient's signed link to send their apologies: the session does not move for one.
+    """
     body = render("learning_session", recipient_name=recipient_name, month_label=month_label(month),
-                  title=invite.summary, when_label=when_label, minutes=minutes, location=invite.location)
+                  title=invite.summary, when_label=when_label, minutes=minutes, location=invite.location,
+                  cant_make_url=cant_make_url)
     return replace(body, calendar=calendar_text(invite, method="REQUEST", stamp=stamp), calendar_method="REQUEST")
+
+
+def compose_session_apology(*, recipient_name: str, title: str, when_label: str, person_name: str,
+                            reason: Redacted | None, apologies: int, invited: int) -> Composed:
+    """Compose the note telling the QA team someone cannot come to the learning session, which stays where it is."""
+    return render("session_apology", recipient_name=recipient_name, title=title, when_label=when_label,
+                  person_name=person_name, reason=reason, apologies=apologies, invited=invited)
 
 
 def compose_questionnaire(*, recipient_name: str, audit_ref: str, url: str | None) -> Composed:

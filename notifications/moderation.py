@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from auditcycle.core.clock import Month
+from auditcycle.core.text import Redacted
 from auditcycle.notifications.invites import Invite, calendar_text
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import month_label
@@ -63,11 +64,16 @@ def compose_panel_list(*, recipient_name: str, month: Month, items: Sequence[Pan
 
 
 def compose_panel_invite(invite: Invite, *, recipient_name: str, month: Month, when_label: str, minutes: int,
-                         audits: int, close_label: str, stamp: datetime) -> Composed:
-    """Compose the panel meeting request with its calendar part."""
+                         audits: int, close_label: str, stamp: datetime, reason: Redacted | None = None,
+                         cant_make_url: str | None = None) -> Composed:
+    """Compose the panel meeting request, or its update once it has moved, with its calendar part.
+
+    `cant_make_url` is the recipient's signed link to say they cannot make the time; `reason` why it moved.
+    """
     body = render("moderation_meeting", recipient_name=recipient_name, month_label=month_label(month),
                   title=invite.summary, when_label=when_label, minutes=minutes, location=invite.location,
-                  audits=audits, close_label=close_label)
+                  audits=audits, close_label=close_label, sequence=invite.sequence, reason=reason,
+                  cant_make_url=cant_make_url)
     return replace(body, calendar=calendar_text(invite, method="REQUEST", stamp=stamp), calendar_method="REQUEST")
 
 

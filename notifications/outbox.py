@@ -158,3 +158,11 @@ def release_claims(session: Session, holder: str) -> int:
     return session.execute(
         update(OutboxMessage).where(OutboxMessage.status == MessageStatus.SENDING, OutboxMessage.claimed_by == holder)
         .values(status=MessageStatus.PENDING, next_attempt_at=wall_clock(), claimed_by=None)).rowcount
+
+
+def invited(session: Session, *, phase: str, subject_ref: str) -> list[Staff]:
+    """Return the staff sent a meeting request under a phase and reference, by id: an event's attendees."""
+    sent = select(OutboxMessage.recipient_id).where(
+        OutboxMessage.phase == phase, OutboxMessage.subject_ref == subject_ref,
+        OutboxMessage.calendar_method == "REQUEST")
+    return list(session.scalars(select(Staff).where(Staff.id.in_(sent)).order_by(Staff.id)))

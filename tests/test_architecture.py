@@ -12,8 +12,8 @@ LAYERS = [
     {"storage"},
     {"notifications"},
     {"people", "privacy", "imports", "links"},
-    {"actions", "booking", "chasing", "immediate_responses", "learning", "moderation", "notices", "observations",
-     "report", "sampling", "submissions", "tracker", "trends"},
+    {"actions", "booking", "chasing", "immediate_responses", "invitations", "learning", "moderation", "notices",
+     "observations", "report", "sampling", "submissions", "tracker", "trends"},
     # The phases of the month and their calendar (which asks whether a drawn list is released), the replay, and
     # the console's sign-in and view of the month (which reads the phases).
     {"runs", "demo", "console"},

@@ -15,7 +15,7 @@ from auditcycle.booking.window import earliest_start
 from auditcycle.core.clock import Month, parse_instant
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
-from auditcycle.core.text import Redacted, text_problem
+from auditcycle.core.text import Redacted
 from auditcycle.links.tokens import issue_link
 from auditcycle.models import Audit, AuditCycle, BusyPeriod, Child, ContactAdvice, FamilyContact, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, Cohort, MeetingKind, MeetingStatus
@@ -27,12 +27,10 @@ from auditcycle.notifications.render import render
 from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
 from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.privacy.redaction import Redactor
-from auditcycle.storage.events import log_event
 
 PHASE = "book"
-# The purpose of the link in each invite that says "I can't make this time".
+# The purpose of the link in each invite, of every kind of meeting, that says "I can't make this time".
 CANT_MAKE = "meeting-cant-make"
-REASON_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -177,10 +175,14 @@ def _best_times(meeting: Meeting) -> Redacted | None:
     return Redactor.about(session, meeting.audit.child)(said) if said else None
 
 
-def _when(meeting: Meeting, ctx: AppContext) -> str:
-    start = meeting.starts_at.astimezone(ctx.tz)
-    end = meeting.ends_at.astimezone(ctx.tz)
+def time_label(ctx: AppContext, start: datetime, end: datetime) -> str:
+    """Format a meeting's time as its invite gives it: 'Monday 14 December 2026, 10:00–11:00'."""
+    start, end = start.astimezone(ctx.tz), end.astimezone(ctx.tz)
     return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M}"
+
+
+def _when(meeting: Meeting, ctx: AppContext) -> str:
+    return time_label(ctx, meeting.starts_at, meeting.ends_at)
 
 
 def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method: str, step: str,
@@ -201,18 +203,28 @@ def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method
     return queued
 
 
-def _subject(meeting: Meeting) -> Subject:
+def meeting_subject(meeting: Meeting) -> Subject:
+    """Return what a decision about an audit meeting is about: its audit and its participants."""
     return Subject(audit=meeting.audit, participant_ids=frozenset(s.id for s in _participants(meeting)))
 
 
-def _cant_make_link(session: Session, ctx: AppContext, meeting: Meeting, key: MessageKey, person: Staff) -> str | None:
-    """Return the person's link to say they cannot make this version of the meeting's time, or None if they may not."""
-    if not may(session, "cant-make", person, _subject(meeting)):
+def cant_make_link(session: Session, ctx: AppContext, *, reference: str, sequence: int, starts_at: datetime,
+                   subject: Subject, key: MessageKey, person: Staff) -> str | None:
+    """Return a person's link to say they cannot make one version of any meeting's time, or None if they may not.
+
+    `reference` names the meeting of whatever kind (an audit meeting, the panel, an interview, the learning
+    session) and `sequence` the version of its time the invite gives; `key` is the invite's message key.
+    """
+    if not person.active or not may(session, "cant-make", person, subject):
         return None
     # One act per version of the time: once the meeting moves, the new invite's link asks about the new time.
-    return issue_link(session, ctx, purpose=CANT_MAKE, subject_ref=f"{meeting.reference}:{meeting.sequence}",
-                      staff=person, deadline=meeting.starts_at,
-                      key=f"{key.for_recipient(Recipient.of(person))}:{CANT_MAKE}")
+    return issue_link(session, ctx, purpose=CANT_MAKE, subject_ref=f"{reference}:{sequence}", staff=person,
+                      deadline=starts_at, key=f"{key.for_recipient(Recipient.of(person))}:{CANT_MAKE}")
+
+
+def _cant_make_link(session: Session, ctx: AppContext, meeting: Meeting, key: MessageKey, person: Staff) -> str | None:
+    return cant_make_link(session, ctx, reference=meeting.reference, sequence=meeting.sequence,
+                          starts_at=meeting.starts_at, subject=meeting_subject(meeting), key=key, person=person)
 
 
 def cant_make_subject(subject_ref: str) -> tuple[str, int]:
@@ -435,39 +447,6 @@ def reschedule(session: Session, ctx: AppContext, *, reference: str, by: str, to
     target = parse_instant(to, ctx.tz) if to else None
     if not move(session, ctx, meeting, to=target):
         raise UserError(f"no free slot for {reference} before its due date {meeting.audit.due_date}")
-    return meeting
-
-
-def cant_make(session: Session, ctx: AppContext, *, reference: str, by: str, reason: str | None = None,
-              sequence: int | None = None) -> Meeting:
-    """Move a meeting one of its participants cannot make to the next free slot by the booking rules.
-
-    The update, with why it moved, is queued to everyone in the same transaction. `sequence` is the
-    version of the time the person was answering (their invite's): an answer to a time the meeting has
-    since left is refused, so an old email cannot move it again.
-    """
-    meeting = get_meeting(session, reference)
-    actor = authorise(session, command="cant-make", staff_id=by, subject=_subject(meeting))
-    if meeting.status != MeetingStatus.BOOKED:
-        raise UserError(f"{reference} is {meeting.status.value}: there is no time to move")
-    if sequence is not None and sequence != meeting.sequence:
-        raise UserError(f"{reference} has moved since that invite: it is now {_when(meeting, ctx)}. If you cannot "
-                        "make that time either, use the link in the newest invite")
-    if meeting.starts_at <= ctx.now:
-        raise UserError(f"{reference} has already started, so it can no longer be moved")
-    reason = (reason or "").strip()
-    if len(reason) > REASON_MAX:
-        raise UserError(f"reason: at most {REASON_MAX} characters")
-    if reason and (problem := text_problem(reason, multiline=True)):
-        raise UserError(f"reason: {problem}")
-    was = _when(meeting, ctx)
-    why = Redactor.about(session, meeting.audit.child)(
-        f"{actor.name} cannot make {was}" + (f": {reason}" if reason else ""))
-    if not move(session, ctx, meeting, reason=why):
-        raise UserError(f"no other time is free for {reference} before the audit's due date "
-                        f"({meeting.audit.due_date:%d %B %Y}), so it stays {was}. Please tell the Quality "
-                        f"Assurance team ({ctx.settings.mail_from}), who can move it by hand")
-    log_event(session, ctx, subject_ref=meeting.reference, kind="meeting-cant-make", actor_id=actor.id, detail=why)
     return meeting
 
 

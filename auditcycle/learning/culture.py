@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from auditcycle.booking.location import meeting_location
-from auditcycle.booking.meetings import diary_busy
+from auditcycle.booking.meetings import cant_make_link, diary_busy, time_label
 from auditcycle.booking.slots import Interval, SlotRequest, find_slot
 from auditcycle.booking.window import interview_earliest_start
 from auditcycle.core.clock import Month, localize, wall_clock
@@ -25,7 +25,7 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import Redacted
 from auditcycle.links.tokens import issue_link
-from auditcycle.models import Audit, AuditCycle, MakeADifference, OutboxMessage, Staff, Submission
+from auditcycle.models import Audit, AuditCycle, MakeADifference, OutboxMessage, SessionApology, Staff, Submission
 from auditcycle.models.enums import QA_TEAM_ROLES, AuditStatus, Role
 from auditcycle.moderation.panel import closure_day
 from auditcycle.notifications.invites import Invite
@@ -36,13 +36,14 @@ from auditcycle.notifications.learning import (
     compose_mad_interview,
     compose_mad_nominated,
     compose_mad_unbooked,
+    compose_session_apology,
 )
 from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.notices import day_label, moment_label, month_label
-from auditcycle.notifications.outbox import MessageKey, enqueue, enqueue_digest, mail_domain
+from auditcycle.notifications.outbox import MessageKey, enqueue, enqueue_digest, invited, mail_domain, told
 from auditcycle.people.cases import audited_key_worker
 from auditcycle.people.directory import AUDIT_PEOPLE, Directory, recipient
-from auditcycle.people.permissions import authorise, may
+from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.privacy.redaction import Redactor
 from auditcycle.storage.events import log_event
 from auditcycle.storage.records import get_audit
@@ -59,16 +60,13 @@ INTERVIEW_WINDOW_WORKING_DAYS = 15
 SESSION_ROLES = frozenset({"allocated key worker", "team manager", "service manager"})
 CLOSED = (AuditStatus.REPLACED, AuditStatus.WITHDRAWN)
 APPROVE_LINK = "mad-approve"  # the purpose of the link that opens a draft summary's page
+# The learning session never moves for one person's answer, so its invite keeps its first SEQUENCE.
+SESSION_SEQUENCE = 0
 
 
 def _qa_team(session: Session) -> list[Staff]:
     return list(session.scalars(select(Staff).where(Staff.active, Staff.role.in_(QA_TEAM_ROLES))
                                 .order_by(Staff.id)))
-
-
-def _when(ctx: AppContext, start: datetime, end: datetime) -> str:
-    start, end = start.astimezone(ctx.tz), end.astimezone(ctx.tz)
-    return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M}"
 
 
 def get_mad(session: Session, reference: str) -> MakeADifference:
@@ -262,16 +260,12 @@ def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: st
               detail=Redacted.fixed(practitioner.id + (f" from audit {from_audit.reference}" if from_audit else "")))
 
     today = ctx.timescales.today(ctx.now)
-    last = ctx.timescales.add_working_days(today, INTERVIEW_WINDOW_WORKING_DAYS)
+    last = interview_last_day(ctx)
     minutes = framework.mad_interview_minutes
     candidates = _interviewers(session, practitioner)
-    window_start, _ = ctx.timescales.working_hours(today)
-    busy = _busy(session, {practitioner.id, *(c.id for c in candidates)}, window_start, ctx.timescales.due_at(last))
     interviewer, start = None, None
     for candidate in candidates:
-        request = SlotRequest(key=mad.reference, people=(practitioner.id, candidate.id), minutes=minutes,
-                              earliest=today, latest=last)
-        start = find_slot(request, busy, ctx.timescales, not_before=interview_earliest_start(ctx))
+        start = _interview_slot(session, ctx, mad.reference, (practitioner.id, candidate.id))
         if start is not None:
             interviewer = candidate
             break
@@ -287,20 +281,10 @@ def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: st
     mad.ends_at = start + timedelta(minutes=minutes)
     mad.sequence = 0
     mad.status = BOOKED
+    mad.interviewer_id = interviewer.id
     session.flush()
-    when = _when(ctx, mad.starts_at, mad.ends_at)
-    people = [practitioner, interviewer]
-    invite = Invite(uid=mad.uid, sequence=0, summary=f"Make a Difference interview: {practitioner.name}",
-                    description=(f"Make a Difference interview {mad.reference} of {practitioner.name} with "
-                                 f"{interviewer.name}.\nBooked by the Quality Assurance team through auditcycle."),
-                    location=meeting_location(ctx.settings, interviewer), start=mad.starts_at, end=mad.ends_at,
-                    organiser_name=ctx.settings.mail_from_name, organiser_email=str(ctx.settings.mail_from),
-                    attendees=tuple(recipient(p) for p in people))
-    for person in people:
-        message = compose_mad_interview(invite, recipient_name=person.name, reference=mad.reference,
-                                        practitioner_name=practitioner.name, interviewer_name=interviewer.name,
-                                        when_label=when, minutes=minutes, stamp=ctx.now)
-        enqueue(session, ctx, MessageKey(PHASE, None, mad.reference, "request-0"), person, message)
+    when = time_label(ctx, mad.starts_at, mad.ends_at)
+    _send_interview_invites(session, ctx, mad, practitioner, interviewer, step="request-0")
     message = compose_mad_nominated(recipient_name=nominator.name, reference=mad.reference,
                                     practitioner_name=practitioner.name, interviewer_name=interviewer.name,
                                     when_label=when)
@@ -308,6 +292,86 @@ def nominate_interview(session: Session, ctx: AppContext, *, practitioner_id: st
     log_event(session, ctx, subject_ref=mad.reference, kind="mad-booked",
               detail=Redacted.fixed(f"interviewer {interviewer.id}"))
     return mad
+
+
+def interview_last_day(ctx: AppContext) -> date:
+    """Return the last day an interview booked or moved now may fall on: N working days from today."""
+    return ctx.timescales.add_working_days(ctx.timescales.today(ctx.now), INTERVIEW_WINDOW_WORKING_DAYS)
+
+
+def _interview_slot(session: Session, ctx: AppContext, reference: str, people: tuple[str, str]) -> datetime | None:
+    """Find the first hour, from now, that the practitioner and interviewer are both free within the window, or None.
+
+    Their other interviews, learning sessions and panels count as busy, this interview's own time included,
+    so a moved interview never lands on the time it leaves.
+    """
+    today = ctx.timescales.today(ctx.now)
+    last = interview_last_day(ctx)
+    window_start, _ = ctx.timescales.working_hours(today)
+    busy = _busy(session, set(people), window_start, ctx.timescales.due_at(last))
+    request = SlotRequest(key=reference, people=people, minutes=ctx.settings.framework.mad_interview_minutes,
+                          earliest=today, latest=last)
+    return find_slot(request, busy, ctx.timescales, not_before=interview_earliest_start(ctx))
+
+
+def interview_title(practitioner: Staff) -> str:
+    """Return a Make a Difference interview's title as its invite gives it."""
+    return f"Make a Difference interview: {practitioner.name}"
+
+
+def get_interview(session: Session, reference: str) -> MakeADifference | None:
+    """Return the booked Make a Difference interview with this reference, if there is one."""
+    return session.scalar(select(MakeADifference).where(
+        MakeADifference.reference == reference, MakeADifference.kind == INTERVIEW, MakeADifference.uid.is_not(None)))
+
+
+def interview_people(session: Session, mad: MakeADifference) -> list[Staff]:
+    """Return the practitioner and the interviewer of a booked interview."""
+    return [session.get(Staff, mad.practitioner_id), session.get(Staff, mad.interviewer_id)]
+
+
+def _send_interview_invites(session: Session, ctx: AppContext, mad: MakeADifference, practitioner: Staff,
+                            interviewer: Staff, *, step: str, reason: Redacted | None = None) -> None:
+    """Queue an interview's request or update to the practitioner and the interviewer, each with their link."""
+    assert mad.uid and mad.starts_at and mad.ends_at
+    people = [practitioner, interviewer]
+    invite = Invite(uid=mad.uid, sequence=mad.sequence, summary=interview_title(practitioner),
+                    description=(f"Make a Difference interview {mad.reference} of {practitioner.name} with "
+                                 f"{interviewer.name}.\nBooked by the Quality Assurance team through auditcycle."),
+                    location=meeting_location(ctx.settings, interviewer), start=mad.starts_at, end=mad.ends_at,
+                    organiser_name=ctx.settings.mail_from_name, organiser_email=str(ctx.settings.mail_from),
+                    attendees=tuple(recipient(p) for p in people))
+    key = MessageKey(PHASE, None, mad.reference, step)
+    subject = Subject(participant_ids=frozenset(p.id for p in people))
+    for person in people:
+        url = cant_make_link(session, ctx, reference=mad.reference, sequence=mad.sequence, starts_at=mad.starts_at,
+                             subject=subject, key=key, person=person)
+        message = compose_mad_interview(invite, recipient_name=person.name, reference=mad.reference,
+                                        practitioner_name=practitioner.name, interviewer_name=interviewer.name,
+                                        when_label=time_label(ctx, mad.starts_at, mad.ends_at),
+                                        minutes=int((mad.ends_at - mad.starts_at).total_seconds() // 60),
+                                        stamp=ctx.now, reason=reason, cant_make_url=url)
+        enqueue(session, ctx, key, person, message)
+
+
+def move_interview(session: Session, ctx: AppContext, mad: MakeADifference, *, reason: Redacted) -> bool:
+    """Move a booked interview to the next hour the practitioner and interviewer are both free; False if none.
+
+    The same window as its booking, counted from now; the update goes to both, same UID, higher SEQUENCE.
+    """
+    assert mad.starts_at and mad.ends_at
+    practitioner, interviewer = interview_people(session, mad)
+    start = _interview_slot(session, ctx, mad.reference, (practitioner.id, interviewer.id))
+    if start is None:
+        return False
+    mad.ends_at = start + (mad.ends_at - mad.starts_at)
+    mad.starts_at = start
+    mad.sequence += 1
+    mad.recorded_at = wall_clock()
+    session.flush()
+    _send_interview_invites(session, ctx, mad, practitioner, interviewer, step=f"update-{mad.sequence}",
+                            reason=reason)
+    return True
 
 
 def _unbooked(session: Session, ctx: AppContext, mad: MakeADifference, *, practitioner: Staff, nominator: Staff,
@@ -366,20 +430,82 @@ def invite_learning_session(session: Session, ctx: AppContext, *, cycle: AuditCy
         cycle.learning_starts_at = start.astimezone(UTC)
         cycle.learning_ends_at = start.astimezone(UTC) + timedelta(minutes=minutes)
         session.flush()
-    when = _when(ctx, cycle.learning_starts_at, cycle.learning_ends_at)
-    title = f"Reflective learning session: {month_label(cycle.month)} audits"
+    when = time_label(ctx, cycle.learning_starts_at, cycle.learning_ends_at)
+    title = session_title(cycle)
+    key = MessageKey(PHASE, cycle.month, session_reference(cycle), "request-0")
     queued = 0
     for person in session_invitees(session, cycle):
+        if told(session, key, person):
+            continue
         # Each copy names only its own recipient, so no invite shows whose work was audited.
-        invite = Invite(uid=cycle.learning_uid, sequence=0, summary=title,
+        invite = Invite(uid=cycle.learning_uid, sequence=SESSION_SEQUENCE, summary=title,
                         description=(f"The reflective learning session following the {month_label(cycle.month)} "
                                      f"audits ({cycle.reference}): findings, feedback and ideas.\n"
                                      "Booked by the Quality Assurance team through auditcycle."),
                         location=meeting_location(ctx.settings), start=cycle.learning_starts_at, end=cycle.learning_ends_at,
                         organiser_name=ctx.settings.mail_from_name, organiser_email=str(ctx.settings.mail_from),
                         attendees=(recipient(person),))
+        url = cant_make_link(session, ctx, reference=session_reference(cycle), sequence=SESSION_SEQUENCE,
+                             starts_at=cycle.learning_starts_at, subject=Subject(participant_ids=frozenset({person.id})),
+                             key=key, person=person)
         message = compose_learning_session(invite, recipient_name=person.name, month=cycle.month, when_label=when,
-                                           minutes=minutes, stamp=ctx.now)
-        queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"{cycle.reference}-learning", "request-0"), person, message) is not None
+                                           minutes=minutes, stamp=ctx.now, cant_make_url=url)
+        queued += enqueue(session, ctx, key, person, message) is not None
     session.flush()
     return queued
+
+
+def session_reference(cycle: AuditCycle) -> str:
+    """Return the reference of a cycle's learning session, as its invites and their links name it."""
+    return f"{cycle.reference}-learning"
+
+
+def session_title(cycle: AuditCycle) -> str:
+    """Return the learning session's title as its invite gives it."""
+    return f"Reflective learning session: {month_label(cycle.month)} audits"
+
+
+def get_session(session: Session, reference: str) -> AuditCycle | None:
+    """Return the cycle whose learning session has this reference, if its session is booked."""
+    if not reference.endswith("-learning"):
+        return None
+    return session.scalar(select(AuditCycle).where(AuditCycle.reference == reference.removesuffix("-learning"),
+                                                   AuditCycle.learning_uid.is_not(None)))
+
+
+def session_attendees(session: Session, cycle: AuditCycle) -> list[Staff]:
+    """Return everyone the learning session's invite was sent to, by id."""
+    return invited(session, phase=PHASE, subject_ref=session_reference(cycle))
+
+
+def apology(session: Session, cycle: AuditCycle, person: Staff) -> SessionApology | None:
+    """Return the apology a person sent for a cycle's learning session, if they sent one."""
+    return session.scalar(select(SessionApology).where(SessionApology.cycle_id == cycle.id,
+                                                       SessionApology.staff_id == person.id))
+
+
+def apologise(session: Session, ctx: AppContext, cycle: AuditCycle, *, person: Staff, reason: str) -> SessionApology:
+    """Record that someone cannot come to the learning session and tell the QA team; the session does not move.
+
+    It is one session many people join, so one person's answer leaves it where it is. The reason is kept
+    as written and mailed through the redactor.
+    """
+    if (given := apology(session, cycle, person)) is not None:
+        raise UserError(f"{session_reference(cycle)}: {person.name} already sent apologies for this session, at "
+                        f"{moment_label(given.given_at, ctx.tz)}")
+    given = SessionApology(cycle_id=cycle.id, staff_id=person.id, reason=reason or None, given_at=ctx.now,
+                           recorded_at=wall_clock())
+    session.add(given)
+    session.flush()
+    assert cycle.learning_starts_at and cycle.learning_ends_at
+    when = time_label(ctx, cycle.learning_starts_at, cycle.learning_ends_at)
+    apologies = session.scalar(select(func.count(SessionApology.id)).where(SessionApology.cycle_id == cycle.id))
+    shown_reason = Redactor.about(session, None)(reason) if reason else None
+    key = MessageKey(PHASE, cycle.month, session_reference(cycle), f"apology-{person.id}")
+    for member in _qa_team(session):
+        message = compose_session_apology(recipient_name=member.name, title=session_title(cycle), when_label=when,
+                                          person_name=person.name, reason=shown_reason, apologies=apologies,
+                                          invited=len(session_attendees(session, cycle)))
+        enqueue(session, ctx, key, member, message)
+    return given
+

@@ -30,13 +30,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from auditcycle.booking.location import meeting_location
-from auditcycle.booking.meetings import diary_busy
+from auditcycle.booking.meetings import cant_make_link, diary_busy, time_label
 from auditcycle.booking.slots import Interval, SlotRequest, find_slot
 from auditcycle.booking.window import panel_earliest_start
 from auditcycle.core.clock import Month, wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
 from auditcycle.core.settings import FrameworkSettings
+from auditcycle.core.text import Redacted
 from auditcycle.links.tokens import issue_link
 from auditcycle.models import (
     Audit,
@@ -64,7 +65,7 @@ from auditcycle.notifications.moderation import (
     compose_unbooked,
 )
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.outbox import MessageKey, enqueue, mail_domain
+from auditcycle.notifications.outbox import MessageKey, enqueue, invited, mail_domain, told
 from auditcycle.people.directory import Directory, moderation_panel, recipient, staff_with_role
 from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.storage.records import get_audit
@@ -253,9 +254,46 @@ def _busy(session: Session, cycle: AuditCycle, staff_ids: set[str], start: datet
     return busy
 
 
-def _when(ctx: AppContext, start: datetime, end: datetime) -> str:
-    start, end = start.astimezone(ctx.tz), end.astimezone(ctx.tz)
-    return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M}"
+def panel_reference(cycle: AuditCycle) -> str:
+    """Return the reference of a cycle's panel meeting, as its invites and their links name it."""
+    return f"{cycle.reference}-panel"
+
+
+def panel_title(cycle: AuditCycle) -> str:
+    """Return the panel meeting's title as its invite gives it."""
+    return f"Audit moderation panel: {month_label(cycle.month)}"
+
+
+def get_panel(session: Session, reference: str) -> AuditCycle | None:
+    """Return the cycle whose panel meeting has this reference, if its panel is booked."""
+    if not reference.endswith("-panel"):
+        return None
+    return session.scalar(select(AuditCycle).where(AuditCycle.reference == reference.removesuffix("-panel"),
+                                                   AuditCycle.moderation_uid.is_not(None)))
+
+
+def panel_attendees(session: Session, cycle: AuditCycle) -> list[Staff]:
+    """Return everyone the panel meeting's invite was sent to, by id."""
+    return invited(session, phase=PHASE, subject_ref=panel_reference(cycle))
+
+
+def _panel_slot(session: Session, ctx: AppContext, cycle: AuditCycle, people: set[str], *,
+                leaving: Interval | None = None) -> datetime | None:
+    """Find the panel's first time free for these people if its invite is sent now, or None.
+
+    The panel's rules: within working hours, no sooner than its notice from now (`panel_earliest_start`),
+    and on or before the day moderation closes. `leaving` is a time it is moving away from.
+    """
+    last = closure_day(ctx, cycle)
+    not_before = panel_earliest_start(ctx, cycle)
+    request = SlotRequest(key=panel_reference(cycle), people=tuple(sorted(people)),
+                          minutes=ctx.settings.framework.moderation_meeting_minutes,
+                          earliest=ctx.timescales.today(not_before), latest=last, not_before=not_before)
+    busy = _busy(session, cycle, people, not_before, ctx.timescales.due_at(last))
+    if leaving is not None:
+        for person in people:
+            busy[person].append(leaving)
+    return find_slot(request, busy, ctx.timescales, not_before=ctx.now)
 
 
 def _book_panel(session: Session, ctx: AppContext, cycle: AuditCycle, members: list[Staff],
@@ -266,16 +304,10 @@ def _book_panel(session: Session, ctx: AppContext, cycle: AuditCycle, members: l
     framework = ctx.settings.framework
     last = closure_day(ctx, cycle)
     # The invite goes out in this run, so the panel meets no sooner than its notice from now.
-    not_before = panel_earliest_start(ctx, cycle)
-    earliest = ctx.timescales.today(not_before)
+    earliest = ctx.timescales.today(panel_earliest_start(ctx, cycle))
     start = None
     if members:
-        ids = {m.id for m in members}
-        request = SlotRequest(key=f"{cycle.reference}-panel", people=tuple(sorted(ids)),
-                              minutes=framework.moderation_meeting_minutes, earliest=earliest, latest=last,
-                              not_before=not_before)
-        busy = _busy(session, cycle, ids, not_before, ctx.timescales.due_at(last))
-        start = find_slot(request, busy, ctx.timescales, not_before=ctx.now)
+        start = _panel_slot(session, ctx, cycle, {m.id for m in members})
         reason = (f"no {framework.moderation_meeting_minutes}-minute window within working hours between "
                   f"{day_label(earliest)} and {day_label(last)} when the whole panel is free")
     else:
@@ -286,7 +318,7 @@ def _book_panel(session: Session, ctx: AppContext, cycle: AuditCycle, members: l
         queued = 0
         for manager in Directory(session).qa_managers:
             message = compose_unbooked(recipient_name=manager.name, month=cycle.month, reason=reason, audits=audits)
-            queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"{cycle.reference}-panel", "unbooked"), manager, message) is not None
+            queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, panel_reference(cycle), "unbooked"), manager, message) is not None
         return queued
     cycle.moderation_uid = f"{uuid.uuid4()}@{mail_domain(ctx)}"
     cycle.moderation_starts_at = start
@@ -332,7 +364,7 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
     directors = [people[d] for d in dict.fromkeys(m.assistant_director_id for m in moderations) if d]
     audience = sorted({recipient(s): s for s in [*members, *directors]}.items())
     close_label = day_label(closure_day(ctx, cycle))
-    meeting_label = (_when(ctx, cycle.moderation_starts_at, cycle.moderation_ends_at)
+    meeting_label = (time_label(ctx, cycle.moderation_starts_at, cycle.moderation_ends_at)
                      if cycle.moderation_starts_at and cycle.moderation_ends_at else None)
     # Anyone who already has a list of this cycle is sent the next one marked as an update.
     had_list = set(session.scalars(select(OutboxMessage.recipient_id).where(
@@ -351,19 +383,8 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
         queued += enqueue(session, ctx, list_key, person, message) is not None
     # The meeting lies inside the window, so nobody added to the list after closure is invited to it.
     if cycle.moderation_uid and cycle.moderation_starts_at and cycle.moderation_ends_at and not closed:
-        invite = Invite(uid=cycle.moderation_uid, sequence=0,
-                        summary=f"Audit moderation panel: {month_label(cycle.month)}",
-                        description=(f"Moderation of the {cycle.month} audits ({cycle.reference}). "
-                                     "The list of audits comes in a separate email.\n"
-                                     "Booked by the Quality Assurance team through auditcycle."),
-                        location=meeting_location(ctx.settings), start=cycle.moderation_starts_at, end=cycle.moderation_ends_at,
-                        organiser_name=ctx.settings.mail_from_name, organiser_email=str(ctx.settings.mail_from),
-                        attendees=tuple(person for person, _ in audience))
-        for person, staff in audience:
-            message = compose_panel_invite(invite, recipient_name=staff.name, month=cycle.month,
-                                           when_label=meeting_label or "", minutes=framework.moderation_meeting_minutes,
-                                           audits=len(items), close_label=close_label, stamp=ctx.now)
-            queued += enqueue(session, ctx, MessageKey(PHASE, cycle.month, f"{cycle.reference}-panel", "request-0"), person, message) is not None
+        queued += _send_panel_invites(session, ctx, cycle, [staff for _, staff in audience], step="request-0",
+                                      audits=len(items))
     for m in moderations:
         if m.moderator_id is None:
             continue
@@ -376,6 +397,55 @@ def _panel_messages(session: Session, ctx: AppContext, cycle: AuditCycle, member
                                      moderate_url=moderate_link(session, ctx, m.audit, key, manager))
         queued += enqueue(session, ctx, key, manager, message) is not None
     return queued
+
+
+def _send_panel_invites(session: Session, ctx: AppContext, cycle: AuditCycle, people: list[Staff], *, step: str,
+                        audits: int, reason: Redacted | None = None) -> int:
+    """Queue the panel meeting's request or update to each person not yet sent this step, with their can't-make link."""
+    assert cycle.moderation_uid and cycle.moderation_starts_at and cycle.moderation_ends_at
+    framework = ctx.settings.framework
+    invite = Invite(uid=cycle.moderation_uid, sequence=cycle.moderation_sequence, summary=panel_title(cycle),
+                    description=(f"Moderation of the {cycle.month} audits ({cycle.reference}). "
+                                 "The list of audits comes in a separate email.\n"
+                                 "Booked by the Quality Assurance team through auditcycle."),
+                    location=meeting_location(ctx.settings), start=cycle.moderation_starts_at,
+                    end=cycle.moderation_ends_at, organiser_name=ctx.settings.mail_from_name,
+                    organiser_email=str(ctx.settings.mail_from), attendees=tuple(recipient(s) for s in people))
+    key = MessageKey(PHASE, cycle.month, panel_reference(cycle), step)
+    subject = Subject(participant_ids=frozenset(s.id for s in people))
+    queued = 0
+    for staff in people:
+        if told(session, key, staff):
+            continue  # its link was made with it; a re-run would make it again for nothing
+        url = cant_make_link(session, ctx, reference=panel_reference(cycle), sequence=cycle.moderation_sequence,
+                             starts_at=cycle.moderation_starts_at, subject=subject, key=key, person=staff)
+        message = compose_panel_invite(invite, recipient_name=staff.name, month=cycle.month,
+                                       when_label=time_label(ctx, cycle.moderation_starts_at, cycle.moderation_ends_at),
+                                       minutes=framework.moderation_meeting_minutes, audits=audits,
+                                       close_label=day_label(closure_day(ctx, cycle)), stamp=ctx.now,
+                                       reason=reason, cant_make_url=url)
+        queued += enqueue(session, ctx, key, staff, message) is not None
+    return queued
+
+
+def move_panel(session: Session, ctx: AppContext, cycle: AuditCycle, *, reason: Redacted) -> bool:
+    """Move the panel meeting to the next time that suits everyone invited, by the panel's rules; False if none.
+
+    The update goes now to everyone sent the invite, with the same UID and a higher SEQUENCE.
+    """
+    assert cycle.moderation_starts_at and cycle.moderation_ends_at
+    people = panel_attendees(session, cycle)
+    start = _panel_slot(session, ctx, cycle, {p.id for p in people},
+                        leaving=Interval(cycle.moderation_starts_at, cycle.moderation_ends_at))
+    if start is None:
+        return False
+    cycle.moderation_ends_at = start + (cycle.moderation_ends_at - cycle.moderation_starts_at)
+    cycle.moderation_starts_at = start
+    cycle.moderation_sequence += 1
+    session.flush()
+    _send_panel_invites(session, ctx, cycle, people, step=f"update-{cycle.moderation_sequence}",
+                        audits=len(cycle_moderations(session, cycle)), reason=reason)
+    return True
 
 
 def _chase_people(session: Session, step: str, moderation: Moderation, members: list[Staff]) -> list[Staff]:

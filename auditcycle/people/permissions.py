@@ -19,7 +19,7 @@ class Subject:
     audit: Audit | None = None
     owner: Staff | None = None      # an action's owner
     observer_id: str | None = None  # an observation's assigned observer
-    participant_ids: frozenset[str] = frozenset()  # a meeting's organiser and attendee
+    participant_ids: frozenset[str] = frozenset()  # everyone a meeting's invite asks to attend
     child: Child | None = None      # a child nominated as good practice, before any audit
     service_id: int | None = None   # a trend flag's service
 
@@ -138,7 +138,7 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "replace": (_qa_team, "the QA team"),
     "withdraw": (_qa_team, "the QA team"),
     "reschedule": (_qa_team, "the QA team"),
-    "cant-make": (_participant, "the meeting's organiser or attendee"),
+    "cant-make": (_participant, "anyone the meeting's invite asks to attend"),
     "run": (_qa_team, "the QA team"),
     "plan-themes": (_qa_team, "the QA team"),
     "deep-dive": (_qa_team, "the QA team"),

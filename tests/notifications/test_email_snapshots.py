@@ -323,7 +323,8 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "immediate_response--responded": lambda: _response("responded"),
     "learning_session": lambda: learning.compose_learning_session(
         _invite("Reflective learning session: December 2026 audits", minutes=90), recipient_name="Alex Auditor",
-        month=MONTH, when_label="Thursday 28 January 2027, 13:30–15:00", minutes=90, stamp=STAMP),
+        month=MONTH, when_label="Thursday 28 January 2027, 13:30–15:00", minutes=90, stamp=STAMP,
+        cant_make_url=f"{LINK}cant-make"),
     "mad_draft": lambda: learning.compose_mad_draft(
         recipient_name="Quinn Manager", reference=f"MAD-{AUDIT}", audit_ref=AUDIT, child_id=CHILD, month=MONTH,
         grade_label="Good", practitioner_name="Sam Owusu",
@@ -341,9 +342,15 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
                               grade_label="Outstanding", practitioner_name=None, summary="  ",
                               approve_url=f"{LINK}mad-2")]),
     "mad_interview": lambda: learning.compose_mad_interview(
-        _invite("Make a Difference interview (MAD-I-3)"), recipient_name="Sam Owusu", reference="MAD-I-3",
+        _invite("Make a Difference interview: Sam Owusu"), recipient_name="Sam Owusu", reference="MAD-I-3",
         practitioner_name="Sam Owusu", interviewer_name="Pat Improver",
-        when_label="Tuesday 19 January 2027, 14:00–15:00", minutes=60, stamp=STAMP),
+        when_label="Tuesday 19 January 2027, 14:00–15:00", minutes=60, stamp=STAMP, cant_make_url=f"{LINK}cant-make"),
+    "mad_interview--updated": lambda: learning.compose_mad_interview(
+        _invite("Make a Difference interview: Sam Owusu", sequence=1), recipient_name="Pat Improver",
+        reference="MAD-I-3", practitioner_name="Sam Owusu", interviewer_name="Pat Improver",
+        when_label="Wednesday 20 January 2027, 09:00–10:00", minutes=60, stamp=STAMP,
+        reason="Sam Owusu cannot make Tuesday 19 January 2027, 14:00–15:00: on a home visit",
+        cant_make_url=f"{LINK}cant-make-1"),
     "mad_nominated": lambda: learning.compose_mad_nominated(
         recipient_name="Terry Manager", reference="MAD-I-3", practitioner_name="Sam Owusu",
         interviewer_name="Pat Improver", when_label="Tuesday 19 January 2027, 14:00–15:00"),
@@ -363,9 +370,15 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         close_label="Friday 15 January 2027", meeting_label="on Thursday 14 January 2027 at 10:00",
         moderate_url=f"{LINK}moderate"),
     "moderation_meeting": lambda: moderation.compose_panel_invite(
-        _invite("Moderation panel: December 2026 audits", minutes=120), recipient_name="Dana Director",
+        _invite("Audit moderation panel: December 2026", minutes=120), recipient_name="Dana Director",
         month=MONTH, when_label="Thursday 14 January 2027, 10:00–12:00", minutes=120, audits=3,
-        close_label="Friday 15 January 2027", stamp=STAMP),
+        close_label="Friday 15 January 2027", stamp=STAMP, cant_make_url=f"{LINK}cant-make"),
+    "moderation_meeting--updated": lambda: moderation.compose_panel_invite(
+        _invite("Audit moderation panel: December 2026", minutes=120, sequence=1), recipient_name="Dana Director",
+        month=MONTH, when_label="Friday 15 January 2027, 10:00–12:00", minutes=120, audits=3,
+        close_label="Friday 15 January 2027", stamp=STAMP,
+        reason="Pat Improver cannot make Thursday 14 January 2027, 10:00–12:00: a court hearing",
+        cant_make_url=f"{LINK}cant-make-1"),
     "moderation_outcome": lambda: moderation.compose_outcome(
         recipient_name="Alex Auditor", month=MONTH, audit_ref=AUDIT, child_id=CHILD, original_label="Good",
         moderated_label="Requires improvement to be good",
@@ -411,6 +424,14 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "report_broadcast--empty": lambda: _report(empty=True, figures=()),
     "report_restricted": lambda: _report(restricted=True, provisional=True),
     "report_restricted--reissued-no-flags": lambda: _report(restricted=True, edition=2, reissue=True, flags=0),
+    "session_apology": lambda: learning.compose_session_apology(
+        recipient_name="Quinn Manager", title="Reflective learning session: December 2026 audits",
+        when_label="Thursday 28 January 2027, 13:30–15:00", person_name="Sam Owusu",
+        reason="On leave that week; J. <will> be at court", apologies=2, invited=14),
+    "session_apology--no-reason": lambda: learning.compose_session_apology(
+        recipient_name="Quinn Manager", title="Reflective learning session: December 2026 audits",
+        when_label="Thursday 28 January 2027, 13:30–15:00", person_name="Sam Owusu", reason=None, apologies=1,
+        invited=14),
     "supervision_prompt": lambda: outcomes.compose_supervision_prompt(
         recipient_name="Terry Manager", audit_ref=AUDIT, child_id=CHILD, practitioner_name="Sam Owusu",
         overall_label="Requires improvement to be good", record_url=f"{LINK}supervision",

@@ -270,11 +270,12 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     """Return, for each command, the call the CLI makes, as a function of the person making it."""
     from auditcycle.actions.ladder import mark_done, sign_off
     from auditcycle.booking.family_advice import ContactAdviceInput, family_contacts, record_advice
-    from auditcycle.booking.meetings import cant_make, reschedule
+    from auditcycle.booking.meetings import reschedule
     from auditcycle.core.clock import Month
     from auditcycle.core.context import build_context
     from auditcycle.immediate_responses.lifecycle import raise_ir, respond
     from auditcycle.immediate_responses.supervision_gaps import decide_gap
+    from auditcycle.invitations.cant_make import cant_make
     from auditcycle.learning.culture import approve, nominate_interview
     from auditcycle.learning.questionnaire import answer_questionnaire
     from auditcycle.models.enums import CycleKind

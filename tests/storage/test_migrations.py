@@ -49,3 +49,43 @@ def test_upgrade_to_0011_fills_each_audits_case_from_its_child(db_url: str) -> N
         case = conn.execute(text("SELECT key_worker_id, team_id, service_id, cohort FROM audit")).one()
     engine.dispose()
     assert tuple(case) == ("KW1", 3, 7, "cared_for")
+
+
+def test_upgrade_to_0033_names_each_booked_interview_s_interviewer_from_its_request(db_url: str) -> None:
+    command.downgrade(db.alembic_config(db_url), "0030")
+    engine = db.make_engine(db_url)
+    staff = "INSERT INTO staff (id, name, email, role, auditor, newly_qualified, new_auditor, active) VALUES "
+    outbox = ("INSERT INTO outbox_message (idempotency_key, phase, subject_ref, step, recipient_id, recipient_email, "
+              "template, subject, body_text, body_html, calendar_method, message_id, status, attempts, created_at, "
+              "next_attempt_at) VALUES ")
+    with engine.begin() as conn:
+        for statement in (
+            staff + "('KW1', 'Kay Worker', 'kw1@council.example', 'key_worker', false, false, false, true)",
+            staff + "('PSW', 'Pat Social', 'psw@council.example', 'principal_social_worker', false, false, false, true)",
+            staff + "('TM1', 'Terry Manager', 'tm1@council.example', 'team_manager', false, false, false, true)",
+            "INSERT INTO make_a_difference (id, reference, kind, status, practitioner_id, nominated_by_id, summary, "
+            "uid, sequence, created_at, recorded_at) VALUES (1, 'MAD-I-1', 'interview', 'booked', 'KW1', 'TM1', '', "
+            "'u1@council.example', 0, '2027-02-01 09:00:00', '2027-02-01 09:00:00')",
+            "INSERT INTO make_a_difference (id, reference, kind, status, practitioner_id, nominated_by_id, summary, "
+            "sequence, created_at, recorded_at) VALUES (2, 'MAD-I-2', 'interview', 'draft', 'KW1', 'TM1', '', 0, "
+            "'2027-02-01 09:00:00', '2027-02-01 09:00:00')",
+            outbox + "('learn-MAD-I-1-request-0-KW1', 'learn', 'MAD-I-1', 'request-0', 'KW1', 'kw1@council.example', "
+            "'mad_interview', 's', 't', 'h', 'REQUEST', '<m1@x>', 'sent', 1, '2027-02-01 09:00:00', "
+            "'2027-02-01 09:00:00')",
+            outbox + "('learn-MAD-I-1-request-0-PSW', 'learn', 'MAD-I-1', 'request-0', 'PSW', 'psw@council.example', "
+            "'mad_interview', 's', 't', 'h', 'REQUEST', '<m2@x>', 'sent', 1, '2027-02-01 09:00:00', "
+            "'2027-02-01 09:00:00')",
+            outbox + "('learn-MAD-I-1-nominated-TM1', 'learn', 'MAD-I-1', 'nominated', 'TM1', 'tm1@council.example', "
+            "'mad_nominated', 's', 't', 'h', NULL, '<m3@x>', 'sent', 1, '2027-02-01 09:00:00', "
+            "'2027-02-01 09:00:00')",
+        ):
+            conn.execute(text(statement))
+
+    db.upgrade(db_url)
+
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT reference, interviewer_id FROM make_a_difference ORDER BY id")).all()
+        sequences = conn.execute(text("SELECT moderation_sequence FROM audit_cycle")).all()
+    engine.dispose()
+    assert [tuple(row) for row in found] == [("MAD-I-1", "PSW"), ("MAD-I-2", None)]
+    assert sequences == []

@@ -1,14 +1,15 @@
-""""I can't make this time", from any meeting invite: the booking rules find the next time that suits everyone."""
+""""I can't make this time", from the invite of any kind of meeting: its own rules find the next time, or, for
+the learning session, the apology is recorded."""
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea
 from sqlalchemy.orm import Session
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from auditcycle.booking.meetings import CANT_MAKE, REASON_MAX, cant_make, cant_make_subject, get_meeting, meeting_title
+from auditcycle.booking.meetings import CANT_MAKE, cant_make_subject
 from auditcycle.core.context import AppContext
+from auditcycle.invitations.cant_make import BOOKED_STATUS, REASON_MAX, Invited, cant_make, find_invited
 from auditcycle.models import Link
-from auditcycle.models.enums import MeetingStatus
 from auditcycle.notifications.notices import moment_label
 from auditcycle.web.acts import Journey, journey
 
@@ -23,22 +24,35 @@ class CantMakeForm(FlaskForm):
     submit = SubmitField("Find another time", widget=GovSubmitInput())
 
 
+def _invited(session: Session, ctx: AppContext, link: Link) -> Invited:
+    reference, _ = cant_make_subject(link.subject_ref)
+    return find_invited(session, ctx, reference)
+
+
+def _prepare(session: Session, ctx: AppContext, link: Link, form: CantMakeForm) -> None:
+    if not _invited(session, ctx, link).moves:
+        form.reason.description = "The Quality Assurance team is told this. Do not include names."
+        form.submit.label.text = "Send my apologies"
+
+
 def _show(session: Session, ctx: AppContext, link: Link) -> dict:
-    reference, sequence = cant_make_subject(link.subject_ref)
-    meeting = get_meeting(session, reference)
-    audit = meeting.audit
-    return {"caption": f"Meeting {reference}", "title": "Ask for another time",
-            "what": meeting_title(meeting), "audit_ref": audit.reference, "case_id": audit.child_id,
-            "when_label": moment_label(meeting.starts_at, ctx.tz),
-            "moved": meeting.sequence != sequence, "cancelled": meeting.status != MeetingStatus.BOOKED}
+    _, sequence = cant_make_subject(link.subject_ref)
+    it = _invited(session, ctx, link)
+    return {"caption": f"Meeting {it.reference}", "title": "Ask for another time" if it.moves else "Send your apologies",
+            "kind": it.kind, "what": it.title, "window": it.window,
+            "audit_ref": it.audit.reference if it.audit else None, "case_id": it.audit.child_id if it.audit else None,
+            "when_label": moment_label(it.starts_at, ctx.tz),
+            "moved": it.sequence != sequence, "cancelled": it.status != BOOKED_STATUS}
 
 
 def _act(session: Session, ctx: AppContext, link: Link, form: CantMakeForm) -> str:
     reference, sequence = cant_make_subject(link.subject_ref)
-    meeting = cant_make(session, ctx, reference=reference, by=link.staff_id, reason=form.reason.data,
-                        sequence=sequence)
-    return (f"{reference} has moved to {moment_label(meeting.starts_at, ctx.tz)}. Everyone invited is being sent "
+    it = cant_make(session, ctx, reference=reference, by=link.staff_id, reason=form.reason.data, sequence=sequence)
+    if not it.moves:
+        return (f"Your apologies are recorded and the Quality Assurance team has been told. {it.title} stays at "
+                f"{moment_label(it.starts_at, ctx.tz)} for everyone else.")
+    return (f"{reference} has moved to {moment_label(it.starts_at, ctx.tz)}. Everyone invited is being sent "
             "the updated invitation.")
 
 
-journey(Journey(CANT_MAKE, "journeys/meeting_cant_make.html", CantMakeForm, _show, _act))
+journey(Journey(CANT_MAKE, "journeys/meeting_cant_make.html", CantMakeForm, _show, _act, prepare=_prepare))
