@@ -26,8 +26,9 @@ ACTS: dict[str, str] = {
     "trend-follow-up": "record the follow-up to audit trend {ref}",
 }
 
-# Acts only their holder can do, such as their own feedback: a leaver's are withdrawn, not handed to anyone else.
-PERSONAL_ACTS = frozenset({"questionnaire", "sign-in"})
+# Acts only their holder can do (their own feedback, their own sign-in, their own attendance at a meeting):
+# a leaver's are withdrawn, not handed to anyone else.
+PERSONAL_ACTS = frozenset({"questionnaire", "sign-in", "meeting-cant-make"})
 
 
 def describe_act(purpose: str, subject_ref: str) -> str:
