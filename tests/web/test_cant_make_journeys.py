@@ -10,7 +10,7 @@ from mail_links import body_text, labelled_link
 from playwright.sync_api import Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from web_live import LiveSite, check_page, keep_screens
+from web_live import LiveSite, check_page, keep_screens, tab_to
 
 from auditcycle.booking.window import panel_earliest_start
 from auditcycle.core.clock import Month
@@ -361,3 +361,24 @@ def test_one_person_who_cannot_come_to_the_learning_session_sends_apologies_and_
     assert f"already done by {auditor.name}" in page.locator("main").inner_text()
     assert _counts(s) == before_replay
     keep_screens(screens)
+
+
+def test_apologies_for_the_learning_session_are_sent_by_keyboard_alone(
+        s: Session, authority, site: LiveSite, smtp_server, learning_session: AuditCycle, page: Page) -> None:
+    invites = {r.rcpt_tos[0]: r.message for r in smtp_server.received if _calendar(r.message)}
+    auditor = s.get(Staff, s.scalar(select(Audit.auditor_id).where(Audit.cycle_id == learning_session.id)
+                                    .order_by(Audit.id)))
+    auditor_id, email = auditor.id, auditor.email
+    _release(s)
+
+    page.goto(labelled_link(invites[email], LABEL))
+    tab_to(page, element_id="reason")
+    page.keyboard.type("On a course that day")
+    tab_to(page, text="Send my apologies")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    assert "Your apologies are recorded" in page.locator("main").inner_text()
+    [apology] = s.scalars(select(SessionApology)).all()
+    assert (apology.staff_id, apology.reason) == (auditor_id, "On a course that day")
+    _release(s)

@@ -8,7 +8,7 @@ from mail_links import body_text, labelled_link, link_row
 from playwright.sync_api import Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from web_live import LiveSite, check_page, keep_screens
+from web_live import LiveSite, check_page, keep_screens, tab_to
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
@@ -186,3 +186,23 @@ def test_a_manager_who_may_no_longer_nominate_is_refused_at_the_post(
     page.get_by_role("button", name=BUTTON).click()
     assert "may not nominate-mad" in page.locator(".govuk-error-summary").inner_text()
     assert _state(s) == before
+
+
+def test_the_team_manager_nominates_by_keyboard_alone(
+        s: Session, authority, site: LiveSite, smtp_server, audit: Audit, page: Page) -> None:
+    worker = s.get(Staff, audit.key_worker_id)
+    worker_id, worker_name, manager = worker.id, worker.name, worker.manager
+    prompt = _prompt(s, smtp_server, manager)
+    site.at(NOMINATED)
+
+    page.goto(labelled_link(prompt, f"Nominate {worker_name} for a Make a Difference interview"))
+    tab_to(page, element_id="note")
+    page.keyboard.type("C1 is settled at home after patient work.")
+    tab_to(page, text=BUTTON)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    assert f"{worker_name} is nominated" in page.locator("main").inner_text()
+    [mad] = s.scalars(select(MakeADifference))
+    assert (mad.practitioner_id, mad.note) == (worker_id, "C1 is settled at home after patient work.")
+    _release(s)

@@ -4,7 +4,7 @@ from mail_links import body_text, labelled_link
 from playwright.sync_api import Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from web_live import LiveSite, check_page, keep_screens
+from web_live import LiveSite, check_page, keep_screens, tab_to
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
@@ -164,3 +164,25 @@ def test_once_the_month_is_drawn_the_page_says_so_and_a_nomination_is_refused(
     assert page.locator("form[method=post]").count() == 0
     assert _state(s) == before
     keep_screens(screens)
+
+
+def test_the_service_manager_nominates_by_keyboard_alone(
+        s: Session, authority, site: LiveSite, smtp_server, manager: Staff, page: Page) -> None:
+    chosen = _children(s, manager.service_id)[0].id
+    manager_id = manager.id
+    _release(s)
+    [ask] = _ask(smtp_server, manager.email)
+    site.at(NOMINATED)
+
+    page.goto(labelled_link(ask, LABEL))
+    tab_to(page, element_id="case_id")
+    page.keyboard.type(chosen)
+    tab_to(page, element_id="reason")
+    page.keyboard.type("Clear plan, child's voice throughout.")
+    tab_to(page, text="Nominate")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    [row] = s.scalars(select(Nomination)).all()
+    assert (row.child_id, row.nominated_by_id, row.reason) == (chosen, manager_id, "Clear plan, child's voice throughout.")
+    _release(s)

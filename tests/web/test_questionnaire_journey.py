@@ -10,7 +10,7 @@ from playwright.sync_api import Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
-from web_live import LiveSite, check_page, keep_screens, live_site
+from web_live import LiveSite, check_page, keep_screens, live_site, tab_to
 
 from auditcycle.cli import app, commands  # noqa: F401  (registers every command)
 from auditcycle.core.clock import Month
@@ -214,3 +214,23 @@ def test_a_councils_own_questions_make_the_page(s: Session, authority, settings,
             {"key": "buddy", "question": "Did you meet your buddy before the audit?", "answer": "Yes"},
             {"key": "best", "question": "What went best?", "answer": "The learning conversation."}]
         _release(s)
+
+
+def test_the_new_auditor_answers_by_keyboard_alone(
+        s: Session, authority, site: LiveSite, smtp_server, audit: Audit, page: Page) -> None:
+    message = _questionnaire(s, authority, site.settings, smtp_server, audit)
+    site.at(ANSWERED)
+
+    page.goto(labelled_link(message, LABEL))
+    for key in ("guidance_clear", "enough_time", "support_useful", "learning_conversation"):
+        tab_to(page, element_id=f"q_{key}")  # the first choice of each question
+        page.keyboard.press("Space")
+    tab_to(page, element_id="q_improve")
+    page.keyboard.type("More time to read the record.")
+    tab_to(page, text=SEND)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    [response] = s.scalars(select(QuestionnaireResponse))
+    assert "More time to read the record." in json.dumps(response.answers)
+    _release(s)

@@ -5,7 +5,7 @@ from playwright.sync_api import Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from trend_flags import raise_review_unit_flag
-from web_live import LiveSite, check_page, keep_screens
+from web_live import LiveSite, check_page, keep_screens, tab_to
 
 from auditcycle.core.context import build_context
 from auditcycle.models import Event, Link, OutboxMessage, Staff, TrendFlag
@@ -120,3 +120,28 @@ def test_the_service_manager_records_the_follow_up_and_the_other_link_says_by_wh
     assert f"already done by {manager_name} at 10:00 on Wednesday 20 January 2027" in replayed
     assert _state(s, flag) == after
     keep_screens(screens)
+
+
+def test_the_follow_up_is_recorded_by_keyboard_alone(
+        s: Session, authority, site: LiveSite, smtp_server, flag: TrendFlag, page: Page) -> None:
+    manager = s.scalars(select(Staff).where(Staff.role == Role.SERVICE_MANAGER,
+                                            Staff.service_id == flag.service_id)).one()
+    manager_id = manager.id
+    _release(s)
+    [mail] = _flag_mail(smtp_server, manager)
+    site.at(FOLLOWED_UP)
+
+    page.goto(labelled_link(mail, LABEL))
+    tab_to(page, element_id="contributed")
+    page.keyboard.type("Drift after a change of worker.")
+    tab_to(page, element_id="outcome")  # the first choice
+    page.keyboard.press("Space")
+    tab_to(page, text="Record the follow-up")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    assert "recorded" in page.locator("main").inner_text()
+    row = s.get(TrendFlag, flag.id, populate_existing=True)
+    assert (row.followed_up_by_id, row.follow_up_contributed, row.follow_up_outcome) == (
+        manager_id, "Drift after a change of worker.", "discussion")
+    _release(s)
