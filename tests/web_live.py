@@ -121,6 +121,25 @@ def tab_to(page: Page, *, element_id: str | None = None, text: str | None = None
     raise AssertionError(f"Tab never reached {element_id or text!r} in {presses} presses")
 
 
+def sign_in_to_console(page: Page, site: LiveSite, session, engine, smtp_server, staff_id: str, now: str) -> None:
+    """Sign a member of the QA team in to the console as they would: the invite's link, then its button."""
+    from mail_links import labelled_link
+
+    from auditcycle.console.sign_in import invite
+    from auditcycle.core.context import build_context
+    from auditcycle.notifications.gateway import deliver
+
+    site.at(now)
+    address = invite(session, build_context(now, settings=site.settings), staff_id)
+    session.commit()
+    deliver(engine=engine, settings=site.settings)
+    [mail] = [r.message for r in smtp_server.received if r.rcpt_tos == [address]
+              and r.message["Subject"] == "Your link to sign in to the audit console"][-1:]
+    page.goto(labelled_link(mail, "Sign in to the console"))
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url.endswith("/console"), page.url
+
+
 def path_of(url: str, site: LiveSite) -> str:
     """Return a mailed link as an address on the live site (it already is one: checked here)."""
     assert url.startswith(site.url + "/act/"), url

@@ -9,6 +9,7 @@ from functools import wraps
 from authlib.integrations.base_client import OAuthError
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -20,22 +21,29 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
-from wtforms import StringField, SubmitField
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea, GovTextInput
+from sqlalchemy import select
+from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Regexp
 
+from auditcycle.console.drawn_list import list_view
 from auditcycle.console.identity import stable_subject, staff_for_subject
 from auditcycle.console.month import month_view, monthly_months
 from auditcycle.console.sessions import Ended, end_session, resume, start_session
 from auditcycle.console.sign_in import ask_for_link
 from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError
+from auditcycle.models import Audit, Staff
+from auditcycle.notices.review import approve_list
 from auditcycle.notifications.notices import moment_label
+from auditcycle.sampling.cycle import monthly_cycle, replace
+from auditcycle.storage.trail import acting_as
 from auditcycle.web import oidc
 from auditcycle.web.acts import deciding, reading
 from auditcycle.web.journeys.sign_in import SESSION_KEY, begin
 
 blueprint = Blueprint("console", __name__)
+REASON_MAX = 500
 
 
 class AskForLinkForm(FlaskForm):
@@ -47,6 +55,25 @@ class AskForLinkForm(FlaskForm):
                                     Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                                            message="Enter an email address like name@council.example")])
     submit = SubmitField("Send me a sign-in link", widget=GovSubmitInput())
+
+
+class ApproveListForm(FlaskForm):
+    """One button: approve the month's drawn list, so its notices go."""
+
+    month = HiddenField()
+    submit = SubmitField("Approve the list", widget=GovSubmitInput())
+
+
+class ReplaceForm(FlaskForm):
+    """Why an audit is swapped out of the list: kept in the trail and the audit's history."""
+
+    reason = TextAreaField("Why is this audit being replaced?", widget=GovTextArea(),
+                           validators=[InputRequired(message="Enter why the audit is being replaced"),
+                                       Length(max=REASON_MAX,
+                                              message=f"The reason must be {REASON_MAX} characters or fewer")],
+                           description="For example, the child's case closed last week. Refer to any child by case "
+                                       "id. Do not include names.")
+    submit = SubmitField("Replace the audit", widget=GovSubmitInput())
 
 
 class SignOutForm(FlaskForm):
@@ -156,9 +183,99 @@ def home():  # noqa: ANN201
         except (UserError, ValueError):
             return render_template("console/home.html", title="This month", view=None, months=months,
                                    problem=f"There is no month {asked[:7]!r}: choose one from the list",
-                                   sign_out=SignOutForm()), 404
+                                   sign_out=SignOutForm(), section="month"), 404
         view = month_view(db, ctx, month)
         return render_template("console/home.html", title=f"{month.label}", view=view, months=months,
                                when=lambda moment: moment_label(moment, ctx.tz) if moment else "—",
                                short=lambda moment: _short(moment, ctx.tz),
-                               sign_out=SignOutForm())
+                               sign_out=SignOutForm(), section="month")
+
+
+def _list_month(db, ctx) -> Month:  # noqa: ANN001
+    # The list under review is next month's once it is drawn (the last week of the month), else this month's.
+    asked = request.args.get("month") or request.form.get("month")
+    if asked:
+        return Month.parse(asked)
+    this_month = Month.of(ctx.timescales.today(ctx.now))
+    return this_month.next() if monthly_cycle(db, this_month.next()) is not None else this_month
+
+
+def _acting():  # noqa: ANN202
+    """Credit what the request changes to the signed-in person, from the console."""
+    return acting_as(g.staff_id, origin=("console", request.remote_addr))
+
+
+def _list_page(status: int = 200, problem: str | None = None, month: Month | None = None):  # noqa: ANN202
+    with reading() as (db, ctx):
+        try:
+            month = month or _list_month(db, ctx)
+        except (UserError, ValueError):
+            month, problem, status = Month.of(ctx.timescales.today(ctx.now)), "There is no such month", 404
+        view = list_view(db, ctx, month, db.get(Staff, g.staff_id))
+        return render_template("console/list.html", title=f"The list: {month.label}", month=month, view=view,
+                               approve=ApproveListForm(month=str(month)), sign_out=SignOutForm(), section="list",
+                               problem=problem, done=get_flashed_messages(category_filter=["done"])), status
+
+
+@blueprint.get("/console/list")
+@signed_in
+def drawn_list():  # noqa: ANN201
+    """Show a month's drawn list: each audit, its auditor and meetings, and whether the list is approved."""
+    return _list_page()
+
+
+@blueprint.post("/console/list/approve")
+@signed_in
+def approve():  # noqa: ANN201
+    """Approve the month's drawn list as the signed-in QA manager, once."""
+    form = ApproveListForm()
+    if not form.validate_on_submit():
+        return _list_page(400, "The form was not sent properly: try again")
+    try:
+        with deciding() as (db, ctx), _acting():
+            month = Month.parse(form.month.data)
+            cycle = monthly_cycle(db, month)
+            if cycle is None:
+                raise UserError(f"{month.label} has not been drawn")
+            if not approve_list(db, ctx, cycle=cycle, by=g.staff_id):
+                approver = db.get(Staff, cycle.list_approved_by_id)
+                raise UserError(f"The {month.label} list was already approved by {approver.name} at "
+                                f"{moment_label(cycle.list_approved_at, ctx.tz)}. Nothing was changed.")
+    except (UserError, ValueError) as refused:
+        return _list_page(409, str(refused))
+    flash(f"The {month.label} list is approved: its notices go with the next notify run.", "done")
+    return redirect(url_for("console.drawn_list", month=str(month)), code=303)
+
+
+def _replace_page(reference: str, form: ReplaceForm, status: int = 200, problem: str | None = None):  # noqa: ANN202
+    with reading() as (db, ctx):
+        audit = db.scalar(select(Audit).where(Audit.reference == reference))
+        if audit is None:
+            abort(404)
+        return render_template("console/replace.html", title=f"Replace {reference}", audit=audit, form=form,
+                               month=Month.parse(audit.cycle.month), sign_out=SignOutForm(), section="list",
+                               problem=problem), status
+
+
+@blueprint.get("/console/list/<reference>/replace")
+@signed_in
+def replace_form(reference: str):  # noqa: ANN201
+    """Ask why an audit not yet announced is to be replaced."""
+    return _replace_page(reference, ReplaceForm())
+
+
+@blueprint.post("/console/list/<reference>/replace")
+@signed_in
+def replace_audit(reference: str):  # noqa: ANN201
+    """Replace an audit as the signed-in member of the QA team: redrawn from the same stratum, same auditor."""
+    form = ReplaceForm()
+    if not form.validate_on_submit():
+        return _replace_page(reference, form, 400)
+    try:
+        with deciding() as (db, ctx), _acting():
+            new = replace(db, ctx, reference=reference, by=g.staff_id, reason=form.reason.data)
+            month, new_ref, case = Month.parse(new.cycle.month), new.reference, new.child_id
+    except UserError as refused:
+        return _replace_page(reference, form, 409, str(refused))
+    flash(f"{reference} is replaced by {new_ref} (case {case}).", "done")
+    return redirect(url_for("console.drawn_list", month=str(month)), code=303)
