@@ -85,7 +85,7 @@ class Timings:
         started = time.perf_counter()
         try:
             response = send()
-        except httpx.HTTPError:
+        except Exception:  # noqa: BLE001 - any failure to get an answer is the request's error, counted below
             response = None
         elapsed = (time.perf_counter() - started) * 1000
         with self.lock:
@@ -127,7 +127,10 @@ def person(base: str, staff_id: str, token: str, timings: Timings, form_token: s
                              lambda r: r.status_code == 200 and "Save and return later" in r.text)
         fields = form_fields(page.text) if page is not None and page.status_code == 200 else []
         fields.append(("save", "Save and return later"))
-        timings.timed("audit form POST", lambda: client.post(f"/act/{form_token}", data=fields),
+        posted: dict[str, list[str]] = {}
+        for name, value in fields:  # httpx takes repeated fields as a list per name
+            posted.setdefault(name, []).append(value)
+        timings.timed("audit form POST", lambda: client.post(f"/act/{form_token}", data=posted),
                       lambda r: r.status_code == 303)
 
 
