@@ -28,12 +28,14 @@ from wtforms.validators import InputRequired, Length, Regexp
 
 from auditcycle.console.drawn_list import list_view
 from auditcycle.console.identity import stable_subject, staff_for_subject
+from auditcycle.console.mail import find_mail, mail_reference, retry_message
 from auditcycle.console.month import month_view, monthly_months
 from auditcycle.console.sessions import Ended, end_session, resume, start_session
 from auditcycle.console.sign_in import ask_for_link
 from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError
 from auditcycle.models import Audit, Staff
+from auditcycle.models.enums import MessageStatus
 from auditcycle.notices.review import approve_list
 from auditcycle.notifications.notices import moment_label
 from auditcycle.sampling.cycle import monthly_cycle, replace
@@ -279,3 +281,41 @@ def replace_audit(reference: str):  # noqa: ANN201
         return _replace_page(reference, form, 409, str(refused))
     flash(f"{reference} is replaced by {new_ref} (case {case}).", "done")
     return redirect(url_for("console.drawn_list", month=str(month)), code=303)
+
+
+class RetryForm(FlaskForm):
+    """One button: send a failed message again."""
+
+    submit = SubmitField("Retry", widget=GovSubmitInput())
+
+
+STATUSES = {"": "Any", **{s.value: s.value.capitalize() for s in MessageStatus}}
+
+
+@blueprint.get("/console/mail")
+@signed_in
+def mail():  # noqa: ANN201
+    """List the messages the outbox holds, newest first, found by recipient, reference, kind or number."""
+    text = (request.args.get("q") or "")[:200]
+    status = request.args.get("status") or ""
+    with reading() as (db, ctx):
+        rows, total = find_mail(db, text=text, status=MessageStatus(status) if status in STATUSES and status else None)
+        return render_template("console/mail.html", title="Mail", rows=rows, total=total, q=text, status=status,
+                               statuses=STATUSES, retry=RetryForm(), sign_out=SignOutForm(), section="mail",
+                               short=lambda moment: _short(moment, ctx.tz) if moment else "—",
+                               done=get_flashed_messages(category_filter=["done"]),
+                               problems=get_flashed_messages(category_filter=["problem"]))
+
+
+@blueprint.post("/console/mail/<int:message_id>/retry")
+@signed_in
+def retry(message_id: int):  # noqa: ANN201
+    """Send a failed message again, as the signed-in member of the QA team, once."""
+    if RetryForm().validate_on_submit():
+        try:
+            with deciding() as (db, ctx), _acting():
+                retry_message(db, ctx, message_id=message_id, by=g.staff_id)
+            flash(f"{mail_reference(message_id)} is back in the queue: it goes within a minute.", "done")
+        except UserError as refused:
+            flash(str(refused), "problem")
+    return redirect(url_for("console.mail", q=request.args.get("q") or None), code=303)
