@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from auditcycle.core.settings import get_settings
 from auditcycle.models import Child, FamilyContact, Service, Staff, Team
+from auditcycle.models.enums import Role
 from auditcycle.storage.db import upgrade
 from auditcycle.storage.installation import begin_simulation
 
@@ -191,3 +192,11 @@ def demo_command(
         console.print(f"Mail: {emails:,} messages in {settings.outbox_dir}/, one .eml file each "
                       "(they open in Outlook or Thunderbird).")
     console.print(f"Try `auditcycle list audits --month {months[-1]}` or `auditcycle list actions`.")
+    with session_scope() as session:
+        qa_manager = session.scalar(select(Staff.id).where(Staff.role == Role.QA_MANAGER, Staff.active)
+                                    .order_by(Staff.id))
+    if qa_manager is not None:
+        # Plain http on this machine, so the cookie may not insist on HTTPS; a simulation signs with a throwaway key.
+        console.print(f"The QA console: `AUDITCYCLE_SIMULATION=1 AUDITCYCLE_WEB_COOKIE_SECURE=false auditcycle web "
+                      f"--invite {qa_manager}` mails {qa_manager} a sign-in link (the newest .eml in "
+                      f"{settings.outbox_dir}/ when no mail server is set); it opens {settings.base_url}/console.")
