@@ -84,14 +84,23 @@ class SignOutForm(FlaskForm):
     submit = SubmitField("Sign out", widget=GovSubmitInput())
 
 
+def _resumed(db, ctx) -> tuple[Staff | Ended | None, tuple[str, str] | None, bool]:  # noqa: ANN001
+    """Resume the browser's session: who, their id and name if signed in, and whether that changed a row."""
+    who = resume(db, ctx, session.get(SESSION_KEY))
+    return who, (who.id, who.name) if isinstance(who, Staff) else None, bool(db.dirty)
+
+
 def signed_in(view):  # noqa: ANN001, ANN201
     """Let a view run only for a live session of a member of the QA team; else go to the sign-in page."""
 
     @wraps(view)
     def guarded(*args, **kwargs):  # noqa: ANN202
-        with deciding() as (db, ctx):
-            who = resume(db, ctx, session.get(SESSION_KEY))
-            found = (who.id, who.name) if who is not None and not isinstance(who, Ended) else None
+        # Read first, as every page does: only a session to mark seen or to end takes the write transaction.
+        with reading() as (db, ctx):
+            who, found, to_write = _resumed(db, ctx)
+        if to_write:
+            with deciding() as (db, ctx):
+                who, found, _ = _resumed(db, ctx)
         if found is None:
             session.pop(SESSION_KEY, None)
             if isinstance(who, Ended):
@@ -114,6 +123,12 @@ def _sign_in_page(form: AskForLinkForm | None = None, problem: str | None = None
     return render_template("console/sign_in.html", form=form or AskForLinkForm(), title="Sign in", problem=problem,
                            provider=settings.oidc_issuer is not None,
                            notes=get_flashed_messages(category_filter=["signed-out"]))
+
+
+@blueprint.app_context_processor
+def _sign_out_form() -> dict:
+    # Every console page's header carries the sign-out button; a page outside the console does not show it.
+    return {"sign_out": SignOutForm()} if "staff_id" in g else {}
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
@@ -185,12 +200,12 @@ def home():  # noqa: ANN201
         except (UserError, ValueError):
             return render_template("console/home.html", title="This month", view=None, months=months,
                                    problem=f"There is no month {asked[:7]!r}: choose one from the list",
-                                   sign_out=SignOutForm(), section="month"), 404
+                                   section="month"), 404
         view = month_view(db, ctx, month)
         return render_template("console/home.html", title=f"{month.label}", view=view, months=months,
                                when=lambda moment: moment_label(moment, ctx.tz) if moment else "—",
                                short=lambda moment: _short(moment, ctx.tz),
-                               sign_out=SignOutForm(), section="month")
+                               section="month")
 
 
 def _list_month(db, ctx) -> Month:  # noqa: ANN001
@@ -215,7 +230,7 @@ def _list_page(status: int = 200, problem: str | None = None, month: Month | Non
             month, problem, status = Month.of(ctx.timescales.today(ctx.now)), "There is no such month", 404
         view = list_view(db, ctx, month, db.get(Staff, g.staff_id))
         return render_template("console/list.html", title=f"The list: {month.label}", month=month, view=view,
-                               approve=ApproveListForm(month=str(month)), sign_out=SignOutForm(), section="list",
+                               approve=ApproveListForm(month=str(month)), section="list",
                                problem=problem, done=get_flashed_messages(category_filter=["done"])), status
 
 
@@ -255,7 +270,7 @@ def _replace_page(reference: str, form: ReplaceForm, status: int = 200, problem:
         if audit is None:
             abort(404)
         return render_template("console/replace.html", title=f"Replace {reference}", audit=audit, form=form,
-                               month=Month.parse(audit.cycle.month), sign_out=SignOutForm(), section="list",
+                               month=Month.parse(audit.cycle.month), section="list",
                                problem=problem), status
 
 
@@ -301,7 +316,7 @@ def mail():  # noqa: ANN201
     with reading() as (db, ctx):
         rows, total = find_mail(db, text=text, status=MessageStatus(status) if status in STATUSES and status else None)
         return render_template("console/mail.html", title="Mail", rows=rows, total=total, q=text, status=status,
-                               statuses=STATUSES, retry=RetryForm(), sign_out=SignOutForm(), section="mail",
+                               statuses=STATUSES, retry=RetryForm(), section="mail",
                                short=lambda moment: _short(moment, ctx.tz) if moment else "—",
                                done=get_flashed_messages(category_filter=["done"]),
                                problems=get_flashed_messages(category_filter=["problem"]))
