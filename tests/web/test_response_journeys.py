@@ -227,7 +227,9 @@ def test_two_tabs_responding_at_once_record_one_response_and_tell_the_raiser_onc
     context.close()
 
     assert sum("is recorded" in t for t in texts) == 1
-    assert sum("already done by" in t for t in texts) == 1
+    # The other tab is told it was done, or, on PostgreSQL when both wrote at once, that its copy was not saved.
+    assert sum("already done by" in t or "at the same moment" in t
+               for t in texts) == 1
     assert s.scalar(select(func.count()).select_from(Event).where(Event.kind == "responded")) == 1
     _release(s)
     smtp_server.received.clear()
