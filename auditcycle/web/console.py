@@ -112,8 +112,8 @@ def signed_in(view):  # noqa: ANN001, ANN201
     return guarded
 
 
-def _short(moment: datetime, tz: tzinfo) -> str:
-    # A table cell on a phone: "Wed 2 Dec, 07:00".
+def short_moment(moment: datetime, tz: tzinfo) -> str:
+    """Say a moment as a table cell on a phone does: "Wed 2 Dec, 07:00"."""
     local = moment.astimezone(tz)
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
 
@@ -204,7 +204,7 @@ def home():  # noqa: ANN201
         view = month_view(db, ctx, month)
         return render_template("console/home.html", title=f"{month.label}", view=view, months=months,
                                when=lambda moment: moment_label(moment, ctx.tz) if moment else "—",
-                               short=lambda moment: _short(moment, ctx.tz),
+                               short=lambda moment: short_moment(moment, ctx.tz),
                                section="month")
 
 
@@ -217,7 +217,7 @@ def _list_month(db, ctx) -> Month:  # noqa: ANN001
     return this_month.next() if monthly_cycle(db, this_month.next()) is not None else this_month
 
 
-def _acting():  # noqa: ANN202
+def acting_in_console():  # noqa: ANN202
     """Credit what the request changes to the signed-in person, from the console."""
     return acting_as(g.staff_id, origin=("console", request.remote_addr))
 
@@ -249,7 +249,7 @@ def approve():  # noqa: ANN201
     if not form.validate_on_submit():
         return _list_page(400, "The form was not sent properly: try again")
     try:
-        with deciding() as (db, ctx), _acting():
+        with deciding() as (db, ctx), acting_in_console():
             month = Month.parse(form.month.data)
             cycle = monthly_cycle(db, month)
             if cycle is None:
@@ -289,7 +289,7 @@ def replace_audit(reference: str):  # noqa: ANN201
     if not form.validate_on_submit():
         return _replace_page(reference, form, 400)
     try:
-        with deciding() as (db, ctx), _acting():
+        with deciding() as (db, ctx), acting_in_console():
             new = replace(db, ctx, reference=reference, by=g.staff_id, reason=form.reason.data)
             month, new_ref, case = Month.parse(new.cycle.month), new.reference, new.child_id
     except UserError as refused:
@@ -317,7 +317,7 @@ def mail():  # noqa: ANN201
         rows, total = find_mail(db, text=text, status=MessageStatus(status) if status in STATUSES and status else None)
         return render_template("console/mail.html", title="Mail", rows=rows, total=total, q=text, status=status,
                                statuses=STATUSES, retry=RetryForm(), section="mail",
-                               short=lambda moment: _short(moment, ctx.tz) if moment else "—",
+                               short=lambda moment: short_moment(moment, ctx.tz) if moment else "—",
                                done=get_flashed_messages(category_filter=["done"]),
                                problems=get_flashed_messages(category_filter=["problem"]))
 
@@ -328,7 +328,7 @@ def retry(message_id: int):  # noqa: ANN201
     """Send a failed message again, as the signed-in member of the QA team, once."""
     if RetryForm().validate_on_submit():
         try:
-            with deciding() as (db, ctx), _acting():
+            with deciding() as (db, ctx), acting_in_console():
                 retry_message(db, ctx, message_id=message_id, by=g.staff_id)
             flash(f"{mail_reference(message_id)} is back in the queue: it goes within a minute.", "done")
         except UserError as refused:
