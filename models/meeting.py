@@ -1,7 +1,7 @@
 """Meetings booked for an audit: learning conversations, family calls and more."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auditcycle.models.audit import Audit
@@ -42,3 +42,23 @@ class Meeting(Base):
     organiser: Mapped[Staff] = relationship(foreign_keys=[organiser_id])
     attendee: Mapped[Staff | None] = relationship(foreign_keys=[attendee_id])
     contact: Mapped[FamilyContact | None] = relationship()
+
+
+class MeetingAnswer(Base):
+    """An invited person's answer to an audit meeting: today an optional attendee's "I can't come", which
+    is recorded and never moves the meeting."""
+
+    __tablename__ = "meeting_answer"
+    __table_args__ = (UniqueConstraint("meeting_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    answer: Mapped[str] = mapped_column(String(20))  # "declined"
+    sequence: Mapped[int]  # the version of the meeting's time it answers
+    reason: Mapped[str | None] = mapped_column(Text)  # as they wrote it; mail and the trail carry it redacted
+    answered_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+
+    meeting: Mapped[Meeting] = relationship()
+    person: Mapped[Staff] = relationship()

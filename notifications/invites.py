@@ -101,3 +101,10 @@ def compose_invite(invite: Invite, facts: MeetingFacts, *, recipient_name: str, 
                   when_label=facts.when_label, sequence=invite.sequence, cancelled=method == "CANCEL",
                   reason=reason, optional=optional, cant_make_url=cant_make_url)
     return replace(body, calendar=calendar_text(invite, method=method, stamp=stamp), calendar_method=method)
+
+
+def compose_optional_apology(*, recipient_name: str, title: str, audit_ref: str, child_id: str, when_label: str,
+                             person_name: str, reason: Redacted | None) -> Composed:
+    """Compose the note telling a meeting's organiser that an optional attendee cannot come; it stays where it is."""
+    return render("optional_apology", recipient_name=recipient_name, title=title, audit_ref=audit_ref,
+                  child_id=child_id, when_label=when_label, person_name=person_name, reason=reason)

@@ -196,7 +196,7 @@ def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method
     optional = _optional(meeting)
     key = MessageKey(PHASE, meeting.audit.cycle.month, meeting.reference, step)
     for person in [*_participants(meeting), *optional]:
-        url = None if method == "CANCEL" or person in optional else _cant_make_link(session, ctx, meeting, key, person)
+        url = None if method == "CANCEL" else _cant_make_link(session, ctx, meeting, key, person)
         message = compose_invite(invite, facts, recipient_name=person.name, method=method, stamp=ctx.now,
                                  reason=reason, optional=person in optional, cant_make_url=url)
         queued += enqueue(session, ctx, key, person, message) is not None
@@ -204,8 +204,14 @@ def _send_invites(session: Session, ctx: AppContext, meeting: Meeting, *, method
 
 
 def meeting_subject(meeting: Meeting) -> Subject:
-    """Return what a decision about an audit meeting is about: its audit and its participants."""
-    return Subject(audit=meeting.audit, participant_ids=frozenset(s.id for s in _participants(meeting)))
+    """Return what a decision about an audit meeting is about: its audit and everyone its invite asks to attend."""
+    return Subject(audit=meeting.audit,
+                   participant_ids=frozenset(s.id for s in [*_participants(meeting), *_optional(meeting)]))
+
+
+def optional_ids(meeting: Meeting) -> frozenset[str]:
+    """Return who is invited to an audit meeting only if they can come: their answer never moves it."""
+    return frozenset(s.id for s in _optional(meeting))
 
 
 def cant_make_link(session: Session, ctx: AppContext, *, reference: str, sequence: int, starts_at: datetime,

@@ -12,7 +12,9 @@ meeting is booked; none is a scheduler of its own:
 - a Make a Difference interview moves to the next hour the practitioner and the interviewer are both free,
   within the interview's window from now (`learning.culture.move_interview`);
 - the reflective learning session is one many people join, so one person's answer does not move it: their
-  apology is recorded and the QA team told (`learning.culture.apologise`).
+  apology is recorded and the QA team told (`learning.culture.apologise`);
+- an optional attendee (a new auditor's buddy) never moves a meeting: their answer is recorded on it and the
+  organiser told (`booking.answers.decline_optional`).
 
 A move sends everyone invited the update, with the same UID and a higher SEQUENCE, queued in the same
 transaction. An answer to a time the meeting has since left is refused, so an old invite cannot move it again.
@@ -24,7 +26,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditcycle.booking.meetings import meeting_subject, meeting_title, move, time_label
+from auditcycle.booking.answers import decline_optional
+from auditcycle.booking.meetings import meeting_subject, meeting_title, move, optional_ids, time_label
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import text_problem
@@ -70,11 +73,11 @@ class Invited:
     window: str  # where its rules may move it, in plain words; empty for a meeting that does not move
     record: Meeting | AuditCycle | MakeADifference
     audit: Audit | None = None
+    optional_ids: frozenset[str] = frozenset()  # invited only if they can come: their answer never moves it
 
-    @property
-    def moves(self) -> bool:
-        """Say whether one person's answer moves this meeting: the learning session stays for everyone else."""
-        return self.kind != SESSION
+    def moves_for(self, staff_id: str) -> bool:
+        """Say whether this person's answer moves the meeting: not the learning session's, nor an optional one's."""
+        return self.kind != SESSION and staff_id not in self.optional_ids
 
 
 def find_invited(session: Session, ctx: AppContext, reference: str) -> Invited:
@@ -83,7 +86,7 @@ def find_invited(session: Session, ctx: AppContext, reference: str) -> Invited:
         return Invited(MEETING, reference, meeting_title(meeting), meeting.starts_at, meeting.ends_at, meeting.sequence,
                        meeting.status.value, meeting_subject(meeting).participant_ids,
                        f"on or before the audit's due date ({day_label(meeting.audit.due_date)})", meeting,
-                       meeting.audit)
+                       meeting.audit, optional_ids(meeting))
     if (cycle := get_panel(session, reference)) is not None:
         assert cycle.moderation_starts_at and cycle.moderation_ends_at
         return Invited(PANEL, reference, panel_title(cycle), cycle.moderation_starts_at, cycle.moderation_ends_at,
@@ -138,7 +141,13 @@ def cant_make(session: Session, ctx: AppContext, *, reference: str, by: str, rea
     reason = _checked_reason(reason)
     said = f"{actor.name} cannot make {was}" + (f": {reason}" if reason else "")
     redact = Redactor.about(session, it.audit.child if it.audit else None)
-    if not it.moves:
+    if actor.id in it.optional_ids:
+        assert isinstance(it.record, Meeting)
+        decline_optional(session, ctx, it.record, person=actor, reason=reason)
+        log_event(session, ctx, subject_ref=reference, kind=EVENT, actor_id=actor.id,
+                  detail=redact(f"{said}; an optional attendee, so the meeting stays"))
+        return it
+    if not it.moves_for(actor.id):
         assert isinstance(it.record, AuditCycle)
         apologise(session, ctx, it.record, person=actor, reason=reason)
         log_event(session, ctx, subject_ref=reference, kind=EVENT, actor_id=actor.id,

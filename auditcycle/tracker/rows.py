@@ -4,10 +4,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from auditcycle.actions.ladder import tracker_row
+from auditcycle.booking.answers import DECLINED
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext, build_context
 from auditcycle.learning.questionnaire import questionnaire_items
@@ -17,6 +18,7 @@ from auditcycle.models import (
     AuditCycle,
     ImmediateResponse,
     Meeting,
+    MeetingAnswer,
     Moderation,
     OutboxMessage,
     Staff,
@@ -126,8 +128,12 @@ def _actions(month: Month | None, ctx: AppContext) -> tuple[Select, Callable[[An
 
 
 def _meetings(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
+    # Who has said they cannot come without moving it (an optional attendee), as one cell.
+    declined = (select(func.aggregate_strings(MeetingAnswer.staff_id, ", "))
+                .where(MeetingAnswer.meeting_id == Meeting.id, MeetingAnswer.answer == DECLINED)
+                .correlate(Meeting).scalar_subquery())
     stmt = (
-        select(Meeting, Audit.reference.label("audit"), AuditCycle.month)
+        select(Meeting, Audit.reference.label("audit"), AuditCycle.month, declined.label("declined"))
         .join(Audit, Meeting.audit_id == Audit.id)
         .join(AuditCycle)
         .order_by(Meeting.starts_at, Meeting.id)
@@ -145,6 +151,7 @@ def _meetings(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
         "starts_at": row.Meeting.starts_at,
         "ends_at": row.Meeting.ends_at,
         "sequence": row.Meeting.sequence,
+        "declined": row.declined,
     }
 
 

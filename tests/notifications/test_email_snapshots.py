@@ -36,7 +36,7 @@ from auditcycle.notifications import (
 )
 from auditcycle.notifications import report as report_mail
 from auditcycle.notifications.immediate_responses import ResponseFacts, compose_response
-from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
+from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite, compose_optional_apology
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.notifications.render import render
 
@@ -363,7 +363,7 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "meeting_invite": lambda: _meeting(cant_make_url=f"{LINK}cant-make"),
     "meeting_invite--updated": lambda: _meeting(sequence=1, cant_make_url=f"{LINK}cant-make-1",
                                                 reason="Sam Owusu cannot make Monday 14 December 2026, 10:00–11:00: a court hearing"),
-    "meeting_invite--optional-buddy": lambda: _meeting(optional=True),
+    "meeting_invite--optional-buddy": lambda: _meeting(optional=True, cant_make_url=f"{LINK}cant-come"),
     "meeting_invite--cancelled": lambda: _meeting(sequence=2, method="CANCEL", reason="the audit was withdrawn"),
     "moderation_assignment": lambda: moderation.compose_assignment(
         recipient_name="Pat Improver", month=MONTH, audit_ref=AUDIT, child_id=CHILD, grade_label="Good",
@@ -417,6 +417,10 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         auditors_without=[], newly_qualified_without=[], interval_months=12),
     "questionnaire": lambda: learning.compose_questionnaire(
         recipient_name="Alex Auditor", audit_ref=AUDIT, url=f"{LINK}questionnaire"),
+    "optional_apology": lambda: compose_optional_apology(
+        recipient_name="Alex Auditor", title="Audit learning conversation", audit_ref=AUDIT, child_id=CHILD,
+        when_label="Tuesday 8 December 2026, 10:00–11:00", person_name="Bea Buddy",
+        reason="On leave that day; J. <will> be covering"),
     "questionnaire--no-link": lambda: learning.compose_questionnaire(
         recipient_name="Alex Auditor", audit_ref=AUDIT, url=None),
     "report_broadcast": lambda: _report(provisional=True),

@@ -13,11 +13,12 @@ from web_live import LiveSite, check_page, keep_screens
 from auditcycle.booking.meetings import CANT_MAKE, book
 from auditcycle.core.clock import Month
 from auditcycle.links.tokens import issue_link
-from auditcycle.models import Audit, Event, Link, Meeting, OutboxMessage, Staff
+from auditcycle.models import Audit, Event, Link, Meeting, MeetingAnswer, OutboxMessage, Staff
 from auditcycle.models.enums import MeetingKind, MeetingStatus
 from auditcycle.notices.queue import queue_notices
 from auditcycle.notifications.gateway import deliver
 from auditcycle.sampling.cycle import draw
+from auditcycle.tracker.rows import TrackerKind, list_items
 
 LABEL = "I can't make this time"
 ASKED_AT = "2026-11-26T10:00"
@@ -214,3 +215,67 @@ def test_a_link_for_a_meeting_its_holder_is_not_in_is_refused_and_nothing_change
 
     assert "may not cant-make" in page.locator(".govuk-error-summary").inner_text()
     assert _state(s, meeting) == before
+
+
+def test_a_buddy_who_cannot_come_is_recorded_and_the_auditor_told_without_moving_the_meeting(
+        s: Session, authority, site: LiveSite, smtp_server, page: Page) -> None:
+    draw(s, context_at("2026-11-23T09:00", site.settings), month=Month(2026, 12), seed=9)
+    s.commit()
+    s.execute(delete(OutboxMessage))
+    s.commit()
+    audit = s.scalars(select(Audit).where(Audit.buddy_id.is_not(None)).order_by(Audit.id)).first()
+    assert audit is not None, "the seeded authority pairs each new auditor with a buddy"
+    queue_notices(s, context_at("2026-11-24T12:00", site.settings), cycle=audit.cycle)
+    book(s, context_at("2026-11-25T09:00", site.settings), cycle=audit.cycle)
+    s.commit()
+    smtp_server.received.clear()
+    deliver(engine=authority, settings=site.settings)
+    meeting = s.scalar(select(Meeting).where(Meeting.audit_id == audit.id,
+                                             Meeting.kind == MeetingKind.LEARNING_CONVERSATION))
+    buddy, organiser, before = audit.buddy, meeting.organiser, (meeting.starts_at, meeting.sequence)
+    buddy_id, buddy_name, organiser_email, reference = buddy.id, buddy.name, organiser.email, meeting.reference
+    [invite] = _invites(smtp_server, meeting, buddy.email)
+    _release(s)
+    site.at(ASKED_AT)
+    assert LABEL not in body_text(invite)
+    url = labelled_link(invite, "I can't come")
+    screens: list[tuple[str, bytes]] = []
+
+    replay = page.context.new_page()
+    replay.goto(url)
+    page.goto(url)
+    shown = page.locator("main").inner_text()
+    check_page(page, "meeting-buddy-cant-come", screens)
+    page.get_by_label("Why you cannot make it (optional)").fill("On leave that day")
+    page.get_by_role("button", name="Say I can't come").click()
+    confirmation = page.locator("main").inner_text()
+    replay.get_by_role("button", name="Say I can't come").click()
+    replayed = replay.locator("main").inner_text()
+    keep_screens(screens)
+
+    assert "Say you cannot come" in shown and "optional attendee" in shown and "not moved" in shown
+    assert "the auditor has been told" in confirmation and "stays at" in confirmation
+    assert "already" in replayed
+    row = s.get(Meeting, meeting.id, populate_existing=True)
+    assert (row.starts_at, row.sequence, row.status) == (*before, MeetingStatus.BOOKED)
+    answers = s.scalars(select(MeetingAnswer)).all()
+    assert [(a.meeting_id, a.staff_id, a.answer, a.reason) for a in answers] == [
+        (meeting.id, buddy_id, "declined", "On leave that day")]
+    listed = {m["reference"]: m["declined"] for m in list_items(session=s, kind=TrackerKind.MEETINGS,
+                                                                month=Month(2026, 12), ctx=context_at(ASKED_AT, site.settings))}
+    assert listed[reference] == buddy_id and sum(v is not None for v in listed.values()) == 1
+    _release(s)
+
+    smtp_server.received.clear()
+    deliver(engine=authority, settings=site.settings)
+    deliver(engine=authority, settings=site.settings)
+    assert [r.rcpt_tos for r in smtp_server.received] == [[organiser_email]]
+    told = smtp_server.received[0].message
+    assert told["Subject"] == f"{buddy_name} cannot come: {meeting_title_kind(meeting)}" or \
+        told["Subject"].startswith(f"{buddy_name} cannot come: ")
+    assert reference in body_text(told) or audit.reference in body_text(told)
+    assert "On leave that day" in body_text(told) and not any(_calendar_part(r.message) for r in smtp_server.received)
+
+
+def _calendar_part(message) -> bool:
+    return any(p.get_content_type() == "text/calendar" for p in message.walk())

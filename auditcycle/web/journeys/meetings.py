@@ -30,7 +30,11 @@ def _invited(session: Session, ctx: AppContext, link: Link) -> Invited:
 
 
 def _prepare(session: Session, ctx: AppContext, link: Link, form: CantMakeForm) -> None:
-    if not _invited(session, ctx, link).moves:
+    it = _invited(session, ctx, link)
+    if link.staff_id in it.optional_ids:
+        form.reason.description = "The auditor is told this. Refer to the child by case id. Do not include names."
+        form.submit.label.text = "Say I can't come"
+    elif not it.moves_for(link.staff_id):
         form.reason.description = "The Quality Assurance team is told this. Do not include names."
         form.submit.label.text = "Send my apologies"
 
@@ -38,7 +42,10 @@ def _prepare(session: Session, ctx: AppContext, link: Link, form: CantMakeForm) 
 def _show(session: Session, ctx: AppContext, link: Link) -> dict:
     _, sequence = cant_make_subject(link.subject_ref)
     it = _invited(session, ctx, link)
-    return {"caption": f"Meeting {it.reference}", "title": "Ask for another time" if it.moves else "Send your apologies",
+    optional = link.staff_id in it.optional_ids
+    title = "Say you cannot come" if optional else "Send your apologies"
+    return {"caption": f"Meeting {it.reference}", "title": "Ask for another time" if it.moves_for(link.staff_id) else title,
+            "optional": optional,
             "kind": it.kind, "what": it.title, "window": it.window,
             "audit_ref": it.audit.reference if it.audit else None, "case_id": it.audit.child_id if it.audit else None,
             "when_label": moment_label(it.starts_at, ctx.tz),
@@ -48,7 +55,10 @@ def _show(session: Session, ctx: AppContext, link: Link) -> dict:
 def _act(session: Session, ctx: AppContext, link: Link, form: CantMakeForm) -> str:
     reference, sequence = cant_make_subject(link.subject_ref)
     it = cant_make(session, ctx, reference=reference, by=link.staff_id, reason=form.reason.data, sequence=sequence)
-    if not it.moves:
+    if link.staff_id in it.optional_ids:
+        return (f"Your answer is recorded and the auditor has been told. {it.title} stays at "
+                f"{moment_label(it.starts_at, ctx.tz)}: as an optional attendee, you are not needed for it to go ahead.")
+    if not it.moves_for(link.staff_id):
         return (f"Your apologies are recorded and the Quality Assurance team has been told. {it.title} stays at "
                 f"{moment_label(it.starts_at, ctx.tz)} for everyone else.")
     return (f"{reference} has moved to {moment_label(it.starts_at, ctx.tz)}. Everyone invited is being sent "
