@@ -1,5 +1,7 @@
-"""The console's mail page: every message the outbox holds, found by recipient, reference or kind, and a failed
-message sent again. The one sender (auditcycle deliver --watch, or the deliver deployment) sends it after the commit."""
+"""The console's mail page: every message the outbox holds, found by recipient, reference or kind; a failed
+message sent again, and a fresh link sent for the acts a message asked of someone. The one sender (auditcycle
+deliver --watch, or the deliver deployment) sends it after the commit."""
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +12,8 @@ from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError
 from auditcycle.core.text import Redacted
-from auditcycle.models import OutboxMessage
+from auditcycle.links.fresh import mail_fresh_link
+from auditcycle.models import Link, OutboxItem, OutboxMessage
 from auditcycle.models.enums import MessageStatus
 from auditcycle.people.permissions import authorise
 from auditcycle.storage.events import log_event
@@ -34,6 +37,7 @@ class MailRow:
     last_code: int | None
     last_error: str | None
     sent_at: datetime | None
+    links: str | None = None  # the version of the links it asked someone to use that still work; None if none do
 
 
 def mail_reference(message_id: int) -> str:
@@ -57,9 +61,68 @@ def find_mail(session: Session, *, text: str | None = None, status: MessageStatu
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = [MailRow(id=m.id, reference=mail_reference(m.id), queued_at=m.created_at, to=m.recipient_email,
                     kind=m.template.replace("_", " "), about=m.subject_ref, subject=m.subject, status=m.status.value,
-                    attempts=m.attempts, last_code=m.last_code, last_error=m.last_error, sent_at=m.sent_at)
+                    attempts=m.attempts, last_code=m.last_code, last_error=m.last_error, sent_at=m.sent_at,
+                    links=_version(_live_links(session, m)))
             for m in session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit))]
     return rows, total
+
+
+def _carried(session: Session, message: OutboxMessage) -> list[Link]:
+    """Return the links a message carried: each is issued under the message's key, or a digest item's."""
+    keys = [message.idempotency_key, *session.scalars(select(OutboxItem.item_key)
+                                                      .where(OutboxItem.digest_id == message.id))]
+    return list(session.scalars(select(Link).where(or_(*(Link.issue_key.startswith(f"{key}:", autoescape=True)
+                                                         for key in keys))).order_by(Link.created_at)))
+
+
+def _live_links(session: Session, message: OutboxMessage) -> list[Link]:
+    """Return, for each act the message asked of its recipient, the link that still works for it, if any does.
+
+    An act done through any of its links has none; one whose link was replaced by a fresh link has that one.
+    """
+    live: dict[tuple[str, str, str], Link] = {}
+    for carried in _carried(session, message):
+        act = (carried.purpose, carried.subject_ref, carried.staff_id)
+        if act in live:
+            continue
+        links = session.scalars(select(Link).where(Link.purpose == act[0], Link.subject_ref == act[1],
+                                                   Link.staff_id == act[2]).order_by(Link.created_at.desc())).all()
+        if any(link.used_at is not None for link in links):
+            continue
+        if (current := next((link for link in links if link.revoked_at is None), None)) is not None:
+            live[act] = current
+    return list(live.values())
+
+
+def _version(links: list[Link]) -> str | None:
+    # Names the set of working links without showing their ids: a page opened before a resend is out of date.
+    if not links:
+        return None
+    return hashlib.sha256("|".join(sorted(link.id for link in links)).encode()).hexdigest()[:16]
+
+
+def resend_links(session: Session, ctx: AppContext, *, message_id: int, by: str, version: str) -> tuple[str, int]:
+    """Send a fresh link for each act a message asked of its recipient that is still to do, once; return to whom and how many.
+
+    `version` is what the page showed (MailRow.links): a second tab or click, after the links were already sent
+    again, is refused and nothing more is sent. The old links stop working; the fresh ones go by the one sender.
+    """
+    actor = authorise(session, command="console", staff_id=by)
+    message = session.get(OutboxMessage, message_id, with_for_update=True)  # two tabs at once take turns here
+    if message is None:
+        raise UserError(f"{mail_reference(message_id)}: no such message")
+    live = _live_links(session, message)
+    if not live:
+        raise UserError(f"{mail_reference(message_id)} has no link still to use: what it asked is done, withdrawn "
+                        "or it carried no link. Nothing was sent.")
+    if _version(live) != version:
+        raise UserError(f"Fresh links for {mail_reference(message_id)} were sent after this page was opened. "
+                        "Nothing more was sent: reload the page to send another.")
+    for link in live:
+        to = mail_fresh_link(session, ctx, link)
+    log_event(session, ctx, subject_ref=mail_reference(message_id), kind="links-resent", actor_id=actor.id,
+              detail=Redacted.fixed(f"{len(live)} fresh link{'s' if len(live) != 1 else ''} to {message.recipient_id}"))
+    return to, len(live)
 
 
 def retry_message(session: Session, ctx: AppContext, *, message_id: int, by: str) -> OutboxMessage:

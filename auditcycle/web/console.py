@@ -28,7 +28,7 @@ from wtforms.validators import InputRequired, Length, Regexp
 
 from auditcycle.console.drawn_list import list_view
 from auditcycle.console.identity import stable_subject, staff_for_subject
-from auditcycle.console.mail import find_mail, mail_reference, retry_message
+from auditcycle.console.mail import find_mail, mail_reference, resend_links, retry_message
 from auditcycle.console.month import month_view, monthly_months
 from auditcycle.console.sessions import Ended, end_session, resume, start_session
 from auditcycle.console.sign_in import ask_for_link
@@ -304,6 +304,13 @@ class RetryForm(FlaskForm):
     submit = SubmitField("Retry", widget=GovSubmitInput())
 
 
+class ResendForm(FlaskForm):
+    """One button: send the recipient a fresh link for what the message asked them to do."""
+
+    version = HiddenField()
+    submit = SubmitField("Send a fresh link", widget=GovSubmitInput())
+
+
 STATUSES = {"": "Any", **{s.value: s.value.capitalize() for s in MessageStatus}}
 
 
@@ -316,7 +323,7 @@ def mail():  # noqa: ANN201
     with reading() as (db, ctx):
         rows, total = find_mail(db, text=text, status=MessageStatus(status) if status in STATUSES and status else None)
         return render_template("console/mail.html", title="Mail", rows=rows, total=total, q=text, status=status,
-                               statuses=STATUSES, retry=RetryForm(), section="mail",
+                               statuses=STATUSES, retry=RetryForm(), resend=ResendForm(), section="mail",
                                short=lambda moment: short_moment(moment, ctx.tz) if moment else "—",
                                done=get_flashed_messages(category_filter=["done"]),
                                problems=get_flashed_messages(category_filter=["problem"]))
@@ -333,4 +340,22 @@ def retry(message_id: int):  # noqa: ANN201
             flash(f"{mail_reference(message_id)} is back in the queue: it goes within a minute.", "done")
         except UserError as refused:
             flash(str(refused), "problem")
+    return redirect(url_for("console.mail", q=request.args.get("q") or None), code=303)
+
+
+@blueprint.post("/console/mail/<int:message_id>/resend")
+@signed_in
+def resend(message_id: int):  # noqa: ANN201
+    """Send a fresh link for what a message asked of its recipient, as the signed-in member of the QA team, once."""
+    form = ResendForm()
+    if form.validate_on_submit():
+        try:
+            with deciding() as (db, ctx), acting_in_console():
+                to, count = resend_links(db, ctx, message_id=message_id, by=g.staff_id, version=form.version.data)
+            flash(f"A fresh link{'' if count == 1 else f' for each of {count} acts'} is on its way to {to}, and the "
+                  f"link{'' if count == 1 else 's'} in {mail_reference(message_id)} no longer work.", "done")
+        except UserError as refused:
+            flash(str(refused), "problem")
+    else:
+        flash("The form was not sent properly: try again", "problem")
     return redirect(url_for("console.mail", q=request.args.get("q") or None), code=303)
