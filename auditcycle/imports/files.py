@@ -1,10 +1,9 @@
-"""Reading an import file whole and checking every row before anything is written."""
+"""Reading an import file a row at a time and checking every row before anything is written."""
 import csv
-import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy import insert, update
@@ -23,8 +22,8 @@ from auditcycle.imports.rows import (
 # --- reading files ------------------------------------------------------------------------
 
 
-def read_text(path: Path, *, save_hint: str, row_label: str = "row") -> str:
-    """Return the file's text, refusing a missing, empty or non-UTF-8 file."""
+def _checked_file(path: Path, *, save_hint: str, row_label: str = "row") -> None:
+    """Refuse a missing, over-large, empty or non-UTF-8 file, reading it in pieces, never whole."""
     name = path.name
     if not path.is_file():
         raise CaseloadImportError([ImportIssue(name, None, None, f"no such file: {path}")])
@@ -34,12 +33,8 @@ def read_text(path: Path, *, save_hint: str, row_label: str = "row") -> str:
             name, None, None,
             f"the file is {size:,} bytes; an import file is at most {MAX_IMPORT_BYTES:,} bytes, so split it in parts",
         )])
-    data = path.read_bytes()
-    try:
-        # utf-8-sig drops the byte-order mark Excel writes at the start of "CSV UTF-8".
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        bad = _non_utf8_lines(data)
+    bad = _non_utf8_lines(path)
+    if bad:
         others = bad[1:]
         also = ""
         if others:
@@ -47,19 +42,32 @@ def read_text(path: Path, *, save_hint: str, row_label: str = "row") -> str:
             also = f" (also {row_label}{'s' if len(others) > 1 else ''} {listed})"
         raise CaseloadImportError([
             ImportIssue(name, bad[0], None, f"the file is not UTF-8{also}; {save_hint}", row_label=row_label)
-        ]) from None
-    if not text.strip():
-        raise CaseloadImportError([ImportIssue(name, None, None, "the file is empty")])
-    return text
+        ])
+    with _open(path) as handle:
+        if not any(line.strip() for line in handle):
+            raise CaseloadImportError([ImportIssue(name, None, None, "the file is empty")])
 
 
-def _non_utf8_lines(data: bytes) -> list[int]:
+def _open(path: Path) -> TextIO:
+    # utf-8-sig drops the byte-order mark Excel writes at the start of "CSV UTF-8".
+    return path.open(encoding="utf-8-sig", newline="")
+
+
+def read_text(path: Path, *, save_hint: str, row_label: str = "row") -> str:
+    """Return the file's text, refusing a missing, empty or non-UTF-8 file."""
+    _checked_file(path, save_hint=save_hint, row_label=row_label)
+    with _open(path) as handle:
+        return handle.read()
+
+
+def _non_utf8_lines(path: Path) -> list[int]:
     bad = []
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        try:
-            line.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError:
-            bad.append(number)
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                bad.append(number)
     return bad
 
 
@@ -68,46 +76,51 @@ CSV_HINT = 'save it as "CSV UTF-8" (in Excel: File > Save As > CSV UTF-8 (Comma 
 
 @dataclass
 class Table:
-    """A CSV file's rows as (line number, {column: value}), read lazily."""
+    """A CSV file's rows as (line number, {column: value}), read from the file each time, a row at a time."""
 
     name: str
-    text: str
+    path: Path
     columns: tuple[str, ...]
     issues: list[ImportIssue]
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
-        reader = csv.reader(io.StringIO(self.text, newline=""))
-        next(reader)
-        width = len(self.columns)
-        last_line = reader.line_num
-        for values in reader:
-            line, last_line = last_line + 1, reader.line_num
-            if len(self.issues) >= MAX_ISSUES_COLLECTED:
-                # A file wrong on every row fails fast, without holding a problem for each of a million rows.
-                self.issues.append(ImportIssue(
-                    self.name, line, None, f"checking stopped here after {MAX_ISSUES_COLLECTED:,} problems"))
-                return
-            if not any(v.strip() for v in values):
-                continue  # Excel leaves rows of bare commas below the data.
-            if len(values) != width:
-                self.issues.append(ImportIssue(
-                    self.name, line, None, f"has {len(values)} values but the header has {width} columns"
-                ))
-                continue
-            yield line, dict(zip(self.columns, values, strict=True))
+        """Yield each row that has values, with its line number; a row of the wrong width is an issue instead."""
+        with _open(self.path) as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            width = len(self.columns)
+            last_line = reader.line_num
+            for values in reader:
+                line, last_line = last_line + 1, reader.line_num
+                if len(self.issues) >= MAX_ISSUES_COLLECTED:
+                    # A file wrong on every row fails fast, without holding a problem for each of a million rows.
+                    self.issues.append(ImportIssue(
+                        self.name, line, None, f"checking stopped here after {MAX_ISSUES_COLLECTED:,} problems"))
+                    return
+                if not any(v.strip() for v in values):
+                    continue  # Excel leaves rows of bare commas below the data.
+                if len(values) != width:
+                    self.issues.append(ImportIssue(
+                        self.name, line, None, f"has {len(values)} values but the header has {width} columns"
+                    ))
+                    continue
+                yield line, dict(zip(self.columns, values, strict=True))
 
 
 def open_table(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> Table:
     """Read a CSV file's header, refusing unknown, missing and repeated columns and a file with no rows."""
-    text = read_text(path, save_hint=CSV_HINT)
+    _checked_file(path, save_hint=CSV_HINT)
     name = path.name
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-        # Reading every row once here also finds what the csv module cannot parse, before any row is used.
-        has_rows = any(any(v.strip() for v in values) for values in reader)
-    except csv.Error as exc:
-        raise CaseloadImportError([ImportIssue(name, reader.line_num, None, csv_problem(exc))]) from None
+    with _open(path) as handle:
+        reader = csv.reader(handle)
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+            # Reading every row once here also finds what the csv module cannot parse, before any row is used.
+            has_rows = False
+            for values in reader:
+                has_rows = has_rows or any(v.strip() for v in values)
+        except csv.Error as exc:
+            raise CaseloadImportError([ImportIssue(name, reader.line_num, None, csv_problem(exc))]) from None
     issues: list[ImportIssue] = []
     known = (*required, *optional)
     expected = ", ".join(required) + (f" (optional: {', '.join(optional)})" if optional else "")
@@ -126,7 +139,7 @@ def open_table(path: Path, required: Sequence[str], optional: Sequence[str] = ()
         issues.append(ImportIssue(name, None, None, "the file has a header but no rows to import"))
     if issues:
         raise CaseloadImportError(issues)
-    return Table(name=name, text=text, columns=tuple(header), issues=issues)
+    return Table(name=name, path=path, columns=tuple(header), issues=issues)
 
 
 def csv_problem(exc: csv.Error) -> str:
@@ -156,6 +169,20 @@ def validate_rows(
     else:
         bad = set()
     return row, {c: (v.strip() or None) for c, v in values.items() if c not in bad}
+
+
+def checked_chunks(table: Table, model: type[Row], context: dict | None = None) -> Iterator[list[Any]]:
+    """Read a file already checked whole again, yielding its rows, validated, a chunk at a time."""
+    chunk: list[Any] = []
+    for line, values in table.rows():
+        row, _ = validate_rows(model, table, line, values, context)
+        assert row is not None, f"{table.name} row {line} changed while it was imported"
+        chunk.append(row)
+        if len(chunk) == WRITE_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def tick(progress: Progress | None, done: int) -> None:

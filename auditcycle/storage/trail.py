@@ -173,12 +173,21 @@ def _insert(session: Session, entries: list[dict[str, Any]]) -> None:
         session.connection().execute(insert(TrailEntry.__table__), entries)
 
 
+# Held rows are written once this many wait, so a transaction that writes 500,000 rows (a large import)
+# never holds their trail in memory; fewer go in one statement at commit.
+HELD_MAX = 5000
+
+
 def _write(session: Session, entries: list[dict[str, Any]]) -> None:
     held = transaction_info(session)
     if held.get(_COMMITTING):
         _insert(session, entries)  # a flush made by another hook once ours had written
     elif entries:
-        held.setdefault(_PENDING, []).extend(entries)
+        pending = held.setdefault(_PENDING, [])
+        pending.extend(entries)
+        if len(pending) >= HELD_MAX:
+            _insert(session, pending)
+            held[_PENDING] = []
 
 
 def _before_commit(session: Session) -> None:
