@@ -145,3 +145,41 @@ def test_a_transactions_trail_goes_in_one_statement_at_commit_and_is_dropped_wit
     assert [(e.actor, e.entity, e.entity_id, e.action) for e in entries] == [
         ("QA1", "staff", m.id, TrailAction.UPDATE) for m in staff]
     assert all(list(e.changes["values"]) == ["newly_qualified"] for e in entries)
+
+
+def test_a_large_transaction_writes_its_held_trail_in_batches_and_a_rollback_still_drops_it(
+        s, authority, monkeypatch) -> None:
+    """Past HELD_MAX held rows the trail is written at once (a 500,000-row import holds none of it in memory),
+    in the transaction, so every row is still recorded once at commit and none after a rollback."""
+    from sqlalchemy import event
+
+    from auditcycle.storage import trail
+
+    monkeypatch.setattr(trail, "HELD_MAX", 2)
+    staff = list(s.scalars(select(Staff).order_by(Staff.id).limit(5)))
+    before = s.scalar(select(func.max(TrailEntry.id)))
+    inserts: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO TRAIL_ENTRY"):
+            inserts.append(statement)
+
+    event.listen(authority, "before_cursor_execute", count)
+    try:
+        with acting_as("QA1"):
+            for member in staff:
+                member.newly_qualified = not member.newly_qualified
+                s.flush()
+            assert len(inserts) == 2  # after the 2nd and the 4th row: the 5th is held for the commit
+            s.commit()
+            assert len(inserts) == 3
+            for member in staff:
+                member.active = not member.active
+                s.flush()
+            s.rollback()
+    finally:
+        event.remove(authority, "before_cursor_execute", count)
+
+    entries = [e for e in _trail(s) if e.id > before]
+    assert [(e.actor, e.entity_id, list(e.changes["values"])) for e in entries] == [
+        ("QA1", m.id, ["newly_qualified"]) for m in staff]
