@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from auditcycle.core.clock import localize, wall_clock
 from auditcycle.core.context import AppContext
+from auditcycle.imports.rows import parse_date
 from auditcycle.models import AccessLogEntry, AccessLogRecord, Staff
 from auditcycle.people.permissions import authorise
 
@@ -61,9 +62,9 @@ def _day(args: Mapping[str, str], name: str, label: str, problems: list[tuple[st
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_date(value)
     except ValueError:
-        problems.append((name, f"{label} must be a real date, like 2026-12-01"))
+        problems.append((name, f"{label} must be a real date, like 01/12/2026"))
         return None
 
 

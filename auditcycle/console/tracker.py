@@ -101,8 +101,9 @@ class Filters:
 
     def sorted_by(self, tab: "Tab", key: str) -> dict[str, str]:
         """Return the parameters of a column heading's link: sorted by it, the other way if it already is."""
-        descending = not self.descending if key == self.sort else False
-        return self.params(tab, sort=key, order="desc" if descending else "asc", page=None)
+        descending = not self.descending if key == self.sort else _natural(tab, key)
+        order = None if descending == _natural(tab, key) else "desc" if descending else "asc"
+        return self.params(tab, sort=key, order=order, page=None)
 
     def query_string(self, tab: "Tab") -> str:
         """Return the filters as a query string, as the access log keeps them."""
@@ -218,7 +219,8 @@ def _words(slug: str | None) -> str:
 
 
 def _name(first: str | None, last: str | None) -> str | None:
-    return f"{first} {last}".strip() if first or last else None
+    # Kept as held, leading spaces or tabs too: the export's cells are made safe, not tidied.
+    return " ".join(part for part in (first, last) if part) or None
 
 
 def _order(values: list[str], column: Any) -> Any:
@@ -380,7 +382,8 @@ def clock_label(deadline: datetime, now: datetime) -> str:
     """Say how long an open Immediate Response has left, or how late it is: "3 h 20 min left"."""
     seconds = int((deadline - now).total_seconds())
     hours, minutes = divmod(abs(seconds) // 60, 60)
-    span = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    span = " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part) \
+        or "0 min"
     return f"{span} left" if seconds > 0 else f"Overdue by {span}"
 
 
@@ -505,5 +508,5 @@ def tracker_export(session: Session, ctx: AppContext, *, staff_id: str, tab: Tab
     text = csv_text(_export_row(row, ctx, scope.names) for row in rows) or ",".join(
         f.name for f in fields(ROWS[tab]) if scope.names or f.name != "child_name") + "\r\n"
     return Export(filename=f"tracker-{tab.value}{suffix}.csv", text=text,
-                  case_ids=sorted({row.case_id for row in rows}), page=f"tracker export: {tab.value}",
+                  case_ids=sorted({row.case_id for row in rows}), page=f"tracker: {tab.value}",
                   query=filters.query_string(tab))

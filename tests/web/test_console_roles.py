@@ -232,18 +232,18 @@ def test_the_access_log_holds_each_named_view_and_every_export(s: Session, app: 
     # The assistant director's page showed case ids only: not logged; both exports are.
     assert entries == [
         (tm, "view", "tracker: audits", "month=2026-12", team_cases),
-        (tm, "export", "tracker export: audits", "month=2026-12&sort=due", team_cases),
-        (ad, "export", "tracker export: audits", "month=2026-12&sort=due", every),
+        (tm, "export", "tracker: audits", "month=2026-12&sort=due", team_cases),
+        (ad, "export", "tracker: audits", "month=2026-12&sort=due", every),
     ]
     s.commit()
 
     qa = _client(app, s, world, "qa_manager")
     by_case = qa.get(f"/console/access-log?case={team_cases[0].lower()}").get_data(as_text=True)
     by_staff = qa.get(f"/console/access-log?staff={tm}").get_data(as_text=True)
-    other_day = qa.get("/console/access-log?from=2026-12-16").get_data(as_text=True)
-    bad = qa.get("/console/access-log?from=2026-02-30&to=yesterday")
+    other_day = qa.get("/console/access-log?from=16/12/2026").get_data(as_text=True)
+    bad = qa.get("/console/access-log?from=30/02/2026&to=yesterday")
 
-    assert "3 accesses." in by_case and "Exported tracker export: audits" in by_case
+    assert "3 accesses." in by_case and "Exported tracker: audits" in by_case
     assert "2 accesses." in by_staff and s.get(Staff, tm).name in by_staff
     assert "0 accesses." in other_day
     assert bad.status_code == 400
