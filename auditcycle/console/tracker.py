@@ -295,6 +295,20 @@ class _Table:
     tie: Any
 
 
+Where = Callable[[Filters], ColumnElement[bool]]
+
+
+def _where(*, status: Where, overdue: Where, grade: Where | None = None) -> dict[str, Callable]:
+    """Return each filter's condition: the audit's month, team and service for every table; the table's own status,
+    lateness and (audits) grade. A filter left at "any" adds none."""
+    return {"month": lambda f: AuditCycle.month == str(f.month) if f.month else None,
+            "team": lambda f: Audit.team_id == f.team_id if f.team_id else None,
+            "service": lambda f: Audit.service_id == f.service_id if f.service_id else None,
+            "status": lambda f: status(f) if f.status != ANY else None,
+            "grade": lambda f: grade(f) if grade and f.grade != ANY else None,
+            "overdue": lambda f: overdue(f) if f.overdue else None}
+
+
 def _audits(ctx: AppContext, scope: Scope) -> _Table:
     auditor, key_worker = aliased(Staff), aliased(Staff)
     names = (Child.first_name, Child.last_name) if scope.names else ()
@@ -336,12 +350,9 @@ def _audits(ctx: AppContext, scope: Scope) -> _Table:
         columns=(Column("Audit", "audit"), Column("Month", "month"), Column("Child", "case"), Column("Team", "team"),
                  Column("Auditor", "auditor"), Column("Status", "status"), Column("Due", "due"),
                  Column("Grade", "grade")),
-        where={"month": lambda f: AuditCycle.month == str(f.month) if f.month else None,
-               "team": lambda f: Audit.team_id == f.team_id if f.team_id else None,
-               "service": lambda f: Audit.service_id == f.service_id if f.service_id else None,
-               "status": lambda f: Audit.status == AuditStatus(f.status) if f.status != ANY else None,
-               "grade": lambda f: Submission.overall == f.grade if f.grade != ANY else None,
-               "overdue": lambda f: audit_overdue(today) if f.overdue else None})
+        where=_where(status=lambda f: Audit.status == AuditStatus(f.status),
+                     grade=lambda f: Submission.overall == f.grade,
+                     overdue=lambda f: audit_overdue(today)))
 
 
 def _actions(ctx: AppContext, scope: Scope) -> _Table:
@@ -370,12 +381,8 @@ def _actions(ctx: AppContext, scope: Scope) -> _Table:
         columns=(Column("Action", "action"), Column("Audit", "audit"), Column("Owner", "owner"),
                  Column("Status", "status"), Column("Due", "due"), Column("Overdue"),
                  Column("Ladder step", "step")),
-        where={"month": lambda f: AuditCycle.month == str(f.month) if f.month else None,
-               "team": lambda f: Audit.team_id == f.team_id if f.team_id else None,
-               "service": lambda f: Audit.service_id == f.service_id if f.service_id else None,
-               "status": lambda f: Action.status == ActionStatus(f.status) if f.status != ANY else None,
-               "overdue": lambda f: (Action.status == ActionStatus.OPEN) & (Action.due_date <= cutoff)
-               if f.overdue else None})
+        where=_where(status=lambda f: Action.status == ActionStatus(f.status),
+                     overdue=lambda f: (Action.status == ActionStatus.OPEN) & (Action.due_date <= cutoff)))
 
 
 def clock_label(deadline: datetime, now: datetime) -> str:
@@ -414,12 +421,9 @@ def _responses(ctx: AppContext, scope: Scope) -> _Table:
                "status": _order(list(ResponseStatus), ImmediateResponse.status)},
         columns=(Column("Response", "response"), Column("Audit", "audit"), Column("Child", "case"),
                  Column("Raised", "raised"), Column("Due", "due"), Column("Clock"), Column("Status", "status")),
-        where={"month": lambda f: AuditCycle.month == str(f.month) if f.month else None,
-               "team": lambda f: Audit.team_id == f.team_id if f.team_id else None,
-               "service": lambda f: Audit.service_id == f.service_id if f.service_id else None,
-               "status": lambda f: ImmediateResponse.status == ResponseStatus(f.status) if f.status != ANY else None,
-               "overdue": lambda f: (ImmediateResponse.status == ResponseStatus.OPEN)
-               & (ImmediateResponse.deadline_at <= ctx.now) if f.overdue else None})
+        where=_where(status=lambda f: ImmediateResponse.status == ResponseStatus(f.status),
+                     overdue=lambda f: (ImmediateResponse.status == ResponseStatus.OPEN)
+                     & (ImmediateResponse.deadline_at <= ctx.now)))
 
 
 TABLES = {Tab.AUDITS: _audits, Tab.ACTIONS: _actions, Tab.RESPONSES: _responses}

@@ -159,10 +159,11 @@ def console_nav(items: list[dict]) -> list[dict]:
     adapter = current_app.url_map.bind("")
     kept = []
     for item in items:
+        path = item["href"].split("?")[0].removeprefix(request.script_root)
         try:
-            endpoint, _ = adapter.match(item["href"].split("?")[0])
+            endpoint, _ = adapter.match(path)
         except HTTPException:
-            continue
+            endpoint = None  # not a page of this site: nothing to check
         needed = getattr(current_app.view_functions.get(endpoint), "console_permission", None)
         if needed is None or needed in g.get("may_open", ()):
             kept.append(item)

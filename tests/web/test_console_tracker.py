@@ -64,6 +64,7 @@ def test_a_qa_manager_filters_sorts_and_downloads_the_audits_safe_for_a_spreadsh
     screens: list[tuple[str, bytes]] = []
 
     page.get_by_role("link", name="Tracker").click()
+    page.wait_for_url("**/console/tracker")
     everything = page.locator("main").inner_text()
     check_page(page, "console-tracker", screens)
     assert f"{len(world.audits)} audits." in everything and "Every service" in everything
@@ -71,11 +72,14 @@ def test_a_qa_manager_filters_sorts_and_downloads_the_audits_safe_for_a_spreadsh
 
     page.get_by_label("Team").select_option(label=HOSTILE_TEAM)
     page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(f"**team={team_id}**")
     page.get_by_role("link", name="Child").click()
+    page.wait_for_url("**sort=case")
     ascending = _case_ids(page)
     header = page.locator("th[aria-sort]")
     assert header.get_attribute("aria-sort") == "ascending" and header.inner_text().startswith("Child")
     page.get_by_role("link", name="Child").click()
+    page.wait_for_url("**order=desc")
     descending = _case_ids(page)
     check_page(page, "console-tracker-filtered", screens)
 
@@ -101,6 +105,7 @@ def test_a_qa_manager_filters_sorts_and_downloads_the_audits_safe_for_a_spreadsh
     assert all(any(cell.startswith(f"'{start}") for cell in cells) for start in HOSTILE)  # each start, made text
 
     page.get_by_role("link", name="Immediate Responses").click()
+    page.wait_for_url("**/console/tracker/responses")
     clocks = page.locator("main").inner_text()
     check_page(page, "console-tracker-responses", screens)
     assert "1 h left" in clocks and f"{open_irs} Immediate Responses." in clocks
@@ -108,6 +113,7 @@ def test_a_qa_manager_filters_sorts_and_downloads_the_audits_safe_for_a_spreadsh
     page.get_by_role("link", name="Access log").click()
     page.get_by_label("Member of staff").fill(manager)
     page.get_by_role("button", name="Search").click()
+    page.wait_for_url(f"**staff={manager}**")
     log = page.locator("main").inner_text()
     check_page(page, "console-access-log", screens)
     assert "Exported tracker: audits" in log and "Viewed tracker: audits" in log
