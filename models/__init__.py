@@ -1,4 +1,5 @@
 """The persisted domain model."""
+from auditcycle.models.access_log import AccessLogEntry, AccessLogRecord
 from auditcycle.models.action import Action
 from auditcycle.models.audit import Audit, AuditCycle, Nomination
 from auditcycle.models.base import Base
@@ -26,7 +27,7 @@ from auditcycle.models.theme_plan import PlannedTheme
 from auditcycle.models.trail import TrailEntry
 
 __all__ = [
-    "Action", "Audit", "AuditCycle", "Base", "BuddyReview", "BusyPeriod", "Child", "ContactAdvice", "Dispute", "DomainGrade",
+    "AccessLogEntry", "AccessLogRecord", "Action", "Audit", "AuditCycle", "Base", "BuddyReview", "BusyPeriod", "Child", "ContactAdvice", "Dispute", "DomainGrade",
     "DrawRequest", "Event", "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse",
     "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting", "MeetingAnswer",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "QuestionnaireResponse", "ReportEdition", "Service",

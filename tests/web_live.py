@@ -121,8 +121,10 @@ def tab_to(page: Page, *, element_id: str | None = None, text: str | None = None
     raise AssertionError(f"Tab never reached {element_id or text!r} in {presses} presses")
 
 
-def sign_in_to_console(page: Page, site: LiveSite, session, engine, smtp_server, staff_id: str, now: str) -> None:
-    """Sign a member of the QA team in to the console as they would: the invite's link, then its button."""
+def sign_in_to_console(page: Page, site: LiveSite, session, engine, smtp_server, staff_id: str, now: str,
+                       lands: str = "/console") -> None:
+    """Sign a member of staff in to the console as they would: the invite's link, then its button; they land on
+    their first page (This month for the QA team)."""
     from mail_links import labelled_link
 
     from auditcycle.console.sign_in import invite
@@ -137,7 +139,7 @@ def sign_in_to_console(page: Page, site: LiveSite, session, engine, smtp_server,
               and r.message["Subject"] == "Your link to sign in to the audit console"][-1:]
     page.goto(labelled_link(mail, "Sign in to the console"))
     page.get_by_role("button", name="Sign in").click()
-    assert page.url.endswith("/console"), page.url
+    assert page.url.endswith(lands), page.url
 
 
 def path_of(url: str, site: LiveSite) -> str:

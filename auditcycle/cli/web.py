@@ -26,7 +26,8 @@ def web_command(
     debug: Annotated[bool, typer.Option(
         "--debug", help="Flask's development server with its reloader instead of gunicorn: never in production.")] = False,
     invite: Annotated[str | None, typer.Option(
-        "--invite", metavar="STAFF_ID", help="First mail a sign-in link to the console to this member of the QA team.")] = None,
+        "--invite", metavar="STAFF_ID",
+        help="First mail a sign-in link to the console to this member of staff (one who may sign in).")] = None,
 ) -> None:
     """Serve the web application under gunicorn until stopped (Flask's development server with --debug)."""
     # Imported here, as every command's domain is: --help should not load Flask.

@@ -7,6 +7,7 @@ from cronsim import CronSim
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from auditcycle.console.tracker import audit_overdue
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.models import Audit, AuditCycle, ImmediateResponse, OutboxMessage, PhaseRun
@@ -102,8 +103,7 @@ def month_view(session: Session, ctx: AppContext, month: Month) -> MonthView:
     stages = tuple((label, sum(live.get(s, 0) for s in statuses)) for label, statuses in STAGES)
     today = ctx.timescales.today(ctx.now)
     overdue = session.scalar(select(func.count()).select_from(Audit).where(
-        Audit.cycle_id.in_(cycle_ids), Audit.due_date < today,
-        Audit.status.in_((AuditStatus.ALLOCATED, AuditStatus.NOTIFIED, AuditStatus.BOOKED)))) or 0
+        Audit.cycle_id.in_(cycle_ids), audit_overdue(today))) or 0
     open_irs = session.execute(
         select(ImmediateResponse.reference, Audit.reference, Audit.child_id, ImmediateResponse.deadline_at)
         .join(Audit, ImmediateResponse.audit_id == Audit.id)

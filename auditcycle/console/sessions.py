@@ -15,10 +15,11 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import PermissionDenied
 from auditcycle.core.text import Redacted
 from auditcycle.models import Staff, StaffSession
-from auditcycle.people.permissions import authorise
+from auditcycle.people.permissions import PERMISSIONS, authorise
 from auditcycle.storage.events import log_event
 
-CONSOLE = "console"
+# Who may sign in (the QA team, and the managers and practitioners who see their part of the tracker).
+MAY_SIGN_IN = "console-sign-in"
 # Seen again within this, a session is not written to: a page's assets and quick clicks cost no write.
 TOUCH_EVERY = timedelta(minutes=1)
 
@@ -35,11 +36,12 @@ def _hash(token: str) -> str:
 
 
 def start_session(session: Session, ctx: AppContext, *, staff_id: str, method: str) -> str:
-    """Begin a session for a member of staff allowed the console; return the token for the browser."""
+    """Begin a session for a member of staff allowed to sign in to the console; return the token for the browser."""
     try:
-        staff = authorise(session, command=CONSOLE, staff_id=staff_id)
+        staff = authorise(session, command=MAY_SIGN_IN, staff_id=staff_id)
     except PermissionDenied as refused:
-        raise PermissionDenied(f"Only the Quality Assurance team may sign in to the console ({refused})") from None
+        raise PermissionDenied(f"Only {PERMISSIONS[MAY_SIGN_IN][1]} may sign in to the console, while their staff "
+                               f"record is active ({refused})") from None
     token = secrets.token_urlsafe(32)
     session.add(StaffSession(id=_hash(token), staff_id=staff.id, method=method, started_at=ctx.now,
                              last_seen_at=ctx.now))

@@ -119,6 +119,10 @@ def _any(*rules: Rule) -> Rule:
     return lambda session, actor, subject: any(rule(session, actor, subject) for rule in rules)
 
 
+# Beside the QA team, who may sign in to the console and see their part of the tracker (auditcycle/console/scope.py).
+CONSOLE_ROLES = (Role.ASSISTANT_DIRECTOR, Role.SERVICE_MANAGER, Role.TEAM_MANAGER, Role.KEY_WORKER)
+CONSOLE_WHO = "the QA team, assistant directors, service managers, team managers and practitioners"
+
 # command: (rule, the words shown in the README and in refusals)
 PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "submit": (_any(_auditor, _qa_team), "the audit's auditor, or the QA team"),
@@ -157,6 +161,9 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "report-summary": (_qa_team, "the QA team"),
     "questionnaire": (_auditor, "the audit's auditor"),
     "console": (_qa_team, "the QA team"),
+    "console-sign-in": (_any(_qa_team, _role(*CONSOLE_ROLES)), CONSOLE_WHO),
+    "tracker": (_any(_qa_team, _role(*CONSOLE_ROLES)), f"{CONSOLE_WHO}, each seeing their own part"),
+    "access-log": (_qa_team, "the QA team"),
     "nominate-mad": (_role(Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR),
                      "team managers, service managers and assistant directors"),
 }

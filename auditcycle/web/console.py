@@ -1,7 +1,8 @@
-"""The QA team's console: sign in by a mailed link, sign out, and the month at a glance.
+"""The console: sign in by a mailed link, sign out, and the month at a glance.
 
-Every console page needs a signed-in member of the QA team (auditcycle.console.sessions); each change it makes
-is credited in the trail to that person. A view reads the request, calls one domain function and shows its answer.
+Every console page needs a signed-in member of staff whom the page's permission allows: the QA team unless
+the page says otherwise (`@signed_in(permission=...)`); each change it makes is credited in the trail to
+that person. A view reads the request, calls one domain function and shows its answer.
 """
 from datetime import datetime, tzinfo
 from functools import wraps
@@ -23,6 +24,7 @@ from flask import (
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea, GovTextInput
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Regexp
 
@@ -30,7 +32,7 @@ from auditcycle.console.drawn_list import list_view
 from auditcycle.console.identity import stable_subject, staff_for_subject
 from auditcycle.console.mail import find_mail, mail_reference, resend_links, retry_message
 from auditcycle.console.month import month_view, monthly_months
-from auditcycle.console.sessions import Ended, end_session, resume, start_session
+from auditcycle.console.sessions import MAY_SIGN_IN, Ended, end_session, resume, start_session
 from auditcycle.console.sign_in import ask_for_link
 from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError
@@ -38,6 +40,7 @@ from auditcycle.models import Audit, Staff
 from auditcycle.models.enums import MessageStatus
 from auditcycle.notices.review import approve_list
 from auditcycle.notifications.notices import moment_label
+from auditcycle.people.permissions import PERMISSIONS, may
 from auditcycle.sampling.cycle import monthly_cycle, replace
 from auditcycle.storage.trail import acting_as
 from auditcycle.web import oidc
@@ -45,6 +48,7 @@ from auditcycle.web.acts import deciding, reading
 from auditcycle.web.journeys.sign_in import SESSION_KEY, begin
 
 blueprint = Blueprint("console", __name__)
+CONSOLE = "console"
 REASON_MAX = 500
 
 
@@ -90,25 +94,44 @@ def _resumed(db, ctx) -> tuple[Staff | Ended | None, tuple[str, str] | None, boo
     return who, (who.id, who.name) if isinstance(who, Staff) else None, bool(db.dirty)
 
 
-def signed_in(view):  # noqa: ANN001, ANN201
-    """Let a view run only for a live session of a member of the QA team; else go to the sign-in page."""
+# Each permission a console page asks for (the decorator notes them): checked once a request, for the navigation.
+PAGE_PERMISSIONS: set[str] = set()
+
+
+def _may_open(db, who: Staff) -> frozenset[str]:  # noqa: ANN001
+    return frozenset(p for p in PAGE_PERMISSIONS if may(db, p, who))
+
+
+def signed_in(view=None, *, permission: str = CONSOLE):  # noqa: ANN001, ANN201
+    """Let a view run only for a live session of someone the permission allows (the QA team unless told);
+    with no session go to the sign-in page, and without the permission say so (403)."""
+    if view is None:
+        return lambda inner: signed_in(inner, permission=permission)
+    PAGE_PERMISSIONS.add(permission)
 
     @wraps(view)
     def guarded(*args, **kwargs):  # noqa: ANN202
         # Read first, as every page does: only a session to mark seen or to end takes the write transaction.
         with reading() as (db, ctx):
             who, found, to_write = _resumed(db, ctx)
+            opens = _may_open(db, who) if found else frozenset()
         if to_write:
             with deciding() as (db, ctx):
                 who, found, _ = _resumed(db, ctx)
+                opens = _may_open(db, who) if found else frozenset()
         if found is None:
             session.pop(SESSION_KEY, None)
             if isinstance(who, Ended):
                 flash(who.reason, "signed-out")
             return redirect(url_for("console.sign_in"), code=303)
         g.staff_id, g.staff_name = found
+        g.may_open = opens
+        if permission not in opens:
+            return render_template("console/forbidden.html", title="You cannot open this page",
+                                   who=PERMISSIONS[permission][1], section=None), 403
         return view(*args, **kwargs)
 
+    guarded.console_permission = permission
     return guarded
 
 
@@ -128,7 +151,23 @@ def _sign_in_page(form: AskForLinkForm | None = None, problem: str | None = None
 @blueprint.app_context_processor
 def _sign_out_form() -> dict:
     # Every console page's header carries the sign-out button; a page outside the console does not show it.
-    return {"sign_out": SignOutForm()} if "staff_id" in g else {}
+    return {"sign_out": SignOutForm(), "console_nav": console_nav} if "staff_id" in g else {}
+
+
+def console_nav(items: list[dict]) -> list[dict]:
+    """Keep the navigation's links to the pages the signed-in person may open (each page's own permission)."""
+    adapter = current_app.url_map.bind("")
+    kept = []
+    for item in items:
+        path = item["href"].split("?")[0].removeprefix(request.script_root)
+        try:
+            endpoint, _ = adapter.match(path)
+        except HTTPException:
+            endpoint = None  # not a page of this site: nothing to check
+        needed = getattr(current_app.view_functions.get(endpoint), "console_permission", None)
+        if needed is None or needed in g.get("may_open", ()):
+            kept.append(item)
+    return kept
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
@@ -154,7 +193,7 @@ def oidc_start():  # noqa: ANN201
 
 @blueprint.get("/sign-in/callback")
 def oidc_callback():  # noqa: ANN201
-    """Sign in the person the council's sign-in service vouches for, if they are in the QA team."""
+    """Sign in the person the council's sign-in service vouches for, if they may sign in to the console."""
     settings = current_app.config["AUDITCYCLE_SETTINGS"]
     if settings.oidc_issuer is None:
         return redirect(url_for("console.sign_in"), code=303)
@@ -186,6 +225,19 @@ def sign_out():  # noqa: ANN201
         session.clear()
         flash("You have signed out.", "signed-out")
     return redirect(url_for("console.sign_in"), code=303)
+
+
+@blueprint.get("/console/start")
+@signed_in(permission=MAY_SIGN_IN)
+def start():  # noqa: ANN201
+    """Open the first page the signed-in person may: This month for the QA team, the tracker for the others."""
+    first = next((endpoint for endpoint in START_PAGES
+                  if current_app.view_functions[endpoint].console_permission in g.may_open), None)
+    return redirect(url_for(first) if first else url_for("console.sign_in"), code=303)
+
+
+# In the navigation's order: the first a person may open is where signing in takes them.
+START_PAGES = ("console.home", "console.tracker")
 
 
 @blueprint.get("/console")

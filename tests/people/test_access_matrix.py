@@ -21,7 +21,10 @@ from forms import valid_form
 from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from auditcycle.console.access_log import search_access_log
+from auditcycle.console.mail import retry_message
 from auditcycle.console.sessions import start_session
+from auditcycle.console.tracker import Tab, tracker_view
 from auditcycle.core.errors import PermissionDenied
 from auditcycle.models import (
     Action,
@@ -35,12 +38,13 @@ from auditcycle.models import (
     Meeting,
     Moderation,
     Observation,
+    OutboxMessage,
     Service,
     Staff,
     Team,
     TrendFlag,
 )
-from auditcycle.models.enums import ActionStatus, AuditStatus, MeetingStatus, ObservationStatus, Role
+from auditcycle.models.enums import ActionStatus, AuditStatus, MeetingStatus, MessageStatus, ObservationStatus, Role
 from auditcycle.people.permissions import PERMISSIONS
 
 QA_TEAM = {Role.QA_MANAGER, Role.PRACTICE_IMPROVEMENT_MANAGER, Role.PRINCIPAL_SOCIAL_WORKER}
@@ -227,6 +231,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
     audit, action = _audit_of(command, sub), _action_of(command, sub)
     child = _child_of(command, sub)
     role, qa = actor.role, actor.role in QA_TEAM
+    console = qa or role in {Role.ASSISTANT_DIRECTOR, Role.SERVICE_MANAGER, Role.TEAM_MANAGER, Role.KEY_WORKER}
     moderation = s.scalar(select(Moderation).where(Moderation.audit_id == audit.id))
     panel = role == Role.PRINCIPAL_SOCIAL_WORKER or (
         role == Role.SERVICE_MANAGER and _service_name(s, actor) == sub.panel_service)
@@ -249,7 +254,8 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "agree-moderation": role == Role.ASSISTANT_DIRECTOR,
         "approve-list": role == Role.QA_MANAGER,
         "plan-themes": qa, "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
-        "report-summary": qa, "console": qa,
+        "report-summary": qa, "console": qa, "access-log": qa,
+        "console-sign-in": console, "tracker": console,
         "nominate": child_sm,
         "ask-good-practice": qa,
         "trend-follow-up": role in {Role.ASSISTANT_DIRECTOR, Role.PRINCIPAL_SOCIAL_WORKER} or (
@@ -302,6 +308,9 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     plan = Path(tempfile.mkdtemp()) / "themes.toml"
     plan.write_text('[2027-06]\ntheme = "Working with fathers"\n', "utf-8")
     unsubmitted = sub.unsubmitted
+    failed = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+    failed.status = MessageStatus.FAILED
+    s.flush()
 
     def deep_dive(by: str) -> object:
         # What `auditcycle deep-dive` does before anything reaches the Prefect engine: store the request.
@@ -350,7 +359,11 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "mad-approve": lambda by: approve(s, ctx, reference=sub.mad.reference, by=by),
         "report-summary": lambda by: store_summary(s, month=Month(sub.allocated.cycle.month), text="A summary",
                                                    by=by),
-        "console": lambda by: start_session(s, ctx, staff_id=by, method="link"),
+        # Retrying a failed message is one of the QA team's console acts.
+        "console": lambda by: retry_message(s, ctx, message_id=failed.id, by=by),
+        "console-sign-in": lambda by: start_session(s, ctx, staff_id=by, method="link"),
+        "tracker": lambda by: tracker_view(s, ctx, staff_id=by, tab=Tab.AUDITS, args={}),
+        "access-log": lambda by: search_access_log(s, ctx, by=by, args={}),
         "nominate-mad": lambda by: nominate_interview(s, ctx, practitioner_id=sub.open_action.owner_id, by=by,
                                                       note="Turned a plan around"),
         "questionnaire": lambda by: answer_questionnaire(s, ctx, reference=sub.moderated.reference, by=by, answers={

@@ -27,6 +27,9 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
 
     from auditcycle.booking.family_advice import record_advice
     from auditcycle.booking.meetings import book, reschedule
+    from auditcycle.console.access_log import search_access_log
+    from auditcycle.console.sessions import start_session
+    from auditcycle.console.tracker import Tab, tracker_view
     from auditcycle.core.clock import Month
     from auditcycle.core.context import build_context
     from auditcycle.core.errors import PermissionDenied
@@ -61,6 +64,7 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     worker = s.scalars(select(Staff).where(Staff.role == Role.KEY_WORKER,
                                            Staff.id != audit.child.key_worker_id,
                                            Staff.id != second.child.key_worker_id)).first()
+    iro = s.scalars(select(Staff).where(Staff.role == Role.IRO, Staff.active)).first()
     meeting = s.scalars(select(Meeting)).first()
     child = s.scalars(select(Child.id)).first()
     now = at("2026-12-15T10:00")
@@ -103,6 +107,10 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
         "mad-approve": lambda: authorise(s, command="mad-approve", staff_id=worker.id),
         "report-summary": lambda: authorise(s, command="report-summary", staff_id=worker.id),
         "console": lambda: authorise(s, command="console", staff_id=worker.id),
+        # A practitioner may sign in and see their part of the tracker; an IRO may do neither.
+        "console-sign-in": lambda: start_session(s, now, staff_id=iro.id, method="link"),
+        "tracker": lambda: tracker_view(s, now, staff_id=iro.id, tab=Tab.AUDITS, args={}),
+        "access-log": lambda: search_access_log(s, now, by=worker.id, args={}),
         "nominate-mad": lambda: authorise(s, command="nominate-mad", staff_id=worker.id),
         "questionnaire": lambda: answer_questionnaire(s, now, reference=second.reference, by=worker.id, answers={}),
     }

@@ -21,11 +21,19 @@ START = "Sign in with your council account"
 
 @pytest.fixture
 def people(authority) -> dict[str, tuple[str, str]]:
-    """A QA manager and a key worker of the seeded authority: their staff ids and work emails."""
+    """A QA manager, a key worker, an IRO and two leavers of the seeded authority: staff ids and work emails.
+
+    One leaver left before ever signing in; the other had linked their council account, then left."""
     with Session(authority) as s:
-        qa = s.scalars(select(Staff).where(Staff.role == Role.QA_MANAGER, Staff.active).order_by(Staff.id)).first()
-        kw = s.scalars(select(Staff).where(Staff.role == Role.KEY_WORKER, Staff.active).order_by(Staff.id)).first()
-        return {"qa": (qa.id, qa.email), "kw": (kw.id, kw.email)}
+        first = lambda role, n=0: s.scalars(select(Staff).where(Staff.role == role, Staff.active)  # noqa: E731
+                                            .order_by(Staff.id)).all()[n]
+        qa, kw, iro = first(Role.QA_MANAGER), first(Role.KEY_WORKER), first(Role.IRO)
+        leaver, linked = first(Role.KEY_WORKER, 1), first(Role.KEY_WORKER, 2)
+        leaver.active = linked.active = False
+        linked.oidc_subject = "oid-linked-leaver"
+        s.commit()
+        return {"qa": (qa.id, qa.email), "kw": (kw.id, kw.email), "iro": (iro.id, iro.email),
+                "leaver": (leaver.id, leaver.email), "linked": (linked.id, linked.email)}
 
 
 @pytest.fixture
@@ -33,6 +41,9 @@ def provider(people) -> Iterator[str]:
     """The council's sign-in service: each person's stable id, and the (unverified) email it claims for them."""
     users = [User(sub="oid-qa-1", claims={"email": people["qa"][1]}),
              User(sub="oid-kw-1", claims={"email": people["kw"][1]}),
+             User(sub="oid-iro-1", claims={"email": people["iro"][1]}),
+             User(sub="oid-leaver", claims={"email": people["leaver"][1]}),
+             User(sub="oid-linked-leaver", claims={"email": people["linked"][1]}),
              User(sub="oid-stranger", claims={"email": "stranger@elsewhere.example"})]
     with run_server_in_thread(user_claims=users) as server:
         yield f"http://localhost:{server.server_port}"
@@ -90,11 +101,26 @@ def test_a_qa_manager_signs_in_with_the_council_account_linked_by_email_once_the
     keep_screens(screens)
 
 
+def test_a_practitioner_signs_in_with_the_council_account_and_opens_the_tracker(
+        s: Session, authority, oidc_site: LiveSite, people, page: Page) -> None:
+    kw_id, _ = people["kw"]
+    oidc_site.at("2026-12-01T09:00")
+
+    shown = _sign_in_as(page, oidc_site, "oid-kw-1")
+    nav = page.locator(".govuk-service-navigation__list").inner_text()
+
+    assert page.url.endswith("/console/tracker") and "Your cases" in shown
+    assert nav.split() == ["Tracker"]
+    assert _rows(s) == [(kw_id, "oidc", None)]
+
+
 @pytest.mark.parametrize("subject, said", [
-    ("oid-kw-1", "Only the Quality Assurance team may sign in to the console"),
+    ("oid-iro-1", "(iro) may not console-sign-in"),
     ("oid-stranger", "Your council account is not linked to a member of staff here"),
+    ("oid-leaver", "Your council account is not linked to a member of staff here"),
+    ("oid-linked-leaver", "may sign in to the console, while their staff record is active"),
 ])
-def test_someone_outside_the_qa_team_is_told_why_and_not_signed_in(
+def test_someone_who_may_not_sign_in_is_told_why_and_not_signed_in(
         s: Session, authority, oidc_site: LiveSite, page: Page, subject: str, said: str) -> None:
     oidc_site.at("2026-12-01T09:00")
 
@@ -105,7 +131,7 @@ def test_someone_outside_the_qa_team_is_told_why_and_not_signed_in(
     assert page.url.endswith("/sign-in")
     assert _rows(s) == []
     # A refusal keeps nothing, not even the link of the staff record to the account.
-    assert s.scalar(select(func.count()).select_from(Staff).where(Staff.oidc_subject.is_not(None))) == 0
+    assert list(s.scalars(select(Staff.oidc_subject).where(Staff.oidc_subject.is_not(None)))) == ["oid-linked-leaver"]
     s.commit()
 
 

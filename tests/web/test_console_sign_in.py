@@ -127,11 +127,12 @@ def test_a_session_ends_after_30_idle_minutes_and_after_8_hours_in_all(
     assert [r[2:] for r in _sessions(s)] == [(True, "timed out"), (True, "timed out")]
 
 
-def test_the_sign_in_page_mails_only_the_qa_team_once_and_says_the_same_to_anyone(
+def test_the_sign_in_page_mails_only_those_who_may_sign_in_once_and_says_the_same_to_anyone(
         s: Session, authority, site: LiveSite, smtp_server, page: Page) -> None:
     manager = _qa_manager(s)
     practitioner = s.scalars(select(Staff).where(Staff.role == Role.KEY_WORKER, Staff.active)).first()
-    qa_email, worker_email = manager.email, practitioner.email
+    iro = s.scalars(select(Staff).where(Staff.role == Role.IRO, Staff.active)).first()
+    qa_email, worker_email, iro_email = manager.email, practitioner.email, iro.email
     s.commit()
     site.at("2026-12-01T09:00")
     screens: list[tuple[str, bytes]] = []
@@ -149,7 +150,7 @@ def test_the_sign_in_page_mails_only_the_qa_team_once_and_says_the_same_to_anyon
     s.commit()
 
     answers = []
-    for email in (qa_email.upper(), qa_email, worker_email, "nobody@council.example"):
+    for email in (qa_email.upper(), qa_email, worker_email, iro_email, "nobody@council.example"):
         page.goto(f"{site.url}/sign-in")
         page.get_by_label("Your work email address").fill(email)
         page.get_by_role("button", name="Send me a sign-in link").click()
@@ -158,8 +159,9 @@ def test_the_sign_in_page_mails_only_the_qa_team_once_and_says_the_same_to_anyon
     deliver(engine=authority, settings=site.settings)
 
     assert len(set(answers)) == 1 and "Check your email" in answers[0]
-    assert [r.rcpt_tos for r in smtp_server.received] == [[qa_email]]  # asked twice in the minute: one mail
-    assert s.scalar(select(func.count()).select_from(Link)) == 1
+    # The QA manager asked twice in the minute: one mail; a practitioner may sign in too; an IRO may not.
+    assert sorted(r.rcpt_tos for r in smtp_server.received) == sorted([[qa_email], [worker_email]])
+    assert s.scalar(select(func.count()).select_from(Link)) == 2
     s.commit()
     keep_screens(screens)
 
@@ -183,12 +185,14 @@ def test_an_expired_link_offers_a_fresh_one_and_a_role_lost_since_signs_no_one_i
     assert "expired" in expired.lower()
     assert "until 09:31 on Tuesday 1 December 2026" in fresh.get_body(("plain",)).get_content()
 
-    s.get(Staff, manager_id, populate_existing=True).role = Role.KEY_WORKER
+    s.get(Staff, manager_id, populate_existing=True).role = Role.IRO
     s.commit()
     page.goto(labelled_link(fresh, "Open the page"))
     page.get_by_role("button", name="Sign in").click()
 
-    assert "Only the Quality Assurance team may sign in to the console" in page.locator("main").inner_text()
+    refused = page.locator("main").inner_text()
+    assert "Only the QA team, assistant directors, service managers, team managers and practitioners may sign " \
+           "in to the console" in refused and "(iro) may not console-sign-in" in refused
     assert _sessions(s) == []
 
 
@@ -235,12 +239,15 @@ def test_web_invite_mails_the_link_before_serving(tmp_path: Path, db_url: str, a
     assert "/act/" not in line  # the link itself is never printed
 
 
-@pytest.mark.parametrize("who", ["nobody", "practitioner"])
-def test_web_invite_refuses_anyone_but_the_qa_team(tmp_path: Path, db_url: str, authority, smtp_server,
-                                                   who: str) -> None:
+@pytest.mark.parametrize("who", ["nobody", "iro", "leaver"])
+def test_web_invite_refuses_anyone_who_may_not_sign_in(tmp_path: Path, db_url: str, authority, smtp_server,
+                                                       who: str) -> None:
     with Session(authority) as s:
-        worker = s.scalars(select(Staff).where(Staff.role == Role.KEY_WORKER, Staff.active)).first()
-        staff_id = "S-NOBODY" if who == "nobody" else worker.id
+        iro = s.scalars(select(Staff).where(Staff.role == Role.IRO, Staff.active)).first()
+        leaver = s.scalars(select(Staff).where(Staff.role == Role.KEY_WORKER, Staff.active)).first()
+        leaver.active = False
+        s.commit()
+        staff_id = {"nobody": "S-NOBODY", "iro": iro.id, "leaver": leaver.id}[who]
     (tmp_path / "auditcycle.toml").write_text("", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITCYCLE_")} | {
         "AUDITCYCLE_CONFIG": str(tmp_path / "auditcycle.toml"), "AUDITCYCLE_DATABASE_URL": db_url,
@@ -249,6 +256,7 @@ def test_web_invite_refuses_anyone_but_the_qa_team(tmp_path: Path, db_url: str, 
                             env=env, capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 1
-    assert ("no active member of staff has that id" if who == "nobody" else "is not in the QA team") in result.stderr
+    assert ("may not sign in to the console" if who == "iro" else "no active member of staff has that id") \
+        in result.stderr
     with Session(authority) as s:
         assert s.scalar(select(func.count()).select_from(Link)) == 0

@@ -1,4 +1,4 @@
-"""Sign in to the QA console from the link mailed to a member of the QA team: the page's button signs in by POST."""
+"""Sign in to the console from the link mailed to a member of staff: the page's button signs in by POST."""
 from flask import redirect, session, url_for
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
@@ -29,11 +29,12 @@ def _sign_in(session: Session, ctx: AppContext, link: Link, form: SignInForm) ->
 
 
 def begin(token: str):  # noqa: ANN201
-    """Start the browser's session afresh with a new session's token, and open the console (any way of signing in)."""
+    """Start the browser's session afresh with a new session's token, and open the person's first console page (any
+    way of signing in)."""
     # A new cookie at sign-in: whatever the browser held before (a CSRF token, an old session) is dropped.
     session.clear()
     session[SESSION_KEY] = token
-    return redirect(url_for("console.home"), code=303)
+    return redirect(url_for("console.start"), code=303)
 
 
 journey(Journey(SIGN_IN, "journeys/sign_in.html", SignInForm, _show, _sign_in, finish=begin))
