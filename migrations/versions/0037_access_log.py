@@ -1,7 +1,7 @@
 """the access log: who saw children's names in the console, and every export, by case id
 
 Revision ID: 0037
-Revises: 0033
+Revises: 0039
 Create Date: 2026-12-05 10:00:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0037'
-down_revision = '0033'
+down_revision = '0039'
 branch_labels = None
 depends_on = None
 
