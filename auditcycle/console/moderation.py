@@ -15,8 +15,8 @@ from auditcycle.models.enums import AuditStatus, ModerationStatus
 from auditcycle.moderation.panel import (
     CHASE_STEPS,
     DISPUTED,
-    PHASE,
     GOOD,
+    PHASE,
     PIM_EXTRA,
     RANDOM,
     age_working_days,

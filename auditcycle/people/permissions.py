@@ -155,6 +155,8 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "observe-done": (_any(_observer, _qa_team), "the assigned observer, or the QA team"),
     "mad-approve": (_qa_team, "the QA team"),
     "report-summary": (_qa_team, "the QA team"),
+    "report-notes": (_qa_team, "the QA team"),
+    "issue-report": (_qa_team, "the QA team"),
     "questionnaire": (_auditor, "the audit's auditor"),
     "console": (_qa_team, "the QA team"),
     "nominate-mad": (_role(Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.ASSISTANT_DIRECTOR),
