@@ -249,7 +249,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "agree-moderation": role == Role.ASSISTANT_DIRECTOR,
         "approve-list": role == Role.QA_MANAGER,
         "plan-themes": qa, "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
-        "report-summary": qa, "console": qa,
+        "report-summary": qa, "report-notes": qa, "issue-report": qa, "console": qa,
         "nominate": child_sm,
         "ask-good-practice": qa,
         "trend-follow-up": role in {Role.ASSISTANT_DIRECTOR, Role.PRINCIPAL_SOCIAL_WORKER} or (
@@ -284,7 +284,8 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.observations.assignment import record_observation
     from auditcycle.observations.recommendations import recommend
     from auditcycle.people.permissions import Subject, authorise
-    from auditcycle.report.notes import store_summary
+    from auditcycle.report.issue import issue_edition
+    from auditcycle.report.notes import store_notes, store_summary
     from auditcycle.sampling.cycle import replace, withdraw
     from auditcycle.sampling.nominations import ask_for_good_practice, nominate
     from auditcycle.sampling.requests import Asked, store_request
@@ -350,6 +351,9 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "mad-approve": lambda by: approve(s, ctx, reference=sub.mad.reference, by=by),
         "report-summary": lambda by: store_summary(s, month=Month(sub.allocated.cycle.month), text="A summary",
                                                    by=by),
+        "report-notes": lambda by: store_notes(s, month=Month(sub.allocated.cycle.month), text="## Findings", by=by),
+        # The console's Issue button: the month's report written and its first edition mailed.
+        "issue-report": lambda by: issue_edition(s, ctx, month=Month(sub.allocated.cycle.month), by=by, seen=0),
         "console": lambda by: start_session(s, ctx, staff_id=by, method="link"),
         "nominate-mad": lambda by: nominate_interview(s, ctx, practitioner_id=sub.open_action.owner_id, by=by,
                                                       note="Turned a plan around"),
