@@ -210,7 +210,16 @@ def test_report_summary_needs_by_and_the_qa_team(drawn, tmp_path) -> None:
     assert refused.exit_code == 1 and "may not report-summary: only the QA team may" in refused.output
 
 
-def test_report_notes_for_a_month_not_drawn_is_refused(app_env, tmp_path) -> None:
+def test_report_notes_need_the_qa_team(drawn, tmp_path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("Findings")
+
+    refused = invoke("report", "notes", str(notes), "--month", "2026-12", "--by", _staff(drawn, Role.KEY_WORKER))
+
+    assert refused.exit_code == 1 and "may not report-notes: only the QA team may" in refused.output
+
+
+def test_report_notes_for_a_month_not_drawn_is_refused(authority, app_env, tmp_path) -> None:
     notes = tmp_path / "notes.md"
     notes.write_text("Findings")
     result = invoke("report", "notes", str(notes), "--month", "2027-05", "--by", QA_MANAGER)
