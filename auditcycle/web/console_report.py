@@ -132,6 +132,25 @@ def report():  # noqa: ANN201
     return _page()
 
 
+def _decided(month: Month, act, *, words: ReportWordsForm | None = None,  # noqa: ANN001, ANN202
+             reissue: ReissueForm | None = None):
+    """Make one change as the signed-in person and say so; refused, show the page with why, beside its field."""
+    try:
+        with acting_in_console(), deciding() as (db, ctx):
+            done = act(db, ctx)
+    except ReportTextRefused as refused:
+        form = words or reissue
+        if form is None:
+            return _page(month=month, status=409, problem=str(refused))
+        _refused_field(form, refused)
+        return _page(month=month, words=words, reissue=reissue, status=400)
+    except (UserError, ValueError) as refused:
+        return _page(month=month, words=words, reissue=reissue, problem=str(refused),
+                     status=403 if isinstance(refused, PermissionDenied) else 409)
+    flash(done, "done")
+    return redirect(url_for("console.report", month=str(month)), code=303)
+
+
 @blueprint.post("/console/report/words")
 @signed_in
 def report_words():  # noqa: ANN201
@@ -140,19 +159,13 @@ def report_words():  # noqa: ANN201
     month = _month_of(form)
     if not form.validate_on_submit():
         return _page(month=month, words=form, status=400)
-    try:
-        with acting_in_console(), deciding() as (db, ctx):
-            save_report_words(db, ctx, month=month, by=g.staff_id, notes=form.notes.data or "",
-                              summary=form.summary.data or "")
-    except ReportTextRefused as refused:
-        _refused_field(form, refused)
-        return _page(month=month, words=form, status=400)
-    except PermissionDenied as refused:
-        return _page(month=month, words=form, status=403, problem=str(refused))
-    except UserError as refused:
-        return _page(month=month, words=form, status=409, problem=str(refused))
-    flash(f"The {month.label} summary and findings are saved: the preview shows them.", "done")
-    return redirect(url_for("console.report", month=str(month)), code=303)
+
+    def save(db, ctx) -> str:  # noqa: ANN001
+        save_report_words(db, ctx, month=month, by=g.staff_id, notes=form.notes.data or "",
+                          summary=form.summary.data or "")
+        return f"The {month.label} summary and findings are saved: the preview shows them."
+
+    return _decided(month, save, words=form)
 
 
 @blueprint.post("/console/report/drafted")
@@ -163,33 +176,24 @@ def report_drafted():  # noqa: ANN201
     month = _month_of(form)
     if not form.validate_on_submit():
         return _page(month=month, status=400, problem="The form was not sent properly: try again")
-    try:
-        with acting_in_console(), deciding() as (db, _):
-            use_drafted_summary(db, month=month, by=g.staff_id)
-    except UserError as refused:
-        return _page(month=month, status=403 if isinstance(refused, PermissionDenied) else 409, problem=str(refused))
-    flash(f"The {month.label} report uses the summary drafted from the figures again.", "done")
-    return redirect(url_for("console.report", month=str(month)), code=303)
+
+    def restore(db, _) -> str:  # noqa: ANN001
+        use_drafted_summary(db, month=month, by=g.staff_id)
+        return f"The {month.label} report uses the summary drafted from the figures again."
+
+    return _decided(month, restore)
 
 
 def _issue(form: IssueForm | ReissueForm, reason: str | None):  # noqa: ANN202
     month = _month_of(form)
-    try:
-        with acting_in_console(), deciding() as (db, ctx):
-            edition = issue_edition(db, ctx, month=month, by=g.staff_id, seen=int(form.seen.data or 0),
-                                    reason=reason)
-            number = edition.edition
-    except ReportTextRefused as refused:
-        if not isinstance(form, ReissueForm):
-            return _page(month=month, status=409, problem=str(refused))
-        _refused_field(form, refused)
-        return _page(month=month, reissue=form, status=400)
-    except (UserError, ValueError) as refused:
-        status = 403 if isinstance(refused, PermissionDenied) else 409
-        return _page(month=month, status=status, problem=str(refused))
-    said = "issued" if number == 1 else f"reissued as edition {number}"
-    flash(f"The {month.label} report is {said}: it goes to everyone on its list with the next mail run.", "done")
-    return redirect(url_for("console.report", month=str(month)), code=303)
+
+    def issue(db, ctx) -> str:  # noqa: ANN001
+        number = issue_edition(db, ctx, month=month, by=g.staff_id, seen=int(form.seen.data or 0),
+                               reason=reason).edition
+        said = "issued" if number == 1 else f"reissued as edition {number}"
+        return f"The {month.label} report is {said}: it goes to everyone on its list with the next mail run."
+
+    return _decided(month, issue, reissue=form if isinstance(form, ReissueForm) else None)
 
 
 @blueprint.post("/console/report/issue")
@@ -212,19 +216,25 @@ def report_reissue():  # noqa: ANN201
     return _issue(form, form.reason.data)
 
 
-@blueprint.get("/console/report/preview")
-@signed_in
-def report_preview():  # noqa: ANN201
-    """Show the month's report as it would be issued now, as its readers will see it."""
+def _as_the_qa_team(read):  # noqa: ANN001, ANN202
+    """Read the asked-for month's report as the signed-in person: 404 for no such month, 403 outside the QA team."""
     with reading() as (db, ctx):
         try:
             month = month_asked(ctx, PHASE)
         except (UserError, ValueError):
             abort(404)
         try:
-            response = make_response(preview_html(db, ctx, month, viewer=g.staff_id))
+            return month, read(db, ctx, month, viewer=g.staff_id)
         except PermissionDenied:
             abort(403)
+
+
+@blueprint.get("/console/report/preview")
+@signed_in
+def report_preview():  # noqa: ANN201
+    """Show the month's report as it would be issued now, as its readers will see it."""
+    _, page = _as_the_qa_team(preview_html)
+    response = make_response(page)
     response.headers["Content-Security-Policy"] = REPORT_POLICY
     return response
 
@@ -233,15 +243,7 @@ def report_preview():  # noqa: ANN201
 @signed_in
 def report_preview_pdf():  # noqa: ANN201
     """Download the month's report as it would be issued now, as the PDF its readers are sent."""
-    with reading() as (db, ctx):
-        try:
-            month = month_asked(ctx, PHASE)
-        except (UserError, ValueError):
-            abort(404)
-        try:
-            pdf = preview_pdf(db, ctx, month, viewer=g.staff_id)
-        except PermissionDenied:
-            abort(403)
+    month, pdf = _as_the_qa_team(preview_pdf)
     return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                      download_name=f"QA report {month} preview.pdf")
 
