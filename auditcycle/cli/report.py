@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from auditcycle.cli import NowOption, app, console, guarded, month_option, unit_of_work
+from auditcycle.cli import ByOption, NowOption, app, console, guarded, month_option, unit_of_work
 from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError
 
@@ -17,6 +17,7 @@ app.add_typer(report_app, name="report")
 def report_notes_command(
     notes: Annotated[Path, typer.Argument(help="The QA manager's notes in Markdown: findings and planned activity.")],
     month: Annotated[Month, month_option(required=True)],
+    by: ByOption,
     now: NowOption = None,
 ) -> None:
     """Store the QA manager's notes (the theme's findings and the activity planned) for a month's report."""
@@ -24,7 +25,7 @@ def report_notes_command(
 
     text = read_notes(notes)
     with unit_of_work(now) as (session, _):
-        store_notes(session, month=month, text=text)
+        store_notes(session, month=month, text=text, by=by)
     console.print(f"Notes stored for the {month} report; run `auditcycle run report --month {month}` to include them.")
 
 

@@ -127,6 +127,19 @@ def awaiting_director(framework: FrameworkSettings, moderation: Moderation) -> b
             and needs_director(framework, moderation))
 
 
+def stage(framework: FrameworkSettings, moderation: Moderation, *, in_moderation: bool) -> str:
+    """Say where a moderation stands: awaiting the panel, awaiting an assistant director, or final."""
+    if not in_moderation:
+        return "final"
+    return "awaiting an assistant director" if awaiting_director(framework, moderation) else "awaiting the panel"
+
+
+def chase_steps_due(framework: FrameworkSettings, age: int) -> tuple[str, ...]:
+    """Return the steps of the chase due for a moderation undecided for `age` working days, lowest first."""
+    return tuple(step for step, days in zip(CHASE_STEPS, framework.moderation_chase_working_days, strict=True)
+                 if age >= days)
+
+
 def age_working_days(ctx: AppContext, moderation: Moderation) -> int:
     """Return how many working days have passed since a moderation was selected."""
     ts = ctx.timescales
@@ -475,9 +488,7 @@ def _chase(session: Session, ctx: AppContext, cycle: AuditCycle, moderations: li
                            month=cycle.month, reason=moderation.reason,
                            grade_label=framework.grades.get(moderation.original_overall or "", "not graded"),
                            working_days=age, awaiting_director=awaiting_director(framework, moderation))
-        for step, days in zip(CHASE_STEPS, framework.moderation_chase_working_days, strict=True):
-            if age < days:
-                break
+        for step in chase_steps_due(framework, age):
             key = MessageKey(PHASE, cycle.month, moderation.audit.reference, f"chase-{step}")
             for person, staff in sorted({recipient(s): s for s in _chase_people(session, step, moderation,
                                                                                  members)}.items()):

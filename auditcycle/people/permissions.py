@@ -159,6 +159,8 @@ PERMISSIONS: dict[str, tuple[Rule, str]] = {
     "observe-done": (_any(_observer, _qa_team), "the assigned observer, or the QA team"),
     "mad-approve": (_qa_team, "the QA team"),
     "report-summary": (_qa_team, "the QA team"),
+    "report-notes": (_qa_team, "the QA team"),
+    "issue-report": (_qa_team, "the QA team"),
     "questionnaire": (_auditor, "the audit's auditor"),
     "console": (_qa_team, "the QA team"),
     "console-sign-in": (_any(_qa_team, _role(*CONSOLE_ROLES)), CONSOLE_WHO),

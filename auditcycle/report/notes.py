@@ -1,7 +1,8 @@
 """The QA manager's words in a month's report: the findings and activity planned, and the executive summary.
 
-Both are Markdown, checked whole before anything is stored. The notes may be long; the summary replaces the one
-drafted from the figures (report/summary.py), so it is kept short, and it is credited to the person who set it.
+Both are Markdown, checked whole before anything is stored, and set by a member of the QA team (the trail says who).
+The notes may be long; the summary replaces the one drafted from the figures (report/summary.py), so it is kept
+short, and the report credits it to the person who set it.
 """
 from pathlib import Path
 
@@ -13,6 +14,15 @@ from auditcycle.core.text import text_problem
 from auditcycle.models import AuditCycle
 from auditcycle.people.permissions import authorise
 from auditcycle.sampling.cycle import monthly_cycle
+
+
+class ReportTextRefused(UserError):
+    """A piece of the report's text that cannot be kept, named by the field it came from."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field_name = field_name
+
 
 MAX_CHARACTERS = 100_000
 # A Director reads the summary first: a paragraph or two, not a second report.
@@ -53,8 +63,9 @@ def _drawn_cycle(session: Session, month: Month, what: str) -> AuditCycle:
     return cycle
 
 
-def store_notes(session: Session, *, month: Month, text: str) -> None:
-    """Store checked notes on the month's cycle, replacing any earlier notes."""
+def store_notes(session: Session, *, month: Month, text: str | None, by: str) -> None:
+    """Store checked notes on the month's cycle, replacing any earlier notes (None clears them), as the QA team."""
+    authorise(session, command="report-notes", staff_id=by)
     _drawn_cycle(session, month, "notes").report_notes = text
 
 

@@ -446,9 +446,14 @@ def write_report(data: ReportData, folder: Path, *, reissue_of: int | None = Non
     return files
 
 
+def edition_files(folder: Path, edition: int) -> ReportFiles:
+    """Name the files kept for one mailed edition, in its own folder under the month's."""
+    return ReportFiles.under(Path(folder) / f"edition-{edition}")
+
+
 def _keep_edition(files: ReportFiles, edition: int) -> ReportFiles:
     """Copy a rendering into the edition's own folder, so mail queued for it attaches what was issued."""
-    kept = ReportFiles.under(files.folder / f"edition-{edition}")
+    kept = edition_files(files.folder, edition)
     for source, target in zip(files.paths(), kept.paths(), strict=True):
         write_atomically(target, source.read_bytes(), mode=REPORT_FILE_MODE)
     return kept
@@ -469,8 +474,10 @@ def summary_of(data: ReportData, *, edition: int, reissue: bool, min_cell: int) 
                          flags=len(data.restricted_flags), min_cell=min_cell)
 
 
-def issue_report(session: Session, ctx: AppContext, *, data: ReportData, files: ReportFiles, reissue: bool) -> int:
-    """Record the edition due and queue it to the distribution list and the annex to restricted roles; return the count."""
+def issue_report(session: Session, ctx: AppContext, *, data: ReportData, files: ReportFiles, reissue: bool,
+                 by: str | None = None, reason: str | None = None) -> int:
+    """Record the edition due (who issued it, why a reissue) and queue it to the distribution list and the annex to
+    restricted roles; return the count."""
     latest = session.scalar(select(func.max(ReportEdition.edition)).where(ReportEdition.month == data.month))
     if latest is not None and not reissue:
         return 0  # this month's report has gone out; only a deliberate reissue mails it again
@@ -481,7 +488,8 @@ def issue_report(session: Session, ctx: AppContext, *, data: ReportData, files: 
                              min_cell=ctx.settings.framework.report_min_cell)
     kept = _keep_edition(files, edition)
     session.add(ReportEdition(month=data.month, edition=edition, reissue=is_reissue, provisional=data.provisional,
-                              issued_at=ctx.now, recorded_at=wall_clock()))
+                              issued_at=ctx.now, recorded_at=wall_clock(), issued_by_id=by,
+                              reason=reason if is_reissue else None))
     session.flush()
 
     framework = ctx.settings.framework

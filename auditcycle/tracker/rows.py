@@ -25,7 +25,7 @@ from auditcycle.models import (
     Submission,
 )
 from auditcycle.models.enums import AuditStatus, ModerationStatus
-from auditcycle.moderation.panel import age_working_days, awaiting_director, is_closed
+from auditcycle.moderation.panel import age_working_days, is_closed, stage
 from auditcycle.trends.scrutiny import final_overall
 
 
@@ -190,11 +190,9 @@ def _moderations(month: Month | None, ctx: AppContext) -> tuple[Select, Callable
     def row(r: Any) -> dict:
         m: Moderation = r.Moderation
         in_progress = r.audit_status == AuditStatus.IN_MODERATION
-        stage = ("final" if not in_progress else
-                 "awaiting an assistant director" if awaiting_director(framework, m) else "awaiting the panel")
         return {
             "reference": r.audit,
-            "status": stage,
+            "status": stage(framework, m, in_moderation=in_progress),
             "month": r.month,
             "reason": m.reason,
             "submitted_grade": m.original_overall,

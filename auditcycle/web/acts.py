@@ -228,7 +228,8 @@ def act(token: str):  # noqa: ANN201
             return _page(j, session, ctx, link, form, token, status=400)
         holder = link.staff_id
     try:
-        with deciding() as (session, ctx), acting_as(holder, origin=("web", request.remote_addr)):
+        # The credit encloses the transaction: rows flushed only at its commit are still the holder's.
+        with acting_as(holder, origin=("web", request.remote_addr)), deciding() as (session, ctx):
             link = read_link(session, ctx, token, purpose=j.purpose)
             if j.single_use:
                 use_link(session, ctx, link)

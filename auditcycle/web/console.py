@@ -301,7 +301,7 @@ def approve():  # noqa: ANN201
     if not form.validate_on_submit():
         return _list_page(400, "The form was not sent properly: try again")
     try:
-        with deciding() as (db, ctx), acting_in_console():
+        with acting_in_console(), deciding() as (db, ctx):
             month = Month.parse(form.month.data)
             cycle = monthly_cycle(db, month)
             if cycle is None:
@@ -341,7 +341,7 @@ def replace_audit(reference: str):  # noqa: ANN201
     if not form.validate_on_submit():
         return _replace_page(reference, form, 400)
     try:
-        with deciding() as (db, ctx), acting_in_console():
+        with acting_in_console(), deciding() as (db, ctx):
             new = replace(db, ctx, reference=reference, by=g.staff_id, reason=form.reason.data)
             month, new_ref, case = Month.parse(new.cycle.month), new.reference, new.child_id
     except UserError as refused:
@@ -387,7 +387,7 @@ def retry(message_id: int):  # noqa: ANN201
     """Send a failed message again, as the signed-in member of the QA team, once."""
     if RetryForm().validate_on_submit():
         try:
-            with deciding() as (db, ctx), acting_in_console():
+            with acting_in_console(), deciding() as (db, ctx):
                 retry_message(db, ctx, message_id=message_id, by=g.staff_id)
             flash(f"{mail_reference(message_id)} is back in the queue: it goes within a minute.", "done")
         except UserError as refused:
@@ -402,7 +402,7 @@ def resend(message_id: int):  # noqa: ANN201
     form = ResendForm()
     if form.validate_on_submit():
         try:
-            with deciding() as (db, ctx), acting_in_console():
+            with acting_in_console(), deciding() as (db, ctx):
                 to, count = resend_links(db, ctx, message_id=message_id, by=g.staff_id, version=form.version.data)
             flash(f"A fresh link{'' if count == 1 else f' for each of {count} acts'} is on its way to {to}, and the "
                   f"link{'' if count == 1 else 's'} in {mail_reference(message_id)} no longer work.", "done")

@@ -151,7 +151,7 @@ def test_report_notes_are_rendered_from_markdown_with_html_escaped(drawn, tmp_pa
     notes = tmp_path / "notes.md"
     notes.write_text("## Findings\n\nChildren's voices were **clear**.\n\n<script>alert('x')</script>\n")
 
-    stored = invoke("report", "notes", str(notes), "--month", "2026-12")
+    stored = invoke("report", "notes", str(notes), "--month", "2026-12", "--by", QA_MANAGER)
     published = invoke("run", "report", "--by", QA_MANAGER, "--month", "2026-12", "--now", "2026-12-02T10:00")
 
     assert stored.exit_code == 0, stored.output
@@ -210,10 +210,19 @@ def test_report_summary_needs_by_and_the_qa_team(drawn, tmp_path) -> None:
     assert refused.exit_code == 1 and "may not report-summary: only the QA team may" in refused.output
 
 
-def test_report_notes_for_a_month_not_drawn_is_refused(app_env, tmp_path) -> None:
+def test_report_notes_need_the_qa_team(drawn, tmp_path) -> None:
     notes = tmp_path / "notes.md"
     notes.write_text("Findings")
-    result = invoke("report", "notes", str(notes), "--month", "2027-05")
+
+    refused = invoke("report", "notes", str(notes), "--month", "2026-12", "--by", _staff(drawn, Role.KEY_WORKER))
+
+    assert refused.exit_code == 1 and "may not report-notes: only the QA team may" in refused.output
+
+
+def test_report_notes_for_a_month_not_drawn_is_refused(authority, app_env, tmp_path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("Findings")
+    result = invoke("report", "notes", str(notes), "--month", "2027-05", "--by", QA_MANAGER)
     assert result.exit_code == 1 and "no sample has been drawn for 2027-05" in result.output
 
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import PLANTED
+from conftest import PLANTED, QA_MANAGER
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
@@ -277,7 +277,7 @@ def test_hostile_forms_and_free_text_are_refused_cleanly_or_escaped_on_the_way_o
         path = tmp_path / f"{name}.md"
         path.write_bytes(content)
         before = fingerprint(authority)
-        result = invoke("report", "notes", str(path), "--month", "2026-12")
+        result = invoke("report", "notes", str(path), "--month", "2026-12", "--by", QA_MANAGER)
         if refused:
             assert_refused(result, authority, before, (path.name, *says))
             return "rejected"

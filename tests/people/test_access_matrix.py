@@ -254,7 +254,7 @@ def expected(s: Session, command: str, actor: Staff, sub: Subjects) -> bool:
         "agree-moderation": role == Role.ASSISTANT_DIRECTOR,
         "approve-list": role == Role.QA_MANAGER,
         "plan-themes": qa, "replace": qa, "withdraw": qa, "reschedule": qa, "run": qa, "deep-dive": qa, "mad-approve": qa,
-        "report-summary": qa, "console": qa, "access-log": qa,
+        "report-summary": qa, "report-notes": qa, "issue-report": qa, "console": qa, "access-log": qa,
         "console-sign-in": console, "tracker": console,
         "nominate": child_sm,
         "ask-good-practice": qa,
@@ -290,7 +290,8 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
     from auditcycle.observations.assignment import record_observation
     from auditcycle.observations.recommendations import recommend
     from auditcycle.people.permissions import Subject, authorise
-    from auditcycle.report.notes import store_summary
+    from auditcycle.report.issue import issue_edition
+    from auditcycle.report.notes import store_notes, store_summary
     from auditcycle.sampling.cycle import replace, withdraw
     from auditcycle.sampling.nominations import ask_for_good_practice, nominate
     from auditcycle.sampling.requests import Asked, store_request
@@ -364,6 +365,9 @@ def attempts(s: Session, sub: Subjects) -> dict[str, Callable[[str], object]]:
         "console-sign-in": lambda by: start_session(s, ctx, staff_id=by, method="link"),
         "tracker": lambda by: tracker_view(s, ctx, staff_id=by, tab=Tab.AUDITS, args={}),
         "access-log": lambda by: search_access_log(s, ctx, by=by, args={}),
+        "report-notes": lambda by: store_notes(s, month=Month(sub.allocated.cycle.month), text="## Findings", by=by),
+        # The console's Issue button: the month's report written and its first edition mailed.
+        "issue-report": lambda by: issue_edition(s, ctx, month=Month(sub.allocated.cycle.month), by=by, seen=0),
         "nominate-mad": lambda by: nominate_interview(s, ctx, practitioner_id=sub.open_action.owner_id, by=by,
                                                       note="Turned a plan around"),
         "questionnaire": lambda by: answer_questionnaire(s, ctx, reference=sub.moderated.reference, by=by, answers={

@@ -42,6 +42,8 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
     from auditcycle.notices.queue import queue_notices
     from auditcycle.notices.review import approve_list
     from auditcycle.people.permissions import Subject, authorise
+    from auditcycle.report.issue import issue_edition
+    from auditcycle.report.notes import store_notes
     from auditcycle.sampling.cycle import draw, replace, withdraw
     from auditcycle.sampling.nominations import ask_for_good_practice, nominate
     from auditcycle.submissions.buddy import review_as_buddy
@@ -106,6 +108,8 @@ def test_every_row_of_the_table_refuses_someone(authority) -> None:
                                                subject=Subject(audit=second, owner=second.auditor)),
         "mad-approve": lambda: authorise(s, command="mad-approve", staff_id=worker.id),
         "report-summary": lambda: authorise(s, command="report-summary", staff_id=worker.id),
+        "report-notes": lambda: store_notes(s, month=Month.parse(audit.cycle.month), text="x", by=worker.id),
+        "issue-report": lambda: issue_edition(s, now, month=Month.parse(audit.cycle.month), by=worker.id, seen=0),
         "console": lambda: authorise(s, command="console", staff_id=worker.id),
         # A practitioner may sign in and see their part of the tracker; an IRO may do neither.
         "console-sign-in": lambda: start_session(s, now, staff_id=iro.id, method="link"),

@@ -148,7 +148,7 @@ def _the_acts_the_replay_does_not(folder: Path) -> None:
                  by=action.owner.manager_id or QA_MANAGER, quality="not_met", note=PLANT)
         nominator = s.get(Staff, action.owner.manager_id or QA_MANAGER)
         nominate_interview(s, ctx, practitioner_id=action.owner_id, by=nominator.id, note=PLANT)
-        store_notes(s, month=MONTH, text=f"## Findings\n\n{PLANT}\n")
+        store_notes(s, month=MONTH, text=f"## Findings\n\n{PLANT}\n", by=QA_MANAGER)
         export_case_notes(s, ctx, month=MONTH, folder=folder)
     deliver_queued()
     report(month=str(MONTH), now="2027-01-20T12:00", reissue=True, by=QA_MANAGER)

@@ -37,10 +37,17 @@ def test_notes_over_the_limit_are_refused() -> None:
 
 
 def test_notes_for_a_month_not_drawn_change_nothing(session) -> None:
-    make.team(session)
+    qa = make.staff(session, role=Role.QA_MANAGER, in_team=make.team(session))
 
     with pytest.raises(UserError, match="no sample has been drawn for 2026-12"):
-        store_notes(session, month=Month(2026, 12), text="# Findings")
+        store_notes(session, month=Month(2026, 12), text="# Findings", by=qa.id)
+
+
+def test_notes_refused_to_someone_outside_the_qa_team(session) -> None:
+    worker = make.staff(session, role=Role.KEY_WORKER, in_team=make.team(session))
+
+    with pytest.raises(PermissionDenied, match="may not report-notes: only the QA team may"):
+        store_notes(session, month=Month(2026, 12), text="# Findings", by=worker.id)
 
 
 def test_summary_refused_to_someone_outside_the_qa_team(session) -> None:

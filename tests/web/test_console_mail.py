@@ -7,7 +7,7 @@ from web_live import LiveSite, check_page, keep_screens, sign_in_to_console
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.models import Event, OutboxMessage, Staff
+from auditcycle.models import Event, OutboxMessage, Staff, TrailEntry
 from auditcycle.models.enums import MessageStatus, Role
 from auditcycle.notifications.gateway import deliver
 from auditcycle.sampling.cycle import draw
@@ -48,6 +48,9 @@ def test_a_refused_message_is_found_retried_once_and_delivered(
     assert f"{ref} is pending, not failed, so there is nothing to retry. Nothing was changed." in twice
     assert s.scalar(select(Event.actor_id).where(Event.kind == "mail-retried")) == manager_id
     assert s.scalar(select(func.count()).select_from(Event).where(Event.kind == "mail-retried")) == 1
+    # The rows written only at the commit (the event's) are in the trail as the signed-in person's too.
+    retried_trail = s.scalars(select(TrailEntry).where(TrailEntry.entity == "event").order_by(TrailEntry.id.desc())).first()
+    assert retried_trail.actor == manager_id
     s.commit()
     smtp_server.received.clear()
     deliver(engine=authority, settings=site.settings)
