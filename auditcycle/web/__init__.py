@@ -9,7 +9,18 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
 from auditcycle.core.settings import Settings, get_settings
-from auditcycle.web import acts, console, console_moderation, console_report, console_tracker, errors, journeys, oidc, pages, security  # noqa: F401 (journeys, console pages register)
+from auditcycle.web import (  # noqa: F401 (journeys, console pages register)
+    acts,
+    console,
+    console_moderation,
+    console_report,
+    console_tracker,
+    errors,
+    journeys,
+    oidc,
+    pages,
+    security,
+)
 
 csrf = CSRFProtect()
 
