@@ -288,7 +288,7 @@ class RepliesSettings(BaseModel):
     # The receiving server whose Authentication-Results header is trusted (RFC 8601's authserv-id, such as
     # mx.council.example); Exchange Online writes its header with none: say "exchange-online".
     authserv_id: str | None = Field(None, max_length=253)
-    # A meeting is rebooked after this many declines by its required attendees; the next goes to the QA manager.
+    # A meeting moves for this many declines by its required attendees; the next decline goes to the QA manager.
     rebook_declines: int = Field(2, ge=0, le=10)
     # A message or calendar part larger than this is recorded as unreadable, never parsed.
     max_message_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000)

@@ -1,8 +1,8 @@
 """The phases of the month, each defined once, and the record kept of every run.
 
 `PHASES` is the one list of phases: the CLI's `run` choices, the flows' scheduled-skip rule and default
-month, the replay's timetable and the test against prefect.yaml all read it. A later phase (reading
-invite replies) is one more `register(Phase(...))`.
+month, the replay's timetable and the test against prefect.yaml all read it. A new phase is one more
+`register(Phase(...))`.
 """
 import importlib
 import logging
@@ -133,6 +133,8 @@ for _phase in (
     Phase("moderate", Kind.MONTHLY, Covers.PREVIOUS, "flows/moderate.py:moderate", f"0 9 {WORKING_DAYS}",
           schedule.from_moderation_day),
     Phase("responses", Kind.MONTHLY, Covers.CURRENT, "flows/responses.py:responses", "5 * * * *"),
+    # Invite replies reach the QA mailbox at any hour; read every quarter of an hour (invitations.replies).
+    Phase("replies", Kind.MONTHLY, Covers.CURRENT, "flows/replies.py:replies", "*/15 * * * *"),
     Phase("escalate", Kind.MONTHLY, Covers.CURRENT, "flows/escalate.py:escalate", f"15 8 {WORKING_DAYS}"),
     Phase("observe", Kind.MONTHLY, Covers.CURRENT, "flows/observe.py:observe", f"30 8 {WORKING_DAYS}"),
     Phase("report", Kind.MONTHLY, Covers.PREVIOUS, "flows/report.py:report", f"0 10 {WORKING_DAYS}",
