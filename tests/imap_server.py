@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,8 +41,10 @@ def _wait_for(port: int, process: subprocess.Popen, log: Path | None) -> None:
 class ImapServer:
     """Start and stop a loopback IMAP server with one mailbox, and put messages in it."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self) -> None:
+        # Its own folder under the system's temporary one: pytest's are private to root, and Dovecot's
+        # processes run as its own account.
+        self.root = Path(tempfile.mkdtemp(prefix="auditcycle-imap-"))
         self.port = free_port()
         self.kind = "dovecot" if DOVECOT else "pymap"
         self.process: subprocess.Popen | None = None
@@ -129,6 +132,7 @@ service stats {{
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def append(self, *messages: bytes) -> None:
         """Put messages in the mailbox, as delivered mail."""
