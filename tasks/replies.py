@@ -3,6 +3,7 @@ from collections import Counter
 
 from prefect import task
 
+from auditcycle.core import faults
 from auditcycle.core.context import build_context
 from auditcycle.invitations.mailbox import open_mailbox
 from auditcycle.invitations.replies import handle_message, handled_uids
@@ -27,4 +28,5 @@ def read_replies(*, now: str) -> dict:
                 row = handle_message(session, ctx, received)
                 if row is not None:
                     outcomes[row.outcome.value] += 1
+                faults.checkpoint(faults.REPLY_READ)
     return {"read": sum(outcomes.values()), **dict(sorted(outcomes.items()))}

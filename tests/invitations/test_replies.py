@@ -229,3 +229,36 @@ def test_the_mailbox_settings_are_all_or_none(given: dict) -> None:
     with pytest.raises(ValueError, match="replies: set"):
         RepliesSettings(**given)
     assert RepliesSettings(imap_host="h", imap_user="u", imap_oauth2_token="t", authserv_id="mx").configured
+
+
+def test_a_run_killed_mid_mailbox_then_resumed_reads_each_message_once(
+        authority, app_env: str, smtp_env, imap: ImapServer, month: list[Meeting], tmp_path) -> None:
+    import prefect.settings
+    from crash_harness import CrashHarness, Database
+
+    from auditcycle.core import faults
+    from auditcycle.storage.db import get_engine
+
+    m1, m2, m3, _ = month
+    imap.append(outlook_reply(partstat="ACCEPTED", **_facts(m1, m1.attendee)),
+                gmail_reply(partstat="DECLINED", **_facts(m2, m2.attendee)),
+                gmail_reply(partstat="DECLINED", **_facts(m3, m3.attendee)),
+                plain_mail(sender=m1.attendee.email, subject="Re: audit", body="Thanks"))
+    get_engine().dispose()
+    harness = CrashHarness(database=Database(app_env, authority, tmp_path), smtp_server=smtp_env, workdir=tmp_path,
+                           prefect_api_url=prefect.settings.PREFECT_API_URL.value(),
+                           command=["run", "replies", "--by", QA_MANAGER, "--now", NOW])
+    harness.db.save()
+    reference = harness.take_reference()
+    assert len(harness.expected) >= 4  # the two rebooked meetings' updates
+
+    # Killed inside the third message's transaction: two messages are read, the third's move rolls back.
+    kill = harness.kill_and_resume(faults.REPLY_READ, hit=3)
+
+    assert kill.problems == [], kill.problems
+    assert (kill.killed, kill.rows_lost, kill.rows_extra, kill.messages_lost, kill.duplicates) == (True, 0, 0, 0, 0)
+    with sessionmaker(bind=authority)() as s:
+        read = list(s.scalars(select(ReplyMessage.uid)))
+        assert len(read) == len(set(read)) == 4
+        assert [s.get(Meeting, m.id).sequence for m in (m1, m2, m3)] == [0, 1, 1]
+    assert sorted(reference.received) != [] and len(harness.smtp.received) == len(reference.received)
