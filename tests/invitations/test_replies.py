@@ -262,3 +262,30 @@ def test_a_run_killed_mid_mailbox_then_resumed_reads_each_message_once(
         assert len(read) == len(set(read)) == 4
         assert [s.get(Meeting, m.id).sequence for m in (m1, m2, m3)] == [0, 1, 1]
     assert sorted(reference.received) != [] and len(harness.smtp.received) == len(reference.received)
+
+
+def test_the_buddys_decline_is_recorded_and_the_auditor_told_once_without_moving_the_meeting(
+        authority, smtp_env, imap: ImapServer, month: list[Meeting]) -> None:
+    m1 = month[0]
+    factory = sessionmaker(bind=authority, expire_on_commit=False)
+    with factory() as s:
+        audit = s.get(Audit, m1.audit_id)
+        buddy = s.scalars(select(Staff).where(Staff.auditor, Staff.active,
+                                              Staff.id.not_in([m1.organiser_id, m1.attendee_id]))).first()
+        audit.buddy_id = buddy.id
+        s.commit()
+    imap.append(gmail_reply(partstat="DECLINED", **_facts(m1, buddy)),
+                gmail_reply(partstat="DECLINED", **_facts(m1, buddy, stamp=STAMP + timedelta(minutes=5))))
+
+    summary = _run()
+
+    with factory() as s:
+        row = s.get(Meeting, m1.id)
+        answer = s.scalar(select(MeetingAnswer).where(MeetingAnswer.meeting_id == m1.id,
+                                                      MeetingAnswer.staff_id == buddy.id))
+        assert (row.sequence, row.starts_at) == (0, m1.starts_at)
+        assert (answer.answer, answer.source, answer.answered_at) == (
+            "declined", "calendar", STAMP + timedelta(minutes=5))
+    assert summary["recorded"] == 2
+    told = [(r.rcpt_tos[0], r.message["Subject"]) for r in smtp_env.received]
+    assert told == [(m1.organiser.email, f"{buddy.name} cannot come: {meeting_title(m1)}")]
