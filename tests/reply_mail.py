@@ -90,19 +90,30 @@ def _crlf(text: str) -> str:
     return "\r\n".join(text.strip("\n").splitlines()) + "\r\n"
 
 
-def outlook_reply(*, uid: str, sender: str, name: str, partstat: str, sequence: int, stamp: datetime,
-                  start: datetime, end: datetime, title: str, comment: str | None = None,
-                  auth: str | None = None) -> bytes:
-    """Return Outlook's REPLY: no ORGANIZER, the time in GMT Standard Time, a COMMENT if written."""
-    calendar = _crlf(f"""BEGIN:VCALENDAR
-METHOD:REPLY
+OUTLOOK_BOUNDARY = "_000_DB9PR07MB1234outlook_"
+OUTLOOK_TYPE = f'Content-Type: multipart/alternative; boundary="{OUTLOOK_BOUNDARY}"'
+
+
+def _outlook_mail(head: str, comment: str | None, calendar: str, method: str) -> bytes:
+    """Return Outlook's message: the attendee's words as text, then the calendar part in base64."""
+    b = OUTLOOK_BOUNDARY
+    return (f"{head}\r\n\r\n--{b}\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n\r\n{comment or ''}\r\n\r\n"
+            f"--{b}\r\nContent-Type: text/calendar; charset=\"utf-8\"; method={method}\r\n"
+            f"Content-Transfer-Encoding: base64\r\n\r\n{_b64(calendar)}\r\n\r\n--{b}--\r\n").encode()
+
+
+def _outlook_calendar(*, method: str, partstat: str, summary: str, uid: str, sender: str, name: str, sequence: int,
+                      stamp: datetime, start: datetime, end: datetime, comment: str | None, extra: str) -> str:
+    """Return the VCALENDAR Outlook sends back: no ORGANIZER, its times in GMT Standard Time."""
+    return _crlf(f"""BEGIN:VCALENDAR
+METHOD:{method}
 PRODID:Microsoft Exchange Server 2010
 VERSION:2.0
 {GMT_STANDARD_TIME}
 BEGIN:VEVENT
 ATTENDEE;PARTSTAT={partstat};CN={name}:mailto:{sender}
 {f"COMMENT;LANGUAGE=en-GB:{comment}" if comment else ""}
-SUMMARY;LANGUAGE=en-GB:{SUBJECTS[partstat]}: {title}
+SUMMARY;LANGUAGE=en-GB:{summary}
 DTSTART;TZID=GMT Standard Time:{_local(start)}
 DTEND;TZID=GMT Standard Time:{_local(end)}
 UID:{uid}
@@ -112,63 +123,40 @@ DTSTAMP:{_utc(stamp)}
 TRANSP:OPAQUE
 STATUS:CONFIRMED
 SEQUENCE:{sequence}
-LOCATION;LANGUAGE=en-GB:Microsoft Teams Meeting
 X-MICROSOFT-CDO-APPT-SEQUENCE:{sequence}
-X-MICROSOFT-CDO-OWNERAPPTID:2120962231
-X-MICROSOFT-CDO-BUSYSTATUS:BUSY
-X-MICROSOFT-CDO-INTENDEDSTATUS:BUSY
-X-MICROSOFT-CDO-ALLDAYEVENT:FALSE
-X-MICROSOFT-CDO-IMPORTANCE:1
-X-MICROSOFT-CDO-INSTTYPE:0
-X-MICROSOFT-DONOTFORWARDMEETING:FALSE
-X-MICROSOFT-DISALLOW-COUNTER:FALSE
+{extra}
 END:VEVENT
 END:VCALENDAR""".replace("\n\n", "\n"))
-    boundary = "_000_DB9PR07MB1234outlook_"
-    head = _headers(sender, name, f"{SUBJECTS[partstat]}: {title}", auth=auth,
-                    extra=f"Thread-Topic: {title}\r\nContent-Language: en-GB\r\n"
-                          f'Content-Type: multipart/alternative; boundary="{boundary}"')
-    return (f"{head}\r\n\r\n--{boundary}\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n\r\n"
-            f"{comment or ''}\r\n\r\n--{boundary}\r\n"
-            f"Content-Type: text/calendar; charset=\"utf-8\"; method=REPLY\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-            f"{_b64(calendar)}\r\n\r\n--{boundary}--\r\n").encode()
+
+
+def outlook_reply(*, uid: str, sender: str, name: str, partstat: str, sequence: int, stamp: datetime,
+                  start: datetime, end: datetime, title: str, comment: str | None = None,
+                  auth: str | None = None) -> bytes:
+    """Return Outlook's REPLY: no ORGANIZER, the time in GMT Standard Time, a COMMENT if written."""
+    calendar = _outlook_calendar(
+        method="REPLY", partstat=partstat, summary=f"{SUBJECTS[partstat]}: {title}", uid=uid, sender=sender,
+        name=name, sequence=sequence, stamp=stamp, start=start, end=end, comment=comment,
+        extra="LOCATION;LANGUAGE=en-GB:Microsoft Teams Meeting\nX-MICROSOFT-CDO-OWNERAPPTID:2120962231\n"
+              "X-MICROSOFT-CDO-BUSYSTATUS:BUSY\nX-MICROSOFT-CDO-INTENDEDSTATUS:BUSY\n"
+              "X-MICROSOFT-CDO-ALLDAYEVENT:FALSE\nX-MICROSOFT-CDO-IMPORTANCE:1\nX-MICROSOFT-CDO-INSTTYPE:0\n"
+              "X-MICROSOFT-DONOTFORWARDMEETING:FALSE\nX-MICROSOFT-DISALLOW-COUNTER:FALSE")
+    return _outlook_mail(_headers(sender, name, f"{SUBJECTS[partstat]}: {title}", auth=auth,
+                                  extra=f"Thread-Topic: {title}\r\nContent-Language: en-GB\r\n" + OUTLOOK_TYPE),
+                         comment, calendar, "REPLY")
 
 
 def outlook_counter(*, uid: str, sender: str, name: str, sequence: int, stamp: datetime, original: datetime,
                     original_end: datetime, start: datetime, end: datetime, title: str, comment: str | None = None,
                     auth: str | None = None) -> bytes:
     """Return Outlook's "propose new time": METHOD:COUNTER with X-MS-OLK-ORIGINALSTART."""
-    calendar = _crlf(f"""BEGIN:VCALENDAR
-METHOD:COUNTER
-PRODID:Microsoft Exchange Server 2010
-VERSION:2.0
-{GMT_STANDARD_TIME}
-BEGIN:VEVENT
-ATTENDEE;PARTSTAT=TENTATIVE;CN={name}:mailto:{sender}
-{f"COMMENT;LANGUAGE=en-GB:{comment}" if comment else ""}
-SUMMARY;LANGUAGE=en-GB:New Time Proposed: {title}
-DTSTART;TZID=GMT Standard Time:{_local(start)}
-DTEND;TZID=GMT Standard Time:{_local(end)}
-UID:{uid}
-CLASS:PUBLIC
-PRIORITY:5
-DTSTAMP:{_utc(stamp)}
-TRANSP:OPAQUE
-STATUS:CONFIRMED
-SEQUENCE:{sequence}
-X-MICROSOFT-CDO-APPT-SEQUENCE:{sequence}
-X-MICROSOFT-CDO-BUSYSTATUS:TENTATIVE
-X-MS-OLK-ORIGINALEND;TZID=GMT Standard Time:{_local(original_end)}
-X-MS-OLK-ORIGINALSTART;TZID=GMT Standard Time:{_local(original)}
-END:VEVENT
-END:VCALENDAR""".replace("\n\n", "\n"))
-    boundary = "_000_DB9PR07MB5678counter_"
-    head = _headers(sender, name, f"New Time Proposed: {title}", auth=auth,
-                    extra=f'Content-Type: multipart/alternative; boundary="{boundary}"')
-    return (f"{head}\r\n\r\n--{boundary}\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n\r\n"
-            f"{comment or ''}\r\n\r\n--{boundary}\r\n"
-            f"Content-Type: text/calendar; charset=\"utf-8\"; method=COUNTER\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-            f"{_b64(calendar)}\r\n\r\n--{boundary}--\r\n").encode()
+    calendar = _outlook_calendar(
+        method="COUNTER", partstat="TENTATIVE", summary=f"New Time Proposed: {title}", uid=uid, sender=sender,
+        name=name, sequence=sequence, stamp=stamp, start=start, end=end, comment=comment,
+        extra=f"X-MICROSOFT-CDO-BUSYSTATUS:TENTATIVE\n"
+              f"X-MS-OLK-ORIGINALEND;TZID=GMT Standard Time:{_local(original_end)}\n"
+              f"X-MS-OLK-ORIGINALSTART;TZID=GMT Standard Time:{_local(original)}")
+    return _outlook_mail(_headers(sender, name, f"New Time Proposed: {title}", auth=auth, extra=OUTLOOK_TYPE),
+                         comment, calendar, "COUNTER")
 
 
 def gmail_reply(*, uid: str, sender: str, name: str, partstat: str, sequence: int, stamp: datetime,
