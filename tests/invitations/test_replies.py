@@ -289,3 +289,35 @@ def test_the_buddys_decline_is_recorded_and_the_auditor_told_once_without_moving
     assert summary["recorded"] == 2
     told = [(r.rcpt_tos[0], r.message["Subject"]) for r in smtp_env.received]
     assert told == [(m1.organiser.email, f"{buddy.name} cannot come: {meeting_title(m1)}")]
+
+
+@pytest.fixture
+def oauth_imap():
+    """A Dovecot mailbox that also signs in with an OAuth 2.0 access token (XOAUTH2)."""
+    with ImapServer(xoauth2=True) as server:
+        yield server
+
+
+def test_the_mailbox_is_read_with_an_xoauth2_token_and_an_expired_one_fails_the_run_naming_no_secret(
+        authority, smtp_env, oauth_imap: ImapServer, month: list[Meeting], monkeypatch) -> None:
+    from imap_server import TOKEN
+
+    from auditcycle.invitations.mailbox import MailboxError
+
+    for name, value in oauth_imap.settings().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AUDITCYCLE_REPLIES__IMAP_PASSWORD")
+    monkeypatch.setenv("AUDITCYCLE_REPLIES__IMAP_OAUTH2_TOKEN", "expired-token")
+    get_settings.cache_clear()
+    m1 = month[0]
+    oauth_imap.append(outlook_reply(partstat="ACCEPTED", **_facts(m1, m1.attendee)))
+
+    with pytest.raises(MailboxError) as refused:
+        _run()
+    monkeypatch.setenv("AUDITCYCLE_REPLIES__IMAP_OAUTH2_TOKEN", TOKEN)
+    get_settings.cache_clear()
+    summary = _run()
+
+    assert "expired-token" not in str(refused.value) and "qa-team@council.example" in str(refused.value)
+    assert oauth_imap.tokens.asked == ["expired-token", TOKEN]
+    assert (summary["read"], summary["recorded"]) == (1, 1)
