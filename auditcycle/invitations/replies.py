@@ -134,7 +134,7 @@ def _read(session: Session, ctx: AppContext, reading: _Reading) -> tuple[ReplyOu
     if problem := dmarc_problem(_authentication_results(message), authserv_id=str(limits.authserv_id),
                                 domain=domain):
         return ReplyOutcome.HELD, problem
-    if stale := _staleness(session, meeting, person, reply):
+    if stale := _staleness(session, ctx, meeting, person, reply):
         return ReplyOutcome.STALE, stale
     if reply.method == COUNTER:
         return _counter(session, ctx, meeting, person, reply)
@@ -152,10 +152,13 @@ def _authentication_results(message: Message) -> list[str]:
     return [str(h) for h in message.get_all("Authentication-Results") or []]
 
 
-def _staleness(session: Session, meeting: Meeting, person: Staff, reply: CalendarReply) -> str | None:
-    """Say why a trusted reply answers nothing current: a cancelled meeting, an older time, an older answer."""
+def _staleness(session: Session, ctx: AppContext, meeting: Meeting, person: Staff,
+               reply: CalendarReply) -> str | None:
+    """Say why a trusted reply answers nothing current: a cancelled or started meeting, an older time or answer."""
     if meeting.status != MeetingStatus.BOOKED:
         return f"{meeting.reference} is {meeting.status.value}"
+    if meeting.starts_at <= ctx.now:
+        return f"{meeting.reference} has already started"
     if reply.sequence < meeting.sequence:
         return f"it answers version {reply.sequence} of the time; the meeting has moved since (version {meeting.sequence})"
     if reply.sequence > meeting.sequence:

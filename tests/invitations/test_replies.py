@@ -113,7 +113,7 @@ def _state(s: Session) -> tuple:
 
 
 def test_replies_from_a_real_mailbox_record_answers_rebook_declines_and_answer_counters_once(
-        authority, smtp_env, imap: ImapServer, month: list[Meeting]) -> None:
+        authority, smtp_env, imap: ImapServer, month: list[Meeting], caplog, capfd) -> None:
     m1, m2, m3, m4 = month
     kw1, auditor1, kw2, kw3, kw4 = m1.attendee, m1.organiser, m2.attendee, m3.attendee, m4.attendee
     factory = sessionmaker(bind=authority, expire_on_commit=False)
@@ -186,8 +186,11 @@ def test_replies_from_a_real_mailbox_record_answers_rebook_declines_and_answer_c
     told = [msg["Subject"] for msg in by_recipient[qa[0]] if msg["Subject"].startswith("Invite reply for the QA")]
     assert len(told) == 4
     mail = b"\n".join(r.data for r in smtp_env.received).decode("utf-8", "replace")
+    output = capfd.readouterr()
+    logs = output.out + output.err + "\n".join(r.getMessage() for r in caplog.records)
+    assert "replies" in logs  # the run's own log lines are there to be searched
     for value in (PLANTED["child_first"], PLANTED["child_last"]):
-        assert value not in mail
+        assert value not in mail and value not in logs
 
     with factory() as s:
         before = _state(s)
@@ -218,7 +221,32 @@ def test_replies_from_a_real_mailbox_record_answers_rebook_declines_and_answer_c
 
 
 def test_the_replies_phase_reads_nothing_without_a_mailbox(authority, smtp_env, prefect_harness) -> None:
-    assert _run()["read"] == 0
+    from auditcycle.runs.phases import skip_reason
+
+    from auditcycle.flows.replies import replies
+
+    assert _run() == {"skipped": "no QA mailbox is set (replies.imap_host)"}
+    assert skip_reason("replies", build_context(NOW)) == "no QA mailbox is set (replies.imap_host)"
+    # Given a month, a run goes ahead, and its task reads nothing.
+    assert replies(month="2026-11", now=NOW, by=QA_MANAGER)["read"] == 0
+
+
+def test_a_message_too_large_to_fetch_is_recorded_unreadable_once_and_the_qa_manager_told(s: Session) -> None:
+    from factories import context_at
+
+    from auditcycle.invitations.replies import Received, handle_message
+
+    ctx = context_at(NOW)
+    received = Received(mailbox="qa@imap/INBOX", uid_validity=7, uid=42, size=6_000_000, raw=None)
+
+    row = handle_message(s, ctx, received)
+    again = handle_message(s, ctx, received)
+
+    assert (row.outcome.value, row.detail) == ("unreadable", "the message has 6,000,000 bytes, over the limit of 5,000,000")
+    assert again is None
+    told = list(s.scalars(select(OutboxMessage.recipient_id).where(OutboxMessage.subject_ref == f"reply-{row.id}")))
+    assert told == list(s.scalars(select(Staff.id).where(Staff.active, Staff.role == Role.QA_MANAGER)
+                                  .order_by(Staff.id))) != []
 
 
 @pytest.mark.parametrize("given", [{"imap_host": "imap.council.example"},
