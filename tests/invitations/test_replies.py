@@ -221,9 +221,8 @@ def test_replies_from_a_real_mailbox_record_answers_rebook_declines_and_answer_c
 
 
 def test_the_replies_phase_reads_nothing_without_a_mailbox(authority, smtp_env, prefect_harness) -> None:
-    from auditcycle.runs.phases import skip_reason
-
     from auditcycle.flows.replies import replies
+    from auditcycle.runs.phases import skip_reason
 
     assert _run() == {"skipped": "no QA mailbox is set (replies.imap_host)"}
     assert skip_reason("replies", build_context(NOW)) == "no QA mailbox is set (replies.imap_host)"
@@ -349,3 +348,31 @@ def test_the_mailbox_is_read_with_an_xoauth2_token_and_an_expired_one_fails_the_
     assert "expired-token" not in str(refused.value) and "qa-team@council.example" in str(refused.value)
     assert oauth_imap.tokens.asked == ["expired-token", TOKEN]
     assert (summary["read"], summary["recorded"]) == (1, 1)
+
+
+def test_a_counter_when_someone_is_busy_or_from_the_buddy_is_refused_with_the_reason(
+        authority, smtp_env, imap: ImapServer, month: list[Meeting]) -> None:
+    m1 = month[0]
+    factory = sessionmaker(bind=authority, expire_on_commit=False)
+    with factory() as s:
+        proposed = _free_hour(s, m1)
+        s.add(BusyPeriod(staff_id=m1.organiser_id, starts_at=proposed, ends_at=proposed + timedelta(hours=2),
+                         source="ics"))
+        buddy = s.scalars(select(Staff).where(Staff.auditor, Staff.active,
+                                              Staff.id.not_in([m1.organiser_id, m1.attendee_id]))).first()
+        s.get(Audit, m1.audit_id).buddy_id = buddy.id
+        s.commit()
+    window = {"start": proposed, "end": proposed + timedelta(hours=1)}
+    imap.append(outlook_counter(original=m1.starts_at, original_end=m1.ends_at, **{**_facts(m1, m1.attendee), **window}),
+                outlook_counter(original=m1.starts_at, original_end=m1.ends_at,
+                                **{**_facts(m1, buddy, stamp=STAMP + timedelta(minutes=1)), **window}))
+
+    summary = _run()
+
+    with factory() as s:
+        assert (s.get(Meeting, m1.id).sequence, s.get(Meeting, m1.id).starts_at) == (0, m1.starts_at)
+    assert summary["counter_declined"] == 2
+    comments = {r.rcpt_tos[0]: str(_calendar(r.message).walk("VEVENT")[0]["COMMENT"]) for r in smtp_env.received}
+    assert comments == {
+        m1.attendee.email: "someone invited is busy then, or already has the most audit meetings a day allows (2)",
+        buddy.email: "the time is set around the required attendees; an optional attendee cannot move it"}
