@@ -20,6 +20,7 @@ from auditcycle.models.organisation import BusyPeriod, Service, Staff, Team
 from auditcycle.models.outbox import OutboxItem, OutboxMessage
 from auditcycle.models.phase_run import PhaseRun
 from auditcycle.models.questionnaire import QuestionnaireResponse
+from auditcycle.models.reply import ReplyMessage
 from auditcycle.models.report import ReportEdition
 from auditcycle.models.submission import BuddyReview, Dispute, DomainGrade, FamilyFeedback, GradeChange, Submission
 from auditcycle.models.supervision_gap import SupervisionGap
@@ -30,6 +31,6 @@ __all__ = [
     "AccessLogEntry", "AccessLogRecord", "Action", "Audit", "AuditCycle", "Base", "BuddyReview", "BusyPeriod", "Child", "ContactAdvice", "Dispute", "DomainGrade",
     "DrawRequest", "Event", "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse",
     "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting", "MeetingAnswer",
-    "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "QuestionnaireResponse", "ReportEdition", "Service",
+    "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "QuestionnaireResponse", "ReplyMessage", "ReportEdition", "Service",
     "SessionApology", "Staff", "StaffSession", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
 ]

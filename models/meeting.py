@@ -45,8 +45,8 @@ class Meeting(Base):
 
 
 class MeetingAnswer(Base):
-    """An invited person's answer to an audit meeting: today an optional attendee's "I can't come", which
-    is recorded and never moves the meeting."""
+    """An invited person's latest answer to an audit meeting: an optional attendee's "I can't come", or the
+    accepted, tentative or declined of a calendar reply (invitations.replies)."""
 
     __tablename__ = "meeting_answer"
     __table_args__ = (UniqueConstraint("meeting_id", "staff_id"),)
@@ -54,9 +54,12 @@ class MeetingAnswer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
-    answer: Mapped[str] = mapped_column(String(20))  # "declined"
+    answer: Mapped[str] = mapped_column(String(20))  # "accepted", "tentative" or "declined"
     sequence: Mapped[int]  # the version of the meeting's time it answers
-    reason: Mapped[str | None] = mapped_column(Text)  # as they wrote it; mail and the trail carry it redacted
+    # As they wrote it (the link's reason, or an invite reply's COMMENT); mail and the trail carry it redacted.
+    reason: Mapped[str | None] = mapped_column(Text)
+    # Where it came from: the invite's link, or a calendar reply read from the QA mailbox.
+    source: Mapped[str] = mapped_column(String(20), default="link", server_default="link")
     answered_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
 

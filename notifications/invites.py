@@ -108,3 +108,31 @@ def compose_optional_apology(*, recipient_name: str, title: str, audit_ref: str,
     """Compose the note telling a meeting's organiser that an optional attendee cannot come; it stays where it is."""
     return render("optional_apology", recipient_name=recipient_name, title=title, audit_ref=audit_ref,
                   child_id=child_id, when_label=when_label, person_name=person_name, reason=reason)
+
+
+def decline_counter_text(*, uid: str, sequence: int, stamp: datetime, organiser_name: str, organiser_email: str,
+                         attendee: Recipient, proposed_start: datetime, proposed_end: datetime, comment: str) -> str:
+    """Return the iCalendar DECLINECOUNTER (RFC 5546 §3.2.8) refusing an attendee's proposed new time."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("method", "DECLINECOUNTER")
+    event = Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("dtstart", proposed_start.astimezone(UTC))
+    event.add("dtend", proposed_end.astimezone(UTC))
+    event.add("organizer", _address(organiser_email, organiser_name))
+    event.add("attendee", _address(attendee.email, attendee.name), encode=0)
+    event.add("comment", comment)
+    cal.add_component(event)
+    return cal.to_ical().decode("utf-8")
+
+
+def compose_counter_declined(*, recipient_name: str, title: str, audit_ref: str, child_id: str, when_label: str,
+                             proposed_label: str, reason: str, calendar: str) -> Composed:
+    """Compose the answer to an attendee's proposed new time that cannot be taken, with its DECLINECOUNTER."""
+    body = render("counter_declined", recipient_name=recipient_name, title=title, audit_ref=audit_ref,
+                  child_id=child_id, when_label=when_label, proposed_label=proposed_label, reason=reason)
+    return replace(body, calendar=calendar, calendar_method="DECLINECOUNTER")

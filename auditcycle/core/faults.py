@@ -20,6 +20,8 @@ MID_BATCH = "mid-batch"
 # In the gateway, after the SMTP server's 250 and before the message is marked sent.
 AFTER_ACCEPT = "after-accept"
 POINTS = (BEFORE_DELIVERY, MID_BATCH, AFTER_ACCEPT)
+# In the replies phase, after a mailbox message's effect, before its transaction commits (not a notify point).
+REPLY_READ = "reply-read"
 
 _passes: Counter[str] = Counter()
 

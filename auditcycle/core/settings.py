@@ -268,6 +268,56 @@ class FrameworkSettings(BaseModel):
         return "inadequate" if "inadequate" in slugs else slugs[-1]
 
 
+class RepliesSettings(BaseModel):
+    """The QA mailbox that invite replies reach (iMIP, RFC 6047), read over IMAP by the `replies` phase.
+
+    Set host, user, one of password or oauth2_token (an XOAUTH2 access token, which Exchange Online requires)
+    and authserv_id together, or none of them: unset, the phase reads nothing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    imap_host: str | None = Field(None, max_length=253)
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_security: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_user: str | None = Field(None, max_length=320)
+    imap_password: SecretStr | None = None
+    imap_oauth2_token: SecretStr | None = None
+    imap_folder: str = Field("INBOX", min_length=1, max_length=200)
+    imap_timeout_seconds: float = Field(60, gt=0, le=600)
+    # The receiving server whose Authentication-Results header is trusted (RFC 8601's authserv-id, such as
+    # mx.council.example); Exchange Online writes its header with none: say "exchange-online".
+    authserv_id: str | None = Field(None, max_length=253)
+    # A meeting moves for this many declines by its required attendees; the next decline goes to the QA manager.
+    rebook_declines: int = Field(2, ge=0, le=10)
+    # A message or calendar part larger than this is recorded as unreadable, never parsed.
+    max_message_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000)
+    max_calendar_bytes: int = Field(200_000, ge=1_000, le=10_000_000)
+
+    @field_validator("imap_host", "imap_user", "imap_folder", "authserv_id")
+    @classmethod
+    def _one_line(cls, v: str | None) -> str | None:
+        if v is not None and (problem := text_problem(v, multiline=False)):
+            raise ValueError(problem)
+        return v
+
+    @model_validator(mode="after")
+    def _all_or_none(self) -> "RepliesSettings":
+        secrets = [self.imap_password is not None, self.imap_oauth2_token is not None]
+        given = [self.imap_host is not None, self.imap_user is not None, any(secrets), self.authserv_id is not None]
+        if all(secrets):
+            raise ValueError("replies: set imap_password or imap_oauth2_token, not both")
+        if any(given) and not all(given):
+            raise ValueError("replies: set imap_host, imap_user, imap_password (or imap_oauth2_token) and "
+                             "authserv_id together to read invite replies, or none of them")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        """Say whether a mailbox is set, so the phase reads it."""
+        return self.imap_host is not None
+
+
 class Settings(BaseSettings):
     """Where the database, mail and files live, and the framework's rules."""
 
@@ -341,6 +391,8 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = Field(None, max_length=200)
     oidc_client_secret: SecretStr | None = None
     framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
+    # Invite replies read back from the QA mailbox (`[replies]` in TOML, or AUDITCYCLE_REPLIES__IMAP_HOST).
+    replies: RepliesSettings = Field(default_factory=RepliesSettings)
 
     @field_validator("base_url")
     @classmethod

@@ -1,8 +1,8 @@
 """The phases of the month, each defined once, and the record kept of every run.
 
 `PHASES` is the one list of phases: the CLI's `run` choices, the flows' scheduled-skip rule and default
-month, the replay's timetable and the test against prefect.yaml all read it. A later phase (reading
-invite replies) is one more `register(Phase(...))`.
+month, the replay's timetable and the test against prefect.yaml all read it. A new phase is one more
+`register(Phase(...))`.
 """
 import importlib
 import logging
@@ -119,6 +119,13 @@ def phases_of(kind: Kind) -> list[Phase]:
 
 
 WORKING_DAYS = "* * 1-5"
+
+
+def _mailbox_set(name: str, ctx: AppContext, month: Month) -> str | None:
+    """Say why a scheduled replies run has nothing to read: no QA mailbox is set."""
+    return None if ctx.settings.replies.configured else "no QA mailbox is set (replies.imap_host)"
+
+
 for _phase in (
     # Sampling, notices and booking look ahead to next month. The draw fires every working-day morning but
     # acts only on the sampling day; notices and booking check through the working day, acting once the QA
@@ -133,6 +140,9 @@ for _phase in (
     Phase("moderate", Kind.MONTHLY, Covers.PREVIOUS, "flows/moderate.py:moderate", f"0 9 {WORKING_DAYS}",
           schedule.from_moderation_day),
     Phase("responses", Kind.MONTHLY, Covers.CURRENT, "flows/responses.py:responses", "5 * * * *"),
+    # Invite replies reach the QA mailbox at any hour; read every quarter of an hour (invitations.replies).
+    Phase("replies", Kind.MONTHLY, Covers.CURRENT, "flows/replies.py:replies", "*/15 * * * *",
+          _mailbox_set),
     Phase("escalate", Kind.MONTHLY, Covers.CURRENT, "flows/escalate.py:escalate", f"15 8 {WORKING_DAYS}"),
     Phase("observe", Kind.MONTHLY, Covers.CURRENT, "flows/observe.py:observe", f"30 8 {WORKING_DAYS}"),
     Phase("report", Kind.MONTHLY, Covers.PREVIOUS, "flows/report.py:report", f"0 10 {WORKING_DAYS}",

@@ -132,8 +132,13 @@ def _meetings(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
     declined = (select(func.aggregate_strings(MeetingAnswer.staff_id, ", "))
                 .where(MeetingAnswer.meeting_id == Meeting.id, MeetingAnswer.answer == DECLINED)
                 .correlate(Meeting).scalar_subquery())
+    # Each person's answer to the meeting's current time (accepted, tentative, declined), as one cell.
+    answers = (select(func.aggregate_strings(MeetingAnswer.staff_id + " " + MeetingAnswer.answer, ", "))
+               .where(MeetingAnswer.meeting_id == Meeting.id, MeetingAnswer.sequence == Meeting.sequence)
+               .correlate(Meeting).scalar_subquery())
     stmt = (
-        select(Meeting, Audit.reference.label("audit"), AuditCycle.month, declined.label("declined"))
+        select(Meeting, Audit.reference.label("audit"), AuditCycle.month, declined.label("declined"),
+               answers.label("answers"))
         .join(Audit, Meeting.audit_id == Audit.id)
         .join(AuditCycle)
         .order_by(Meeting.starts_at, Meeting.id)
@@ -152,6 +157,7 @@ def _meetings(month: Month | None) -> tuple[Select, Callable[[Any], dict]]:
         "ends_at": row.Meeting.ends_at,
         "sequence": row.Meeting.sequence,
         "declined": row.declined,
+        "answers": row.answers,
     }
 
 

@@ -36,9 +36,16 @@ from auditcycle.notifications import (
 )
 from auditcycle.notifications import report as report_mail
 from auditcycle.notifications.immediate_responses import ResponseFacts, compose_response
-from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite, compose_optional_apology
+from auditcycle.notifications.invites import (
+    Invite,
+    MeetingFacts,
+    compose_counter_declined,
+    compose_invite,
+    compose_optional_apology,
+)
 from auditcycle.notifications.message import Composed, Recipient
 from auditcycle.notifications.render import render
+from auditcycle.notifications.replies import compose_reply_for_qa
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "emails"
 UPDATE = os.environ.get("AUDITCYCLE_UPDATE_SNAPSHOTS") == "1"
@@ -421,6 +428,27 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         recipient_name="Alex Auditor", title="Audit learning conversation", audit_ref=AUDIT, child_id=CHILD,
         when_label="Tuesday 8 December 2026, 10:00–11:00", person_name="Bea Buddy",
         reason="On leave that day; J. <will> be covering"),
+    "counter_declined": lambda: compose_counter_declined(
+        recipient_name="Kay Worker", title=f"Audit learning conversation ({AUDIT})", audit_ref=AUDIT, child_id=CHILD,
+        when_label="Tuesday 8 December 2026, 10:00–11:00", proposed_label="10:00 on Monday 28 December 2026",
+        reason="Monday 28 December 2026 is a bank holiday (Boxing Day (substitute day)), not a working day",
+        calendar="BEGIN:VCALENDAR\r\nMETHOD:DECLINECOUNTER\r\nEND:VCALENDAR\r\n"),
+    "reply_for_qa": lambda: compose_reply_for_qa(
+        recipient_name="Quinn Manager", outcome="held", sender=Redacted("[removed]"),
+        received_label="10:00 on Thursday 26 November 2026",
+        reason=Redacted("DMARC did not pass for partner.example (mx.council.example recorded fail for "
+                        "partner.example)"), title=f"Audit learning conversation ({AUDIT})", audit_ref=AUDIT,
+        child_id=CHILD, when_label="Tuesday 8 December 2026, 10:00–11:00"),
+    "reply_for_qa--handed-over": lambda: compose_reply_for_qa(
+        recipient_name="Quinn Manager", outcome="handed_over", sender=Redacted("kay.worker@council.example"),
+        received_label="10:00 on Thursday 26 November 2026",
+        reason=Redacted("Kay Worker declined; it has moved 2 times for declines (the limit is 2), so it is for the "
+                        "QA team to book"), title=f"Audit learning conversation ({AUDIT})", audit_ref=AUDIT,
+        child_id=CHILD, when_label="Tuesday 8 December 2026, 10:00–11:00"),
+    "reply_for_qa--unreadable": lambda: compose_reply_for_qa(
+        recipient_name="Quinn Manager", outcome="unreadable", sender=Redacted("[removed]"),
+        received_label="10:00 on Thursday 26 November 2026",
+        reason=Redacted("the calendar part has 300,040 bytes, over the limit of 200,000")),
     "questionnaire--no-link": lambda: learning.compose_questionnaire(
         recipient_name="Alex Auditor", audit_ref=AUDIT, url=None),
     "report_broadcast": lambda: _report(provisional=True),
