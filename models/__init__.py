@@ -12,7 +12,7 @@ from auditcycle.models.installation import Installation
 from auditcycle.models.learning import MakeADifference, SessionApology, TrendFlag
 from auditcycle.models.lease import PhaseLease
 from auditcycle.models.link import Link, LinkSecret
-from auditcycle.models.meeting import Meeting, MeetingAnswer
+from auditcycle.models.meeting import DiaryRecheck, Meeting, MeetingAnswer
 from auditcycle.models.moderation import Moderation
 from auditcycle.models.observation import Observation, ObservationRecommendation
 from auditcycle.models.organisation import BusyPeriod, Service, Staff, Team
@@ -26,7 +26,7 @@ from auditcycle.models.theme_plan import PlannedTheme
 from auditcycle.models.trail import TrailEntry
 
 __all__ = [
-    "Action", "Audit", "AuditCycle", "Base", "BuddyReview", "BusyPeriod", "Child", "ContactAdvice", "Dispute", "DomainGrade",
+    "Action", "Audit", "AuditCycle", "Base", "BuddyReview", "BusyPeriod", "Child", "ContactAdvice", "DiaryRecheck", "Dispute", "DomainGrade",
     "DrawRequest", "Event", "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse",
     "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting", "MeetingAnswer",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "QuestionnaireResponse", "ReportEdition", "Service",

@@ -268,6 +268,86 @@ class FrameworkSettings(BaseModel):
         return "inadequate" if "inadequate" in slugs else slugs[-1]
 
 
+class DiarySettings(BaseModel):
+    """Where staff diaries are read from (`[diary]` in TOML): the imported busy periods, CalDAV or Microsoft 365."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # "import": the busy periods of `auditcycle import busy` (CSV or .ics); "caldav": a free-busy query per
+    # person's calendar; "graph": Microsoft Graph getSchedule with an app token.
+    source: Literal["import", "caldav", "graph"] = "import"
+    # CalDAV: the server, the account that reads everyone's free/busy, and where each person's calendar is
+    # ({email} and {user}, the part before the @, are filled in): Nextcloud's is
+    # "remote.php/dav/calendars/{user}/personal/".
+    caldav_url: str | None = Field(None, max_length=300)
+    caldav_username: str | None = Field(None, max_length=200)
+    caldav_password: SecretStr | None = None
+    caldav_calendar_path: str = Field("{email}/calendar/", max_length=300)
+    # Microsoft Graph: the app registration (tenant, client id and secret, with Calendars.Read or
+    # Schedule.Read.All application permission) and the mailbox whose getSchedule is called.
+    graph_tenant_id: str | None = Field(None, max_length=100)
+    graph_client_id: str | None = Field(None, max_length=100)
+    graph_client_secret: SecretStr | None = None
+    graph_mailbox: EmailStr | None = None
+    graph_authority: str = Field("https://login.microsoftonline.com", max_length=300)
+    graph_url: str = Field("https://graph.microsoft.com/v1.0", max_length=300)
+    # PEM bundle to trust for the diary server instead of the system's (a council's internal CA).
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(20, gt=0, le=300)
+    # A throttled or failed request is tried again this many times; a Retry-After longer than
+    # max_wait_seconds is not waited for: that diary counts as unread this run and is re-checked next run.
+    retries: int = Field(3, ge=0, le=10)
+    max_wait_seconds: float = Field(30, ge=0, le=600)
+
+    @field_validator("caldav_url", "graph_authority", "graph_url")
+    @classmethod
+    def _server_address(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+                or text_problem(v, multiline=False):
+            raise ValueError(f"{v!r} is not a web address such as https://calendar.council.example/")
+        return v.rstrip("/")
+
+    @field_validator("caldav_calendar_path")
+    @classmethod
+    def _calendar_path(cls, v: str) -> str:
+        try:
+            v.format(email="a@b.example", user="a")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(f"{v!r} may name only {{email}} and {{user}}, such as \"{{email}}/calendar/\"") from None
+        if "{email}" not in v and "{user}" not in v:
+            raise ValueError(f"{v!r} names nobody: it needs {{email}} or {{user}}, such as \"{{email}}/calendar/\"")
+        return v
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"ca_file names {v}, which is not a file")
+        return v
+
+    @model_validator(mode="after")
+    def _source_all_or_none(self) -> "DiarySettings":
+        groups = {
+            "caldav": {"caldav_url": self.caldav_url, "caldav_username": self.caldav_username,
+                       "caldav_password": self.caldav_password},
+            "graph": {"graph_tenant_id": self.graph_tenant_id, "graph_client_id": self.graph_client_id,
+                      "graph_client_secret": self.graph_client_secret, "graph_mailbox": self.graph_mailbox},
+        }
+        for source, values in groups.items():
+            given = [name for name, value in values.items() if value is not None]
+            missing = [name for name in values if name not in given]
+            if self.source == source and missing:
+                raise ValueError(f"source is {source!r}, which needs {', '.join(missing)} set too "
+                                 f"(all of {', '.join(values)})")
+            if self.source != source and given:
+                raise ValueError(f"{', '.join(given)} set, but source is {self.source!r}: set source = {source!r} "
+                                 f"to read diaries from {source}, or remove {' and '.join(given)}")
+        return self
+
+
 class Settings(BaseSettings):
     """Where the database, mail and files live, and the framework's rules."""
 
@@ -341,6 +421,7 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = Field(None, max_length=200)
     oidc_client_secret: SecretStr | None = None
     framework: FrameworkSettings = Field(default_factory=FrameworkSettings)
+    diary: DiarySettings = Field(default_factory=DiarySettings)
 
     @field_validator("base_url")
     @classmethod
