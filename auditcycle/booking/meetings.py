@@ -124,7 +124,7 @@ def read_diaries(session: Session, staff_ids: set[str], start: datetime, end: da
     # Only staff addresses and the window go to a diary server: nothing about a child.
     addresses = {}
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        addresses.update(session.execute(select(Staff.id, Staff.email).where(Staff.id.in_(chunk))).tuples().all())
+        addresses.update((i, e) for i, e in session.execute(select(Staff.id, Staff.email).where(Staff.id.in_(chunk))))
     found = diary.read(addresses, start, end)
     busy: dict[str, list[Interval]] = defaultdict(list, found.busy_with_hours(start, end))
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):

@@ -30,6 +30,7 @@ class CalDavDiary:
         assert settings.caldav_url and settings.caldav_username and settings.caldav_password
         self.settings = settings
         self.sleep = sleep
+        self.requests = 0  # every request this source has made, for the benchmark and the tests
         self.client = caldav.DAVClient(
             url=settings.caldav_url, username=settings.caldav_username,
             password=settings.caldav_password.get_secret_value(), timeout=settings.timeout_seconds,
@@ -62,6 +63,7 @@ class CalDavDiary:
 
     def _query(self, found: Availability, address: str, start: datetime, end: datetime) -> list[Interval]:
         found.requests += 1
+        self.requests += 1
         calendar = self.client.calendar(url=self.calendar_url(address))
         try:
             answer = calendar.freebusy_request(start.astimezone(UTC), end.astimezone(UTC))
