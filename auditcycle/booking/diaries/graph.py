@@ -4,6 +4,7 @@ One call reads up to 20 people over a window shorter than 42 days, so a month fo
 calls. Times are asked for in UTC (`Prefer: outlook.timezone="UTC"`); working hours come in the mailbox's
 Windows time-zone name, mapped to its IANA name (CLDR's windowsZones, as icalendar ships it).
 """
+import re
 import time as clock
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
@@ -126,8 +127,9 @@ class GraphDiary:
                     continue
                 answered.add(address)
                 if entry.get("error"):
-                    error = entry["error"]
-                    why = error.get("responseCode") or error.get("message") or "an error"
+                    code = str(entry["error"].get("responseCode") or "")
+                    # Only Graph's code goes into the QA manager's mail: its message is free text from outside.
+                    why = code if re.fullmatch(r"[A-Za-z]{1,60}", code) else "an error"
                     for staff_id in by_address[address]:
                         found.unread.setdefault(staff_id, f"Microsoft 365 said {why} for their calendar")
                     continue
