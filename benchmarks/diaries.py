@@ -77,19 +77,24 @@ def bench_import(folder: Path, people: dict[str, str], events: int) -> dict:
                   for n, i in enumerate(people) for a, b in busy_of(n, events))
         s.commit()
         diary = ImportedDiary(s)
+        diary.read(people, START, END)  # warm: SQLAlchemy compiles and caches the statement once a process
+        diary.requests = 0
         seconds, found = _timed(lambda: diary.read(people, START, END))
         requests_made = diary.requests
 
     def raw() -> int:
         connection = sqlite3.connect(path)
         ids = sorted(people)
-        rows = 0
+        rows = []
         for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-            rows += len(connection.execute(
-                f"SELECT staff_id, starts_at, ends_at FROM busy_period WHERE staff_id IN ({','.join('?' * len(chunk))})"
-                " AND ends_at > ? AND starts_at < ?", [*chunk, START.isoformat(" "), END.isoformat(" ")]).fetchall())
+            # The times as a caller can use them: aware datetimes, as the diary hands over.
+            rows += [(i, datetime.fromisoformat(a).replace(tzinfo=UTC), datetime.fromisoformat(b).replace(tzinfo=UTC))
+                     for i, a, b in connection.execute(
+                         "SELECT staff_id, starts_at, ends_at FROM busy_period WHERE staff_id IN "
+                         f"({','.join('?' * len(chunk))}) AND ends_at > ? AND starts_at < ?",
+                         [*chunk, START.isoformat(" "), END.isoformat(" ")])]
         connection.close()
-        return rows
+        return len(rows)
 
     raw_seconds, _rows = _timed(raw)
     return {"source": "import", "people": len(people), "requests": requests_made, "seconds": seconds,

@@ -100,6 +100,14 @@ def with_retries(attempt: Callable[[], object], *, retries: int, max_wait: float
     raise AssertionError("unreachable")
 
 
+def by_address(people: Mapping[str, str]) -> dict[str, list[str]]:
+    """Group staff ids by their email address, lower-cased: two records may share one mailbox."""
+    grouped: dict[str, list[str]] = {}
+    for staff_id, email in people.items():
+        grouped.setdefault(email.lower(), []).append(staff_id)
+    return grouped
+
+
 def retry_after(value: str | None, default: float) -> float:
     """Read a Retry-After header in seconds (RFC 9110 §10.2.3), or the default when absent or a date."""
     try:

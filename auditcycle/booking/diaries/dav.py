@@ -13,7 +13,7 @@ import niquests
 from caldav.lib import error as dav_error
 from icalendar import Calendar
 
-from auditcycle.booking.diaries.base import Availability, Retry, Unreadable, retry_after, with_retries
+from auditcycle.booking.diaries.base import Availability, Retry, Unreadable, by_address, retry_after, with_retries
 from auditcycle.booking.slots import Interval
 from auditcycle.core.settings import DiarySettings
 
@@ -45,10 +45,7 @@ class CalDavDiary:
     def read(self, people: Mapping[str, str], start: datetime, end: datetime) -> Availability:
         """Ask each person's calendar for its busy time in a window, once a person."""
         found = Availability()
-        by_address: dict[str, list[str]] = {}
-        for staff_id, email in people.items():
-            by_address.setdefault(email.lower(), []).append(staff_id)
-        for address, staff_ids in sorted(by_address.items()):
+        for address, staff_ids in sorted(by_address(people).items()):
             try:
                 busy = with_retries(lambda a=address: self._query(found, a, start, end),
                                     retries=self.settings.retries, max_wait=self.settings.max_wait_seconds,

@@ -15,7 +15,15 @@ import msal
 import requests
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from auditcycle.booking.diaries.base import Availability, Retry, Unreadable, WorkingHours, retry_after, with_retries
+from auditcycle.booking.diaries.base import (
+    Availability,
+    Retry,
+    Unreadable,
+    WorkingHours,
+    by_address,
+    retry_after,
+    with_retries,
+)
 from auditcycle.booking.slots import Interval
 from auditcycle.core.settings import DiarySettings
 
@@ -54,20 +62,18 @@ class GraphDiary:
     def read(self, people: Mapping[str, str], start: datetime, end: datetime) -> Availability:
         """Read people's free/busy and working hours, 20 a call, in windows shorter than 42 days."""
         found = Availability()
-        by_address: dict[str, list[str]] = {}
-        for staff_id, email in people.items():
-            by_address.setdefault(email.lower(), []).append(staff_id)
-        addresses = sorted(by_address)
+        grouped = by_address(people)
+        addresses = sorted(grouped)
         for group in (addresses[i:i + GROUP] for i in range(0, len(addresses), GROUP)):
             for span_start, span_end in _spans(start, end):
                 try:
                     answer = with_retries(lambda g=group, a=span_start, b=span_end: self._call(found, g, a, b),
                                           retries=self.settings.retries, max_wait=self.settings.max_wait_seconds,
                                           sleep=self.sleep)
-                    self._take(found, by_address, group, answer, span_start)
+                    self._take(found, grouped, group, answer, span_start)
                 except Unreadable as failed:
                     for address in group:
-                        for staff_id in by_address[address]:
+                        for staff_id in grouped[address]:
                             found.unread.setdefault(staff_id, f"Microsoft 365: {failed}")
         return found
 
@@ -117,20 +123,20 @@ class GraphDiary:
             raise Unreadable("Microsoft Graph's answer was not a schedule (no list of schedules)")
         return value
 
-    def _take(self, found: Availability, by_address: Mapping[str, list[str]], group: Sequence[str],
+    def _take(self, found: Availability, grouped: Mapping[str, list[str]], group: Sequence[str],
               value: list, start: datetime) -> None:
         answered = set()
         for entry in value:
             try:
                 address = str(entry["scheduleId"]).lower()
-                if address not in by_address or address not in group:
+                if address not in grouped or address not in group:
                     continue
                 answered.add(address)
                 if entry.get("error"):
                     code = str(entry["error"].get("responseCode") or "")
                     # Only Graph's code goes into the QA manager's mail: its message is free text from outside.
                     why = code if re.fullmatch(r"[A-Za-z]{1,60}", code) else "an error"
-                    for staff_id in by_address[address]:
+                    for staff_id in grouped[address]:
                         found.unread.setdefault(staff_id, f"Microsoft 365 said {why} for their calendar")
                     continue
                 # The items give exact times; the view, in 30-minute slots, only where a mailbox shares no items.
@@ -138,16 +144,16 @@ class GraphDiary:
                     else _view(entry.get("availabilityView") or "", start)
                 hours = _hours(entry.get("workingHours"), self.fallback_zone)
             except (KeyError, TypeError, ValueError, AttributeError):
-                for staff_id in by_address.get(str(entry.get("scheduleId", "")).lower() if isinstance(entry, dict)
+                for staff_id in grouped.get(str(entry.get("scheduleId", "")).lower() if isinstance(entry, dict)
                                                else "", []):
                     found.unread.setdefault(staff_id, "Microsoft 365 sent a schedule that could not be read")
                 continue
-            for staff_id in by_address[address]:
+            for staff_id in grouped[address]:
                 found.busy.setdefault(staff_id, []).extend(busy)
                 if hours is not None:
                     found.hours[staff_id] = hours
         for address in set(group) - answered:
-            for staff_id in by_address[address]:
+            for staff_id in grouped[address]:
                 found.unread.setdefault(staff_id, "Microsoft 365 sent no schedule for them")
 
 
