@@ -37,6 +37,9 @@ class Meeting(Base):
     sequence: Mapped[int] = mapped_column(default=0)
     status: Mapped[MeetingStatus] = mapped_column(enum_column(MeetingStatus, "meeting_status"))
     booked_at: Mapped[datetime]
+    # A Teams join link made through Microsoft Graph (learning conversations, where configured): the invite's
+    # location, in place of the organiser's room.
+    join_url: Mapped[str | None] = mapped_column(String(2000))
 
     audit: Mapped[Audit] = relationship()
     organiser: Mapped[Staff] = relationship(foreign_keys=[organiser_id])

@@ -141,6 +141,8 @@ class GraphState:
     valid: set[str] = field(default_factory=set)
     calls: list[dict] = field(default_factory=list)  # every getSchedule: its path, headers and body
     answered: int = 0
+    meetings: list[dict] = field(default_factory=list)  # every onlineMeetings POST: its path and body
+    refuse_meetings: bool = False  # answer onlineMeetings with 403 (no application access policy)
 
 
 class _GraphHandler(http.server.BaseHTTPRequestHandler):
@@ -197,7 +199,31 @@ class _GraphHandler(http.server.BaseHTTPRequestHandler):
                 f"/v1.0/users/{state.mailbox}/calendar/getSchedule":
             self._schedule(raw)
             return
+        if path.startswith("/v1.0/users/") and path.endswith("/onlineMeetings"):
+            self._online_meeting(path, raw)
+            return
         self._send(404, {"error": {"code": "NotFound", "message": path}})
+
+    def _online_meeting(self, path: str, raw: bytes) -> None:
+        state = self.server.state
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        state.meetings.append({"path": path, "body": raw.decode()})
+        if token not in state.valid:
+            self._send(401, {"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}})
+            return
+        if state.refuse_meetings:
+            self._send(403, {"error": {"code": "Forbidden", "message": "No application access policy found "
+                                       "for this app."}})
+            return
+        body = json.loads(raw)
+        number = len(state.meetings)
+        self._send(201, {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users('x')/onlineMeetings/"
+                                           "$entity", "id": f"MSo1N2Y5ZGFjYy03MWJmLTQ3NDMtYjQxMy01M2EdFGkdRWHJlQ{number}",
+                         "subject": body.get("subject"), "startDateTime": body.get("startDateTime"),
+                         "endDateTime": body.get("endDateTime"),
+                         "joinWebUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{number}"
+                                       "%40thread.v2/0?context=%7b%22Tid%22%3a%22council%22%7d",
+                         "participants": {"organizer": {"upn": state.mailbox, "role": "presenter"}}})
 
     def _schedule(self, raw: bytes) -> None:
         state = self.server.state

@@ -140,6 +140,13 @@ def read_diaries(session: Session, staff_ids: set[str], start: datetime, end: da
     return busy, dict(found.unread)
 
 
+def _teams_link(diary: Diary, meeting: Meeting) -> str | None:
+    """Return a Teams join link for a meeting where the diary is Microsoft Graph and Teams links are set up."""
+    make = getattr(diary, "teams_link", None)
+    # Our own invite carries the link: a Graph calendar event would make Exchange send a second invite.
+    return make(subject=meeting_title(meeting), start=meeting.starts_at, end=meeting.ends_at) if make else None
+
+
 def _note_unread(session: Session, ctx: AppContext, meeting: Meeting, unread: dict[str, str]) -> list[dict]:
     """Mark a meeting booked without some of its people's diaries for a re-check; return its exception items."""
     items = []
@@ -208,7 +215,8 @@ def _optional(meeting: Meeting) -> list[Staff]:
 def _invite(meeting: Meeting, ctx: AppContext) -> Invite:
     attendees = tuple(recipient(s) for s in _participants(meeting))
     return Invite(uid=meeting.uid, sequence=meeting.sequence, summary=meeting_title(meeting),
-                  description=_description(meeting), location=meeting_location(ctx.settings, meeting.organiser),
+                  description=_description(meeting),
+                  location=meeting.join_url or meeting_location(ctx.settings, meeting.organiser),
                   start=meeting.starts_at, end=meeting.ends_at, organiser_name=ctx.settings.mail_from_name,
                   organiser_email=str(ctx.settings.mail_from), attendees=attendees,
                   optional=tuple(recipient(s) for s in _optional(meeting)))
@@ -435,6 +443,8 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle, diary: Diary |
             starts_at=slot.start, ends_at=slot.end, sequence=0, status=MeetingStatus.BOOKED, booked_at=ctx.now)
         # Related objects rather than ids, so the invite can be written before the batch is flushed.
         session.add(meeting)
+        if need.kind == MeetingKind.LEARNING_CONVERSATION:
+            meeting.join_url = _teams_link(diary, meeting)
         summary.messages += _send_invites(session, ctx, meeting, method="REQUEST", step="request-0")
         summary.booked += 1
         unchecked += _note_unread(session, ctx, meeting, unread)

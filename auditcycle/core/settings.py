@@ -291,6 +291,10 @@ class DiarySettings(BaseModel):
     graph_mailbox: EmailStr | None = None
     graph_authority: str = Field("https://login.microsoftonline.com", max_length=300)
     graph_url: str = Field("https://graph.microsoft.com/v1.0", max_length=300)
+    # Set (with source "graph"), each learning conversation gets a Teams join link, made by
+    # POST /users/{this id}/onlineMeetings (the object id of the account that organises them, such as the QA
+    # mailbox's; the app needs OnlineMeetings.ReadWrite.All and an application access policy for that account).
+    graph_teams_organiser_id: str | None = Field(None, pattern=r"^[A-Za-z0-9@._-]{1,100}$")
     # PEM bundle to trust for the diary server instead of the system's (a council's internal CA).
     ca_file: Path | None = None
     timeout_seconds: float = Field(20, gt=0, le=300)
@@ -336,6 +340,9 @@ class DiarySettings(BaseModel):
             "graph": {"graph_tenant_id": self.graph_tenant_id, "graph_client_id": self.graph_client_id,
                       "graph_client_secret": self.graph_client_secret, "graph_mailbox": self.graph_mailbox},
         }
+        if self.graph_teams_organiser_id is not None and self.source != "graph":
+            raise ValueError("graph_teams_organiser_id makes Teams links through Microsoft Graph: set source = "
+                             "\"graph\" and its settings, or remove graph_teams_organiser_id")
         for source, values in groups.items():
             given = [name for name, value in values.items() if value is not None]
             missing = [name for name in values if name not in given]

@@ -1,4 +1,5 @@
-"""A meeting booked while a diary could not be read, to be checked again on the next booking run
+"""A meeting booked while a diary could not be read, to be checked again on the next booking run; a meeting's
+Teams join link
 
 Revision ID: 0040
 Revises: 0039
@@ -27,8 +28,12 @@ def upgrade() -> None:
     sa.UniqueConstraint('meeting_id', 'staff_id', name=op.f('uq_diary_recheck_meeting_id_staff_id'))
     )
     op.create_index(op.f('ix_diary_recheck_meeting_id'), 'diary_recheck', ['meeting_id'], unique=False)
+    with op.batch_alter_table('meeting') as batch:
+        batch.add_column(sa.Column('join_url', sa.String(length=2000), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('meeting') as batch:
+        batch.drop_column('join_url')
     op.drop_index(op.f('ix_diary_recheck_meeting_id'), table_name='diary_recheck')
     op.drop_table('diary_recheck')

@@ -357,3 +357,38 @@ def test_an_unread_diary_is_booked_on_what_is_known_flagged_and_rechecked_next_r
     assert second.moved >= 1 and conversation.sequence == 1
     assert conversation.starts_at >= was[1] or conversation.ends_at <= was[0] - timedelta(minutes=15)
     assert list(s.scalars(select(DiaryRecheck))) == []
+
+
+# --- Teams links ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_learning_conversations_get_a_teams_link_in_our_own_invite(
+        refused, s, authority, settings, smtp_server, graph) -> None:
+    settings = _with_diary(settings, **graph.settings(graph_teams_organiser_id="0f1e2d3c-qa-mailbox"))
+    graph.state.refuse_meetings = refused
+    cycle = _drawn_and_notified(s, authority, settings, size=3)
+    smtp_server.received.clear()
+
+    book(s, ctx_at("2026-11-25T09:00", settings), cycle=cycle, diary=open_diary(s, settings, sleep=lambda _s: None))
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    meetings = list(s.scalars(select(Meeting).where(Meeting.status == MeetingStatus.BOOKED)))
+    conversations = [m for m in meetings if m.slot_key == "LC"]
+    invites = [(r.rcpt_tos[0], part.get_content().replace("\r\n ", "")) for r in smtp_server.received
+               for part in r.message.walk() if part.get_content_type() == "text/calendar"]
+    assert len(conversations) == 3 and len(graph.state.meetings) == 3
+    assert {m["path"] for m in graph.state.meetings} == {"/v1.0/users/0f1e2d3c-qa-mailbox/onlineMeetings"}
+    sent = " ".join(m["body"] for m in graph.state.meetings)
+    assert [PLANTED["child_first"] in sent, PLANTED["child_last"] in sent] == [False, False]
+    if refused:
+        # No link: the location rules apply, and the booking goes on.
+        assert [m.join_url for m in conversations] == [None, None, None]
+        assert "teams.microsoft.com" not in " ".join(text for _to, text in invites)
+    else:
+        assert all(m.join_url.startswith("https://teams.microsoft.com/l/meetup-join/") for m in conversations)
+        assert [m.join_url for m in meetings if m.slot_key != "LC"] == [None] * (len(meetings) - 3)
+        for conversation in conversations:
+            to_them = [text.replace("\\;", ";").replace("\\,", ",") for to, text in invites
+                       if to == conversation.attendee.email and conversation.uid in text]
+            assert [f"LOCATION:{conversation.join_url}" in text for text in to_them] == [True]

@@ -77,6 +77,50 @@ class GraphDiary:
                             found.unread.setdefault(staff_id, f"Microsoft 365: {failed}")
         return found
 
+    def teams_link(self, *, subject: str, start: datetime, end: datetime) -> str | None:
+        """Make a Teams meeting (`POST /users/{organiser}/onlineMeetings`) and return its join link, or None."""
+        organiser = self.settings.graph_teams_organiser_id
+        if organiser is None:
+            return None
+        url = f"{self.settings.graph_url}/users/{quote(organiser)}/onlineMeetings"
+        body = {"subject": subject, "startDateTime": _iso(start), "endDateTime": _iso(end)}
+
+        def attempt() -> str:
+            response = self._post(url, body)
+            if response.status_code in (429, 503, 504):
+                raise Retry(f"Microsoft Graph was busy (HTTP {response.status_code})",
+                            retry_after(response.headers.get("Retry-After"), 1.0))
+            try:
+                link = response.json()["joinWebUrl"] if response.status_code == 201 else None
+            except (ValueError, KeyError, TypeError):
+                link = None
+            if not isinstance(link, str) or not link.startswith("https://") or any(c in link for c in "\r\n"):
+                raise Unreadable(f"no Teams link came back (HTTP {response.status_code})")
+            return link
+
+        try:
+            return str(with_retries(attempt, retries=self.settings.retries, max_wait=self.settings.max_wait_seconds,
+                                    sleep=self.sleep))
+        except Unreadable:
+            return None
+
+    def _post(self, url: str, body: dict) -> requests.Response:
+        """POST to Graph with the app token, asking once more with a fresh token if it is refused."""
+        response = None
+        for fresh in (False, True):
+            self.requests += 1
+            try:
+                response = self.http.post(url, json=body, timeout=self.settings.timeout_seconds, headers={
+                    "Authorization": f"Bearer {self._token(fresh=fresh)}", "Prefer": 'outlook.timezone="UTC"'})
+            except requests.Timeout:
+                raise Retry("Microsoft Graph did not answer in time", 1.0) from None
+            except requests.ConnectionError:
+                raise Retry("Microsoft Graph could not be reached", 1.0) from None
+            if response.status_code != 401:
+                break
+        assert response is not None
+        return response
+
     def _token(self, *, fresh: bool = False) -> str:
         if fresh:
             # The token was refused before its time (revoked, or a clock out of step): ask for a new one.
@@ -92,20 +136,9 @@ class GraphDiary:
     def _call(self, found: Availability, group: Sequence[str], start: datetime, end: datetime) -> list:
         body = {"schedules": list(group), "startTime": _graph_time(start), "endTime": _graph_time(end),
                 "availabilityViewInterval": VIEW_MINUTES}
-        response = None
-        for fresh in (False, True):
-            found.requests += 1
-            self.requests += 1
-            try:
-                response = self.http.post(self.url, json=body, timeout=self.settings.timeout_seconds, headers={
-                    "Authorization": f"Bearer {self._token(fresh=fresh)}", "Prefer": 'outlook.timezone="UTC"'})
-            except requests.Timeout:
-                raise Retry("Microsoft Graph did not answer in time", 1.0) from None
-            except requests.ConnectionError:
-                raise Retry("Microsoft Graph could not be reached", 1.0) from None
-            if response.status_code != 401:
-                break
-        assert response is not None
+        before = self.requests
+        response = self._post(self.url, body)
+        found.requests += self.requests - before
         if response.status_code in (429, 503, 504):
             raise Retry(f"Microsoft Graph was busy (HTTP {response.status_code})",
                         retry_after(response.headers.get("Retry-After"), 1.0))
@@ -176,6 +209,10 @@ def _spans(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]
     while start < end:
         yield start, min(end, start + SPAN)
         start += SPAN
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _graph_time(moment: datetime) -> dict:
