@@ -196,7 +196,9 @@ def recheck_diaries(session: Session, ctx: AppContext, *, diary: Diary) -> tuple
         else:
             items.append({"key": meeting.reference, "audit_ref": meeting.audit.reference,
                           "child_id": meeting.audit.child_id, "title": meeting_title(meeting),
-                          "reason": "its diary, read again, clashes and no other slot is free before the due date"})
+                          "when": time_label(ctx, meeting.starts_at, meeting.ends_at),
+                          "reason": "a diary read again clashes with it and no other slot is free before the due "
+                                    "date, so it stays where it is"})
     return moved, items
 
 
