@@ -392,3 +392,36 @@ def test_learning_conversations_get_a_teams_link_in_our_own_invite(
             to_them = [text.replace("\\;", ";").replace("\\,", ",") for to, text in invites
                        if to == conversation.attendee.email and conversation.uid in text]
             assert [f"LOCATION:{conversation.join_url}" in text for text in to_them] == [True]
+
+
+def test_a_rechecked_meeting_that_clashes_and_cannot_move_stays_and_the_qa_manager_is_told(
+        s, authority, settings, smtp_server, graph) -> None:
+    settings = _with_diary(settings, **graph.settings())
+    cycle = _drawn_and_notified(s, authority, settings, size=2)
+    audit = s.scalars(select(Audit).where(Audit.cycle_id == cycle.id).order_by(Audit.id)).first()
+    key_worker = audit.child.key_worker
+    graph.state.errors[key_worker.email.lower()] = "ErrorMailboxNotFound"
+    book(s, ctx_at("2026-11-25T09:00", settings), cycle=cycle, diary=open_diary(s, settings, sleep=lambda _s: None))
+    s.commit()
+    conversation = s.scalar(select(Meeting).where(Meeting.audit_id == audit.id, Meeting.slot_key == "LC"))
+    was = conversation.starts_at
+    s.commit()  # end the read: every transaction here takes SQLite's write lock, and the sender needs it
+    # Back, and away for the whole of December.
+    del graph.state.errors[key_worker.email.lower()]
+    graph.state.items[key_worker.email.lower()] = [
+        (datetime(2026, 11, 25, tzinfo=UTC), datetime(2027, 1, 2, tzinfo=UTC), "oof")]
+    deliver(engine=authority, settings=settings)
+    smtp_server.received.clear()
+
+    second = book(s, ctx_at("2026-11-25T12:00", settings), cycle=cycle,
+                  diary=open_diary(s, settings, sleep=lambda _s: None))
+    s.commit()
+    deliver(engine=authority, settings=settings)
+
+    s.refresh(conversation)
+    assert second.moved == 0 and (conversation.starts_at, conversation.sequence) == (was, 0)
+    assert list(s.scalars(select(DiaryRecheck))) == []
+    told = [r for r in smtp_server.received if "Booking exceptions" in r.message["Subject"]]
+    body = " ".join(told[0].message.get_body(("plain",)).get_content().split())
+    assert len(told) == len(s.scalars(select(Staff).where(Staff.role == Role.QA_MANAGER)).all())
+    assert f"{conversation.audit.reference}" in body and "so it stays where it is" in body
