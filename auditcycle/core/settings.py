@@ -268,6 +268,22 @@ class FrameworkSettings(BaseModel):
         return "inadequate" if "inadequate" in slugs else slugs[-1]
 
 
+def web_address(v: str, example: str) -> str:
+    """Refuse a value that is not a plain http(s) address; return it without a trailing slash."""
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or text_problem(v, multiline=False):
+        raise ValueError(f"{v!r} is not a web address such as {example}")
+    return v.rstrip("/")
+
+
+def existing_file(setting: str, v: Path | None) -> Path | None:
+    """Refuse a setting that names a file which is not there."""
+    if v is not None and not v.is_file():
+        raise ValueError(f"{setting} names {v}, which is not a file")
+    return v
+
+
 class DiarySettings(BaseModel):
     """Where staff diaries are read from (`[diary]` in TOML): the imported busy periods, CalDAV or Microsoft 365."""
 
@@ -306,13 +322,7 @@ class DiarySettings(BaseModel):
     @field_validator("caldav_url", "graph_authority", "graph_url")
     @classmethod
     def _server_address(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-                or text_problem(v, multiline=False):
-            raise ValueError(f"{v!r} is not a web address such as https://calendar.council.example/")
-        return v.rstrip("/")
+        return None if v is None else web_address(v, "https://calendar.council.example/")
 
     @field_validator("caldav_calendar_path")
     @classmethod
@@ -328,9 +338,7 @@ class DiarySettings(BaseModel):
     @field_validator("ca_file")
     @classmethod
     def _ca_file_exists(cls, v: Path | None) -> Path | None:
-        if v is not None and not v.is_file():
-            raise ValueError(f"ca_file names {v}, which is not a file")
-        return v
+        return existing_file("ca_file", v)
 
     @model_validator(mode="after")
     def _source_all_or_none(self) -> "DiarySettings":
@@ -433,11 +441,7 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _web_address(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-                or text_problem(v, multiline=False):
-            raise ValueError(f"{v!r} is not a web address such as https://audits.council.example")
-        return v.rstrip("/")
+        return web_address(v, "https://audits.council.example")
 
     @field_validator("oidc_issuer")
     @classmethod
@@ -482,9 +486,7 @@ class Settings(BaseSettings):
     @field_validator("smtp_ca_file")
     @classmethod
     def _ca_file_exists(cls, v: Path | None) -> Path | None:
-        if v is not None and not v.is_file():
-            raise ValueError(f"smtp_ca_file names {v}, which is not a file")
-        return v
+        return existing_file("smtp_ca_file", v)
 
     @field_validator("mail_from_name", "meeting_location", "web_service_name", "web_council_name")
     @classmethod

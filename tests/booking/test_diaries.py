@@ -320,13 +320,18 @@ def test_a_month_booked_on_each_source_avoids_the_busy_times_it_holds(
                 PLANTED["contact_name"] in sent] == [False, False, False]
 
 
+def _mailbox_not_found(s, authority, settings, graph, size: int):
+    """Draw and notify a month on Graph, where the first audit's key worker's mailbox cannot be found."""
+    settings = _with_diary(settings, **graph.settings())
+    cycle = _drawn_and_notified(s, authority, settings, size=size)
+    audit = s.scalars(select(Audit).where(Audit.cycle_id == cycle.id).order_by(Audit.id)).first()
+    graph.state.errors[audit.child.key_worker.email.lower()] = "ErrorMailboxNotFound"
+    return settings, cycle, audit, audit.child.key_worker
+
+
 def test_an_unread_diary_is_booked_on_what_is_known_flagged_and_rechecked_next_run(
         s, authority, settings, smtp_server, graph) -> None:
-    settings = _with_diary(settings, **graph.settings())
-    cycle = _drawn_and_notified(s, authority, settings, size=3)
-    audit = s.scalars(select(Audit).where(Audit.cycle_id == cycle.id).order_by(Audit.id)).first()
-    key_worker = audit.child.key_worker
-    graph.state.errors[key_worker.email.lower()] = "ErrorMailboxNotFound"
+    settings, cycle, audit, key_worker = _mailbox_not_found(s, authority, settings, graph, size=3)
     smtp_server.received.clear()
 
     first = book(s, ctx_at("2026-11-25T09:00", settings), cycle=cycle,
@@ -396,11 +401,7 @@ def test_learning_conversations_get_a_teams_link_in_our_own_invite(
 
 def test_a_rechecked_meeting_that_clashes_and_cannot_move_stays_and_the_qa_manager_is_told(
         s, authority, settings, smtp_server, graph) -> None:
-    settings = _with_diary(settings, **graph.settings())
-    cycle = _drawn_and_notified(s, authority, settings, size=2)
-    audit = s.scalars(select(Audit).where(Audit.cycle_id == cycle.id).order_by(Audit.id)).first()
-    key_worker = audit.child.key_worker
-    graph.state.errors[key_worker.email.lower()] = "ErrorMailboxNotFound"
+    settings, cycle, audit, key_worker = _mailbox_not_found(s, authority, settings, graph, size=2)
     book(s, ctx_at("2026-11-25T09:00", settings), cycle=cycle, diary=open_diary(s, settings, sleep=lambda _s: None))
     s.commit()
     conversation = s.scalar(select(Meeting).where(Meeting.audit_id == audit.id, Meeting.slot_key == "LC"))
