@@ -13,7 +13,7 @@ from auditcycle.models.installation import Installation
 from auditcycle.models.learning import MakeADifference, SessionApology, TrendFlag
 from auditcycle.models.lease import PhaseLease
 from auditcycle.models.link import Link, LinkSecret
-from auditcycle.models.meeting import Meeting, MeetingAnswer
+from auditcycle.models.meeting import DiaryRecheck, Meeting, MeetingAnswer
 from auditcycle.models.moderation import Moderation
 from auditcycle.models.observation import Observation, ObservationRecommendation
 from auditcycle.models.organisation import BusyPeriod, Service, Staff, Team
@@ -28,7 +28,7 @@ from auditcycle.models.theme_plan import PlannedTheme
 from auditcycle.models.trail import TrailEntry
 
 __all__ = [
-    "AccessLogEntry", "AccessLogRecord", "Action", "Audit", "AuditCycle", "Base", "BuddyReview", "BusyPeriod", "Child", "ContactAdvice", "Dispute", "DomainGrade",
+    "AccessLogEntry", "AccessLogRecord", "Action", "Audit", "AuditCycle", "Base", "BuddyReview", "BusyPeriod", "Child", "ContactAdvice", "DiaryRecheck", "Dispute", "DomainGrade",
     "DrawRequest", "Event", "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse",
     "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting", "MeetingAnswer",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "QuestionnaireResponse", "ReplyMessage", "ReportEdition", "Service",

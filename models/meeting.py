@@ -37,6 +37,9 @@ class Meeting(Base):
     sequence: Mapped[int] = mapped_column(default=0)
     status: Mapped[MeetingStatus] = mapped_column(enum_column(MeetingStatus, "meeting_status"))
     booked_at: Mapped[datetime]
+    # A Teams join link made through Microsoft Graph (learning conversations, where configured): the invite's
+    # location, in place of the organiser's room.
+    join_url: Mapped[str | None] = mapped_column(String(2000))
 
     audit: Mapped[Audit] = relationship()
     organiser: Mapped[Staff] = relationship(foreign_keys=[organiser_id])
@@ -65,3 +68,19 @@ class MeetingAnswer(Base):
 
     meeting: Mapped[Meeting] = relationship()
     person: Mapped[Staff] = relationship()
+
+
+class DiaryRecheck(Base):
+    """A meeting booked while someone's diary could not be read: the next booking run reads it again and moves
+    the meeting if it clashes."""
+
+    __tablename__ = "diary_recheck"
+    __table_args__ = (UniqueConstraint("meeting_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    reason: Mapped[str] = mapped_column(Text)  # why the diary could not be read, as the source said it
+    noted_at: Mapped[datetime]
+
+    meeting: Mapped[Meeting] = relationship()

@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, object_session
 
+from auditcycle.booking.diaries import Diary, open_diary
+from auditcycle.booking.diaries.imported import ImportedDiary
 from auditcycle.booking.family_advice import advice_by_audit, waiting_for_advice
 from auditcycle.booking.location import meeting_location
 from auditcycle.booking.slots import Interval, SlotRequest, Spread, find_slot, plan_slots
@@ -17,7 +19,17 @@ from auditcycle.core.context import AppContext
 from auditcycle.core.errors import UserError, shown
 from auditcycle.core.text import Redacted
 from auditcycle.links.tokens import issue_link
-from auditcycle.models import Audit, AuditCycle, BusyPeriod, Child, ContactAdvice, FamilyContact, Meeting, Staff
+from auditcycle.models import (
+    Audit,
+    AuditCycle,
+    BusyPeriod,
+    Child,
+    ContactAdvice,
+    DiaryRecheck,
+    FamilyContact,
+    Meeting,
+    Staff,
+)
 from auditcycle.models.enums import AuditStatus, Cohort, MeetingKind, MeetingStatus
 from auditcycle.notifications.invites import Invite, MeetingFacts, compose_invite
 from auditcycle.notifications.message import Recipient
@@ -66,6 +78,10 @@ class BookingSummary:
     booked: int = 0
     unbooked: list[str] = field(default_factory=list)
     messages: int = 0
+    # Meetings booked while one of their people's diaries could not be read (meeting:staff), and meetings
+    # moved because a diary read again showed a clash.
+    unchecked: list[str] = field(default_factory=list)
+    moved: int = 0
 
 
 def needs_of(audit: Audit, ctx: AppContext) -> list[Need]:
@@ -95,15 +111,23 @@ def needs_of(audit: Audit, ctx: AppContext) -> list[Need]:
 
 def diary_busy(session: Session, staff_ids: set[str], start: datetime, end: datetime,
                skip_meeting: int | None = None) -> dict[str, list[Interval]]:
-    """Load busy periods and booked meetings of some staff overlapping a window."""
-    busy: dict[str, list[Interval]] = defaultdict(list)
+    """Load imported busy periods and booked meetings of some staff overlapping a window."""
+    busy, _unread = read_diaries(session, staff_ids, start, end, diary=ImportedDiary(session),
+                                 skip_meeting=skip_meeting)
+    return busy
+
+
+def read_diaries(session: Session, staff_ids: set[str], start: datetime, end: datetime, *, diary: Diary,
+                 skip_meeting: int | None = None) -> tuple[dict[str, list[Interval]], dict[str, str]]:
+    """Read some staff's diaries over a window, once a person, with their booked meetings; say whose was unread."""
     ids = sorted(staff_ids)
+    # Only staff addresses and the window go to a diary server: nothing about a child.
+    addresses = {}
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        for staff_id, s, e in session.execute(
-            select(BusyPeriod.staff_id, BusyPeriod.starts_at, BusyPeriod.ends_at)
-            .where(BusyPeriod.staff_id.in_(chunk), BusyPeriod.ends_at > start, BusyPeriod.starts_at < end)
-        ):
-            busy[staff_id].append(Interval(s, e))
+        addresses.update((i, e) for i, e in session.execute(select(Staff.id, Staff.email).where(Staff.id.in_(chunk))))
+    found = diary.read(addresses, start, end)
+    busy: dict[str, list[Interval]] = defaultdict(list, found.busy_with_hours(start, end))
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
         for m in session.scalars(
             select(Meeting).where(
                 Meeting.status == MeetingStatus.BOOKED, Meeting.ends_at > start, Meeting.starts_at < end,
@@ -113,7 +137,69 @@ def diary_busy(session: Session, staff_ids: set[str], start: datetime, end: date
                 continue
             for person in {m.organiser_id, m.attendee_id} - {None}:
                 busy[person].append(Interval(m.starts_at, m.ends_at))
-    return busy
+    return busy, dict(found.unread)
+
+
+def _teams_link(diary: Diary, meeting: Meeting) -> str | None:
+    """Return a Teams join link for a meeting where the diary is Microsoft Graph and Teams links are set up."""
+    make = getattr(diary, "teams_link", None)
+    # Our own invite carries the link: a Graph calendar event would make Exchange send a second invite.
+    return make(subject=meeting_title(meeting), start=meeting.starts_at, end=meeting.ends_at) if make else None
+
+
+def _note_unread(session: Session, ctx: AppContext, meeting: Meeting, unread: dict[str, str]) -> list[dict]:
+    """Mark a meeting booked without some of its people's diaries for a re-check; return its exception items."""
+    items = []
+    for person in _participants(meeting):
+        if person.id not in unread:
+            continue
+        held = session.scalar(select(DiaryRecheck).where(DiaryRecheck.meeting == meeting,
+                                                         DiaryRecheck.staff_id == person.id)) \
+            if meeting.id is not None else None
+        if held is None:
+            session.add(DiaryRecheck(meeting=meeting, staff_id=person.id, reason=unread[person.id], noted_at=ctx.now))
+        items.append({"key": f"{meeting.reference}:{person.id}", "audit_ref": meeting.audit.reference,
+                      "child_id": meeting.audit.child_id, "title": meeting_title(meeting),
+                      "when": time_label(ctx, meeting.starts_at, meeting.ends_at),
+                      "reason": f"{person.name}'s diary could not be read ({unread[person.id]})"})
+    return items
+
+
+def recheck_diaries(session: Session, ctx: AppContext, *, diary: Diary) -> tuple[int, list[dict]]:
+    """Read again the diaries unread when future meetings were booked; move a meeting that clashes.
+
+    Returns how many meetings moved, and the exception items of those still unread or stuck.
+    """
+    rows = list(session.scalars(select(DiaryRecheck).join(Meeting).where(
+        Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at > ctx.now).order_by(DiaryRecheck.id)))
+    if not rows:
+        return 0, []
+    start = min(r.meeting.starts_at for r in rows)
+    end = max(r.meeting.ends_at for r in rows)
+    found = diary.read({r.staff_id: session.get(Staff, r.staff_id).email for r in rows}, start, end)
+    busy = found.busy_with_hours(start, end)
+    moved, items, clashing = 0, [], []
+    for row in rows:
+        meeting = row.meeting
+        if row.staff_id in found.unread:
+            items += _note_unread(session, ctx, meeting, {row.staff_id: found.unread[row.staff_id]})
+            continue
+        session.delete(row)
+        # The meeting itself is in the diary once accepted: only another busy period is a clash.
+        if any(i.start < meeting.ends_at and i.end > meeting.starts_at
+               and (i.start, i.end) != (meeting.starts_at, meeting.ends_at) for i in busy.get(row.staff_id, ())):
+            clashing.append(meeting)
+    session.flush()
+    for meeting in dict.fromkeys(clashing):
+        if move(session, ctx, meeting, reason=Redacted.fixed("a diary clash"), diary=diary):
+            moved += 1
+        else:
+            items.append({"key": meeting.reference, "audit_ref": meeting.audit.reference,
+                          "child_id": meeting.audit.child_id, "title": meeting_title(meeting),
+                          "when": time_label(ctx, meeting.starts_at, meeting.ends_at),
+                          "reason": "a diary read again clashes with it and no other slot is free before the due "
+                                    "date, so it stays where it is"})
+    return moved, items
 
 
 def _participants(meeting: Meeting) -> list[Staff]:
@@ -131,7 +217,8 @@ def _optional(meeting: Meeting) -> list[Staff]:
 def _invite(meeting: Meeting, ctx: AppContext) -> Invite:
     attendees = tuple(recipient(s) for s in _participants(meeting))
     return Invite(uid=meeting.uid, sequence=meeting.sequence, summary=meeting_title(meeting),
-                  description=_description(meeting), location=meeting_location(ctx.settings, meeting.organiser),
+                  description=_description(meeting),
+                  location=meeting.join_url or meeting_location(ctx.settings, meeting.organiser),
                   start=meeting.starts_at, end=meeting.ends_at, organiser_name=ctx.settings.mail_from_name,
                   organiser_email=str(ctx.settings.mail_from), attendees=attendees,
                   optional=tuple(recipient(s) for s in _optional(meeting)))
@@ -241,16 +328,19 @@ def cant_make_subject(subject_ref: str) -> tuple[str, int]:
     return reference, int(sequence)
 
 
-def _report_exceptions(session: Session, ctx: AppContext, month: Month, items: list[dict]) -> int:
-    """Queue one exception email to the QA manager listing what could not be booked and why."""
-    if not items:
+def _report_exceptions(session: Session, ctx: AppContext, month: Month, items: list[dict],
+                       unchecked: list[dict] | None = None) -> int:
+    """Queue one exception email to the QA manager: what could not be booked, and what was booked unchecked."""
+    unchecked = unchecked or []
+    if not items and not unchecked:
         return 0
     directory = Directory(session)
-    digest = hashlib.sha256("|".join(sorted(i["key"] for i in items)).encode()).hexdigest()[:12]
+    keys = [i["key"] for i in items] + [f"unchecked:{i['key']}" for i in unchecked]
+    digest = hashlib.sha256("|".join(sorted(keys)).encode()).hexdigest()[:12]
     queued = 0
     for manager in directory.qa_managers:
         message = render("booking_exceptions", recipient_name=manager.name, month_label=month_label(month),
-                         items=items)
+                         items=items, unchecked=unchecked)
         queued += enqueue(session, ctx, MessageKey(PHASE, month, f"exceptions-{digest}", "exceptions"), manager, message) is not None
     return queued
 
@@ -313,9 +403,16 @@ def _interpreter(need: Need) -> str | None:
     return None
 
 
-def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSummary:
-    """Book every meeting each notified audit still needs; report what cannot be booked."""
+def book(session: Session, ctx: AppContext, *, cycle: AuditCycle, diary: Diary | None = None) -> BookingSummary:
+    """Book every meeting each notified audit still needs on the council's diaries; report what cannot be booked.
+
+    Diaries are read once a person for the whole window (auditcycle.booking.diaries). A diary that cannot be
+    read does not stop the run: its meetings are booked on what is known, listed for the QA manager, and
+    read again by the next run, which moves any that clash.
+    """
     summary = BookingSummary()
+    diary = diary or open_diary(session, ctx.settings)
+    summary.moved, unchecked = recheck_diaries(session, ctx, diary=diary)
     audits = list(session.scalars(
         select(Audit).where(Audit.cycle_id == cycle.id,
                             Audit.status.in_([AuditStatus.NOTIFIED, AuditStatus.BOOKED]))
@@ -330,7 +427,8 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSumm
                 for n in needs]
     window_start = min((r.not_before for r in requests if r.not_before), default=ctx.now)
     window_end = ctx.timescales.due_at(cycle.due_date)
-    busy = diary_busy(session, {p for n in needs for p in n.people}, window_start, window_end)
+    busy, unread = read_diaries(session, {p for n in needs for p in n.people}, window_start, window_end,
+                                diary=diary) if needs else ({}, {})
     # The whole council's booked meetings load the days, so this batch fills the quieter ones.
     start_of_day, _ = ctx.timescales.working_hours(ctx.timescales.today(window_start))
     spread = Spread(daily_cap=ctx.settings.framework.audit_meetings_per_person_per_day,
@@ -347,13 +445,17 @@ def book(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> BookingSumm
             starts_at=slot.start, ends_at=slot.end, sequence=0, status=MeetingStatus.BOOKED, booked_at=ctx.now)
         # Related objects rather than ids, so the invite can be written before the batch is flushed.
         session.add(meeting)
+        if need.kind == MeetingKind.LEARNING_CONVERSATION:
+            meeting.join_url = _teams_link(diary, meeting)
         summary.messages += _send_invites(session, ctx, meeting, method="REQUEST", step="request-0")
         summary.booked += 1
+        unchecked += _note_unread(session, ctx, meeting, unread)
     exceptions = [{"key": u.key, "audit_ref": by_key[u.key].audit.reference,
                    "child_id": by_key[u.key].audit.child_id, "title": by_key[u.key].title, "reason": u.reason}
                   for u in unbooked]
     summary.unbooked = [u.key for u in unbooked]
-    summary.messages += _report_exceptions(session, ctx, cycle.month, exceptions)
+    summary.unchecked = [i["key"] for i in unchecked]
+    summary.messages += _report_exceptions(session, ctx, cycle.month, exceptions, unchecked)
     for audit in audits:
         # An audit whose family calls still wait for the key worker's advice is booked by a later run.
         if audit.status == AuditStatus.NOTIFIED and audit.id not in waiting:
@@ -378,7 +480,8 @@ def book_manager_conversation(session: Session, ctx: AppContext, *, audit: Audit
     request = _request(ctx, audit.cycle, MeetingKind.MANAGER_CONVERSATION, key=f"{audit.reference}-TM",
                        people=(audit.auditor.id, manager.id), minutes=f.manager_conversation_minutes, latest=latest)
     assert request.not_before is not None
-    busy = diary_busy(session, set(request.people), request.not_before, ctx.timescales.due_at(latest))
+    busy, unread = read_diaries(session, set(request.people), request.not_before, ctx.timescales.due_at(latest),
+                                diary=open_diary(session, ctx.settings))
     start = find_slot(request, busy, ctx.timescales, not_before=ctx.now, spread=_cap(session, ctx, request))
     if start is None:
         _report_exceptions(session, ctx, audit.cycle.month, [{
@@ -395,6 +498,7 @@ def book_manager_conversation(session: Session, ctx: AppContext, *, audit: Audit
     session.add(meeting)
     session.flush()
     _send_invites(session, ctx, meeting, method="REQUEST", step="request-0")
+    _report_exceptions(session, ctx, audit.cycle.month, [], _note_unread(session, ctx, meeting, unread))
     return meeting
 
 
@@ -407,7 +511,7 @@ def get_meeting(session: Session, reference: str) -> Meeting:
 
 
 def move(session: Session, ctx: AppContext, meeting: Meeting, *, to: datetime | None = None,
-         reason: Redacted | None = None) -> bool:
+         reason: Redacted | None = None, diary: Diary | None = None) -> bool:
     """Move a booked meeting to `to`, or to the next free slot; send an update. False if no slot.
 
     The update is sent now, so the new time keeps the meeting's minimum notice from now (booking.window).
@@ -418,7 +522,8 @@ def move(session: Session, ctx: AppContext, meeting: Meeting, *, to: datetime | 
     request = _request(ctx, meeting.audit.cycle, meeting.kind, key=meeting.reference, people=people,
                        minutes=minutes, latest=due)
     assert request.not_before is not None
-    busy = diary_busy(session, set(people), request.not_before, ctx.timescales.due_at(due), skip_meeting=meeting.id)
+    busy, unread = read_diaries(session, set(people), request.not_before, ctx.timescales.due_at(due),
+                                diary=diary or open_diary(session, ctx.settings), skip_meeting=meeting.id)
     cap = _cap(session, ctx, request, skip_meeting=meeting.id)
     if to is not None:
         valid = find_slot(request, busy, ctx.timescales, not_before=to, step_minutes=1, spread=cap)
@@ -441,6 +546,7 @@ def move(session: Session, ctx: AppContext, meeting: Meeting, *, to: datetime | 
     meeting.sequence += 1
     session.flush()
     _send_invites(session, ctx, meeting, method="REQUEST", step=f"update-{meeting.sequence}", reason=reason)
+    _report_exceptions(session, ctx, meeting.audit.cycle.month, [], _note_unread(session, ctx, meeting, unread))
     return True
 
 

@@ -318,6 +318,101 @@ class RepliesSettings(BaseModel):
         return self.imap_host is not None
 
 
+def web_address(v: str, example: str) -> str:
+    """Refuse a value that is not a plain http(s) address; return it without a trailing slash."""
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or text_problem(v, multiline=False):
+        raise ValueError(f"{v!r} is not a web address such as {example}")
+    return v.rstrip("/")
+
+
+def existing_file(setting: str, v: Path | None) -> Path | None:
+    """Refuse a setting that names a file which is not there."""
+    if v is not None and not v.is_file():
+        raise ValueError(f"{setting} names {v}, which is not a file")
+    return v
+
+
+class DiarySettings(BaseModel):
+    """Where staff diaries are read from (`[diary]` in TOML): the imported busy periods, CalDAV or Microsoft 365."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # "import": the busy periods of `auditcycle import busy` (CSV or .ics); "caldav": a free-busy query per
+    # person's calendar; "graph": Microsoft Graph getSchedule with an app token.
+    source: Literal["import", "caldav", "graph"] = "import"
+    # CalDAV: the server, the account that reads everyone's free/busy, and where each person's calendar is
+    # ({email} and {user}, the part before the @, are filled in): Nextcloud's is
+    # "remote.php/dav/calendars/{user}/personal/".
+    caldav_url: str | None = Field(None, max_length=300)
+    caldav_username: str | None = Field(None, max_length=200)
+    caldav_password: SecretStr | None = None
+    caldav_calendar_path: str = Field("{email}/calendar/", max_length=300)
+    # Microsoft Graph: the app registration (tenant, client id and secret, with Calendars.Read or
+    # Schedule.Read.All application permission) and the mailbox whose getSchedule is called.
+    graph_tenant_id: str | None = Field(None, max_length=100)
+    graph_client_id: str | None = Field(None, max_length=100)
+    graph_client_secret: SecretStr | None = None
+    graph_mailbox: EmailStr | None = None
+    graph_authority: str = Field("https://login.microsoftonline.com", max_length=300)
+    graph_url: str = Field("https://graph.microsoft.com/v1.0", max_length=300)
+    # Set (with source "graph"), each learning conversation gets a Teams join link, made by
+    # POST /users/{this id}/onlineMeetings (the object id of the account that organises them, such as the QA
+    # mailbox's; the app needs OnlineMeetings.ReadWrite.All and an application access policy for that account).
+    graph_teams_organiser_id: str | None = Field(None, pattern=r"^[A-Za-z0-9@._-]{1,100}$")
+    # PEM bundle to trust for the diary server instead of the system's (a council's internal CA).
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(20, gt=0, le=300)
+    # A throttled or failed request is tried again this many times; a Retry-After longer than
+    # max_wait_seconds is not waited for: that diary counts as unread this run and is re-checked next run.
+    retries: int = Field(3, ge=0, le=10)
+    max_wait_seconds: float = Field(30, ge=0, le=600)
+
+    @field_validator("caldav_url", "graph_authority", "graph_url")
+    @classmethod
+    def _server_address(cls, v: str | None) -> str | None:
+        return None if v is None else web_address(v, "https://calendar.council.example/")
+
+    @field_validator("caldav_calendar_path")
+    @classmethod
+    def _calendar_path(cls, v: str) -> str:
+        try:
+            v.format(email="a@b.example", user="a")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(f"{v!r} may name only {{email}} and {{user}}, such as \"{{email}}/calendar/\"") from None
+        if "{email}" not in v and "{user}" not in v:
+            raise ValueError(f"{v!r} names nobody: it needs {{email}} or {{user}}, such as \"{{email}}/calendar/\"")
+        return v
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_exists(cls, v: Path | None) -> Path | None:
+        return existing_file("ca_file", v)
+
+    @model_validator(mode="after")
+    def _source_all_or_none(self) -> "DiarySettings":
+        groups = {
+            "caldav": {"caldav_url": self.caldav_url, "caldav_username": self.caldav_username,
+                       "caldav_password": self.caldav_password},
+            "graph": {"graph_tenant_id": self.graph_tenant_id, "graph_client_id": self.graph_client_id,
+                      "graph_client_secret": self.graph_client_secret, "graph_mailbox": self.graph_mailbox},
+        }
+        if self.graph_teams_organiser_id is not None and self.source != "graph":
+            raise ValueError("graph_teams_organiser_id makes Teams links through Microsoft Graph: set source = "
+                             "\"graph\" and its settings, or remove graph_teams_organiser_id")
+        for source, values in groups.items():
+            given = [name for name, value in values.items() if value is not None]
+            missing = [name for name in values if name not in given]
+            if self.source == source and missing:
+                raise ValueError(f"source is {source!r}, which needs {', '.join(missing)} set too "
+                                 f"(all of {', '.join(values)})")
+            if self.source != source and given:
+                raise ValueError(f"{', '.join(given)} set, but source is {self.source!r}: set source = {source!r} "
+                                 f"to read diaries from {source}, or remove {' and '.join(given)}")
+        return self
+
+
 class Settings(BaseSettings):
     """Where the database, mail and files live, and the framework's rules."""
 
@@ -394,14 +489,12 @@ class Settings(BaseSettings):
     # Invite replies read back from the QA mailbox (`[replies]` in TOML, or AUDITCYCLE_REPLIES__IMAP_HOST).
     replies: RepliesSettings = Field(default_factory=RepliesSettings)
 
+    diary: DiarySettings = Field(default_factory=DiarySettings)
+
     @field_validator("base_url")
     @classmethod
     def _web_address(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-                or text_problem(v, multiline=False):
-            raise ValueError(f"{v!r} is not a web address such as https://audits.council.example")
-        return v.rstrip("/")
+        return web_address(v, "https://audits.council.example")
 
     @field_validator("oidc_issuer")
     @classmethod
@@ -446,9 +539,7 @@ class Settings(BaseSettings):
     @field_validator("smtp_ca_file")
     @classmethod
     def _ca_file_exists(cls, v: Path | None) -> Path | None:
-        if v is not None and not v.is_file():
-            raise ValueError(f"smtp_ca_file names {v}, which is not a file")
-        return v
+        return existing_file("smtp_ca_file", v)
 
     @field_validator("mail_from_name", "meeting_location", "web_service_name", "web_council_name")
     @classmethod

@@ -1,7 +1,7 @@
 """Invite replies read back from the QA mailbox: each message once (reply_message), answers' source
 
 Revision ID: 0041
-Revises: 0039
+Revises: 0040
 Create Date: 2026-12-06 21:30:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0041'
-down_revision = '0039'
+down_revision = '0040'
 branch_labels = None
 depends_on = None
 

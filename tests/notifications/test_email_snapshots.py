@@ -303,6 +303,12 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
                 "reason": "the auditor and the key worker are not both free before the due date"},
                {"key": f"{AUDIT}-FC1", "audit_ref": AUDIT, "child_id": CHILD,
                 "title": f"Family call: mother ({AUDIT})", "reason": "no telephone number is recorded"}]),
+    "booking_exceptions--unchecked-diary": lambda: render(
+        "booking_exceptions", recipient_name="Quinn Manager", month_label="December 2026", items=[],
+        unchecked=[{"key": f"{AUDIT}-LC:S0102", "audit_ref": AUDIT, "child_id": CHILD,
+                    "title": f"Audit learning conversation ({AUDIT})", "when": "10:00 to 11:30 on Tuesday 8 December",
+                    "reason": "Kim Worker's diary could not be read (Microsoft 365 said ErrorMailboxNotFound for "
+                              "their calendar)"}]),
     # Rendered directly by auditcycle.notices.review, with rows shaped as it builds them.
     "drawn_list": lambda: render(
         "drawn_list", recipient_name="Quinn Manager", month="2026-12", month_label="December 2026",
