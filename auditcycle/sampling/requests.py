@@ -188,3 +188,8 @@ def get_request(session: Session, reference: str, *, kind: CycleKind | None = No
     if kind is not None and row.kind != kind:
         raise UserError(f"{reference_of(row)} asks for a {LABELS[row.kind]}, not a {LABELS[kind]}")
     return row
+
+
+def note_flow_run(session: Session, *, reference: str, flow_run_id: str) -> None:
+    """Record the Prefect flow run started for a stored request, for its page to link to."""
+    get_request(session, reference).flow_run_id = flow_run_id
