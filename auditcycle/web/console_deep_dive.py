@@ -78,7 +78,8 @@ class DeepDiveForm(FlaskForm):
     """What a deep dive or dip sample draws, by when and why; the framework's rules are the request's own."""
 
     kind = RadioField("What do you want to draw?", widget=GovRadioInput(),
-                      choices=[(CycleKind.DEEP_DIVE.value, "A deep dive"), (CycleKind.DIP_SAMPLE.value, "A dip sample")],
+                      choices=[(CycleKind.DEEP_DIVE.value, "A deep dive"),
+                               (CycleKind.DIP_SAMPLE.value, "A dip sample")],
                       validators=[InputRequired(message="Select a deep dive or a dip sample")])
     theme = StringField("Theme", widget=GovTextInput(),
                         description="What the sample looks at, for example neglect in child protection plans. "
@@ -129,9 +130,9 @@ class StartAgainForm(FlaskForm):
 def _summary(form: DeepDiveForm, problems: list[str]) -> list[dict]:
     """List the form's errors for the summary at the top, each linked to its field's first box."""
     found = wtforms_errors(form)["errorList"] if form.errors else []
-    # GOV.UK's error summary links a date to its day box.
-    return [{**e, "href": "#due-day"} if e.get("href") == "#due" else e for e in found] + [
-        {"text": p} for p in problems]
+    # GOV.UK's error summary links a date to its day box; the one-time key has no box to link to.
+    links = {"#due": {"href": "#due-day"}, "#once": {"href": None}}
+    return [{**e, **links.get(e.get("href"), {})} for e in found] + [{"text": p} for p in problems]
 
 
 def _form_page(form: DeepDiveForm, status: int = 200, problems: list[str] | None = None):  # noqa: ANN202
@@ -139,6 +140,8 @@ def _form_page(form: DeepDiveForm, status: int = 200, problems: list[str] | None
         choices = form_choices(db, ctx)
     form.offer(choices)
     errors = _summary(form, problems or [])
+    if form.once.errors:
+        form.once.data = secrets.token_hex(16)  # a key that was lost or tampered with: this copy gets its own
     return render_template("console/deep_dive.html", title="Deep dive or dip sample", form=form, errors=errors,
                            recent=choices.recent, section="deep-dive"), status
 
@@ -167,9 +170,7 @@ def deep_dive_form():  # noqa: ANN201
 @signed_in
 def ask_for_deep_dive():  # noqa: ANN201
     """Store the request as the signed-in person, once per form, then start its run by reference alone."""
-    form = DeepDiveForm()
-    with reading() as (db, ctx):
-        form.offer(form_choices(db, ctx))
+    form = DeepDiveForm()  # its choices are offered to show it: what is sent is judged by the request's rules
     if not form.validate_on_submit():
         return _form_page(form, 400)
     try:

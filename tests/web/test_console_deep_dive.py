@@ -37,6 +37,16 @@ def _staff(s: Session, role: Role) -> Staff:
     return s.scalars(select(Staff).where(Staff.role == role, Staff.active).order_by(Staff.id)).first()
 
 
+def _on_the_form(page: Page, site: LiveSite, s: Session, authority, smtp_server, role: Role,
+                 now: str = NOW) -> str:
+    """Sign a member of the QA team with this role in and open the form; return their staff id."""
+    staff_id = _staff(s, role).id
+    s.commit()
+    sign_in_to_console(page, site, s, authority, smtp_server, staff_id, now)
+    page.goto(f"{site.url}/console/deep-dive")
+    return staff_id
+
+
 def _requests(s: Session) -> int:
     count = s.scalar(select(func.count()).select_from(DrawRequest))
     s.commit()
@@ -152,10 +162,7 @@ def test_a_qa_manager_asks_for_a_deep_dive_and_watches_it_run_to_the_end(
 def test_a_dip_sample_asked_for_by_keyboard_alone_grades_its_focus_domains(
         s: Session, authority, beside: LiveSite, smtp_server, page: Page) -> None:
     site = beside
-    pim_id = _staff(s, Role.PRACTICE_IMPROVEMENT_MANAGER).id
-    s.commit()
-    sign_in_to_console(page, site, s, authority, smtp_server, pim_id, NOW)
-    page.goto(f"{site.url}/console/deep-dive")
+    pim_id = _on_the_form(page, site, s, authority, smtp_server, Role.PRACTICE_IMPROVEMENT_MANAGER)
     screens: list[tuple[str, bytes]] = []
 
     tab_to(page, element_id="kind")  # the radios are one stop: the arrow moves to, and chooses, "A dip sample"
@@ -187,10 +194,7 @@ def test_a_dip_sample_asked_for_by_keyboard_alone_grades_its_focus_domains(
 def test_a_double_sent_and_a_replayed_form_store_one_request_and_draw_once(
         s: Session, authority, beside: LiveSite, smtp_server, page: Page) -> None:
     site = beside
-    manager_id = _staff(s, Role.QA_MANAGER).id
-    s.commit()
-    sign_in_to_console(page, site, s, authority, smtp_server, manager_id, NOW)
-    page.goto(f"{site.url}/console/deep-dive")
+    _on_the_form(page, site, s, authority, smtp_server, Role.QA_MANAGER)
     _fill(page, theme="Neglect in child protection plans")
     sent = _form_data(page)
 
@@ -219,10 +223,7 @@ def test_a_double_sent_and_a_replayed_form_store_one_request_and_draw_once(
 def test_a_run_whose_requester_has_left_the_qa_team_fails_saying_why_even_started_again_by_another(
         s: Session, authority, beside: LiveSite, smtp_server, page: Page) -> None:
     site = beside
-    manager_id, pim_id = _staff(s, Role.QA_MANAGER).id, _staff(s, Role.PRACTICE_IMPROVEMENT_MANAGER).id
-    s.commit()
-    sign_in_to_console(page, site, s, authority, smtp_server, manager_id, NOW)
-    page.goto(f"{site.url}/console/deep-dive")
+    manager_id = _on_the_form(page, site, s, authority, smtp_server, Role.QA_MANAGER)
     acquire("deep-dive", OTHER_RUN, timedelta(minutes=10), engine=authority)  # it waits, while its requester...
     _fill(page, theme="Neglect in child protection plans")
     _send(page)
@@ -230,7 +231,7 @@ def test_a_run_whose_requester_has_left_the_qa_team_fails_saying_why_even_starte
     s.get(Staff, manager_id).active = False  # ...leaves the council (their session ends with it)
     s.commit()
     other = page.context.browser.new_context().new_page()
-    sign_in_to_console(other, site, s, authority, smtp_server, pim_id, "2026-11-23T09:05")
+    _on_the_form(other, site, s, authority, smtp_server, Role.PRACTICE_IMPROVEMENT_MANAGER, "2026-11-23T09:05")
     other.goto(progress_page)
     release("deep-dive", OTHER_RUN, engine=authority)
     expect(other.get_by_role("status")).to_contain_text("Failed", timeout=FINISHED_WITHIN_MS)
@@ -255,10 +256,7 @@ def test_a_run_whose_requester_has_left_the_qa_team_fails_saying_why_even_starte
 def test_someone_no_longer_in_the_qa_team_cannot_ask_for_one(
         s: Session, authority, beside: LiveSite, smtp_server, page: Page) -> None:
     site = beside
-    manager_id = _staff(s, Role.QA_MANAGER).id
-    s.commit()
-    sign_in_to_console(page, site, s, authority, smtp_server, manager_id, NOW)
-    page.goto(f"{site.url}/console/deep-dive")
+    manager_id = _on_the_form(page, site, s, authority, smtp_server, Role.QA_MANAGER)
     _fill(page, theme="Neglect in child protection plans")
     sent = _form_data(page)
     s.get(Staff, manager_id).role = Role.TEAM_MANAGER  # moved to a team since signing in
@@ -294,10 +292,7 @@ def test_with_a_prefect_server_the_run_is_a_deployment_run_given_only_the_refere
     with get_client(sync_client=True) as client:
         deployment_id = client.create_deployment(flow_id=client.create_flow(deep_dive), name="deep-dive")
     site.app.config[PREFECT_API] = prefect.settings.PREFECT_API_URL.value()
-    manager_id = _staff(s, Role.QA_MANAGER).id
-    s.commit()
-    sign_in_to_console(page, site, s, authority, smtp_env, manager_id, NOW)
-    page.goto(f"{site.url}/console/deep-dive")
+    manager_id = _on_the_form(page, site, s, authority, smtp_env, Role.QA_MANAGER)
     _fill(page, theme="Neglect in child protection plans")
     _send(page)
     waiting = page.get_by_role("status").inner_text()
