@@ -160,14 +160,14 @@ def _place(form: DeepDiveForm, refused: RequestRefused) -> list[str]:
 
 
 @blueprint.get("/console/deep-dive")
-@signed_in
+@signed_in(permission="deep-dive")
 def deep_dive_form():  # noqa: ANN201
     """Ask what a deep dive or dip sample should draw, and list the ones lately asked for."""
     return _form_page(DeepDiveForm(once=secrets.token_hex(16)))
 
 
 @blueprint.post("/console/deep-dive")
-@signed_in
+@signed_in(permission="deep-dive")
 def ask_for_deep_dive():  # noqa: ANN201
     """Store the request as the signed-in person, once per form, then start its run by reference alone."""
     form = DeepDiveForm()  # its choices are offered to show it: what is sent is judged by the request's rules
@@ -201,7 +201,7 @@ def _reference(reference: str) -> str:
 
 
 @blueprint.get("/console/deep-dive/<reference>")
-@signed_in
+@signed_in(permission="deep-dive")
 def deep_dive_progress(reference: str):  # noqa: ANN201
     """Show a request and how its run stands, read from the database: any web worker can show it."""
     with reading() as (db, ctx):
@@ -219,7 +219,7 @@ def deep_dive_progress(reference: str):  # noqa: ANN201
 
 
 @blueprint.post("/console/deep-dive/<reference>/start")
-@signed_in
+@signed_in(permission="deep-dive")
 def start_deep_dive_again(reference: str):  # noqa: ANN201
     """Start a stored request's run again, as a member of the QA team: a re-run draws nothing new."""
     if StartAgainForm().validate_on_submit():

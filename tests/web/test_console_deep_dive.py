@@ -1,10 +1,11 @@
 """The console's deep dive and dip sample, in Chromium: a QA manager asks for one on the form, is told what breaks the
 framework's rules with nothing stored, then watches a good one run beside the web application to the end, its
-notices reaching the mail server; a second POST of the same form stores and draws nothing; someone no longer in the
-QA team is refused; and where a Prefect server is configured the run is a deployment run given the reference alone."""
+notices reaching the mail server; a second POST of the same form stores and draws nothing; a run whose requester has
+left is refused, whoever starts it; someone outside the QA team cannot ask for one; and where a Prefect server is
+configured the run is a deployment run given the reference alone."""
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -12,10 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web_live import LiveSite, check_page, keep_screens, sign_in_to_console, tab_to
 
+from auditcycle.console.deep_dive import ask
+from auditcycle.core.context import build_context
+from auditcycle.core.errors import PermissionDenied
 from auditcycle.flows.adhoc import runs_beside
 from auditcycle.models import Audit, AuditCycle, DrawRequest, PhaseRun, Staff, TrailEntry
-from auditcycle.models.enums import Cohort, Role
+from auditcycle.models.enums import Cohort, CycleKind, Role
 from auditcycle.runs.leases import acquire, release
+from auditcycle.sampling.requests import Asked
 
 NOW = "2026-11-23T09:00"  # a Monday; the due dates allowed run to Monday 21 December 2026
 PREFECT_API = "AUDITCYCLE_PREFECT_API_URL"
@@ -253,20 +258,32 @@ def test_a_run_whose_requester_has_left_the_qa_team_fails_saying_why_even_starte
     s.commit()
 
 
-def test_someone_no_longer_in_the_qa_team_cannot_ask_for_one(
+def test_someone_outside_the_qa_team_cannot_ask_for_one(
         s: Session, authority, beside: LiveSite, smtp_server, page: Page) -> None:
     site = beside
-    manager_id = _on_the_form(page, site, s, authority, smtp_server, Role.QA_MANAGER)
-    _fill(page, theme="Neglect in child protection plans")
-    sent = _form_data(page)
-    s.get(Staff, manager_id).role = Role.TEAM_MANAGER  # moved to a team since signing in
+    manager = _staff(s, Role.TEAM_MANAGER)
+    manager_id, team = manager.id, manager.team.name
     s.commit()
+    # A team manager signs in to the console for the tracker; the deep dive is not theirs to ask for.
+    sign_in_to_console(page, site, s, authority, smtp_server, manager_id, NOW, lands="/console/tracker")
+    shown = page.goto(f"{site.url}/console/deep-dive")
+    token = page.locator("form[action='/sign-out'] input[name=csrf_token]").input_value()
+    form = {"csrf_token": token, "once": "0" * 32, "kind": "deep_dive", "theme": "Neglect", "team": team,
+            "size": "3", "due": ["4", "12", "2026"]}
+    body = "&".join(f"{k}={v}" for k, values in form.items()
+                    for v in (values if isinstance(values, list) else [values]))
 
-    refused = page.request.post(f"{site.url}/console/deep-dive", data=sent,
+    refused = page.request.post(f"{site.url}/console/deep-dive", data=body,
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
 
-    assert refused.status == 403
-    assert f"{manager_id} (team manager) may not deep-dive: only the QA team may." in refused.text()
+    assert shown.status == 403 and "Deep dive" not in page.get_by_role("navigation").first.inner_text()
+    assert refused.status == 403 and "You cannot open this page" in refused.text()
+    assert _requests(s) == 0
+    # Past the page, the change itself is refused too: the request's own check of who may ask.
+    with pytest.raises(PermissionDenied, match=f"{manager_id} \\(team manager\\) may not deep-dive"):
+        ask(s, build_context(NOW, settings=site.settings), by=manager_id, form_key="1" * 32, asked=Asked(
+            kind=CycleKind.DEEP_DIVE, theme="Neglect", size=3, due=date(2026, 12, 4)))
+    s.rollback()
     assert _requests(s) == 0
 
 
