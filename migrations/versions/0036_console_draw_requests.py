@@ -1,7 +1,7 @@
 """deep dives and dip samples from the console: the form's one-time key, the Prefect flow run, a run's request
 
 Revision ID: 0036
-Revises: 0038
+Revises: 0041
 Create Date: 2026-12-06 21:00:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0036'
-down_revision = '0038'
+down_revision = '0041'
 branch_labels = None
 depends_on = None
 
