@@ -17,12 +17,19 @@ from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import UserError
 from auditcycle.people.permissions import authorise
-from auditcycle.runs.leases import acquire, busy_message, current, held, holder_name, lease_ttl
-from auditcycle.runs.phases import RunRecord, recorded_run, resolve_month, skip_reason
+from auditcycle.runs.leases import PhaseBusy, acquire, busy_message, current, held, holder_name, lease_ttl
+from auditcycle.runs.phases import (
+    RunRecord,
+    record_refused_start,
+    recorded_run,
+    resolve_month,
+    save_progress,
+    skip_reason,
+)
 from auditcycle.storage.db import session_scope
 from auditcycle.storage.installation import check_clock
 from auditcycle.storage.trail import acting_as
-from auditcycle.tasks.adhoc import adhoc_request_month, book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices
+from auditcycle.tasks.adhoc import book_adhoc_meetings, draw_adhoc_sample, queue_adhoc_notices, read_adhoc_request
 from auditcycle.tasks.delivery import deliver_outbox
 
 
@@ -69,26 +76,28 @@ def starter(name: str, now: str | None, by: str | None) -> str:
 
 
 @contextmanager
-def phase(name: str, month: str | None, now: str | None, actor: str) -> Iterator[tuple[str, str, RunRecord]]:
+def phase(name: str, month: str | None, now: str | None, actor: str, *, holder: str | None = None,
+          wait: float | None = None, request_id: int | None = None) -> Iterator[tuple[str, str, RunRecord]]:
     """Resolve the clock once, pick the month, hold the phase's lease and record the run, credited to `actor`.
 
-    Raise PhaseBusy, naming the holder, if another run of the phase is still going after the
-    configured wait (the lease_wait_seconds setting, default 0).
+    Raise PhaseBusy, naming the holder, if another run of the phase is still going after `wait` seconds
+    (by default the lease_wait_seconds setting, 0). `holder` names the lease's holder (by default this
+    flow run); `request_id` is the stored request an ad-hoc run draws.
     """
     ctx = build_context(now)
     chosen = resolve_month(name, Month.parse(month) if month is not None else None, ctx)
     run_id = _flow_run_id()
     # Take the lease before recording the run, so two runs' records never overlap in time.
-    with acting_as(actor), held(name, run_holder(), tz=ctx.tz):
-        with recorded_run(name, chosen, ctx, flow_run_id=run_id) as record:
+    with acting_as(actor), held(name, holder or run_holder(), tz=ctx.tz, wait=wait):
+        with recorded_run(name, chosen, ctx, flow_run_id=run_id, request_id=request_id) as record:
             _crash_flow_runs(record.abandoned_flow_runs)
             yield str(chosen), ctx.now.isoformat(), record
 
 
 def _crash_flow_runs(flow_run_ids: list[str]) -> None:
     """Show the flow runs of abandoned phase runs as Crashed in Prefect, which would leave them Running."""
-    if not flow_run_ids:
-        return
+    if not flow_run_ids or _flow_run_id() is None:
+        return  # only a run inside Prefect has its API to tell
 
     try:
         with get_client(sync_client=True) as client:
@@ -153,14 +162,34 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
     return make
 
 
-def adhoc_phase(name: str, *, kind: str, request: str, now: str | None, by: str | None) -> dict:
-    """Run an ad-hoc phase (deep dive or dip sample) from its stored request: draw, announce and book it, once."""
-    actor = starter(name, now, by)
-    month = adhoc_request_month(request=request, kind=kind, now=build_context(now).now.isoformat())
-    with phase(name, month, now, actor) as (_, clock, record):
-        drawn = draw_adhoc_sample(request=request, now=clock, by=by)
-        # Each task commits its own work, so a re-run after a failure finishes what was left undone.
-        record.summary = {**drawn, "queued": queue_adhoc_notices(cycle=drawn["cycle"], now=clock),
-                          **book_adhoc_meetings(cycle=drawn["cycle"], now=clock),
-                          "delivery": deliver_outbox(holder=run_holder())}
+# Beside the web application a second request waits for the run before it, rather than failing at once.
+BESIDE_WAIT_SECONDS = 600
+
+
+def adhoc_phase(name: str, *, kind: str, request: str, beside: bool = False) -> dict:
+    """Run an ad-hoc phase (deep dive or dip sample) from its stored request: draw, announce and book it, once.
+
+    The run is credited to the person who asked for it, checked when it draws; no parameter names anyone.
+    In a flow run the steps are Prefect tasks; `beside` the web application, with no Prefect server, the
+    same steps are called as they are, under a lease holder named after the request.
+    """
+    step = (lambda task: task.fn) if beside else (lambda task: task)
+    start = step(read_adhoc_request)(request=request, kind=kind, now=None)
+    holder = holder_name(f"web-{request.strip().upper()}") if beside else run_holder()
+    try:
+        with phase(name, start["month"], start["clock"], start["requester"], holder=holder,
+                   wait=BESIDE_WAIT_SECONDS if beside else None, request_id=start["request_id"]) as (_, clock, record):
+            # Each task commits its own work, so a re-run after a failure finishes what was left undone; each
+            # figure is stored as it is known, for the console's page of the run's progress.
+            record.summary = step(draw_adhoc_sample)(request=request, now=clock)
+            save_progress(record)
+            record.summary["queued"] = step(queue_adhoc_notices)(cycle=record.summary["cycle"], now=clock)
+            save_progress(record)
+            record.summary.update(step(book_adhoc_meetings)(cycle=record.summary["cycle"], now=clock))
+            save_progress(record)
+            record.summary["delivery"] = step(deliver_outbox)(holder=holder)
+    except PhaseBusy as busy:
+        record_refused_start(name, Month.parse(start["month"]), build_context(start["clock"]), error=busy,
+                             request_id=start["request_id"])
+        raise
     return record.summary

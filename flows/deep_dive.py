@@ -8,13 +8,13 @@ from auditcycle.flows.common import adhoc_phase
 
 
 @flow(name="deep-dive", persist_result=False, log_prints=False)
-def deep_dive(request: str, now: str | None = None, by: str | None = None) -> dict:
+def deep_dive(request: str) -> dict:
     """Draw a stored deep dive request under the monthly rules, notify everyone involved and book its meetings, once.
 
+    The run is credited to the QA team member who asked for it, checked when it runs.
+
     Args:
-        request: The stored request's reference, e.g. "REQ-17", as `auditcycle deep-dive … --store-only`
-            prints it. Its theme and reason stay in auditcycle's database, never in Prefect's.
-        now: The clock for every decision, ISO date-time (empty: the current time).
-        by: The staff id of the QA team member starting it.
+        request: The stored request's reference, e.g. "REQ-17", as the console shows it or `auditcycle deep-dive
+            … --store-only` prints it. Its theme and reason stay in auditcycle's database, never in Prefect's.
     """
-    return adhoc_phase("deep-dive", kind="deep_dive", request=request, now=now, by=by)
+    return adhoc_phase("deep-dive", kind="deep_dive", request=request)

@@ -8,13 +8,14 @@ from auditcycle.flows.common import adhoc_phase
 
 
 @flow(name="dip-sample", persist_result=False, log_prints=False)
-def dip_sample(request: str, now: str | None = None, by: str | None = None) -> dict:
+def dip_sample(request: str) -> dict:
     """Draw a stored dip sample request under the monthly rules, notify everyone involved and book its meetings, once.
 
+    The run is credited to the QA team member who asked for it, checked when it runs.
+
     Args:
-        request: The stored request's reference, e.g. "REQ-17", as `auditcycle dip-sample … --store-only`
-            prints it. Its theme, reason and focus domains stay in auditcycle's database, never in Prefect's.
-        now: The clock for every decision, ISO date-time (empty: the current time).
-        by: The staff id of the QA team member starting it.
+        request: The stored request's reference, e.g. "REQ-17", as the console shows it or `auditcycle dip-sample
+            … --store-only` prints it. Its theme, reason and focus domains stay in auditcycle's database, never
+            in Prefect's.
     """
-    return adhoc_phase("dip-sample", kind="dip_sample", request=request, now=now, by=by)
+    return adhoc_phase("dip-sample", kind="dip_sample", request=request)

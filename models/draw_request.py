@@ -1,7 +1,7 @@
 """Requests to draw a sample, kept here so that their free text never travels as a Prefect parameter."""
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auditcycle.models.base import Base, enum_column
@@ -12,6 +12,10 @@ class DrawRequest(Base):
     """One request for a deep dive, a dip sample or a monthly sample's theme, and the cycle that answered it."""
 
     __tablename__ = "draw_request"
+    __table_args__ = (
+        # One request per console form: a replayed or double-clicked POST finds the row the first one stored.
+        UniqueConstraint("form_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[CycleKind] = mapped_column(enum_column(CycleKind, "draw_request_kind"))
@@ -26,3 +30,7 @@ class DrawRequest(Base):
     requested_at: Mapped[datetime]
     # Set in the transaction that draws (or reuses) the cycle, so a re-run of the request draws nothing new.
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("audit_cycle.id"))
+    # The one-time key of the console form that asked for it (None from the command line).
+    form_key: Mapped[str | None] = mapped_column(String(64))
+    # The Prefect flow run the console started for it, when a Prefect server runs the deployments.
+    flow_run_id: Mapped[str | None] = mapped_column(String(40))

@@ -1,7 +1,7 @@
 """A record of every run of a phase."""
 from datetime import datetime
 
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auditcycle.core.clock import Month
@@ -24,3 +24,5 @@ class PhaseRun(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # The stored request a deep dive's or dip sample's run draws, so its progress can be shown by reference.
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("draw_request.id"), index=True)

@@ -5,20 +5,20 @@ from auditcycle.booking.meetings import book
 from auditcycle.core.context import AppContext
 from auditcycle.models.enums import CycleKind
 from auditcycle.notices.queue import queue_notices
-from auditcycle.sampling.adhoc import AdhocSummary, draw_adhoc, get_adhoc_cycle, request_month
+from auditcycle.sampling.adhoc import AdhocStart, AdhocSummary, adhoc_start, draw_adhoc, get_adhoc_cycle
 from auditcycle.tasks.common import phase_task
 
 
 @phase_task("read-adhoc-request")
-def adhoc_request_month(session: Session, ctx: AppContext, request: str, kind: str) -> str:
-    """Return the month ("YYYY-MM") a stored ad-hoc request is filed under; its text stays in the database."""
-    return str(request_month(session, request=request, kind=CycleKind(kind)))
+def read_adhoc_request(session: Session, ctx: AppContext, request: str, kind: str) -> AdhocStart:
+    """Return a stored ad-hoc request's month, requester and clock; its text stays in the database."""
+    return adhoc_start(session, ctx, request=request, kind=CycleKind(kind))
 
 
 @phase_task("draw-adhoc-sample")
-def draw_adhoc_sample(session: Session, ctx: AppContext, request: str, by: str | None = None) -> AdhocSummary:
-    """Draw and allocate a stored ad-hoc request once, returning its reference and counts only."""
-    return draw_adhoc(session, ctx, request=request, by=by)
+def draw_adhoc_sample(session: Session, ctx: AppContext, request: str) -> AdhocSummary:
+    """Draw and allocate a stored ad-hoc request once, as its requester, returning its reference and counts only."""
+    return draw_adhoc(session, ctx, request=request)
 
 
 @phase_task("queue-adhoc-notices")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from web_app import SECRET
 from werkzeug.serving import make_server
@@ -30,6 +31,7 @@ class LiveSite:
     url: str
     settings: Settings
     clock: list[str] = field(default_factory=lambda: ["2026-12-01T09:00"])
+    app: Flask | None = None
 
     def at(self, now: str) -> None:
         """Set the web's clock (a simulation's): the moment its decisions are dated."""
@@ -50,7 +52,7 @@ def live_site(settings: Settings, db_url: str) -> Iterator[LiveSite]:
         "database_url": db_url, "base_url": url, "web_secret_key": SECRET, "web_cookie_secure": False,
         "simulation": True, "web_council_name": "Testshire Council", "web_service_name": "Case audit"})
     site = LiveSite(url=url, settings=shared)
-    app = create_app(shared)
+    app = site.app = create_app(shared)
     app.config["AUDITCYCLE_CLOCK"] = lambda: site.clock[0]
     holder.append(app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

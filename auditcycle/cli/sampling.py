@@ -24,6 +24,7 @@ from auditcycle.core.errors import UserError, shown
 from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.runs.phases import get_phase
 from auditcycle.runs.prefect_server import start_temporary_server
+from auditcycle.sampling.adhoc import PHASES
 from auditcycle.sampling.requests import MAX_NOTICE_WORKING_DAYS, Asked
 from auditcycle.storage.db import session_scope
 
@@ -36,7 +37,6 @@ TeamOption = Annotated[str | None, typer.Option("--team", help="Draw only from t
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why the sample was called.")]
 StoreOnlyOption = Annotated[bool, typer.Option("--store-only", help=(
     "Only store the request and print its reference (REQ-…), to start from the Prefect UI or deployment."))]
-PHASE_OF = {CycleKind.DEEP_DIVE: "deep-dive", CycleKind.DIP_SAMPLE: "dip-sample"}
 
 
 @app.command("nominate")
@@ -143,7 +143,8 @@ def _due(value: str) -> date:
 
 
 def _store_and_run(asked: Asked, by: str, now: str | None, store_only: bool, as_json: bool) -> None:
-    """Store the request (checked, by a QA team member), then run its flow with the reference unless told not to."""
+    """Store the request as `by` (checked: a QA team member), then run its flow with the reference alone unless told
+    not to; the run is credited to whoever the stored request names, in a simulation at its clock."""
     from auditcycle.sampling.requests import store_request
 
     with unit_of_work(now) as (session, ctx):
@@ -151,11 +152,10 @@ def _store_and_run(asked: Asked, by: str, now: str | None, store_only: bool, as_
     if store_only:
         console.print(reference, highlight=False)
         return
-    flow = get_phase(PHASE_OF[asked.kind]).load_flow()
+    flow = get_phase(PHASES[asked.kind]).load_flow()
     start_temporary_server()
-    phase = PHASE_OF[asked.kind]
-    run_and_show(phase, f"{phase} {reference}", lambda: flow(request=reference, now=ctx.now.isoformat(), by=by),
-                 as_json=as_json)
+    phase = PHASES[asked.kind]
+    run_and_show(phase, f"{phase} {reference}", lambda: flow(request=reference), as_json=as_json)
 
 
 @app.command("deep-dive")

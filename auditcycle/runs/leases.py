@@ -148,7 +148,8 @@ def busy_message(phase: str, lease: PhaseLease | None, tz: ZoneInfo) -> str:
     when = f"{since:%H:%M:%S}" if since.date() == wall_clock().astimezone(tz).date() else f"{since:%d %b %Y %H:%M:%S}"
     name, at, where = lease.holder.rpartition("@")
     name = name if at else where
-    who = name if name.startswith("cli-") else f"flow run {name}"
+    # A command's run (cli-<pid>), a run beside the web application (web-REQ-17), else a Prefect flow run.
+    who = name if name.startswith(("cli-", "web-")) else f"flow run {name}"
     if at:
         host, _, pid = where.rpartition(":")
         who += f", process {pid} on {host.split('/')[0]}"

@@ -199,16 +199,18 @@ def close_abandoned_runs(session: Session, phase: str) -> list[PhaseRun]:
 
 
 @contextmanager
-def recorded_run(phase: str, month: Month, ctx: AppContext, flow_run_id: str | None = None) -> Iterator[RunRecord]:
+def recorded_run(phase: str, month: Month, ctx: AppContext, flow_run_id: str | None = None,
+                 request_id: int | None = None) -> Iterator[RunRecord]:
     """Record a phase run: started, then succeeded with its summary or failed with its error.
 
     The caller holds the phase's lease, so earlier runs left running are closed as abandoned first.
+    `request_id` names the stored request a deep dive's or dip sample's run draws.
     """
     get_phase(phase)
     with session_scope() as session:
         abandoned = close_abandoned_runs(session, phase)
         row = PhaseRun(phase=phase, month=str(month), clock=ctx.now, started_at=wall_clock(),
-                       status=PhaseRunStatus.RUNNING, flow_run_id=flow_run_id)
+                       status=PhaseRunStatus.RUNNING, flow_run_id=flow_run_id, request_id=request_id)
         session.add(row)
         session.flush()
         record = RunRecord(id=row.id, summary={},
@@ -223,3 +225,20 @@ def recorded_run(phase: str, month: Month, ctx: AppContext, flow_run_id: str | N
     with session_scope() as session:
         session.execute(update(PhaseRun).where(PhaseRun.id == record.id).values(
             status=PhaseRunStatus.SUCCEEDED, finished_at=wall_clock(), summary=record.summary))
+
+
+def save_progress(record: RunRecord) -> None:
+    """Store the summary of a run still going, so a page can show how far it has got."""
+    with session_scope() as session:
+        session.execute(update(PhaseRun).where(PhaseRun.id == record.id).values(summary=record.summary))
+
+
+def record_refused_start(phase: str, month: Month, ctx: AppContext, *, error: Exception,
+                         request_id: int | None = None) -> None:
+    """Record a run that could not start (another run held the phase), as failed, with why."""
+    get_phase(phase)
+    with session_scope() as session:
+        now = wall_clock()
+        session.add(PhaseRun(phase=phase, month=str(month), clock=ctx.now, started_at=now, finished_at=now,
+                             status=PhaseRunStatus.FAILED, error=f"{type(error).__name__}: {error}"[:4000],
+                             request_id=request_id))

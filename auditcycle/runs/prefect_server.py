@@ -28,16 +28,29 @@ def start_temporary_server() -> None:
     started the server, and the main thread lives as long as the process.
     """
     from prefect.settings import (
-        PREFECT_API_URL,
         PREFECT_SERVER_EPHEMERAL_ENABLED,
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
     )
 
-    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED or not sys.platform.startswith("linux"):
+    if configured_api() or not PREFECT_SERVER_EPHEMERAL_ENABLED or not sys.platform.startswith("linux"):
         return  # a configured server outlives us by design; elsewhere Prefect starts its own as before
     # Prefect waits 20 s by default, which a first run (creating the server's database) on a busy two-core
     # machine can exceed, failing a phase that had nothing wrong with it; a longer wait costs a healthy start nothing.
     _server_class()().start(timeout=max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), STARTUP_SECONDS))
+
+
+def configured_api() -> str | None:
+    """Return the Prefect server's API address (PREFECT_API_URL) when one is configured, else None."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+def flow_run_url(flow_run_id: str) -> str | None:
+    """Return where a flow run is shown in the Prefect UI, or None when no UI address is known."""
+    from prefect.utilities.urls import url_for
+
+    return url_for("flow-run", obj_id=flow_run_id)
 
 
 def _dies_with(parent: int) -> Callable[[], None]:

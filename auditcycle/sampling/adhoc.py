@@ -10,6 +10,10 @@ DD-2026-12-01-001 and so on.
 Exactly once: a request is stored first (auditcycle.sampling.requests) and the cycle that answers it is
 recorded on it in the draw's transaction, so a re-run of the same request draws nothing new.
 
+Who: a run of a stored request is credited to the person who asked for it, checked against the table of
+who may do what when it runs, so nobody can start one as someone else by naming them; a request whose
+requester has since left the QA team is refused.
+
 Idempotency: a new request repeats an earlier one when its kind, theme, cohort, team, size, due date
 and focus domains all match an ad-hoc cycle sampled within the last 24 hours (on the decision
 clock). That cycle is reused and nothing new is drawn, so a re-run only finishes what an earlier
@@ -25,9 +29,9 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
-from auditcycle.core.errors import UserError, shown
+from auditcycle.core.errors import PermissionDenied, UserError, shown
 from auditcycle.immediate_responses.supervision_gaps import record_suspected_gaps
-from auditcycle.models import AuditCycle
+from auditcycle.models import AuditCycle, DrawRequest, Staff
 from auditcycle.models.enums import AuditKind, CycleKind
 from auditcycle.people.permissions import authorise
 from auditcycle.sampling.cycle import (
@@ -41,8 +45,11 @@ from auditcycle.sampling.cycle import (
 )
 from auditcycle.sampling.requests import COMMANDS, LABELS, Asked, check_request, get_request, reference_of
 from auditcycle.storage.db import serialise
+from auditcycle.storage.installation import check_clock
 
 PREFIXES = {CycleKind.DEEP_DIVE: "DD", CycleKind.DIP_SAMPLE: "DS"}
+# The phase, and Prefect deployment, that runs each kind of request.
+PHASES = {CycleKind.DEEP_DIVE: "deep-dive", CycleKind.DIP_SAMPLE: "dip-sample"}
 AUDIT_KINDS = {CycleKind.DEEP_DIVE: AuditKind.DEEP_DIVE, CycleKind.DIP_SAMPLE: AuditKind.DIP_SAMPLE}
 REUSE_WINDOW = timedelta(hours=24)
 
@@ -86,20 +93,46 @@ def next_reference(session: Session, kind: CycleKind, month: Month) -> str:
     return f"{stem}{max(numbers, default=0) + 1:02d}"
 
 
-def request_month(session: Session, *, request: str, kind: CycleKind) -> Month:
-    """Return the month a stored ad-hoc request is filed under: that of its due date."""
-    return Month.of(get_request(session, request, kind=kind).due_date)
+@dataclass(frozen=True)
+class AdhocStart:
+    """What a run of a stored ad-hoc request starts from: the request, its month, who asked, and the clock."""
+
+    request_id: int
+    month: str       # "YYYY-MM", that of its due date
+    requester: str   # the staff id the run is credited to
+    clock: str | None  # in a simulation, the moment it was asked for (ISO); else None, the real time
 
 
-def draw_adhoc(session: Session, ctx: AppContext, *, request: str, by: str | None = None,
-               seed: int | None = None) -> AdhocSummary:
-    """Draw and allocate a stored ad-hoc request once; a re-run, or a repeat of a recent request, draws nothing new."""
-    if by is not None:
-        authorise(session, command=COMMANDS[CycleKind.DEEP_DIVE], staff_id=by)
+def adhoc_start(session: Session, ctx: AppContext, *, request: str, kind: CycleKind) -> AdhocStart:
+    """Read what a run of a stored ad-hoc request needs, with nothing from its free text."""
+    row = get_request(session, request, kind=kind)
+    # A simulation's clock moves only when told: its run is dated when it was asked for, as the CLI's --now did.
+    clock = row.requested_at.isoformat() if ctx.settings.simulation else None
+    check_clock(session, ctx)
+    return AdhocStart(request_id=row.id, month=str(Month.of(row.due_date)), requester=row.requested_by_id, clock=clock)
+
+
+def authorise_requester(session: Session, row: DrawRequest) -> Staff:
+    """Return who asked for a stored request, refusing the run if they may no longer ask for one."""
+    try:
+        return authorise(session, command=COMMANDS[row.kind], staff_id=row.requested_by_id)
+    except PermissionDenied:
+        who = session.get(Staff, row.requested_by_id)
+        now = "has left" if not who.active else f"is now a {who.role.value.replace('_', ' ')}"
+        raise PermissionDenied(
+            f"{reference_of(row)} was asked for by {who.id}, who {now} and is no longer in the QA team, so it is not "
+            f"run: only the QA team may draw a {LABELS[row.kind]}. Ask a member of the QA team to ask for it again."
+        ) from None
+
+
+def draw_adhoc(session: Session, ctx: AppContext, *, request: str, seed: int | None = None) -> AdhocSummary:
+    """Draw and allocate a stored ad-hoc request once, as its requester; a re-run, or a repeat of a recent request,
+    draws nothing new."""
     serialise(session, DRAW_LOCK)
     row = get_request(session, request)
     if row.kind not in PREFIXES:
         raise UserError(f"{reference_of(row)} asks for a {LABELS[row.kind]}, not a deep dive or a dip sample")
+    by = authorise_requester(session, row).id
     existing = session.get(AuditCycle, row.cycle_id) if row.cycle_id is not None else None
     if existing is None:
         # Checked again at the draw: a request stored earlier may be drawn after its due date has passed.

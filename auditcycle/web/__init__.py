@@ -12,6 +12,7 @@ from auditcycle.core.settings import Settings, get_settings
 from auditcycle.web import (  # noqa: F401 (journeys, console pages register)
     acts,
     console,
+    console_deep_dive,
     console_moderation,
     console_report,
     console_tracker,

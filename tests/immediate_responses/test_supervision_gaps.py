@@ -168,7 +168,7 @@ def test_an_adhoc_gap_is_due_at_the_end_of_the_next_working_day(s, settings) -> 
     ctx = _at("2026-12-04T15:00", settings)  # a Friday: the next working day is Monday 7 December
     request = store_request(s, ctx, by=QA_MANAGER, asked=Asked(kind=CycleKind.DEEP_DIVE, theme="Neglect", size=2,
                                                                 due=date(2026, 12, 18)))
-    summary = draw_adhoc(s, ctx, request=request, by=QA_MANAGER, seed=3)
+    summary = draw_adhoc(s, ctx, request=request, seed=3)
     s.commit()
 
     gaps = list(s.scalars(select(SupervisionGap)))

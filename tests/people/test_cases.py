@@ -125,7 +125,7 @@ def test_a_replacement_and_an_adhoc_draw_record_the_case_of_their_child(session)
     request = store_request(session, ctx, asked=Asked(kind=CycleKind.DEEP_DIVE, theme="Neglect", size=1,
                                                       due=date(2026, 12, 4), team="South"), by="QA1")
     session.commit()
-    summary = draw_adhoc(session, ctx, request=request, by="QA1", seed=1)
+    summary = draw_adhoc(session, ctx, request=request, seed=1)
     session.commit()
     [deep_dive] = session.scalars(select(Audit).join(AuditCycle).where(AuditCycle.reference == summary.cycle))
     assert (deep_dive.child_id, _case(deep_dive)) == (

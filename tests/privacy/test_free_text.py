@@ -122,7 +122,7 @@ def _the_acts_the_replay_does_not(folder: Path) -> None:
         dive = store_request(s, build_context("2026-12-21T06:00"), by=QA_MANAGER, asked=Asked(
             kind=CycleKind.DEEP_DIVE, theme=THEME, reason=PLANT, size=2, due=date(2027, 1, 8)))
     sample(month=NEXT, now="2026-12-21T07:00", request=theme, by=QA_MANAGER)
-    deep_dive(request=dive, now="2026-12-21T07:30", by=QA_MANAGER)
+    deep_dive(request=dive)
     with session_scope() as s:
         first, second = s.scalars(select(Audit.reference).join(AuditCycle).where(AuditCycle.month == NEXT)
                                   .order_by(Audit.reference).limit(2))

@@ -238,7 +238,7 @@ def test_served_deep_dive_triggered_with_a_stored_request_creates_its_audits(aut
     try:
         with get_client(sync_client=True) as client:
             wait_for("the served deep-dive deployment", lambda: ready(client), 120, logs)
-            parameters = {"request": request, "now": "2026-11-23T09:00", "by": qa}
+            parameters = {"request": request}
             run = run_deployment("deep-dive/deep-dive", parameters=parameters, timeout=0)
             final = wait_for("the deep dive to finish",
                               lambda: (r := client.read_flow_run(run.id)).state.is_final() and r, 180, logs)

@@ -26,6 +26,7 @@ from auditcycle.models import (
     PhaseRun,
     Staff,
     Team,
+    TrailEntry,
 )
 from auditcycle.models.enums import AuditKind, AuditStatus, Cohort, CycleKind, MeetingKind, Role
 from auditcycle.notices.queue import queue_notices
@@ -65,7 +66,7 @@ def _draw(s, ctx, asked: Asked, by: str, seed: int | None = None):
     """Store a request as the command does, then draw it."""
     request = store_request(s, ctx, asked=asked, by=by)
     s.commit()
-    return draw_adhoc(s, ctx, request=request, by=by, seed=seed)
+    return draw_adhoc(s, ctx, request=request, seed=seed)
 
 
 def _run(s, authority, settings, asked: Asked, by: str, now: str = NOW, seed: int | None = 7):
@@ -343,8 +344,8 @@ def test_flow_run_parameters_hold_no_child_ids_or_names(authority, app_env, pref
     with sessionmaker(bind=authority)() as s:
         child_ids = list(s.scalars(select(Audit.child_id)))
     parameters = json.dumps([r.parameters for r in runs])
-    assert runs and qa in parameters  # the scan sees the real parameters
-    assert {frozenset(r.parameters) for r in runs} == {frozenset({"request", "now", "by"})}
+    assert runs and "REQ-" in parameters  # the scan sees the real parameters
+    assert {frozenset(r.parameters) for r in runs} == {frozenset({"request"})}
     for value in [*child_ids, PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"], "Direct work"]:
         assert value not in parameters
 
@@ -368,9 +369,7 @@ def test_a_deep_dives_theme_and_reason_never_reach_prefect(authority, app_env, p
         flow_run_id = s.scalar(select(PhaseRun.flow_run_id).where(PhaseRun.phase == "deep-dive"))
     assert (cycle.theme, cycle.reason, drawn) == (theme, reason, 3)
     runs = _flow_runs("deep-dive")
-    assert {str(r.id): r.parameters for r in runs}[flow_run_id] == {"request": f"REQ-{asked.id}",
-                                                                   "now": "2026-11-23T09:00:00+00:00",
-                                                                   "by": qa}
+    assert {str(r.id): r.parameters for r in runs}[flow_run_id] == {"request": f"REQ-{asked.id}"}
     assert planted.decode() not in json.dumps([r.parameters for r in runs])
     stored = _prefect_bytes(prefect_harness)
     assert flow_run_id.encode() in stored  # the scan reads what Prefect wrote of this run
@@ -388,15 +387,66 @@ def test_a_stored_request_rerun_through_prefect_draws_nothing_new(authority, app
     with sessionmaker(bind=authority)() as s:
         assert s.scalar(select(func.count()).select_from(AuditCycle)) == 0  # stored, not drawn
 
-    first = deep_dive(request=request, now=NOW, by=qa)
-    # Two days on, outside the 24 hours in which a new request repeating it would be reused.
-    again = deep_dive(request=request, now="2026-11-25T09:00", by=qa)
+    first = deep_dive(request=request)
+    again = deep_dive(request=request)
 
     assert first["created"] and not again["created"] and again["cycle"] == first["cycle"]
     with sessionmaker(bind=authority)() as s:
         assert s.scalar(select(func.count()).select_from(AuditCycle)) == 1
         assert s.scalar(select(func.count()).select_from(Audit)) == first["audits"] == 3
     assert again["queued"] == again["booked"] == 0
+
+
+def _stored(kind: str, by: str, *extra: str) -> str:
+    """Store a request as `auditcycle deep-dive … --store-only` does; return its reference."""
+    stored = _invoke(kind, "--theme", "Neglect", "--size", "3", "--due", "2026-12-04", *extra, "--store-only",
+                     "--by", by, "--now", NOW)
+    assert stored.exit_code == 0, stored.output
+    return stored.output.strip()
+
+
+def test_a_flow_given_only_the_request_is_credited_to_its_requester(authority, app_env, prefect_harness) -> None:
+    from auditcycle.flows.dip_sample import dip_sample
+
+    with sessionmaker(bind=authority)() as s:
+        # Not the first QA manager, whom other tests start runs as: the credit must come from the request.
+        requester = s.scalars(select(Staff.id).where(Staff.role == Role.PRACTICE_IMPROVEMENT_MANAGER,
+                                                     Staff.active).order_by(Staff.id)).first()
+    request = _stored("dip-sample", requester, "--domains", "assessment")
+
+    summary = dip_sample(request=request)
+
+    with sessionmaker(bind=authority)() as s:
+        cycle = s.scalar(select(AuditCycle).where(AuditCycle.reference == summary["cycle"]))
+        actors = set(s.scalars(select(TrailEntry.actor).where(TrailEntry.entity.in_(["audit", "audit_cycle"]))))
+        run = s.scalar(select(PhaseRun).where(PhaseRun.phase == "dip-sample"))
+        assert (cycle.created_by_id, actors) == (requester, {requester})
+        assert (run.request_id, run.status.value, run.summary["audits"]) == (int(request[4:]), "succeeded", 3)
+    [flow_run] = [r for r in _flow_runs("dip-sample") if str(r.id) == run.flow_run_id]
+    assert flow_run.parameters == {"request": request}
+
+
+def test_a_request_whose_requester_has_left_the_qa_team_is_refused_when_it_runs(authority, app_env,
+                                                                               prefect_harness) -> None:
+    from auditcycle.flows.deep_dive import deep_dive
+
+    with sessionmaker(bind=authority)() as s:
+        requester = s.scalars(select(Staff.id).where(Staff.role == Role.QA_MANAGER).order_by(Staff.id.desc())).first()
+    request = _stored("deep-dive", requester)
+    with sessionmaker(bind=authority).begin() as s:
+        s.get(Staff, requester).role = Role.TEAM_MANAGER  # moved out of the QA team since asking
+
+    with pytest.raises(PermissionDenied) as refused:
+        deep_dive(request=request)
+
+    assert str(refused.value) == (
+        f"{request} was asked for by {requester}, who is now a team manager and is no longer in the QA team, so it "
+        "is not run: only the QA team may draw a deep dive. Ask a member of the QA team to ask for it again.")
+    with sessionmaker(bind=authority)() as s:
+        assert s.scalar(select(func.count()).select_from(AuditCycle)) == 0
+        run = s.scalar(select(PhaseRun).where(PhaseRun.phase == "deep-dive"))
+        assert (run.request_id, run.status.value) == (int(request[4:]), "failed")
+        assert run.error == f"PermissionDenied: {refused.value}"
 
 
 def test_a_request_for_another_kind_is_refused_by_name(authority, app_env, prefect_harness) -> None:
@@ -408,7 +458,7 @@ def test_a_request_for_another_kind_is_refused_by_name(authority, app_env, prefe
     request = stored.output.strip()
 
     with pytest.raises(UserError, match=f"{request} asks for a deep dive, not a dip sample"):
-        dip_sample(request=request, now=NOW, by=qa)
+        dip_sample(request=request)
 
     with sessionmaker(bind=authority)() as s:
         assert s.scalar(select(func.count()).select_from(AuditCycle)) == 0

@@ -166,4 +166,4 @@ def test_an_adhoc_draw_never_makes_the_childs_service_manager_its_auditor(sessio
     session.commit()
 
     with pytest.raises(UserError, match="C1: every auditor is its service manager"):
-        draw_adhoc(session, ctx, request=request, by=qa.id, seed=1)
+        draw_adhoc(session, ctx, request=request, seed=1)

@@ -22,12 +22,14 @@ from auditcycle.console.sessions import start_session
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import PermissionDenied
 from auditcycle.models import AccessLogEntry, Staff
+from auditcycle.models.enums import CycleKind
+from auditcycle.sampling.requests import Asked, store_request
 from auditcycle.web import create_app
 from auditcycle.web.journeys.sign_in import SESSION_KEY
 
 ROLES = ("qa_manager", "qa_officer", "assistant_director", "service_manager", "team_manager", "practitioner",
          "iro", "leaver", "not signed in")
-NAV = {"This month", "The list", "Moderation", "Report", "Mail", "Tracker", "Access log"}
+NAV = {"This month", "The list", "Deep dive", "Moderation", "Report", "Mail", "Tracker", "Access log"}
 CASE_ID = re.compile(r"\bC\d+\b")
 
 
@@ -124,6 +126,14 @@ def _month(world: World, shown: Shown) -> list[str]:
     return [] if "Immediate Responses open" in shown.main and shown.nav == NAV else [f"month page: {shown.nav}"]
 
 
+def _deep_dive(world: World, shown: Shown) -> list[str]:
+    return [] if "Ask for a deep dive or dip sample" in shown.main and "REQ-1" in shown.main else ["no deep dive form"]
+
+
+def _deep_dive_progress(world: World, shown: Shown) -> list[str]:
+    return [] if "Deep dive REQ-1" in shown.main and "Progress" in shown.main else ["no deep dive progress"]
+
+
 def _access_log(world: World, shown: Shown) -> list[str]:
     return [] if "Access log" in shown.main and "Case ids" in shown.main else ["no access log table"]
 
@@ -150,6 +160,8 @@ PAGES = [
     Row("Immediate Responses", "/console/tracker/responses?status=any", STAFF, _responses),
     Row("CSV export of audits", "/console/tracker/audits.csv?month=2026-12", STAFF, _export),
     Row("access log", "/console/access-log", QA, _access_log),
+    Row("deep dive or dip sample", "/console/deep-dive", QA, _deep_dive),
+    Row("a deep dive's progress", "/console/deep-dive/REQ-1", QA, _deep_dive_progress),
 ]
 
 
@@ -189,6 +201,10 @@ def test_every_role_against_every_console_page(s: Session, app: Flask) -> None:
     world.responses, world.actions = responses_of(s), actions_of(s)
     assert world.responses and world.actions
     ctx = build_context(NOW, settings=app.config["AUDITCYCLE_SETTINGS"])
+    due = ctx.timescales.add_working_days(ctx.timescales.today(ctx.now), 5)
+    assert store_request(s, ctx, by=world.people["qa_manager"], asked=Asked(
+        kind=CycleKind.DEEP_DIVE, theme="Neglect", size=2, due=due)) == "REQ-1"  # stored, not started
+    s.commit()
     with pytest.raises(PermissionDenied, match="may sign in to the console"):
         start_session(s, ctx, staff_id=world.people["iro"], method="link")
     s.rollback()

@@ -189,7 +189,8 @@ def test_the_shipped_assets_hold_no_gov_uk_font_or_brand_image() -> None:
     css = (static / "govuk-frontend.min.css").read_text(encoding="utf-8")
 
     assert sorted(p.name for p in static.iterdir()) == [
-        "GOVUK_FRONTEND_VERSION", "app.css", "govuk-frontend.min.css", "govuk-frontend.min.js", "init.js"]
+        "GOVUK_FRONTEND_VERSION", "app.css", "govuk-frontend.min.css", "govuk-frontend.min.js", "init.js",
+        "progress.js"]
     assert ("@font-face" in css, "GDS Transport" in css) == (False, False)
 
 
