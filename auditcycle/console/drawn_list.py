@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from auditcycle.booking.meetings import meeting_title
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
-from auditcycle.models import Audit, Meeting, Staff
+from auditcycle.models import Audit, Meeting, MeetingAnswer, Staff
 from auditcycle.models.enums import AuditStatus, MeetingStatus
 from auditcycle.notices.review import ListedAudit, listed_audits, released
 from auditcycle.notifications.notices import moment_label
@@ -45,10 +45,19 @@ def list_view(session: Session, ctx: AppContext, month: Month, viewer: Staff) ->
         return None
     statuses = dict(session.execute(select(Audit.reference, Audit.status).where(Audit.cycle_id == cycle.id)).all())
     meetings: dict[str, list[str]] = {}
+    # Each invited person's answer to the time each meeting now has (a reply to an older time is history).
+    answered: dict[int, list[str]] = {}
+    for meeting_id, answer, name in session.execute(
+            select(Meeting.id, MeetingAnswer.answer, Staff.name)
+            .join(MeetingAnswer, MeetingAnswer.meeting_id == Meeting.id).join(Staff, MeetingAnswer.staff_id == Staff.id)
+            .join(Audit, Meeting.audit_id == Audit.id)
+            .where(Audit.cycle_id == cycle.id, MeetingAnswer.sequence == Meeting.sequence).order_by(Staff.name)):
+        answered.setdefault(meeting_id, []).append(f"{name} {answer}")
     for meeting in session.scalars(select(Meeting).join(Audit, Meeting.audit_id == Audit.id).where(
             Audit.cycle_id == cycle.id, Meeting.status == MeetingStatus.BOOKED).order_by(Meeting.starts_at)):
+        said = f" ({', '.join(answered[meeting.id])})" if meeting.id in answered else ""
         meetings.setdefault(meeting.audit.reference, []).append(
-            f"{meeting_title(meeting).split(' (')[0]}, {moment_label(meeting.starts_at, ctx.tz)}")
+            f"{meeting_title(meeting).split(' (')[0]}, {moment_label(meeting.starts_at, ctx.tz)}{said}")
     approver = session.get(Staff, cycle.list_approved_by_id) if cycle.list_approved_by_id else None
     open_review = not released(cycle, ctx)
     rows = tuple(ListRow(listed=row, status=statuses[row.audit_ref].value.replace("_", " "),

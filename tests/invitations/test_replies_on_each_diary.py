@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import sessionmaker
 
 from auditcycle.booking.meetings import book, meeting_title
+from auditcycle.console.drawn_list import list_view
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.settings import get_settings
@@ -153,6 +154,11 @@ def test_a_month_on_each_diary_source_ends_with_every_meeting_accepted_rebooked_
     with factory() as s:
         outcomes = [r.outcome.value for r in s.scalars(select(ReplyMessage).order_by(ReplyMessage.uid))]
         rows = {m.id: s.get(Meeting, m.id) for m in month}
+        # The console's list shows each answer to a meeting's current time, by name.
+        shown = {row.listed.audit_ref: " ".join(row.meetings) for row in list_view(
+            s, build_context(NOW), Month(2026, 12), s.get(Staff, QA_MANAGER)).rows}
+    assert all(f"{person.name} accepted" in shown[m1.audit.reference] for person in people[m1.id])
+    assert "declined" not in shown[m2.audit.reference]  # it moved: the decline was to the old time
     assert outcomes == ["recorded", "recorded", "rebooked", "counter_accepted", "rebooked", "handed_over"]
     assert (first["read"], second["read"], first["delivery"]["failed"], second["delivery"]["failed"]) == (5, 1, 0, 0)
     assert (rows[m1.id].sequence, rows[m1.id].starts_at) == (0, m1.starts_at)  # accepted: where it was
