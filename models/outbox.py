@@ -31,7 +31,7 @@ class OutboxMessage(Base):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     calendar: Mapped[str | None] = mapped_column(Text)
-    calendar_method: Mapped[str | None] = mapped_column(String(10))
+    calendar_method: Mapped[str | None] = mapped_column(String(20))  # REQUEST, CANCEL, DECLINECOUNTER
     importance: Mapped[str | None] = mapped_column(String(10))
     attachment_name: Mapped[str | None] = mapped_column(String(120))
     attachment_path: Mapped[str | None] = mapped_column(String(400))

@@ -42,9 +42,16 @@ def upgrade() -> None:
     op.create_index(op.f('ix_reply_message_meeting_id'), 'reply_message', ['meeting_id'])
     with op.batch_alter_table('meeting_answer') as batch:
         batch.add_column(sa.Column('source', sa.String(length=20), server_default='link', nullable=False))
+    # A DECLINECOUNTER (14 letters) is sent as a calendar method: PostgreSQL refused it in 10.
+    with op.batch_alter_table('outbox_message') as batch:
+        batch.alter_column('calendar_method', existing_type=sa.String(length=10), type_=sa.String(length=20),
+                           existing_nullable=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox_message') as batch:
+        batch.alter_column('calendar_method', existing_type=sa.String(length=20), type_=sa.String(length=10),
+                           existing_nullable=True)
     with op.batch_alter_table('meeting_answer') as batch:
         batch.drop_column('source')
     op.drop_index(op.f('ix_reply_message_meeting_id'), table_name='reply_message')
