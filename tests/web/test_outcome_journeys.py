@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from forms import valid_form
 from mail_links import body_text, labelled_link, link_urls
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web_live import LiveSite, check_page, keep_screens
@@ -215,6 +215,9 @@ def test_a_note_by_keyboard_alone_goes_to_the_trail_and_an_overlong_one_is_liste
     assert "at most 4000 characters" in page.locator(".govuk-error-summary").inner_text()
     assert _state(s, audit) == before
 
+    # GOV.UK Frontend moves focus to the error summary once its script has run: wait for that, or it may
+    # take focus back after ours and the Tab below would start from the summary.
+    expect(page.locator(".govuk-error-summary")).to_be_focused()
     page.locator("#note").focus()
     page.keyboard.press("Control+A")
     page.keyboard.type("Agreed to visit <em>weekly</em>.")
