@@ -246,7 +246,8 @@ def test_a_run_whose_requester_has_left_the_qa_team_fails_saying_why_even_starte
     assert refusal in other.locator("main").inner_text()
 
     # Another member of the QA team starts it again: it is still the requester's, so it is refused again.
-    other.get_by_role("button", name="Start it again").click()
+    with other.expect_navigation():  # the POST has started its run before the threads are read
+        other.get_by_role("button", name="Start it again").click()
     for thread in runs_beside():
         thread.join(FINISHED_WITHIN_MS / 1000)
     other.reload()
