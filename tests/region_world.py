@@ -91,7 +91,8 @@ def second_database(db_url: str, sqlite_template: Path, tmp_path: Path) -> str:
     admin = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         name = url.rsplit("/", 1)[1]
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        # FORCE: an earlier test's engines, kept in the process's cache, may still hold connections.
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     db.upgrade(url)

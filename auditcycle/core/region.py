@@ -74,6 +74,11 @@ class Region(BaseModel):
         return self.default or next(iter(self.councils))
 
 
+def in_region() -> bool:
+    """Say whether this installation serves a region (AUDITCYCLE_REGION is set)."""
+    return bool(os.environ.get("AUDITCYCLE_REGION", "").strip())
+
+
 def region_path() -> Path | None:
     """Return the region file AUDITCYCLE_REGION names, or None for a single council."""
     named = os.environ.get("AUDITCYCLE_REGION", "").strip()
@@ -91,10 +96,17 @@ def _read_toml(path: Path, what: str) -> dict:
         raise RegionError(f"{what} {path}: not valid TOML ({exc})") from None
 
 
+def _where() -> tuple[str, str] | None:
+    """Return AUDITCYCLE_REGION as set and the folder it is relative to: the key the region is cached under."""
+    named = os.environ.get("AUDITCYCLE_REGION", "").strip()
+    return (named, os.getcwd()) if named else None
+
+
 @lru_cache(maxsize=4)
-def _load_region(path: Path) -> tuple[Region, dict[str, dict]]:
+def _load_region(named: str, cwd: str) -> tuple[Region, dict[str, dict]]:
     from auditcycle.core.settings import describe_problem
 
+    path = Path(cwd, named)
     try:
         region = Region.model_validate(_read_toml(path, "AUDITCYCLE_REGION names"))
     except ValidationError as exc:
@@ -130,8 +142,8 @@ def _check_distinct(path: Path, own: dict[str, dict]) -> None:
 
 def get_region() -> Region | None:
     """Return the region the installation serves, or None for a single council."""
-    path = region_path()
-    return None if path is None else _load_region(path.resolve())[0]
+    where = _where()
+    return None if where is None else _load_region(*where)[0]
 
 
 def council_slugs() -> list[str]:
@@ -143,10 +155,12 @@ def council_slugs() -> list[str]:
 def current_council() -> str | None:
     """Return the slug of the council this code works for: set by for_council, else AUDITCYCLE_COUNCIL, else the default."""
     region = get_region()
-    if region is None:
-        return None
-    slug = _current.get() or os.environ.get("AUDITCYCLE_COUNCIL", "").strip() or region.default_council
-    return _known(region, slug)
+    return None if region is None else _current_in(region)
+
+
+def _current_in(region: Region) -> str:
+    return _current.get() or _known(region, os.environ.get("AUDITCYCLE_COUNCIL", "").strip()
+                                    or region.default_council)
 
 
 def _known(region: Region, slug: str) -> str:
@@ -183,10 +197,10 @@ def for_council(slug: str | None) -> Iterator[str | None]:
 
 
 @lru_cache(maxsize=32)
-def _council_settings(path: Path, slug: str) -> "Settings":
+def _council_settings(named: str, cwd: str, slug: str) -> "Settings":
     from auditcycle.core.settings import Settings, describe_problem
 
-    region, own = _load_region(path)
+    region, own = _load_region(named, cwd)
     data = own[slug]
     try:
         # The council's own file wins over the region's shared file (AUDITCYCLE_CONFIG) and the environment.
@@ -200,12 +214,11 @@ def _council_settings(path: Path, slug: str) -> "Settings":
 
 def council_settings(slug: str | None = None) -> "Settings":
     """Return a council's settings (by default the current council's); the region must be configured."""
-    path = region_path()
-    if path is None:
+    where = _where()
+    if where is None:
         raise RegionError("no region file is set (AUDITCYCLE_REGION): this installation serves one council")
-    region = get_region()
-    assert region is not None
-    return _council_settings(path.resolve(), _known(region, slug) if slug else current_council())
+    region = _load_region(*where)[0]
+    return _council_settings(*where, _known(region, slug) if slug else _current_in(region))
 
 
 def council_concurrency(slug: str) -> int:

@@ -679,7 +679,7 @@ def get_settings() -> Settings:
     """Return the settings, loaded once per process: the current council's, in a region (see auditcycle.core.region)."""
     from auditcycle.core import region  # a region's councils are built from Settings, defined above
 
-    return _process_settings() if region.region_path() is None else region.council_settings()
+    return _process_settings() if not region.in_region() else region.council_settings()
 
 
 def clear_settings() -> None:

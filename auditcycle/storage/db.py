@@ -172,7 +172,6 @@ def reader_for(url: str) -> Engine:
 @contextmanager
 def read_scope() -> Iterator[Session]:
     """Open a session for checks that only read; it writes nothing and never waits for the write lock."""
-    get_engine()  # the schema is checked once, by the engine decisions use
     with sessionmaker(bind=reader_for(get_settings().database_url))() as session:
         try:
             yield session
