@@ -16,6 +16,7 @@ from prefect.states import Crashed
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
 from auditcycle.core.errors import UserError
+from auditcycle.core.region import for_council
 from auditcycle.people.permissions import authorise
 from auditcycle.runs.leases import PhaseBusy, acquire, busy_message, current, held, holder_name, lease_ttl
 from auditcycle.runs.phases import (
@@ -128,6 +129,12 @@ def scheduled_skip(name: str, month: str | None, now: str | None) -> dict | None
     return {"skipped": reason}
 
 
+def announce(name: str, council: str | None) -> None:
+    """Log which council a run works for, by its slug, so a region's log says whose run each line belongs to."""
+    if council is not None:
+        _logger().info("council %s: %s run", council, name)
+
+
 def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., dict]], Flow]:
     """Make a phase's flow from its body: the body only calls its tasks and returns their summary.
 
@@ -137,10 +144,11 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
     """
 
     def make(body: Callable[..., dict]) -> Flow:
-        # Every phase flow takes `by`, the person starting it, beside the body's own parameters.
+        # Every phase flow takes `by`, the person starting it, and `council`, whose database and settings it
+        # works on (in a region; None: the default council), beside the body's own parameters.
         body_signature = inspect.signature(body)
-        signature = body_signature.replace(parameters=[*body_signature.parameters.values(), inspect.Parameter(
-            "by", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str | None)])
+        signature = body_signature.replace(parameters=[*body_signature.parameters.values(), *(inspect.Parameter(
+            extra, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str | None) for extra in ("by", "council"))])
 
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> dict:
@@ -148,13 +156,16 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
             bound.apply_defaults()
             options = dict(bound.arguments)
             month, now, by = options.pop("month", None), options.pop("now", None), options.pop("by")
-            actor = starter(name, now, by)
-            if skipped := scheduled_skip(name, month, now):
-                return skipped
-            with phase(name, month, now, actor) as (month, now, record):
-                summary = body(month=month, now=now, **options)
-                record.summary = {**summary, "delivery": deliver_outbox(holder=run_holder())} if deliver else summary
-            return record.summary
+            with for_council(options.pop("council")) as council:
+                announce(name, council)
+                actor = starter(name, now, by)
+                if skipped := scheduled_skip(name, month, now):
+                    return skipped
+                with phase(name, month, now, actor) as (month, now, record):
+                    summary = body(month=month, now=now, **options)
+                    record.summary = ({**summary, "delivery": deliver_outbox(holder=run_holder())} if deliver
+                                      else summary)
+                return record.summary
 
         run.__signature__ = signature
         return flow(name=name, persist_result=False, log_prints=False)(run)
@@ -166,13 +177,20 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
 BESIDE_WAIT_SECONDS = 600
 
 
-def adhoc_phase(name: str, *, kind: str, request: str, beside: bool = False) -> dict:
+def adhoc_phase(name: str, *, kind: str, request: str, beside: bool = False, council: str | None = None) -> dict:
     """Run an ad-hoc phase (deep dive or dip sample) from its stored request: draw, announce and book it, once.
 
     The run is credited to the person who asked for it, checked when it draws; no parameter names anyone.
     In a flow run the steps are Prefect tasks; outside one (`beside` the web application, or by hand with no
     Prefect server) the same steps are called as they are; beside the web the lease holder is named after the request.
+    `council` names the region's council whose request it is (None: the current one).
     """
+    with for_council(council) as slug:
+        announce(name, slug)
+        return _adhoc_run(name, kind=kind, request=request, beside=beside)
+
+
+def _adhoc_run(name: str, *, kind: str, request: str, beside: bool) -> dict:
     start = read_adhoc_request(request=request, kind=kind, now=None)
     holder = holder_name(f"web-{request.strip().upper()}") if beside else run_holder()
     try:

@@ -8,7 +8,7 @@ from auditcycle.flows.common import adhoc_phase
 
 
 @flow(name="deep-dive", persist_result=False, log_prints=False)
-def deep_dive(request: str) -> dict:
+def deep_dive(request: str, council: str | None = None) -> dict:
     """Draw a stored deep dive request under the monthly rules, notify everyone involved and book its meetings, once.
 
     The run is credited to the QA team member who asked for it, checked when it runs.
@@ -16,5 +16,6 @@ def deep_dive(request: str) -> dict:
     Args:
         request: The stored request's reference, e.g. "REQ-17", as the console shows it or `auditcycle deep-dive
             … --store-only` prints it. Its theme and reason stay in auditcycle's database, never in Prefect's.
+        council: In a region, the slug of the council whose request it is (unset: the default council).
     """
-    return adhoc_phase("deep-dive", kind="deep_dive", request=request)
+    return adhoc_phase("deep-dive", kind="deep_dive", request=request, council=council)

@@ -8,7 +8,7 @@ from auditcycle.flows.common import adhoc_phase
 
 
 @flow(name="dip-sample", persist_result=False, log_prints=False)
-def dip_sample(request: str) -> dict:
+def dip_sample(request: str, council: str | None = None) -> dict:
     """Draw a stored dip sample request under the monthly rules, notify everyone involved and book its meetings, once.
 
     The run is credited to the QA team member who asked for it, checked when it runs.
@@ -17,5 +17,6 @@ def dip_sample(request: str) -> dict:
         request: The stored request's reference, e.g. "REQ-17", as the console shows it or `auditcycle dip-sample
             … --store-only` prints it. Its theme, reason and focus domains stay in auditcycle's database, never
             in Prefect's.
+        council: In a region, the slug of the council whose request it is (unset: the default council).
     """
-    return adhoc_phase("dip-sample", kind="dip_sample", request=request)
+    return adhoc_phase("dip-sample", kind="dip_sample", request=request, council=council)

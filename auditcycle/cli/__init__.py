@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from auditcycle.core.clock import ClockError, Month, iso_day
 from auditcycle.core.context import AppContext, build_context
 from auditcycle.core.errors import UserError, brief
+from auditcycle.core.region import enter_council, leave_council
 from auditcycle.core.settings import describe_problem, get_settings
 from auditcycle.people.permissions import check_operator
 from auditcycle.storage.db import get_engine, session_scope
@@ -182,10 +183,21 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     _version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
                                            help="Print the installed version and exit.")] = False,
+    council: Annotated[str | None, typer.Option(
+        "--council", metavar="SLUG",
+        help="In a region (AUDITCYCLE_REGION), the council to work for; default AUDITCYCLE_COUNCIL, "
+             "else the region file's default.")] = None,
 ) -> None:
     """Run the monthly case-audit cycle of the Quality Assurance & Impact Framework."""
+    try:
+        token = enter_council(council)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    # Left when the command ends, so a test's next command in the same process starts afresh.
+    ctx.call_on_close(lambda: leave_council(token))
 
 
 def main() -> None:

@@ -31,10 +31,13 @@ def web_command(
 ) -> None:
     """Serve the web application under gunicorn until stopped (Flask's development server with --debug)."""
     # Imported here, as every command's domain is: --help should not load Flask.
+    from auditcycle.core.region import council_slugs
     from auditcycle.web import create_app
+    from auditcycle.web.region import create_region_app
     from auditcycle.web.server import serve
 
-    web_app = create_app()
+    # In a region, every council's site in one server, each at its own base_url.
+    web_app = create_region_app() if council_slugs() else create_app()
     if invite is not None:
         _invite(invite)
     server = "Flask's development server (--debug)" if debug else f"gunicorn, {workers} worker(s)"

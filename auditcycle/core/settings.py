@@ -671,6 +671,24 @@ def go_live_settings(settings: "Settings") -> list[GoLiveSetting]:
 
 
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """Load the settings once per process."""
+def _process_settings() -> Settings:
     return Settings()
+
+
+def get_settings() -> Settings:
+    """Return the settings, loaded once per process: the current council's, in a region (see auditcycle.core.region)."""
+    from auditcycle.core import region  # a region's councils are built from Settings, defined above
+
+    return _process_settings() if not region.in_region() else region.council_settings()
+
+
+def clear_settings() -> None:
+    """Forget the settings read so far (and a region's), so the next get_settings() reads them again."""
+    from auditcycle.core import region
+
+    _process_settings.cache_clear()
+    region.clear_region()
+
+
+# Kept as the name callers and tests already use to make the process read its settings again.
+get_settings.cache_clear = clear_settings  # type: ignore[attr-defined]

@@ -9,12 +9,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditcycle.core.errors import UserError
+from auditcycle.core.region import (
+    council_concurrency,
+    council_settings,
+    council_slugs,
+    deployment_name,
+    work_queue_name,
+)
 from auditcycle.core.settings import get_settings
 from auditcycle.runs.phases import check_schedules
 
 if TYPE_CHECKING:
     from prefect import Flow
     from prefect.deployments.runner import RunnerDeployment
+
+    from auditcycle.core.settings import Settings
 
 # The source folders that the installed package maps to auditcycle.<folder> (see pyproject.toml).
 PACKAGE_FOLDERS = {"flows", "tasks", "models", "notifications"}
@@ -98,37 +107,107 @@ def _schedule(entry: dict[str, Any], deployment: str):
     raise UserError(f"deployment {deployment!r}: a schedule needs cron, interval or rrule")
 
 
+def council_entries(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """Return each deployment entry with the name of its phase, each schedule at the council's own time.
+
+    With one council the entries are as prefect.yaml writes them. In a region each council gets its own
+    copy of every entry: named `<phase>-<council>`, with the parameter council=<slug>, its schedules at the
+    council's own times, and the council's own work queue, where its fair share of the workers is set.
+    """
+    slugs = council_slugs()
+    if not slugs:
+        settings = get_settings()
+        check_schedules(settings)
+        return [(_own_schedules(entry, entry["name"], settings), entry["name"]) for entry in entries]
+    out = []
+    for slug in slugs:
+        settings = council_settings(slug)
+        check_schedules(settings)
+        for entry in entries:
+            copy = {**entry, "name": deployment_name(entry["name"], slug),
+                    "parameters": {**(entry.get("parameters") or {}), "council": slug},
+                    "work_pool": {**(entry.get("work_pool") or {"name": "auditcycle"}),
+                                  "work_queue_name": work_queue_name(slug)},
+                    "tags": [*(entry.get("tags") or []), f"council:{slug}"]}
+            out.append((_own_schedules(copy, entry["name"], settings), entry["name"]))
+    return out
+
+
+def _own_schedules(entry: dict[str, Any], phase: str, settings: "Settings") -> dict[str, Any]:
+    """Return the entry with the council's own time for its phase, if it set one, in place of the declared one."""
+    declared = entry.get("schedules") or []
+    if own := settings.schedules.get(phase):
+        # The council's own time replaces the declared one, keeping its zone and slug.
+        declared = [{**(declared[0] if declared else {"timezone": settings.timezone}), "cron": own}]
+    return {**entry, "schedules": [dict(schedule) for schedule in declared]}
+
+
 def build_deployments(path: Path, names: list[str] | None = None) -> list["RunnerDeployment"]:
-    """Build a served deployment for each entry of prefect.yaml (or the named ones), with its schedules."""
+    """Build a served deployment for each entry of prefect.yaml (or the named ones), with its schedules.
+
+    In a region, one per council for each entry (see `council_entries`); a name picks a phase for every
+    council, or one council's (`sample-northshire`).
+    """
     from prefect.types.entrypoint import EntrypointType
 
-    settings = get_settings()
-    check_schedules(settings)
     entries = read_deployments(path)
-    known = [e["name"] for e in entries]
-    unknown = sorted(set(names or []) - set(known))
+    expanded = council_entries(entries)
+    known = {e["name"] for e in entries} | {e["name"] for e, _ in expanded}
+    unknown = sorted(set(names or []) - known)
     if unknown:
-        raise UserError(f"no deployment named {', '.join(unknown)} in {path}: choose from {', '.join(known)}")
+        raise UserError(f"no deployment named {', '.join(unknown)} in {path}: choose from "
+                        f"{', '.join(e['name'] for e in entries)}")
     built = []
-    for entry in entries:
-        if names and entry["name"] not in names:
+    for entry, phase in expanded:
+        if names and entry["name"] not in names and phase not in names:
             continue
         flow = resolve_flow(entry.get("entrypoint") or "", path.parent)
         options = {key: entry[key] for key in ("description", "tags", "version", "concurrency_limit")
                    if entry.get(key) is not None}
-        declared = entry.get("schedules") or []
-        if own := settings.schedules.get(entry["name"]):
-            # The council's own time replaces the declared one, keeping its zone and slug.
-            declared = [{**(declared[0] if declared else {"timezone": settings.timezone}), "cron": own}]
         built.append(flow.to_deployment(
             name=entry["name"],
-            schedules=[_schedule(s, entry["name"]) for s in declared],
+            schedules=[_schedule(s, entry["name"]) for s in entry["schedules"]],
             parameters=entry.get("parameters") or {},
             # Served runs execute the flow in memory; a module path stays valid wherever it is installed.
             entrypoint_type=EntrypointType.MODULE_PATH,
             **options,
         ))
     return built
+
+
+def region_file(path: Path) -> dict[str, Any]:
+    """Return prefect.yaml as it is for a region: each council's own deployments, schedules and work queue."""
+    import yaml
+
+    config = yaml.safe_load(path.read_text("utf-8")) or {}
+    config["deployments"] = [entry for entry, _ in council_entries(read_deployments(path))]
+    return config
+
+
+def council_queues() -> dict[str, int]:
+    """Return each council's work queue with the number of its runs that may go on at once."""
+    return {work_queue_name(slug): council_concurrency(slug) for slug in council_slugs()}
+
+
+def create_council_queues(pool: str = "auditcycle") -> dict[str, int]:
+    """Create or update each council's work queue in the work pool (made if missing), with its concurrency limit."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    queues = council_queues()
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        for name, limit in queues.items():
+            try:
+                client.create_work_queue(name=name, work_pool_name=pool, concurrency_limit=limit)
+            except ObjectAlreadyExists:
+                queue = client.read_work_queue_by_name(name, work_pool_name=pool)
+                client.update_work_queue(queue.id, concurrency_limit=limit)
+    return queues
 
 
 def describe(deployment: "RunnerDeployment") -> str:

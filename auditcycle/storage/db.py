@@ -15,6 +15,7 @@ from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from auditcycle.core.errors import Conflict, DatabaseBusy, UserError
+from auditcycle.core.region import current_council
 from auditcycle.core.settings import get_settings
 from auditcycle.storage import trail  # noqa: F401  (registers the audit trail's session events)
 
@@ -80,7 +81,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=32)
 def engine_for(url: str) -> Engine:
     """Return the process's shared engine for a URL, once its schema is known to be current."""
     engine = make_engine(url)
@@ -139,8 +140,14 @@ def serialise(session: Session, name: str) -> None:
 
 
 def get_engine() -> Engine:
-    """Return the engine for the configured database."""
-    return engine_for(get_settings().database_url)
+    """Return the engine for the configured database: in a region, the current council's."""
+    try:
+        return engine_for(get_settings().database_url)
+    except UserError as exc:
+        if (council := current_council()) is None:
+            raise
+        # A region's operator must know whose database is behind, not only where it is.
+        raise type(exc)(f"council {council}: {exc}") from None
 
 
 @contextmanager

@@ -20,19 +20,24 @@ from auditcycle.web import (  # noqa: F401 (journeys, console pages register)
     journeys,
     oidc,
     pages,
+    region,
     security,
 )
 
 csrf = CSRFProtect()
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the web application from the settings (the process's own when none are given)."""
+def create_app(settings: Settings | None = None, council: str | None = None) -> Flask:
+    """Build the web application from the settings (the process's own when none are given).
+
+    In a region, `council` is the slug of the council whose site it is: its cookie is named after it, and
+    every request runs for that council (see auditcycle.web.region).
+    """
     settings = settings or get_settings()
     app = Flask(__name__, static_folder="static", static_url_path="/assets")
     app.config.update(
         SECRET_KEY=security.secret_key(settings),
-        SESSION_COOKIE_NAME=security.session_cookie_name(settings),
+        SESSION_COOKIE_NAME=security.session_cookie_name(settings, council),
         SESSION_COOKIE_SECURE=settings.web_cookie_secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -41,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # The 413 page instead of reading a body no page here needs.
         MAX_CONTENT_LENGTH=1024 * 1024,
         AUDITCYCLE_SETTINGS=settings,
+        AUDITCYCLE_COUNCIL=council,
     )
     app.jinja_loader = ChoiceLoader([
         PackageLoader("auditcycle.web"),
@@ -58,4 +64,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(acts.blueprint)
     app.register_blueprint(console.blueprint)
     oidc.init_app(app, settings)
+    if council is not None:
+        app.wsgi_app = region.for_council_site(app.wsgi_app, council)
     return app

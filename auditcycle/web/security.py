@@ -29,9 +29,13 @@ def secret_key(settings: Settings) -> str:
         "output of: python -c \"import secrets; print(secrets.token_hex(32))\"")
 
 
-def session_cookie_name(settings: Settings) -> str:
-    """Name the session cookie; over HTTPS with the __Host- prefix, so no subdomain can set or read it."""
-    return "__Host-auditcycle" if settings.web_cookie_secure else "auditcycle"
+def session_cookie_name(settings: Settings, council: str | None = None) -> str:
+    """Name the session cookie; over HTTPS with the __Host- prefix, so no subdomain can set or read it.
+
+    In a region each council's cookie carries its slug, so councils sharing a host never read each other's.
+    """
+    name = "auditcycle" if council is None else f"auditcycle-{council}"
+    return f"__Host-{name}" if settings.web_cookie_secure else name
 
 
 def content_security_policy(nonce: str) -> str:

@@ -1,16 +1,20 @@
 """Run the web application: under gunicorn, or, asked for with debug, under Flask's development server."""
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
+from werkzeug.serving import run_simple
 
 from auditcycle.core.errors import UserError
 
+if TYPE_CHECKING:
+    from auditcycle.web.region import RegionSites
 
-def serve(app: Flask, *, host: str, port: int, workers: int = 2, debug: bool = False) -> None:
+
+def serve(app: "Flask | RegionSites", *, host: str, port: int, workers: int = 2, debug: bool = False) -> None:
     """Serve the app on host:port until stopped: gunicorn's workers, or Flask's reloading dev server if debug."""
     if debug:
         # The reloader, but never the interactive debugger: it would show a traceback, and run code, in the browser.
-        app.run(host=host, port=port, debug=False, use_reloader=True, use_debugger=False)
+        run_simple(host, port, app, use_reloader=True, use_debugger=False)
         return
     try:
         from gunicorn.app.base import BaseApplication
@@ -26,7 +30,7 @@ def serve(app: Flask, *, host: str, port: int, workers: int = 2, debug: bool = F
             for key, value in options.items():
                 self.cfg.set(key, value)
 
-        def load(self) -> Flask:
+        def load(self) -> "Flask | RegionSites":
             return app
 
     _Gunicorn().run()
