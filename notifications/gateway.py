@@ -172,7 +172,8 @@ def _within_limits(session: Session, settings: Settings, quota: Quota, rows, due
             .execution_options(synchronize_session=False)).rowcount
     if quota.left_today is not None:
         queued = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                .where(OutboxMessage.status == MessageStatus.PENDING)) or 0
+                                .where(OutboxMessage.status == MessageStatus.PENDING,
+                                       OutboxMessage.id.not_in(ids))) or 0
         if queued > quota.left_today:
             _warn_quota_short(session, settings, quota, waiting=queued - quota.left_today)
     return claimed
@@ -238,8 +239,9 @@ def deliver(*, engine: Engine, settings: Settings, batch_size: int = 200, transp
                 return report
             seen.update(ids)
             with factory() as session:
-                rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                                            .order_by(OutboxMessage.id)))
+                rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))))
+            place = {message_id: n for n, message_id in enumerate(ids)}
+            rows.sort(key=lambda row: place[row.id])  # sent in the order claimed: most urgent first
             # One connection for the whole drain, opened again only if the server has dropped it.
             if not connected or not transport.usable:
                 try:
