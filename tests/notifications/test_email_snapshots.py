@@ -330,6 +330,11 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
                 "error": "550 5.1.1 No such mailbox"},
                {"reference": "M000018", "recipient": "Alex Auditor", "email": "alex@council.example",
                 "subject": "Audit allocation for December 2026: 2 audits", "error": "552 Mailbox full"}]),
+    # Rendered directly by auditcycle.notifications.gateway when the day's quota falls short.
+    "mail_quota_short": lambda: render(
+        "mail_quota_short", recipient_name="Quinn Manager", waiting=3712, mailbox="qa-team@council.example",
+        per_day=10000, first_label="Thursday 29 April 2027 at 08:14", last_label="Thursday 29 April 2027",
+        reserve_percent=10),
     "immediate_response": lambda: _response("raised"),
     "immediate_response--reminder": lambda: _response("reminder"),
     "immediate_response--escalation": lambda: _response("escalation"),
