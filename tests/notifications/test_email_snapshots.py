@@ -8,6 +8,7 @@ After a deliberate change to a template, rewrite the snapshots and review the di
     AUDITCYCLE_UPDATE_SNAPSHOTS=1 .venv/bin/pytest -q tests/notifications/test_email_snapshots.py
 """
 import difflib
+from dataclasses import replace
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -292,6 +293,17 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor", form_url=f"{LINK}form"),
     "audit_reminder--overdue-qa-copied": lambda: chasing.compose_audit_reminder(
         _reminder(working_days=3, overdue=True), recipient_name="Quinn Manager", qa_copied=True),
+    "audit_reminders": lambda: chasing.compose_audit_reminders(recipient_name="Quinn Manager", items=[
+        chasing.AuditReminderItem(_reminder(working_days=3, overdue=True), auditor_name="Alex Auditor", qa_copied=True),
+        chasing.AuditReminderItem(replace(_reminder(working_days=4, overdue=True), audit_ref="A-2026-12-011",
+                                          child_id="C000456", child_initials="K. L."),
+                                  auditor_name="Sam Owusu", qa_copied=True)]),
+    "audit_reminders--own": lambda: chasing.compose_audit_reminders(recipient_name="Alex Auditor", items=[
+        chasing.AuditReminderItem(_reminder(working_days=1, overdue=False), auditor_name="Alex Auditor",
+                                  qa_copied=False, form_url=f"{LINK}form"),
+        chasing.AuditReminderItem(replace(_reminder(working_days=1, overdue=False), audit_ref="A-2026-12-011",
+                                          child_id="C000456", child_initials="K. L."),
+                                  auditor_name="Alex Auditor", qa_copied=False, form_url=f"{LINK}form2")]),
     "audit_withdrawn": lambda: notices.compose_withdrawal(
         recipient_name="Alex Auditor", month=MONTH, audit_ref=AUDIT, child_id=CHILD,
         reason="The child moved out of the authority."),
@@ -322,6 +334,10 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         _reminder(working_days=1, overdue=False), recipient_names=["Alex Auditor", "Sam Owusu"]),
     "conversation_reminder--overdue": lambda: chasing.compose_conversation_reminder(
         _reminder(working_days=0, overdue=True), recipient_names=["Alex Auditor", "Sam Owusu", "Jo Reviewer"]),
+    "conversation_reminders": lambda: chasing.compose_conversation_reminders(recipient_name="Alex Auditor", items=[
+        chasing.ConversationItem(_reminder(working_days=1, overdue=False), ("Alex Auditor", "Sam Owusu")),
+        chasing.ConversationItem(replace(_reminder(working_days=1, overdue=False), audit_ref="A-2026-12-011",
+                                         child_id="C000456", child_initials="K. L."), ("Alex Auditor", "Jo Reviewer"))]),
     # Rendered directly by auditcycle.notifications.gateway, with items shaped as it builds them.
     "delivery_failure": lambda: render(
         "delivery_failure", recipient_name="Quinn Manager",
