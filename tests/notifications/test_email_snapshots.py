@@ -8,10 +8,10 @@ After a deliberate change to a template, rewrite the snapshots and review the di
     AUDITCYCLE_UPDATE_SNAPSHOTS=1 .venv/bin/pytest -q tests/notifications/test_email_snapshots.py
 """
 import difflib
-from dataclasses import replace
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from importlib import resources
 from pathlib import Path
