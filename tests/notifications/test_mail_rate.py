@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from auditcycle.core.context import context_at
 from auditcycle.core.settings import MailRateSettings, Settings
@@ -177,3 +178,21 @@ def test_bad_mail_rate_settings_are_refused_naming_the_setting(values, message) 
     with pytest.raises(ValidationError, match=re.escape(message)) as refused:
         Settings(database_url="sqlite://", mail_rate=values)
     assert "mail_rate" in str(refused.value)
+
+
+def test_a_phase_drain_counts_the_limits_on_the_runs_own_clock(smtp_env, monkeypatch) -> None:
+    from auditcycle.core.settings import get_settings
+    from auditcycle.storage.db import get_engine
+    from auditcycle.tasks.delivery import deliver_outbox
+
+    monkeypatch.setenv("AUDITCYCLE_MAIL_RATE__PER_MINUTE", "2")
+    get_settings.cache_clear()
+    with get_engine().connect() as conn, Session(bind=conn) as session:
+        [person] = _people(session, 1)
+        for n in range(3):
+            _queue(session, person, f"A-{n}")
+
+    sent = [deliver_outbox.fn(now=now)["sent"] for now in
+            ("2026-11-25T09:00", "2026-11-25T09:00:30", "2026-11-25T09:01")]
+
+    assert sent == [2, 0, 1] and len(smtp_env.received) == 3
