@@ -6,7 +6,7 @@ from datetime import date
 from auditcycle.core.clock import Month
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.render import day_end, render
+from auditcycle.notifications.render import day_end, render, subject_references
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,6 @@ class AuditReminderItem:
     form_url: str | None = None
 
 
-# A digest's subject names this many audits, then how many more: enough to find one by its reference.
-SUBJECT_REFERENCES = 5
-
-
 def compose_audit_reminders(*, recipient_name: str, items: Sequence[AuditReminderItem]) -> Composed:
     """Compose one person's reminder of the audits due or overdue today: the audit alone, or a digest naming each."""
     if len(items) == 1:
@@ -84,13 +80,8 @@ def compose_audit_reminders(*, recipient_name: str, items: Sequence[AuditReminde
             for i in ordered]
     return render("audit_reminders", recipient_name=recipient_name, items=rows,
                   overdue=sum(i.facts.overdue for i in ordered), guidance_url=ordered[0].facts.guidance_url,
-                  references=_references([i.facts.audit_ref for i in ordered]))
+                  references=subject_references([i.facts.audit_ref for i in ordered]))
 
-
-def _references(references: list[str]) -> str:
-    """Name the first few audits of a digest, then how many more, for its subject line."""
-    more = len(references) - SUBJECT_REFERENCES
-    return ", ".join(references[:SUBJECT_REFERENCES]) + (f" and {more} more" if more > 0 else "")
 
 
 @dataclass(frozen=True)
@@ -110,4 +101,4 @@ def compose_conversation_reminders(*, recipient_name: str, items: Sequence[Conve
     rows = [{**_context(i.facts), "between": " and ".join(n for n in i.names if n)} for i in ordered]
     return render("conversation_reminders", recipient_name=recipient_name, items=rows,
                   overdue=sum(i.facts.overdue for i in ordered), guidance_url=ordered[0].facts.guidance_url,
-                  references=_references([i.facts.audit_ref for i in ordered]))
+                  references=subject_references([i.facts.audit_ref for i in ordered]))

@@ -425,6 +425,14 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "moderation_panel--after-closure": lambda: _panel(updated=True, closed=True),
     "moderation_chase": lambda: _chase("panel"),
     "moderation_chase--awaiting-director": lambda: _chase("assistant-director", awaiting_director=True),
+    "moderation_chases": lambda: moderation.compose_chases(recipient_name="Pat Panel", items=[
+        moderation.ChaseItem(moderation.ChaseFacts(audit_ref=AUDIT, child_id=CHILD, month=MONTH,
+                                                   reason="graded good or better", grade_label="Good", working_days=3,
+                                                   awaiting_director=False), "panel", moderate_url=f"{LINK}moderate-1"),
+        moderation.ChaseItem(moderation.ChaseFacts(audit_ref="A-2026-12-011", child_id="C000456", month=MONTH,
+                                                   reason="random one in three", grade_label="Inadequate",
+                                                   working_days=4, awaiting_director=True), "panel",
+                             agree_url=None)]),
     "moderation_unbooked": lambda: moderation.compose_unbooked(
         recipient_name="Quinn Manager", month=MONTH, reason="no two-hour slot has the whole panel free", audits=3),
     "observation_assignment": lambda: observations.compose_assignment(
