@@ -172,24 +172,23 @@ def adhoc_phase(name: str, *, kind: str, request: str, beside: bool = False) -> 
     """Run an ad-hoc phase (deep dive or dip sample) from its stored request: draw, announce and book it, once.
 
     The run is credited to the person who asked for it, checked when it draws; no parameter names anyone.
-    In a flow run the steps are Prefect tasks; `beside` the web application, with no Prefect server, the
-    same steps are called as they are, under a lease holder named after the request.
+    In a flow run the steps are Prefect tasks; outside one (`beside` the web application, or by hand with no
+    Prefect server) the same steps are called as they are; beside the web the lease holder is named after the request.
     """
-    step = (lambda task: task.fn) if beside else (lambda task: task)
-    start = step(read_adhoc_request)(request=request, kind=kind, now=None)
+    start = read_adhoc_request(request=request, kind=kind, now=None)
     holder = holder_name(f"web-{request.strip().upper()}") if beside else run_holder()
     try:
         with phase(name, start["month"], start["clock"], start["requester"], holder=holder,
                    wait=BESIDE_WAIT_SECONDS if beside else None, request_id=start["request_id"]) as (_, clock, record):
             # Each task commits its own work, so a re-run after a failure finishes what was left undone; each
             # figure is stored as it is known, for the console's page of the run's progress.
-            record.summary = step(draw_adhoc_sample)(request=request, now=clock)
+            record.summary = draw_adhoc_sample(request=request, now=clock)
             save_progress(record)
-            record.summary["queued"] = step(queue_adhoc_notices)(cycle=record.summary["cycle"], now=clock)
+            record.summary["queued"] = queue_adhoc_notices(cycle=record.summary["cycle"], now=clock)
             save_progress(record)
-            record.summary.update(step(book_adhoc_meetings)(cycle=record.summary["cycle"], now=clock))
+            record.summary.update(book_adhoc_meetings(cycle=record.summary["cycle"], now=clock))
             save_progress(record)
-            record.summary["delivery"] = step(deliver_outbox)(holder=holder)
+            record.summary["delivery"] = deliver_outbox(holder=holder)
     except PhaseBusy as busy:
         record_refused_start(name, Month.parse(start["month"]), build_context(start["clock"]), error=busy,
                              request_id=start["request_id"])

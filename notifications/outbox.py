@@ -125,7 +125,7 @@ def told(session: Session, key: MessageKey, to: Recipient | Staff) -> bool:
     return idempotency_key in _queued_keys(session, key.prefix) or idempotency_key in _told_keys(session, key.prefix)
 
 
-def _prefix_range(prefix: str) -> tuple[str, str]:
+def prefix_range(prefix: str) -> tuple[str, str]:
     """Return the bounds of the keys starting with a prefix, as a range an index serves."""
     # A range on the unique index rather than LIKE, which neither engine can always serve from it.
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
@@ -135,7 +135,7 @@ def _told_keys(session: Session, prefix: str) -> set[str]:
     """Return the item keys digests have told under a phase and month, loaded once per transaction."""
     cache: dict[str, set[str]] = transaction_info(session).setdefault("outbox.told", {})
     if prefix not in cache:
-        lower, upper = _prefix_range(prefix)
+        lower, upper = prefix_range(prefix)
         cache[prefix] = set(session.scalars(select(OutboxItem.item_key).where(
             OutboxItem.item_key >= lower, OutboxItem.item_key < upper)))
     return cache[prefix]
@@ -145,7 +145,7 @@ def _queued_keys(session: Session, prefix: str) -> set[str]:
     """Return the keys already queued under a phase and month, loaded once per transaction."""
     cache: dict[str, set[str]] = transaction_info(session).setdefault("outbox.queued", {})
     if prefix not in cache:
-        lower, upper = _prefix_range(prefix)
+        lower, upper = prefix_range(prefix)
         cache[prefix] = set(session.scalars(select(OutboxMessage.idempotency_key).where(
             OutboxMessage.idempotency_key >= lower, OutboxMessage.idempotency_key < upper)))
     return cache[prefix]

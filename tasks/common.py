@@ -8,8 +8,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from prefect import task
+from prefect import Task
 from prefect.cache_policies import NONE
+from prefect.context import FlowRunContext
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
@@ -17,6 +18,25 @@ from auditcycle.storage.db import session_scope
 
 TASK_OPTIONS = {"persist_result": False, "cache_policy": NONE}
 _OWNED = ("session", "ctx")
+
+
+class PhaseTask(Task):
+    """A Prefect task inside a flow run; called outside one (a phase run by hand with no Prefect server), its function.
+
+    Outside a flow Prefect would still run the task through its engine, which needs a server: the
+    temporary one costs seconds to start and records what nobody reads. The function is the same either way.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the task through Prefect's engine in a flow run, else call its function as it is."""
+        if FlowRunContext.get() is None:
+            return self.fn(*args, **kwargs)
+        return super().__call__(*args, **kwargs)
+
+
+def step_task(name: str) -> Callable[[Callable[..., Any]], PhaseTask]:
+    """Make a function a phase's task named `name`, persisting and caching nothing."""
+    return lambda fn: PhaseTask(fn=fn, name=name, **TASK_OPTIONS)
 
 
 def phase_task(name: str) -> Callable[[Callable[..., Any]], Any]:
@@ -46,6 +66,6 @@ def phase_task(name: str) -> Callable[[Callable[..., Any]], Any]:
 
         run.__signature__ = inspect.Signature(outer, return_annotation=inner.return_annotation)
         del run.__wrapped__  # Prefect reads the task's parameters from __signature__, not the step's
-        return task(name=name, **TASK_OPTIONS)(run)
+        return step_task(name)(run)
 
     return make

@@ -1,18 +1,16 @@
 """Drain the outbox."""
 from dataclasses import asdict
 
-from prefect import task
-
 from auditcycle.core.clock import wall_clock
 from auditcycle.core.context import build_context
 from auditcycle.core.faults import BEFORE_DELIVERY, checkpoint
 from auditcycle.core.settings import get_settings
 from auditcycle.notifications.gateway import deliver
 from auditcycle.storage.db import get_engine
-from auditcycle.tasks.common import TASK_OPTIONS
+from auditcycle.tasks.common import step_task
 
 
-@task(name="deliver-outbox", **TASK_OPTIONS)
+@step_task("deliver-outbox")
 def deliver_outbox(holder: str | None = None, now: str | None = None) -> dict:
     """Send every message due, after the phase's own transaction has committed, claiming them as `holder`.
 

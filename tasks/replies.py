@@ -1,17 +1,15 @@
 """Read the invite replies in the QA mailbox, each message in its own transaction."""
 from collections import Counter
 
-from prefect import task
-
 from auditcycle.core import faults
 from auditcycle.core.context import build_context
 from auditcycle.invitations.mailbox import open_mailbox
 from auditcycle.invitations.replies import handle_message, handled_uids
 from auditcycle.storage.db import session_scope
-from auditcycle.tasks.common import TASK_OPTIONS
+from auditcycle.tasks.common import step_task
 
 
-@task(name="read-replies", **TASK_OPTIONS)
+@step_task("read-replies")
 def read_replies(*, now: str) -> dict:
     """Read each message of the QA mailbox not read before and do what its reply asks; return counts by outcome."""
     ctx = build_context(now)

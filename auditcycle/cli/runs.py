@@ -11,7 +11,7 @@ from auditcycle.core.context import build_context
 from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.people.permissions import authorise
 from auditcycle.runs.phases import Kind, get_phase, phases_of
-from auditcycle.runs.prefect_server import start_temporary_server
+from auditcycle.runs.prefect_server import run_by_hand
 from auditcycle.storage.db import read_scope
 from auditcycle.storage.installation import check_clock
 
@@ -34,7 +34,7 @@ def run_command(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a phase of the month through the Prefect engine."""
+    """Run a phase of the month: a flow run of the configured Prefect server, or in this process when none is set."""
     # Checked here as well as in the flow, so a refusal is one line before Prefect starts; only read, so
     # it never waits behind another run's write.
     ctx = build_context(now)
@@ -46,11 +46,10 @@ def run_command(
     if phase.value == "sample" and theme is not None:
         options["request"] = _theme_request(theme, by, now)
     flow = get_phase(phase.value).load_flow()
-    start_temporary_server()
     clock = ctx.now.isoformat() if ctx.clock_set else None
     title = f"{phase.value} {month}" if month else phase.value
-    run_and_show(phase.value, title, lambda: flow(month=str(month) if month else None, now=clock, by=by, **options),
-                 as_json=as_json)
+    run_and_show(phase.value, title, lambda: run_by_hand(flow, month=str(month) if month else None, now=clock, by=by,
+                                                         **options), as_json=as_json)
 
 
 def _theme_request(theme: str, by: str, now: str | None) -> str:

@@ -23,7 +23,7 @@ from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError, shown
 from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.runs.phases import get_phase
-from auditcycle.runs.prefect_server import start_temporary_server
+from auditcycle.runs.prefect_server import run_by_hand
 from auditcycle.sampling.adhoc import PHASES
 from auditcycle.sampling.requests import MAX_NOTICE_WORKING_DAYS, Asked
 from auditcycle.storage.db import session_scope
@@ -153,9 +153,8 @@ def _store_and_run(asked: Asked, by: str, now: str | None, store_only: bool, as_
         console.print(reference, highlight=False)
         return
     flow = get_phase(PHASES[asked.kind]).load_flow()
-    start_temporary_server()
     phase = PHASES[asked.kind]
-    run_and_show(phase, f"{phase} {reference}", lambda: flow(request=reference), as_json=as_json)
+    run_and_show(phase, f"{phase} {reference}", lambda: run_by_hand(flow, request=reference), as_json=as_json)
 
 
 @app.command("deep-dive")

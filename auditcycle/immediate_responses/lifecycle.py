@@ -130,7 +130,7 @@ def respond(session: Session, ctx: AppContext, *, reference: str, by: str, note:
     session.refresh(ir)
     log_event(session, ctx, subject_ref=ir.reference, kind="responded", actor_id=by,
               detail=Redacted.fixed("same day" if ir.same_day else ""))
-    told = distinct([ir.raised_by or ir.audit.auditor, *Directory(session).qa_managers])
+    told = distinct([ir.raised_by or ir.audit.auditor, *Directory.of(session).qa_managers])
     _send(session, ctx, ir, stage="responded", people=told)
     return ir
 

@@ -14,12 +14,20 @@ from sqlalchemy.orm import Session
 
 from auditcycle.core.context import AppContext
 from auditcycle.models import LinkSecret
+from auditcycle.storage.transactions import transaction_info
+
+_SECRET = "links.secret"
 
 
 def _stored_secret(session: Session, ctx: AppContext, *, create: bool) -> str | None:
-    """Return the database's own link secret, making it first if asked and none exists yet."""
-    secret = session.scalar(select(LinkSecret.secret).where(LinkSecret.id == 1))
+    """Return the database's own link secret, making it first if asked and none exists yet; read once a transaction."""
+    known = transaction_info(session)
+    if known.get(_SECRET) is not None:
+        return known[_SECRET]
+    with session.no_autoflush:  # the secret is never among the pending changes: it is made in a savepoint
+        secret = session.scalar(select(LinkSecret.secret).where(LinkSecret.id == 1))
     if secret is not None or not create:
+        known[_SECRET] = secret
         return secret
     try:
         # A savepoint: two first links issued at once both try; the loser reads the winner's secret.
@@ -27,7 +35,8 @@ def _stored_secret(session: Session, ctx: AppContext, *, create: bool) -> str | 
             session.add(LinkSecret(id=1, secret=secrets.token_urlsafe(48), created_at=ctx.now))
     except IntegrityError:
         pass
-    return session.scalar(select(LinkSecret.secret).where(LinkSecret.id == 1))
+    known[_SECRET] = session.scalar(select(LinkSecret.secret).where(LinkSecret.id == 1))
+    return known[_SECRET]
 
 
 def signing_keys(session: Session, ctx: AppContext, *, create: bool = False) -> list[str]:

@@ -11,7 +11,6 @@ from enum import StrEnum
 
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import ColumnElement, exists, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from auditcycle.core.context import AppContext
@@ -20,6 +19,8 @@ from auditcycle.core.text import text_problem
 from auditcycle.links.keys import serializer, signing_keys
 from auditcycle.models import Link, Staff
 from auditcycle.notifications.notices import moment_label
+from auditcycle.notifications.outbox import prefix_range
+from auditcycle.storage.transactions import transaction_info
 
 # A purpose is a short code ("action-sign-off"); a subject a record's reference ("ACT-2026-12-001"), never a name.
 PURPOSE = re.compile(r"[a-z][a-z0-9-]{1,39}")
@@ -169,20 +170,29 @@ def _issue(session: Session, ctx: AppContext, *, purpose: str, subject_ref: str,
         return _url(ctx, keys, _as_asked(existing, purpose, subject_ref, staff))
     link = Link(id=secrets.token_urlsafe(16), purpose=purpose, subject_ref=subject_ref, staff_id=staff.id,
                 issue_key=key, created_at=ctx.now, expires_at=expires_at)
-    try:
-        # A savepoint: a run racing this one with the same key wins, and its link is the one returned.
-        with session.begin_nested():
-            session.add(link)
-    except IntegrityError:
-        existing = _by_key(session, key) if key is not None else None
-        if existing is None:
-            raise
-        link = _as_asked(existing, purpose, subject_ref, staff)
+    # Not flushed here: a phase's links go in with its messages, in batches. A run racing this one with the
+    # same key (the same message) is refused by the unique key when it commits, its messages with it.
+    session.add(link)
+    if key is not None:
+        _issued(session, key)[key] = link
     return _url(ctx, keys, link)
 
 
+def _issued(session: Session, key: str) -> dict[str, Link]:
+    """Return this transaction's links by key under the key's phase and month: those stored, loaded once, and its own."""
+    # A message's key ("book:2027-03:…") begins with its phase and month, as the outbox keeps them.
+    prefix = ":".join(key.split(":", 2)[:2]) + ":"
+    known: dict[str, dict[str, Link]] = transaction_info(session).setdefault("links.issued", {})
+    if prefix not in known:
+        lower, upper = prefix_range(prefix)
+        with session.no_autoflush:  # this transaction's own links are added to the map as they are made
+            known[prefix] = {link.issue_key: link for link in session.scalars(
+                select(Link).where(Link.issue_key >= lower, Link.issue_key < upper))}
+    return known[prefix]
+
+
 def _by_key(session: Session, key: str) -> Link | None:
-    return session.scalar(select(Link).where(Link.issue_key == key))
+    return _issued(session, key).get(key)
 
 
 def _as_asked(link: Link, purpose: str, subject_ref: str, staff: Staff) -> Link:

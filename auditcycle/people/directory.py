@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from auditcycle.models import Audit, Child, Service, Staff
 from auditcycle.models.enums import Role
 from auditcycle.notifications.message import Recipient
+from auditcycle.storage.transactions import transaction_info
 
 T = TypeVar("T")
 
@@ -56,6 +57,14 @@ class Directory:
                 self.service_managers[staff.service_id].append(staff)
         self.qa_managers = list(session.scalars(
             select(Staff).where(Staff.active, Staff.role == Role.QA_MANAGER).order_by(Staff.id)))
+
+    @classmethod
+    def of(cls, session: Session) -> "Directory":
+        """Return the transaction's directory, loaded at its first use: a run of many submissions reads staff once."""
+        known = transaction_info(session)
+        if "people.directory" not in known:
+            known["people.directory"] = cls(session)
+        return known["people.directory"]
 
     def involved(self, child: Child) -> list[Involved]:
         """List everyone told about an audit of a child, other than the auditor."""

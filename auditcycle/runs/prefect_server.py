@@ -1,5 +1,7 @@
 """Prefect's temporary server, for a command run with no Prefect API set, bound to die with the command.
 
+Only the demo's replay and `serve` start it: a phase run by hand with no server runs in process (`run_by_hand`).
+
 With PREFECT_API_URL unset, Prefect starts a temporary server for the process (uvicorn, in a child
 process) and stops it when the process exits. A process killed with SIGKILL runs no exit handler, so
 that server would run on, holding its port and its database, until someone finds it. On Linux the
@@ -37,6 +39,18 @@ def start_temporary_server() -> None:
     # Prefect waits 20 s by default, which a first run (creating the server's database) on a busy two-core
     # machine can exceed, failing a phase that had nothing wrong with it; a longer wait costs a healthy start nothing.
     _server_class()().start(timeout=max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), STARTUP_SECONDS))
+
+
+def run_by_hand(flow: Any, /, **parameters: Any) -> dict:
+    """Run a phase's flow for a command: as a flow run of the configured Prefect server, else in this process.
+
+    With no server configured the flow's own function runs here, its tasks called as they are: the same
+    lease, run record, trail and outbox as a flow run, without the seconds a temporary server takes to
+    start for records nobody would read (see the README, "Running a phase by hand").
+    """
+    if configured_api():
+        return flow(**parameters)
+    return flow.fn(**parameters)
 
 
 def configured_api() -> str | None:

@@ -173,7 +173,7 @@ def _announce(session: Session, ctx: AppContext, audit: Audit, submission: Submi
     actions = [ActionRow(a.reference, redact(a.description), owners.get(a.owner_id, a.owner_id),
                          day_label(a.due_date)) for a in recorded]
     overall = framework.grades[submission.overall]
-    team_managers = Directory(session).team_managers_of(child)
+    team_managers = Directory.of(session).team_managers_of(child)
     people = distinct([child.key_worker, *team_managers, child.iro, child.cp_chair])
     digest = hashlib.sha256(repr((sorted(grades.items()), actions)).encode()).hexdigest()[:10]
     key = MessageKey(PHASE, audit.cycle.month, audit.reference, f"outcome-{digest}")
