@@ -1,5 +1,6 @@
 """What the cluster tests run and compare: a month of phases, and the figures a month leaves in the database."""
 from collections import Counter
+from datetime import date
 
 from conftest import QA_MANAGER
 from sqlalchemy import Engine, func, select
@@ -18,15 +19,39 @@ MONTH_PLAN = [
     ("chase", "2026-12-14T08:00", {}),
     ("responses", "2026-12-14T09:05", {}),
     ("escalate", "2026-12-15T08:15", {}),
+    ("replies", "2026-12-15T09:15", {}),  # no QA mailbox is set: the run reads nothing
     ("retention", "2027-01-01T06:00", {}),
     ("moderate", "2027-01-04T09:00", {}),
     ("report", "2027-01-18T10:00", {}),
+    ("deliver", "2027-01-18T10:30", {}),
 ]
+# The ad-hoc cycles, after the month. Each draw takes a fresh random seed (recorded with it), so two runs
+# draw different children: these are checked for running once and sending once, not against one process.
+ADHOC_PLAN = [
+    ("deep-dive", "2027-01-18T11:00", {"theme": "Neglect", "size": 2}),
+    ("dip-sample", "2027-01-18T12:00", {"theme": "Direct work", "size": 2,
+                                        "domains": ("relationship_direct_work", "assessment")}),
+]
+ADHOC_DUE = date(2027, 2, 5)
 APPROVED_AT = "2026-11-23T09:30"
 
 
 def parameters(phase: str, now: str, extra: dict) -> dict:
-    """Return a planned run's parameters: the person, the month and the clock."""
+    """Return a planned run's parameters: the person, the month and the clock.
+
+    An ad-hoc phase's only parameter is its request, stored here first as the QA manager; the sender
+    takes none (it keeps no phase record).
+    """
+    if phase in {"deep-dive", "dip-sample"}:
+        from auditcycle.core.context import build_context
+        from auditcycle.models.enums import CycleKind
+        from auditcycle.sampling.requests import Asked, store_request
+
+        asked = Asked(kind=CycleKind(phase.replace("-", "_")), due=ADHOC_DUE, **extra)
+        with session_scope() as session:
+            return {"request": store_request(session, build_context(now), asked=asked, by=QA_MANAGER)}
+    if phase == "deliver":
+        return {}
     return {"by": QA_MANAGER, "month": MONTH, "now": now, **extra}
 
 
@@ -68,3 +93,13 @@ def duplicate_keys(engine: Engine) -> list[str]:
     with sessionmaker(bind=engine)() as s:
         return list(s.scalars(select(OutboxMessage.idempotency_key).group_by(OutboxMessage.idempotency_key)
                               .having(func.count() > 1)))
+
+
+def mail_not_sent_once(engine: Engine, received: list) -> dict:
+    """Compare the mail an SMTP server received with the outbox, by Message-ID; return what is wrong, if anything."""
+    ids = Counter(r.message["Message-ID"] for r in received)
+    with sessionmaker(bind=engine)() as s:
+        queued = set(s.scalars(select(OutboxMessage.message_id)))
+    problems = {"twice": sorted(i for i, n in ids.items() if n > 1), "never": sorted(queued - set(ids)),
+                "not queued": sorted(set(ids) - queued)}
+    return {k: v for k, v in problems.items() if v}

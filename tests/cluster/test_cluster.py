@@ -22,7 +22,16 @@ from auditcycle.runs.cluster import CRASH_LOST_RUNS, RESTART_CRASHED_RUNS
 from auditcycle.runs.phases import get_phase
 from auditcycle.storage import db
 from auditcycle.storage.db import session_scope
-from cluster.checks import MONTH_PLAN, between, duplicate_keys, figures, parameters, phase_runs
+from cluster.checks import (
+    ADHOC_PLAN,
+    MONTH_PLAN,
+    between,
+    duplicate_keys,
+    figures,
+    mail_not_sent_once,
+    parameters,
+    phase_runs,
+)
 from cluster.conftest import BIN, HEARTBEAT_SECONDS, ROOT, Cluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -60,14 +69,21 @@ def test_a_month_on_two_workers_equals_the_month_in_one_process(authority, smtp_
     workers.start_worker("worker-b")
 
     ran: dict[str, tuple[str, str]] = {}
-    for phase, now, extra in MONTH_PLAN:
-        run_id = workers.run_deployment(f"{phase}/{phase}", **parameters(phase, now, extra))
-        run = workers.wait_final(run_id)
-        assert run.state.type.value == "COMPLETED", (phase, run.state.message)
-        ran[phase] = (run_id, run.labels["prefect.worker.name"])
-        between(phase)
+
+    def run_on_the_cluster(plan: list) -> None:
+        for phase, now, extra in plan:
+            run_id = workers.run_deployment(f"{phase}/{phase}", **parameters(phase, now, extra))
+            run = workers.wait_final(run_id)
+            assert run.state.type.value == "COMPLETED", (phase, run.state.message)
+            ran[phase] = (run_id, run.labels["prefect.worker.name"])
+            between(phase)
+
+    run_on_the_cluster(MONTH_PLAN)
     cluster_figures = figures(authority)
     cluster_mail = _received(smtp_env)
+    run_on_the_cluster(ADHOC_PLAN)
+    adhoc_figures = figures(authority)
+    all_cluster_mail = _received(smtp_env)
     workers.stop_workers()
 
     _use_database(monkeypatch, f"sqlite:///{reference}")
@@ -85,11 +101,19 @@ def test_a_month_on_two_workers_equals_the_month_in_one_process(authority, smtp_
             assert [(str(r.id), r.run_count) for r in runs] == [(run_id, 1)], f"{phase} ran more than once"
     print("\nworkers:", Counter(worker for _, worker in ran.values()), {p: w for p, (_, w) in ran.items()})
     assert {worker for _, worker in ran.values()} <= {"worker-a", "worker-b"}
-    assert phase_runs(authority) == [(phase, ran[phase][0], "succeeded") for phase, _, _ in MONTH_PLAN]
+    assert phase_runs(authority) == [(phase, ran[phase][0], "succeeded") for phase, _, _ in MONTH_PLAN + ADHOC_PLAN
+                                     if phase != "deliver"]
+    assert all(adhoc_figures["summaries"][phase]["created"] for phase, _, _ in ADHOC_PLAN)
+    assert len(all_cluster_mail) == sum(adhoc_figures["messages"].values())
+    assert mail_not_sent_once(authority, smtp_env.received[:len(all_cluster_mail)]) == {}
+    assert adhoc_figures["audits"] == cluster_figures["audits"] + sum(extra["size"] for _, _, extra in ADHOC_PLAN)
     assert cluster_figures["audits"] > 0 and cluster_figures["meetings"] > 0
+    for phase, summary in cluster_figures.pop("summaries").items():
+        assert summary == one_process["summaries"].pop(phase), phase
+    assert one_process.pop("summaries") == {}
     assert cluster_figures == one_process
     assert len(cluster_mail) == len(set(cluster_mail)) == sum(cluster_figures["messages"].values())
-    assert Counter(cluster_mail) == Counter(_received(smtp_env)[len(cluster_mail):])
+    assert Counter(cluster_mail) == Counter(_received(smtp_env)[len(all_cluster_mail):])
     assert duplicate_keys(authority) == []
     reference_engine.dispose()
 
@@ -135,13 +159,13 @@ def test_a_killed_worker_s_run_is_crashed_and_finished_on_the_other(authority, s
     assert run.run_count == 2
     notify_runs = [r for r in phase_runs(authority) if r[0] == "notify"]
     assert notify_runs == [("notify", run_id, "failed"), ("notify", run_id, "succeeded")]
-    received = _received(smtp_env)
     with sessionmaker(bind=authority)() as s:
         messages = s.scalar(select(func.count()).select_from(OutboxMessage))
         unsent = s.scalar(select(func.count()).select_from(OutboxMessage)
                           .where(OutboxMessage.status != MessageStatus.SENT))
     assert sent_before_kill >= 1
-    assert len(received) == len(set(received)) == messages > sent_before_kill
+    assert len(smtp_env.received) == messages > sent_before_kill
+    assert mail_not_sent_once(authority, smtp_env.received) == {}
     assert unsent == 0
     assert duplicate_keys(authority) == []
 
