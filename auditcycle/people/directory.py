@@ -116,10 +116,16 @@ def service_managers_for(session: Session, child: Child) -> list[Staff]:
 
 
 def moderation_panel(session: Session, service: str) -> list[Staff]:
-    """Return the moderation panel: the principal social worker and the named review unit's service managers."""
-    return list(session.scalars(
-        select(Staff).outerjoin(Service, Staff.service_id == Service.id).where(
-            Staff.active,
-            (Staff.role == Role.PRINCIPAL_SOCIAL_WORKER)
-            | ((Staff.role == Role.SERVICE_MANAGER) & (Service.name == service)))
-        .order_by(Staff.id)))
+    """Return the moderation panel: the principal social worker and the named review unit's service managers.
+
+    Read once a transaction: a selection checks the panel for each of its hundreds of links.
+    """
+    known: dict[str, list[Staff]] = transaction_info(session).setdefault("people.panel", {})
+    if service not in known:
+        known[service] = list(session.scalars(
+            select(Staff).outerjoin(Service, Staff.service_id == Service.id).where(
+                Staff.active,
+                (Staff.role == Role.PRINCIPAL_SOCIAL_WORKER)
+                | ((Staff.role == Role.SERVICE_MANAGER) & (Service.name == service)))
+            .order_by(Staff.id)))
+    return list(known[service])
