@@ -59,3 +59,11 @@ hostile: $(STAMP)
 ROUNDS ?= 3
 concurrency: $(STAMP)
 	AUDITCYCLE_RACE_PHASES=sample,notify,book AUDITCYCLE_RACE_ROUNDS=$(ROUNDS) AUDITCYCLE_CLI_CLASH=1 $(BIN)/pytest -q -p no:cacheprovider tests/runs/test_concurrency.py tests/people/test_access_matrix.py
+
+# The full cluster test (kept out of `make test`, which runs its smoke test): a Prefect server on the
+# machine's PostgreSQL (a database of its own, dropped after), prefect.yaml deployed, two process workers;
+# a month of phases against one process, a worker killed mid-run and its run finished on the other, and
+# two runs of one phase taking turns (~9 min). AUDITCYCLE_TEST_POSTGRES_URL names the PostgreSQL server.
+.PHONY: cluster
+cluster: $(STAMP)
+	$(BIN)/pytest -q -s -p no:cacheprovider -m cluster tests/cluster

@@ -97,6 +97,9 @@ def phase(name: str, month: str | None, now: str | None, actor: str, *, holder: 
 
 def _crash_flow_runs(flow_run_ids: list[str]) -> None:
     """Show the flow runs of abandoned phase runs as Crashed in Prefect, which would leave them Running."""
+    # A run the cluster's automation restarted (auditcycle.runs.cluster) is the same flow run as the one
+    # it takes over from: that one is running again, not crashed.
+    flow_run_ids = [flow_run_id for flow_run_id in flow_run_ids if flow_run_id != _flow_run_id()]
     if not flow_run_ids or _flow_run_id() is None:
         return  # only a run inside Prefect has its API to tell
 

@@ -5,7 +5,8 @@ makes one of them wait or refuse. A run that is killed cannot release its lease,
 (30 minutes by default) and a live run renews its own in the background. The holder's name also records
 its host and process id, so a new run on the same host takes over at once from a holder that has died
 rather than waiting for the expiry, and puts the mail that holder had claimed for sending back in the
-queue, to be sent in the new run.
+queue, to be sent in the new run. A Prefect flow run started again after a crash takes over at once
+from its own earlier attempt, on any host.
 
 The times here are real wall-clock times, never the `--now` decision clock: a lease is about processes
 that are running now, not about the month being replayed.
@@ -81,6 +82,18 @@ def abandoned(holder: str) -> bool:
     return False
 
 
+def earlier_attempt(stale: str, holder: str) -> bool:
+    """Say whether a holder is an earlier attempt of our own Prefect flow run, on any host.
+
+    Prefect starts a flow run again only once it has given up its earlier attempt (the cluster's automation
+    restarts runs that are Crashed, see auditcycle.runs.cluster), so that attempt's lease is ours to take
+    at once, even from another machine whose processes we cannot see.
+    """
+    run, at, _ = stale.rpartition("@")
+    ours, our_at, _ = holder.rpartition("@")
+    return bool(at and our_at and run == ours and stale != holder and not run.startswith(("cli-", "web-")))
+
+
 def current(phase: str, *, engine: Engine | None = None) -> PhaseLease | None:
     """Return the phase's lease row, live or expired, or None when nobody has taken it."""
     with session_scope(engine) as session:
@@ -110,7 +123,7 @@ def acquire(phase: str, holder: str, ttl: timedelta = DEFAULT_TTL, *, engine: En
         if taken.rowcount == 1:
             return True
         stale = session.scalar(select(TABLE.c.holder).where(TABLE.c.phase == phase))
-        if stale is None or not abandoned(stale):
+        if stale is None or not (abandoned(stale) or earlier_attempt(stale, holder)):
             return False
         # Only if the dead holder is still the one recorded, so two takers cannot both win.
         taken = session.execute(update(TABLE).where(TABLE.c.phase == phase, TABLE.c.holder == stale)
@@ -118,8 +131,8 @@ def acquire(phase: str, holder: str, ttl: timedelta = DEFAULT_TTL, *, engine: En
         if taken.rowcount == 1:
             # The dead run's claimed mail would otherwise wait out its claim (send_claim_seconds) unsent.
             released = release_claims(session, stale)
-            log.warning("took over the %s lease from %s, whose process has died; %d message(s) it had claimed "
-                        "are queued again", phase, stale, released)
+            log.warning("took over the %s lease from %s, whose process has died or was crashed; %d message(s) "
+                        "it had claimed are queued again", phase, stale, released)
         return taken.rowcount == 1
 
 

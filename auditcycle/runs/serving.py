@@ -142,6 +142,21 @@ def _own_schedules(entry: dict[str, Any], phase: str, settings: "Settings") -> d
     return {**entry, "schedules": [dict(schedule) for schedule in declared]}
 
 
+def _concurrency_limit(value: Any, deployment: str):
+    """Return a deployment's concurrency limit as prefect.yaml gives it: a number, or {limit, collision_strategy}."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
+    from pydantic import ValidationError
+
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return ConcurrencyLimitConfig.model_validate(value)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"deployment {deployment!r}: concurrency_limit must be a number or "
+                        f"{{limit: N, collision_strategy: ENQUEUE or CANCEL_NEW}} ({problems})") from None
+
+
 def build_deployments(path: Path, names: list[str] | None = None) -> list["RunnerDeployment"]:
     """Build a served deployment for each entry of prefect.yaml (or the named ones), with its schedules.
 
@@ -162,8 +177,9 @@ def build_deployments(path: Path, names: list[str] | None = None) -> list["Runne
         if names and entry["name"] not in names and phase not in names:
             continue
         flow = resolve_flow(entry.get("entrypoint") or "", path.parent)
-        options = {key: entry[key] for key in ("description", "tags", "version", "concurrency_limit")
-                   if entry.get(key) is not None}
+        options = {key: entry[key] for key in ("description", "tags", "version") if entry.get(key) is not None}
+        if entry.get("concurrency_limit") is not None:
+            options["concurrency_limit"] = _concurrency_limit(entry["concurrency_limit"], entry["name"])
         built.append(flow.to_deployment(
             name=entry["name"],
             schedules=[_schedule(s, entry["name"]) for s in entry["schedules"]],

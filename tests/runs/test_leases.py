@@ -229,6 +229,20 @@ def test_acquire_waits_out_the_lease_of_a_holder_on_another_host(engine: Engine)
     assert current("notify", engine=engine).holder == elsewhere
 
 
+def test_a_restarted_flow_run_takes_over_at_once_from_its_own_earlier_attempt_on_another_host(engine: Engine) -> None:
+    from auditcycle.runs.leases import holder_name
+
+    earlier = "flow-run-1@another-host/0000abcd:4242"
+    acquire("notify", earlier, TTL, engine=engine)
+
+    other_run = acquire("notify", holder_name("flow-run-2"), TTL, engine=engine)
+    other_command = acquire("notify", holder_name(None), TTL, engine=engine)
+    restarted = acquire("notify", holder_name("flow-run-1"), TTL, engine=engine)
+
+    assert (other_run, other_command, restarted) == (False, False, True)
+    assert current("notify", engine=engine).holder == holder_name("flow-run-1")
+
+
 def test_busy_message_names_the_holders_process_and_host() -> None:
     from auditcycle.runs.leases import holder_name, this_host
 

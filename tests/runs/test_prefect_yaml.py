@@ -84,3 +84,10 @@ def test_sample_notify_book_check_every_working_day_in_that_order() -> None:
     assert [c.split()[1] for c in crons] == ["7", "7-16", "7-16"]
     times = [_minutes_past_midnight(c) for c in crons]
     assert times == sorted(times) and len(set(times)) == 3
+
+
+def test_each_phase_runs_once_at_a_time_across_workers_and_the_sender_has_no_limit() -> None:
+    limits = {name: d.get("concurrency_limit") for name, d in DEPLOYMENTS.items()}
+
+    assert limits.pop("deliver") is None  # several senders at once claim different messages
+    assert all(limit == {"limit": 1, "collision_strategy": "ENQUEUE"} for limit in limits.values()), limits

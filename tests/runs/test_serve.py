@@ -45,6 +45,10 @@ def test_build_deployments_match_prefect_yaml() -> None:
         assert deployment.description == entry.get("description")
         assert deployment.parameters == (entry.get("parameters") or {})
         assert deployment.work_pool_name is None  # served: no worker needed
+        limit = entry.get("concurrency_limit") or {}
+        assert (deployment.concurrency_limit, deployment.concurrency_options and
+                deployment.concurrency_options.collision_strategy.value) == (limit.get("limit"),
+                                                                             limit.get("collision_strategy")), name
         schedules = [(s.schedule.cron, s.schedule.timezone, s.slug, s.active) for s in deployment.schedules]
         assert schedules == [(s["cron"], s["timezone"], s["slug"], s.get("active", True))
                              for s in entry.get("schedules") or []], name
@@ -69,6 +73,15 @@ def test_a_council_schedule_replaces_the_declared_time_when_served(monkeypatch: 
     assert [describe(d) for d in built] == ["sample/sample: 45 6 * * 1-5 (Europe/London)",
                                             "notify/notify: 30 7-16 * * 1-5 (Europe/London)"]
     assert built[0].schedules[0].slug == "sample-daily-check"
+
+
+def test_a_bad_concurrency_limit_is_refused_naming_the_deployment(tmp_path: Path) -> None:
+    config = tmp_path / "prefect.yaml"
+    entry = {**_yaml_deployments()["chase"], "concurrency_limit": {"limit": 1, "collision_strategy": "QUEUE"}}
+    config.write_text(yaml.safe_dump({"deployments": [entry]}))
+
+    with pytest.raises(UserError, match="deployment 'chase': concurrency_limit must be .*collision_strategy"):
+        build_deployments(config)
 
 
 def test_build_deployments_unknown_name_is_refused() -> None:

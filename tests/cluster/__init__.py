@@ -1,0 +1,1 @@
+"""The cluster tests: a Prefect server on PostgreSQL, prefect.yaml deployed, and process workers."""
