@@ -164,10 +164,11 @@ def phase_flow(name: str, *, deliver: bool = True) -> Callable[[Callable[..., di
                 actor = starter(name, now, by)
                 if skipped := scheduled_skip(name, month, now):
                     return skipped
+                given_now = now  # a `--now` clock, which the mailbox's limits then count on too
                 with phase(name, month, now, actor) as (month, now, record):
                     summary = body(month=month, now=now, **options)
-                    record.summary = ({**summary, "delivery": deliver_outbox(holder=run_holder())} if deliver
-                                      else summary)
+                    record.summary = ({**summary, "delivery": deliver_outbox(holder=run_holder(), now=given_now)}
+                                      if deliver else summary)
                 return record.summary
 
         run.__signature__ = signature

@@ -17,7 +17,7 @@ from auditcycle.models.meeting import DiaryRecheck, Meeting, MeetingAnswer
 from auditcycle.models.moderation import Moderation
 from auditcycle.models.observation import Observation, ObservationRecommendation
 from auditcycle.models.organisation import BusyPeriod, Service, Staff, Team
-from auditcycle.models.outbox import OutboxItem, OutboxMessage
+from auditcycle.models.outbox import MailSend, OutboxItem, OutboxMessage
 from auditcycle.models.phase_run import PhaseRun
 from auditcycle.models.questionnaire import QuestionnaireResponse
 from auditcycle.models.reply import ReplyMessage
@@ -30,7 +30,7 @@ from auditcycle.models.trail import TrailEntry
 __all__ = [
     "AccessLogEntry", "AccessLogRecord", "Action", "Audit", "AuditCycle", "Base", "BuddyReview", "BusyPeriod", "Child", "ContactAdvice", "DiaryRecheck", "Dispute", "DomainGrade",
     "DrawRequest", "Event", "FamilyAdvice", "FamilyContact", "FamilyFeedback", "GradeChange", "ImmediateResponse",
-    "Installation", "Link", "LinkSecret", "MakeADifference", "Meeting", "MeetingAnswer",
+    "Installation", "Link", "LinkSecret", "MailSend", "MakeADifference", "Meeting", "MeetingAnswer",
     "Moderation", "Nomination", "Observation", "ObservationRecommendation", "OutboxItem", "OutboxMessage", "PhaseLease", "PhaseRun", "PlannedTheme", "QuestionnaireResponse", "ReplyMessage", "ReportEdition", "Service",
     "SessionApology", "Staff", "StaffSession", "Submission", "SupervisionGap", "Team", "TrailEntry", "TrendFlag",
 ]

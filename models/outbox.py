@@ -61,3 +61,16 @@ class OutboxItem(Base):
     digest_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id"))
     item_key: Mapped[str] = mapped_column(String(255))
     digest: Mapped[OutboxMessage] = relationship()
+
+
+class MailSend(Base):
+    """One message the gateway was allowed to send from a mailbox, and when: the count a provider's limits apply to."""
+
+    __tablename__ = "mail_send"
+    __table_args__ = (Index("ix_mail_send_mailbox_sent_at", "mailbox", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(254))
+    sent_at: Mapped[datetime]
+    # Kept so a send granted and then put back unsent (a drain asked to stop) gives its place back.
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id", ondelete="CASCADE"))

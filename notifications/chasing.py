@@ -6,7 +6,7 @@ from datetime import date
 from auditcycle.core.clock import Month
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.render import day_end, render
+from auditcycle.notifications.render import day_end, render, subject_references
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,49 @@ def compose_conversation_reminder(facts: ReminderFacts, *, recipient_names: Sequ
     names = [n for n in recipient_names if n]
     greeting = " and ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " and " + names[-1]
     return render("conversation_reminder", recipient_name=greeting or "colleague", **_context(facts))
+
+
+@dataclass(frozen=True)
+class AuditReminderItem:
+    """One audit in a person's reminder: where it stands, whose it is, and the form's link if the form is theirs."""
+
+    facts: ReminderFacts
+    auditor_name: str
+    qa_copied: bool
+    form_url: str | None = None
+
+
+def compose_audit_reminders(*, recipient_name: str, items: Sequence[AuditReminderItem]) -> Composed:
+    """Compose one person's reminder of the audits due or overdue today: the audit alone, or a digest naming each."""
+    if len(items) == 1:
+        [item] = items
+        # Alone, a QA manager's copy is the auditor's own reminder, greeting the auditor.
+        return compose_audit_reminder(item.facts, recipient_name=item.auditor_name, qa_copied=item.qa_copied,
+                                      form_url=item.form_url)
+    ordered = sorted(items, key=lambda i: (not i.facts.overdue, i.facts.due, i.facts.audit_ref))
+    rows = [{**_context(i.facts), "auditor_name": i.auditor_name, "qa_copied": i.qa_copied, "form_url": i.form_url}
+            for i in ordered]
+    return render("audit_reminders", recipient_name=recipient_name, items=rows,
+                  overdue=sum(i.facts.overdue for i in ordered), guidance_url=ordered[0].facts.guidance_url,
+                  references=subject_references([i.facts.audit_ref for i in ordered]))
+
+
+
+@dataclass(frozen=True)
+class ConversationItem:
+    """One audit whose learning conversation is not held, with the auditor and key worker it is between."""
+
+    facts: ReminderFacts
+    names: tuple[str, ...]
+
+
+def compose_conversation_reminders(*, recipient_name: str, items: Sequence[ConversationItem]) -> Composed:
+    """Compose one person's reminder of the learning conversations not yet held: alone, or a digest naming each."""
+    if len(items) == 1:
+        [item] = items
+        return compose_conversation_reminder(item.facts, recipient_names=item.names)
+    ordered = sorted(items, key=lambda i: (not i.facts.overdue, i.facts.due, i.facts.audit_ref))
+    rows = [{**_context(i.facts), "between": " and ".join(n for n in i.names if n)} for i in ordered]
+    return render("conversation_reminders", recipient_name=recipient_name, items=rows,
+                  overdue=sum(i.facts.overdue for i in ordered), guidance_url=ordered[0].facts.guidance_url,
+                  references=subject_references([i.facts.audit_ref for i in ordered]))

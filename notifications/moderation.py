@@ -12,7 +12,7 @@ from auditcycle.core.text import Redacted
 from auditcycle.notifications.invites import Invite, calendar_text
 from auditcycle.notifications.message import Composed
 from auditcycle.notifications.notices import month_label
-from auditcycle.notifications.render import render
+from auditcycle.notifications.render import render, subject_references
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,31 @@ def compose_chase(facts: ChaseFacts, *, recipient_name: str, step: str, moderate
                   grade_label=facts.grade_label, working_days=facts.working_days,
                   awaiting_director=facts.awaiting_director, audience=CHASE_AUDIENCES[step],
                   moderate_url=moderate_url, agree_url=agree_url)
+
+
+@dataclass(frozen=True)
+class ChaseItem:
+    """One undecided moderation in a person's chase: the step they are told at, and their link to act on it."""
+
+    facts: ChaseFacts
+    step: str
+    moderate_url: str | None = None
+    agree_url: str | None = None
+
+
+def compose_chases(*, recipient_name: str, items: Sequence[ChaseItem]) -> Composed:
+    """Compose one person's chase of the undecided moderations: the moderation alone, or a digest naming each."""
+    if len(items) == 1:
+        [item] = items
+        return compose_chase(item.facts, recipient_name=recipient_name, step=item.step,
+                             moderate_url=item.moderate_url, agree_url=item.agree_url)
+    ordered = sorted(items, key=lambda i: (-i.facts.working_days, i.facts.audit_ref))
+    rows = [{"audit_ref": i.facts.audit_ref, "child_id": i.facts.child_id, "month_label": month_label(i.facts.month),
+             "reason": i.facts.reason, "grade_label": i.facts.grade_label, "working_days": i.facts.working_days,
+             "awaiting_director": i.facts.awaiting_director, "audience": CHASE_AUDIENCES[i.step],
+             "moderate_url": i.moderate_url, "agree_url": i.agree_url} for i in ordered]
+    return render("moderation_chases", recipient_name=recipient_name, items=rows,
+                  references=subject_references([i.facts.audit_ref for i in ordered]))
 
 
 def compose_outcome(*, recipient_name: str, month: Month, audit_ref: str, child_id: str, original_label: str,

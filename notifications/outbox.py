@@ -76,8 +76,9 @@ def enqueue(session: Session, ctx: AppContext, key: MessageKey, to: Recipient | 
         status=MessageStatus.PENDING,
         attempts=0,
         created_at=ctx.now,
-        # Delivery runs on the real clock: a replayed `--now` in the future must not hold mail back.
-        next_attempt_at=wall_clock(),
+        # Due at once on either clock: a replayed `--now` in the future must not hold mail back, nor a
+        # simulated clock in the past find it not yet due (the gateway may run on either).
+        next_attempt_at=min(wall_clock(), ctx.now),
     )
     # Not flushed here: the unit of work inserts a phase's messages in batches, and the unique key
     # still refuses a copy queued by a concurrent run when it does.

@@ -116,3 +116,13 @@ def render(template: str, **context: Any) -> Composed:
     """Render the email emails/messages/<template>.j2: its subject, text part and HTML part."""
     subject, text, html = render_parts(template, context)
     return Composed(template=template, subject=subject, text=text, html=html)
+
+
+# A digest's subject names this many items, then how many more: enough to find one by its reference.
+SUBJECT_REFERENCES = 5
+
+
+def subject_references(references: list[str]) -> str:
+    """Name the first few items of a digest by reference, then how many more, for its subject line."""
+    more = len(references) - SUBJECT_REFERENCES
+    return ", ".join(references[:SUBJECT_REFERENCES]) + (f" and {more} more" if more > 0 else "")

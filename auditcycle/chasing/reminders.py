@@ -20,10 +20,13 @@ The rules, with the framework's numbers from settings:
   since the rule always picks the latest, never sent later); once overdue only today's reminder is
   sent, never one per missed day; and the QA copy starts on the first run at or past the threshold,
   even if the threshold day itself was missed.
+- **One message a person.** A run tells each person of all their audits due or overdue that day in one
+  message: the reminder alone when there is one audit, else one digest naming each audit by reference
+  (`enqueue_digest`, so each audit is still told to each person once, under its own key).
 - **Learning conversation.** While an open audit has no BOOKED learning-conversation meeting (never
   booked, or cancelled), the conversation counts as not yet held and is chased on the same days
   with step keys prefixed ``lc-`` (``lc-due-in-5``, ``lc-overdue-YYYY-MM-DD``), to the auditor and
-  the key worker, each their own message. A booked conversation, even one whose time has passed, is
+  the key worker, each their own message (a digest when a run has several for one person). A booked conversation, even one whose time has passed, is
   taken as held: the form is then what is outstanding, and the audit reminder chases it. The QA
   manager is not copied on these: the audit's own overdue copy already tells them.
 
@@ -36,14 +39,19 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.links.offer import offer_link
 from auditcycle.models import Audit, AuditCycle, Child, Meeting, Staff
 from auditcycle.models.enums import AuditStatus, MeetingKind, MeetingStatus
-from auditcycle.notifications.chasing import ReminderFacts, compose_audit_reminder, compose_conversation_reminder
-from auditcycle.notifications.message import Composed, Recipient
-from auditcycle.notifications.outbox import MessageKey, enqueue
+from auditcycle.notifications.chasing import (
+    AuditReminderItem,
+    ConversationItem,
+    ReminderFacts,
+    compose_audit_reminders,
+    compose_conversation_reminders,
+)
+from auditcycle.notifications.message import Recipient
+from auditcycle.notifications.outbox import MessageKey, enqueue_digest, told
 from auditcycle.people.directory import Directory, recipient
 from auditcycle.people.permissions import Subject
 
@@ -116,6 +124,9 @@ def chase(session: Session, ctx: AppContext, *, cycles: Sequence[AuditCycle]) ->
         .where(Audit.cycle_id.in_(months), Meeting.kind == MeetingKind.LEARNING_CONVERSATION,
                Meeting.status == MeetingStatus.BOOKED)))
     qa_managers: list[Staff] | None = None
+    reminders: dict[Recipient, list[tuple[MessageKey, AuditReminderItem]]] = {}
+    auditors: set[str] = set()
+    conversations_due: dict[Recipient, list[tuple[MessageKey, ConversationItem]]] = {}
     framework = ctx.settings.framework
     for audit in audits:
         step = step_due(ctx, due=audit.due_date)
@@ -131,34 +142,40 @@ def chase(session: Session, ctx: AppContext, *, cycles: Sequence[AuditCycle]) ->
             if qa_managers is None:
                 qa_managers = Directory(session).qa_managers
             people |= {recipient(m) for m in qa_managers}
-        copy = compose_audit_reminder(facts, recipient_name=auditor.name, qa_copied=step.copy_qa)
+        key = MessageKey(PHASE, month, audit.reference, step.key)
         for person in sorted(people):
-            message = copy
+            if told(session, key, person):
+                continue
+            form_url = None
             if person.staff_id == auditor.id:
+                auditors.add(auditor.id)
                 # Only the auditor's own copy carries the form's link: a link is one person's.
-                message = compose_audit_reminder(facts, recipient_name=auditor.name, qa_copied=step.copy_qa,
-                                                 form_url=offer_link(
-                    session, ctx, purpose="audit-form", command="submit", subject=Subject(audit=audit),
-                    subject_ref=audit.reference, person=auditor, key=MessageKey(PHASE, month, audit.reference,
-                                                                                step.key), deadline=audit.due_date))
-            if _queue(session, ctx, month=month, audit=audit, step=step.key, person=person, message=message):
-                if person.staff_id == auditor.id:
-                    summary.reminders += 1
-                else:
-                    summary.qa_copies += 1
+                form_url = offer_link(session, ctx, purpose="audit-form", command="submit",
+                                      subject=Subject(audit=audit), subject_ref=audit.reference, person=auditor,
+                                      key=key, deadline=audit.due_date)
+            reminders.setdefault(person, []).append(
+                (key, AuditReminderItem(facts, auditor_name=auditor.name, qa_copied=step.copy_qa, form_url=form_url)))
         if audit.id in conversations:
             continue
         pair = [s for s in (auditor, child.key_worker) if s is not None]
-        message = compose_conversation_reminder(facts, recipient_names=[s.name for s in pair])
+        names = tuple(s.name for s in pair)
+        key = MessageKey(PHASE, month, audit.reference, CONVERSATION_PREFIX + step.key)
         for person in sorted({recipient(s) for s in pair}):
-            summary.conversation_reminders += _queue(session, ctx, month=month, audit=audit,
-                                                     step=CONVERSATION_PREFIX + step.key, person=person,
-                                                     message=message)
+            conversations_due.setdefault(person, []).append((key, ConversationItem(facts, names)))
+    # One message per person and kind a day, however many of their audits are due or overdue.
+    today = ctx.timescales.today(ctx.now).isoformat()
+    for person, found_conversations in conversations_due.items():
+        summary.conversation_reminders += enqueue_digest(
+            session, ctx, MessageKey(PHASE, None, f"conversations-due-{today}", "reminders"), person,
+            found_conversations, lambda found, person=person: compose_conversation_reminders(
+                recipient_name=person.name, items=found)) is not None
+    for person, items in reminders.items():
+        queued = enqueue_digest(session, ctx, MessageKey(PHASE, None, f"audits-due-{today}", "reminders"), person,
+                                items, lambda found, person=person: compose_audit_reminders(
+                                    recipient_name=person.name, items=found)) is not None
+        if person.staff_id in auditors:
+            summary.reminders += queued
+        else:
+            summary.qa_copies += queued
     session.flush()
     return summary
-
-
-def _queue(session: Session, ctx: AppContext, *, month: Month, audit: Audit, step: str, person: Recipient,
-           message: Composed) -> bool:
-    """Queue one reminder to one person; say whether it was new."""
-    return enqueue(session, ctx, MessageKey(PHASE, month, audit.reference, step), person, message) is not None

@@ -413,6 +413,37 @@ class DiarySettings(BaseModel):
         return self
 
 
+class MailRateSettings(BaseModel):
+    """How much mail the sending mailbox may send (`[mail_rate]` in TOML): the provider's limits, per From address.
+
+    Unset, a window has no limit. Microsoft 365 allows a mailbox about 30 messages a minute and 10,000
+    recipients a day; each message here has one recipient, so per_minute = 30 and per_day = 10000.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    per_hour: int | None = Field(None, ge=1, le=10_000_000)
+    per_day: int | None = Field(None, ge=1, le=100_000_000)
+    # The last share of a day's quota only Immediate Responses (and the QA manager's warning) may use.
+    immediate_response_reserve: float = Field(0.10, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _windows_agree(self) -> "MailRateSettings":
+        windows = [("per_minute", self.per_minute), ("per_hour", self.per_hour), ("per_day", self.per_day)]
+        given = [(name, limit) for name, limit in windows if limit is not None]
+        for (short, short_limit), (long, long_limit) in zip(given, given[1:], strict=False):
+            if short_limit > long_limit:
+                raise ValueError(f"mail_rate: {short} ({short_limit}) is more than {long} ({long_limit}); "
+                                 f"a shorter window cannot allow more than a longer one")
+        return self
+
+    @property
+    def limited(self) -> bool:
+        """Say whether any window has a limit, so the gateway counts sends at all."""
+        return any(limit is not None for limit in (self.per_minute, self.per_hour, self.per_day))
+
+
 class Settings(BaseSettings):
     """Where the database, mail and files live, and the framework's rules."""
 
@@ -490,6 +521,8 @@ class Settings(BaseSettings):
     replies: RepliesSettings = Field(default_factory=RepliesSettings)
 
     diary: DiarySettings = Field(default_factory=DiarySettings)
+    # The sending mailbox's limits (`[mail_rate]` in TOML, or AUDITCYCLE_MAIL_RATE__PER_MINUTE); unset, none.
+    mail_rate: MailRateSettings = Field(default_factory=MailRateSettings)
 
     @field_validator("base_url")
     @classmethod

@@ -55,17 +55,18 @@ from auditcycle.notifications.invites import Invite
 from auditcycle.notifications.message import Recipient
 from auditcycle.notifications.moderation import (
     ChaseFacts,
+    ChaseItem,
     GradeMove,
     PanelItem,
     compose_assignment,
-    compose_chase,
+    compose_chases,
     compose_outcome,
     compose_panel_invite,
     compose_panel_list,
     compose_unbooked,
 )
 from auditcycle.notifications.notices import day_label, month_label
-from auditcycle.notifications.outbox import MessageKey, enqueue, invited, mail_domain, told
+from auditcycle.notifications.outbox import MessageKey, enqueue, enqueue_digest, invited, mail_domain, told
 from auditcycle.people.directory import Directory, moderation_panel, recipient, staff_with_role
 from auditcycle.people.permissions import Subject, authorise, may
 from auditcycle.storage.records import get_audit
@@ -479,7 +480,7 @@ def _chase(session: Session, ctx: AppContext, cycle: AuditCycle, moderations: li
     ts, framework = ctx.timescales, ctx.settings.framework
     if not ts.is_working_day(ts.today(ctx.now)):
         return 0
-    queued = 0
+    chases: dict[Recipient, list[tuple[MessageKey, ChaseItem]]] = {}
     for moderation in moderations:
         if moderation.audit.status != AuditStatus.IN_MODERATION:
             continue
@@ -492,15 +493,19 @@ def _chase(session: Session, ctx: AppContext, cycle: AuditCycle, moderations: li
             key = MessageKey(PHASE, cycle.month, moderation.audit.reference, f"chase-{step}")
             for person, staff in sorted({recipient(s): s for s in _chase_people(session, step, moderation,
                                                                                  members)}.items()):
+                if told(session, key, person):
+                    continue
                 # Waiting for an assistant director's agreement, the panel has nothing left to record.
                 if facts.awaiting_director:
-                    url = agree_link(session, ctx, moderation.audit, key, staff)
-                    message = compose_chase(facts, recipient_name=staff.name, step=step, agree_url=url)
+                    item = ChaseItem(facts, step, agree_url=agree_link(session, ctx, moderation.audit, key, staff))
                 else:
-                    url = moderate_link(session, ctx, moderation.audit, key, staff)
-                    message = compose_chase(facts, recipient_name=staff.name, step=step, moderate_url=url)
-                queued += enqueue(session, ctx, key, person, message) is not None
-    return queued
+                    item = ChaseItem(facts, step, moderate_url=moderate_link(session, ctx, moderation.audit, key, staff))
+                chases.setdefault(person, []).append((key, item))
+    # One message per person a day, however many moderations they are chased for.
+    today = ts.today(ctx.now).isoformat()
+    return sum(enqueue_digest(session, ctx, MessageKey(PHASE, cycle.month, f"chases-{today}", "chase"), person, items,
+                              lambda found, person=person: compose_chases(recipient_name=person.name, items=found))
+               is not None for person, items in chases.items())
 
 
 def select_for_moderation(session: Session, ctx: AppContext, *, cycle: AuditCycle) -> ModerationSummary:

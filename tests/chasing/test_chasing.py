@@ -258,3 +258,42 @@ def test_open_cycles_lists_cycles_with_audits_not_yet_submitted(s, settings, aud
     ctx = build_context("2026-12-22T09:00", settings=settings)
 
     assert [c.month for c in open_cycles(s, ctx)] == ["2026-12"]
+
+
+def test_chase_tells_each_person_once_a_day_of_all_their_audits(s, authority, settings, smtp_server) -> None:
+    draw(s, build_context("2026-11-23T09:00", settings=settings), month=DEC, size=3, seed=21)
+    audits = list(s.scalars(select(Audit).order_by(Audit.id)))
+    auditor = audits[0].auditor
+    s.execute(update(Audit).values(auditor_id=auditor.id))  # one auditor with all three audits
+    s.commit()
+    queue_notices(s, build_context("2026-11-24T12:00", settings=settings), cycle=monthly_cycle(s, DEC))
+    s.commit()
+    deliver(engine=authority, settings=settings)
+    smtp_server.received.clear()
+    qa = _qa_emails(s)
+
+    first = _run(s, authority, settings, "2027-01-06T09:00")  # 3 working days overdue: the QA managers copied
+    again = _run(s, authority, settings, "2027-01-06T15:00")
+
+    to = Counter(r.rcpt_tos[0] for r in smtp_server.received)
+    # Three audits' reminders and three conversations' reminders to the auditor, as two messages; one to each
+    # QA manager; each item still recorded once under its own key.
+    assert to[auditor.email] == 2 and all(to[email] == 1 for email in qa)
+    assert (first.reminders, first.qa_copies, again.messages) == (1, len(qa), 0)
+    mine = [r.message for r in smtp_server.received if r.rcpt_tos == [auditor.email]]
+    subjects = sorted(m["Subject"] for m in mine)
+    assert subjects[0].startswith("Overdue: 3 learning conversations not yet held")
+    assert subjects[1].startswith("Overdue: 3 of 3 audits are past the due date")
+    [digest] = [m for m in mine if "audits are past" in m["Subject"]]
+    text = digest.get_body(("plain",)).get_content()
+    for audit in audits:
+        assert audit.reference in digest["Subject"] and audit.reference in text
+    # The auditor's own digest carries a form link for each audit; a QA manager's carries none.
+    assert len(re.findall(r"open the form for \S+: \S+/act/", text)) == 3
+    [copy] = [r.message for r in smtp_server.received if r.rcpt_tos == [qa[0]]]
+    assert "/act/" not in copy.get_body(("plain",)).get_content()
+    assert PLANTED["child_first"] not in text and PLANTED["child_last"] not in text
+
+    smtp_server.received.clear()
+    _run(s, authority, settings, "2027-01-07T09:00")  # the next day's reminders: again one message each
+    assert Counter(r.rcpt_tos[0] for r in smtp_server.received)[auditor.email] == 2

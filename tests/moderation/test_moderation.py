@@ -1,5 +1,6 @@
 """Moderation: selection, the panel's list and invite, closure, and recording the panel's decision."""
 import json
+import re
 from collections import Counter
 from datetime import date, datetime, timedelta
 
@@ -610,9 +611,16 @@ def test_panel_raising_a_grade_to_good_waits_for_an_assistant_director(s, author
 
 
 def _chases(received) -> list[tuple[str, str]]:
-    """Return (recipient, audit reference) of each chase received."""
-    return [(r.rcpt_tos[0], r.message["Subject"].split()[3]) for r in _ours(received)
-            if "undecided after" in r.message["Subject"]]
+    """Return (recipient, audit reference) of each moderation chased, alone or as an item of a digest."""
+    found = []
+    for r in _ours(received):
+        subject = r.message["Subject"]
+        if "undecided after" in subject:
+            found.append((r.rcpt_tos[0], subject.split()[3]))
+        elif re.match(r"Moderation of \d+ audits undecided", subject):
+            text = r.message.get_body(("plain",)).get_content()
+            found += [(r.rcpt_tos[0], ref) for ref in re.findall(r"^- Audit (\S+) \(case", text, re.MULTILINE)]
+    return found
 
 
 def test_undecided_moderation_is_chased_once_per_step(s, authority, settings, smtp_server) -> None:
@@ -633,6 +641,9 @@ def test_undecided_moderation_is_chased_once_per_step(s, authority, settings, sm
         for hour in ("09:00", "12:00"):  # the second run of a day sends nothing new
             _run(s, authority, settings, cycle, now=f"{day.isoformat()}T{hour}")
         chased[day] = _chases(smtp_server.received)
+        # However many moderations a person is chased for, one message a day.
+        assert max(Counter(to for to, _ in {(r.rcpt_tos[0], r.message["Subject"]) for r in _ours(smtp_server.received)
+                                              if "undecided" in r.message["Subject"]}).values(), default=1) == 1
         smtp_server.received.clear()
 
     expected: dict[date, list[tuple[str, str]]] = {}

@@ -11,6 +11,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from importlib import resources
 from pathlib import Path
@@ -292,6 +293,17 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         _reminder(working_days=5, overdue=False), recipient_name="Alex Auditor", form_url=f"{LINK}form"),
     "audit_reminder--overdue-qa-copied": lambda: chasing.compose_audit_reminder(
         _reminder(working_days=3, overdue=True), recipient_name="Quinn Manager", qa_copied=True),
+    "audit_reminders": lambda: chasing.compose_audit_reminders(recipient_name="Quinn Manager", items=[
+        chasing.AuditReminderItem(_reminder(working_days=3, overdue=True), auditor_name="Alex Auditor", qa_copied=True),
+        chasing.AuditReminderItem(replace(_reminder(working_days=4, overdue=True), audit_ref="A-2026-12-011",
+                                          child_id="C000456", child_initials="K. L."),
+                                  auditor_name="Sam Owusu", qa_copied=True)]),
+    "audit_reminders--own": lambda: chasing.compose_audit_reminders(recipient_name="Alex Auditor", items=[
+        chasing.AuditReminderItem(_reminder(working_days=1, overdue=False), auditor_name="Alex Auditor",
+                                  qa_copied=False, form_url=f"{LINK}form"),
+        chasing.AuditReminderItem(replace(_reminder(working_days=1, overdue=False), audit_ref="A-2026-12-011",
+                                          child_id="C000456", child_initials="K. L."),
+                                  auditor_name="Alex Auditor", qa_copied=False, form_url=f"{LINK}form2")]),
     "audit_withdrawn": lambda: notices.compose_withdrawal(
         recipient_name="Alex Auditor", month=MONTH, audit_ref=AUDIT, child_id=CHILD,
         reason="The child moved out of the authority."),
@@ -322,6 +334,10 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
         _reminder(working_days=1, overdue=False), recipient_names=["Alex Auditor", "Sam Owusu"]),
     "conversation_reminder--overdue": lambda: chasing.compose_conversation_reminder(
         _reminder(working_days=0, overdue=True), recipient_names=["Alex Auditor", "Sam Owusu", "Jo Reviewer"]),
+    "conversation_reminders": lambda: chasing.compose_conversation_reminders(recipient_name="Alex Auditor", items=[
+        chasing.ConversationItem(_reminder(working_days=1, overdue=False), ("Alex Auditor", "Sam Owusu")),
+        chasing.ConversationItem(replace(_reminder(working_days=1, overdue=False), audit_ref="A-2026-12-011",
+                                         child_id="C000456", child_initials="K. L."), ("Alex Auditor", "Jo Reviewer"))]),
     # Rendered directly by auditcycle.notifications.gateway, with items shaped as it builds them.
     "delivery_failure": lambda: render(
         "delivery_failure", recipient_name="Quinn Manager",
@@ -330,6 +346,11 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
                 "error": "550 5.1.1 No such mailbox"},
                {"reference": "M000018", "recipient": "Alex Auditor", "email": "alex@council.example",
                 "subject": "Audit allocation for December 2026: 2 audits", "error": "552 Mailbox full"}]),
+    # Rendered directly by auditcycle.notifications.gateway when the day's quota falls short.
+    "mail_quota_short": lambda: render(
+        "mail_quota_short", recipient_name="Quinn Manager", waiting=3712, mailbox="qa-team@council.example",
+        per_day=10000, first_label="Thursday 29 April 2027 at 08:14", last_label="Thursday 29 April 2027",
+        reserve_percent=10),
     "immediate_response": lambda: _response("raised"),
     "immediate_response--reminder": lambda: _response("reminder"),
     "immediate_response--escalation": lambda: _response("escalation"),
@@ -404,6 +425,14 @@ SAMPLES: dict[str, Callable[[], Composed]] = {
     "moderation_panel--after-closure": lambda: _panel(updated=True, closed=True),
     "moderation_chase": lambda: _chase("panel"),
     "moderation_chase--awaiting-director": lambda: _chase("assistant-director", awaiting_director=True),
+    "moderation_chases": lambda: moderation.compose_chases(recipient_name="Pat Panel", items=[
+        moderation.ChaseItem(moderation.ChaseFacts(audit_ref=AUDIT, child_id=CHILD, month=MONTH,
+                                                   reason="graded good or better", grade_label="Good", working_days=3,
+                                                   awaiting_director=False), "panel", moderate_url=f"{LINK}moderate-1"),
+        moderation.ChaseItem(moderation.ChaseFacts(audit_ref="A-2026-12-011", child_id="C000456", month=MONTH,
+                                                   reason="random one in three", grade_label="Inadequate",
+                                                   working_days=4, awaiting_director=True), "panel",
+                             agree_url=None)]),
     "moderation_unbooked": lambda: moderation.compose_unbooked(
         recipient_name="Quinn Manager", month=MONTH, reason="no two-hour slot has the whole panel free", audits=3),
     "observation_assignment": lambda: observations.compose_assignment(
