@@ -63,7 +63,8 @@ concurrency: $(STAMP)
 # The full cluster test (kept out of `make test`, which runs its smoke test): a Prefect server on the
 # machine's PostgreSQL (a database of its own, dropped after), prefect.yaml deployed, two process workers;
 # a month of phases against one process, a worker killed mid-run and its run finished on the other, and
-# two runs of one phase taking turns (~9 min). AUDITCYCLE_TEST_POSTGRES_URL names the PostgreSQL server.
+# two runs of one phase taking turns (~6 min; ~9 with AUDITCYCLE_TEST_POSTGRES_URL set, which also names
+# the PostgreSQL server and runs the killed-worker and concurrency tests on it).
 .PHONY: cluster
 cluster: $(STAMP)
 	$(BIN)/pytest -q -s -p no:cacheprovider -m cluster tests/cluster
