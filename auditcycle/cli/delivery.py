@@ -27,8 +27,9 @@ def deliver_command(
     engine, settings, holder = get_engine(), get_settings(), holder_name(None)
     if not watch:
         report = gateway.deliver(engine=engine, settings=settings, holder=holder)
-        console.print(f"{report.sent} sent, {report.retrying} to retry, {report.held} held, {report.failed} failed.",
-                      highlight=False)
+        waiting = f", {report.held_back} waiting for the mailbox's limits" if report.held_back else ""
+        console.print(f"{report.sent} sent, {report.retrying} to retry, {report.held} held, {report.failed} failed"
+                      f"{waiting}.", highlight=False)
         return
     stop: list[int] = []
 

@@ -98,6 +98,8 @@ def show_summary(phase: str, title: str, summary: dict) -> None:
 def mail_line(delivery: dict) -> str:
     """Say what one drain did with every message due: sent, to retry, held and failed add up to the whole."""
     figures = [(label, int(delivery.get(key, 0))) for key, label in MAIL_FIGURES]
+    if delivery.get("held_back"):  # shown only when the mailbox's limits held some back, so it is news
+        figures.append(("waiting for the mailbox's limits", int(delivery["held_back"])))
     due = sum(count for _, count in figures)
     line = f"{due} due: " + ", ".join(f"{label} {count}" for label, count in figures)
     if failed := delivery.get("failed_ids"):

@@ -196,3 +196,11 @@ def test_a_phase_drain_counts_the_limits_on_the_runs_own_clock(smtp_env, monkeyp
             ("2026-11-25T09:00", "2026-11-25T09:00:30", "2026-11-25T09:01")]
 
     assert sent == [2, 0, 1] and len(smtp_env.received) == 3
+
+
+def test_a_runs_mail_line_counts_what_the_limits_held_back() -> None:
+    from auditcycle.cli.summaries import mail_line
+
+    assert mail_line({"sent": 30, "held_back": 70}) == \
+        "100 due: sent 30, to retry 0, held 0, failed 0, waiting for the mailbox's limits 70"
+    assert mail_line({"sent": 3}) == "3 due: sent 3, to retry 0, held 0, failed 0"
