@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from auditcycle.core.errors import UserError
-from auditcycle.core.region import current_council, deployment_name
+from auditcycle.core.region import council_parameter, current_council, deployment_name
 from auditcycle.flows.common import adhoc_phase
 from auditcycle.models.enums import CycleKind
 from auditcycle.sampling.adhoc import PHASES
@@ -39,10 +39,8 @@ def start_request(reference: str, kind: CycleKind, *, prefect_api: str | None = 
         from prefect.exceptions import ObjectNotFound
 
         try:
-            council = current_council()
-            run = run_deployment(f"{phase}/{deployment_name(phase, council)}",
-                                 parameters={"request": reference, **({"council": council} if council else {})},
-                                 timeout=0)
+            run = run_deployment(f"{phase}/{deployment_name(phase, current_council())}",
+                                 parameters={"request": reference, **council_parameter()}, timeout=0)
         except ObjectNotFound:
             raise UserError(f"{reference} is stored, but the Prefect server at {prefect_api} has no {phase} "
                             "deployment to run it: register prefect.yaml's deployments (`prefect deploy --all`, or "

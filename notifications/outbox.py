@@ -1,6 +1,6 @@
 """Queue messages in the outbox, in the same transaction as the change that caused them."""
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from email.utils import make_msgid
 from typing import TypeVar
@@ -116,6 +116,22 @@ def enqueue_digest(session: Session, ctx: AppContext, key: MessageKey, to: Recip
         session.add(OutboxItem(digest=row, item_key=idempotency_key))
         _told_keys(session, item_key.prefix).add(idempotency_key)
     return row
+
+
+def steps_told(session: Session, *, phase: str, subject_refs: Collection[str],
+               steps: Collection[str]) -> set[tuple[str, str]]:
+    """Return the (subject, step) pairs of a phase that have reached the outbox, alone or as an item of a digest."""
+    told_pairs = set(session.execute(select(OutboxMessage.subject_ref, OutboxMessage.step).where(
+        OutboxMessage.phase == phase, OutboxMessage.subject_ref.in_(subject_refs),
+        OutboxMessage.step.in_(steps))).tuples())
+    lower, upper = prefix_range(f"{phase}:")
+    for item_key in session.scalars(select(OutboxItem.item_key).where(OutboxItem.item_key >= lower,
+                                                                      OutboxItem.item_key < upper)):
+        # An item keeps the key it would have had alone: phase:month:subject:step:recipient.
+        parts = item_key.split(":", 2)[-1].rsplit(":", 2)
+        if len(parts) == 3 and parts[0] in subject_refs and parts[1] in steps:
+            told_pairs.add((parts[0], parts[1]))
+    return told_pairs
 
 
 def told(session: Session, key: MessageKey, to: Recipient | Staff) -> bool:

@@ -8,7 +8,7 @@ from auditcycle.cli import NowOption, app, guarded, month_option, unit_of_work
 from auditcycle.cli.summaries import JsonOption, run_and_show
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.core.region import current_council
+from auditcycle.core.region import council_parameter
 from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.people.permissions import authorise
 from auditcycle.runs.phases import Kind, get_phase, phases_of
@@ -50,7 +50,7 @@ def run_command(
     clock = ctx.now.isoformat() if ctx.clock_set else None
     title = f"{phase.value} {month}" if month else phase.value
     run_and_show(phase.value, title, lambda: run_by_hand(flow, month=str(month) if month else None, now=clock, by=by,
-                                                         council=current_council(), **options), as_json=as_json)
+                                                         **council_parameter(), **options), as_json=as_json)
 
 
 def _theme_request(theme: str, by: str, now: str | None) -> str:

@@ -21,7 +21,7 @@ from auditcycle.cli import (
 from auditcycle.cli.summaries import JsonOption, run_and_show
 from auditcycle.core.clock import Month
 from auditcycle.core.errors import UserError, shown
-from auditcycle.core.region import current_council
+from auditcycle.core.region import council_parameter
 from auditcycle.models.enums import Cohort, CycleKind
 from auditcycle.runs.phases import get_phase
 from auditcycle.runs.prefect_server import run_by_hand
@@ -155,7 +155,7 @@ def _store_and_run(asked: Asked, by: str, now: str | None, store_only: bool, as_
         return
     flow = get_phase(PHASES[asked.kind]).load_flow()
     phase = PHASES[asked.kind]
-    run_and_show(phase, f"{phase} {reference}", lambda: run_by_hand(flow, request=reference, council=current_council()),
+    run_and_show(phase, f"{phase} {reference}", lambda: run_by_hand(flow, request=reference, **council_parameter()),
                  as_json=as_json)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from auditcycle.core.clock import Month
 from auditcycle.core.context import AppContext
 from auditcycle.core.text import Redacted
-from auditcycle.models import Audit, Dispute, Moderation, OutboxMessage, Staff, Submission, Team
+from auditcycle.models import Audit, Dispute, Moderation, Staff, Submission, Team
 from auditcycle.models.enums import AuditStatus, ModerationStatus
 from auditcycle.moderation.panel import (
     CHASE_STEPS,
@@ -27,6 +27,7 @@ from auditcycle.moderation.panel import (
     panel,
     stage,
 )
+from auditcycle.notifications.outbox import steps_told
 from auditcycle.privacy.redaction import redactors_for
 from auditcycle.sampling.cycle import monthly_cycle
 
@@ -124,9 +125,8 @@ def moderation_worklist(session: Session, ctx: AppContext, month: Month) -> Mode
                    | {d.raised_by_id for rows in disputes.values() for d in rows})
     steps = dict(zip(CHASE_STEPS, framework.moderation_chase_working_days, strict=True))
     sent: dict[str, set[str]] = {}
-    for ref, step in session.execute(select(OutboxMessage.subject_ref, OutboxMessage.step).where(
-            OutboxMessage.phase == PHASE, OutboxMessage.subject_ref.in_([m.audit.reference for m in moderations]),
-            OutboxMessage.step.in_([f"chase-{s}" for s in CHASE_STEPS])).distinct()):
+    for ref, step in steps_told(session, phase=PHASE, subject_refs={m.audit.reference for m in moderations},
+                                steps={f"chase-{s}" for s in CHASE_STEPS}):
         sent.setdefault(ref, set()).add(step.removeprefix("chase-"))
     redactors = redactors_for(session, [m.audit.child_id for m in moderations])
     undecided, decided = [], []

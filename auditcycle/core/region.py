@@ -158,6 +158,12 @@ def current_council() -> str | None:
     return None if region is None else _current_in(region)
 
 
+def council_parameter() -> dict[str, str]:
+    """Return a flow run's council parameter: {"council": slug} in a region, else nothing, as before regions."""
+    council = current_council()
+    return {"council": council} if council else {}
+
+
 def _current_in(region: Region) -> str:
     return _current.get() or _known(region, os.environ.get("AUDITCYCLE_COUNCIL", "").strip()
                                     or region.default_council)

@@ -345,7 +345,8 @@ def test_flow_run_parameters_hold_no_child_ids_or_names(authority, app_env, pref
         child_ids = list(s.scalars(select(Audit.child_id)))
     parameters = json.dumps([r.parameters for r in runs])
     assert runs and "REQ-" in parameters  # the scan sees the real parameters
-    assert {frozenset(r.parameters) for r in runs} == {frozenset({"request"})}
+    # The request's reference, and the council it belongs to (none: one council), nothing else.
+    assert [r.parameters for r in runs] == [{"request": r.parameters["request"], "council": None} for r in runs]
     for value in [*child_ids, PLANTED["child_first"], PLANTED["child_last"], PLANTED["contact_name"], "Direct work"]:
         assert value not in parameters
 
@@ -369,7 +370,7 @@ def test_a_deep_dives_theme_and_reason_never_reach_prefect(authority, app_env, p
         flow_run_id = s.scalar(select(PhaseRun.flow_run_id).where(PhaseRun.phase == "deep-dive"))
     assert (cycle.theme, cycle.reason, drawn) == (theme, reason, 3)
     runs = _flow_runs("deep-dive")
-    assert {str(r.id): r.parameters for r in runs}[flow_run_id] == {"request": f"REQ-{asked.id}"}
+    assert {str(r.id): r.parameters for r in runs}[flow_run_id] == {"request": f"REQ-{asked.id}", "council": None}
     assert planted.decode() not in json.dumps([r.parameters for r in runs])
     stored = _prefect_bytes(prefect_harness)
     assert flow_run_id.encode() in stored  # the scan reads what Prefect wrote of this run
@@ -423,7 +424,7 @@ def test_a_flow_given_only_the_request_is_credited_to_its_requester(authority, a
         assert (cycle.created_by_id, actors) == (requester, {requester})
         assert (run.request_id, run.status.value, run.summary["audits"]) == (int(request[4:]), "succeeded", 3)
     [flow_run] = [r for r in _flow_runs("dip-sample") if str(r.id) == run.flow_run_id]
-    assert flow_run.parameters == {"request": request}
+    assert flow_run.parameters == {"request": request, "council": None}
 
 
 def test_a_request_whose_requester_has_left_the_qa_team_is_refused_when_it_runs(authority, app_env,

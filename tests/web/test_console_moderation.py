@@ -13,7 +13,7 @@ from web_live import LiveSite, check_page, keep_screens, sign_in_to_console
 
 from auditcycle.core.clock import Month
 from auditcycle.core.context import build_context
-from auditcycle.models import Audit, AuditCycle, Moderation, OutboxMessage, Staff
+from auditcycle.models import Audit, AuditCycle, Moderation, OutboxItem, OutboxMessage, Staff
 from auditcycle.models.enums import AuditStatus, Role
 from auditcycle.moderation.panel import panel, record_moderation, select_for_moderation
 from auditcycle.notices.queue import queue_notices
@@ -97,8 +97,11 @@ def test_the_worklist_shows_each_audit_s_stage_age_and_deciders_as_the_database_
         # The age is the CLI's figure, counted in working days from selection: six by the 12th.
         assert item["age_working_days"] == 6 and "6 working days" in row, row
         assert item["status"].capitalize() in row, (item["status"], row)
+        # Chased alone, or as an item of a person's digest of the day's chases (phase:month:ref:step:staff).
         chased = set(s.scalars(select(OutboxMessage.step).where(OutboxMessage.subject_ref == ref,
                                                                 OutboxMessage.step.like("chase-%"))))
+        chased |= {key.split(":")[3] for key in s.scalars(select(OutboxItem.item_key))
+                   if key.split(":")[2] == ref and key.split(":")[3].startswith("chase-")}
         s.commit()
         assert chased == {"chase-panel"}, chased
         assert ("Chased: the panel. Due with the next moderation run: the QA managers. Next: the assistant director "
